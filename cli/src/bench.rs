@@ -1,0 +1,229 @@
+//! Benchmarks that print figures (JSON with `--json`); targets are checked by
+//! reading these numbers, never by timed tests.
+
+use crate::CliError;
+use clap::Subcommand;
+use pollen_core::conversation::{self, MessageId, Op};
+use pollen_core::envelope::{self, Draft, Envelope, Recipient};
+use pollen_core::identity::Identity;
+use pollen_core::node::{DEFAULT_TTL_SECS, Node, SystemClock};
+use pollen_core::payload::Payload;
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Benchmark subcommands.
+#[derive(Subcommand, Debug)]
+pub enum BenchCmd {
+    /// Seal, open and ingest direct envelopes.
+    Envelopes {
+        /// Envelopes per phase.
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cold start: first page of the conversation list and newest conversation
+    /// of a store holding this many messages across 50 conversations.
+    Open {
+        /// Messages in the store.
+        #[arg(long, default_value_t = 100_000)]
+        messages: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn now() -> u64 {
+    pollen_core::node::Clock::now(&SystemClock)
+}
+
+fn err(e: impl std::fmt::Display) -> CliError {
+    CliError::Other(e.to_string())
+}
+
+/// Seals `count` realistic message envelopes from `author` to `to`.
+fn seal_messages(
+    author: &Identity,
+    to: &Identity,
+    count: usize,
+) -> Result<Vec<Envelope>, CliError> {
+    let t = now();
+    let recipient = to.public();
+    (0..count)
+        .map(|i| {
+            let op = Op::Post {
+                id: MessageId::random(),
+                text: format!("message {i}: meet at the water point by the old mill at noon"),
+                reply_to: None,
+            };
+            let change = conversation::build_change(&author.public().signing, &op, t, &[])?;
+            let payload = Payload::Change {
+                key: change.key,
+                change: change.bytes,
+            }
+            .encode();
+            let sealed = envelope::seal(
+                author,
+                &Draft {
+                    to: Recipient::Direct(&recipient),
+                    payload: &payload,
+                    sent_at: t,
+                    expires_at: t + DEFAULT_TTL_SECS,
+                    hops: 12,
+                },
+            )?;
+            Ok(sealed.envelope)
+        })
+        .collect::<Result<_, pollen_core::node::NodeError>>()
+        .map_err(CliError::from)
+}
+
+fn per_s(n: usize, since: Instant) -> f64 {
+    let s = since.elapsed().as_secs_f64();
+    if s > 0.0 {
+        (n as f64 / s).round()
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// Runs a benchmark.
+pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
+    match cmd {
+        BenchCmd::Envelopes { count, json } => envelopes(count, json),
+        BenchCmd::Open { messages, json } => open(messages, json),
+    }
+}
+
+fn envelopes(count: usize, json: bool) -> Result<(), CliError> {
+    let a = Identity::generate("bench-author")?;
+    let b = Identity::generate("bench-recipient")?;
+    let t0 = Instant::now();
+    let envs = seal_messages(&a, &b, count)?;
+    let seal_per_s = per_s(count, t0);
+    let t1 = Instant::now();
+    for e in &envs {
+        envelope::open_direct(&b, e)?;
+    }
+    let open_per_s = per_s(count, t1);
+    let dir = tempfile::tempdir().map_err(err)?;
+    let carrier = Node::init(dir.path(), "carrier", Box::new(SystemClock))?;
+    let items: Vec<(Vec<u8>, Option<[u8; 32]>)> =
+        envs.iter().map(|e| (e.encode(), Some(e.id().0))).collect();
+    let t2 = Instant::now();
+    for chunk in items.chunks(1000) {
+        carrier.ingest_envelopes(chunk, "bench")?;
+    }
+    let ingest_per_s = per_s(count, t2);
+    let stored = carrier.status()?.envelopes_stored;
+    if stored != count as u64 {
+        return Err(CliError::Other(format!(
+            "ingest stored {stored} of {count} envelopes"
+        )));
+    }
+    let avg = items.iter().map(|(b, _)| b.len()).sum::<usize>() / count.max(1);
+    if json {
+        println!(
+            "{}",
+            json!({"count": count, "envelope_bytes": avg, "seal_per_s": seal_per_s, "open_per_s": open_per_s, "ingest_per_s": ingest_per_s})
+        );
+    } else {
+        println!(
+            "{count} envelopes of {avg} bytes: seal {seal_per_s}/s, open {open_per_s}/s, ingest {ingest_per_s}/s"
+        );
+    }
+    Ok(())
+}
+
+fn open(messages: usize, json: bool) -> Result<(), CliError> {
+    const CONVERSATIONS: usize = 50;
+    let dir = tempfile::tempdir().map_err(err)?;
+    let me_dir = dir.path().join("me");
+    let me = Node::init(&me_dir, "me", Box::new(SystemClock))?;
+    let t0 = Instant::now();
+    for c in 0..CONVERSATIONS {
+        let sender = Identity::generate(&format!("sender-{c:02}"))?;
+        me.add_contact(&sender.card().encode(), None)?;
+        let n = messages / CONVERSATIONS + usize::from(c < messages % CONVERSATIONS);
+        let envs = seal_messages(&sender, me.identity(), n)?;
+        let items: Vec<(Vec<u8>, Option<[u8; 32]>)> =
+            envs.iter().map(|e| (e.encode(), None)).collect();
+        for chunk in items.chunks(2000) {
+            me.ingest_envelopes(chunk, "bench")?;
+        }
+    }
+    let populate_s = t0.elapsed().as_secs_f64();
+    let count = me.status()?.messages;
+    drop(me);
+    let exe = std::env::current_exe().map_err(err)?;
+    let start = Instant::now();
+    let mut child = Command::new(exe)
+        .arg("bench-probe")
+        .arg(&me_dir)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(err)?;
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        BufReader::new(out).read_line(&mut line).map_err(err)?;
+    }
+    let first_page_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let status = child.wait().map_err(err)?;
+    if !status.success() {
+        return Err(CliError::Other("cold-start probe failed".into()));
+    }
+    let probe: serde_json::Value = serde_json::from_str(line.trim()).map_err(err)?;
+    let out = json!({
+        "messages": count,
+        "conversations": CONVERSATIONS,
+        "first_page_ms": (first_page_ms * 10.0).round() / 10.0,
+        "in_process_ms": probe["in_process_ms"],
+        "rss_mb": probe["rss_mb"],
+        "first_page_rows": probe["rows"],
+        "populate_s": (populate_s * 10.0).round() / 10.0,
+    });
+    if json {
+        println!("{out}");
+    } else {
+        println!(
+            "{count} messages: first page in {first_page_ms:.1} ms from process start, peak RSS {} MB (store built in {populate_s:.1} s)",
+            probe["rss_mb"]
+        );
+    }
+    Ok(())
+}
+
+/// The child side of `bench open`: open the store, read the first pages,
+/// report time since process start and peak memory.
+pub fn probe(dir: &Path, started: Instant) -> Result<(), CliError> {
+    let node = Node::open(dir, Box::new(SystemClock))?;
+    let list = node.conversations(50)?;
+    let newest = list
+        .first()
+        .ok_or_else(|| CliError::Other("store has no conversations".into()))?;
+    let page = node.messages(Some(&newest.name), 50, None)?;
+    let in_process_ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "{}",
+        json!({"in_process_ms": (in_process_ms * 10.0).round() / 10.0, "rss_mb": peak_rss_mb(), "rows": list.len() + page.len()})
+    );
+    Ok(())
+}
+
+/// Peak resident set size of this process (Linux), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((kb / 1024.0 * 10.0).round() / 10.0)
+}

@@ -1,0 +1,399 @@
+//! `pollen`: the command-line node.
+//!
+//! Every command prints a human summary, or JSON with `--json`; errors are
+//! one line on stderr and a non-zero exit status.
+
+mod bench;
+mod demo;
+mod output;
+
+use clap::{Args, Parser, Subcommand};
+use pollen_core::node::{Node, SystemClock};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Pollen: an offline-first, end-to-end encrypted mesh messenger.
+#[derive(Parser, Debug)]
+#[command(name = "pollen", version, about, propagate_version = true)]
+struct Cli {
+    /// Data directory (default: $POLLEN_DATA, else the platform data dir).
+    #[arg(long, global = true, env = "POLLEN_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create this device's identity.
+    Init {
+        /// Display name shown to contacts.
+        #[arg(long)]
+        name: String,
+    },
+    /// Print your contact card.
+    Id {
+        /// Also draw it as a QR code in the terminal.
+        #[arg(long)]
+        qr: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage contacts.
+    #[command(subcommand)]
+    Contact(ContactCmd),
+    /// Send a message to a contact, group or channel.
+    Send(SendArgs),
+    /// Reply to a message.
+    Reply {
+        /// Message id (or a unique prefix of at least 4 hex digits).
+        message: String,
+        /// The reply.
+        text: String,
+    },
+    /// Edit one of your messages.
+    Edit {
+        /// Message id (or unique prefix).
+        message: String,
+        /// The new text.
+        text: String,
+    },
+    /// React to a message ("" removes your reaction).
+    React {
+        /// Message id (or unique prefix).
+        message: String,
+        /// The reaction.
+        emoji: String,
+    },
+    /// Delete one of your messages.
+    Delete {
+        /// Message id (or unique prefix).
+        message: String,
+    },
+    /// Mark a conversation read (tells the others).
+    Read {
+        /// Contact alias, group name or #channel.
+        conversation: String,
+    },
+    /// Private groups.
+    #[command(subcommand)]
+    Group(GroupCmd),
+    /// Public channels.
+    #[command(subcommand)]
+    Channel(ChannelCmd),
+    /// List conversations, most recent first.
+    Conversations {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show messages, newest last.
+    Inbox {
+        /// Only this conversation (contact alias, group name or #channel).
+        #[arg(long)]
+        conversation: Option<String>,
+        /// How many messages at most.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Identity, storage and delivery figures.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sneakernet: move envelopes by file.
+    #[command(subcommand)]
+    Bundle(BundleCmd),
+    /// Benchmarks (run them on a release build).
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+    /// A scripted walk-through: three people, messages carried by hand.
+    Demo {
+        /// Keep the demo's data here instead of a temporary directory.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
+    /// Internal: cold-start probe used by `bench open`.
+    #[command(hide = true)]
+    BenchProbe {
+        /// Data directory to open.
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ContactCmd {
+    /// Pin a contact from their card (pollen1…).
+    Add {
+        /// The contact card.
+        card: String,
+        /// Local name (default: the name on the card).
+        #[arg(long)]
+        alias: Option<String>,
+    },
+    /// List contacts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the safety number to compare in person; --confirm marks verified.
+    Verify {
+        /// Contact alias.
+        name: String,
+        /// You compared the numbers and they match.
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Unpin a contact.
+    Remove {
+        /// Contact alias.
+        name: String,
+    },
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false, id = "target")]
+struct SendTarget {
+    /// A contact alias.
+    #[arg(long)]
+    to: Option<String>,
+    /// A group name.
+    #[arg(long)]
+    group: Option<String>,
+    /// A joined channel.
+    #[arg(long)]
+    channel: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct SendArgs {
+    #[command(flatten)]
+    target: SendTarget,
+    /// The message.
+    text: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum GroupCmd {
+    /// Create a group; you are its admin.
+    Create {
+        /// Group name.
+        name: String,
+        /// Contact aliases to add (repeatable).
+        #[arg(long = "member", required = true)]
+        members: Vec<String>,
+    },
+    /// Remove a member; the group key is rotated.
+    Remove {
+        /// Group name.
+        name: String,
+        /// Contact alias to remove.
+        #[arg(long)]
+        member: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ChannelCmd {
+    /// Join a public channel (anyone who knows the name can read it).
+    Join {
+        /// Channel name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BundleCmd {
+    /// Write everything you would hand a stranger to FILE.
+    Export {
+        /// Output file.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read a bundle: validate, keep what you may carry, open what is yours.
+    Import {
+        /// Bundle file.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failure to report: one line, then exit 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// From the core.
+    #[error(transparent)]
+    Node(#[from] pollen_core::node::NodeError),
+    /// Anything else, already phrased for the user.
+    #[error("{0}")]
+    Other(String),
+}
+
+fn main() -> ExitCode {
+    let started = std::time::Instant::now();
+    let cli = Cli::parse();
+    init_logging();
+    match run(cli, started) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POLLEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn data_dir(data: Option<PathBuf>) -> Result<PathBuf, CliError> {
+    if let Some(d) = data {
+        return Ok(d);
+    }
+    directories::ProjectDirs::from("org", "Pollen", "pollen")
+        .map(|p| p.data_dir().to_owned())
+        .ok_or_else(|| {
+            CliError::Other("no home directory; pass --data DIR or set POLLEN_DATA".into())
+        })
+}
+
+fn open(dir: &Path) -> Result<Node, CliError> {
+    Ok(Node::open(dir, Box::new(SystemClock))?)
+}
+
+fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
+    let dir = || data_dir(cli.data.clone());
+    match cli.command {
+        Command::Init { name } => {
+            let dir = dir()?;
+            let node = Node::init(&dir, &name, Box::new(SystemClock))?;
+            println!("created identity {:?} in {}", name.trim(), dir.display());
+            println!("fingerprint: {}", node.fingerprint());
+            println!("card: {}", node.card());
+        }
+        Command::Id { qr, json } => output::id(&open(&dir()?)?, qr, json)?,
+        Command::Contact(cmd) => contact(&open(&dir()?)?, cmd)?,
+        Command::Send(args) => {
+            let node = open(&dir()?)?;
+            let t = &args.target;
+            let sent = match (&t.to, &t.group, &t.channel) {
+                (Some(to), _, _) => node.send_direct(to, &args.text)?,
+                (_, Some(g), _) => node.send_group(g, &args.text)?,
+                (_, _, Some(c)) => node.send_channel(c, &args.text)?,
+                _ => return Err(CliError::Other("say --to, --group or --channel".into())),
+            };
+            output::sent(&sent, args.json);
+        }
+        Command::Reply { message, text } => {
+            output::sent(&open(&dir()?)?.reply(&message, &text)?, false)
+        }
+        Command::Edit { message, text } => {
+            output::sent(&open(&dir()?)?.edit(&message, &text)?, false)
+        }
+        Command::React { message, emoji } => {
+            output::sent(&open(&dir()?)?.react(&message, &emoji)?, false)
+        }
+        Command::Delete { message } => output::sent(&open(&dir()?)?.delete(&message)?, false),
+        Command::Read { conversation } => match open(&dir()?)?.mark_read(&conversation)? {
+            Some(sent) => output::sent(&sent, false),
+            None => println!("nothing new to mark read"),
+        },
+        Command::Group(GroupCmd::Create { name, members }) => {
+            let conv = open(&dir()?)?.create_group(&name, &members)?;
+            println!(
+                "created group {:?} with {} member(s); keys sealed to each",
+                conv.name,
+                members.len()
+            );
+        }
+        Command::Group(GroupCmd::Remove { name, member }) => {
+            let epoch = open(&dir()?)?.remove_member(&name, &member)?;
+            println!(
+                "removed {member:?} from {name:?}; new key (epoch {epoch}) sealed to the others"
+            );
+        }
+        Command::Channel(ChannelCmd::Join { name }) => {
+            let conv = open(&dir()?)?.join_channel(&name)?;
+            println!(
+                "joined public channel {} (anyone who knows the name can read it)",
+                conv.name
+            );
+        }
+        Command::Conversations { json } => output::conversations(&open(&dir()?)?, json)?,
+        Command::Inbox {
+            conversation,
+            limit,
+            json,
+        } => output::inbox(&open(&dir()?)?, conversation.as_deref(), limit, json)?,
+        Command::Status { json } => output::status(&open(&dir()?)?.status()?, json)?,
+        Command::Bundle(BundleCmd::Export { file, json }) => {
+            let r = open(&dir()?)?.export_bundle(&file)?;
+            output::export(&r, &file, json)?;
+        }
+        Command::Bundle(BundleCmd::Import { file, json }) => {
+            let node = open(&dir()?)?;
+            let report = node.import_bundle(&file, &mut |r| {
+                if !json {
+                    eprintln!("committed {} records", r.envelopes + r.proofs);
+                }
+            })?;
+            output::import(&report, json)?;
+            if !report.complete {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Bench(cmd) => bench::run(cmd)?,
+        Command::Demo { keep } => demo::run(keep)?,
+        Command::BenchProbe { dir } => bench::probe(&dir, started)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn contact(node: &Node, cmd: ContactCmd) -> Result<(), CliError> {
+    match cmd {
+        ContactCmd::Add { card, alias } => {
+            let c = node.add_contact(&card, alias.as_deref())?;
+            println!("pinned {} ({})", c.alias, c.identity.fingerprint());
+            println!(
+                "compare safety numbers in person: pollen contact verify {:?}",
+                c.alias
+            );
+        }
+        ContactCmd::List { json } => output::contacts(node, json)?,
+        ContactCmd::Verify { name, confirm } => {
+            let number = node.safety_number(&name)?;
+            println!("safety number with {name}:\n  {number}");
+            if confirm {
+                node.mark_verified(&name)?;
+                println!("{name} marked verified");
+            } else {
+                println!(
+                    "if it matches what {name}'s phone shows, run: pollen contact verify {name:?} --confirm"
+                );
+            }
+        }
+        ContactCmd::Remove { name } => {
+            node.remove_contact(&name)?;
+            println!("unpinned {name}");
+        }
+    }
+    Ok(())
+}

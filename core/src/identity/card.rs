@@ -1,0 +1,295 @@
+//! Contact cards: a one-line, QR-friendly, self-signed statement of someone's
+//! public keys and name, encoded as bech32m with the HRP `pollen`.
+
+use super::{Identity, MAX_NAME_BYTES, PublicIdentity, check_name};
+use crate::codec::{DecodeError, Reader, Writer};
+use bech32::primitives::decode::CheckedHrpstring;
+use bech32::{Bech32m, Hrp};
+use ed25519_dalek::VerifyingKey;
+use thiserror::Error;
+
+/// Human-readable prefix of every card.
+const HRP: &str = "pollen";
+/// Domain separation for the self-signature.
+const CARD_DOMAIN: &[u8] = b"pollen v1 card";
+/// Longest card string accepted: the largest valid card (194 payload bytes)
+/// is 324 characters; anything far beyond is refused before decoding.
+const MAX_CARD_CHARS: usize = 512;
+
+/// Why a contact card string was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum CardError {
+    /// Not a well-formed bech32m string (bad character, mixed case, checksum...).
+    #[error("not a valid contact card: {0}")]
+    Encoding(String),
+    /// A bech32m string, but not a Pollen card.
+    #[error("not a Pollen contact card (it should start with \"pollen1\")")]
+    WrongPrefix,
+    /// A card from a newer (or unknown) version of Pollen.
+    #[error("contact card version {0} is not supported (this build reads {v})", v = ContactCard::VERSION)]
+    UnsupportedVersion(u8),
+    /// The card's fields are malformed.
+    #[error("contact card is malformed: {0}")]
+    Decode(#[from] DecodeError),
+    /// The name on the card breaks the naming rules.
+    #[error("contact card has an invalid name: {0}")]
+    BadName(String),
+    /// The self-signature does not match the card's contents.
+    #[error("contact card signature does not verify (the card was altered)")]
+    BadSignature,
+    /// The signing key is not a usable Ed25519 public key.
+    #[error("contact card holds an invalid public key")]
+    BadKey,
+}
+
+/// One-line, QR-friendly, versioned, self-signed card: "pollen1…" (bech32m,
+/// HRP "pollen", lowercase).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ContactCard {
+    /// The keys the card vouches for.
+    pub identity: PublicIdentity,
+    /// The name its owner chose.
+    pub name: String,
+    signature: [u8; 64],
+}
+
+impl ContactCard {
+    /// Card format version written by this build.
+    pub const VERSION: u8 = 1;
+
+    pub(super) fn new_signed(id: &Identity) -> ContactCard {
+        let identity = id.public();
+        let signature = id.sign(&signed_message(&identity, &id.name));
+        ContactCard {
+            identity,
+            name: id.name.clone(),
+            signature,
+        }
+    }
+
+    /// The card as a lowercase `pollen1…` string.
+    pub fn encode(&self) -> String {
+        let mut w = Writer::with_capacity(1 + 64 + 1 + self.name.len() + 64);
+        w.u8(Self::VERSION)
+            .bytes(&self.identity.signing)
+            .bytes(&self.identity.agreement)
+            .short_bytes(self.name.as_bytes())
+            .bytes(&self.signature);
+        // A card is at most 194 bytes (324 characters), far below Bech32m's
+        // 1023-character code length, and "pollen" is a valid HRP, so neither
+        // call can fail.
+        let hrp = Hrp::parse(HRP).expect("constant HRP is valid");
+        bech32::encode_lower::<Bech32m>(hrp, &w.finish()).expect("card fits bech32m code length")
+    }
+
+    /// Parses and verifies a card; accepts all-lowercase or all-uppercase
+    /// (QR alphanumeric mode) and surrounding whitespace.
+    pub fn decode(s: &str) -> Result<ContactCard, CardError> {
+        let s = s.trim();
+        if s.len() > MAX_CARD_CHARS {
+            return Err(CardError::Encoding(format!(
+                "{} characters is longer than any card",
+                s.len()
+            )));
+        }
+        let checked =
+            CheckedHrpstring::new::<Bech32m>(s).map_err(|e| CardError::Encoding(e.to_string()))?;
+        let hrp = Hrp::parse(HRP).map_err(|e| CardError::Encoding(e.to_string()))?;
+        if checked.hrp() != hrp {
+            return Err(CardError::WrongPrefix);
+        }
+        let bytes: Vec<u8> = checked.byte_iter().collect();
+
+        let mut r = Reader::new(&bytes);
+        let version = r.u8("card version")?;
+        if version != Self::VERSION {
+            return Err(CardError::UnsupportedVersion(version));
+        }
+        let identity = PublicIdentity {
+            signing: r.array("signing key")?,
+            agreement: r.array("agreement key")?,
+        };
+        let name = r.short_str(MAX_NAME_BYTES, "name")?;
+        let signature: [u8; 64] = r.array("signature")?;
+        r.finish()?;
+
+        check_name(name).map_err(|e| CardError::BadName(e.to_string()))?;
+        let key = VerifyingKey::from_bytes(&identity.signing).map_err(|_| CardError::BadKey)?;
+        if key.is_weak() {
+            return Err(CardError::BadKey);
+        }
+        identity
+            .verify(&signed_message(&identity, name), &signature)
+            .map_err(|_| CardError::BadSignature)?;
+
+        let card = ContactCard {
+            identity,
+            name: name.to_owned(),
+            signature,
+        };
+        // Bech32 leaves up to 4 padding bits unchecked by the byte decoder;
+        // requiring the canonical string keeps one card = one string.
+        if card.encode() != s.to_ascii_lowercase() {
+            return Err(CardError::Encoding("non-canonical padding bits".into()));
+        }
+        Ok(card)
+    }
+}
+
+/// `"pollen v1 card" || version || signing || agreement || len(name) u8 || name`.
+fn signed_message(identity: &PublicIdentity, name: &str) -> Vec<u8> {
+    let mut w = Writer::with_capacity(CARD_DOMAIN.len() + 1 + 64 + 1 + name.len());
+    w.bytes(CARD_DOMAIN)
+        .u8(ContactCard::VERSION)
+        .bytes(&identity.signing)
+        .bytes(&identity.agreement)
+        .short_bytes(name.as_bytes());
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ada() -> Identity {
+        Identity::generate("Ada Lovelace").unwrap()
+    }
+
+    /// Re-encodes `card` with arbitrary fields, bypassing signing.
+    fn raw_encode(version: u8, id: &PublicIdentity, name: &[u8], sig: &[u8; 64]) -> String {
+        let mut w = Writer::new();
+        w.u8(version)
+            .bytes(&id.signing)
+            .bytes(&id.agreement)
+            .short_bytes(name)
+            .bytes(sig);
+        bech32::encode_lower::<Bech32m>(Hrp::parse(HRP).unwrap(), &w.finish()).unwrap()
+    }
+
+    #[test]
+    fn round_trip() {
+        let id = ada();
+        let card = id.card();
+        let s = card.encode();
+        assert!(s.starts_with("pollen1"));
+        assert_eq!(s, s.to_lowercase());
+        let back = ContactCard::decode(&s).unwrap();
+        assert_eq!(back, card);
+        assert_eq!(back.identity, id.public());
+        assert_eq!(back.name, "Ada Lovelace");
+        assert_eq!(ContactCard::decode(&format!("  {s}\n")).unwrap(), card);
+    }
+
+    #[test]
+    fn uppercase_decodes_mixed_case_does_not() {
+        let card = ada().card();
+        let s = card.encode();
+        assert_eq!(ContactCard::decode(&s.to_uppercase()).unwrap(), card);
+        let mut mixed = s.clone();
+        mixed.replace_range(s.len() - 1.., &s[s.len() - 1..].to_uppercase());
+        if mixed != s {
+            assert!(matches!(
+                ContactCard::decode(&mixed),
+                Err(CardError::Encoding(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn max_name_fits() {
+        let id = Identity::generate(&"n".repeat(MAX_NAME_BYTES)).unwrap();
+        let s = id.card().encode();
+        assert!(s.len() <= 324, "{}", s.len());
+        assert_eq!(ContactCard::decode(&s).unwrap().name.len(), MAX_NAME_BYTES);
+    }
+
+    #[test]
+    fn tampered_character_fails() {
+        let s = ada().card().encode();
+        for i in 7..s.len() {
+            let mut b = s.clone().into_bytes();
+            b[i] = if b[i] == b'q' { b'p' } else { b'q' };
+            let t = String::from_utf8(b).unwrap();
+            assert!(ContactCard::decode(&t).is_err(), "flip at {i} accepted");
+        }
+        let mut b = s.into_bytes();
+        b[20] = if b[20] == b'q' { b'p' } else { b'q' };
+        assert!(matches!(
+            ContactCard::decode(&String::from_utf8(b).unwrap()),
+            Err(CardError::Encoding(_))
+        ));
+    }
+
+    #[test]
+    fn forged_name_fails_signature() {
+        let card = ada().card();
+        let forged = raw_encode(1, &card.identity, b"Mallory", &card.signature);
+        assert_eq!(ContactCard::decode(&forged), Err(CardError::BadSignature));
+        let other = Identity::generate("Bob").unwrap().public();
+        let swapped_keys = raw_encode(1, &other, card.name.as_bytes(), &card.signature);
+        assert_eq!(
+            ContactCard::decode(&swapped_keys),
+            Err(CardError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_typed_errors() {
+        let card = ada().card();
+        let sig = card.signature;
+        let v2 = raw_encode(2, &card.identity, card.name.as_bytes(), &sig);
+        assert_eq!(
+            ContactCard::decode(&v2),
+            Err(CardError::UnsupportedVersion(2))
+        );
+        let long = raw_encode(1, &card.identity, &[b'x'; 65], &sig);
+        assert!(matches!(
+            ContactCard::decode(&long),
+            Err(CardError::Decode(DecodeError::TooLong { .. }))
+        ));
+        let ctrl = raw_encode(1, &card.identity, b"a\nb", &sig);
+        assert!(matches!(
+            ContactCard::decode(&ctrl),
+            Err(CardError::BadName(_))
+        ));
+        let empty = raw_encode(1, &card.identity, b"", &sig);
+        assert!(matches!(
+            ContactCard::decode(&empty),
+            Err(CardError::BadName(_))
+        ));
+        let bad_utf8 = raw_encode(1, &card.identity, &[0xff, 0xfe], &sig);
+        assert!(matches!(
+            ContactCard::decode(&bad_utf8),
+            Err(CardError::Decode(DecodeError::BadUtf8(_)))
+        ));
+        // The identity (all-zero) Edwards point is small-order.
+        let weak = PublicIdentity {
+            signing: {
+                let mut k = [0u8; 32];
+                k[0] = 1;
+                k
+            },
+            agreement: card.identity.agreement,
+        };
+        let weak = raw_encode(1, &weak, card.name.as_bytes(), &sig);
+        assert_eq!(ContactCard::decode(&weak), Err(CardError::BadKey));
+
+        let wrong_hrp =
+            bech32::encode_lower::<Bech32m>(Hrp::parse("pollem").unwrap(), &[1, 2, 3]).unwrap();
+        assert_eq!(ContactCard::decode(&wrong_hrp), Err(CardError::WrongPrefix));
+        let truncated =
+            bech32::encode_lower::<Bech32m>(Hrp::parse(HRP).unwrap(), &[1, 2, 3]).unwrap();
+        assert!(matches!(
+            ContactCard::decode(&truncated),
+            Err(CardError::Decode(DecodeError::Truncated { .. }))
+        ));
+        assert!(matches!(
+            ContactCard::decode(""),
+            Err(CardError::Encoding(_))
+        ));
+        assert!(matches!(
+            ContactCard::decode(&"q".repeat(10_000)),
+            Err(CardError::Encoding(_))
+        ));
+    }
+}

@@ -1,0 +1,18 @@
+//! Pollen's shared core.
+//!
+//! Layers, bottom up (see `docs/ARCHITECTURE.md`):
+//! - [`codec`]: bounded binary reading/writing for every wire format;
+//! - [`identity`]: keys, contact cards, fingerprints and safety numbers;
+//! - [`envelope`]: sealed, signed, padded, content-addressed envelopes;
+//! - [`payload`]: what travels inside an opened envelope;
+//! - [`conversation`]: Automerge state of one conversation;
+//! - [`store`]: SQLite persistence, quotas and eviction;
+//! - [`bundle`]: sneakernet files of envelopes and delivery proofs;
+//! - [`node`]: the facade the CLI and the bindings drive.
+
+pub mod bundle;
+pub mod codec;
+pub mod envelope;
+pub mod identity;
+pub mod payload;
+pub mod store;

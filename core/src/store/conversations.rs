@@ -1,0 +1,437 @@
+//! Conversation documents, their Automerge changes, and the message
+//! projection that serves the UI (paged, indexed).
+
+use super::{Store, StoreError, blob};
+use rusqlite::{OptionalExtension, Row, params};
+
+/// What kind of conversation a row is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConversationKind {
+    /// Two people.
+    Direct,
+    /// A private group with an admin and epoch keys.
+    Group,
+    /// A public channel: anyone who knows the name can read it.
+    Channel,
+}
+
+impl ConversationKind {
+    /// The stored and displayed name of the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Group => "group",
+            Self::Channel => "channel",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "direct" => Ok(Self::Direct),
+            "group" => Ok(Self::Group),
+            "channel" => Ok(Self::Channel),
+            other => Err(StoreError::Corrupt(format!("conversation kind {other}"))),
+        }
+    }
+}
+
+/// One entry of the conversation list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConversationRow {
+    /// Conversation id.
+    pub id: [u8; 16],
+    /// Its kind.
+    pub kind: ConversationKind,
+    /// Display name (contact alias, group name, or `#channel`).
+    pub name: String,
+    /// For a direct conversation, the other person's signing key.
+    pub peer: Option<[u8; 32]>,
+    /// Unix seconds of the newest message.
+    pub last_activity: u64,
+    /// Messages received since the user last read it.
+    pub unread: u64,
+}
+
+/// One message as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRow {
+    /// Conversation id.
+    pub conversation: [u8; 16],
+    /// Conversation display name.
+    pub conversation_name: String,
+    /// Message id.
+    pub id: [u8; 16],
+    /// Author's signing key.
+    pub author: [u8; 32],
+    /// Contact alias of the author if pinned, otherwise the name they claimed.
+    pub from: String,
+    /// Current text ("" once deleted).
+    pub text: String,
+    /// Author's clock when sent (unix seconds).
+    pub sent_at: u64,
+    /// Message this one replies to.
+    pub reply_to: Option<[u8; 16]>,
+    /// When the author last edited it.
+    pub edited_at: Option<u64>,
+    /// True once the author deleted it.
+    pub deleted: bool,
+    /// (reactor signing key hex, emoji), sorted by reactor.
+    pub reactions: Vec<(String, String)>,
+    /// `received`, `pending`, `delivered`, `read` or `sent`.
+    pub status: String,
+}
+
+/// A message's projected state, written after its document changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectedMessage<'a> {
+    /// Author's signing key.
+    pub author: &'a [u8; 32],
+    /// Name the author claimed in the envelope that carried the message.
+    pub author_name: &'a str,
+    /// Current text.
+    pub text: &'a str,
+    /// Author's send time.
+    pub sent_at: u64,
+    /// Replied-to message.
+    pub reply_to: Option<[u8; 16]>,
+    /// Last edit time.
+    pub edited_at: Option<u64>,
+    /// Deleted flag.
+    pub deleted: bool,
+    /// (reactor key hex, emoji).
+    pub reactions: &'a [(String, String)],
+}
+
+const CONV_COLUMNS: &str = "id, kind, name, peer, last_activity, unread";
+
+type RawConv = (Vec<u8>, String, String, Option<Vec<u8>>, i64, i64);
+
+fn conv_from_row(r: &Row<'_>) -> rusqlite::Result<RawConv> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+fn to_conv((id, kind, name, peer, last, unread): RawConv) -> Result<ConversationRow, StoreError> {
+    Ok(ConversationRow {
+        id: blob(id)?,
+        kind: ConversationKind::parse(&kind)?,
+        name,
+        peer: peer.map(blob).transpose()?,
+        last_activity: last.max(0) as u64,
+        unread: unread.max(0) as u64,
+    })
+}
+
+impl Store {
+    /// Creates the conversation if it does not exist yet.
+    pub fn ensure_conversation(
+        &self,
+        id: &[u8; 16],
+        kind: ConversationKind,
+        name: &str,
+        peer: Option<&[u8; 32]>,
+    ) -> Result<(), StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO conversations (id, kind, name, peer) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        st.execute(params![&id[..], kind.as_str(), name, peer.map(|p| &p[..])])?;
+        Ok(())
+    }
+
+    /// Renames a conversation (e.g. when a contact is pinned).
+    pub fn rename_conversation(&self, id: &[u8; 16], name: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE conversations SET name = ?2 WHERE id = ?1",
+            params![&id[..], name],
+        )?;
+        Ok(())
+    }
+
+    /// The conversation with this id.
+    pub fn conversation(&self, id: &[u8; 16]) -> Result<Option<ConversationRow>, StoreError> {
+        let mut st = self.conn().prepare_cached(&format!(
+            "SELECT {CONV_COLUMNS} FROM conversations WHERE id = ?1"
+        ))?;
+        st.query_row([&id[..]], conv_from_row)
+            .optional()?
+            .map(to_conv)
+            .transpose()
+    }
+
+    /// Conversations whose display name is `name` (case-insensitive).
+    pub fn conversations_named(&self, name: &str) -> Result<Vec<ConversationRow>, StoreError> {
+        let mut st = self.conn().prepare_cached(&format!(
+            "SELECT {CONV_COLUMNS} FROM conversations WHERE name = ?1 COLLATE NOCASE"
+        ))?;
+        let rows = st.query_map([name], conv_from_row)?;
+        rows.map(|r| to_conv(r?)).collect()
+    }
+
+    /// The conversation list, most recent first.
+    pub fn conversations(&self, limit: u32) -> Result<Vec<ConversationRow>, StoreError> {
+        let mut st = self.conn().prepare_cached(&format!(
+            "SELECT {CONV_COLUMNS} FROM conversations ORDER BY last_activity DESC, id LIMIT ?1"
+        ))?;
+        let rows = st.query_map([limit], conv_from_row)?;
+        rows.map(|r| to_conv(r?)).collect()
+    }
+
+    /// Moves a conversation's activity forward and adds to its unread count.
+    pub fn touch_conversation(
+        &self,
+        id: &[u8; 16],
+        at: u64,
+        unread: u64,
+    ) -> Result<(), StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "UPDATE conversations SET last_activity = MAX(last_activity, ?2), unread = unread + ?3 WHERE id = ?1",
+        )?;
+        st.execute(params![&id[..], at as i64, unread as i64])?;
+        Ok(())
+    }
+
+    /// Clears a conversation's unread count.
+    pub fn clear_unread(&self, id: &[u8; 16]) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE conversations SET unread = 0 WHERE id = ?1",
+            [&id[..]],
+        )?;
+        Ok(())
+    }
+
+    /// The saved Automerge document of a conversation.
+    pub fn load_doc(&self, id: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT doc FROM conversations WHERE id = ?1")?;
+        Ok(st.query_row([&id[..]], |r| r.get(0)).optional()?.flatten())
+    }
+
+    /// Saves a conversation's Automerge document.
+    pub fn save_doc(&self, id: &[u8; 16], doc: &[u8]) -> Result<(), StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("UPDATE conversations SET doc = ?2 WHERE id = ?1")?;
+        st.execute(params![&id[..], doc])?;
+        Ok(())
+    }
+
+    /// Records a change for a root key; false if it was already known.
+    pub fn insert_change(
+        &self,
+        hash: &[u8; 32],
+        conversation: &[u8; 16],
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<bool, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO changes (hash, conversation, key, bytes) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        Ok(st.execute(params![&hash[..], &conversation[..], key, bytes])? == 1)
+    }
+
+    /// Every change known for one root key of a conversation.
+    pub fn changes_for_key(
+        &self,
+        conversation: &[u8; 16],
+        key: &str,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT bytes FROM changes WHERE conversation = ?1 AND key = ?2")?;
+        let rows = st.query_map(params![&conversation[..], key], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The root key a known change wrote.
+    pub fn change_key(&self, hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT key FROM changes WHERE hash = ?1")?;
+        Ok(st.query_row([&hash[..]], |r| r.get(0)).optional()?)
+    }
+
+    /// Writes (or replaces) a message's projected state.
+    pub fn upsert_message(
+        &self,
+        conversation: &[u8; 16],
+        id: &[u8; 16],
+        m: &ProjectedMessage<'_>,
+    ) -> Result<(), StoreError> {
+        let reactions =
+            serde_json::to_string(m.reactions).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut st = self.conn().prepare_cached(
+            "INSERT INTO messages (conversation, id, author, author_name, text, sent_at, reply_to, edited_at, deleted, reactions)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (conversation, id) DO UPDATE SET
+               text = excluded.text, edited_at = excluded.edited_at, deleted = excluded.deleted,
+               reactions = excluded.reactions, reply_to = excluded.reply_to",
+        )?;
+        st.execute(params![
+            &conversation[..],
+            &id[..],
+            &m.author[..],
+            m.author_name,
+            m.text,
+            m.sent_at as i64,
+            m.reply_to.as_ref().map(|r| &r[..]),
+            m.edited_at.map(|e| e as i64),
+            m.deleted,
+            reactions,
+        ])?;
+        Ok(())
+    }
+
+    /// True when the message is already projected.
+    pub fn has_message(&self, conversation: &[u8; 16], id: &[u8; 16]) -> Result<bool, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM messages WHERE conversation = ?1 AND id = ?2")?;
+        Ok(st.exists(params![&conversation[..], &id[..]])?)
+    }
+
+    /// Stores a member's read marker.
+    pub fn set_read_marker(
+        &self,
+        conversation: &[u8; 16],
+        reader: &[u8; 32],
+        up_to: u64,
+    ) -> Result<(), StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "INSERT INTO read_markers (conversation, reader, up_to) VALUES (?1, ?2, ?3)
+             ON CONFLICT (conversation, reader) DO UPDATE SET up_to = MAX(up_to, excluded.up_to)",
+        )?;
+        st.execute(params![&conversation[..], &reader[..], up_to as i64])?;
+        Ok(())
+    }
+
+    /// A page of messages, newest first. `before` = (sent_at, id) of the last
+    /// row of the previous page. `me` is this node's signing key, for status.
+    pub fn messages(
+        &self,
+        conversation: Option<&[u8; 16]>,
+        me: &[u8; 32],
+        limit: u32,
+        before: Option<(u64, [u8; 16])>,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let (b_at, b_id) = match before {
+            Some((at, id)) => (at as i64, id.to_vec()),
+            None => (i64::MAX, vec![0xff; 17]),
+        };
+        let sql = format!(
+            "SELECT m.conversation, c.name, m.id, m.author, COALESCE(k.alias, m.author_name), m.text,
+                    m.sent_at, m.reply_to, m.edited_at, m.deleted, m.reactions,
+                    CASE
+                      WHEN m.author != ?1 THEN 'received'
+                      WHEN EXISTS (SELECT 1 FROM read_markers r WHERE r.conversation = m.conversation
+                                   AND r.reader != ?1 AND r.up_to >= m.sent_at) AND c.kind = 'direct' THEN 'read'
+                      WHEN o.commitment IS NULL THEN 'sent'
+                      WHEN o.delivered_at IS NULL THEN 'pending'
+                      ELSE 'delivered'
+                    END
+             FROM messages m
+             JOIN conversations c ON c.id = m.conversation
+             LEFT JOIN contacts k ON k.signing = m.author
+             LEFT JOIN outbox o ON o.conversation = m.conversation AND o.message = m.id
+             WHERE {} (m.sent_at < ?2 OR (m.sent_at = ?2 AND m.id < ?3))
+             ORDER BY m.sent_at DESC, m.id DESC LIMIT ?4",
+            if conversation.is_some() { "m.conversation = ?5 AND" } else { "?5 IS NULL AND" }
+        );
+        let mut st = self.conn().prepare_cached(&sql)?;
+        let rows = st.query_map(
+            params![&me[..], b_at, b_id, limit, conversation.map(|c| &c[..])],
+            |r| {
+                Ok((
+                    (
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                    ),
+                    (
+                        r.get::<_, i64>(6)?,
+                        r.get::<_, Option<Vec<u8>>>(7)?,
+                        r.get::<_, Option<i64>>(8)?,
+                        r.get::<_, bool>(9)?,
+                        r.get::<_, String>(10)?,
+                        r.get::<_, String>(11)?,
+                    ),
+                ))
+            },
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (
+                (conv, conv_name, id, author, from, text),
+                (sent_at, reply_to, edited_at, deleted, reactions, status),
+            ) = row?;
+            out.push(MessageRow {
+                conversation: blob(conv)?,
+                conversation_name: conv_name,
+                id: blob(id)?,
+                author: blob(author)?,
+                from,
+                text,
+                sent_at: sent_at.max(0) as u64,
+                reply_to: reply_to.map(blob).transpose()?,
+                edited_at: edited_at.map(|e| e.max(0) as u64),
+                deleted,
+                reactions: serde_json::from_str(&reactions)
+                    .map_err(|e| StoreError::Corrupt(format!("reactions: {e}")))?,
+                status,
+            });
+        }
+        Ok(out)
+    }
+
+    /// (conversation, message id) of messages whose hex id starts with `prefix`.
+    pub fn find_messages(&self, prefix: &str) -> Result<Vec<([u8; 16], [u8; 16])>, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT conversation, id FROM messages WHERE hex(id) LIKE ?1 || '%' LIMIT 10",
+        )?;
+        let rows = st.query_map([prefix.to_ascii_uppercase()], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (c, m) = row?;
+            out.push((blob(c)?, blob(m)?));
+        }
+        Ok(out)
+    }
+
+    /// Number of projected messages.
+    pub fn message_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+}
+
+impl Store {
+    /// A member's read marker in a conversation.
+    pub fn read_marker(
+        &self,
+        conversation: &[u8; 16],
+        reader: &[u8; 32],
+    ) -> Result<Option<u64>, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT up_to FROM read_markers WHERE conversation = ?1 AND reader = ?2",
+        )?;
+        Ok(st
+            .query_row(params![&conversation[..], &reader[..]], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()?
+            .map(|v| v.max(0) as u64))
+    }
+}

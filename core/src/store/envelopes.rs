@@ -1,0 +1,498 @@
+//! Stored envelopes: insertion under quotas, eviction by priority, delivery
+//! proofs, replay protection and expiry.
+
+use super::{Store, StoreError, blob};
+use rusqlite::{OptionalExtension, params};
+
+/// Why this node holds an envelope; lower classes are evicted first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EnvelopeClass {
+    /// Somebody else's envelope this node carries for strangers.
+    Carried = 0,
+    /// A group or channel envelope this node could read and carries on for
+    /// the other members.
+    Shared = 1,
+    /// This node's own message, until it is delivered.
+    Own = 2,
+}
+
+impl EnvelopeClass {
+    fn from_i64(v: i64) -> Result<Self, StoreError> {
+        match v {
+            0 => Ok(Self::Carried),
+            1 => Ok(Self::Shared),
+            2 => Ok(Self::Own),
+            _ => Err(StoreError::Corrupt(format!("envelope class {v}"))),
+        }
+    }
+}
+
+/// Storage bounds. The node's own undelivered envelopes are never evicted to
+/// make room for anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Bytes of envelopes held at most, all classes together.
+    pub global_bytes: u64,
+    /// Bytes of carried envelopes one origin (bundle, link, peer) may leave here.
+    pub per_origin_bytes: u64,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self {
+            global_bytes: 256 * 1024 * 1024,
+            per_origin_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// An envelope as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvelopeRecord {
+    /// Content address (see the envelope module).
+    pub id: [u8; 32],
+    /// The encoded envelope.
+    pub bytes: Vec<u8>,
+    /// Unix seconds after which it is dropped.
+    pub expires_at: u64,
+    /// Cleartext routing tag.
+    pub tag: [u8; 8],
+    /// Delivery-proof commitment.
+    pub commitment: [u8; 32],
+    /// Why it is held.
+    pub class: EnvelopeClass,
+}
+
+/// What happened to an envelope offered to the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// Stored; `evicted` lower-priority envelopes made room for it.
+    Stored {
+        /// How many envelopes were evicted.
+        evicted: usize,
+    },
+    /// Already held.
+    Duplicate,
+}
+
+/// Bytes and counts held, by class.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Own envelopes not yet delivered.
+    pub own: (u64, u64),
+    /// Shared envelopes this node can read and carries for other members.
+    pub shared: (u64, u64),
+    /// Envelopes carried for others.
+    pub carried: (u64, u64),
+}
+
+impl Usage {
+    /// Total bytes of envelopes held.
+    pub fn bytes(&self) -> u64 {
+        self.own.1 + self.shared.1 + self.carried.1
+    }
+
+    /// Total number of envelopes held.
+    pub fn count(&self) -> u64 {
+        self.own.0 + self.shared.0 + self.carried.0
+    }
+}
+
+impl Store {
+    /// True when the envelope is held.
+    pub fn has_envelope(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM envelopes WHERE id = ?1")?;
+        Ok(st.exists([&id[..]])?)
+    }
+
+    /// True when the envelope was delivered, opened or purged before.
+    pub fn was_seen(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM seen WHERE id = ?1")?;
+        Ok(st.exists([&id[..]])?)
+    }
+
+    /// Remembers an id until `expires_at`, so a replay is recognised.
+    pub fn mark_seen(&self, id: &[u8; 32], expires_at: u64) -> Result<(), StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("INSERT OR IGNORE INTO seen (id, expires_at) VALUES (?1, ?2)")?;
+        st.execute(params![&id[..], expires_at as i64])?;
+        Ok(())
+    }
+
+    /// Stores an envelope, enforcing the origin's quota and making room by
+    /// evicting envelopes of lower priority (lower class, then soonest to expire).
+    pub fn insert_envelope(
+        &self,
+        rec: &EnvelopeRecord,
+        origin: &str,
+        now: u64,
+    ) -> Result<InsertOutcome, StoreError> {
+        if self.has_envelope(&rec.id)? {
+            return Ok(InsertOutcome::Duplicate);
+        }
+        let size = rec.bytes.len() as u64;
+        if rec.class == EnvelopeClass::Carried {
+            let used = self.origin_bytes(origin)?;
+            if used + size > self.limits.per_origin_bytes {
+                return Err(StoreError::QuotaExceeded {
+                    origin: origin.to_owned(),
+                    used,
+                    quota: self.limits.per_origin_bytes,
+                });
+            }
+        }
+        let evicted = self.make_room(size, rec.class)?;
+        let mut st = self.conn().prepare_cached(
+            "INSERT INTO envelopes (id, bytes, size, expires_at, tag, commitment, class, origin, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        st.execute(params![
+            &rec.id[..],
+            &rec.bytes,
+            size as i64,
+            rec.expires_at as i64,
+            &rec.tag[..],
+            &rec.commitment[..],
+            rec.class as i64,
+            origin,
+            now as i64,
+        ])?;
+        Ok(InsertOutcome::Stored { evicted })
+    }
+
+    fn origin_bytes(&self, origin: &str) -> Result<u64, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT COALESCE(SUM(bytes), 0) FROM usage WHERE origin = ?1 AND class = ?2",
+        )?;
+        let v: i64 = st.query_row(params![origin, EnvelopeClass::Carried as i64], |r| r.get(0))?;
+        Ok(v.max(0) as u64)
+    }
+
+    /// Frees `size` bytes under the global cap, evicting only envelopes whose
+    /// class ranks below `class` (and, for shared envelopes, older ones of the
+    /// same class). Own envelopes are never evicted.
+    fn make_room(&self, size: u64, class: EnvelopeClass) -> Result<usize, StoreError> {
+        let cap = self.limits.global_bytes;
+        let mut used = self.usage()?.bytes();
+        if used + size <= cap {
+            return Ok(0);
+        }
+        let max_class = match class {
+            EnvelopeClass::Own => EnvelopeClass::Shared,
+            other => other,
+        };
+        let mut victims = Vec::new();
+        {
+            let mut st = self.conn().prepare_cached(
+                "SELECT id, size FROM envelopes WHERE class <= ?1
+                 ORDER BY class ASC, expires_at ASC",
+            )?;
+            let mut rows = st.query([max_class as i64])?;
+            while used + size > cap {
+                let Some(row) = rows.next()? else { break };
+                let id: Vec<u8> = row.get(0)?;
+                let s: i64 = row.get(1)?;
+                victims.push(id);
+                used = used.saturating_sub(s.max(0) as u64);
+            }
+        }
+        if used + size > cap {
+            return Err(StoreError::Full {
+                needed: used + size - cap,
+            });
+        }
+        let mut del = self
+            .conn()
+            .prepare_cached("DELETE FROM envelopes WHERE id = ?1")?;
+        for id in &victims {
+            del.execute([id])?;
+        }
+        if !victims.is_empty() {
+            tracing::debug!(evicted = victims.len(), "evicted envelopes to make room");
+        }
+        Ok(victims.len())
+    }
+
+    /// Bytes and counts held by class.
+    pub fn usage(&self) -> Result<Usage, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT class, SUM(count), SUM(bytes) FROM usage GROUP BY class")?;
+        let mut rows = st.query([])?;
+        let mut u = Usage::default();
+        while let Some(row) = rows.next()? {
+            let class = EnvelopeClass::from_i64(row.get(0)?)?;
+            let pair = (
+                row.get::<_, i64>(1)?.max(0) as u64,
+                row.get::<_, i64>(2)?.max(0) as u64,
+            );
+            match class {
+                EnvelopeClass::Own => u.own = pair,
+                EnvelopeClass::Shared => u.shared = pair,
+                EnvelopeClass::Carried => u.carried = pair,
+            }
+        }
+        Ok(u)
+    }
+
+    /// Every envelope held and not expired at `now`, in insertion-independent
+    /// id order (what a stranger may be offered).
+    pub fn envelopes(&self, now: u64) -> Result<Vec<EnvelopeRecord>, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT id, bytes, expires_at, tag, commitment, class FROM envelopes
+             WHERE expires_at > ?1 ORDER BY id",
+        )?;
+        let rows = st.query_map([now as i64], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, Vec<u8>>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, bytes, expires_at, tag, commitment, class) = row?;
+            out.push(EnvelopeRecord {
+                id: blob(id)?,
+                bytes,
+                expires_at: expires_at.max(0) as u64,
+                tag: blob(tag)?,
+                commitment: blob(commitment)?,
+                class: EnvelopeClass::from_i64(class)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes every envelope whose commitment is `commitment` (a valid
+    /// delivery proof was seen) and remembers their ids as seen.
+    pub fn purge_commitment(&self, commitment: &[u8; 32]) -> Result<usize, StoreError> {
+        let mut seen = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO seen (id, expires_at)
+             SELECT id, expires_at FROM envelopes WHERE commitment = ?1",
+        )?;
+        seen.execute([&commitment[..]])?;
+        let mut del = self
+            .conn()
+            .prepare_cached("DELETE FROM envelopes WHERE commitment = ?1")?;
+        Ok(del.execute([&commitment[..]])?)
+    }
+
+    /// Stores a delivery proof; returns false when it was already known.
+    pub fn insert_proof(
+        &self,
+        commitment: &[u8; 32],
+        secret: &[u8; 32],
+        expires_at: u64,
+    ) -> Result<bool, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO proofs (commitment, secret, expires_at) VALUES (?1, ?2, ?3)",
+        )?;
+        Ok(st.execute(params![&commitment[..], &secret[..], expires_at as i64])? == 1)
+    }
+
+    /// True when a proof for `commitment` is known (the envelope was delivered).
+    pub fn has_proof(&self, commitment: &[u8; 32]) -> Result<bool, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM proofs WHERE commitment = ?1")?;
+        Ok(st.exists([&commitment[..]])?)
+    }
+
+    /// Every proof not yet expired at `now`, as (secret, expires_at).
+    pub fn proofs(&self, now: u64) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT secret, expires_at FROM proofs WHERE expires_at > ?1 ORDER BY commitment",
+        )?;
+        let rows = st.query_map([now as i64], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (secret, exp) = row?;
+            out.push((blob(secret)?, exp.max(0) as u64));
+        }
+        Ok(out)
+    }
+
+    /// Expiry of the held envelope with this commitment, if any.
+    pub fn commitment_expiry(&self, commitment: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT MAX(expires_at) FROM envelopes WHERE commitment = ?1")?;
+        let v: Option<i64> = st
+            .query_row([&commitment[..]], |r| r.get(0))
+            .optional()?
+            .flatten();
+        Ok(v.map(|v| v.max(0) as u64))
+    }
+
+    /// Drops envelopes, seen ids and proofs that expired at `now`.
+    pub fn expire(&self, now: u64) -> Result<usize, StoreError> {
+        let now = now as i64;
+        let n = self
+            .conn()
+            .execute("DELETE FROM envelopes WHERE expires_at <= ?1", [now])?;
+        self.conn()
+            .execute("DELETE FROM seen WHERE expires_at <= ?1", [now])?;
+        self.conn()
+            .execute("DELETE FROM proofs WHERE expires_at <= ?1", [now])?;
+        Ok(n)
+    }
+
+    /// Records a direct message this node sent, for delivery tracking.
+    pub fn insert_outbox(
+        &self,
+        commitment: &[u8; 32],
+        envelope: &[u8; 32],
+        conversation: &[u8; 16],
+        message: &[u8; 16],
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO outbox (commitment, envelope, conversation, message)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                &commitment[..],
+                &envelope[..],
+                &conversation[..],
+                &message[..]
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Marks the outbox entry with this commitment delivered; returns true when
+    /// it was one of ours and not delivered before.
+    pub fn mark_delivered(&self, commitment: &[u8; 32], at: u64) -> Result<bool, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "UPDATE outbox SET delivered_at = ?2 WHERE commitment = ?1 AND delivered_at IS NULL",
+        )?;
+        Ok(st.execute(params![&commitment[..], at as i64])? == 1)
+    }
+
+    /// (pending, delivered) counts of this node's direct messages.
+    pub fn outbox_counts(&self) -> Result<(u64, u64), StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT COALESCE(SUM(delivered_at IS NULL), 0), COALESCE(SUM(delivered_at IS NOT NULL), 0) FROM outbox",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: u8, size: usize, class: EnvelopeClass, expires_at: u64) -> EnvelopeRecord {
+        EnvelopeRecord {
+            id: [id; 32],
+            bytes: vec![0; size],
+            expires_at,
+            tag: [0; 8],
+            commitment: [id; 32],
+            class,
+        }
+    }
+
+    fn store(global: u64, per_origin: u64) -> Store {
+        Store::in_memory(StoreLimits {
+            global_bytes: global,
+            per_origin_bytes: per_origin,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn own_undelivered_survive_a_flood_of_carried() {
+        let s = store(1000, 1000);
+        s.insert_envelope(&rec(1, 400, EnvelopeClass::Own, 100), "local", 0)
+            .unwrap();
+        for i in 10..40 {
+            let _ = s.insert_envelope(&rec(i, 256, EnvelopeClass::Carried, 50 + i as u64), "x", 0);
+        }
+        assert!(s.has_envelope(&[1; 32]).unwrap());
+        assert!(s.usage().unwrap().bytes() <= 1000);
+        // The newest carried ones pushed out the ones expiring first.
+        assert!(!s.has_envelope(&[10; 32]).unwrap());
+        assert!(s.has_envelope(&[39; 32]).unwrap());
+        // Own messages can push carried ones out, never the other way round.
+        s.insert_envelope(&rec(2, 400, EnvelopeClass::Own, 100), "local", 0)
+            .unwrap();
+        let err = s
+            .insert_envelope(&rec(3, 400, EnvelopeClass::Own, 100), "local", 0)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Full { .. }));
+        assert!(s.has_envelope(&[1; 32]).unwrap() && s.has_envelope(&[2; 32]).unwrap());
+    }
+
+    #[test]
+    fn per_origin_quota_is_enforced_and_usage_tracks_deletes() {
+        let s = store(10_000, 600);
+        s.insert_envelope(&rec(1, 256, EnvelopeClass::Carried, 100), "a", 0)
+            .unwrap();
+        s.insert_envelope(&rec(2, 256, EnvelopeClass::Carried, 100), "a", 0)
+            .unwrap();
+        assert!(matches!(
+            s.insert_envelope(&rec(3, 256, EnvelopeClass::Carried, 100), "a", 0),
+            Err(StoreError::QuotaExceeded { .. })
+        ));
+        s.insert_envelope(&rec(3, 256, EnvelopeClass::Carried, 100), "b", 0)
+            .unwrap();
+        assert_eq!(
+            s.insert_envelope(&rec(3, 256, EnvelopeClass::Carried, 100), "b", 0)
+                .unwrap(),
+            InsertOutcome::Duplicate
+        );
+        assert_eq!(s.usage().unwrap().carried, (3, 768));
+        assert_eq!(s.purge_commitment(&[1; 32]).unwrap(), 1);
+        assert!(s.was_seen(&[1; 32]).unwrap());
+        assert_eq!(s.usage().unwrap().carried, (2, 512));
+        assert_eq!(s.expire(100).unwrap(), 2);
+        assert_eq!(s.usage().unwrap().count(), 0);
+    }
+}
+
+impl Store {
+    /// Envelopes of one class not expired at `now`.
+    pub fn envelopes_of_class(
+        &self,
+        class: EnvelopeClass,
+        now: u64,
+    ) -> Result<Vec<EnvelopeRecord>, StoreError> {
+        Ok(self
+            .envelopes(now)?
+            .into_iter()
+            .filter(|r| r.class == class)
+            .collect())
+    }
+
+    /// Changes why an envelope is held.
+    pub fn set_envelope_class(
+        &self,
+        id: &[u8; 32],
+        class: EnvelopeClass,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE envelopes SET class = ?2 WHERE id = ?1",
+            params![&id[..], class as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Number of proofs held.
+    pub fn proof_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM proofs", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+}

@@ -1,0 +1,169 @@
+//! SQLite persistence: envelopes with quotas and eviction, contacts, groups,
+//! conversation documents and the projection the UI reads.
+//!
+//! One [`Store`] wraps one connection in WAL mode with `synchronous=FULL`, so
+//! whatever a committed call reported survives a crash or power loss.
+
+mod contacts;
+mod conversations;
+mod envelopes;
+mod groups;
+mod schema;
+
+pub use contacts::{Contact, KeyChange};
+pub use conversations::{ConversationKind, ConversationRow, MessageRow, ProjectedMessage};
+pub use envelopes::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreLimits, Usage};
+pub use groups::GroupRow;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use thiserror::Error;
+
+/// Why a store operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// SQLite reported an error (I/O, corruption, constraint).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    /// The envelope's origin already holds its quota.
+    #[error("quota for origin {origin} is full ({used} of {quota} bytes)")]
+    QuotaExceeded {
+        /// The origin (bundle, link or peer) that sent it.
+        origin: String,
+        /// Bytes that origin already holds here.
+        used: u64,
+        /// Its quota.
+        quota: u64,
+    },
+    /// No room even after evicting everything of lower priority.
+    #[error("store is full: {needed} more bytes needed and nothing of lower priority to evict")]
+    Full {
+        /// Bytes that could not be made free.
+        needed: u64,
+    },
+    /// A stored value does not have the shape this build writes.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The node's database.
+pub struct Store {
+    conn: Connection,
+    limits: StoreLimits,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path, limits: StoreLimits) -> Result<Store, StoreError> {
+        let conn = Connection::open(path)?;
+        Self::setup(conn, limits)
+    }
+
+    /// An in-memory store, for tests and the simulator.
+    pub fn in_memory(limits: StoreLimits) -> Result<Store, StoreError> {
+        Self::setup(Connection::open_in_memory()?, limits)
+    }
+
+    fn setup(mut conn: Connection, limits: StoreLimits) -> Result<Store, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // WAL lets a reader (the UI, `pollen status`) run beside a writer;
+        // FULL makes every commit durable before we report it.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        schema::migrations().to_latest(&mut conn)?;
+        Ok(Store { conn, limits })
+    }
+
+    /// The limits this store enforces.
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
+    }
+
+    /// Replaces the limits (e.g. from settings).
+    pub fn set_limits(&mut self, limits: StoreLimits) {
+        self.limits = limits;
+    }
+
+    /// Runs `f` in one transaction: all of it is committed, or none of it.
+    pub fn transaction<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(StoreError::from)?;
+        match f(self) {
+            Ok(v) => {
+                self.conn
+                    .execute_batch("COMMIT")
+                    .map_err(StoreError::from)?;
+                Ok(v)
+            }
+            Err(e) => {
+                // Rolling back can only fail if the connection is gone; the
+                // original error is the one worth reporting.
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads a value from the key-value settings table.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Writes a value to the key-value settings table.
+    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Runs SQLite's own consistency check; `Ok(())` when the file is sound.
+    pub fn integrity_check(&self) -> Result<(), StoreError> {
+        let result: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if result == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Corrupt(result))
+        }
+    }
+
+    /// Size of the database file(s) in bytes, as SQLite accounts for them.
+    pub fn file_bytes(&self) -> Result<u64, StoreError> {
+        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let size: i64 = self.conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok((pages * size) as u64)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// Reads a fixed-size blob column, reporting a wrong size as corruption.
+pub(crate) fn blob<const N: usize>(v: Vec<u8>) -> Result<[u8; N], StoreError> {
+    v.try_into()
+        .map_err(|v: Vec<u8>| StoreError::Corrupt(format!("expected {N} bytes, found {}", v.len())))
+}

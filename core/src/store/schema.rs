@@ -1,0 +1,176 @@
+//! Schema migrations, applied in order by `rusqlite_migration` on every open.
+//!
+//! Never edit a migration that has shipped: add a new one.
+
+use rusqlite_migration::{M, Migrations};
+
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+
+-- Envelopes this node holds: its own, shared ones it can read and still
+-- carries for other members, and foreign ones it carries for strangers.
+CREATE TABLE envelopes (
+    id          BLOB PRIMARY KEY,
+    bytes       BLOB NOT NULL,
+    size        INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    tag         BLOB NOT NULL,
+    commitment  BLOB NOT NULL,
+    class       INTEGER NOT NULL,
+    origin      TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX envelopes_commitment ON envelopes(commitment);
+CREATE INDEX envelopes_expiry ON envelopes(expires_at);
+CREATE INDEX envelopes_origin ON envelopes(origin, class);
+CREATE INDEX envelopes_evict ON envelopes(class, expires_at);
+
+-- Bytes and count held per (origin, class), kept exact by triggers so quota
+-- checks never scan the envelopes table.
+CREATE TABLE usage (
+    origin TEXT NOT NULL,
+    class  INTEGER NOT NULL,
+    bytes  INTEGER NOT NULL,
+    count  INTEGER NOT NULL,
+    PRIMARY KEY (origin, class)
+) WITHOUT ROWID;
+CREATE TRIGGER envelopes_usage_insert AFTER INSERT ON envelopes BEGIN
+    INSERT INTO usage (origin, class, bytes, count) VALUES (NEW.origin, NEW.class, NEW.size, 1)
+    ON CONFLICT (origin, class) DO UPDATE SET bytes = bytes + NEW.size, count = count + 1;
+END;
+CREATE TRIGGER envelopes_usage_delete AFTER DELETE ON envelopes BEGIN
+    UPDATE usage SET bytes = bytes - OLD.size, count = count - 1
+    WHERE origin = OLD.origin AND class = OLD.class;
+END;
+CREATE TRIGGER envelopes_usage_update AFTER UPDATE OF class, origin, size ON envelopes BEGIN
+    UPDATE usage SET bytes = bytes - OLD.size, count = count - 1
+    WHERE origin = OLD.origin AND class = OLD.class;
+    INSERT INTO usage (origin, class, bytes, count) VALUES (NEW.origin, NEW.class, NEW.size, 1)
+    ON CONFLICT (origin, class) DO UPDATE SET bytes = bytes + NEW.size, count = count + 1;
+END;
+
+-- Ids of envelopes already delivered, opened or purged, kept until they
+-- expire so that a replay cannot bring them back.
+CREATE TABLE seen (
+    id         BLOB PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Delivery proofs (preimages of envelope commitments) this node knows.
+CREATE TABLE proofs (
+    commitment BLOB PRIMARY KEY,
+    secret     BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Messages this node sent directly, so a delivery proof can mark them.
+CREATE TABLE outbox (
+    commitment   BLOB PRIMARY KEY,
+    envelope     BLOB NOT NULL,
+    conversation BLOB NOT NULL,
+    message      BLOB NOT NULL,
+    delivered_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX outbox_message ON outbox(conversation, message);
+
+CREATE TABLE contacts (
+    signing   BLOB PRIMARY KEY,
+    agreement BLOB NOT NULL,
+    alias     TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    card_name TEXT NOT NULL,
+    verified  INTEGER NOT NULL DEFAULT 0,
+    added_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Cards that claimed a pinned contact's name or alias with other keys.
+CREATE TABLE key_changes (
+    alias     TEXT NOT NULL,
+    old_fp    TEXT NOT NULL,
+    new_card  TEXT NOT NULL,
+    seen_at   INTEGER NOT NULL,
+    PRIMARY KEY (alias, new_card)
+) WITHOUT ROWID;
+
+CREATE TABLE conversations (
+    id            BLOB PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    peer          BLOB,
+    doc           BLOB,
+    last_activity INTEGER NOT NULL DEFAULT 0,
+    unread        INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX conversations_recent ON conversations(last_activity DESC);
+CREATE INDEX conversations_name ON conversations(name COLLATE NOCASE);
+
+-- Keys that open shared envelopes: group epoch keys and channel keys.
+CREATE TABLE shared_keys (
+    key          BLOB PRIMARY KEY,
+    conversation BLOB NOT NULL,
+    epoch        INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE groups (
+    id    BLOB PRIMARY KEY,
+    admin BLOB NOT NULL,
+    epoch INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE group_members (
+    grp       BLOB NOT NULL,
+    signing   BLOB NOT NULL,
+    agreement BLOB NOT NULL,
+    name      TEXT NOT NULL,
+    PRIMARY KEY (grp, signing)
+) WITHOUT ROWID;
+
+-- Every Automerge change applied (or queued) per conversation, by root key,
+-- so edits can be built on exactly the changes they modify.
+CREATE TABLE changes (
+    hash         BLOB PRIMARY KEY,
+    conversation BLOB NOT NULL,
+    key          TEXT NOT NULL,
+    bytes        BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX changes_key ON changes(conversation, key);
+
+-- The projection the UI reads: one row per message, paged by time.
+CREATE TABLE messages (
+    conversation BLOB NOT NULL,
+    id           BLOB NOT NULL,
+    author       BLOB NOT NULL,
+    author_name  TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    sent_at      INTEGER NOT NULL,
+    reply_to     BLOB,
+    edited_at    INTEGER,
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    reactions    TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (conversation, id)
+) WITHOUT ROWID;
+CREATE INDEX messages_page ON messages(conversation, sent_at DESC, id DESC);
+CREATE INDEX messages_id ON messages(id);
+
+CREATE TABLE read_markers (
+    conversation BLOB NOT NULL,
+    reader       BLOB NOT NULL,
+    up_to        INTEGER NOT NULL,
+    PRIMARY KEY (conversation, reader)
+) WITHOUT ROWID;
+"#;
+
+/// All migrations, oldest first.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}

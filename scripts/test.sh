@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace. Needs only a Rust toolchain
+# (rustup with rustfmt and clippy) and python3; fetches crates itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "unit, property and scenario tests"
+cargo build --workspace --locked
+cargo test --workspace --locked
+
+step "fuzz targets build"
+(cd fuzz && cargo check --locked --quiet)
+echo "fuzz targets: ok"

@@ -1,0 +1,151 @@
+//! Harness for scenarios that drive the real `pollen` binary: one data
+//! directory per simulated phone, commands run as separate processes.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// Path of the `pollen` binary next to the test executable, built on first use
+/// if the test run did not build it.
+pub fn pollen_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> -> target/<profile>/pollen
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executable lives in target/<profile>/deps");
+        let bin = profile_dir.join("pollen");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build.args(["build", "-q", "-p", "pollen-cli", "--bin", "pollen"]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("run cargo build");
+        assert!(status.success(), "building the pollen binary failed");
+        bin
+    })
+}
+
+/// One simulated phone: a data directory and the binary.
+pub struct Phone {
+    /// Its data directory.
+    pub dir: PathBuf,
+    /// Its display name.
+    pub name: String,
+}
+
+impl Phone {
+    /// Creates an identity named `name` under `root`.
+    pub fn new(root: &Path, name: &str) -> Phone {
+        let p = Phone {
+            dir: root.join(name.to_lowercase()),
+            name: name.to_owned(),
+        };
+        p.ok(&["init", "--name", name]);
+        p
+    }
+
+    /// Runs `pollen --data DIR args…`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(pollen_bin())
+            .arg("--data")
+            .arg(&self.dir)
+            .args(args)
+            .env_remove("POLLEN_DATA")
+            .output()
+            .expect("run pollen")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{} {:?} failed: {}{}",
+            self.name,
+            args,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command that must fail; returns its stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "{} {:?} should have failed but printed {}",
+            self.name,
+            args,
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    /// Runs a `--json` command and parses its output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let out = self.ok(&a);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("{args:?} printed invalid JSON ({e}): {out}"))
+    }
+
+    /// This phone's contact card.
+    pub fn card(&self) -> String {
+        self.json(&["id"])["card"]
+            .as_str()
+            .expect("card")
+            .to_owned()
+    }
+
+    /// Pins `other` as a contact under its own name.
+    pub fn add(&self, other: &Phone) {
+        self.ok(&["contact", "add", &other.card()]);
+    }
+
+    /// The inbox as JSON messages.
+    pub fn inbox(&self) -> Vec<Value> {
+        self.json(&["inbox", "--limit", "1000"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Texts in the inbox, oldest first.
+    pub fn texts(&self) -> Vec<String> {
+        self.inbox()
+            .iter()
+            .filter_map(|m| m["text"].as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Exports a bundle to `file` and imports it into `to`; returns the import report.
+    pub fn hand_to(&self, to: &Phone, file: &Path) -> Value {
+        self.ok(&["bundle", "export", file.to_str().expect("utf-8 path")]);
+        to.json(&["bundle", "import", file.to_str().expect("utf-8 path")])
+    }
+
+    /// Every byte of this phone's database files (db, WAL).
+    pub fn database_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for f in ["pollen.db", "pollen.db-wal"] {
+            if let Ok(b) = std::fs::read(self.dir.join(f)) {
+                all.extend(b);
+            }
+        }
+        all
+    }
+}
+
+/// True when `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}

@@ -1,0 +1,111 @@
+//! Killing `pollen` in the middle of an import leaves a database that opens
+//! and holds everything an earlier import reported.
+
+use pollen_core::bundle::{BundleWriter, Record};
+use pollen_core::envelope::{self, Draft, Recipient, SharedKey};
+use pollen_core::identity::Identity;
+use pollen_tests::{Phone, pollen_bin};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A bundle of `n` channel envelopes nobody here can read (carried traffic).
+fn carried_bundle(path: &Path, n: usize) -> Vec<[u8; 32]> {
+    let author = Identity::generate("stranger").unwrap();
+    let key = SharedKey::for_channel("somewhere-else");
+    let t = now();
+    let mut w = BundleWriter::new(std::io::BufWriter::new(
+        std::fs::File::create(path).unwrap(),
+    ))
+    .unwrap();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let payload = format!("bulk {i}");
+        let sealed = envelope::seal(
+            &author,
+            &Draft {
+                to: Recipient::Shared(&key),
+                payload: payload.as_bytes(),
+                sent_at: t,
+                expires_at: t + 86400,
+                hops: 5,
+            },
+        )
+        .unwrap();
+        let id = sealed.envelope.id().0;
+        ids.push(id);
+        w.write(&Record::Envelope {
+            id,
+            bytes: sealed.envelope.encode(),
+        })
+        .unwrap();
+    }
+    w.finish().unwrap();
+    ids
+}
+
+#[test]
+fn kill_during_import_loses_nothing_reported() {
+    let root = tempfile::tempdir().unwrap();
+    let b = Phone::new(root.path(), "Bo");
+    let first = root.path().join("first.pollen");
+    let first_ids = carried_bundle(&first, 600);
+    let report = b.json(&["bundle", "import", first.to_str().unwrap()]);
+    assert_eq!(report["carried"], 600);
+
+    let second = root.path().join("second.pollen");
+    carried_bundle(&second, 20_000);
+    let mut child = Command::new(pollen_bin())
+        .arg("--data")
+        .arg(&b.dir)
+        .args(["bundle", "import", second.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("committed"), "{line}");
+    let still_running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(
+        still_running,
+        "import finished before it could be killed; make the bundle larger"
+    );
+
+    // The database opens, passes SQLite's own check, and holds every envelope
+    // of the first import.
+    let db = rusqlite::Connection::open(b.dir.join("pollen.db")).unwrap();
+    let check: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let mut has = db.prepare("SELECT 1 FROM envelopes WHERE id = ?1").unwrap();
+    for id in &first_ids {
+        assert!(
+            has.exists([&id[..]]).unwrap(),
+            "envelope of the first import lost"
+        );
+    }
+    let stored = b.json(&["status"])["envelopes_stored"].as_u64().unwrap();
+    assert!(
+        stored >= 600 + 256,
+        "the reported batch of the second import is kept: {stored}"
+    );
+    assert!(stored < 600 + 20_000);
+
+    // Importing again completes the interrupted work, each envelope once.
+    let again = b.json(&["bundle", "import", second.to_str().unwrap()]);
+    assert_eq!(again["complete"], true);
+    assert_eq!(b.json(&["status"])["envelopes_stored"], 600 + 20_000);
+}
