@@ -242,6 +242,18 @@ pub enum CliError {
     Other(String),
 }
 
+impl From<pollen_core::identity::IdentityError> for CliError {
+    fn from(e: pollen_core::identity::IdentityError) -> Self {
+        CliError::Node(e.into())
+    }
+}
+
+impl From<pollen_core::envelope::EnvelopeError> for CliError {
+    fn from(e: pollen_core::envelope::EnvelopeError) -> Self {
+        CliError::Node(e.into())
+    }
+}
+
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
     let cli = Cli::parse();

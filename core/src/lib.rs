@@ -16,3 +16,5 @@ pub mod envelope;
 pub mod identity;
 pub mod payload;
 pub mod store;
+pub mod conversation;
+pub mod node;

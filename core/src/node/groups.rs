@@ -71,7 +71,7 @@ impl Node {
 
     /// Makes a fresh epoch key, stores it and seals it to every other member.
     fn rekey(&self, id: &[u8; 16], name: &str, epoch: u32, members: &[Member]) -> Result<(), NodeError> {
-        let key = SharedKey::random();
+        let key = SharedKey::random()?;
         self.store.put_group(id, &self.public.signing, epoch, members)?;
         self.store.insert_shared_key(&key.0, id, epoch)?;
         let payload = Payload::GroupKey {

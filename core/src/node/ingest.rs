@@ -66,7 +66,7 @@ impl Rejection {
                 EnvelopeError::PayloadTooLarge(_) => "oversized",
                 EnvelopeError::NotForMe => "tampered",
                 EnvelopeError::BadCommitment | EnvelopeError::BadPadding => "tampered",
-                EnvelopeError::BadSignature => "bad_signature",
+                EnvelopeError::BadSignature | EnvelopeError::BadAuthorName(_) => "bad_signature",
                 EnvelopeError::Crypto(_) => "crypto",
             },
             Rejection::IdMismatch => "id_mismatch",

@@ -1,0 +1,230 @@
+use super::*;
+use proptest::prelude::*;
+
+const ANA: [u8; 32] = [1; 32];
+const BO: [u8; 32] = [2; 32];
+const CY: [u8; 32] = [3; 32];
+
+fn post(author: &[u8; 32], text: &str, at: u64) -> (MessageId, BuiltChange) {
+    let id = MessageId::random();
+    let op = Op::Post {
+        id,
+        text: text.into(),
+        reply_to: None,
+    };
+    (id, build_change(author, &op, at, &[]).unwrap())
+}
+
+fn texts(doc: &ConversationDoc) -> Vec<String> {
+    doc.messages().into_iter().map(|m| m.text).collect()
+}
+
+#[test]
+fn a_post_shows_at_once_even_out_of_order() {
+    let (_, p1) = post(&ANA, "one", 10);
+    let (_, p2) = post(&ANA, "two", 20);
+    let (_, p3) = post(&ANA, "three", 30);
+    let mut doc = ConversationDoc::new();
+    assert_eq!(doc.apply(&[p3.bytes.clone()]).unwrap(), vec![p3.hash]);
+    assert_eq!(texts(&doc), ["three"]);
+    doc.apply(&[p2.bytes.clone(), p1.bytes.clone(), p3.bytes]).unwrap();
+    assert_eq!(texts(&doc), ["one", "two", "three"]);
+}
+
+#[test]
+fn an_edit_before_its_post_waits_then_applies() {
+    let (id, p) = post(&ANA, "draft", 10);
+    let e1 = build_change(&ANA, &Op::Edit { id, text: "v1".into() }, 11, std::slice::from_ref(&p.bytes)).unwrap();
+    let e2 = build_change(&ANA, &Op::Edit { id, text: "v2".into() }, 12, &[p.bytes.clone(), e1.bytes.clone()]).unwrap();
+    let mut doc = ConversationDoc::new();
+    assert!(doc.apply(&[e2.bytes.clone(), e1.bytes.clone()]).unwrap().is_empty());
+    assert_eq!(doc.queued(), 2);
+    assert!(doc.messages().is_empty());
+    let mut applied = doc.apply(&[p.bytes]).unwrap();
+    applied.sort();
+    let mut want = vec![p.hash, e1.hash, e2.hash];
+    want.sort();
+    assert_eq!(applied, want);
+    let m = doc.message(&id).unwrap();
+    assert_eq!((m.text.as_str(), m.edited_at), ("v2", Some(12)));
+    assert_eq!(doc.queued(), 0);
+}
+
+#[test]
+fn nobody_but_the_owner_writes_a_key() {
+    let (id, p) = post(&ANA, "mine", 10);
+    // Bo builds a validly-authored change of his own that overwrites Ana's text.
+    let hijack = build_change(&BO, &Op::Edit { id, text: "hijacked".into() }, 11, std::slice::from_ref(&p.bytes)).unwrap();
+    assert_eq!(check_change(&BO, &hijack.bytes).unwrap().hash, hijack.hash);
+    // Claimed as Ana's it is refused outright.
+    assert_eq!(check_change(&ANA, &hijack.bytes), Err(ConversationError::WrongAuthor));
+    let react = build_change(&BO, &Op::React { id, emoji: "🔥".into() }, 12, std::slice::from_ref(&p.bytes)).unwrap();
+    let mut doc = ConversationDoc::new();
+    doc.apply(&[p.bytes, hijack.bytes, react.bytes]).unwrap();
+    let m = doc.message(&id).unwrap();
+    assert_eq!(m.text, "mine");
+    assert_eq!(m.edited_at, None);
+    assert_eq!(m.author, ANA);
+    assert_eq!(m.reactions, vec![(BO, "🔥".to_owned())]);
+}
+
+#[test]
+fn delete_react_read_and_save_load() {
+    let (id, p) = post(&ANA, "bye", 10);
+    let del = build_change(&ANA, &Op::Delete { id }, 11, std::slice::from_ref(&p.bytes)).unwrap();
+    let r = build_change(&CY, &Op::React { id, emoji: "👋".into() }, 12, std::slice::from_ref(&p.bytes)).unwrap();
+    let unreact = build_change(&CY, &Op::React { id, emoji: String::new() }, 13, &[p.bytes.clone(), r.bytes.clone()]).unwrap();
+    let read = build_change(&BO, &Op::Read { up_to: 10 }, 14, &[]).unwrap();
+    let mut doc = ConversationDoc::new();
+    doc.apply(&[p.bytes, del.bytes, r.bytes, unreact.bytes, read.bytes]).unwrap();
+    let m = doc.message(&id).unwrap();
+    assert!(m.deleted);
+    assert_eq!(m.text, "");
+    assert!(m.reactions.is_empty());
+    assert_eq!(doc.read_markers(), vec![(BO, 10)]);
+    let saved = doc.save();
+    let loaded = ConversationDoc::load(&saved).unwrap();
+    assert_eq!(loaded.messages(), doc.messages());
+    assert_eq!(loaded.read_markers(), doc.read_markers());
+}
+
+#[test]
+fn bad_changes_are_refused_and_leave_the_document_alone() {
+    let (_, p) = post(&ANA, "keep", 10);
+    let mut doc = ConversationDoc::new();
+    doc.apply(std::slice::from_ref(&p.bytes)).unwrap();
+    let before = doc.messages();
+    let mut truncated = p.bytes.clone();
+    truncated.truncate(truncated.len() / 2);
+    for bad in [vec![], vec![0xff; 40], truncated, vec![0; MAX_CHANGE_BYTES + 1]] {
+        assert!(check_change(&ANA, &bad).is_err());
+        assert!(doc.apply(&[bad]).is_err());
+        assert_eq!(doc.messages(), before);
+    }
+    // A change from an actor without Pollen's shape is refused.
+    let mut plain = automerge::AutoCommit::new();
+    plain.put(ROOT, "m:00", "x").unwrap();
+    let bytes = plain.get_last_local_change().unwrap().bytes().into_owned();
+    assert_eq!(check_change(&ANA, &bytes), Err(ConversationError::BadActor));
+    assert!(matches!(
+        build_change(&ANA, &Op::Edit { id: MessageId([9; 16]), text: "x".into() }, 1, &[]),
+        Err(ConversationError::MissingBase)
+    ));
+    assert!(matches!(
+        build_change(&ANA, &Op::Post { id: MessageId([9; 16]), text: "x".repeat(MAX_TEXT_BYTES + 1), reply_to: None }, 1, &[]),
+        Err(ConversationError::TextTooLong(_))
+    ));
+}
+
+#[test]
+fn size_of_a_busy_conversation() {
+    let mut doc = ConversationDoc::new();
+    let changes: Vec<Vec<u8>> = (0..2000)
+        .map(|i| post(&ANA, &format!("message number {i}"), 1000 + i).1.bytes)
+        .collect();
+    let change_bytes: usize = changes.iter().map(Vec::len).sum();
+    doc.apply(&changes).unwrap();
+    let saved = doc.save().len();
+    eprintln!(
+        "2000 posts: {} bytes of changes ({} per change), saved document {} bytes ({} per message)",
+        change_bytes,
+        change_bytes / 2000,
+        saved,
+        saved / 2000
+    );
+    assert_eq!(doc.messages().len(), 2000);
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Post(usize),
+    Edit(usize, usize),
+    Delete(usize, usize),
+    React(usize, usize, u8),
+    Read(usize),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0..3usize).prop_map(Step::Post),
+        (0..3usize, 0..16usize).prop_map(|(a, m)| Step::Edit(a, m)),
+        (0..3usize, 0..16usize).prop_map(|(a, m)| Step::Delete(a, m)),
+        (0..3usize, 0..16usize, 0..3u8).prop_map(|(a, m, e)| Step::React(a, m, e)),
+        (0..3usize).prop_map(Step::Read),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    /// Three authors, a random script; three replicas receive every change in
+    /// a different order (with duplicates) and end identical.
+    #[test]
+    fn replicas_converge(script in prop::collection::vec(step(), 1..40), seeds in prop::collection::vec(any::<u64>(), 3)) {
+        let authors = [ANA, BO, CY];
+        let mut all: Vec<Vec<u8>> = Vec::new();
+        // Per message: its id, author and the changes touching it (the author's base).
+        let mut msgs: Vec<(MessageId, usize, Vec<Vec<u8>>)> = Vec::new();
+        let mut reads: [Vec<Vec<u8>>; 3] = Default::default();
+        for (t, s) in script.iter().enumerate() {
+            let t = t as u64 + 100;
+            match *s {
+                Step::Post(a) => {
+                    let (id, c) = post(&authors[a], &format!("p{t}"), t);
+                    all.push(c.bytes.clone());
+                    msgs.push((id, a, vec![c.bytes]));
+                }
+                Step::Edit(a, m) | Step::Delete(a, m) => {
+                    let own: Vec<usize> = (0..msgs.len()).filter(|&i| msgs[i].1 == a).collect();
+                    if own.is_empty() { continue; }
+                    let i = own[m % own.len()];
+                    let op = if matches!(s, Step::Edit(..)) { Op::Edit { id: msgs[i].0, text: format!("e{t}") } } else { Op::Delete { id: msgs[i].0 } };
+                    let c = build_change(&authors[a], &op, t, &msgs[i].2).unwrap();
+                    all.push(c.bytes.clone());
+                    msgs[i].2.push(c.bytes);
+                }
+                Step::React(a, m, e) => {
+                    if msgs.is_empty() { continue; }
+                    let i = m % msgs.len();
+                    let emoji = ["", "👍", "❤"][e as usize].to_owned();
+                    let c = build_change(&authors[a], &Op::React { id: msgs[i].0, emoji }, t, &msgs[i].2).unwrap();
+                    all.push(c.bytes.clone());
+                    msgs[i].2.push(c.bytes);
+                }
+                Step::Read(a) => {
+                    let c = build_change(&authors[a], &Op::Read { up_to: t }, t, &reads[a]).unwrap();
+                    all.push(c.bytes.clone());
+                    reads[a].push(c.bytes);
+                }
+            }
+        }
+        let mut reference = ConversationDoc::new();
+        for c in &all {
+            reference.apply(std::slice::from_ref(c)).unwrap();
+        }
+        prop_assert_eq!(reference.queued(), 0);
+        for seed in seeds {
+            let mut order: Vec<Vec<u8>> = all.iter().chain(all.iter().take(3)).cloned().collect();
+            let mut x = seed | 1;
+            for i in (1..order.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                order.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let mut replica = ConversationDoc::new();
+            for chunk in order.chunks(3) {
+                replica.apply(chunk).unwrap();
+            }
+            prop_assert_eq!(replica.messages(), reference.messages());
+            prop_assert_eq!(replica.read_markers(), reference.read_markers());
+            prop_assert_eq!(replica.queued(), 0);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = check_change(&ANA, &bytes);
+        let mut doc = ConversationDoc::new();
+        let _ = doc.apply(&[bytes]);
+        prop_assert!(doc.messages().is_empty());
+    }
+}
