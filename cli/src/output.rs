@@ -12,10 +12,9 @@ fn print_json(v: &Value) -> Result<(), CliError> {
     Ok(())
 }
 
-fn time(ts: u64) -> String {
-    // UTC wall time without a date library: hh:mm of the day, plus the day number
-    // relative to the epoch is useless to people, so show "Nd ago" style elsewhere.
-    let s = ts % 86400;
+/// hh:mm (UTC) of a message time in unix milliseconds.
+fn time(ts_ms: u64) -> String {
+    let s = (ts_ms / 1000) % 86400;
     format!("{:02}:{:02}", s / 3600, (s % 3600) / 60)
 }
 

@@ -12,9 +12,9 @@
 
 pub mod bundle;
 pub mod codec;
+pub mod conversation;
 pub mod envelope;
 pub mod identity;
+pub mod node;
 pub mod payload;
 pub mod store;
-pub mod conversation;
-pub mod node;

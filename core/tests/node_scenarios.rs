@@ -1,7 +1,8 @@
 //! Node-level scenarios on virtual time: out-of-order arrival and convergence
 //! of edits, reactions and deletions across replicas in every import order.
 
-use pollen_core::node::{Clock, Node};
+use pollen_core::conversation::ConversationError;
+use pollen_core::node::{Clock, Node, NodeError};
 use pollen_core::store::MessageRow;
 use proptest::prelude::*;
 use std::sync::Arc;
@@ -89,7 +90,10 @@ fn the_third_message_shows_at_once_and_the_thread_completes_later() {
 }
 
 /// What every replica must agree on.
-fn view(n: &Node) -> Vec<(String, String, bool, Option<u64>, Vec<(String, String)>)> {
+/// (id, text, deleted, edited_at, reactions) of one message.
+type Seen = (String, String, bool, Option<u64>, Vec<(String, String)>);
+
+fn view(n: &Node) -> Vec<Seen> {
     let mut rows: Vec<MessageRow> = n.messages(None, 10_000, None).unwrap();
     rows.sort_by_key(|m| m.id);
     rows.into_iter()
@@ -103,6 +107,14 @@ fn view(n: &Node) -> Vec<(String, String, bool, Option<u64>, Vec<(String, String
             )
         })
         .collect()
+}
+
+/// Repeating an edit or reaction changes nothing and says so; anything else is a failure.
+fn unchanged_is_fine<T: std::fmt::Debug>(r: Result<T, NodeError>) {
+    match r {
+        Ok(_) | Err(NodeError::Conversation(ConversationError::NoChange)) => {}
+        Err(e) => panic!("{e}"),
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -164,16 +176,16 @@ proptest! {
                     if own.is_empty() { continue; }
                     let target = hex::encode(own[m % own.len()].id);
                     if matches!(a, Action::Edit(..)) {
-                        nodes[i].edit(&target, &format!("edit {m} by {}", names[i])).unwrap();
+                        unchanged_is_fine(nodes[i].edit(&target, &format!("edit {m} by {}", names[i])));
                     } else {
-                        nodes[i].delete(&target).unwrap();
+                        unchanged_is_fine(nodes[i].delete(&target));
                     }
                 }
                 Action::React(i, m, e) => {
                     let all = nodes[i].messages(None, 1000, None).unwrap();
                     if all.is_empty() { continue; }
                     let target = hex::encode(all[m % all.len()].id);
-                    nodes[i].react(&target, emojis[e]).unwrap();
+                    unchanged_is_fine(nodes[i].react(&target, emojis[e]));
                 }
                 Action::Sync(i, j) if i != j => {
                     nodes[j].ingest_envelopes(&held(&nodes[i]), "sync").unwrap();

@@ -115,10 +115,10 @@ fn damaged_envelopes_are_rejected_each_with_its_reason() {
             "unsupported_version",
             envelope_record(wrong_version, Some([2; 32])),
         ),
-        ("malformed", envelope_record(vec![1, 2, 3], Some([3; 32]))),
+        ("bad_length", envelope_record(vec![1, 2, 3], Some([3; 32]))),
     ];
-    for (reason, rec) in cases {
-        let f = w.dir.join(format!("{reason}.pollen"));
+    for (n, (reason, rec)) in cases.into_iter().enumerate() {
+        let f = w.dir.join(format!("case{n}.pollen"));
         write(&f, &[rec]);
         let (report, out) = import(&w.c, &f);
         assert!(

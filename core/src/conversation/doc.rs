@@ -1,7 +1,7 @@
 //! One conversation's document: applying changes in any order and reading
 //! back what every replica agrees on, believing each key only from its owner.
 
-use super::{ConversationError, MAX_CHANGE_BYTES, MessageId, am, message_key};
+use super::{ConversationError, MessageId, am, message_key, validate};
 use automerge::{Automerge, Change, ChangeHash, ObjType, ROOT, ReadDoc, Value, iter::Keys};
 use std::collections::BTreeSet;
 
@@ -48,8 +48,9 @@ impl ConversationDoc {
         Self::default()
     }
 
-    /// Loads a saved document. Changes that were still waiting for their
-    /// dependencies are not part of a save; the caller applies them again.
+    /// Loads a saved document. Changes still waiting for their dependencies
+    /// are part of the save and stay queued (tested); [`Self::queued`] counts
+    /// only those queued since this load.
     pub fn load(bytes: &[u8]) -> Result<Self, ConversationError> {
         Ok(Self {
             doc: Automerge::load(bytes).map_err(am)?,
@@ -64,10 +65,13 @@ impl ConversationDoc {
 
     /// True when the change is applied (not merely queued).
     pub fn has_change(&self, hash: &[u8; 32]) -> bool {
-        self.doc.get_change_meta_by_hash(&ChangeHash(*hash)).is_some()
+        self.doc
+            .get_change_meta_by_hash(&ChangeHash(*hash))
+            .is_some()
     }
 
-    /// Changes waiting for dependencies that have not arrived.
+    /// Changes queued since this document was created or loaded, waiting for
+    /// dependencies that have not arrived.
     pub fn queued(&self) -> usize {
         self.pending.len()
     }
@@ -77,16 +81,14 @@ impl ConversationDoc {
         self.doc.get_heads().into_iter().map(|h| h.0).collect()
     }
 
-    /// Applies changes in any order, ignoring duplicates. Returns every change
+    /// Validates (see [`super::check_change`]) and applies changes in any
+    /// order, ignoring duplicates. Returns every change
     /// that became applied, including queued ones these unblocked. On error the
     /// document is unchanged.
     pub fn apply(&mut self, changes: &[Vec<u8>]) -> Result<Vec<[u8; 32]>, ConversationError> {
         let mut fresh = Vec::with_capacity(changes.len());
         for bytes in changes {
-            if bytes.len() > MAX_CHANGE_BYTES {
-                return Err(ConversationError::TooLarge(bytes.len()));
-            }
-            let change = Change::from_bytes(bytes.clone()).map_err(am)?;
+            let (change, _) = validate(bytes)?;
             let hash = change.hash();
             if !self.has_change(&hash.0) && !self.pending.contains(&hash) {
                 fresh.push(change);
@@ -110,7 +112,12 @@ impl ConversationDoc {
     }
 
     /// The last value of `prop` on `obj` written by `owner`.
-    fn owned<'a>(&'a self, obj: &automerge::ObjId, prop: &str, owner: &[u8; 32]) -> Option<Value<'a>> {
+    fn owned<'a>(
+        &'a self,
+        obj: &automerge::ObjId,
+        prop: &str,
+        owner: &[u8; 32],
+    ) -> Option<Value<'a>> {
         self.doc
             .get_all(obj, prop)
             .ok()?
@@ -127,8 +134,7 @@ impl ConversationDoc {
             .get_all(ROOT, message_key(id))
             .ok()?
             .into_iter()
-            .filter(|(v, _)| matches!(v, Value::Object(ObjType::Map)))
-            .next_back()?;
+            .rfind(|(v, _)| matches!(v, Value::Object(ObjType::Map)))?;
         let author = writer(&obj)?;
         let sent_at = self.owned(&obj, "s", &author)?.as_u64()?;
         let deleted = self
@@ -148,12 +154,16 @@ impl ConversationDoc {
         let edited_at = self.owned(&obj, "e", &author).and_then(|v| v.as_u64());
         let mut reactions = Vec::new();
         for key in self.doc.keys(&obj) {
-            let Some(hex_key) = key.strip_prefix("x:") else { continue };
+            let Some(hex_key) = key.strip_prefix("x:") else {
+                continue;
+            };
             let mut reactor = [0u8; 32];
             if hex::decode_to_slice(hex_key, &mut reactor).is_err() {
                 continue;
             }
-            if let Some(emoji) = self.owned(&obj, &key, &reactor).and_then(|v| v.as_str().map(str::to_owned))
+            if let Some(emoji) = self
+                .owned(&obj, &key, &reactor)
+                .and_then(|v| v.as_str().map(str::to_owned))
                 && !emoji.is_empty()
             {
                 reactions.push((reactor, emoji));
@@ -180,7 +190,10 @@ impl ConversationDoc {
     pub fn messages(&self) -> Vec<MessageView> {
         let mut out: Vec<MessageView> = self
             .root_keys()
-            .filter_map(|k| k.strip_prefix("m:").and_then(|h| MessageId::from_hex(h).ok()))
+            .filter_map(|k| {
+                k.strip_prefix("m:")
+                    .and_then(|h| MessageId::from_hex(h).ok())
+            })
             .filter_map(|id| self.message(&id))
             .collect();
         out.sort_by_key(|m| (m.sent_at, m.id));
@@ -191,7 +204,9 @@ impl ConversationDoc {
     pub fn read_markers(&self) -> Vec<([u8; 32], u64)> {
         let mut out = Vec::new();
         for key in self.root_keys() {
-            let Some(hex_key) = key.strip_prefix("read:") else { continue };
+            let Some(hex_key) = key.strip_prefix("read:") else {
+                continue;
+            };
             let mut reader = [0u8; 32];
             if hex::decode_to_slice(hex_key, &mut reader).is_err() {
                 continue;

@@ -60,9 +60,12 @@ pub enum ConversationError {
     /// Not a message id.
     #[error("not a message id: {0:?}")]
     BadMessageId(String),
-    /// A root key a change may not write.
+    /// A key a change may not write (not its author's to write).
     #[error("change writes a key it may not write: {0:?}")]
     BadKey(String),
+    /// The operation would change nothing (e.g. the same reaction again).
+    #[error("nothing to change")]
+    NoChange,
     /// An edit, deletion or reaction whose message is not in the given base.
     #[error("the message to change is not known here")]
     MissingBase,
@@ -103,7 +106,8 @@ impl MessageId {
     /// Parses 32 hex digits.
     pub fn from_hex(s: &str) -> Result<MessageId, ConversationError> {
         let mut id = [0u8; 16];
-        hex::decode_to_slice(s, &mut id).map_err(|_| ConversationError::BadMessageId(s.to_owned()))?;
+        hex::decode_to_slice(s, &mut id)
+            .map_err(|_| ConversationError::BadMessageId(s.to_owned()))?;
         Ok(MessageId(id))
     }
 }
@@ -166,9 +170,10 @@ impl Op {
     /// The root key this op writes.
     pub fn key(&self, author: &[u8; 32]) -> String {
         match self {
-            Op::Post { id, .. } | Op::Edit { id, .. } | Op::Delete { id } | Op::React { id, .. } => {
-                message_key(id)
-            }
+            Op::Post { id, .. }
+            | Op::Edit { id, .. }
+            | Op::Delete { id }
+            | Op::React { id, .. } => message_key(id),
             Op::Read { .. } => read_key(author),
         }
     }
@@ -253,9 +258,10 @@ pub fn build_change(
         }
     }
     doc.commit_with(CommitOptions::default().with_time(sent_at.min(i64::MAX as u64) as i64));
+    // Automerge records nothing for a put of the value already there.
     let mut change = doc
         .get_last_local_change()
-        .ok_or_else(|| ConversationError::Automerge("no change was recorded".into()))?;
+        .ok_or(ConversationError::NoChange)?;
     Ok(BuiltChange {
         hash: change.hash().0,
         bytes: change.bytes().into_owned(),
@@ -279,12 +285,23 @@ fn check_text(text: &str) -> Result<(), ConversationError> {
 }
 
 /// Validates untrusted change bytes claimed by `author` without applying them:
-/// size, decoding, actor shape and owner, first-of-actor, dependency count.
+/// see [`validate`], plus the actor must belong to `author`.
 pub fn check_change(author: &[u8; 32], bytes: &[u8]) -> Result<ChangeInfo, ConversationError> {
-    Ok(parse_change(author, bytes)?.1)
+    let (change, writer) = validate(bytes)?;
+    if writer != *author {
+        return Err(ConversationError::WrongAuthor);
+    }
+    Ok(ChangeInfo {
+        hash: change.hash().0,
+        deps: change.deps().iter().map(|d| d.0).collect(),
+    })
 }
 
-pub(crate) fn parse_change(author: &[u8; 32], bytes: &[u8]) -> Result<(Change, ChangeInfo), ConversationError> {
+/// Decodes a change and checks everything that does not depend on who sent
+/// it: size, actor shape (author key + 8 bytes, first change of its actor),
+/// dependency count, and that every operation writes only a key its writer
+/// owns. Returns the change and its writer's key.
+pub(crate) fn validate(bytes: &[u8]) -> Result<(Change, [u8; 32]), ConversationError> {
     if bytes.len() > MAX_CHANGE_BYTES {
         return Err(ConversationError::TooLarge(bytes.len()));
     }
@@ -293,17 +310,42 @@ pub(crate) fn parse_change(author: &[u8; 32], bytes: &[u8]) -> Result<(Change, C
     if actor.len() != ACTOR_LEN || change.seq() != 1 {
         return Err(ConversationError::BadActor);
     }
-    if actor[..32] != author[..] {
-        return Err(ConversationError::WrongAuthor);
-    }
+    let mut writer = [0u8; 32];
+    writer.copy_from_slice(&actor[..32]);
     if change.deps().len() > MAX_DEPS {
         return Err(ConversationError::TooManyDeps(change.deps().len()));
     }
-    let info = ChangeInfo {
-        hash: change.hash().0,
-        deps: change.deps().iter().map(|d| d.0).collect(),
-    };
-    Ok((change, info))
+    let own_read = read_key(&writer);
+    let own_reaction = format!("x:{}", hex::encode(writer));
+    for op in change.decode().operations {
+        use automerge::legacy::{Key, ObjectId, OpType};
+        let Key::Map(key) = &op.key else {
+            return Err(ConversationError::BadKey("a list position".into()));
+        };
+        let key = key.as_str();
+        let allowed = !op.insert
+            && match (&op.obj, &op.action) {
+                // A new message: a fresh map under its own key, never replacing one.
+                (ObjectId::Root, OpType::Make(ObjType::Map)) => {
+                    op.pred.is_empty()
+                        && key
+                            .strip_prefix("m:")
+                            .is_some_and(|id| MessageId::from_hex(id).is_ok())
+                }
+                (ObjectId::Root, OpType::Put(_)) => key == own_read,
+                (ObjectId::Id(obj), OpType::Put(_)) => {
+                    let creator = obj.1.to_bytes();
+                    let owns_message = creator.len() == ACTOR_LEN && creator[..32] == writer;
+                    key == own_reaction
+                        || (owns_message && matches!(key, "s" | "t" | "r" | "e" | "d"))
+                }
+                _ => false,
+            };
+        if !allowed {
+            return Err(ConversationError::BadKey(key.to_owned()));
+        }
+    }
+    Ok((change, writer))
 }
 
 #[cfg(test)]

@@ -15,6 +15,15 @@ fn post(author: &[u8; 32], text: &str, at: u64) -> (MessageId, BuiltChange) {
     (id, build_change(author, &op, at, &[]).unwrap())
 }
 
+/// A built change, or None when the op changed nothing.
+fn built(r: Result<BuiltChange, ConversationError>) -> Option<BuiltChange> {
+    match r {
+        Ok(c) => Some(c),
+        Err(ConversationError::NoChange) => None,
+        Err(e) => panic!("{e}"),
+    }
+}
+
 fn texts(doc: &ConversationDoc) -> Vec<String> {
     doc.messages().into_iter().map(|m| m.text).collect()
 }
@@ -25,19 +34,45 @@ fn a_post_shows_at_once_even_out_of_order() {
     let (_, p2) = post(&ANA, "two", 20);
     let (_, p3) = post(&ANA, "three", 30);
     let mut doc = ConversationDoc::new();
-    assert_eq!(doc.apply(&[p3.bytes.clone()]).unwrap(), vec![p3.hash]);
+    assert_eq!(
+        doc.apply(std::slice::from_ref(&p3.bytes)).unwrap(),
+        vec![p3.hash]
+    );
     assert_eq!(texts(&doc), ["three"]);
-    doc.apply(&[p2.bytes.clone(), p1.bytes.clone(), p3.bytes]).unwrap();
+    doc.apply(&[p2.bytes.clone(), p1.bytes.clone(), p3.bytes])
+        .unwrap();
     assert_eq!(texts(&doc), ["one", "two", "three"]);
 }
 
 #[test]
 fn an_edit_before_its_post_waits_then_applies() {
     let (id, p) = post(&ANA, "draft", 10);
-    let e1 = build_change(&ANA, &Op::Edit { id, text: "v1".into() }, 11, std::slice::from_ref(&p.bytes)).unwrap();
-    let e2 = build_change(&ANA, &Op::Edit { id, text: "v2".into() }, 12, &[p.bytes.clone(), e1.bytes.clone()]).unwrap();
+    let e1 = build_change(
+        &ANA,
+        &Op::Edit {
+            id,
+            text: "v1".into(),
+        },
+        11,
+        std::slice::from_ref(&p.bytes),
+    )
+    .unwrap();
+    let e2 = build_change(
+        &ANA,
+        &Op::Edit {
+            id,
+            text: "v2".into(),
+        },
+        12,
+        &[p.bytes.clone(), e1.bytes.clone()],
+    )
+    .unwrap();
     let mut doc = ConversationDoc::new();
-    assert!(doc.apply(&[e2.bytes.clone(), e1.bytes.clone()]).unwrap().is_empty());
+    assert!(
+        doc.apply(&[e2.bytes.clone(), e1.bytes.clone()])
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(doc.queued(), 2);
     assert!(doc.messages().is_empty());
     let mut applied = doc.apply(&[p.bytes]).unwrap();
@@ -54,13 +89,42 @@ fn an_edit_before_its_post_waits_then_applies() {
 fn nobody_but_the_owner_writes_a_key() {
     let (id, p) = post(&ANA, "mine", 10);
     // Bo builds a validly-authored change of his own that overwrites Ana's text.
-    let hijack = build_change(&BO, &Op::Edit { id, text: "hijacked".into() }, 11, std::slice::from_ref(&p.bytes)).unwrap();
-    assert_eq!(check_change(&BO, &hijack.bytes).unwrap().hash, hijack.hash);
-    // Claimed as Ana's it is refused outright.
-    assert_eq!(check_change(&ANA, &hijack.bytes), Err(ConversationError::WrongAuthor));
-    let react = build_change(&BO, &Op::React { id, emoji: "🔥".into() }, 12, std::slice::from_ref(&p.bytes)).unwrap();
+    let hijack = build_change(
+        &BO,
+        &Op::Edit {
+            id,
+            text: "hijacked".into(),
+        },
+        11,
+        std::slice::from_ref(&p.bytes),
+    )
+    .unwrap();
+    assert_eq!(
+        check_change(&BO, &hijack.bytes),
+        Err(ConversationError::BadKey("t".into()))
+    );
+    // Claimed as Ana's it is refused too: the actor is Bo's.
+    assert_eq!(
+        check_change(&ANA, &hijack.bytes),
+        Err(ConversationError::BadKey("t".into()))
+    );
+    let react = build_change(
+        &BO,
+        &Op::React {
+            id,
+            emoji: "🔥".into(),
+        },
+        12,
+        std::slice::from_ref(&p.bytes),
+    )
+    .unwrap();
+    assert_eq!(
+        check_change(&ANA, &react.bytes),
+        Err(ConversationError::WrongAuthor)
+    );
     let mut doc = ConversationDoc::new();
-    doc.apply(&[p.bytes, hijack.bytes, react.bytes]).unwrap();
+    assert!(doc.apply(std::slice::from_ref(&hijack.bytes)).is_err());
+    doc.apply(&[p.bytes, react.bytes]).unwrap();
     let m = doc.message(&id).unwrap();
     assert_eq!(m.text, "mine");
     assert_eq!(m.edited_at, None);
@@ -72,11 +136,30 @@ fn nobody_but_the_owner_writes_a_key() {
 fn delete_react_read_and_save_load() {
     let (id, p) = post(&ANA, "bye", 10);
     let del = build_change(&ANA, &Op::Delete { id }, 11, std::slice::from_ref(&p.bytes)).unwrap();
-    let r = build_change(&CY, &Op::React { id, emoji: "👋".into() }, 12, std::slice::from_ref(&p.bytes)).unwrap();
-    let unreact = build_change(&CY, &Op::React { id, emoji: String::new() }, 13, &[p.bytes.clone(), r.bytes.clone()]).unwrap();
+    let r = build_change(
+        &CY,
+        &Op::React {
+            id,
+            emoji: "👋".into(),
+        },
+        12,
+        std::slice::from_ref(&p.bytes),
+    )
+    .unwrap();
+    let unreact = build_change(
+        &CY,
+        &Op::React {
+            id,
+            emoji: String::new(),
+        },
+        13,
+        &[p.bytes.clone(), r.bytes.clone()],
+    )
+    .unwrap();
     let read = build_change(&BO, &Op::Read { up_to: 10 }, 14, &[]).unwrap();
     let mut doc = ConversationDoc::new();
-    doc.apply(&[p.bytes, del.bytes, r.bytes, unreact.bytes, read.bytes]).unwrap();
+    doc.apply(&[p.bytes, del.bytes, r.bytes, unreact.bytes, read.bytes])
+        .unwrap();
     let m = doc.message(&id).unwrap();
     assert!(m.deleted);
     assert_eq!(m.text, "");
@@ -96,7 +179,12 @@ fn bad_changes_are_refused_and_leave_the_document_alone() {
     let before = doc.messages();
     let mut truncated = p.bytes.clone();
     truncated.truncate(truncated.len() / 2);
-    for bad in [vec![], vec![0xff; 40], truncated, vec![0; MAX_CHANGE_BYTES + 1]] {
+    for bad in [
+        vec![],
+        vec![0xff; 40],
+        truncated,
+        vec![0; MAX_CHANGE_BYTES + 1],
+    ] {
         assert!(check_change(&ANA, &bad).is_err());
         assert!(doc.apply(&[bad]).is_err());
         assert_eq!(doc.messages(), before);
@@ -107,11 +195,28 @@ fn bad_changes_are_refused_and_leave_the_document_alone() {
     let bytes = plain.get_last_local_change().unwrap().bytes().into_owned();
     assert_eq!(check_change(&ANA, &bytes), Err(ConversationError::BadActor));
     assert!(matches!(
-        build_change(&ANA, &Op::Edit { id: MessageId([9; 16]), text: "x".into() }, 1, &[]),
+        build_change(
+            &ANA,
+            &Op::Edit {
+                id: MessageId([9; 16]),
+                text: "x".into()
+            },
+            1,
+            &[]
+        ),
         Err(ConversationError::MissingBase)
     ));
     assert!(matches!(
-        build_change(&ANA, &Op::Post { id: MessageId([9; 16]), text: "x".repeat(MAX_TEXT_BYTES + 1), reply_to: None }, 1, &[]),
+        build_change(
+            &ANA,
+            &Op::Post {
+                id: MessageId([9; 16]),
+                text: "x".repeat(MAX_TEXT_BYTES + 1),
+                reply_to: None
+            },
+            1,
+            &[]
+        ),
         Err(ConversationError::TextTooLong(_))
     ));
 }
@@ -179,7 +284,7 @@ proptest! {
                     if own.is_empty() { continue; }
                     let i = own[m % own.len()];
                     let op = if matches!(s, Step::Edit(..)) { Op::Edit { id: msgs[i].0, text: format!("e{t}") } } else { Op::Delete { id: msgs[i].0 } };
-                    let c = build_change(&authors[a], &op, t, &msgs[i].2).unwrap();
+                    let Some(c) = built(build_change(&authors[a], &op, t, &msgs[i].2)) else { continue };
                     all.push(c.bytes.clone());
                     msgs[i].2.push(c.bytes);
                 }
@@ -187,7 +292,7 @@ proptest! {
                     if msgs.is_empty() { continue; }
                     let i = m % msgs.len();
                     let emoji = ["", "👍", "❤"][e as usize].to_owned();
-                    let c = build_change(&authors[a], &Op::React { id: msgs[i].0, emoji }, t, &msgs[i].2).unwrap();
+                    let Some(c) = built(build_change(&authors[a], &Op::React { id: msgs[i].0, emoji }, t, &msgs[i].2)) else { continue };
                     all.push(c.bytes.clone());
                     msgs[i].2.push(c.bytes);
                 }
@@ -227,4 +332,24 @@ proptest! {
         let _ = doc.apply(&[bytes]);
         prop_assert!(doc.messages().is_empty());
     }
+}
+
+#[test]
+fn queued_changes_survive_save_and_load() {
+    let (id, p) = post(&ANA, "draft", 10);
+    let e = build_change(
+        &ANA,
+        &Op::Edit {
+            id,
+            text: "final".into(),
+        },
+        11,
+        std::slice::from_ref(&p.bytes),
+    )
+    .unwrap();
+    let mut doc = ConversationDoc::new();
+    doc.apply(std::slice::from_ref(&e.bytes)).unwrap();
+    let mut reloaded = ConversationDoc::load(&doc.save()).unwrap();
+    reloaded.apply(&[p.bytes]).unwrap();
+    assert_eq!(reloaded.message(&id).unwrap().text, "final");
 }

@@ -10,7 +10,10 @@ impl Node {
     pub fn add_contact(&self, card: &str, alias: Option<&str>) -> Result<Contact, NodeError> {
         let card = ContactCard::decode(card)?;
         if card.identity.signing == self.public.signing {
-            return Err(NodeError::BadName(card.name.clone(), "that is your own card"));
+            return Err(NodeError::BadName(
+                card.name.clone(),
+                "that is your own card",
+            ));
         }
         let alias = check_name(alias.unwrap_or(&card.name))?.to_owned();
         let offered = card.identity.fingerprint();
@@ -41,7 +44,11 @@ impl Node {
         Ok(contact)
     }
 
-    fn refuse_key_change(&self, pinned: &Contact, card: &ContactCard) -> Result<NodeError, NodeError> {
+    fn refuse_key_change(
+        &self,
+        pinned: &Contact,
+        card: &ContactCard,
+    ) -> Result<NodeError, NodeError> {
         let change = KeyChange {
             alias: pinned.alias.clone(),
             old_fingerprint: pinned.identity.fingerprint().to_hex(),

@@ -8,9 +8,18 @@ use crate::store::{ConversationKind, ConversationRow};
 
 impl Node {
     /// Creates a group with this node as admin and sends each member the key.
-    pub fn create_group(&self, name: &str, members: &[String]) -> Result<ConversationRow, NodeError> {
+    pub fn create_group(
+        &self,
+        name: &str,
+        members: &[String],
+    ) -> Result<ConversationRow, NodeError> {
         let name = check_name(name)?.to_owned();
-        if self.store.conversations_named(&name)?.iter().any(|c| c.kind == ConversationKind::Group) {
+        if self
+            .store
+            .conversations_named(&name)?
+            .iter()
+            .any(|c| c.kind == ConversationKind::Group)
+        {
             return Err(NodeError::BadName(name, "a group with that name exists"));
         }
         let mut list = vec![Member {
@@ -32,10 +41,9 @@ impl Node {
             s.ensure_conversation(&id, ConversationKind::Group, &name, None)?;
             self.rekey(&id, &name, 1, &list)
         })?;
-        Ok(self
-            .store
+        self.store
             .conversation(&id)?
-            .ok_or_else(|| NodeError::UnknownConversation(name.clone()))?)
+            .ok_or_else(|| NodeError::UnknownConversation(name.clone()))
     }
 
     /// Removes a member: a new epoch key goes to everyone else, so the removed
@@ -64,15 +72,37 @@ impl Node {
             .filter(|m| m.identity != removed.identity)
             .collect();
         let epoch = g.epoch + 1;
-        self.store
-            .transaction(|_| self.rekey(&conv.id, &conv.name, epoch, &members))?;
+        self.store.transaction(|_| -> Result<(), NodeError> {
+            self.rekey(&conv.id, &conv.name, epoch, &members)?;
+            // Tell the removed member, without a key, so their app stops offering to send.
+            let notice = Payload::GroupKey {
+                group: conv.id,
+                name: conv.name.clone(),
+                epoch,
+                key: [0; 32],
+                members: members.clone(),
+            };
+            self.seal_and_store(
+                Recipient::Direct(&removed.identity),
+                &notice.encode(),
+                self.now(),
+            )?;
+            Ok(())
+        })?;
         Ok(epoch)
     }
 
     /// Makes a fresh epoch key, stores it and seals it to every other member.
-    fn rekey(&self, id: &[u8; 16], name: &str, epoch: u32, members: &[Member]) -> Result<(), NodeError> {
+    fn rekey(
+        &self,
+        id: &[u8; 16],
+        name: &str,
+        epoch: u32,
+        members: &[Member],
+    ) -> Result<(), NodeError> {
         let key = SharedKey::random()?;
-        self.store.put_group(id, &self.public.signing, epoch, members)?;
+        self.store
+            .put_group(id, &self.public.signing, epoch, members)?;
         self.store.insert_shared_key(&key.0, id, epoch)?;
         let payload = Payload::GroupKey {
             group: *id,
@@ -108,10 +138,9 @@ impl Node {
             batch.open_carried_with(&key, &id)?;
             batch.flush()
         })?;
-        Ok(self
-            .store
+        self.store
             .conversation(&id)?
-            .ok_or_else(|| NodeError::UnknownConversation(display))?)
+            .ok_or(NodeError::UnknownConversation(display))
     }
 }
 

@@ -3,11 +3,14 @@
 
 use super::{DEFAULT_TTL_SECS, Node, NodeError, check_name};
 use crate::conversation::{self, ConversationDoc, ConversationError, MessageId};
-use crate::envelope::{self, DeliveryProof, Envelope, EnvelopeError, Opened, RoutingTag, SharedKey};
+use crate::envelope::{
+    self, DeliveryProof, Envelope, EnvelopeError, Opened, RoutingTag, SharedKey,
+};
 use crate::identity::PublicIdentity;
 use crate::payload::{Member, Payload, PayloadError};
 use crate::store::{
-    ConversationKind, EnvelopeClass, EnvelopeRecord, InsertOutcome, KeyChange, ProjectedMessage, StoreError,
+    ConversationKind, EnvelopeClass, EnvelopeRecord, InsertOutcome, KeyChange, ProjectedMessage,
+    StoreError,
 };
 use std::collections::{HashMap, HashSet};
 use thiserror::Error;
@@ -95,7 +98,9 @@ fn content_error(e: NodeError) -> Result<Rejection, NodeError> {
     match e {
         NodeError::Conversation(c) => Ok(Rejection::Content(c.to_string())),
         NodeError::Payload(p) => Ok(Rejection::Content(p.to_string())),
-        NodeError::NotAdmin(g) => Ok(Rejection::Content(format!("group key for {g:?} not from its admin"))),
+        NodeError::NotAdmin(g) => Ok(Rejection::Content(format!(
+            "group key for {g:?} not from its admin"
+        ))),
         NodeError::BadName(n, why) => Ok(Rejection::Content(format!("name {n:?}: {why}"))),
         other => Err(other),
     }
@@ -158,22 +163,19 @@ impl<'n> Batch<'n> {
             node.store.mark_seen(&id, header.expires_at)?;
             return Ok(Ok(IngestOutcome::AlreadyDelivered));
         }
+        // The tag says the envelope is ours (a stranger's tag matching by chance
+        // is a 2^-64 event), so a seal that does not open means tampering.
         if header.tag == RoutingTag::direct(&node.public, header.expires_at) {
-            match envelope::open_direct(&node.me, &env) {
-                Ok(opened) => return self.accept_direct(&env, opened),
-                // Another recipient's envelope whose tag collides with ours.
-                Err(EnvelopeError::NotForMe) => {}
-                Err(e) => return Ok(Err(e.into())),
-            }
+            return match envelope::open_direct(&node.me, &env) {
+                Ok(opened) => self.accept_direct(&env, opened),
+                Err(e) => Ok(Err(e.into())),
+            };
         }
         if let Some((key, conv)) = self.shared_key_for(&header.tag, header.expires_at) {
-            match envelope::open_shared(&key, &env) {
-                Ok(opened) => {
-                    return self.accept_shared(&mut env, &conv, opened, origin);
-                }
-                Err(EnvelopeError::NotForMe) => {}
-                Err(e) => return Ok(Err(e.into())),
-            }
+            return match envelope::open_shared(&key, &env) {
+                Ok(opened) => self.accept_shared(&mut env, &key, &conv, opened, origin),
+                Err(e) => Ok(Err(e.into())),
+            };
         }
         if header.hops == 0 {
             return Ok(Err(Rejection::NoHopsLeft));
@@ -208,9 +210,15 @@ impl<'n> Batch<'n> {
             commitment: h.commitment,
             class,
         };
-        match self.node.store.insert_envelope(&rec, origin, self.node.now()) {
+        match self
+            .node
+            .store
+            .insert_envelope(&rec, origin, self.node.now())
+        {
             Ok(o) => Ok(Ok(o)),
-            Err(e @ (StoreError::QuotaExceeded { .. } | StoreError::Full { .. })) => Ok(Err(Rejection::Store(e))),
+            Err(e @ (StoreError::QuotaExceeded { .. } | StoreError::Full { .. })) => {
+                Ok(Err(Rejection::Store(e)))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -226,14 +234,16 @@ impl<'n> Batch<'n> {
         // Whatever happens next, this envelope was for us: never take it again.
         node.store.mark_seen(&id, header.expires_at)?;
         if opened.author == node.public {
-            return Ok(Err(Rejection::Content("sealed by this node to itself".into())));
+            return Ok(Err(Rejection::Content(
+                "sealed by this node to itself".into(),
+            )));
         }
         let result = match Payload::decode(&opened.payload) {
             Err(e) => Err(NodeError::Payload(e)),
             Ok(Payload::Change { key, change }) => self
                 .dm_conversation_for(&opened.author, &opened.author_name)
                 .and_then(|conv| {
-                    self.apply_change(&conv, &opened.author, &opened.author_name, &key, &change, opened.sent_at)
+                    self.apply_change(&conv, &opened.author, &opened.author_name, &key, &change)
                         .map(|()| conv)
                 }),
             Ok(Payload::GroupKey {
@@ -260,13 +270,24 @@ impl<'n> Batch<'n> {
     fn accept_shared(
         &mut self,
         env: &mut Envelope,
+        key_used: &SharedKey,
         conv: &[u8; 16],
         opened: Opened,
         origin: &str,
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
+        if let Some(epoch) = self.group_epoch_of(key_used, conv)?
+            && !self
+                .node
+                .store
+                .was_member(conv, epoch, &opened.author.signing)?
+        {
+            return Ok(Err(Rejection::Content(
+                "author was not a member of the group in that epoch".into(),
+            )));
+        }
         let applied = match Payload::decode(&opened.payload) {
             Ok(Payload::Change { key, change }) => {
-                self.apply_change(conv, &opened.author, &opened.author_name, &key, &change, opened.sent_at)
+                self.apply_change(conv, &opened.author, &opened.author_name, &key, &change)
             }
             Ok(Payload::GroupKey { .. }) => Err(NodeError::Payload(PayloadError::UnknownKind(2))),
             Err(e) => Err(NodeError::Payload(e)),
@@ -278,14 +299,34 @@ impl<'n> Batch<'n> {
         let hops = env.header().hops;
         env.set_hops(hops.saturating_sub(1));
         match self.store_envelope(env, EnvelopeClass::Shared, origin)? {
-            Ok(_) => Ok(Ok(IngestOutcome::Opened { conversation: *conv })),
+            Ok(_) => Ok(Ok(IngestOutcome::Opened {
+                conversation: *conv,
+            })),
             Err(r) => Ok(Err(r)),
         }
     }
 
+    /// For a group key, the epoch it belongs to (None for channels).
+    fn group_epoch_of(&self, key: &SharedKey, conv: &[u8; 16]) -> Result<Option<u32>, NodeError> {
+        if self.node.store.group(conv)?.is_none() {
+            return Ok(None);
+        }
+        Ok(self
+            .node
+            .store
+            .shared_keys()?
+            .into_iter()
+            .find(|(k, c, _)| k == &key.0 && c == conv)
+            .map(|(_, _, e)| e))
+    }
+
     /// The direct conversation with an author, flagging a claimed name that
     /// belongs to a pinned contact with other keys.
-    fn dm_conversation_for(&self, author: &PublicIdentity, claimed: &str) -> Result<[u8; 16], NodeError> {
+    fn dm_conversation_for(
+        &self,
+        author: &PublicIdentity,
+        claimed: &str,
+    ) -> Result<[u8; 16], NodeError> {
         let node = self.node;
         if let Some(c) = node.store.contact_by_key(&author.signing)? {
             if c.identity.agreement != author.agreement {
@@ -306,7 +347,10 @@ impl<'n> Batch<'n> {
         pinned: &PublicIdentity,
         offered: &PublicIdentity,
     ) -> Result<(), NodeError> {
-        tracing::warn!(alias, "a message claims a pinned contact's name with other keys");
+        tracing::warn!(
+            alias,
+            "a message claims a pinned contact's name with other keys"
+        );
         self.node.store.record_key_change(&KeyChange {
             alias: alias.to_owned(),
             old_fingerprint: pinned.fingerprint().to_hex(),
@@ -327,17 +371,23 @@ impl<'n> Batch<'n> {
     ) -> Result<(), NodeError> {
         let node = self.node;
         let name = check_name(name)?.to_owned();
-        if !members.iter().any(|m| m.identity == node.public) {
-            return Err(NodeError::NotMember(node.me.name().to_owned(), name));
-        }
-        match node.store.group(&group)? {
+        let member = members.iter().any(|m| m.identity == node.public);
+        let known = node.store.group(&group)?;
+        match &known {
             Some(g) if g.admin != author.signing => return Err(NodeError::NotAdmin(name)),
             Some(g) if g.epoch >= epoch => {}
+            // A group we are not in and never were: nothing to keep.
+            None if !member => return Err(NodeError::NotMember(node.me.name().to_owned(), name)),
             _ => {
                 node.store
                     .ensure_conversation(&group, ConversationKind::Group, &name, None)?;
-                node.store.put_group(&group, &author.signing, epoch, &members)?;
+                node.store
+                    .put_group(&group, &author.signing, epoch, &members)?;
             }
+        }
+        if !member {
+            // A removal notice: the member list changes, no key comes with it.
+            return Ok(());
         }
         node.store.insert_shared_key(&key, &group, epoch)?;
         self.adopt_key(&SharedKey(key), &group)
@@ -354,17 +404,35 @@ impl<'n> Batch<'n> {
 
     /// A new key may open envelopes that arrived before it: open and apply
     /// them now, and keep carrying them as shared.
-    pub(crate) fn open_carried_with(&mut self, key: &SharedKey, conv: &[u8; 16]) -> Result<(), NodeError> {
+    pub(crate) fn open_carried_with(
+        &mut self,
+        key: &SharedKey,
+        conv: &[u8; 16],
+    ) -> Result<(), NodeError> {
         let node = self.node;
-        for rec in node.store.envelopes_of_class(EnvelopeClass::Carried, node.now())? {
+        for rec in node
+            .store
+            .envelopes_of_class(EnvelopeClass::Carried, node.now())?
+        {
             if RoutingTag::shared(key, rec.expires_at).0 != rec.tag {
                 continue;
             }
-            let Ok(env) = Envelope::decode(&rec.bytes) else { continue };
-            let Ok(opened) = envelope::open_shared(key, &env) else { continue };
+            let Ok(env) = Envelope::decode(&rec.bytes) else {
+                continue;
+            };
+            let Ok(opened) = envelope::open_shared(key, &env) else {
+                continue;
+            };
+            if let Some(epoch) = self.group_epoch_of(key, conv)?
+                && !node.store.was_member(conv, epoch, &opened.author.signing)?
+            {
+                continue;
+            }
             if let Ok(Payload::Change { key: k, change }) = Payload::decode(&opened.payload) {
-                match self.apply_change(conv, &opened.author, &opened.author_name, &k, &change, opened.sent_at) {
-                    Ok(()) => node.store.set_envelope_class(&rec.id, EnvelopeClass::Shared)?,
+                match self.apply_change(conv, &opened.author, &opened.author_name, &k, &change) {
+                    Ok(()) => node
+                        .store
+                        .set_envelope_class(&rec.id, EnvelopeClass::Shared)?,
                     Err(e) => {
                         let r = content_error(e)?;
                         tracing::warn!(reason = %r, "carried envelope opened with a new key is invalid");
@@ -394,7 +462,6 @@ impl<'n> Batch<'n> {
         author_name: &str,
         key: &str,
         bytes: &[u8],
-        sent_at: u64,
     ) -> Result<(), NodeError> {
         let store = &self.node.store;
         check_key(key, &author.signing)?;
@@ -405,7 +472,6 @@ impl<'n> Batch<'n> {
         let applied = self.doc(conv)?.apply(&[bytes.to_vec()])?;
         store.insert_change(&info.hash, conv, key, bytes)?;
         self.dirty.insert(*conv);
-        store.touch_conversation(conv, sent_at, 0)?;
         for hash in applied {
             let k = if hash == info.hash {
                 Some(key.to_owned())
@@ -428,8 +494,12 @@ impl<'n> Batch<'n> {
     ) -> Result<(), NodeError> {
         let node = self.node;
         if let Some(hex_id) = key.strip_prefix("m:") {
-            let Ok(id) = MessageId::from_hex(hex_id) else { return Ok(()) };
-            let Some(view) = self.doc(conv)?.message(&id) else { return Ok(()) };
+            let Ok(id) = MessageId::from_hex(hex_id) else {
+                return Ok(());
+            };
+            let Some(view) = self.doc(conv)?.message(&id) else {
+                return Ok(());
+            };
             let is_new = !node.store.has_message(conv, &id.0)?;
             let fallback;
             let name = if view.author == author.signing {
@@ -512,7 +582,9 @@ fn check_key(key: &str, author: &[u8; 32]) -> Result<(), NodeError> {
     if ok {
         Ok(())
     } else {
-        Err(NodeError::Conversation(ConversationError::BadKey(key.to_owned())))
+        Err(NodeError::Conversation(ConversationError::BadKey(
+            key.to_owned(),
+        )))
     }
 }
 

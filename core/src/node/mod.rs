@@ -34,6 +34,12 @@ const IDENTITY_KEY: &str = "identity";
 pub trait Clock: Send + Sync {
     /// Unix seconds now.
     fn now(&self) -> u64;
+
+    /// Unix milliseconds now: message times, so two messages sent within one
+    /// second keep their order.
+    fn now_ms(&self) -> u64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 /// The operating system's wall clock.
@@ -42,9 +48,13 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> u64 {
+        self.now_ms() / 1000
+    }
+
+    fn now_ms(&self) -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
+            .map(|d| d.as_millis() as u64)
             .unwrap_or(0)
     }
 }
@@ -287,12 +297,14 @@ impl Node {
     pub fn resolve_conversation(&self, name: &str) -> Result<ConversationRow, NodeError> {
         let mut rows = self.store.conversations_named(name.trim())?;
         if rows.is_empty() && !name.starts_with('#') {
-            rows = self.store.conversations_named(&format!("#{}", name.trim()))?;
+            rows = self
+                .store
+                .conversations_named(&format!("#{}", name.trim()))?;
         }
-        if rows.is_empty() {
-            if let Some(c) = self.store.contact_by_alias(name.trim())? {
-                return Ok(self.direct_conversation(&c.identity, &c.alias)?);
-            }
+        if rows.is_empty()
+            && let Some(c) = self.store.contact_by_alias(name.trim())?
+        {
+            return self.direct_conversation(&c.identity, &c.alias);
         }
         match rows.len() {
             0 => Err(NodeError::UnknownConversation(name.to_owned())),
@@ -346,7 +358,11 @@ fn restrict_permissions(path: &Path) {
 /// Conversation id of the direct conversation between two people; both sides
 /// compute the same id.
 pub fn direct_conversation_id(a: &PublicIdentity, b: &PublicIdentity) -> [u8; 16] {
-    let (lo, hi) = if a.signing <= b.signing { (a, b) } else { (b, a) };
+    let (lo, hi) = if a.signing <= b.signing {
+        (a, b)
+    } else {
+        (b, a)
+    };
     let mut h = blake3::Hasher::new_derive_key("pollen v1 direct conversation");
     h.update(&lo.signing);
     h.update(&hi.signing);
@@ -362,13 +378,22 @@ pub(crate) fn check_name(name: &str) -> Result<&str, NodeError> {
         return Err(NodeError::BadName(name.to_owned(), "it is empty"));
     }
     if n.len() > crate::identity::MAX_NAME_BYTES {
-        return Err(NodeError::BadName(name.to_owned(), "it is longer than 64 bytes"));
+        return Err(NodeError::BadName(
+            name.to_owned(),
+            "it is longer than 64 bytes",
+        ));
     }
     if n.chars().any(char::is_control) {
-        return Err(NodeError::BadName(name.to_owned(), "it contains control characters"));
+        return Err(NodeError::BadName(
+            name.to_owned(),
+            "it contains control characters",
+        ));
     }
     if n.starts_with('#') {
-        return Err(NodeError::BadName(name.to_owned(), "# is reserved for channels"));
+        return Err(NodeError::BadName(
+            name.to_owned(),
+            "# is reserved for channels",
+        ));
     }
     Ok(n)
 }

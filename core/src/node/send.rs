@@ -56,7 +56,13 @@ impl Node {
     pub fn edit(&self, message: &str, text: &str) -> Result<Sent, NodeError> {
         let (conv, id) = self.find_own_message(message)?;
         check_text(text)?;
-        self.write(&conv, Op::Edit { id, text: text.to_owned() })
+        self.write(
+            &conv,
+            Op::Edit {
+                id,
+                text: text.to_owned(),
+            },
+        )
     }
 
     /// Deletes one of this node's messages (a tombstone every replica keeps).
@@ -68,7 +74,13 @@ impl Node {
     /// Reacts to a message; an empty emoji removes the reaction.
     pub fn react(&self, message: &str, emoji: &str) -> Result<Sent, NodeError> {
         let (conv, id) = self.find_message(message)?;
-        self.write(&conv, Op::React { id, emoji: emoji.trim().to_owned() })
+        self.write(
+            &conv,
+            Op::React {
+                id,
+                emoji: emoji.trim().to_owned(),
+            },
+        )
     }
 
     /// Tells the others that everything up to now was read, and clears the
@@ -89,7 +101,11 @@ impl Node {
         self.write(&conv, Op::Read { up_to }).map(Some)
     }
 
-    fn named_of_kind(&self, name: &str, kind: ConversationKind) -> Result<ConversationRow, NodeError> {
+    fn named_of_kind(
+        &self,
+        name: &str,
+        kind: ConversationKind,
+    ) -> Result<ConversationRow, NodeError> {
         self.store
             .conversations_named(name.trim())?
             .into_iter()
@@ -97,7 +113,12 @@ impl Node {
             .ok_or_else(|| NodeError::UnknownConversation(name.to_owned()))
     }
 
-    fn post(&self, conv: &ConversationRow, text: &str, reply_to: Option<MessageId>) -> Result<Sent, NodeError> {
+    fn post(
+        &self,
+        conv: &ConversationRow,
+        text: &str,
+        reply_to: Option<MessageId>,
+    ) -> Result<Sent, NodeError> {
         check_text(text)?;
         let op = Op::Post {
             id: MessageId::random(),
@@ -107,7 +128,10 @@ impl Node {
         self.write(conv, op)
     }
 
-    pub(crate) fn find_message(&self, prefix: &str) -> Result<(ConversationRow, MessageId), NodeError> {
+    pub(crate) fn find_message(
+        &self,
+        prefix: &str,
+    ) -> Result<(ConversationRow, MessageId), NodeError> {
         let p = prefix.trim();
         if p.len() < 4 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(NodeError::UnknownMessage(prefix.to_owned()));
@@ -140,18 +164,22 @@ impl Node {
     /// in one transaction.
     fn write(&self, conv: &ConversationRow, op: Op) -> Result<Sent, NodeError> {
         let now = self.now();
+        let now_ms = self.clock.now_ms();
         let key = op.key(&self.public.signing);
         let base = match op {
             Op::Post { .. } => Vec::new(),
             _ => self.store.changes_for_key(&conv.id, &key)?,
         };
-        let built = conversation::build_change(&self.public.signing, &op, now, &base)?;
+        let built = conversation::build_change(&self.public.signing, &op, now_ms, &base)?;
         let payload = Payload::Change {
             key: built.key.clone(),
             change: built.bytes.clone(),
         };
         let message = match &op {
-            Op::Post { id, .. } | Op::Edit { id, .. } | Op::Delete { id } | Op::React { id, .. } => *id,
+            Op::Post { id, .. }
+            | Op::Edit { id, .. }
+            | Op::Delete { id }
+            | Op::React { id, .. } => *id,
             Op::Read { .. } => MessageId([0; 16]),
         };
         self.store.transaction(|_| -> Result<Sent, NodeError> {
@@ -165,7 +193,13 @@ impl Node {
                 )?;
             }
             let mut batch = Batch::new(self)?;
-            batch.apply_change(&conv.id, &self.public, self.me.name(), &built.key, &built.bytes, now)?;
+            batch.apply_change(
+                &conv.id,
+                &self.public,
+                self.me.name(),
+                &built.key,
+                &built.bytes,
+            )?;
             batch.flush()?;
             Ok(Sent {
                 message,
@@ -206,7 +240,10 @@ impl Node {
                         .group(&conv.id)?
                         .is_some_and(|g| g.members.iter().any(|m| m.identity == self.public));
                     if !member {
-                        return Err(NodeError::CannotSend(conv.name.clone(), "you are no longer a member"));
+                        return Err(NodeError::CannotSend(
+                            conv.name.clone(),
+                            "you are no longer a member",
+                        ));
                     }
                 }
                 shared = SharedKey(

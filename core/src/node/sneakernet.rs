@@ -87,7 +87,9 @@ impl Node {
             .sync_all()
             .map_err(|e| NodeError::io(&tmp, e))?;
         std::fs::rename(&tmp, path).map_err(|e| NodeError::io(path, e))?;
-        let bytes = std::fs::metadata(path).map_err(|e| NodeError::io(path, e))?.len();
+        let bytes = std::fs::metadata(path)
+            .map_err(|e| NodeError::io(path, e))?
+            .len();
         Ok(ExportReport {
             envelopes: envelopes.len() as u64,
             proofs: proofs.len() as u64,

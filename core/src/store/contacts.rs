@@ -34,9 +34,10 @@ pub struct KeyChange {
 
 const CONTACT_COLUMNS: &str = "signing, agreement, alias, card_name, verified, added_at";
 
-fn contact_from_row(
-    r: &Row<'_>,
-) -> rusqlite::Result<(Vec<u8>, Vec<u8>, String, String, bool, i64)> {
+/// signing, agreement, alias, card name, verified, added at.
+type RawContact = (Vec<u8>, Vec<u8>, String, String, bool, i64);
+
+fn contact_from_row(r: &Row<'_>) -> rusqlite::Result<RawContact> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -48,14 +49,7 @@ fn contact_from_row(
 }
 
 fn to_contact(
-    (signing, agreement, alias, card_name, verified, added_at): (
-        Vec<u8>,
-        Vec<u8>,
-        String,
-        String,
-        bool,
-        i64,
-    ),
+    (signing, agreement, alias, card_name, verified, added_at): RawContact,
 ) -> Result<Contact, StoreError> {
     Ok(Contact {
         identity: PublicIdentity {

@@ -35,6 +35,9 @@ impl ConversationKind {
     }
 }
 
+/// (conversation id, message id).
+pub type MessageRef = ([u8; 16], [u8; 16]);
+
 /// One entry of the conversation list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConversationRow {
@@ -393,7 +396,7 @@ impl Store {
     }
 
     /// (conversation, message id) of messages whose hex id starts with `prefix`.
-    pub fn find_messages(&self, prefix: &str) -> Result<Vec<([u8; 16], [u8; 16])>, StoreError> {
+    pub fn find_messages(&self, prefix: &str) -> Result<Vec<MessageRef>, StoreError> {
         let mut st = self.conn().prepare_cached(
             "SELECT conversation, id FROM messages WHERE hex(id) LIKE ?1 || '%' LIMIT 10",
         )?;

@@ -388,6 +388,42 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Envelopes of one class not expired at `now`.
+    pub fn envelopes_of_class(
+        &self,
+        class: EnvelopeClass,
+        now: u64,
+    ) -> Result<Vec<EnvelopeRecord>, StoreError> {
+        Ok(self
+            .envelopes(now)?
+            .into_iter()
+            .filter(|r| r.class == class)
+            .collect())
+    }
+
+    /// Changes why an envelope is held.
+    pub fn set_envelope_class(
+        &self,
+        id: &[u8; 32],
+        class: EnvelopeClass,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE envelopes SET class = ?2 WHERE id = ?1",
+            params![&id[..], class as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Number of proofs held.
+    pub fn proof_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM proofs", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,41 +494,5 @@ mod tests {
         assert_eq!(s.usage().unwrap().carried, (2, 512));
         assert_eq!(s.expire(100).unwrap(), 2);
         assert_eq!(s.usage().unwrap().count(), 0);
-    }
-}
-
-impl Store {
-    /// Envelopes of one class not expired at `now`.
-    pub fn envelopes_of_class(
-        &self,
-        class: EnvelopeClass,
-        now: u64,
-    ) -> Result<Vec<EnvelopeRecord>, StoreError> {
-        Ok(self
-            .envelopes(now)?
-            .into_iter()
-            .filter(|r| r.class == class)
-            .collect())
-    }
-
-    /// Changes why an envelope is held.
-    pub fn set_envelope_class(
-        &self,
-        id: &[u8; 32],
-        class: EnvelopeClass,
-    ) -> Result<(), StoreError> {
-        self.conn().execute(
-            "UPDATE envelopes SET class = ?2 WHERE id = ?1",
-            params![&id[..], class as i64],
-        )?;
-        Ok(())
-    }
-
-    /// Number of proofs held.
-    pub fn proof_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM proofs", [], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
     }
 }

@@ -6,6 +6,9 @@ use crate::identity::PublicIdentity;
 use crate::payload::Member;
 use rusqlite::{OptionalExtension, params};
 
+/// (key, conversation id, epoch) of a group or channel key.
+pub type SharedKeyRow = ([u8; 32], [u8; 16], u32);
+
 /// A private group as this node knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRow {
@@ -33,14 +36,13 @@ impl Store {
              ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch",
             params![&id[..], &admin[..], epoch],
         )?;
-        self.conn()
-            .execute("DELETE FROM group_members WHERE grp = ?1", [&id[..]])?;
         let mut st = self.conn().prepare_cached(
-            "INSERT OR REPLACE INTO group_members (grp, signing, agreement, name) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR REPLACE INTO group_members (grp, epoch, signing, agreement, name) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for m in members {
             st.execute(params![
                 &id[..],
+                epoch,
                 &m.identity.signing[..],
                 &m.identity.agreement[..],
                 m.name
@@ -63,9 +65,9 @@ impl Store {
             return Ok(None);
         };
         let mut st = self.conn().prepare(
-            "SELECT signing, agreement, name FROM group_members WHERE grp = ?1 ORDER BY name",
+            "SELECT signing, agreement, name FROM group_members WHERE grp = ?1 AND epoch = ?2 ORDER BY name",
         )?;
-        let rows = st.query_map([&id[..]], |r| {
+        let rows = st.query_map(params![&id[..], epoch], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, Vec<u8>>(1)?,
@@ -91,6 +93,19 @@ impl Store {
         }))
     }
 
+    /// True when `signing` was a member of the group in `epoch`.
+    pub fn was_member(
+        &self,
+        group: &[u8; 16],
+        epoch: u32,
+        signing: &[u8; 32],
+    ) -> Result<bool, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT 1 FROM group_members WHERE grp = ?1 AND epoch = ?2 AND signing = ?3",
+        )?;
+        Ok(st.exists(params![&group[..], epoch, &signing[..]])?)
+    }
+
     /// Remembers a key that opens envelopes of `conversation`.
     pub fn insert_shared_key(
         &self,
@@ -106,7 +121,7 @@ impl Store {
     }
 
     /// Every shared key with its conversation and epoch.
-    pub fn shared_keys(&self) -> Result<Vec<([u8; 32], [u8; 16], u32)>, StoreError> {
+    pub fn shared_keys(&self) -> Result<Vec<SharedKeyRow>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT key, conversation, epoch FROM shared_keys")?;

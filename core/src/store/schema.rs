@@ -119,12 +119,15 @@ CREATE TABLE groups (
     epoch INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- Members of each epoch: a message sealed with an epoch's key counts only
+-- if its author was a member of that epoch.
 CREATE TABLE group_members (
     grp       BLOB NOT NULL,
+    epoch     INTEGER NOT NULL,
     signing   BLOB NOT NULL,
     agreement BLOB NOT NULL,
     name      TEXT NOT NULL,
-    PRIMARY KEY (grp, signing)
+    PRIMARY KEY (grp, epoch, signing)
 ) WITHOUT ROWID;
 
 -- Every Automerge change applied (or queued) per conversation, by root key,
