@@ -46,14 +46,9 @@ fn err(e: impl std::fmt::Display) -> CliError {
     CliError::Other(e.to_string())
 }
 
-/// Seals `count` realistic message envelopes from `author` to `to`.
-fn seal_messages(
-    author: &Identity,
-    to: &Identity,
-    count: usize,
-) -> Result<Vec<Envelope>, CliError> {
-    let t = now();
-    let recipient = to.public();
+/// `count` realistic message payloads (one Automerge post each) by `author`.
+fn payloads(author: &Identity, count: usize) -> Result<Vec<Vec<u8>>, CliError> {
+    let t = now() * 1000;
     (0..count)
         .map(|i| {
             let op = Op::Post {
@@ -61,17 +56,33 @@ fn seal_messages(
                 text: format!("message {i}: meet at the water point by the old mill at noon"),
                 reply_to: None,
             };
-            let change = conversation::build_change(&author.public().signing, &op, t, &[])?;
-            let payload = Payload::Change {
+            let change = conversation::build_change(&author.public().signing, &op, t, &[])
+                .map_err(pollen_core::node::NodeError::from)?;
+            Ok(Payload::Change {
                 key: change.key,
                 change: change.bytes,
             }
-            .encode();
+            .encode())
+        })
+        .collect()
+}
+
+/// Seals each payload from `author` to `to`.
+fn seal_all(
+    author: &Identity,
+    to: &Identity,
+    payloads: &[Vec<u8>],
+) -> Result<Vec<Envelope>, CliError> {
+    let t = now();
+    let recipient = to.public();
+    payloads
+        .iter()
+        .map(|payload| {
             let sealed = envelope::seal(
                 author,
                 &Draft {
                     to: Recipient::Direct(&recipient),
-                    payload: &payload,
+                    payload,
                     sent_at: t,
                     expires_at: t + DEFAULT_TTL_SECS,
                     hops: 12,
@@ -79,8 +90,16 @@ fn seal_messages(
             )?;
             Ok(sealed.envelope)
         })
-        .collect::<Result<_, pollen_core::node::NodeError>>()
-        .map_err(CliError::from)
+        .collect()
+}
+
+/// Builds and seals `count` message envelopes from `author` to `to`.
+fn seal_messages(
+    author: &Identity,
+    to: &Identity,
+    count: usize,
+) -> Result<Vec<Envelope>, CliError> {
+    seal_all(author, to, &payloads(author, count)?)
 }
 
 fn per_s(n: usize, since: Instant) -> f64 {
@@ -103,8 +122,9 @@ pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
 fn envelopes(count: usize, json: bool) -> Result<(), CliError> {
     let a = Identity::generate("bench-author")?;
     let b = Identity::generate("bench-recipient")?;
+    let messages = payloads(&a, count)?;
     let t0 = Instant::now();
-    let envs = seal_messages(&a, &b, count)?;
+    let envs = seal_all(&a, &b, &messages)?;
     let seal_per_s = per_s(count, t0);
     let t1 = Instant::now();
     for e in &envs {

@@ -113,6 +113,7 @@ pub(crate) struct Batch<'n> {
     docs: HashMap<[u8; 16], ConversationDoc>,
     dirty: HashSet<[u8; 16]>,
     shared: Vec<(SharedKey, [u8; 16])>,
+    direct_tags: HashMap<u64, RoutingTag>,
 }
 
 impl<'n> Batch<'n> {
@@ -128,6 +129,7 @@ impl<'n> Batch<'n> {
             docs: HashMap::new(),
             dirty: HashSet::new(),
             shared,
+            direct_tags: HashMap::new(),
         })
     }
 
@@ -153,19 +155,18 @@ impl<'n> Batch<'n> {
             return Ok(Err(e.into()));
         }
         let header = *env.header();
-        if node.store.has_envelope(&id)? {
-            return Ok(Ok(IngestOutcome::Duplicate));
-        }
-        if node.store.was_seen(&id)? {
-            return Ok(Ok(IngestOutcome::AlreadyDelivered));
-        }
-        if node.store.has_proof(&header.commitment)? {
-            node.store.mark_seen(&id, header.expires_at)?;
-            return Ok(Ok(IngestOutcome::AlreadyDelivered));
+        match node.store.envelope_state(&id, &header.commitment)? {
+            (true, _, _) => return Ok(Ok(IngestOutcome::Duplicate)),
+            (_, true, _) => return Ok(Ok(IngestOutcome::AlreadyDelivered)),
+            (_, _, true) => {
+                node.store.mark_seen(&id, header.expires_at)?;
+                return Ok(Ok(IngestOutcome::AlreadyDelivered));
+            }
+            _ => {}
         }
         // The tag says the envelope is ours (a stranger's tag matching by chance
         // is a 2^-64 event), so a seal that does not open means tampering.
-        if header.tag == RoutingTag::direct(&node.public, header.expires_at) {
+        if header.tag == self.direct_tag(header.expires_at) {
             return match envelope::open_direct(&node.me, &env) {
                 Ok(opened) => self.accept_direct(&env, opened),
                 Err(e) => Ok(Err(e.into())),
@@ -186,6 +187,15 @@ impl<'n> Batch<'n> {
             Ok(InsertOutcome::Stored { .. }) => Ok(Ok(IngestOutcome::Carried)),
             Err(r) => Ok(Err(r)),
         }
+    }
+
+    /// This node's direct tag for an expiry (one per day, cached).
+    fn direct_tag(&mut self, expires_at: u64) -> RoutingTag {
+        let day = expires_at / 86400;
+        *self
+            .direct_tags
+            .entry(day)
+            .or_insert_with(|| RoutingTag::direct(&self.node.public, expires_at))
     }
 
     fn shared_key_for(&self, tag: &RoutingTag, expires_at: u64) -> Option<(SharedKey, [u8; 16])> {

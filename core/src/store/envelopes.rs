@@ -99,6 +99,22 @@ impl Usage {
 }
 
 impl Store {
+    /// (held, seen before, a proof for its commitment is known) in one lookup.
+    pub fn envelope_state(
+        &self,
+        id: &[u8; 32],
+        commitment: &[u8; 32],
+    ) -> Result<(bool, bool, bool), StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM envelopes WHERE id = ?1),
+                    EXISTS(SELECT 1 FROM seen WHERE id = ?1),
+                    EXISTS(SELECT 1 FROM proofs WHERE commitment = ?2)",
+        )?;
+        Ok(st.query_row(params![&id[..], &commitment[..]], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?)
+    }
+
     /// True when the envelope is held.
     pub fn has_envelope(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
         let mut st = self
@@ -136,17 +152,19 @@ impl Store {
             return Ok(InsertOutcome::Duplicate);
         }
         let size = rec.bytes.len() as u64;
-        if rec.class == EnvelopeClass::Carried {
-            let used = self.origin_bytes(origin)?;
-            if used + size > self.limits.per_origin_bytes {
-                return Err(StoreError::QuotaExceeded {
-                    origin: origin.to_owned(),
-                    used,
-                    quota: self.limits.per_origin_bytes,
-                });
-            }
+        let (total, used) = self.bytes_used(origin)?;
+        if rec.class == EnvelopeClass::Carried && used + size > self.limits.per_origin_bytes {
+            return Err(StoreError::QuotaExceeded {
+                origin: origin.to_owned(),
+                used,
+                quota: self.limits.per_origin_bytes,
+            });
         }
-        let evicted = self.make_room(size, rec.class)?;
+        let evicted = if total + size > self.limits.global_bytes {
+            self.make_room(total, size, rec.class)?
+        } else {
+            0
+        };
         let mut st = self.conn().prepare_cached(
             "INSERT INTO envelopes (id, bytes, size, expires_at, tag, commitment, class, origin, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -165,23 +183,30 @@ impl Store {
         Ok(InsertOutcome::Stored { evicted })
     }
 
-    fn origin_bytes(&self, origin: &str) -> Result<u64, StoreError> {
+    /// (bytes held in all, carried bytes held from `origin`).
+    fn bytes_used(&self, origin: &str) -> Result<(u64, u64), StoreError> {
         let mut st = self.conn().prepare_cached(
-            "SELECT COALESCE(SUM(bytes), 0) FROM usage WHERE origin = ?1 AND class = ?2",
+            "SELECT COALESCE(SUM(bytes), 0),
+                    COALESCE(SUM(CASE WHEN origin = ?1 AND class = ?2 THEN bytes END), 0)
+             FROM usage",
         )?;
-        let v: i64 = st.query_row(params![origin, EnvelopeClass::Carried as i64], |r| r.get(0))?;
-        Ok(v.max(0) as u64)
+        let (total, origin): (i64, i64) = st
+            .query_row(params![origin, EnvelopeClass::Carried as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        Ok((total.max(0) as u64, origin.max(0) as u64))
     }
 
     /// Frees `size` bytes under the global cap, evicting only envelopes whose
     /// class ranks below `class` (and, for shared envelopes, older ones of the
     /// same class). Own envelopes are never evicted.
-    fn make_room(&self, size: u64, class: EnvelopeClass) -> Result<usize, StoreError> {
+    fn make_room(
+        &self,
+        mut used: u64,
+        size: u64,
+        class: EnvelopeClass,
+    ) -> Result<usize, StoreError> {
         let cap = self.limits.global_bytes;
-        let mut used = self.usage()?.bytes();
-        if used + size <= cap {
-            return Ok(0);
-        }
         let max_class = match class {
             EnvelopeClass::Own => EnvelopeClass::Shared,
             other => other,

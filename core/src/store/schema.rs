@@ -12,8 +12,10 @@ CREATE TABLE meta (
 
 -- Envelopes this node holds: its own, shared ones it can read and still
 -- carries for other members, and foreign ones it carries for strangers.
+-- Rowid tables for rows holding large blobs: SQLite stores big rows of a
+-- WITHOUT ROWID table inside the primary-key b-tree, which is slow.
 CREATE TABLE envelopes (
-    id          BLOB PRIMARY KEY,
+    id          BLOB NOT NULL UNIQUE,
     bytes       BLOB NOT NULL,
     size        INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
@@ -22,7 +24,7 @@ CREATE TABLE envelopes (
     class       INTEGER NOT NULL,
     origin      TEXT NOT NULL,
     received_at INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX envelopes_commitment ON envelopes(commitment);
 CREATE INDEX envelopes_expiry ON envelopes(expires_at);
 CREATE INDEX envelopes_origin ON envelopes(origin, class);
@@ -95,14 +97,14 @@ CREATE TABLE key_changes (
 ) WITHOUT ROWID;
 
 CREATE TABLE conversations (
-    id            BLOB PRIMARY KEY,
+    id            BLOB NOT NULL UNIQUE,
     kind          TEXT NOT NULL,
     name          TEXT NOT NULL,
     peer          BLOB,
     doc           BLOB,
     last_activity INTEGER NOT NULL DEFAULT 0,
     unread        INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
+);
 CREATE INDEX conversations_recent ON conversations(last_activity DESC);
 CREATE INDEX conversations_name ON conversations(name COLLATE NOCASE);
 
@@ -133,11 +135,11 @@ CREATE TABLE group_members (
 -- Every Automerge change applied (or queued) per conversation, by root key,
 -- so edits can be built on exactly the changes they modify.
 CREATE TABLE changes (
-    hash         BLOB PRIMARY KEY,
+    hash         BLOB NOT NULL UNIQUE,
     conversation BLOB NOT NULL,
     key          TEXT NOT NULL,
     bytes        BLOB NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX changes_key ON changes(conversation, key);
 
 -- The projection the UI reads: one row per message, paged by time.
@@ -152,8 +154,8 @@ CREATE TABLE messages (
     edited_at    INTEGER,
     deleted      INTEGER NOT NULL DEFAULT 0,
     reactions    TEXT NOT NULL DEFAULT '[]',
-    PRIMARY KEY (conversation, id)
-) WITHOUT ROWID;
+    UNIQUE (conversation, id)
+);
 CREATE INDEX messages_page ON messages(conversation, sent_at DESC, id DESC);
 CREATE INDEX messages_id ON messages(id);
 
