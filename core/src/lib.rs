@@ -8,6 +8,7 @@
 //! - [`conversation`]: Automerge state of one conversation;
 //! - [`store`]: SQLite persistence, quotas and eviction;
 //! - [`bundle`]: sneakernet files of envelopes and delivery proofs;
+//! - [`sync`]: sans-IO sync sessions between two neighbours;
 //! - [`node`]: the facade the CLI and the bindings drive.
 
 pub mod bundle;
@@ -18,3 +19,4 @@ pub mod identity;
 pub mod node;
 pub mod payload;
 pub mod store;
+pub mod sync;

@@ -1,0 +1,1 @@
+//! Link framing: length-prefixed records, fragmentation and reassembly.

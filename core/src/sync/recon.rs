@@ -1,0 +1,1 @@
+//! Range-based set reconciliation over envelope ids.
