@@ -26,6 +26,16 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Sync this many fresh envelopes from one node to another over loopback
+    /// TCP (the receiver is a separate `pollen serve` process).
+    Sync {
+        /// Envelopes to transfer.
+        #[arg(long, default_value_t = 100_000)]
+        envelopes: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Cold start: first page of the conversation list and newest conversation
     /// of a store holding this many messages across 50 conversations.
     Open {
@@ -116,6 +126,7 @@ pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
     match cmd {
         BenchCmd::Envelopes { count, json } => envelopes(count, json),
         BenchCmd::Open { messages, json } => open(messages, json),
+        BenchCmd::Sync { envelopes, json } => sync(envelopes, json),
     }
 }
 
@@ -246,4 +257,85 @@ fn peak_rss_mb() -> Option<f64> {
         .parse()
         .ok()?;
     Some((kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+fn sync(count: usize, json: bool) -> Result<(), CliError> {
+    let dir = tempfile::tempdir().map_err(err)?;
+    let author = Identity::generate("bench-author")?;
+    let nobody = Identity::generate("bench-recipient")?;
+    let mut sender = Node::init(&dir.path().join("sender"), "sender", Box::new(SystemClock))?;
+    // Room for the whole transfer on both sides (the defaults suit a phone).
+    let budget_mb = ((count as u64 * 2048) >> 20) + 64;
+    sender.set_limits(pollen_core::store::StoreLimits {
+        global_bytes: budget_mb << 20,
+        per_origin_bytes: budget_mb << 20,
+    });
+    let receiver_dir = dir.path().join("receiver");
+    drop(Node::init(
+        &receiver_dir,
+        "receiver",
+        Box::new(SystemClock),
+    )?);
+    // The sender carries `count` envelopes for someone else.
+    let mut made = 0;
+    while made < count {
+        let n = (count - made).min(5000);
+        let envs = seal_messages(&author, &nobody, n)?;
+        let items: Vec<(Vec<u8>, Option<[u8; 32]>)> =
+            envs.iter().map(|e| (e.encode(), None)).collect();
+        sender.ingest_envelopes(&items, "bench")?;
+        made += n;
+    }
+    let exe = std::env::current_exe().map_err(err)?;
+    let mut server = Command::new(exe)
+        .arg("--data")
+        .arg(&receiver_dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--storage-mb", &budget_mb.to_string()])
+        .args(["--per-peer-mb", &budget_mb.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(err)?;
+    let mut addr = String::new();
+    let mut server_out = server.stdout.take().map(BufReader::new);
+    if let Some(out) = server_out.as_mut() {
+        out.read_line(&mut addr).map_err(err)?;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(err)?;
+    let store = std::cell::RefCell::new(sender);
+    let t0 = Instant::now();
+    let outcome = rt.block_on(pollen_core::runtime::sync_once(addr.trim(), &store));
+    let secs = t0.elapsed().as_secs_f64();
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    let _ = server.wait();
+    drop(server_out);
+    let outcome = outcome.map_err(err)?;
+    if let Some(e) = outcome.error {
+        return Err(CliError::Other(format!("sync failed: {e}")));
+    }
+    let received = Node::open(&receiver_dir, Box::new(SystemClock))?
+        .status()?
+        .envelopes_stored;
+    if received != count as u64 || outcome.stats.envelopes_sent != count as u64 {
+        return Err(CliError::Other(format!(
+            "sent {} and the receiver holds {received} of {count} envelopes",
+            outcome.stats.envelopes_sent
+        )));
+    }
+    let envelopes_per_s = (count as f64 / secs).round();
+    let mb_per_s = (outcome.stats.bytes_sent as f64 / secs / 1e5).round() / 10.0;
+    if json {
+        println!(
+            "{}",
+            json!({"envelopes": count, "seconds": (secs * 1000.0).round() / 1000.0, "envelopes_per_s": envelopes_per_s, "mb_per_s": mb_per_s, "bytes_sent": outcome.stats.bytes_sent, "bytes_received": outcome.stats.bytes_received})
+        );
+    } else {
+        println!(
+            "{count} envelopes in {secs:.2} s over loopback TCP: {envelopes_per_s} envelopes/s, {mb_per_s} MB/s"
+        );
+    }
+    Ok(())
 }

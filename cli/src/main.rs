@@ -5,6 +5,7 @@
 
 mod bench;
 mod demo;
+mod net;
 mod output;
 
 use clap::{Args, Parser, Subcommand};
@@ -106,6 +107,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Accept sync sessions from neighbours until stopped (Ctrl-C). Prints
+    /// the bound address on its first line, then one line per session.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7745")]
+        listen: String,
+        /// Print one JSON object per session.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        limits: StorageArgs,
+    },
+    /// One sync session with a neighbour at ADDR (host:port), then exit.
+    Sync {
+        /// The neighbour's address.
+        addr: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        limits: StorageArgs,
+    },
     /// Sneakernet: move envelopes by file.
     #[command(subcommand)]
     Bundle(BundleCmd),
@@ -124,6 +147,26 @@ enum Command {
         /// Data directory to open.
         dir: PathBuf,
     },
+}
+
+/// How much this node stores for others while syncing.
+#[derive(clap::Args, Debug)]
+struct StorageArgs {
+    /// Megabytes of envelopes held at most (all kinds together).
+    #[arg(long, value_name = "MB", default_value_t = 256)]
+    storage_mb: u64,
+    /// Megabytes of carried envelopes one neighbour may leave here.
+    #[arg(long, value_name = "MB", default_value_t = 64)]
+    per_peer_mb: u64,
+}
+
+impl StorageArgs {
+    fn apply(&self, node: &mut Node) {
+        node.set_limits(pollen_core::store::StoreLimits {
+            global_bytes: self.storage_mb << 20,
+            per_origin_bytes: self.per_peer_mb << 20,
+        });
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -371,6 +414,20 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             if !report.complete {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        Command::Serve {
+            listen,
+            json,
+            limits,
+        } => {
+            let mut node = open(&dir()?)?;
+            limits.apply(&mut node);
+            return net::serve(node, &listen, json);
+        }
+        Command::Sync { addr, json, limits } => {
+            let mut node = open(&dir()?)?;
+            limits.apply(&mut node);
+            return net::sync(node, &addr, json);
         }
         Command::Bench(cmd) => bench::run(cmd)?,
         Command::Demo { keep } => demo::run(keep)?,

@@ -9,7 +9,8 @@
 //! - [`store`]: SQLite persistence, quotas and eviction;
 //! - [`bundle`]: sneakernet files of envelopes and delivery proofs;
 //! - [`sync`]: sans-IO sync sessions between two neighbours;
-//! - [`node`]: the facade the CLI and the bindings drive.
+//! - [`node`]: the facade the CLI and the bindings drive;
+//! - [`runtime`]: sockets, clocks and tasks around sync sessions.
 
 pub mod bundle;
 pub mod codec;
@@ -18,5 +19,6 @@ pub mod envelope;
 pub mod identity;
 pub mod node;
 pub mod payload;
+pub mod runtime;
 pub mod store;
 pub mod sync;

@@ -149,3 +149,78 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
 }
+
+/// A `pollen serve` process on loopback, stopped (SIGTERM) when dropped.
+pub struct Server {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// The address it listens on.
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts `pollen serve --listen 127.0.0.1:0 --json` for `phone` and
+    /// waits for the address it prints on its first line.
+    pub fn start(phone: &Phone) -> Server {
+        use std::io::BufRead;
+        let mut child = Command::new(pollen_bin())
+            .arg("--data")
+            .arg(&phone.dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "--json"])
+            .env_remove("POLLEN_DATA")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start pollen serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let addr = lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("serve prints its address on the first line");
+        Server { child, lines, addr }
+    }
+
+    /// The next per-session JSON line, waiting up to 30 s.
+    pub fn next_session(&self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("serve reports the session");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad JSON {line:?}: {e}"))
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        // SIGTERM lets it close cleanly; kill is the fallback.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        self.child.wait().expect("wait for pollen serve")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.terminate();
+        }
+    }
+}

@@ -26,6 +26,8 @@ pub enum IngestOutcome {
     Opened {
         /// Conversation it belongs to.
         conversation: [u8; 16],
+        /// The delivery proof this node now publishes (direct envelopes only).
+        proof: Option<[u8; 32]>,
     },
     /// Stored to carry on for others.
     Carried,
@@ -271,7 +273,10 @@ impl<'n> Batch<'n> {
                 let proof = DeliveryProof(opened.proof_secret);
                 node.store
                     .insert_proof(&proof.commitment(), &proof.0, header.expires_at)?;
-                Ok(Ok(IngestOutcome::Opened { conversation }))
+                Ok(Ok(IngestOutcome::Opened {
+                    conversation,
+                    proof: Some(proof.0),
+                }))
             }
             Err(e) => Ok(Err(content_error(e)?)),
         }
@@ -311,6 +316,7 @@ impl<'n> Batch<'n> {
         match self.store_envelope(env, EnvelopeClass::Shared, origin)? {
             Ok(_) => Ok(Ok(IngestOutcome::Opened {
                 conversation: *conv,
+                proof: None,
             })),
             Err(r) => Ok(Err(r)),
         }

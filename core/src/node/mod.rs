@@ -8,6 +8,7 @@ mod groups;
 mod ingest;
 pub mod send;
 mod sneakernet;
+mod sync_store;
 
 pub use ingest::{IngestOutcome, Rejection};
 pub use sneakernet::{ExportReport, ImportReport};

@@ -46,6 +46,19 @@ impl Default for StoreLimits {
     }
 }
 
+/// A held envelope's header fields, for sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvelopeIndex {
+    /// Content address.
+    pub id: [u8; 32],
+    /// Expiry, unix seconds.
+    pub expires_at: u64,
+    /// Routing tag.
+    pub tag: [u8; 8],
+    /// Delivery-proof commitment.
+    pub commitment: [u8; 32],
+}
+
 /// An envelope as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnvelopeRecord {
@@ -295,6 +308,71 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// What a sync session offers: (id, expires_at, tag, commitment) of every
+    /// envelope held and not expired at `now`, without the bytes.
+    pub fn envelope_index(&self, now: u64) -> Result<Vec<EnvelopeIndex>, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT id, expires_at, tag, commitment FROM envelopes WHERE expires_at > ?1",
+        )?;
+        let rows = st.query_map([now as i64], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, expires_at, tag, commitment) = row?;
+            out.push(EnvelopeIndex {
+                id: blob(id)?,
+                expires_at: expires_at.max(0) as u64,
+                tag: blob(tag)?,
+                commitment: blob(commitment)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The bytes of one held envelope.
+    pub fn envelope_bytes(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT bytes FROM envelopes WHERE id = ?1")?;
+        Ok(st.query_row([&id[..]], |r| r.get(0)).optional()?)
+    }
+
+    /// (commitment, expires_at) of every proof not expired at `now`.
+    pub fn proof_index(&self, now: u64) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT commitment, expires_at FROM proofs WHERE expires_at > ?1")?;
+        let rows = st.query_map([now as i64], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (c, exp) = row?;
+            out.push((blob(c)?, exp.max(0) as u64));
+        }
+        Ok(out)
+    }
+
+    /// The secret of the proof for `commitment`, if known.
+    pub fn proof_secret(&self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT secret FROM proofs WHERE commitment = ?1")?;
+        match st
+            .query_row([&commitment[..]], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+        {
+            Some(s) => Ok(Some(blob(s)?)),
+            None => Ok(None),
+        }
     }
 
     /// Removes every envelope whose commitment is `commitment` (a valid

@@ -12,7 +12,9 @@ mod schema;
 
 pub use contacts::{Contact, KeyChange};
 pub use conversations::{ConversationKind, ConversationRow, MessageRow, ProjectedMessage};
-pub use envelopes::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreLimits, Usage};
+pub use envelopes::{
+    EnvelopeClass, EnvelopeIndex, EnvelopeRecord, InsertOutcome, StoreLimits, Usage,
+};
 pub use groups::GroupRow;
 
 use rusqlite::{Connection, OptionalExtension, params};

@@ -1,0 +1,124 @@
+//! The node's storage as seen by a sync session.
+
+use super::Node;
+use super::ingest::{Batch, IngestOutcome};
+use crate::envelope::{MAX_TTL_SECS, RoutingTag, SharedKey};
+use crate::sync::store::{
+    Incoming, Interests, ItemKind, LocalItem, Received, SyncStore, SyncStoreError, proof_item_id,
+};
+
+const DAY: u64 = 86_400;
+
+fn err(e: impl std::fmt::Display) -> SyncStoreError {
+    SyncStoreError(e.to_string())
+}
+
+impl SyncStore for Node {
+    fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+        let now = self.now();
+        let mut items: Vec<LocalItem> = self
+            .store
+            .envelope_index(now)
+            .map_err(err)?
+            .into_iter()
+            .map(|e| LocalItem {
+                id: e.id,
+                expires_at: e.expires_at,
+                kind: ItemKind::Envelope {
+                    tag: RoutingTag(e.tag),
+                    commitment: e.commitment,
+                },
+            })
+            .collect();
+        for (commitment, expires_at) in self.store.proof_index(now).map_err(err)? {
+            items.push(LocalItem {
+                id: proof_item_id(&commitment),
+                expires_at,
+                kind: ItemKind::Proof { commitment },
+            });
+        }
+        Ok(items)
+    }
+
+    fn interests(&mut self) -> Result<Interests, SyncStoreError> {
+        // Tags rotate daily by expiry, and an envelope in flight expires
+        // within the longest TTL (plus a day of clock skew).
+        let today = self.now() / DAY;
+        let days: Vec<u64> = (today..=today + MAX_TTL_SECS / DAY + 1)
+            .map(|d| d * DAY)
+            .collect();
+        let direct = days
+            .iter()
+            .map(|&t| RoutingTag::direct(&self.public, t))
+            .collect();
+        let mut shared = Vec::new();
+        for (key, _, _) in self.store.shared_keys().map_err(err)? {
+            // A removed member's placeholder key opens nothing.
+            if key == [0u8; 32] {
+                continue;
+            }
+            let key = SharedKey(key);
+            shared.extend(days.iter().map(|&t| RoutingTag::shared(&key, t)));
+        }
+        Ok(Interests { direct, shared })
+    }
+
+    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        self.store.envelope_bytes(id).map_err(err)
+    }
+
+    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+        self.store.proof_secret(commitment).map_err(err)
+    }
+
+    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+        self.store.was_seen(id).map_err(err)
+    }
+
+    fn ingest(
+        &mut self,
+        items: &[Incoming],
+        origin: &str,
+    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+        let node: &Node = self;
+        node.store
+            .transaction(|_| {
+                let mut batch = Batch::new(node)?;
+                let mut results = Vec::with_capacity(items.len());
+                let mut proofs = Vec::new();
+                for item in items {
+                    let r = match item {
+                        Incoming::Envelope(bytes) => match batch.ingest(bytes, None, origin)? {
+                            Ok(IngestOutcome::Opened { proof, .. }) => {
+                                proofs.extend(proof);
+                                Received::Opened
+                            }
+                            Ok(IngestOutcome::Carried) => Received::Carried,
+                            Ok(IngestOutcome::Duplicate | IngestOutcome::AlreadyDelivered) => {
+                                Received::Duplicate
+                            }
+                            Err(rejection) => {
+                                tracing::debug!(%origin, reason = %rejection, "envelope refused");
+                                Received::Rejected(rejection.reason())
+                            }
+                        },
+                        Incoming::Proof(secret) => {
+                            let o = batch.ingest_proof(*secret)?;
+                            if o.new {
+                                Received::Proof {
+                                    purged: o.purged,
+                                    delivered: o.delivered,
+                                }
+                            } else {
+                                Received::ProofKnown
+                            }
+                        }
+                    };
+                    results.push(r);
+                }
+                batch.flush()?;
+                Ok::<_, super::NodeError>((results, proofs))
+            })
+            .map_err(err)
+    }
+}

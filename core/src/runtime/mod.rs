@@ -1,0 +1,125 @@
+//! The node runtime: sockets, clocks and tasks around the sans-IO sessions.
+//!
+//! Everything runs on one thread (a tokio current-thread runtime with a
+//! `LocalSet`): sessions share the node's SQLite store through a `RefCell`,
+//! borrowed only inside synchronous session calls.
+
+pub mod link;
+
+pub use link::{LinkClock, LinkOutcome, drive};
+
+use crate::sync::{Session, SessionConfig, SyncStore};
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Most sessions `serve` runs at once; more connections are refused.
+pub const MAX_LINKS: usize = 32;
+/// How long `sync` waits for a TCP connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A link could not be set up.
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    /// The address did not parse or resolve.
+    #[error("bad address {0:?}: {1}")]
+    Address(String, String),
+    /// Connecting failed.
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, std::io::Error),
+    /// Connecting took too long.
+    #[error("cannot connect to {0}: timed out after {1:?}")]
+    ConnectTimeout(String, Duration),
+    /// Binding the listening socket failed.
+    #[error("cannot listen on {0}: {1}")]
+    Listen(String, std::io::Error),
+}
+
+/// Connects to `addr` and runs one session as initiator.
+pub async fn sync_once<S: SyncStore>(
+    addr: &str,
+    store: &RefCell<S>,
+) -> Result<LinkOutcome, RuntimeError> {
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| RuntimeError::ConnectTimeout(addr.to_owned(), CONNECT_TIMEOUT))?
+        .map_err(|e| RuntimeError::Connect(addr.to_owned(), e))?;
+    let _ = stream.set_nodelay(true);
+    // Quotas are per device, not per connection: the port changes every time.
+    let peer = stream
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|_| addr.to_owned());
+    let clock = LinkClock::new();
+    let session = Session::new(
+        SessionConfig::tcp(true, format!("tcp:{peer}")),
+        clock.now_ms(),
+    );
+    Ok(drive(stream, session, store, clock).await)
+}
+
+/// Binds a listener on `addr` (port 0 picks a free port).
+pub async fn listen(addr: &str) -> Result<TcpListener, RuntimeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| RuntimeError::Listen(addr.to_owned(), e))
+}
+
+/// Accepts sessions on `listener` until `stop` completes; calls `done` after
+/// each session. Must run inside a `LocalSet`.
+pub async fn serve<S, F>(
+    listener: TcpListener,
+    store: Rc<RefCell<S>>,
+    done: F,
+    stop: impl Future<Output = ()>,
+) where
+    S: SyncStore + 'static,
+    F: Fn(SocketAddr, &LinkOutcome) + 'static,
+{
+    let done = Rc::new(done);
+    let live = Rc::new(Cell::new(0usize));
+    let clock = LinkClock::new();
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        if live.get() >= MAX_LINKS {
+            tracing::warn!(%peer, max = MAX_LINKS, "too many links; refusing");
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        live.set(live.get() + 1);
+        let (store, done, live) = (store.clone(), done.clone(), live.clone());
+        tokio::task::spawn_local(async move {
+            let session = Session::new(
+                SessionConfig::tcp(false, format!("tcp:{}", peer.ip())),
+                clock.now_ms(),
+            );
+            let outcome = drive(stream, session, &store, clock).await;
+            live.set(live.get() - 1);
+            done(peer, &outcome);
+        });
+    }
+}
+
+/// Parses `host:port`, for a clear error before any socket is opened.
+pub fn check_addr(addr: &str) -> Result<(), RuntimeError> {
+    use std::net::ToSocketAddrs;
+    addr.to_socket_addrs()
+        .map(|_| ())
+        .map_err(|e| RuntimeError::Address(addr.to_owned(), e.to_string()))
+}

@@ -1,0 +1,285 @@
+//! Session messages: what travels, encrypted and reassembled, once the link is up.
+//!
+//! Each message starts with a type byte; integers are little-endian like every
+//! other Pollen format (the record length prefix is big-endian, as in Noise's
+//! own framing). Every count and length is capped before anything is read.
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::envelope::MAX_ENVELOPE_BYTES;
+use thiserror::Error;
+
+/// Most blinded interests one side may announce.
+pub const MAX_INTERESTS: usize = 4096;
+/// Most ids in one `Want` message.
+pub const MAX_WANT_IDS: usize = 1024;
+/// Longest close reason.
+pub const MAX_REASON_BYTES: usize = 200;
+/// Bytes of a blinded routing tag.
+pub const BLINDED_LEN: usize = 8;
+
+const T_HELLO: u8 = 1;
+const T_RECON: u8 = 2;
+const T_WANT: u8 = 3;
+const T_ENVELOPE: u8 = 4;
+const T_PROOF: u8 = 5;
+const T_ACK: u8 = 6;
+const T_DONE: u8 = 7;
+const T_CLOSE: u8 = 8;
+
+/// A routing tag keyed with the session's handshake hash, so a neighbour can
+/// match envelopes to what the other side wants without learning tags it
+/// cannot compute itself, and without tags that link one session to the next.
+pub type Blinded = [u8; BLINDED_LEN];
+
+/// One session message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// First message of each side: its receive window and what it wants first.
+    Hello {
+        /// Bytes of transfer items the sender of Hello accepts unacknowledged.
+        window: u32,
+        /// Blinded direct tags: envelopes addressed to this side.
+        direct: Vec<Blinded>,
+        /// Blinded tags of its groups and channels.
+        shared: Vec<Blinded>,
+    },
+    /// A reconciliation message (see [`super::recon`]).
+    Recon(Vec<u8>),
+    /// Ids the initiator wants from the responder; `last` ends reconciliation.
+    Want {
+        /// Whether this is the last want message of the session.
+        last: bool,
+        /// The ids wanted.
+        ids: Vec<[u8; 32]>,
+    },
+    /// One envelope.
+    Envelope(Vec<u8>),
+    /// One delivery proof (the preimage of a commitment).
+    Proof([u8; 32]),
+    /// The receiver has committed this many more transfer items.
+    Ack(u32),
+    /// The sender has nothing more to send and nothing unacknowledged.
+    Done,
+    /// The sender closes the session for this reason.
+    Close(String),
+}
+
+/// Why a session message could not be read.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum MessageError {
+    /// The bytes are malformed.
+    #[error("malformed message: {0}")]
+    Decode(#[from] DecodeError),
+    /// A message type this version does not define.
+    #[error("unknown message type {0}")]
+    UnknownType(u8),
+    /// An empty message.
+    #[error("empty message")]
+    Empty,
+}
+
+impl Message {
+    /// Encodes the message.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        match self {
+            Message::Hello {
+                window,
+                direct,
+                shared,
+            } => {
+                w.u8(T_HELLO).u32(*window).u16(direct.len() as u16);
+                for b in direct {
+                    w.bytes(b);
+                }
+                w.u16(shared.len() as u16);
+                for b in shared {
+                    w.bytes(b);
+                }
+            }
+            Message::Recon(bytes) => {
+                w.u8(T_RECON).bytes(bytes);
+            }
+            Message::Want { last, ids } => {
+                w.u8(T_WANT).u8(*last as u8).u16(ids.len() as u16);
+                for id in ids {
+                    w.bytes(id);
+                }
+            }
+            Message::Envelope(bytes) => {
+                w.u8(T_ENVELOPE).bytes(bytes);
+            }
+            Message::Proof(secret) => {
+                w.u8(T_PROOF).bytes(secret);
+            }
+            Message::Ack(n) => {
+                w.u8(T_ACK).u32(*n);
+            }
+            Message::Done => {
+                w.u8(T_DONE);
+            }
+            Message::Close(reason) => {
+                let mut end = reason.len().min(MAX_REASON_BYTES);
+                while !reason.is_char_boundary(end) {
+                    end -= 1;
+                }
+                w.u8(T_CLOSE).short_bytes(&reason.as_bytes()[..end]);
+            }
+        }
+        w.finish()
+    }
+
+    /// Decodes an untrusted message.
+    pub fn decode(bytes: &[u8]) -> Result<Message, MessageError> {
+        let mut r = Reader::new(bytes);
+        if bytes.is_empty() {
+            return Err(MessageError::Empty);
+        }
+        let msg = match r.u8("message type")? {
+            T_HELLO => {
+                let window = r.u32("window")?;
+                let direct = blinded_list(&mut r, "direct interests")?;
+                let shared = blinded_list(&mut r, "shared interests")?;
+                Message::Hello {
+                    window,
+                    direct,
+                    shared,
+                }
+            }
+            T_RECON => Message::Recon(r.rest().to_vec()),
+            T_WANT => {
+                let last = match r.u8("want flag")? {
+                    0 => false,
+                    1 => true,
+                    v => {
+                        return Err(DecodeError::Invalid {
+                            what: "want flag",
+                            value: v as u64,
+                        }
+                        .into());
+                    }
+                };
+                let n = r.u16("want count")? as usize;
+                if n > MAX_WANT_IDS {
+                    return Err(DecodeError::TooLong {
+                        what: "want list",
+                        len: n,
+                        max: MAX_WANT_IDS,
+                    }
+                    .into());
+                }
+                let mut ids = Vec::with_capacity(n.min(r.remaining() / 32));
+                for _ in 0..n {
+                    ids.push(r.array("wanted id")?);
+                }
+                Message::Want { last, ids }
+            }
+            T_ENVELOPE => {
+                let rest = r.rest();
+                if rest.len() > MAX_ENVELOPE_BYTES {
+                    return Err(DecodeError::TooLong {
+                        what: "envelope",
+                        len: rest.len(),
+                        max: MAX_ENVELOPE_BYTES,
+                    }
+                    .into());
+                }
+                Message::Envelope(rest.to_vec())
+            }
+            T_PROOF => Message::Proof(r.array("proof")?),
+            T_ACK => Message::Ack(r.u32("ack count")?),
+            T_DONE => Message::Done,
+            T_CLOSE => Message::Close(
+                String::from_utf8_lossy(r.short_bytes(MAX_REASON_BYTES, "close reason")?)
+                    .into_owned(),
+            ),
+            other => return Err(MessageError::UnknownType(other)),
+        };
+        r.finish()?;
+        Ok(msg)
+    }
+}
+
+fn blinded_list(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<Blinded>, DecodeError> {
+    let n = r.u16(what)? as usize;
+    if n > MAX_INTERESTS {
+        return Err(DecodeError::TooLong {
+            what,
+            len: n,
+            max: MAX_INTERESTS,
+        });
+    }
+    let mut out = Vec::with_capacity(n.min(r.remaining() / BLINDED_LEN));
+    for _ in 0..n {
+        out.push(r.array(what)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn samples() -> Vec<Message> {
+        vec![
+            Message::Hello {
+                window: 1 << 20,
+                direct: vec![[1; 8], [2; 8]],
+                shared: vec![[3; 8]],
+            },
+            Message::Recon(vec![0x61, 1, 2, 3]),
+            Message::Want {
+                last: true,
+                ids: vec![[9; 32]],
+            },
+            Message::Envelope(vec![1; 512]),
+            Message::Proof([7; 32]),
+            Message::Ack(42),
+            Message::Done,
+            Message::Close("peer idle".into()),
+        ]
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for m in samples() {
+            assert_eq!(Message::decode(&m.encode()), Ok(m));
+        }
+    }
+
+    #[test]
+    fn lying_counts_and_unknown_types_are_refused() {
+        assert_eq!(Message::decode(&[]), Err(MessageError::Empty));
+        assert_eq!(Message::decode(&[99]), Err(MessageError::UnknownType(99)));
+        // A want list claiming 65535 ids in 3 bytes.
+        assert!(matches!(
+            Message::decode(&[T_WANT, 0, 0xff, 0xff]),
+            Err(MessageError::Decode(DecodeError::TooLong { .. }))
+        ));
+        assert!(matches!(
+            Message::decode(&[T_WANT, 0, 2, 0, 1, 2]),
+            Err(MessageError::Decode(DecodeError::Truncated { .. }))
+        ));
+        assert!(Message::decode(&[T_DONE, 0]).is_err());
+        assert!(Message::decode(&[T_WANT, 7, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn long_close_reasons_are_cut_on_a_char_boundary() {
+        let m = Message::Close("é".repeat(150));
+        let Message::Close(back) = Message::decode(&m.encode()).unwrap() else {
+            panic!("not a close");
+        };
+        assert_eq!(back.len(), MAX_REASON_BYTES);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            if let Ok(m) = Message::decode(&bytes) {
+                prop_assert_eq!(Message::decode(&m.encode()), Ok(m));
+            }
+        }
+    }
+}

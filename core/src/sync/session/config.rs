@@ -1,0 +1,197 @@
+//! Session settings, limits, statistics, events and errors.
+
+use crate::sync::frame::{FrameError, MAX_RECORD, MIN_RECORD, ReassemblyLimits};
+use crate::sync::handshake::HandshakeError;
+use crate::sync::message::MessageError;
+use crate::sync::recon::{ReconError, ReconLimits};
+use crate::sync::store::SyncStoreError;
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// Everything a peer can make this side spend, per link.
+#[derive(Clone, Debug)]
+pub struct SessionLimits {
+    /// Time from the start of the link to an encrypted session.
+    pub handshake_timeout_ms: u64,
+    /// Longest silence from the peer before giving up on it.
+    pub idle_timeout_ms: u64,
+    /// Total bytes accepted from the peer in one session.
+    pub max_bytes_in: u64,
+    /// Sustained bytes per second accepted from the peer (one second of burst).
+    pub max_bytes_per_s: u64,
+    /// Sustained records per second accepted from the peer (one second of burst).
+    pub max_records_per_s: u64,
+    /// Caps on messages being reassembled.
+    pub reassembly: ReassemblyLimits,
+    /// Caps on reconciliation.
+    pub recon: ReconLimits,
+    /// Received items committed per transaction, at most.
+    pub commit_batch: usize,
+    /// Longest wait before committing a partial batch.
+    pub commit_delay_ms: u64,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            handshake_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+            max_bytes_in: 2 << 30,
+            max_bytes_per_s: 256 << 20,
+            max_records_per_s: 100_000,
+            reassembly: ReassemblyLimits {
+                max_concurrent: 4,
+                max_message: 128 << 10,
+                timeout_ms: 30_000,
+            },
+            recon: ReconLimits {
+                max_message: 32 << 10,
+                ..ReconLimits::default()
+            },
+            commit_batch: 1024,
+            commit_delay_ms: 10,
+        }
+    }
+}
+
+/// How one side of a link runs its session.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// True on the side that opened the link: it drives reconciliation.
+    pub initiator: bool,
+    /// Largest record this side accepts ([`MIN_RECORD`] for BLE, up to [`MAX_RECORD`]).
+    pub max_record: usize,
+    /// Bytes of envelopes and proofs the peer may send before this side acknowledges.
+    pub window: u32,
+    /// Name of the link for per-origin storage quotas and logs.
+    pub origin: String,
+    /// What the peer may make this side spend.
+    pub limits: SessionLimits,
+}
+
+impl SessionConfig {
+    /// Settings for a fast link (TCP on a LAN or loopback).
+    pub fn tcp(initiator: bool, origin: impl Into<String>) -> SessionConfig {
+        SessionConfig {
+            initiator,
+            max_record: MAX_RECORD,
+            window: 4 << 20,
+            origin: origin.into(),
+            limits: SessionLimits::default(),
+        }
+    }
+
+    /// Settings for a small-record link (BLE): `max_record` bytes per record.
+    pub fn small(initiator: bool, origin: impl Into<String>, max_record: usize) -> SessionConfig {
+        SessionConfig {
+            initiator,
+            max_record: max_record.clamp(MIN_RECORD, MAX_RECORD),
+            window: 64 << 10,
+            origin: origin.into(),
+            limits: SessionLimits::default(),
+        }
+    }
+}
+
+/// What one session did, for the CLI and the UI.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Bytes written to the link.
+    pub bytes_sent: u64,
+    /// Bytes read from the link.
+    pub bytes_received: u64,
+    /// Envelopes sent to the peer.
+    pub envelopes_sent: u64,
+    /// Delivery proofs sent to the peer.
+    pub proofs_sent: u64,
+    /// Envelopes received from the peer.
+    pub envelopes_received: u64,
+    /// Delivery proofs received from the peer.
+    pub proofs_received: u64,
+    /// Received envelopes that opened here.
+    pub opened: u64,
+    /// Received envelopes stored to carry on.
+    pub carried: u64,
+    /// Received items already known.
+    pub duplicates: u64,
+    /// Refused envelopes by reason.
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Carried copies dropped because of received proofs.
+    pub purged: u64,
+    /// Own messages marked delivered by received proofs.
+    pub delivered: u64,
+    /// Reconciliation round trips.
+    pub recon_rounds: u32,
+    /// Bytes of reconciliation messages, both ways, before framing.
+    pub recon_bytes: u64,
+}
+
+/// Something the runtime or the UI should know.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The link is encrypted.
+    Established {
+        /// Negotiated protocol version.
+        version: u8,
+        /// Negotiated record size.
+        max_record: usize,
+    },
+    /// Items from the peer were committed; some may be new messages.
+    Committed {
+        /// Envelopes that opened here in this commit.
+        opened: u64,
+        /// Own messages newly delivered in this commit.
+        delivered: u64,
+    },
+    /// Both sides have everything the other offered; the link can be closed.
+    Finished,
+    /// The session ended early.
+    Closed(SessionError),
+}
+
+/// Why a session ended early. The text is the logged disconnect reason.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SessionError {
+    /// A framing rule was broken (oversized or lying length, reassembly abuse).
+    #[error("framing: {0}")]
+    Frame(#[from] FrameError),
+    /// The preamble or Noise handshake failed.
+    #[error("handshake: {0}")]
+    Handshake(#[from] HandshakeError),
+    /// A record did not decrypt (tampering or garbage after the handshake).
+    #[error("record failed to decrypt")]
+    Decrypt,
+    /// A session message was malformed.
+    #[error("message: {0}")]
+    Message(#[from] MessageError),
+    /// Reconciliation failed or went on too long.
+    #[error("reconciliation: {0}")]
+    Recon(#[from] ReconError),
+    /// The peer broke the session protocol.
+    #[error("protocol violation: {0}")]
+    Protocol(&'static str),
+    /// The peer sent more unacknowledged items than the window allows.
+    #[error("peer exceeded the flow-control window of {0} bytes")]
+    WindowExceeded(u32),
+    /// The handshake took too long.
+    #[error("handshake timed out after {0} ms")]
+    HandshakeTimeout(u64),
+    /// The peer went silent.
+    #[error("peer idle for {0} ms")]
+    Idle(u64),
+    /// The peer sent faster than the per-link rate.
+    #[error("peer flooded the link (over {0} per second)")]
+    Flooding(String),
+    /// The peer used up the session's byte budget.
+    #[error("peer sent more than the session budget of {0} bytes")]
+    BudgetExhausted(u64),
+    /// Local storage failed.
+    #[error(transparent)]
+    Store(#[from] SyncStoreError),
+    /// The peer closed the session with this reason.
+    #[error("closed by peer: {0}")]
+    ClosedByPeer(String),
+    /// The link was cut before the session finished.
+    #[error("link lost")]
+    LinkLost,
+}

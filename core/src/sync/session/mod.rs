@@ -1,0 +1,490 @@
+//! One sync session per link, for both roles, sans-IO.
+//!
+//! The runtime feeds bytes read from the link with [`Session::handle_input`],
+//! writes what [`Session::poll_transmit`] returns, calls
+//! [`Session::handle_timeout`] at [`Session::poll_timeout`], and reads
+//! [`Session::poll_event`]. Nothing here opens a socket, reads a clock or
+//! sleeps, so the same code runs over TCP, BLE, in-memory links and the
+//! simulator.
+//!
+//! Lifecycle: preamble (version and record size) → Noise NN handshake →
+//! `Hello` both ways → reconciliation driven by the initiator → transfer in
+//! priority order with acknowledgements → `Done` both ways.
+
+mod config;
+mod transfer;
+
+pub use config::{SessionConfig, SessionError, SessionEvent, SessionLimits, SessionStats};
+
+use super::frame::{self, Fragmenter, MIN_RECORD, Reassembler, RecordDecoder};
+use super::handshake::{self, HS_CLOSE, HS_NOISE, HandshakeError, PREAMBLE_LEN, Preamble};
+use super::message::{Blinded, Message};
+use super::store::SyncStore;
+use std::collections::VecDeque;
+use transfer::Transfer;
+
+/// Bytes handed to the runtime per [`Session::poll_transmit`] call, at most
+/// (plus one record), so a fast link gets large writes and a slow one is
+/// never handed more than it asked for.
+const TRANSMIT_CHUNK: usize = 64 << 10;
+/// Longest Noise handshake message (NN: ephemeral key plus tag and margin).
+const MAX_HANDSHAKE_MSG: usize = 128;
+
+enum Phase {
+    /// Waiting for the peer's preamble.
+    Preamble,
+    /// Noise handshake in progress.
+    Handshake(Box<snow::HandshakeState>),
+    /// Encrypted; messages flow.
+    Transport(Box<snow::TransportState>),
+    /// Ended (finished or failed); only queued output remains.
+    Closed,
+}
+
+/// The sans-IO state machine of one side of one link.
+pub struct Session {
+    config: SessionConfig,
+    ours: Preamble,
+    phase: Phase,
+    preamble_buf: Vec<u8>,
+    decoder: RecordDecoder,
+    max_record: usize,
+    fragmenter: Fragmenter,
+    reassembler: Reassembler,
+    out: VecDeque<Vec<u8>>,
+    events: VecDeque<SessionEvent>,
+    transfer: Transfer,
+    stats: SessionStats,
+    started_ms: u64,
+    last_input_ms: u64,
+    rate: Bucket,
+    records: Bucket,
+    finished: bool,
+}
+
+/// A token bucket holding one second of allowance.
+struct Bucket {
+    per_s: u64,
+    tokens: f64,
+    at_ms: u64,
+}
+
+impl Bucket {
+    fn new(per_s: u64, now_ms: u64) -> Bucket {
+        Bucket {
+            per_s,
+            tokens: per_s as f64,
+            at_ms: now_ms,
+        }
+    }
+
+    /// Takes `n`; false when the peer is over the rate.
+    fn take(&mut self, n: u64, now_ms: u64) -> bool {
+        let elapsed = now_ms.saturating_sub(self.at_ms) as f64 / 1000.0;
+        self.at_ms = self.at_ms.max(now_ms);
+        self.tokens = (self.tokens + elapsed * self.per_s as f64).min(self.per_s as f64);
+        self.tokens -= n as f64;
+        self.tokens >= 0.0
+    }
+}
+
+impl Session {
+    /// Starts a session at `now_ms`; the preamble is queued at once.
+    pub fn new(config: SessionConfig, now_ms: u64) -> Session {
+        let ours = Preamble::ours(config.max_record);
+        let limits = &config.limits;
+        let mut s = Session {
+            ours,
+            phase: Phase::Preamble,
+            preamble_buf: Vec::with_capacity(PREAMBLE_LEN),
+            decoder: RecordDecoder::new(MIN_RECORD),
+            max_record: MIN_RECORD,
+            fragmenter: Fragmenter::new(),
+            reassembler: Reassembler::new(limits.reassembly),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            transfer: Transfer::new(&config),
+            stats: SessionStats::default(),
+            started_ms: now_ms,
+            last_input_ms: now_ms,
+            rate: Bucket::new(limits.max_bytes_per_s, now_ms),
+            records: Bucket::new(limits.max_records_per_s, now_ms),
+            finished: false,
+            config,
+        };
+        s.out.push_back(ours.encode().to_vec());
+        s
+    }
+
+    /// Statistics so far.
+    pub fn stats(&self) -> &SessionStats {
+        &self.stats
+    }
+
+    /// True once both sides have finished; the runtime closes the link after
+    /// writing what [`Session::poll_transmit`] still returns.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// True once the session ended, finished or not.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.is_closed() {
+            return None;
+        }
+        let limits = &self.config.limits;
+        let mut next = self.last_input_ms + limits.idle_timeout_ms;
+        if !matches!(self.phase, Phase::Transport(_)) {
+            next = next.min(self.started_ms + limits.handshake_timeout_ms);
+        }
+        if let Some(d) = self.reassembler.next_deadline() {
+            next = next.min(d);
+        }
+        if let Some(d) = self.transfer.commit_deadline() {
+            next = next.min(d);
+        }
+        Some(next)
+    }
+
+    /// Handles the passage of time: timeouts and delayed commits.
+    pub fn handle_timeout(&mut self, now_ms: u64, store: &mut dyn SyncStore) {
+        if self.is_closed() {
+            return;
+        }
+        let limits = &self.config.limits;
+        if !matches!(self.phase, Phase::Transport(_))
+            && now_ms >= self.started_ms + limits.handshake_timeout_ms
+        {
+            let ms = limits.handshake_timeout_ms;
+            return self.fail(SessionError::HandshakeTimeout(ms));
+        }
+        if now_ms >= self.last_input_ms + limits.idle_timeout_ms {
+            let ms = limits.idle_timeout_ms;
+            return self.fail(SessionError::Idle(ms));
+        }
+        if let Err(e) = self.reassembler.check_timeouts(now_ms) {
+            return self.fail(e.into());
+        }
+        if self.transfer.commit_due(now_ms)
+            && let Err(e) = self.commit(store)
+        {
+            self.fail(e);
+        }
+    }
+
+    /// Handles bytes read from the link at `now_ms`.
+    pub fn handle_input(&mut self, mut input: &[u8], now_ms: u64, store: &mut dyn SyncStore) {
+        if self.is_closed() || input.is_empty() {
+            return;
+        }
+        self.last_input_ms = self.last_input_ms.max(now_ms);
+        self.stats.bytes_received += input.len() as u64;
+        if self.stats.bytes_received > self.config.limits.max_bytes_in {
+            let max = self.config.limits.max_bytes_in;
+            return self.fail(SessionError::BudgetExhausted(max));
+        }
+        if !self.rate.take(input.len() as u64, now_ms) {
+            let per_s = format!("{} bytes", self.config.limits.max_bytes_per_s);
+            return self.fail(SessionError::Flooding(per_s));
+        }
+        if matches!(self.phase, Phase::Preamble) {
+            let take = (PREAMBLE_LEN - self.preamble_buf.len()).min(input.len());
+            self.preamble_buf.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if self.preamble_buf.len() < PREAMBLE_LEN {
+                return;
+            }
+            if let Err(e) = self.on_preamble() {
+                return self.fail(e);
+            }
+        }
+        if let Err(e) = self.decoder.push(input) {
+            return self.fail(e.into());
+        }
+        loop {
+            if self.is_closed() {
+                return;
+            }
+            let record = match self.decoder.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => return self.fail(e.into()),
+            };
+            if !self.records.take(1, now_ms) {
+                let per_s = format!("{} records", self.config.limits.max_records_per_s);
+                return self.fail(SessionError::Flooding(per_s));
+            }
+            if let Err(e) = self.on_record(&record, now_ms, store) {
+                return self.fail(e);
+            }
+        }
+        if self.transfer.commit_now(now_ms)
+            && let Err(e) = self.commit(store)
+        {
+            return self.fail(e);
+        }
+        self.check_finished();
+    }
+
+    /// Bytes to write to the link next, or None when nothing is due. Pulls
+    /// envelopes from the store only as the peer's window allows.
+    pub fn poll_transmit(&mut self, store: &mut dyn SyncStore) -> Option<Vec<u8>> {
+        if !self.is_closed() && matches!(self.phase, Phase::Transport(_)) {
+            while self.queued_bytes() < TRANSMIT_CHUNK {
+                match self.transfer.next_message(store, &mut self.stats) {
+                    Ok(Some(msg)) => {
+                        if let Err(e) = self.send(&msg) {
+                            self.fail(e);
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        self.fail(e);
+                        break;
+                    }
+                }
+            }
+            self.check_finished();
+        }
+        let mut chunk = self.out.pop_front()?;
+        while let Some(next) = self.out.front() {
+            if chunk.len() + next.len() > TRANSMIT_CHUNK {
+                break;
+            }
+            chunk.extend_from_slice(next);
+            self.out.pop_front();
+        }
+        self.stats.bytes_sent += chunk.len() as u64;
+        Some(chunk)
+    }
+
+    /// The link is gone: commits what was fully received, so nothing the peer
+    /// sent is lost, and ends the session.
+    pub fn link_lost(&mut self, store: &mut dyn SyncStore) {
+        if self.transfer.has_pending()
+            && let Err(e) = self.commit(store)
+        {
+            tracing::warn!(error = %e, "could not commit received items at link loss");
+        }
+        if !self.is_closed() {
+            self.close(SessionError::LinkLost);
+        }
+        self.out.clear();
+    }
+
+    fn queued_bytes(&self) -> usize {
+        self.out.iter().map(Vec::len).sum()
+    }
+
+    fn on_preamble(&mut self) -> Result<(), SessionError> {
+        let mut raw = [0u8; PREAMBLE_LEN];
+        raw.copy_from_slice(&self.preamble_buf);
+        let peer = Preamble::decode(&raw)?;
+        let (_version, max_record) = self.ours.negotiate(&peer)?;
+        self.max_record = max_record;
+        self.decoder.set_max_record(max_record);
+        let (init, resp) = if self.config.initiator {
+            (self.ours, peer)
+        } else {
+            (peer, self.ours)
+        };
+        let mut hs = handshake::noise(self.config.initiator, &handshake::prologue(&init, &resp))?;
+        if self.config.initiator {
+            let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+            let n = hs.write_message(&[], &mut buf).map_err(noise_err)?;
+            self.send_handshake_record(HS_NOISE, &buf[..n])?;
+        }
+        self.phase = Phase::Handshake(Box::new(hs));
+        Ok(())
+    }
+
+    fn send_handshake_record(&mut self, kind: u8, body: &[u8]) -> Result<(), SessionError> {
+        let mut rec = Vec::with_capacity(body.len() + 1);
+        rec.push(kind);
+        rec.extend_from_slice(body);
+        self.out
+            .push_back(frame::encode_record(&rec, self.max_record)?);
+        Ok(())
+    }
+
+    fn on_record(
+        &mut self,
+        record: &[u8],
+        now_ms: u64,
+        store: &mut dyn SyncStore,
+    ) -> Result<(), SessionError> {
+        match &mut self.phase {
+            Phase::Preamble | Phase::Closed => Ok(()),
+            Phase::Handshake(_) => self.on_handshake_record(record, store),
+            Phase::Transport(noise) => {
+                let mut plain = vec![0u8; record.len()];
+                let n = noise
+                    .read_message(record, &mut plain)
+                    .map_err(|_| SessionError::Decrypt)?;
+                plain.truncate(n);
+                if let Some(msg) = self.reassembler.push(&plain, now_ms)? {
+                    let msg = Message::decode(&msg)?;
+                    self.on_message(msg, now_ms, store)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn on_handshake_record(
+        &mut self,
+        record: &[u8],
+        store: &mut dyn SyncStore,
+    ) -> Result<(), SessionError> {
+        let Phase::Handshake(hs) = &mut self.phase else {
+            return Ok(());
+        };
+        let (&kind, body) = record
+            .split_first()
+            .ok_or(SessionError::Protocol("empty handshake record"))?;
+        match kind {
+            HS_NOISE => {}
+            HS_CLOSE => {
+                let reason = String::from_utf8_lossy(body).into_owned();
+                self.close(SessionError::ClosedByPeer(reason));
+                return Ok(());
+            }
+            other => return Err(HandshakeError::UnexpectedRecord(other).into()),
+        }
+        if body.len() > MAX_HANDSHAKE_MSG {
+            return Err(SessionError::Protocol("handshake message too long"));
+        }
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        hs.read_message(body, &mut buf).map_err(noise_err)?;
+        if !self.config.initiator {
+            let n = hs.write_message(&[], &mut buf).map_err(noise_err)?;
+            let reply = buf[..n].to_vec();
+            self.send_handshake_record(HS_NOISE, &reply)?;
+        }
+        let Phase::Handshake(hs) = &self.phase else {
+            return Ok(());
+        };
+        if !hs.is_handshake_finished() {
+            return Err(SessionError::Protocol(
+                "handshake did not finish in two messages",
+            ));
+        }
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&hs.get_handshake_hash()[..32]);
+        let Phase::Handshake(hs) = std::mem::replace(&mut self.phase, Phase::Closed) else {
+            return Ok(());
+        };
+        let transport = hs.into_transport_mode().map_err(noise_err)?;
+        self.phase = Phase::Transport(Box::new(transport));
+        self.events.push_back(SessionEvent::Established {
+            version: handshake::VERSION,
+            max_record: self.max_record,
+        });
+        tracing::debug!(origin = %self.config.origin, max_record = self.max_record, "link encrypted");
+        self.transfer.start(hash, store, &mut self.stats)
+    }
+
+    fn on_message(
+        &mut self,
+        msg: Message,
+        now_ms: u64,
+        store: &mut dyn SyncStore,
+    ) -> Result<(), SessionError> {
+        if let Message::Close(reason) = msg {
+            self.close(SessionError::ClosedByPeer(reason));
+            return Ok(());
+        }
+        self.transfer
+            .on_message(msg, now_ms, store, &mut self.stats)
+    }
+
+    fn commit(&mut self, store: &mut dyn SyncStore) -> Result<(), SessionError> {
+        if let Some(event) = self.transfer.commit(store, &mut self.stats)? {
+            self.events.push_back(event);
+        }
+        Ok(())
+    }
+
+    /// Encrypts, fragments and queues one message.
+    fn send(&mut self, msg: &Message) -> Result<(), SessionError> {
+        let Phase::Transport(noise) = &mut self.phase else {
+            return Ok(());
+        };
+        let max_plain = frame::max_plain(self.max_record);
+        for plain in self.fragmenter.split(&msg.encode(), max_plain)? {
+            let mut body = vec![0u8; plain.len() + 16];
+            let n = noise
+                .write_message(&plain, &mut body)
+                .map_err(|_| SessionError::Protocol("cannot encrypt a record"))?;
+            body.truncate(n);
+            self.out
+                .push_back(frame::encode_record(&body, self.max_record)?);
+        }
+        Ok(())
+    }
+
+    fn check_finished(&mut self) {
+        if !self.finished && self.transfer.finished() {
+            self.finished = true;
+            self.phase = Phase::Closed;
+            self.events.push_back(SessionEvent::Finished);
+            tracing::debug!(origin = %self.config.origin, "session finished");
+        }
+    }
+
+    /// Ends the session because of `error`, telling the peer why.
+    fn fail(&mut self, error: SessionError) {
+        if self.is_closed() {
+            return;
+        }
+        tracing::warn!(origin = %self.config.origin, reason = %error, "closing link");
+        let reason = error.to_string();
+        match self.phase {
+            Phase::Transport(_) => {
+                let _ = self.send(&Message::Close(reason));
+            }
+            _ => {
+                let mut end = reason.len().min(MIN_RECORD - 8);
+                while !reason.is_char_boundary(end) {
+                    end -= 1;
+                }
+                let saved = self.max_record;
+                self.max_record = MIN_RECORD;
+                let _ = self.send_handshake_record(HS_CLOSE, &reason.as_bytes()[..end]);
+                self.max_record = saved;
+            }
+        }
+        self.close(error);
+    }
+
+    fn close(&mut self, error: SessionError) {
+        self.phase = Phase::Closed;
+        self.events.push_back(SessionEvent::Closed(error));
+    }
+}
+
+fn noise_err(e: snow::Error) -> SessionError {
+    HandshakeError::Noise(e.to_string()).into()
+}
+
+/// Blinds a routing tag with the session's handshake hash.
+pub(crate) fn blind(hash: &[u8; 32], tag: &[u8; 8]) -> Blinded {
+    let full = blake3::keyed_hash(hash, tag);
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&full.as_bytes()[..8]);
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,596 @@
+use super::*;
+use crate::envelope::RoutingTag;
+use crate::sync::frame::MAX_RECORD;
+use crate::sync::handshake::{self, MAGIC};
+use crate::sync::pump::{LinkModel, pump};
+use crate::sync::recon::{ReconItem, Reconciler};
+use crate::sync::store::{
+    Incoming, Interests, ItemKind, LocalItem, Received, SyncStoreError, proof_item_id,
+};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+const T0: u64 = 1_700_000_000_000;
+const EXPIRY: u64 = 1_700_000_000 + 86_400;
+
+/// An in-memory store: envelopes are opaque blobs whose id is their BLAKE3
+/// and whose commitment is BLAKE3 of a secret that the test may publish.
+#[derive(Default)]
+struct MemStore {
+    held: BTreeMap<[u8; 32], (Vec<u8>, LocalItem)>,
+    proofs: HashMap<[u8; 32], ([u8; 32], u64)>,
+    seen: HashSet<[u8; 32]>,
+    ingested: HashMap<[u8; 32], u32>,
+    direct: Vec<RoutingTag>,
+    /// Envelopes with these tags "open" here and yield their proof.
+    mine: HashMap<[u8; 32], [u8; 32]>,
+}
+
+fn envelope(n: u64, size: usize) -> (Vec<u8>, [u8; 32]) {
+    let secret = *blake3::hash(&n.to_le_bytes()).as_bytes();
+    let mut bytes = vec![0u8; size.max(40)];
+    bytes[..8].copy_from_slice(&n.to_le_bytes());
+    bytes[8..40].copy_from_slice(blake3::hash(&secret).as_bytes());
+    (bytes, secret)
+}
+
+impl MemStore {
+    fn add(&mut self, bytes: Vec<u8>, tag: [u8; 8]) -> [u8; 32] {
+        let id = *blake3::hash(&bytes).as_bytes();
+        let mut commitment = [0u8; 32];
+        commitment.copy_from_slice(&bytes[8..40]);
+        let item = LocalItem {
+            id,
+            expires_at: EXPIRY,
+            kind: ItemKind::Envelope {
+                tag: RoutingTag(tag),
+                commitment,
+            },
+        };
+        self.held.insert(id, (bytes, item));
+        id
+    }
+
+    fn ids(&self) -> HashSet<[u8; 32]> {
+        self.held.keys().copied().collect()
+    }
+}
+
+impl SyncStore for MemStore {
+    fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+        let mut out: Vec<LocalItem> = self.held.values().map(|(_, i)| *i).collect();
+        for (c, (_, exp)) in &self.proofs {
+            out.push(LocalItem {
+                id: proof_item_id(c),
+                expires_at: *exp,
+                kind: ItemKind::Proof { commitment: *c },
+            });
+        }
+        Ok(out)
+    }
+
+    fn interests(&mut self) -> Result<Interests, SyncStoreError> {
+        Ok(Interests {
+            direct: self.direct.clone(),
+            shared: Vec::new(),
+        })
+    }
+
+    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        Ok(self.held.get(id).map(|(b, _)| b.clone()))
+    }
+
+    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+        Ok(self.proofs.get(commitment).map(|(s, _)| *s))
+    }
+
+    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+        Ok(self.seen.contains(id))
+    }
+
+    fn ingest(
+        &mut self,
+        items: &[Incoming],
+        _origin: &str,
+    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+        let mut out = Vec::new();
+        let mut fresh = Vec::new();
+        for item in items {
+            match item {
+                Incoming::Envelope(bytes) => {
+                    let id = *blake3::hash(bytes).as_bytes();
+                    *self.ingested.entry(id).or_default() += 1;
+                    if self.held.contains_key(&id) || self.seen.contains(&id) {
+                        out.push(Received::Duplicate);
+                    } else if let Some(secret) = self.mine.get(&id).copied() {
+                        self.seen.insert(id);
+                        let c = *blake3::hash(&secret).as_bytes();
+                        self.proofs.insert(c, (secret, EXPIRY));
+                        fresh.push(secret);
+                        out.push(Received::Opened);
+                    } else {
+                        self.add(bytes.clone(), [0; 8]);
+                        out.push(Received::Carried);
+                    }
+                }
+                Incoming::Proof(secret) => {
+                    let c = *blake3::hash(secret).as_bytes();
+                    if self.proofs.contains_key(&c) {
+                        out.push(Received::ProofKnown);
+                        continue;
+                    }
+                    let before = self.held.len();
+                    self.held.retain(|_, (b, _)| b[8..40] != c);
+                    self.proofs.insert(c, (*secret, EXPIRY));
+                    out.push(Received::Proof {
+                        purged: before - self.held.len(),
+                        delivered: false,
+                    });
+                }
+            }
+        }
+        Ok((out, fresh))
+    }
+}
+
+fn pair(max_record: usize) -> (Session, Session) {
+    let mut a = SessionConfig::tcp(true, "a");
+    let mut b = SessionConfig::tcp(false, "b");
+    a.max_record = max_record;
+    b.max_record = max_record;
+    if max_record < 1024 {
+        a.window = 8 << 10;
+        b.window = 8 << 10;
+    }
+    (Session::new(a, T0), Session::new(b, T0))
+}
+
+fn stores(n_a: u64, n_b: u64, shared: u64) -> (MemStore, MemStore) {
+    let (mut a, mut b) = (MemStore::default(), MemStore::default());
+    for n in 0..shared {
+        let (e, _) = envelope(n, 300);
+        a.add(e.clone(), [1; 8]);
+        b.add(e, [1; 8]);
+    }
+    for n in 0..n_a {
+        a.add(
+            envelope(1_000_000 + n, 200 + (n as usize * 37) % 1500).0,
+            [2; 8],
+        );
+    }
+    for n in 0..n_b {
+        b.add(envelope(2_000_000 + n, 500).0, [3; 8]);
+    }
+    (a, b)
+}
+
+fn closed_reason(events: &[SessionEvent]) -> Option<String> {
+    events.iter().find_map(|e| match e {
+        SessionEvent::Closed(err) => Some(err.to_string()),
+        _ => None,
+    })
+}
+
+#[test]
+fn two_sides_end_with_the_union_and_finish() {
+    let (mut sa, mut sb) = stores(40, 25, 100);
+    let union: HashSet<_> = sa.ids().union(&sb.ids()).copied().collect();
+    let (mut a, mut b) = pair(MAX_RECORD);
+    let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+    assert!(r.finished, "{:?}", r.events);
+    assert_eq!(sa.ids(), union);
+    assert_eq!(sb.ids(), union);
+    assert_eq!(a.stats().envelopes_sent, 40);
+    assert_eq!(b.stats().envelopes_sent, 25);
+    assert_eq!(a.stats().carried, 25);
+    assert!(
+        sa.ingested
+            .values()
+            .chain(sb.ingested.values())
+            .all(|&n| n == 1)
+    );
+}
+
+#[test]
+fn identical_sides_exchange_only_a_few_hundred_bytes() {
+    let (mut sa, mut sb) = stores(0, 0, 2000);
+    let (mut a, mut b) = pair(MAX_RECORD);
+    let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+    assert!(r.finished);
+    assert_eq!(a.stats().envelopes_sent + b.stats().envelopes_sent, 0);
+    // Preamble, handshake, hellos, one reconciliation round trip, wants, dones.
+    assert!(r.bytes[0] + r.bytes[1] < 1200, "{:?}", r.bytes);
+}
+
+#[test]
+fn a_180_byte_link_with_a_throughput_cap_completes() {
+    let (mut sa, mut sb) = stores(30, 30, 200);
+    let union: HashSet<_> = sa.ids().union(&sb.ids()).copied().collect();
+    let (mut a, mut b) = pair(180);
+    let model = LinkModel {
+        bytes_per_ms: 20, // 20 kB/s, a slow BLE link
+        latency_ms: 15,
+        ..LinkModel::default()
+    };
+    let r = pump(&mut a, &mut sa, &mut b, &mut sb, model, T0);
+    assert!(r.finished, "{:?}", r.events);
+    assert_eq!(sa.ids(), union);
+    assert_eq!(sb.ids(), union);
+    assert!(matches!(
+        r.events[0][0],
+        SessionEvent::Established {
+            max_record: 180,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn envelopes_for_the_neighbour_go_first_then_proofs() {
+    let (mut sa, mut sb) = stores(50, 0, 0);
+    // B wants tag [9; 8]: A holds three such envelopes among fifty.
+    sb.direct = vec![RoutingTag([9; 8])];
+    let urgent: Vec<_> = (0..3)
+        .map(|n| sa.add(envelope(5_000 + n, 900).0, [9; 8]))
+        .collect();
+    let (c, secret) = {
+        let (_, s) = envelope(77, 100);
+        (*blake3::hash(&s).as_bytes(), s)
+    };
+    sa.proofs.insert(c, (secret, EXPIRY));
+    let (mut a, mut b) = pair(MAX_RECORD);
+    // A tiny window makes the order observable: one item at a time.
+    b.config.window = 1;
+    b.transfer = transfer::Transfer::new(&b.config);
+    let mut order = Vec::new();
+    struct Spy<'a>(&'a mut MemStore, &'a mut Vec<Incoming>);
+    impl SyncStore for Spy<'_> {
+        fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+            self.0.items()
+        }
+        fn interests(&mut self) -> Result<Interests, SyncStoreError> {
+            self.0.interests()
+        }
+        fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+            self.0.envelope(id)
+        }
+        fn proof(&mut self, c: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+            self.0.proof(c)
+        }
+        fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+            self.0.seen(id)
+        }
+        fn ingest(
+            &mut self,
+            items: &[Incoming],
+            origin: &str,
+        ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+            self.1.extend(items.iter().cloned());
+            self.0.ingest(items, origin)
+        }
+    }
+    let mut spy = Spy(&mut sb, &mut order);
+    let r = pump(&mut a, &mut sa, &mut b, &mut spy, LinkModel::default(), T0);
+    assert!(r.finished, "{:?}", r.events);
+    let first: Vec<[u8; 32]> = order[..3]
+        .iter()
+        .map(|i| match i {
+            Incoming::Envelope(b) => *blake3::hash(b).as_bytes(),
+            Incoming::Proof(_) => [0; 32],
+        })
+        .collect();
+    assert_eq!(
+        first.iter().collect::<HashSet<_>>(),
+        urgent.iter().collect::<HashSet<_>>()
+    );
+    assert_eq!(order[3], Incoming::Proof(secret));
+    assert_eq!(order.len(), 54);
+}
+
+#[test]
+fn a_proof_purges_the_carried_copy_and_a_forged_one_purges_nothing() {
+    let (mut sa, mut sb) = (MemStore::default(), MemStore::default());
+    let (bytes, secret) = envelope(1, 400);
+    let id = sa.add(bytes.clone(), [4; 8]);
+    sb.mine.insert(id, secret);
+    let forged = [0xAB; 32];
+    sb.proofs
+        .insert(*blake3::hash(&forged).as_bytes(), (forged, EXPIRY));
+    let (mut a, mut b) = pair(MAX_RECORD);
+    let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+    assert!(r.finished, "{:?}", r.events);
+    // B opened it and sent the proof back in the same session: A dropped its copy.
+    assert!(sa.held.is_empty());
+    assert_eq!(a.stats().purged, 1);
+    assert!(sa.proofs.contains_key(blake3::hash(&secret).as_bytes()));
+    // The forged proof travelled too (A asked for it) but matched nothing.
+    assert_eq!(b.stats().proofs_sent, 2);
+    assert_eq!(sa.proofs.len(), 2);
+}
+
+#[test]
+fn unknown_versions_get_a_clear_close_reason() {
+    let mut sb = MemStore::default();
+    let mut b = Session::new(SessionConfig::tcp(false, "b"), T0);
+    let mut future = MAGIC.to_vec();
+    future.extend_from_slice(&[2, 2, 0xff, 0xff]);
+    b.handle_input(&future, T0, &mut sb);
+    let reason = closed_reason(&std::iter::from_fn(|| b.poll_event()).collect::<Vec<_>>());
+    assert_eq!(
+        reason.as_deref(),
+        Some("handshake: unsupported version: peer speaks 2..=2, this node speaks 1")
+    );
+    // The peer is told why, in cleartext, after our preamble.
+    let out: Vec<u8> = std::iter::from_fn(|| b.poll_transmit(&mut sb))
+        .flatten()
+        .collect();
+    assert!(
+        String::from_utf8_lossy(&out[8..]).contains("unsupported version"),
+        "{out:?}"
+    );
+    // And a peer on our side of that exchange reports the reason it was given.
+    let mut sa = MemStore::default();
+    let mut a = Session::new(SessionConfig::tcp(true, "a"), T0);
+    let mut theirs = future.clone();
+    theirs.extend_from_slice(&out[8..]);
+    a.handle_input(&theirs, T0, &mut sa);
+    let reason = closed_reason(&std::iter::from_fn(|| a.poll_event()).collect::<Vec<_>>());
+    assert!(reason.unwrap().contains("unsupported version"));
+}
+
+fn drain_events(s: &mut Session) -> Vec<SessionEvent> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+#[test]
+fn garbage_a_lying_length_and_a_stalled_handshake_disconnect() {
+    let mut st = MemStore::default();
+    let mut s = Session::new(SessionConfig::tcp(false, "x"), T0);
+    s.handle_input(b"GET / HTTP/1.1\r\n\r\n", T0, &mut st);
+    assert!(
+        closed_reason(&drain_events(&mut s))
+            .unwrap()
+            .contains("not a Pollen peer")
+    );
+
+    let mut s = Session::new(SessionConfig::small(false, "x", 180), T0);
+    let mut bytes = handshake::Preamble::ours(180).encode().to_vec();
+    bytes.extend_from_slice(&[0xff, 0xff, 1, 2, 3]);
+    s.handle_input(&bytes, T0, &mut st);
+    let reason = closed_reason(&drain_events(&mut s)).unwrap();
+    assert!(reason.starts_with("framing:"), "{reason}");
+
+    let mut s = Session::new(SessionConfig::tcp(false, "x"), T0);
+    s.handle_input(&handshake::Preamble::ours(4096).encode(), T0, &mut st);
+    let deadline = s.poll_timeout().unwrap();
+    assert_eq!(deadline, T0 + 10_000);
+    s.handle_timeout(deadline, &mut st);
+    assert_eq!(
+        closed_reason(&drain_events(&mut s)).as_deref(),
+        Some("handshake timed out after 10000 ms")
+    );
+    assert!(s.poll_timeout().is_none());
+}
+
+/// A peer that completes the handshake honestly, then sends whatever plaintext
+/// records a test wants, encrypted.
+struct Hostile {
+    noise: snow::TransportState,
+    victim: Session,
+    store: MemStore,
+}
+
+impl Hostile {
+    fn connect(config: SessionConfig) -> Hostile {
+        let mut store = MemStore::default();
+        let mut victim = Session::new(config, T0);
+        let ours = handshake::Preamble::ours(MAX_RECORD);
+        let theirs_raw: Vec<u8> = victim.poll_transmit(&mut store).unwrap();
+        let mut raw = [0u8; 8];
+        raw.copy_from_slice(&theirs_raw[..8]);
+        let theirs = handshake::Preamble::decode(&raw).unwrap();
+        let mut hs = handshake::noise(true, &handshake::prologue(&ours, &theirs)).unwrap();
+        let mut buf = [0u8; 200];
+        let n = hs.write_message(&[], &mut buf).unwrap();
+        let mut input = ours.encode().to_vec();
+        let mut rec = vec![handshake::HS_NOISE];
+        rec.extend_from_slice(&buf[..n]);
+        input.extend(frame::encode_record(&rec, MAX_RECORD).unwrap());
+        victim.handle_input(&input, T0, &mut store);
+        let reply: Vec<u8> = std::iter::from_fn(|| victim.poll_transmit(&mut store))
+            .flatten()
+            .collect();
+        let mut dec = RecordDecoder::new(MAX_RECORD);
+        dec.push(&reply).unwrap();
+        let rec = dec.next_record().unwrap().unwrap();
+        hs.read_message(&rec[1..], &mut buf).unwrap();
+        let noise = hs.into_transport_mode().unwrap();
+        Hostile {
+            noise,
+            victim,
+            store,
+        }
+    }
+
+    /// Sends one record carrying `plain` (a fragment-layer plaintext).
+    fn record(&mut self, plain: &[u8], now: u64) {
+        let mut body = vec![0u8; plain.len() + 16];
+        let n = self.noise.write_message(plain, &mut body).unwrap();
+        let rec = frame::encode_record(&body[..n], MAX_RECORD).unwrap();
+        self.victim.handle_input(&rec, now, &mut self.store);
+    }
+
+    /// The bytes of one record carrying one whole message.
+    fn encode(&mut self, msg: &Message) -> Vec<u8> {
+        let mut plain = vec![0u8];
+        plain.extend(msg.encode());
+        let mut body = vec![0u8; plain.len() + 16];
+        let n = self.noise.write_message(&plain, &mut body).unwrap();
+        frame::encode_record(&body[..n], MAX_RECORD).unwrap()
+    }
+
+    /// Sends one whole message.
+    fn message(&mut self, msg: &Message, now: u64) {
+        let bytes = self.encode(msg);
+        self.victim.handle_input(&bytes, now, &mut self.store);
+    }
+
+    fn closed(&mut self) -> Option<String> {
+        closed_reason(&drain_events(&mut self.victim))
+    }
+
+    fn hello(&mut self) {
+        self.message(
+            &Message::Hello {
+                window: 1 << 20,
+                direct: vec![],
+                shared: vec![],
+            },
+            T0,
+        );
+    }
+}
+
+#[test]
+fn a_reassembly_flood_is_cut_off() {
+    let mut h = Hostile::connect(SessionConfig::tcp(false, "h"));
+    h.hello();
+    for stream in 0u16..10 {
+        // FIRST fragments of big messages that never complete.
+        let mut plain = vec![1u8];
+        plain.extend_from_slice(&stream.to_le_bytes());
+        plain.extend_from_slice(&100_000u32.to_le_bytes());
+        plain.extend_from_slice(&[0u8; 60_000]);
+        h.record(&plain, T0);
+        if h.victim.is_closed() {
+            break;
+        }
+    }
+    let reason = h.closed().expect("closed");
+    assert!(reason.starts_with("framing:"), "{reason}");
+}
+
+#[test]
+fn a_never_ending_reconciliation_is_cut_off() {
+    let mut h = Hostile::connect(SessionConfig::tcp(false, "h"));
+    h.hello();
+    let items: Vec<ReconItem> = (0..5000u64)
+        .map(|n| ReconItem {
+            timestamp: EXPIRY,
+            id: *blake3::hash(&n.to_le_bytes()).as_bytes(),
+        })
+        .collect();
+    let (_, first) = Reconciler::initiate(items, h.victim.config.limits.recon).unwrap();
+    for i in 0..1000 {
+        h.message(&Message::Recon(first.clone()), T0 + i);
+        if h.victim.is_closed() {
+            break;
+        }
+        while h.victim.poll_transmit(&mut h.store).is_some() {}
+    }
+    let reason = h.closed().expect("closed");
+    assert!(reason.starts_with("reconciliation:"), "{reason}");
+}
+
+#[test]
+fn flooding_past_the_window_and_messages_out_of_order_disconnect() {
+    let mut h = Hostile::connect(SessionConfig::tcp(false, "h"));
+    h.message(&Message::Done, T0);
+    assert_eq!(
+        h.closed().as_deref(),
+        Some("protocol violation: message before hello")
+    );
+
+    let mut config = SessionConfig::tcp(false, "h");
+    config.window = 64 << 10;
+    let mut h = Hostile::connect(config);
+    h.hello();
+    // Forty envelopes in one burst, never waiting for an ack: the victim must
+    // not buffer them all before it can commit.
+    let burst: Vec<u8> = (0..40)
+        .flat_map(|n| h.encode(&Message::Envelope(envelope(n, 60_000).0)))
+        .collect();
+    h.victim.handle_input(&burst, T0, &mut h.store);
+    assert!(h.closed().unwrap().contains("flow-control window"));
+}
+
+#[test]
+fn a_silent_peer_is_dropped_after_the_idle_timeout() {
+    let mut h = Hostile::connect(SessionConfig::tcp(false, "h"));
+    h.hello();
+    let t = h.victim.poll_timeout().unwrap();
+    assert_eq!(t, T0 + 30_000);
+    h.victim.handle_timeout(t, &mut h.store);
+    assert_eq!(h.closed().as_deref(), Some("peer idle for 30000 ms"));
+}
+
+#[test]
+fn a_peer_over_the_rate_is_disconnected() {
+    let mut config = SessionConfig::tcp(false, "h");
+    config.limits.max_bytes_per_s = 100_000;
+    let mut h = Hostile::connect(config);
+    h.hello();
+    for n in 0..10 {
+        h.message(&Message::Envelope(envelope(n, 30_000).0), T0 + 1);
+    }
+    assert!(h.closed().unwrap().contains("flooded"));
+}
+
+/// Runs sessions until everything arrived, cutting each link after the given
+/// byte counts; returns the number of sessions used.
+fn sync_with_cuts(sa: &mut MemStore, sb: &mut MemStore, cuts: &[u64], max_record: usize) -> usize {
+    let mut now = T0;
+    for (i, cut) in cuts.iter().map(|c| Some(*c)).chain([None]).enumerate() {
+        let (mut init, mut resp) = pair(max_record);
+        let model = LinkModel {
+            cut_after: cut,
+            ..LinkModel::default()
+        };
+        // Roles alternate between encounters, as they do in the field.
+        let r = if i % 2 == 0 {
+            pump(&mut init, sa, &mut resp, sb, model, now)
+        } else {
+            pump(&mut init, sb, &mut resp, sa, model, now)
+        };
+        now += r.elapsed_ms + 1000;
+        if r.finished {
+            return i + 1;
+        }
+        assert!(r.cut, "session {i} ended without a cut: {:?}", r.events);
+    }
+    panic!("did not finish");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    /// 10,000 envelopes, links cut at random points: every envelope arrives
+    /// exactly once, and nothing the receiver confirmed is sent again.
+    #[test]
+    fn cut_transfers_resume_without_loss_or_resending(
+        cuts in proptest::collection::vec(1u64..3_000_000, 1..5),
+    ) {
+        let (mut sa, mut sb) = (MemStore::default(), MemStore::default());
+        for n in 0..10_000u64 {
+            sa.add(envelope(n, 100 + (n as usize * 131) % 700).0, [5; 8]);
+        }
+        let expected = sa.ids();
+        sync_with_cuts(&mut sa, &mut sb, &cuts, MAX_RECORD);
+        prop_assert_eq!(sb.ids(), expected);
+        prop_assert!(sb.ingested.values().all(|&n| n == 1),
+            "an envelope was sent again after the receiver confirmed it");
+        prop_assert_eq!(sb.ingested.len(), 10_000);
+    }
+}
+
+#[test]
+fn a_hundred_thousand_one_sided_items_all_arrive() {
+    let (mut sa, mut sb) = (MemStore::default(), MemStore::default());
+    for n in 0..100_000u64 {
+        sa.add(envelope(n, 60).0, [5; 8]);
+    }
+    let (mut a, mut b) = pair(MAX_RECORD);
+    let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+    assert!(r.finished, "{:?}", r.events);
+    assert_eq!(sb.held.len(), 100_000, "{:?}", a.stats());
+}

@@ -1,0 +1,481 @@
+//! The encrypted part of a session: hello, reconciliation, transfer in
+//! priority order with a credit window, acknowledgements and the end.
+
+use super::config::{SessionConfig, SessionError, SessionEvent, SessionLimits, SessionStats};
+use crate::envelope::MAX_ENVELOPE_BYTES;
+use crate::sync::message::{Blinded, MAX_WANT_IDS, Message};
+use crate::sync::recon::{ReconItem, Reconciler};
+use crate::sync::store::{Incoming, ItemKind, LocalItem, Received, SyncStore, proof_item_id};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+
+/// Priority classes, most urgent first (see `docs/PROTOCOL.md`).
+const FOR_PEER: u8 = 0;
+const PROOF: u8 = 1;
+const PEER_GROUPS: u8 = 2;
+const CARRIED: u8 = 3;
+
+/// Window accounting charges a proof like this many bytes.
+const PROOF_COST: u64 = 32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SendItem {
+    /// An item from the local store, by id.
+    Local([u8; 32]),
+    /// A delivery proof created during this session (an envelope opened here).
+    Fresh([u8; 32]),
+}
+
+/// The transfer state of one session.
+pub(super) struct Transfer {
+    initiator: bool,
+    window: u32,
+    limits: SessionLimits,
+    origin: String,
+    hash: [u8; 32],
+    started: bool,
+    local: HashMap<[u8; 32], LocalItem>,
+    control: VecDeque<Message>,
+    peer_hello: bool,
+    peer_window: u64,
+    peer_direct: HashSet<Blinded>,
+    peer_shared: HashSet<Blinded>,
+    recon: Option<Reconciler>,
+    recon_done: bool,
+    have: Vec<[u8; 32]>,
+    need: Vec<[u8; 32]>,
+    queue: BinaryHeap<Reverse<(u8, u64, SendItem)>>,
+    queued: HashSet<[u8; 32]>,
+    seq: u64,
+    ready: Option<(Message, u64)>,
+    in_flight: VecDeque<u64>,
+    in_flight_bytes: u64,
+    pending: Vec<Incoming>,
+    pending_bytes: u64,
+    commit_at: Option<u64>,
+    last_sent_done: bool,
+    peer_done: bool,
+}
+
+impl Transfer {
+    pub(super) fn new(config: &SessionConfig) -> Transfer {
+        Transfer {
+            initiator: config.initiator,
+            window: config.window,
+            limits: config.limits.clone(),
+            origin: config.origin.clone(),
+            hash: [0; 32],
+            started: false,
+            local: HashMap::new(),
+            control: VecDeque::new(),
+            peer_hello: false,
+            peer_window: 0,
+            peer_direct: HashSet::new(),
+            peer_shared: HashSet::new(),
+            recon: None,
+            recon_done: false,
+            have: Vec::new(),
+            need: Vec::new(),
+            queue: BinaryHeap::new(),
+            queued: HashSet::new(),
+            seq: 0,
+            ready: None,
+            in_flight: VecDeque::new(),
+            in_flight_bytes: 0,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            commit_at: None,
+            last_sent_done: false,
+            peer_done: false,
+        }
+    }
+
+    /// The link is encrypted: load what this side holds, say hello, and (as
+    /// initiator) open reconciliation.
+    pub(super) fn start(
+        &mut self,
+        hash: [u8; 32],
+        store: &mut dyn SyncStore,
+        stats: &mut SessionStats,
+    ) -> Result<(), SessionError> {
+        self.hash = hash;
+        self.started = true;
+        let items = store.items()?;
+        if items.len() > self.limits.recon.max_items {
+            // Offer the freshest ones; the rest waits for a later encounter.
+            tracing::warn!(
+                held = items.len(),
+                max = self.limits.recon.max_items,
+                "more items than one session reconciles"
+            );
+        }
+        let mut items = items;
+        items.sort_unstable_by_key(|i| Reverse(i.expires_at));
+        items.truncate(self.limits.recon.max_items);
+        self.local = items.into_iter().map(|i| (i.id, i)).collect();
+        let interests = store.interests()?;
+        let blind_all = |tags: &[crate::envelope::RoutingTag]| {
+            tags.iter()
+                .take(crate::sync::message::MAX_INTERESTS)
+                .map(|t| super::blind(&hash, &t.0))
+                .collect::<Vec<_>>()
+        };
+        self.control.push_back(Message::Hello {
+            window: self.window,
+            direct: blind_all(&interests.direct),
+            shared: blind_all(&interests.shared),
+        });
+        if self.initiator {
+            let (rec, first) = Reconciler::initiate(self.recon_items(), self.limits.recon)?;
+            stats.recon_bytes += first.len() as u64;
+            self.recon = Some(rec);
+            self.control.push_back(Message::Recon(first));
+        }
+        Ok(())
+    }
+
+    fn recon_items(&self) -> Vec<ReconItem> {
+        self.local
+            .values()
+            .map(|i| ReconItem {
+                timestamp: i.expires_at,
+                id: i.id,
+            })
+            .collect()
+    }
+
+    pub(super) fn on_message(
+        &mut self,
+        msg: Message,
+        now_ms: u64,
+        store: &mut dyn SyncStore,
+        stats: &mut SessionStats,
+    ) -> Result<(), SessionError> {
+        if !self.peer_hello && !matches!(msg, Message::Hello { .. }) {
+            return Err(SessionError::Protocol("message before hello"));
+        }
+        if !matches!(msg, Message::Done) {
+            self.peer_done = false;
+        }
+        match msg {
+            Message::Hello {
+                window,
+                direct,
+                shared,
+            } => {
+                if self.peer_hello {
+                    return Err(SessionError::Protocol("second hello"));
+                }
+                self.peer_hello = true;
+                self.peer_window = window as u64;
+                self.peer_direct = direct.into_iter().collect();
+                self.peer_shared = shared.into_iter().collect();
+            }
+            Message::Recon(bytes) => self.on_recon(&bytes, store, stats)?,
+            Message::Want { last, ids } => {
+                if self.initiator || self.recon_done {
+                    return Err(SessionError::Protocol("unexpected want"));
+                }
+                for id in ids {
+                    // Unknown ids cost nothing: only what this side holds is queued.
+                    if self.local.contains_key(&id) {
+                        self.enqueue(SendItem::Local(id));
+                    }
+                }
+                self.recon_done = last;
+            }
+            Message::Envelope(bytes) => {
+                stats.envelopes_received += 1;
+                self.receive(bytes.len() as u64, Incoming::Envelope(bytes), now_ms)?;
+            }
+            Message::Proof(secret) => {
+                stats.proofs_received += 1;
+                self.receive(PROOF_COST, Incoming::Proof(secret), now_ms)?;
+            }
+            Message::Ack(n) => {
+                let n = n as usize;
+                if n > self.in_flight.len() {
+                    return Err(SessionError::Protocol("acknowledged more than was sent"));
+                }
+                for size in self.in_flight.drain(..n) {
+                    self.in_flight_bytes -= size;
+                }
+            }
+            Message::Done => self.peer_done = true,
+            Message::Close(_) => {}
+        }
+        Ok(())
+    }
+
+    fn on_recon(
+        &mut self,
+        bytes: &[u8],
+        store: &mut dyn SyncStore,
+        stats: &mut SessionStats,
+    ) -> Result<(), SessionError> {
+        stats.recon_bytes += bytes.len() as u64;
+        if self.recon_done {
+            return Err(SessionError::Protocol("reconciliation after it ended"));
+        }
+        if self.recon.is_none() {
+            if self.initiator {
+                return Err(SessionError::Protocol(
+                    "reconciliation reply before it started",
+                ));
+            }
+            let rec = Reconciler::respond_to(self.recon_items(), self.limits.recon)?;
+            self.recon = Some(rec);
+        }
+        let Some(rec) = self.recon.as_mut() else {
+            return Ok(());
+        };
+        let step = rec.receive(bytes)?;
+        stats.recon_rounds = rec.rounds();
+        self.have.extend(step.have);
+        self.need.extend(step.need);
+        match step.reply {
+            Some(reply) => {
+                stats.recon_bytes += reply.len() as u64;
+                self.control.push_back(Message::Recon(reply));
+            }
+            None if self.initiator => self.finish_recon(store)?,
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// The initiator knows both differences: push what the peer lacks, ask
+    /// for what this side lacks.
+    fn finish_recon(&mut self, store: &mut dyn SyncStore) -> Result<(), SessionError> {
+        let need: HashSet<[u8; 32]> = std::mem::take(&mut self.need).into_iter().collect();
+        for id in std::mem::take(&mut self.have) {
+            let Some(item) = self.local.get(&id) else {
+                continue;
+            };
+            // The peer knows this envelope was delivered: sending it is waste.
+            if let ItemKind::Envelope { commitment, .. } = item.kind
+                && need.contains(&proof_item_id(&commitment))
+            {
+                continue;
+            }
+            self.enqueue(SendItem::Local(id));
+        }
+        let mut wants = Vec::new();
+        for id in need {
+            if !store.seen(&id)? {
+                wants.push(id);
+            }
+        }
+        wants.sort_unstable();
+        let mut chunks = wants.chunks(MAX_WANT_IDS).peekable();
+        if chunks.peek().is_none() {
+            self.control.push_back(Message::Want {
+                last: true,
+                ids: Vec::new(),
+            });
+        }
+        while let Some(chunk) = chunks.next() {
+            self.control.push_back(Message::Want {
+                last: chunks.peek().is_none(),
+                ids: chunk.to_vec(),
+            });
+        }
+        self.recon_done = true;
+        Ok(())
+    }
+
+    fn enqueue(&mut self, item: SendItem) {
+        let key = match item {
+            SendItem::Local(id) | SendItem::Fresh(id) => id,
+        };
+        if !self.queued.insert(key) {
+            return;
+        }
+        let class = match item {
+            SendItem::Fresh(_) => PROOF,
+            SendItem::Local(id) => match self.local.get(&id).map(|i| i.kind) {
+                Some(ItemKind::Proof { .. }) => PROOF,
+                Some(ItemKind::Envelope { tag, .. }) => {
+                    let b = super::blind(&self.hash, &tag.0);
+                    if self.peer_direct.contains(&b) {
+                        FOR_PEER
+                    } else if self.peer_shared.contains(&b) {
+                        PEER_GROUPS
+                    } else {
+                        CARRIED
+                    }
+                }
+                None => return,
+            },
+        };
+        self.seq += 1;
+        self.queue.push(Reverse((class, self.seq, item)));
+    }
+
+    fn receive(&mut self, cost: u64, item: Incoming, now_ms: u64) -> Result<(), SessionError> {
+        self.pending_bytes += cost;
+        self.pending.push(item);
+        // One item may always be in flight whatever its size, so a window
+        // smaller than an envelope cannot wedge the link.
+        if self.pending_bytes > self.window as u64 + MAX_ENVELOPE_BYTES as u64 {
+            return Err(SessionError::WindowExceeded(self.window));
+        }
+        self.commit_at
+            .get_or_insert(now_ms + self.limits.commit_delay_ms);
+        Ok(())
+    }
+
+    /// Received items to commit right away (a full batch, half the window, or the peer is done).
+    pub(super) fn commit_now(&self, now_ms: u64) -> bool {
+        !self.pending.is_empty()
+            && (self.pending.len() >= self.limits.commit_batch
+                || self.pending_bytes >= self.window as u64 / 2
+                || self.peer_done
+                || self.commit_due(now_ms))
+    }
+
+    /// The commit delay of a partial batch has passed.
+    pub(super) fn commit_due(&self, now_ms: u64) -> bool {
+        self.commit_at.is_some_and(|t| now_ms >= t)
+    }
+
+    /// When a partial batch must be committed.
+    pub(super) fn commit_deadline(&self) -> Option<u64> {
+        self.commit_at
+    }
+
+    /// Whether received items await a commit.
+    pub(super) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Commits received items and acknowledges them; queues the delivery
+    /// proofs of envelopes that opened here, for the peer to purge its copies.
+    pub(super) fn commit(
+        &mut self,
+        store: &mut dyn SyncStore,
+        stats: &mut SessionStats,
+    ) -> Result<Option<SessionEvent>, SessionError> {
+        if self.pending.is_empty() {
+            self.commit_at = None;
+            return Ok(None);
+        }
+        let items = std::mem::take(&mut self.pending);
+        let (results, proofs) = store.ingest(&items, &self.origin)?;
+        let (mut opened, mut delivered) = (0, 0);
+        for r in results {
+            match r {
+                Received::Opened => {
+                    opened += 1;
+                    stats.opened += 1;
+                }
+                Received::Carried => stats.carried += 1,
+                Received::Duplicate | Received::ProofKnown => stats.duplicates += 1,
+                Received::Rejected(reason) => *stats.rejected.entry(reason).or_default() += 1,
+                Received::Proof {
+                    purged,
+                    delivered: d,
+                } => {
+                    stats.purged += purged as u64;
+                    if d {
+                        delivered += 1;
+                        stats.delivered += 1;
+                    }
+                }
+            }
+        }
+        self.control.push_back(Message::Ack(items.len() as u32));
+        for secret in proofs {
+            self.enqueue(SendItem::Fresh(secret));
+        }
+        self.pending_bytes = 0;
+        self.commit_at = None;
+        Ok((opened > 0 || delivered > 0).then_some(SessionEvent::Committed { opened, delivered }))
+    }
+
+    /// The next message to send: control first, then items as the peer's
+    /// window allows, then `Done` once everything is settled.
+    pub(super) fn next_message(
+        &mut self,
+        store: &mut dyn SyncStore,
+        stats: &mut SessionStats,
+    ) -> Result<Option<Message>, SessionError> {
+        if !self.started {
+            return Ok(None);
+        }
+        if let Some(msg) = self.control.pop_front() {
+            self.last_sent_done = false;
+            return Ok(Some(msg));
+        }
+        if self.peer_hello {
+            if self.ready.is_none() {
+                self.ready = self.load_next(store)?;
+            }
+            if let Some((_, cost)) = &self.ready
+                && (self.in_flight.is_empty() || self.in_flight_bytes + cost <= self.peer_window)
+                && let Some((msg, cost)) = self.ready.take()
+            {
+                match msg {
+                    Message::Proof(_) => stats.proofs_sent += 1,
+                    _ => stats.envelopes_sent += 1,
+                }
+                self.in_flight.push_back(cost);
+                self.in_flight_bytes += cost;
+                self.last_sent_done = false;
+                return Ok(Some(msg));
+            }
+        }
+        if self.idle() && !self.last_sent_done {
+            self.last_sent_done = true;
+            return Ok(Some(Message::Done));
+        }
+        Ok(None)
+    }
+
+    /// Pops queued items until one is still held here.
+    fn load_next(
+        &mut self,
+        store: &mut dyn SyncStore,
+    ) -> Result<Option<(Message, u64)>, SessionError> {
+        while let Some(Reverse((_, _, item))) = self.queue.pop() {
+            match item {
+                SendItem::Fresh(secret) => return Ok(Some((Message::Proof(secret), PROOF_COST))),
+                SendItem::Local(id) => {
+                    let Some(local) = self.local.get(&id) else {
+                        continue;
+                    };
+                    match local.kind {
+                        ItemKind::Envelope { .. } => {
+                            if let Some(bytes) = store.envelope(&id)? {
+                                let cost = bytes.len() as u64;
+                                return Ok(Some((Message::Envelope(bytes), cost)));
+                            }
+                        }
+                        ItemKind::Proof { commitment } => {
+                            if let Some(secret) = store.proof(&commitment)? {
+                                return Ok(Some((Message::Proof(secret), PROOF_COST)));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn idle(&self) -> bool {
+        self.started
+            && self.peer_hello
+            && self.recon_done
+            && self.control.is_empty()
+            && self.queue.is_empty()
+            && self.ready.is_none()
+            && self.in_flight.is_empty()
+            && self.pending.is_empty()
+    }
+
+    /// Both sides are settled and have said so.
+    pub(super) fn finished(&self) -> bool {
+        self.idle() && self.last_sent_done && self.peer_done
+    }
+}

@@ -1,0 +1,110 @@
+//! What a sync session needs from the node's storage, as a trait, so the
+//! session stays sans-IO and runs unchanged on the SQLite node, in tests and
+//! in the simulator.
+
+use crate::envelope::RoutingTag;
+use thiserror::Error;
+
+/// A local storage failure; the session closes with it (the peer did nothing wrong).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("local storage error: {0}")]
+pub struct SyncStoreError(pub String);
+
+/// What a reconciliation item stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    /// A held envelope, with its header's routing tag and commitment.
+    Envelope {
+        /// The envelope's routing tag.
+        tag: RoutingTag,
+        /// The envelope's delivery-proof commitment.
+        commitment: [u8; 32],
+    },
+    /// A known delivery proof for this commitment.
+    Proof {
+        /// The commitment the proof opens.
+        commitment: [u8; 32],
+    },
+}
+
+/// One thing this side holds and offers: an envelope or a delivery proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalItem {
+    /// Envelope id, or [`proof_item_id`] of the commitment.
+    pub id: [u8; 32],
+    /// Expiry in unix seconds (the reconciliation timestamp).
+    pub expires_at: u64,
+    /// What the item is.
+    pub kind: ItemKind,
+}
+
+/// Routing tags this side wants first: its own direct tags and those of its
+/// groups and channels, for every expiry day an envelope may still have.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Interests {
+    /// Tags of envelopes addressed to this node.
+    pub direct: Vec<RoutingTag>,
+    /// Tags of its groups' and channels' envelopes.
+    pub shared: Vec<RoutingTag>,
+}
+
+/// A transfer item received from the peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// Envelope bytes.
+    Envelope(Vec<u8>),
+    /// A delivery proof secret.
+    Proof([u8; 32]),
+}
+
+/// What became of one received item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// An envelope opened here (it was for this node or one of its groups).
+    Opened,
+    /// An envelope stored to carry on.
+    Carried,
+    /// Already held, seen or delivered; nothing changed.
+    Duplicate,
+    /// Refused, with the acceptance rule's reason (see `docs/PROTOCOL.md`).
+    Rejected(&'static str),
+    /// A new delivery proof; `purged` carried copies were dropped.
+    Proof {
+        /// Copies this proof purged.
+        purged: usize,
+        /// Whether it marked one of this node's own messages delivered.
+        delivered: bool,
+    },
+    /// A proof already known or matching nothing worth keeping.
+    ProofKnown,
+}
+
+/// The storage side of a sync session.
+pub trait SyncStore {
+    /// Everything this node holds, unexpired, and is willing to offer.
+    fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError>;
+    /// The tags this node wants first (see [`Interests`]).
+    fn interests(&mut self) -> Result<Interests, SyncStoreError>;
+    /// The bytes of a held envelope, if it is still held.
+    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError>;
+    /// The secret of a known proof, if still known.
+    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError>;
+    /// Whether an envelope id was already received and need not be asked for
+    /// (delivered, opened or purged here, so no longer among the items).
+    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError>;
+    /// Commits received items durably, in one transaction. `origin` names the
+    /// link for per-origin quotas. Returns one outcome per item, and the secrets
+    /// of delivery proofs this created (envelopes that opened here), which the
+    /// session sends straight back so carriers can drop their copies.
+    fn ingest(
+        &mut self,
+        items: &[Incoming],
+        origin: &str,
+    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError>;
+}
+
+/// The reconciliation id of a delivery proof: distinct from every envelope id
+/// and the same on every node that knows the proof.
+pub fn proof_item_id(commitment: &[u8; 32]) -> [u8; 32] {
+    blake3::derive_key("pollen v1 proof item", commitment)
+}
