@@ -5,7 +5,10 @@
 
 use crate::CliError;
 use pollen_core::node::{Node, SystemClock};
+use pollen_core::runtime;
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Instant;
 
 fn step(n: u32, text: &str) {
@@ -126,18 +129,71 @@ pub fn run(keep: Option<PathBuf>) -> Result<(), CliError> {
             .messages(None, 10, None)?
             .iter()
             .any(|m| m.text.contains("insulin for Grandma Li"));
+    let wifi = over_wifi(ana, bo, chen)?;
     println!(
-        "\n{} in {:.2} s: 1 message across 2 hops by hand, reply and delivery proof back.",
-        if delivered {
+        "\n{} in {:.2} s: 1 message across 2 hops by hand, reply and delivery proof back{}.",
+        if delivered && wifi {
             "Delivered"
         } else {
             "NOT delivered"
         },
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        if wifi {
+            "; 1 more over Wi-Fi, hop by hop"
+        } else {
+            ""
+        }
     );
-    if delivered {
+    if delivered && wifi {
         Ok(())
     } else {
         Err(CliError::Other("the demo message was not delivered".into()))
     }
+}
+
+/// Step 8: the same trip over TCP sync sessions instead of a USB stick. Bo's
+/// phone serves on the bus hotspot; Ana's and then Chen's phones sync with it.
+fn over_wifi(ana: Node, bo: Node, chen: Node) -> Result<bool, CliError> {
+    step(
+        8,
+        "A week later the bus has a Wi-Fi hotspot: phones now sync by themselves.",
+    );
+    ana.send_direct("Chen", "Bridge repaired. Thank you, Bo!")?;
+    let err = |e: &dyn std::fmt::Display| CliError::Other(e.to_string());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| err(&e))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let bo = Rc::new(RefCell::new(bo));
+        let listener = runtime::listen("127.0.0.1:0").await.map_err(|e| err(&e))?;
+        let addr = listener.local_addr().map_err(|e| err(&e))?.to_string();
+        say(format!("Bo's phone listens on {addr} (an encrypted Noise link; no identity shown)"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::task::spawn_local(runtime::serve(
+            listener,
+            bo.clone(),
+            |_, _| {},
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let (ana, chen) = (RefCell::new(ana), RefCell::new(chen));
+        for (who, node) in [("Ana", &ana), ("Chen", &chen), ("Ana", &ana)] {
+            let outcome = runtime::sync_once(&addr, node).await.map_err(|e| err(&e))?;
+            say(format!("{who} <-> Bo: {}", crate::net::summary_line(&outcome)));
+        }
+        let _ = stop.send(());
+        let _ = server.await;
+        inbox(&chen.borrow(), "Chen")?;
+        let s = ana.borrow().status()?;
+        say(format!(
+            "Ana: own pending {}, delivered {}; Bo carries {} envelope(s)",
+            s.own_undelivered,
+            s.own_delivered,
+            bo.borrow().status()?.carried_for_others
+        ));
+        Ok(s.own_delivered == 2 && s.own_undelivered == 0)
+    })
 }

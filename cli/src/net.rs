@@ -95,7 +95,8 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn summary_line(o: &LinkOutcome) -> String {
+/// One readable line about a finished (or failed) session.
+pub(crate) fn summary_line(o: &LinkOutcome) -> String {
     let s = &o.stats;
     let mut line = format!(
         "sent {} and {}; received {} ({} new for you, {} to carry, {} already known) and {}",

@@ -468,6 +468,8 @@ fn a_reassembly_flood_is_cut_off() {
     }
     let reason = h.closed().expect("closed");
     assert!(reason.starts_with("framing:"), "{reason}");
+    let limits = h.victim.config.limits.reassembly;
+    assert!(h.victim.reassembler.held_bytes() <= limits.max_concurrent * limits.max_message);
 }
 
 #[test]
