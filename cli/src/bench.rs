@@ -8,6 +8,7 @@ use pollen_core::envelope::{self, Draft, Envelope, Recipient};
 use pollen_core::identity::Identity;
 use pollen_core::node::{DEFAULT_TTL_SECS, Node, SystemClock};
 use pollen_core::payload::Payload;
+use pollen_core::sync::recon;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -32,6 +33,21 @@ pub enum BenchCmd {
         /// Messages in the store.
         #[arg(long, default_value_t = 100_000)]
         messages: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set reconciliation between two neighbours: bytes and round trips.
+    Recon {
+        /// Envelope ids both sides hold.
+        #[arg(long, default_value_t = 100_000)]
+        items: usize,
+        /// Ids only one side holds, on each side (the newest).
+        #[arg(long, default_value_t = 0)]
+        diff: usize,
+        /// Count link framing for records of at most this many bytes.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(MIN_FRAME as i64..))]
+        frame: Option<u16>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -116,7 +132,73 @@ pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
     match cmd {
         BenchCmd::Envelopes { count, json } => envelopes(count, json),
         BenchCmd::Open { messages, json } => open(messages, json),
+        BenchCmd::Recon {
+            items,
+            diff,
+            frame,
+            json,
+        } => recon_bench(items, diff, frame.map(usize::from), json),
     }
+}
+
+/// Smallest record for which [`wire_cost`] leaves room for payload.
+const MIN_FRAME: usize = 32;
+
+/// Bytes a link with records of at most `record` bytes spends to carry one
+/// `len`-byte message: each record costs a 2-byte length and a 16-byte AEAD
+/// tag; a message that fits one record has a 1-byte header, otherwise the
+/// first record (sent full) has a 7-byte header and each further one 3 bytes.
+// Stand-in until `sync::frame::wire_cost` lands; the two must agree.
+fn wire_cost(len: usize, record: usize) -> usize {
+    const OVERHEAD: usize = 2 + 16;
+    let payload = record - OVERHEAD;
+    if len < payload {
+        return OVERHEAD + 1 + len;
+    }
+    let rest = len - (payload - 7);
+    let more = rest.div_ceil(payload - 3);
+    record + more * (OVERHEAD + 3) + rest
+}
+
+fn recon_bench(
+    items: usize,
+    diff: usize,
+    frame: Option<usize>,
+    json: bool,
+) -> Result<(), CliError> {
+    let report = match frame {
+        Some(record) => recon::bench(items, diff, |len| wire_cost(len, record)),
+        None => recon::bench(items, diff, |len| len),
+    }
+    .map_err(err)?;
+    if json {
+        // A struct, not `json!`, so the keys print in this order.
+        #[derive(serde::Serialize)]
+        struct Out {
+            items: usize,
+            diff: usize,
+            frame: Option<usize>,
+            bytes_total: usize,
+            round_trips: u32,
+            messages: u32,
+        }
+        let out = Out {
+            items,
+            diff,
+            frame,
+            bytes_total: report.bytes_total,
+            round_trips: report.round_trips,
+            messages: report.messages,
+        };
+        println!("{}", serde_json::to_string(&out).map_err(err)?);
+    } else {
+        let link = frame.map_or("unframed".to_string(), |r| format!("{r}-byte records"));
+        println!(
+            "{items} shared + {diff} different ids each side ({link}): {} bytes in {} round trips, {} messages",
+            report.bytes_total, report.round_trips, report.messages
+        );
+    }
+    Ok(())
 }
 
 fn envelopes(count: usize, json: bool) -> Result<(), CliError> {
@@ -246,4 +328,22 @@ fn peak_rss_mb() -> Option<f64> {
         .parse()
         .ok()?;
     Some((kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wire_cost;
+
+    #[test]
+    fn wire_cost_matches_the_record_layout() {
+        // 180-byte records carry 162 payload bytes.
+        assert_eq!(wire_cost(0, 180), 19);
+        assert_eq!(wire_cost(161, 180), 180);
+        // One byte more: a full first record (155 message bytes), then a
+        // 3-byte-header record with the remaining 7.
+        assert_eq!(wire_cost(162, 180), 180 + 21 + 7);
+        // 155 + 159 fill two records exactly; one more byte opens a third.
+        assert_eq!(wire_cost(155 + 159, 180), 360);
+        assert_eq!(wire_cost(155 + 159 + 1, 180), 360 + 22);
+    }
 }
