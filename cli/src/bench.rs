@@ -8,6 +8,7 @@ use pollen_core::envelope::{self, Draft, Envelope, Recipient};
 use pollen_core::identity::Identity;
 use pollen_core::node::{DEFAULT_TTL_SECS, Node, SystemClock};
 use pollen_core::payload::Payload;
+use pollen_core::sync::recon;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -42,6 +43,21 @@ pub enum BenchCmd {
         /// Messages in the store.
         #[arg(long, default_value_t = 100_000)]
         messages: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set reconciliation between two neighbours: bytes and round trips.
+    Recon {
+        /// Envelope ids both sides hold.
+        #[arg(long, default_value_t = 100_000)]
+        items: usize,
+        /// Ids only one side holds, on each side (the newest).
+        #[arg(long, default_value_t = 0)]
+        diff: usize,
+        /// Count link framing for records of at most this many bytes.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(MIN_FRAME as i64..))]
+        frame: Option<u16>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -127,7 +143,59 @@ pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
         BenchCmd::Envelopes { count, json } => envelopes(count, json),
         BenchCmd::Open { messages, json } => open(messages, json),
         BenchCmd::Sync { envelopes, json } => sync(envelopes, json),
+        BenchCmd::Recon {
+            items,
+            diff,
+            frame,
+            json,
+        } => recon_bench(items, diff, frame.map(usize::from), json),
     }
+}
+
+/// Smallest link record (a BLE write).
+const MIN_FRAME: usize = pollen_core::sync::frame::MIN_RECORD;
+
+fn recon_bench(
+    items: usize,
+    diff: usize,
+    frame: Option<usize>,
+    json: bool,
+) -> Result<(), CliError> {
+    let report = match frame {
+        Some(record) => recon::bench(items, diff, |len| {
+            pollen_core::sync::frame::wire_cost(len, record)
+        }),
+        None => recon::bench(items, diff, |len| len),
+    }
+    .map_err(err)?;
+    if json {
+        // A struct, not `json!`, so the keys print in this order.
+        #[derive(serde::Serialize)]
+        struct Out {
+            items: usize,
+            diff: usize,
+            frame: Option<usize>,
+            bytes_total: usize,
+            round_trips: u32,
+            messages: u32,
+        }
+        let out = Out {
+            items,
+            diff,
+            frame,
+            bytes_total: report.bytes_total,
+            round_trips: report.round_trips,
+            messages: report.messages,
+        };
+        println!("{}", serde_json::to_string(&out).map_err(err)?);
+    } else {
+        let link = frame.map_or("unframed".to_string(), |r| format!("{r}-byte records"));
+        println!(
+            "{items} shared + {diff} different ids each side ({link}): {} bytes in {} round trips, {} messages",
+            report.bytes_total, report.round_trips, report.messages
+        );
+    }
+    Ok(())
 }
 
 fn envelopes(count: usize, json: bool) -> Result<(), CliError> {

@@ -169,20 +169,21 @@ fn over_wifi(ana: Node, bo: Node, chen: Node) -> Result<bool, CliError> {
         let bo = Rc::new(RefCell::new(bo));
         let listener = runtime::listen("127.0.0.1:0").await.map_err(|e| err(&e))?;
         let addr = listener.local_addr().map_err(|e| err(&e))?.to_string();
-        say(format!("Bo's phone listens on {addr} (an encrypted Noise link; no identity shown)"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::task::spawn_local(runtime::serve(
-            listener,
-            bo.clone(),
-            |_, _| {},
-            async {
-                let _ = stopped.await;
-            },
+        say(format!(
+            "Bo's phone listens on {addr} (an encrypted Noise link; no identity shown)"
         ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server =
+            tokio::task::spawn_local(runtime::serve(listener, bo.clone(), |_, _| {}, async {
+                let _ = stopped.await;
+            }));
         let (ana, chen) = (RefCell::new(ana), RefCell::new(chen));
         for (who, node) in [("Ana", &ana), ("Chen", &chen), ("Ana", &ana)] {
             let outcome = runtime::sync_once(&addr, node).await.map_err(|e| err(&e))?;
-            say(format!("{who} <-> Bo: {}", crate::net::summary_line(&outcome)));
+            say(format!(
+                "{who} <-> Bo: {}",
+                crate::net::summary_line(&outcome)
+            ));
         }
         let _ = stop.send(());
         let _ = server.await;

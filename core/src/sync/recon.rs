@@ -219,7 +219,8 @@ impl Reconciler {
     }
 
     /// Feeds one message from the peer. Returns what to send back and, on the
-    /// initiator, the ids learned in this step.
+    /// initiator, the ids learned in this step. An error closes the
+    /// reconciler; ids reported by earlier steps stay valid.
     pub fn receive(&mut self, msg: &[u8]) -> Result<ReconStep, ReconError> {
         if self.state != State::Open {
             return Err(ReconError::Closed);
