@@ -15,6 +15,8 @@
 pub mod bundle;
 pub mod codec;
 pub mod conversation;
+#[cfg(test)]
+mod doc_vectors;
 pub mod envelope;
 pub mod identity;
 pub mod node;

@@ -6,7 +6,6 @@ use super::*;
 use crate::identity::{Identity, safety_number};
 use hpke::rand_core::{Infallible, TryCryptoRng, TryRng};
 
-const DOC: &str = include_str!("../../../docs/PROTOCOL.md");
 const SENT_AT: u64 = 1_700_000_000;
 const EXPIRES_AT: u64 = SENT_AT + 7 * 86400;
 
@@ -106,16 +105,8 @@ fn computed() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// `name = value` lines of the first ```text block of the doc's test-vector section.
 fn documented() -> Vec<(String, String)> {
-    let section = DOC.split("## Test vectors").nth(1).unwrap_or_default();
-    let block = section.split("```text\n").nth(1).unwrap_or_default();
-    let block = block.split("```").next().unwrap_or_default();
-    block
-        .lines()
-        .filter_map(|l| l.split_once(" = "))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect()
+    crate::doc_vectors::documented("## Test vectors")
 }
 
 #[test]

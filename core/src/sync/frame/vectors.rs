@@ -4,8 +4,6 @@
 
 use super::*;
 
-const DOC: &str = include_str!("../../../../docs/PROTOCOL.md");
-
 /// The split vector's message: 400 bytes, byte i = i mod 256.
 fn split_message() -> Vec<u8> {
     (0..400u32).map(|i| i as u8).collect()
@@ -48,19 +46,8 @@ fn computed() -> Vec<(String, String)> {
     out
 }
 
-/// `name = value` lines of the first ```text block after "### Framing test vectors".
 fn documented() -> Vec<(String, String)> {
-    let section = DOC
-        .split("### Framing test vectors")
-        .nth(1)
-        .unwrap_or_default();
-    let block = section.split("```text\n").nth(1).unwrap_or_default();
-    let block = block.split("```").next().unwrap_or_default();
-    block
-        .lines()
-        .filter_map(|l| l.split_once(" = "))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect()
+    crate::doc_vectors::documented("### Framing test vectors")
 }
 
 fn doc_value(name: &str) -> Vec<u8> {
