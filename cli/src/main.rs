@@ -7,6 +7,7 @@ mod bench;
 mod demo;
 mod net;
 mod output;
+mod run;
 
 use clap::{Args, Parser, Subcommand};
 use pollen_core::node::{Node, SystemClock};
@@ -116,6 +117,24 @@ enum Command {
         /// Print one JSON object per session.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        limits: StorageArgs,
+    },
+    /// Run the node: find neighbours on the LAN (mDNS) and keep in sync with
+    /// them until stopped (Ctrl-C). Prints the bound address on its first line.
+    Run {
+        /// Address to listen on (every interface, a random port by default).
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:0")]
+        listen: String,
+        /// Do not advertise or browse with mDNS.
+        #[arg(long)]
+        no_mdns: bool,
+        /// A neighbour to keep in sync with, host:port (repeatable).
+        #[arg(long = "peer", value_name = "ADDR")]
+        peers: Vec<String>,
+        /// Most sessions at once.
+        #[arg(long, default_value_t = 16)]
+        max_links: usize,
         #[command(flatten)]
         limits: StorageArgs,
     },
@@ -299,8 +318,18 @@ impl From<pollen_core::envelope::EnvelopeError> for CliError {
 
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
+    // Like any Unix tool: `pollen inbox | head` ends quietly when the reader stops.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; resetting
+    // SIGPIPE to its default action has no other effect on Rust's runtime.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
-    init_logging();
+    // A node running unattended logs what it does; interactive commands stay quiet.
+    let unattended = matches!(cli.command, Command::Run { .. } | Command::Serve { .. })
+        && !std::io::IsTerminal::is_terminal(&std::io::stdout());
+    init_logging(if unattended { "info" } else { "warn" });
     match run(cli, started) {
         Ok(code) => code,
         Err(e) => {
@@ -310,12 +339,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("POLLEN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -398,7 +428,10 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             limit,
             json,
         } => output::inbox(&open(&dir()?)?, conversation.as_deref(), limit, json)?,
-        Command::Status { json } => output::status(&open(&dir()?)?.status()?, json)?,
+        Command::Status { json } => {
+            let dir = dir()?;
+            output::status(&open(&dir)?.status()?, run::live_status(&dir), json)?
+        }
         Command::Bundle(BundleCmd::Export { file, json }) => {
             let r = open(&dir()?)?.export_bundle(&file)?;
             output::export(&r, &file, json)?;
@@ -423,6 +456,26 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             let mut node = open(&dir()?)?;
             limits.apply(&mut node);
             return net::serve(node, &listen, json);
+        }
+        Command::Run {
+            listen,
+            no_mdns,
+            peers,
+            max_links,
+            limits,
+        } => {
+            let dir = dir()?;
+            let mut node = open(&dir)?;
+            limits.apply(&mut node);
+            for p in &peers {
+                pollen_core::runtime::check_addr(p).map_err(|e| CliError::Other(e.to_string()))?;
+            }
+            let config = pollen_core::runtime::mesh::MeshConfig {
+                mdns: !no_mdns,
+                peers,
+                max_links: max_links.max(1),
+            };
+            return run::run(node, dir, &listen, config);
         }
         Command::Sync { addr, json, limits } => {
             let mut node = open(&dir()?)?;

@@ -47,7 +47,7 @@ pub fn serve(node: Node, listen: &str, json: bool) -> Result<ExitCode, CliError>
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

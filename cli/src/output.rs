@@ -210,9 +210,22 @@ pub fn inbox(
 }
 
 /// `pollen status`.
-pub fn status(s: &Status, json: bool) -> Result<(), CliError> {
+pub fn status(s: &Status, run: Option<serde_json::Value>, json: bool) -> Result<(), CliError> {
     if json {
-        return print_json(&serde_json::to_value(s).map_err(|e| CliError::Other(e.to_string()))?);
+        let mut v = serde_json::to_value(s).map_err(|e| CliError::Other(e.to_string()))?;
+        v["run"] = run.unwrap_or(serde_json::Value::Null);
+        return print_json(&v);
+    }
+    match &run {
+        Some(r) => println!(
+            "running: pid {} on {}, {} neighbour(s), {} session(s), up {} s",
+            r["pid"],
+            r["listen"].as_str().unwrap_or("?"),
+            r["neighbours"],
+            r["sessions"],
+            r["up_s"]
+        ),
+        None => println!("not running (start `pollen run` to sync with neighbours)"),
     }
     println!("{} — fingerprint {}", s.name, s.fingerprint);
     println!(

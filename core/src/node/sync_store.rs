@@ -122,3 +122,9 @@ impl SyncStore for Node {
             .map_err(err)
     }
 }
+
+impl crate::runtime::mesh::ChangeCounter for Node {
+    fn change_counter(&mut self) -> u64 {
+        self.store.data_version().unwrap_or(0)
+    }
+}

@@ -37,6 +37,18 @@ impl LinkClock {
     }
 }
 
+impl LinkOutcome {
+    /// A session that never started (the dial failed).
+    pub fn failed(error: SessionError) -> LinkOutcome {
+        LinkOutcome {
+            stats: SessionStats::default(),
+            error: Some(error),
+            opened: 0,
+            delivered: 0,
+        }
+    }
+}
+
 impl Default for LinkClock {
     fn default() -> Self {
         LinkClock::new()
@@ -59,16 +71,20 @@ pub struct LinkOutcome {
 /// Runs `session` over `stream` until it finishes, fails or the stream ends.
 /// The store is borrowed only inside synchronous session calls, never across
 /// an await, so several links can share one store on one thread.
+/// When `stop` completes, what was received is committed and the link closed.
 pub async fn drive<T, S>(
     stream: T,
     mut session: Session,
     store: &RefCell<S>,
     clock: LinkClock,
+    stop: impl std::future::Future<Output = ()>,
 ) -> LinkOutcome
 where
     T: AsyncRead + AsyncWrite + Unpin,
     S: SyncStore,
 {
+    tokio::pin!(stop);
+    let mut stopped = false;
     let (mut rd, mut wr) = tokio::io::split(stream);
     let mut inbuf = vec![0u8; 64 << 10];
     let mut out: Vec<u8> = Vec::new();
@@ -122,6 +138,12 @@ where
             },
             _ = tokio::time::sleep_until(deadline) => {
                 session.handle_timeout(clock.now_ms(), &mut *store.borrow_mut());
+            }
+            _ = &mut stop, if !stopped => {
+                stopped = true;
+                session.link_lost(&mut *store.borrow_mut());
+                out.clear();
+                written = 0;
             }
         }
     }

@@ -4,7 +4,10 @@
 //! `LocalSet`): sessions share the node's SQLite store through a `RefCell`,
 //! borrowed only inside synchronous session calls.
 
+pub mod discovery;
 pub mod link;
+pub mod mesh;
+pub mod peers;
 
 pub use link::{LinkClock, LinkOutcome, drive};
 
@@ -34,6 +37,9 @@ pub enum RuntimeError {
     /// Connecting took too long.
     #[error("cannot connect to {0}: timed out after {1:?}")]
     ConnectTimeout(String, Duration),
+    /// mDNS could not start.
+    #[error("mDNS discovery: {0}")]
+    Discovery(String),
     /// Binding the listening socket failed.
     #[error("cannot listen on {0}: {1}")]
     Listen(String, std::io::Error),
@@ -59,7 +65,7 @@ pub async fn sync_once<S: SyncStore>(
         SessionConfig::tcp(true, format!("tcp:{peer}")),
         clock.now_ms(),
     );
-    Ok(drive(stream, session, store, clock).await)
+    Ok(drive(stream, session, store, clock, std::future::pending()).await)
 }
 
 /// Binds a listener on `addr` (port 0 picks a free port).
@@ -109,7 +115,7 @@ pub async fn serve<S, F>(
                 SessionConfig::tcp(false, format!("tcp:{}", peer.ip())),
                 clock.now_ms(),
             );
-            let outcome = drive(stream, session, &store, clock).await;
+            let outcome = drive(stream, session, &store, clock, std::future::pending()).await;
             live.set(live.get() - 1);
             done(peer, &outcome);
         });

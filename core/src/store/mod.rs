@@ -98,6 +98,15 @@ impl Store {
         self.limits = limits;
     }
 
+    /// SQLite's `data_version`: changes whenever another connection (another
+    /// `pollen` process on the same data directory) commits.
+    pub fn data_version(&self) -> Result<u64, StoreError> {
+        let v: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        Ok(v.max(0) as u64)
+    }
+
     /// Runs `f` in one transaction: all of it is committed, or none of it.
     pub fn transaction<T, E: From<StoreError>>(
         &self,

@@ -116,6 +116,8 @@ pub struct SessionStats {
     pub duplicates: u64,
     /// Refused envelopes by reason.
     pub rejected: BTreeMap<&'static str, u64>,
+    /// Received delivery proofs that were new here.
+    pub new_proofs: u64,
     /// Carried copies dropped because of received proofs.
     pub purged: u64,
     /// Own messages marked delivered by received proofs.

@@ -376,6 +376,7 @@ impl Transfer {
                     purged,
                     delivered: d,
                 } => {
+                    stats.new_proofs += 1;
                     stats.purged += purged as u64;
                     if d {
                         delivered += 1;

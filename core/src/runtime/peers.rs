@@ -1,0 +1,274 @@
+//! The neighbour table of a running node: who is known, when to sync with
+//! each next, and how far to back off after failures. Pure logic on the time
+//! it is given, so it is tested without sockets.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+/// First retry delay after a failed session.
+pub const BACKOFF_MIN_MS: u64 = 500;
+/// Longest retry delay (a LAN peer that went away is retried at least this often).
+pub const BACKOFF_MAX_MS: u64 = 10_000;
+/// Re-sync with a quiet neighbour this often, even with nothing new.
+pub const RESYNC_MS: u64 = 30_000;
+/// A neighbour counts as present this long after its last good session.
+pub const PRESENT_MS: u64 = 2 * RESYNC_MS + 5_000;
+
+/// Where a neighbour was learned from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// An mDNS advertisement with this instance name.
+    Mdns(String),
+    /// A `--peer` address given by the user.
+    Static,
+}
+
+/// One neighbour.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// Addresses to try, in order.
+    pub addrs: Vec<SocketAddr>,
+    /// How it was learned.
+    pub source: Source,
+    /// A session with it is running.
+    pub busy: bool,
+    /// Something new happened here since the last session with it.
+    pub dirty: bool,
+    /// Failed sessions in a row.
+    pub failures: u32,
+    /// Not before this time (ms).
+    pub next_ms: u64,
+    /// Last good session (ms).
+    pub last_ok_ms: Option<u64>,
+    /// Which address to try next.
+    pub cursor: usize,
+}
+
+/// The neighbour table, keyed by a stable name (mDNS instance or address).
+#[derive(Debug, Default)]
+pub struct Peers {
+    peers: BTreeMap<String, Peer>,
+}
+
+impl Peers {
+    /// Adds or refreshes a neighbour; a fresh advertisement resets its backoff.
+    pub fn upsert(&mut self, key: &str, addrs: Vec<SocketAddr>, source: Source, now_ms: u64) {
+        let p = self.peers.entry(key.to_owned()).or_insert_with(|| Peer {
+            addrs: Vec::new(),
+            source: source.clone(),
+            busy: false,
+            dirty: true,
+            failures: 0,
+            next_ms: now_ms,
+            last_ok_ms: None,
+            cursor: 0,
+        });
+        if p.addrs != addrs {
+            p.addrs = addrs;
+            p.cursor = 0;
+        }
+        p.source = source;
+        if p.failures > 0 {
+            p.failures = 0;
+            p.next_ms = now_ms;
+        }
+    }
+
+    /// Forgets a neighbour that withdrew its advertisement (static peers stay).
+    pub fn remove(&mut self, key: &str) {
+        if self
+            .peers
+            .get(key)
+            .is_some_and(|p| !p.busy && p.source != Source::Static)
+        {
+            self.peers.remove(key);
+        }
+    }
+
+    /// Marks every neighbour but `except` as having something new to hear.
+    pub fn mark_dirty(&mut self, except: Option<&str>) {
+        for (k, p) in &mut self.peers {
+            if Some(k.as_str()) != except {
+                p.dirty = true;
+            }
+        }
+    }
+
+    /// Neighbours to dial now: not busy, and either dirty or due, within
+    /// `free` links. Marks them busy and returns (key, address).
+    pub fn due(&mut self, now_ms: u64, free: usize) -> Vec<(String, SocketAddr)> {
+        let mut out = Vec::new();
+        for (k, p) in &mut self.peers {
+            if out.len() >= free {
+                break;
+            }
+            if p.busy || p.addrs.is_empty() || now_ms < p.next_ms {
+                continue;
+            }
+            let resync_due = p.last_ok_ms.is_none_or(|t| now_ms >= t + RESYNC_MS);
+            if p.dirty || resync_due || p.failures > 0 {
+                p.busy = true;
+                p.dirty = false;
+                out.push((k.clone(), p.addrs[p.cursor % p.addrs.len()]));
+            }
+        }
+        out
+    }
+
+    /// Records how a session with `key` ended.
+    pub fn finished(&mut self, key: &str, ok: bool, now_ms: u64) {
+        let Some(p) = self.peers.get_mut(key) else {
+            return;
+        };
+        p.busy = false;
+        if ok {
+            p.failures = 0;
+            p.last_ok_ms = Some(now_ms);
+            p.next_ms = now_ms;
+        } else {
+            p.failures += 1;
+            p.cursor += 1;
+            // Another address of the same neighbour is worth trying at once.
+            let delay = if p.cursor % p.addrs.len().max(1) != 0 {
+                0
+            } else {
+                (BACKOFF_MIN_MS << (p.failures / p.addrs.len().max(1) as u32).min(8))
+                    .min(BACKOFF_MAX_MS)
+            };
+            p.next_ms = now_ms + delay;
+            p.dirty = true;
+        }
+    }
+
+    /// Whether a session with the neighbour at `ip` is running.
+    pub fn busy_with(&self, ip: std::net::IpAddr) -> Option<&str> {
+        self.peers
+            .iter()
+            .find(|(_, p)| p.busy && p.addrs.iter().any(|a| a.ip() == ip))
+            .map(|(k, _)| k.as_str())
+    }
+
+    /// Neighbours with a good session recently.
+    pub fn present(&self, now_ms: u64) -> usize {
+        self.peers
+            .values()
+            .filter(|p| p.last_ok_ms.is_some_and(|t| now_ms < t + PRESENT_MS))
+            .count()
+    }
+
+    /// Number of known neighbours.
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// True when no neighbour is known.
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// The earliest time a not-busy neighbour becomes due.
+    pub fn next_due(&self) -> Option<u64> {
+        self.peers
+            .values()
+            .filter(|p| !p.busy && !p.addrs.is_empty())
+            .map(|p| {
+                if p.dirty || p.failures > 0 {
+                    p.next_ms
+                } else {
+                    p.last_ok_ms.map_or(p.next_ms, |t| t + RESYNC_MS)
+                }
+            })
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_new_neighbour_is_dialled_once_then_resynced_later() {
+        let mut p = Peers::default();
+        p.upsert("a", vec![addr("10.0.0.1:1")], Source::Static, 0);
+        assert_eq!(p.due(0, 8).len(), 1);
+        assert!(p.due(0, 8).is_empty(), "busy while its session runs");
+        p.finished("a", true, 100);
+        assert!(p.due(200, 8).is_empty(), "nothing new, not yet due");
+        assert_eq!(p.present(200), 1);
+        assert_eq!(p.due(100 + RESYNC_MS, 8).len(), 1);
+    }
+
+    #[test]
+    fn news_makes_every_other_neighbour_due_at_once() {
+        let mut p = Peers::default();
+        for k in ["a", "b", "c"] {
+            p.upsert(k, vec![addr("10.0.0.1:1")], Source::Static, 0);
+        }
+        let all = p.due(0, 8);
+        assert_eq!(all.len(), 3);
+        for (k, _) in all {
+            p.finished(&k, true, 10);
+        }
+        p.mark_dirty(Some("b"));
+        let due: Vec<String> = p.due(20, 8).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(due, vec!["a".to_owned(), "c".to_owned()]);
+    }
+
+    #[test]
+    fn failures_back_off_and_try_other_addresses_first() {
+        let mut p = Peers::default();
+        p.upsert(
+            "m",
+            vec![addr("10.0.1.3:9"), addr("10.0.2.3:9")],
+            Source::Mdns("m".into()),
+            0,
+        );
+        let (_, first) = p.due(0, 8)[0];
+        p.finished("m", false, 0);
+        let (_, second) = p.due(0, 8)[0];
+        assert_ne!(first, second, "the other address is tried at once");
+        p.finished("m", false, 0);
+        assert!(p.due(0, 8).is_empty());
+        assert!(p.next_due().unwrap() >= BACKOFF_MIN_MS);
+        // Backoff grows but is capped.
+        for _ in 0..40 {
+            let t = p.next_due().unwrap();
+            assert!(t <= 1_000_000_000);
+            p.due(t, 8);
+            p.finished("m", false, t);
+        }
+        let now = 0;
+        let gap = p.next_due().unwrap() - now;
+        assert!(gap > 0);
+        // A fresh advertisement resets the backoff.
+        p.upsert(
+            "m",
+            vec![addr("10.0.1.3:9"), addr("10.0.2.3:9")],
+            Source::Mdns("m".into()),
+            5,
+        );
+        assert_eq!(p.due(5, 8).len(), 1);
+    }
+
+    #[test]
+    fn links_are_capped_and_withdrawn_mdns_peers_forgotten() {
+        let mut p = Peers::default();
+        for i in 0..5 {
+            p.upsert(
+                &format!("p{i}"),
+                vec![addr("10.0.0.1:1")],
+                Source::Mdns(format!("p{i}")),
+                0,
+            );
+        }
+        assert_eq!(p.due(0, 2).len(), 2);
+        p.remove("p4");
+        assert_eq!(p.len(), 4);
+        p.remove("p0");
+        assert_eq!(p.len(), 4, "a neighbour with a running session stays");
+    }
+}
