@@ -162,11 +162,17 @@ impl Server {
     /// Starts `pollen serve --listen 127.0.0.1:0 --json` for `phone` and
     /// waits for the address it prints on its first line.
     pub fn start(phone: &Phone) -> Server {
+        Server::start_with(phone, &["serve", "--listen", "127.0.0.1:0", "--json"])
+    }
+
+    /// Starts `pollen --data DIR args…` (a command that prints its address
+    /// first, like `serve` or `run`).
+    pub fn start_with(phone: &Phone, args: &[&str]) -> Server {
         use std::io::BufRead;
         let mut child = Command::new(pollen_bin())
             .arg("--data")
             .arg(&phone.dir)
-            .args(["serve", "--listen", "127.0.0.1:0", "--json"])
+            .args(args)
             .env_remove("POLLEN_DATA")
             .stdout(std::process::Stdio::piped())
             .spawn()

@@ -1,0 +1,52 @@
+//! `pollen run` on loopback with `--peer` (no multicast needed): news is
+//! pushed within about a second, `status` shows the running node, and SIGTERM
+//! shuts down cleanly. The mDNS mesh across hosts is `lan_mesh.rs`.
+
+use pollen_tests::{Phone, Server};
+use std::time::{Duration, Instant};
+
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if check() {
+            return start.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+#[test]
+fn run_pushes_a_local_message_to_its_neighbour_and_stops_cleanly() {
+    let root = tempfile::tempdir().unwrap();
+    let a = Phone::new(root.path(), "Ana");
+    let b = Phone::new(root.path(), "Bo");
+    a.add(&b);
+    b.add(&a);
+    let run_b = Server::start_with(&b, &["run", "--listen", "127.0.0.1:0", "--no-mdns"]);
+    let run_a = Server::start_with(
+        &a,
+        &["run", "--listen", "127.0.0.1:0", "--no-mdns", "--peer", &run_b.addr],
+    );
+    wait_for("a first session", Duration::from_secs(20), || {
+        a.json(&["status"])["run"]["sessions"].as_u64() >= Some(1)
+    });
+    let status = a.json(&["status"]);
+    assert_eq!(status["run"]["listen"], run_a.addr.as_str());
+    assert_eq!(status["run"]["neighbours"], 1, "{status}");
+
+    // Written by another process on A's data dir while A runs.
+    a.ok(&["send", "--to", "Bo", "pushed by run"]);
+    let took = wait_for("B to receive", Duration::from_secs(20), || {
+        b.texts().contains(&"pushed by run".to_owned())
+    });
+    eprintln!("local write to neighbour's inbox: {took:?}");
+    wait_for("A to see it delivered", Duration::from_secs(20), || {
+        a.json(&["status"])["own_delivered"] == 1
+    });
+
+    assert!(run_a.stop().success(), "SIGTERM ends run with status 0");
+    assert!(run_b.stop().success());
+    assert!(a.json(&["status"])["run"].is_null(), "the status file is removed");
+    assert!(!a.dir.join("run.json").exists());
+}
