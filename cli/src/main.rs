@@ -154,11 +154,15 @@ enum Command {
     /// Benchmarks (run them on a release build).
     #[command(subcommand)]
     Bench(bench::BenchCmd),
-    /// A scripted walk-through: three people, messages carried by hand.
+    /// A narrated walk-through on one machine: five phones running Pollen over
+    /// loopback, a bus carrying messages between two groups that never meet.
     Demo {
         /// Keep the demo's data here instead of a temporary directory.
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
+        /// The sneakernet story instead: messages carried on a USB stick.
+        #[arg(long)]
+        sneakernet: bool,
     },
     /// Internal: cold-start probe used by `bench open`.
     #[command(hide = true)]
@@ -483,7 +487,13 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             return net::sync(node, &addr, json);
         }
         Command::Bench(cmd) => bench::run(cmd)?,
-        Command::Demo { keep } => demo::run(keep)?,
+        Command::Demo { keep, sneakernet } => {
+            if sneakernet {
+                demo::sneakernet(keep)?
+            } else {
+                demo::mesh(keep)?
+            }
+        }
         Command::BenchProbe { dir } => bench::probe(&dir, started)?,
     }
     Ok(ExitCode::SUCCESS)

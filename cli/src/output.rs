@@ -151,6 +151,7 @@ fn message_json(m: &MessageRow) -> Value {
         "text": m.text,
         "sent_at": m.sent_at,
         "status": m.status,
+        "hops": m.hops,
         "reply_to": m.reply_to.map(hex::encode),
         "edited_at": m.edited_at,
         "deleted": m.deleted,

@@ -26,7 +26,14 @@ fn run_pushes_a_local_message_to_its_neighbour_and_stops_cleanly() {
     let run_b = Server::start_with(&b, &["run", "--listen", "127.0.0.1:0", "--no-mdns"]);
     let run_a = Server::start_with(
         &a,
-        &["run", "--listen", "127.0.0.1:0", "--no-mdns", "--peer", &run_b.addr],
+        &[
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-mdns",
+            "--peer",
+            &run_b.addr,
+        ],
     );
     wait_for("a first session", Duration::from_secs(20), || {
         a.json(&["status"])["run"]["sessions"].as_u64() >= Some(1)
@@ -47,6 +54,9 @@ fn run_pushes_a_local_message_to_its_neighbour_and_stops_cleanly() {
 
     assert!(run_a.stop().success(), "SIGTERM ends run with status 0");
     assert!(run_b.stop().success());
-    assert!(a.json(&["status"])["run"].is_null(), "the status file is removed");
+    assert!(
+        a.json(&["status"])["run"].is_null(),
+        "the status file is removed"
+    );
     assert!(!a.dir.join("run.json").exists());
 }

@@ -1,7 +1,7 @@
 //! Taking envelopes and delivery proofs in: validate, deduplicate, open what
 //! is ours, apply it to conversations, carry the rest within quotas.
 
-use super::{DEFAULT_TTL_SECS, Node, NodeError, check_name};
+use super::{DEFAULT_HOPS, DEFAULT_TTL_SECS, Node, NodeError, check_name};
 use crate::conversation::{self, ConversationDoc, ConversationError, MessageId};
 use crate::envelope::{
     self, DeliveryProof, Envelope, EnvelopeError, Opened, RoutingTag, SharedKey,
@@ -255,8 +255,9 @@ impl<'n> Batch<'n> {
             Ok(Payload::Change { key, change }) => self
                 .dm_conversation_for(&opened.author, &opened.author_name)
                 .and_then(|conv| {
-                    self.apply_change(&conv, &opened.author, &opened.author_name, &key, &change)
-                        .map(|()| conv)
+                    self.apply_change(&conv, &opened.author, &opened.author_name, &key, &change)?;
+                    self.note_hops(&conv, &key, header.hops)?;
+                    Ok(conv)
                 }),
             Ok(Payload::GroupKey {
                 group,
@@ -301,9 +302,9 @@ impl<'n> Batch<'n> {
             )));
         }
         let applied = match Payload::decode(&opened.payload) {
-            Ok(Payload::Change { key, change }) => {
-                self.apply_change(conv, &opened.author, &opened.author_name, &key, &change)
-            }
+            Ok(Payload::Change { key, change }) => self
+                .apply_change(conv, &opened.author, &opened.author_name, &key, &change)
+                .and_then(|()| self.note_hops(conv, &key, env.header().hops)),
             Ok(Payload::GroupKey { .. }) => Err(NodeError::Payload(PayloadError::UnknownKind(2))),
             Err(e) => Err(NodeError::Payload(e)),
         };
@@ -551,6 +552,20 @@ impl<'n> Batch<'n> {
             for (reader, up_to) in self.doc(conv)?.read_markers() {
                 node.store.set_read_marker(conv, &reader, up_to)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Remembers how far a message travelled, in links (author to first
+    /// carrier is one): every carrier lowers the hop budget by one, and Pollen
+    /// senders start from [`DEFAULT_HOPS`].
+    fn note_hops(&self, conv: &[u8; 16], key: &str, hops_left: u8) -> Result<(), NodeError> {
+        if let Some(id) = key
+            .strip_prefix("m:")
+            .and_then(|h| MessageId::from_hex(h).ok())
+        {
+            let travelled = DEFAULT_HOPS.saturating_sub(hops_left) as u32 + 1;
+            self.node.store.set_message_hops(conv, &id.0, travelled)?;
         }
         Ok(())
     }

@@ -45,6 +45,7 @@ impl LinkOutcome {
             error: Some(error),
             opened: 0,
             delivered: 0,
+            peer_port: None,
         }
     }
 }
@@ -66,6 +67,8 @@ pub struct LinkOutcome {
     pub opened: u64,
     /// Own messages newly marked delivered.
     pub delivered: u64,
+    /// The port the peer accepts sessions on, if it said.
+    pub peer_port: Option<u16>,
 }
 
 /// Runs `session` over `stream` until it finishes, fails or the stream ends.
@@ -94,6 +97,7 @@ where
         error: None,
         opened: 0,
         delivered: 0,
+        peer_port: None,
     };
     let mut read_open = true;
     loop {
@@ -153,6 +157,7 @@ where
     let _ = wr.flush().await;
     let _ = wr.shutdown().await;
     outcome.stats = session.stats().clone();
+    outcome.peer_port = session.peer_port();
     outcome
 }
 

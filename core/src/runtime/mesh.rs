@@ -200,6 +200,7 @@ where
                 let _ = stream.set_nodelay(true);
                 links += 1;
                 spawn_session(SessionTask {
+                    listen_port: local.port(),
                     link: Link::Accepted(stream),
                     key: None,
                     peer: remote.to_string(),
@@ -217,13 +218,29 @@ where
                 if done.outgoing && let Ok(addr) = done.peer.parse::<SocketAddr>() {
                     dialing.remove(&addr);
                 }
-                if let Some(key) = &done.key {
+                let mut key = done.key.clone();
+                // A neighbour that dialled us and said where it listens can be
+                // dialled back when there is news for it.
+                if !done.outgoing
+                    && let (Some(port), Ok(remote)) = (done.outcome.peer_port, done.peer.parse::<SocketAddr>())
+                {
+                    let back = SocketAddr::new(remote.ip(), port);
+                    key = Some(match peers.key_of(back) {
+                        Some(k) => k.to_owned(),
+                        None => {
+                            let k = back.to_string();
+                            peers.upsert(&k, vec![back], Source::Learned, clock.now_ms());
+                            k
+                        }
+                    });
+                }
+                if let Some(key) = &key {
                     peers.finished(key, ok, clock.now_ms());
                 }
                 let s = &done.outcome.stats;
                 if s.opened + s.carried + s.new_proofs > 0 {
                     // News travels on: everyone else should hear it now.
-                    peers.mark_dirty(done.key.as_deref());
+                    peers.mark_dirty(key.as_deref());
                 }
                 if ok {
                     status.sessions += 1;
@@ -248,6 +265,7 @@ where
                     dialing.insert(addr, cancel_tx);
                     links += 1;
                     spawn_session(SessionTask {
+                        listen_port: local.port(),
                         link: Link::Dial(addr),
                         key: Some(key),
                         peer: addr.to_string(),
@@ -309,6 +327,7 @@ enum Link {
 }
 
 struct SessionTask<S> {
+    listen_port: u16,
     link: Link,
     key: Option<String>,
     peer: String,
@@ -323,6 +342,7 @@ struct SessionTask<S> {
 fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
     tokio::task::spawn_local(async move {
         let SessionTask {
+            listen_port,
             link,
             key,
             peer,
@@ -354,7 +374,8 @@ fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
                     .peer_addr()
                     .map(|a| a.ip().to_string())
                     .unwrap_or_else(|_| peer.clone());
-                let config = SessionConfig::tcp(outgoing, format!("tcp:{ip}"));
+                let mut config = SessionConfig::tcp(outgoing, format!("tcp:{ip}"));
+                config.listen_port = listen_port;
                 let session = Session::new(config, clock.now_ms());
                 let stop = async move {
                     let cancelled = async {

@@ -21,7 +21,12 @@ pub enum Source {
     Mdns(String),
     /// A `--peer` address given by the user.
     Static,
+    /// A neighbour that dialled us and said where it listens.
+    Learned,
 }
+
+/// Failed sessions in a row after which a learned neighbour is forgotten.
+pub const LEARNED_MAX_FAILURES: u32 = 5;
 
 /// One neighbour.
 #[derive(Clone, Debug)]
@@ -127,6 +132,10 @@ impl Peers {
             p.next_ms = now_ms;
         } else {
             p.failures += 1;
+            if p.source == Source::Learned && p.failures >= LEARNED_MAX_FAILURES {
+                self.peers.remove(key);
+                return;
+            }
             p.cursor += 1;
             // Another address of the same neighbour is worth trying at once.
             let delay = if p.cursor % p.addrs.len().max(1) != 0 {
@@ -138,6 +147,14 @@ impl Peers {
             p.next_ms = now_ms + delay;
             p.dirty = true;
         }
+    }
+
+    /// The key of the neighbour listening at `addr`, if known.
+    pub fn key_of(&self, addr: SocketAddr) -> Option<&str> {
+        self.peers
+            .iter()
+            .find(|(_, p)| p.addrs.contains(&addr))
+            .map(|(k, _)| k.as_str())
     }
 
     /// Whether a session with the neighbour at `ip` is running.
@@ -252,6 +269,20 @@ mod tests {
             5,
         );
         assert_eq!(p.due(5, 8).len(), 1);
+    }
+
+    #[test]
+    fn a_learned_neighbour_that_keeps_failing_is_forgotten() {
+        let mut p = Peers::default();
+        let a = addr("10.0.0.9:4000");
+        p.upsert("10.0.0.9:4000", vec![a], Source::Learned, 0);
+        assert_eq!(p.key_of(a), Some("10.0.0.9:4000"));
+        for _ in 0..LEARNED_MAX_FAILURES {
+            let t = p.next_due().unwrap();
+            assert_eq!(p.due(t, 8).len(), 1);
+            p.finished("10.0.0.9:4000", false, t);
+        }
+        assert!(p.is_empty());
     }
 
     #[test]

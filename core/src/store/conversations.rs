@@ -82,6 +82,8 @@ pub struct MessageRow {
     pub reactions: Vec<(String, String)>,
     /// `received`, `pending`, `delivered`, `read` or `sent`.
     pub status: String,
+    /// Links the message travelled to get here, 1 = straight from its author (received messages).
+    pub hops: Option<u32>,
 }
 
 /// A message's projected state, written after its document changed.
@@ -299,6 +301,21 @@ impl Store {
         Ok(st.exists(params![&conversation[..], &id[..]])?)
     }
 
+    /// Records how many links a message travelled, once (the first envelope
+    /// that brought it wins).
+    pub fn set_message_hops(
+        &self,
+        conversation: &[u8; 16],
+        id: &[u8; 16],
+        hops: u32,
+    ) -> Result<(), StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "UPDATE messages SET hops = ?3 WHERE conversation = ?1 AND id = ?2 AND hops IS NULL",
+        )?;
+        st.execute(params![&conversation[..], &id[..], hops as i64])?;
+        Ok(())
+    }
+
     /// Stores a member's read marker.
     pub fn set_read_marker(
         &self,
@@ -337,7 +354,8 @@ impl Store {
                       WHEN o.commitment IS NULL THEN 'sent'
                       WHEN o.delivered_at IS NULL THEN 'pending'
                       ELSE 'delivered'
-                    END
+                    END,
+                    m.hops
              FROM messages m
              JOIN conversations c ON c.id = m.conversation
              LEFT JOIN contacts k ON k.signing = m.author
@@ -366,6 +384,7 @@ impl Store {
                         r.get::<_, bool>(9)?,
                         r.get::<_, String>(10)?,
                         r.get::<_, String>(11)?,
+                        r.get::<_, Option<i64>>(12)?,
                     ),
                 ))
             },
@@ -374,7 +393,7 @@ impl Store {
         for row in rows {
             let (
                 (conv, conv_name, id, author, from, text),
-                (sent_at, reply_to, edited_at, deleted, reactions, status),
+                (sent_at, reply_to, edited_at, deleted, reactions, status, hops),
             ) = row?;
             out.push(MessageRow {
                 conversation: blob(conv)?,
@@ -390,6 +409,7 @@ impl Store {
                 reactions: serde_json::from_str(&reactions)
                     .map_err(|e| StoreError::Corrupt(format!("reactions: {e}")))?,
                 status,
+                hops: hops.map(|h| h.clamp(0, u8::MAX as i64) as u32),
             });
         }
         Ok(out)

@@ -168,8 +168,13 @@ CREATE TABLE read_markers (
 "#;
 
 /// All migrations, oldest first.
+/// V2: how many links a received message travelled, 1 when it came straight
+/// from its author (NULL for own
+/// messages and for messages whose first change came with an edit).
+const V2: &str = "ALTER TABLE messages ADD COLUMN hops INTEGER;";
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 #[cfg(test)]

@@ -38,6 +38,9 @@ pub enum Message {
     Hello {
         /// Bytes of transfer items the sender of Hello accepts unacknowledged.
         window: u32,
+        /// The TCP port the sender accepts sessions on (0: none), so a
+        /// neighbour it dialled can dial back when it has news.
+        port: u16,
         /// Blinded direct tags: envelopes addressed to this side.
         direct: Vec<Blinded>,
         /// Blinded tags of its groups and channels.
@@ -85,10 +88,14 @@ impl Message {
         match self {
             Message::Hello {
                 window,
+                port,
                 direct,
                 shared,
             } => {
-                w.u8(T_HELLO).u32(*window).u16(direct.len() as u16);
+                w.u8(T_HELLO)
+                    .u32(*window)
+                    .u16(*port)
+                    .u16(direct.len() as u16);
                 for b in direct {
                     w.bytes(b);
                 }
@@ -138,10 +145,12 @@ impl Message {
         let msg = match r.u8("message type")? {
             T_HELLO => {
                 let window = r.u32("window")?;
+                let port = r.u16("port")?;
                 let direct = blinded_list(&mut r, "direct interests")?;
                 let shared = blinded_list(&mut r, "shared interests")?;
                 Message::Hello {
                     window,
+                    port,
                     direct,
                     shared,
                 }
@@ -225,6 +234,7 @@ mod tests {
         vec![
             Message::Hello {
                 window: 1 << 20,
+                port: 7745,
                 direct: vec![[1; 8], [2; 8]],
                 shared: vec![[3; 8]],
             },

@@ -65,6 +65,8 @@ pub struct SessionConfig {
     pub window: u32,
     /// Name of the link for per-origin storage quotas and logs.
     pub origin: String,
+    /// The TCP port this node accepts sessions on (0: none), told to the peer.
+    pub listen_port: u16,
     /// What the peer may make this side spend.
     pub limits: SessionLimits,
 }
@@ -77,6 +79,7 @@ impl SessionConfig {
             max_record: MAX_RECORD,
             window: 4 << 20,
             origin: origin.into(),
+            listen_port: 0,
             limits: SessionLimits::default(),
         }
     }
@@ -88,6 +91,7 @@ impl SessionConfig {
             max_record: max_record.clamp(MIN_RECORD, MAX_RECORD),
             window: 64 << 10,
             origin: origin.into(),
+            listen_port: 0,
             limits: SessionLimits::default(),
         }
     }

@@ -132,6 +132,11 @@ impl Session {
         matches!(self.phase, Phase::Closed)
     }
 
+    /// The port the peer said it accepts sessions on, once known.
+    pub fn peer_port(&self) -> Option<u16> {
+        self.transfer.peer_port()
+    }
+
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
         self.events.pop_front()

@@ -443,6 +443,7 @@ impl Hostile {
         self.message(
             &Message::Hello {
                 window: 1 << 20,
+                port: 0,
                 direct: vec![],
                 shared: vec![],
             },

@@ -30,6 +30,7 @@ enum SendItem {
 pub(super) struct Transfer {
     initiator: bool,
     window: u32,
+    listen_port: u16,
     limits: SessionLimits,
     origin: String,
     hash: [u8; 32],
@@ -37,6 +38,7 @@ pub(super) struct Transfer {
     local: HashMap<[u8; 32], LocalItem>,
     control: VecDeque<Message>,
     peer_hello: bool,
+    peer_port: Option<u16>,
     peer_window: u64,
     peer_direct: HashSet<Blinded>,
     peer_shared: HashSet<Blinded>,
@@ -62,6 +64,7 @@ impl Transfer {
         Transfer {
             initiator: config.initiator,
             window: config.window,
+            listen_port: config.listen_port,
             limits: config.limits.clone(),
             origin: config.origin.clone(),
             hash: [0; 32],
@@ -69,6 +72,7 @@ impl Transfer {
             local: HashMap::new(),
             control: VecDeque::new(),
             peer_hello: false,
+            peer_port: None,
             peer_window: 0,
             peer_direct: HashSet::new(),
             peer_shared: HashSet::new(),
@@ -122,6 +126,7 @@ impl Transfer {
         };
         self.control.push_back(Message::Hello {
             window: self.window,
+            port: self.listen_port,
             direct: blind_all(&interests.direct),
             shared: blind_all(&interests.shared),
         });
@@ -160,6 +165,7 @@ impl Transfer {
         match msg {
             Message::Hello {
                 window,
+                port,
                 direct,
                 shared,
             } => {
@@ -167,6 +173,7 @@ impl Transfer {
                     return Err(SessionError::Protocol("second hello"));
                 }
                 self.peer_hello = true;
+                self.peer_port = (port != 0).then_some(port);
                 self.peer_window = window as u64;
                 self.peer_direct = direct.into_iter().collect();
                 self.peer_shared = shared.into_iter().collect();
@@ -473,6 +480,11 @@ impl Transfer {
             && self.ready.is_none()
             && self.in_flight.is_empty()
             && self.pending.is_empty()
+    }
+
+    /// The port the peer accepts sessions on, once its Hello arrived.
+    pub(super) fn peer_port(&self) -> Option<u16> {
+        self.peer_port
     }
 
     /// Both sides are settled and have said so.

@@ -1,4 +1,4 @@
-//! `pollen demo`: a narrated sneakernet walk-through on one machine. Ana
+//! `pollen demo --sneakernet`: a narrated sneakernet walk-through on one machine. Ana
 //! lives in a village with no network, Chen in the town down the valley, and
 //! Bo drives the bus between them carrying a USB stick. Bo never learns what
 //! he carries; the reply and the delivery proof ride back the same way.
@@ -11,28 +11,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Instant;
 
-fn step(n: u32, text: &str) {
-    println!("\n{n}. {text}");
-}
-
-fn say(text: impl AsRef<str>) {
-    println!("   {}", text.as_ref());
-}
-
-fn inbox(node: &Node, who: &str) -> Result<(), CliError> {
-    let mut rows = node.messages(None, 20, None)?;
-    rows.reverse();
-    if rows.is_empty() {
-        say(format!("{who}'s inbox: (empty)"));
-    }
-    for m in rows {
-        say(format!(
-            "{who}'s inbox: [{}] {}: {:?} ({})",
-            m.conversation_name, m.from, m.text, m.status
-        ));
-    }
-    Ok(())
-}
+use super::{inbox, say, step};
 
 fn carry(from: &Node, to: &Node, stick: &Path, who: &str) -> Result<(), CliError> {
     let e = from.export_bundle(stick)?;
