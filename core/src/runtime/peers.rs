@@ -58,6 +58,24 @@ pub struct Peers {
 impl Peers {
     /// Adds or refreshes a neighbour; a fresh advertisement resets its backoff.
     pub fn upsert(&mut self, key: &str, addrs: Vec<SocketAddr>, source: Source, now_ms: u64) {
+        // A neighbour first learned from its dial-in and then advertised is
+        // one neighbour: the advertisement (with every address) replaces it.
+        if source != Source::Learned {
+            let stale: Vec<String> = self
+                .peers
+                .iter()
+                .filter(|(k, p)| {
+                    k.as_str() != key
+                        && p.source == Source::Learned
+                        && !p.busy
+                        && p.addrs.iter().any(|a| addrs.contains(a))
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in stale {
+                self.peers.remove(&k);
+            }
+        }
         let p = self.peers.entry(key.to_owned()).or_insert_with(|| Peer {
             addrs: Vec::new(),
             source: source.clone(),
@@ -283,6 +301,21 @@ mod tests {
             p.finished("10.0.0.9:4000", false, t);
         }
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn an_advertisement_replaces_the_same_neighbour_learned_from_its_dial_in() {
+        let mut p = Peers::default();
+        let a = addr("10.99.1.3:4000");
+        p.upsert("10.99.1.3:4000", vec![a], Source::Learned, 0);
+        p.upsert(
+            "pollen-ab._pollen._tcp.local.",
+            vec![a, addr("10.99.2.3:4000")],
+            Source::Mdns("pollen-ab".into()),
+            0,
+        );
+        assert_eq!(p.len(), 1);
+        assert_eq!(p.key_of(a), Some("pollen-ab._pollen._tcp.local."));
     }
 
     #[test]
