@@ -78,6 +78,13 @@ pub fn run(
         .build()
         .map_err(|e| CliError::Other(format!("cannot start the runtime: {e}")))?;
     let local = tokio::task::LocalSet::new();
+    if let Some(live) = live_status(&dir) {
+        return Err(CliError::Other(format!(
+            "a pollen run is already running on {} (pid {}); stop it first",
+            dir.display(),
+            live["pid"]
+        )));
+    }
     let tty = std::io::stdout().is_terminal();
     let status_path = dir.join(STATUS_FILE);
     let result = local.block_on(&rt, async {

@@ -697,16 +697,17 @@ case_start() {
     done
 
     # Each host's neighbours are the hosts on its bridge(s): h3 sees four,
-    # everyone else two. The contract does not define run.neighbours
-    # exactly, so a mismatch is a warning unless STRICT_NEIGHBOURS=1.
+    # everyone else two (run.neighbours counts distinct nodes with a good
+    # session in the last minute; STRICT_NEIGHBOURS=0 makes a mismatch a
+    # warning, for experiments).
     step "run 1c: neighbours settle to the topology (h3: 4, the others: 2)"
     declare -A want=([h1]=2 [h2]=2 [h3]=4 [h4]=2 [h5]=2)
     if poll_until 10 neighbours_match want; then
         pass "neighbours match the topology $(secs "$WAITED_MS") after the first sessions"
-    elif [ "${STRICT_NEIGHBOURS:-0}" = 1 ]; then
+    elif [ "${STRICT_NEIGHBOURS:-1}" = 1 ]; then
         fail "neighbours never matched the topology within 10 s"
     else
-        warn "neighbours never matched the topology within 10 s (STRICT_NEIGHBOURS=1 makes this fail)"
+        warn "neighbours never matched the topology within 10 s (STRICT_NEIGHBOURS=0)"
     fi
     for h in "${HOSTS[@]}"; do
         info "$h: neighbours $(status "$h" run.neighbours) (expected ${want[$h]}), sessions $(status "$h" run.sessions)"

@@ -40,6 +40,8 @@ fn run_pushes_a_local_message_to_its_neighbour_and_stops_cleanly() {
     });
     let status = a.json(&["status"]);
     assert_eq!(status["run"]["listen"], run_a.addr.as_str());
+    let err = a.fails(&["run", "--listen", "127.0.0.1:0", "--no-mdns"]);
+    assert!(err.contains("already running"), "{err}");
     assert_eq!(status["run"]["neighbours"], 1, "{status}");
 
     // Written by another process on A's data dir while A runs.

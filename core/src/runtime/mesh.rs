@@ -366,7 +366,7 @@ fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
         let outcome = match stream {
             Err(e) => {
                 tracing::debug!(%peer, error = %e, "dial failed");
-                LinkOutcome::failed(crate::sync::SessionError::LinkLost)
+                LinkOutcome::failed(crate::sync::SessionError::Unreachable(e))
             }
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);

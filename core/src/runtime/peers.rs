@@ -67,7 +67,6 @@ impl Peers {
                 .filter(|(k, p)| {
                     k.as_str() != key
                         && p.source == Source::Learned
-                        && !p.busy
                         && p.addrs.iter().any(|a| addrs.contains(a))
                 })
                 .map(|(k, _)| k.clone())
@@ -150,6 +149,8 @@ impl Peers {
             p.next_ms = now_ms;
         } else {
             p.failures += 1;
+            // Gone or unreachable: no longer counted as present.
+            p.last_ok_ms = None;
             if p.source == Source::Learned && p.failures >= LEARNED_MAX_FAILURES {
                 self.peers.remove(key);
                 return;

@@ -200,4 +200,7 @@ pub enum SessionError {
     /// The link was cut before the session finished.
     #[error("link lost")]
     LinkLost,
+    /// The neighbour could not be reached (the session never started).
+    #[error("cannot connect: {0}")]
+    Unreachable(String),
 }
