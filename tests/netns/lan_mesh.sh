@@ -18,8 +18,8 @@
 #   --clean-stale  first delete namespaces left by earlier runs that died
 #                (pln<PID>-* whose PID is gone), then go on
 # Environment: POLLEN_BIN (required), IDLE_SECONDS (default 10), POLLEN_LOG
-# (default info, for `pollen run`'s stderr log), STRICT_NEIGHBOURS=1 (fail,
-# not warn, when run.neighbours does not match the topology).
+# (default info, for `pollen run`'s stderr log), STRICT_NEIGHBOURS=0 (warn,
+# not fail, when run.neighbours does not match the topology).
 #
 # Needs root (skips with exit 0 otherwise). Exit status 0 only if every check
 # passed. Needs bash, coreutils, iproute2 (installed with apt-get if missing)
