@@ -5,8 +5,10 @@
 
 mod bench;
 mod demo;
+mod metrics;
 mod net;
 mod output;
+mod relay;
 mod run;
 
 use clap::{Args, Parser, Subcommand};
@@ -135,12 +137,43 @@ enum Command {
         /// Most sessions at once.
         #[arg(long, default_value_t = 16)]
         max_links: usize,
+        /// A relay to upload to and download from whenever it is reachable,
+        /// pollen-relay://HOST:PORT/KEY (repeatable; also read from the file
+        /// `relays` in the data directory, one per line).
+        #[arg(long = "relay", value_name = "ADDRESS")]
+        relays: Vec<String>,
         #[command(flatten)]
         limits: StorageArgs,
     },
-    /// One sync session with a neighbour at ADDR (host:port), then exit.
+    /// Run a relay: a node with large storage and no user that holds
+    /// envelopes for people elsewhere. Prints its address (with its key) first.
+    Relay {
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7746")]
+        listen: String,
+        /// Where the relay keeps its store and key (default: the data directory).
+        #[arg(long, value_name = "PATH")]
+        store: Option<PathBuf>,
+        /// HOST:PORT to print in the relay address (default: the bound address).
+        #[arg(long, value_name = "HOST:PORT")]
+        advertise: Option<String>,
+        /// Serve Prometheus metrics on ADDR (GET /metrics).
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
+        /// Megabytes of envelopes held at most.
+        #[arg(long, value_name = "MB", default_value_t = 10_240)]
+        storage_mb: u64,
+        /// Megabytes one client address may leave here.
+        #[arg(long, value_name = "MB", default_value_t = 256)]
+        per_peer_mb: u64,
+        /// Most client sessions at once.
+        #[arg(long, default_value_t = relay::RELAY_MAX_LINKS)]
+        max_links: usize,
+    },
+    /// One sync session with a neighbour at ADDR (host:port) or a relay
+    /// (pollen-relay://HOST:PORT/KEY, whose key is checked), then exit.
     Sync {
-        /// The neighbour's address.
+        /// The neighbour's or relay's address.
         addr: String,
         /// Print JSON.
         #[arg(long)]
@@ -331,8 +364,10 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     // A node running unattended logs what it does; interactive commands stay quiet.
-    let unattended = matches!(cli.command, Command::Run { .. } | Command::Serve { .. })
-        && !std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let unattended = matches!(
+        cli.command,
+        Command::Run { .. } | Command::Serve { .. } | Command::Relay { .. }
+    ) && !std::io::IsTerminal::is_terminal(&std::io::stdout());
     init_logging(if unattended { "info" } else { "warn" });
     match run(cli, started) {
         Ok(code) => code,
@@ -466,6 +501,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             no_mdns,
             peers,
             max_links,
+            relays,
             limits,
         } => {
             let dir = dir()?;
@@ -478,8 +514,34 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
                 mdns: !no_mdns,
                 peers,
                 max_links: max_links.max(1),
+                relays: run::relay_addresses(&dir, &relays)?,
             };
             return run::run(node, dir, &listen, config);
+        }
+        Command::Relay {
+            listen,
+            store,
+            advertise,
+            metrics,
+            storage_mb,
+            per_peer_mb,
+            max_links,
+        } => {
+            let dir = match store {
+                Some(p) => p,
+                None => dir()?,
+            };
+            return relay::run(relay::RelayOptions {
+                listen: &listen,
+                advertise: advertise.as_deref(),
+                dir: &dir,
+                metrics: metrics.as_deref(),
+                limits: pollen_core::store::StoreLimits {
+                    global_bytes: storage_mb << 20,
+                    per_origin_bytes: per_peer_mb << 20,
+                },
+                max_links: max_links.max(1),
+            });
         }
         Command::Sync { addr, json, limits } => {
             let mut node = open(&dir()?)?;

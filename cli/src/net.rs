@@ -69,13 +69,23 @@ pub(crate) async fn shutdown_signal() {
     }
 }
 
-/// `pollen sync ADDR`: one session, then a summary; exit 1 if it failed.
+/// `pollen sync ADDR` (host:port, or a relay address): one session, then a
+/// summary; exit 1 if it failed.
 pub fn sync(node: Node, addr: &str, json: bool) -> Result<ExitCode, CliError> {
-    runtime::check_addr(addr).map_err(|e| CliError::Other(e.to_string()))?;
+    // A relay address carries the key the relay must prove it holds.
+    let (host_port, relay_key) = if addr.starts_with(runtime::relay::SCHEME) {
+        let r: runtime::relay::RelayAddress = addr
+            .parse()
+            .map_err(|e: runtime::relay::RelayAddressError| CliError::Other(e.to_string()))?;
+        (r.host_port, Some(r.key))
+    } else {
+        (addr.to_owned(), None)
+    };
+    runtime::check_addr(&host_port).map_err(|e| CliError::Other(e.to_string()))?;
     let rt = runtime()?;
     let store = RefCell::new(node);
     let outcome = rt
-        .block_on(runtime::sync_once(addr, &store))
+        .block_on(runtime::sync_once_with(&host_port, &store, relay_key))
         .map_err(|e| CliError::Other(e.to_string()))?;
     if json {
         println!("{}", summary_json(None, &outcome));

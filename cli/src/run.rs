@@ -44,6 +44,7 @@ fn write_status(path: &Path, s: &MeshStatus, node: &Node) {
         "pid": std::process::id(),
         "listen": s.listen,
         "neighbours": s.neighbours,
+        "relays": s.relays,
         "known": s.known,
         "links": s.links,
         "sessions": s.sessions,
@@ -64,6 +65,32 @@ fn write_status(path: &Path, s: &MeshStatus, node: &Node) {
 fn session_line(peer: &str, outgoing: bool, o: &LinkOutcome) -> String {
     let dir = if outgoing { "->" } else { "<-" };
     format!("{dir} {peer}: {}", crate::net::summary_line(o))
+}
+
+/// Relay addresses from `--relay` and from the file `relays` in the data
+/// directory (one per line; `#` starts a comment).
+pub fn relay_addresses(
+    dir: &Path,
+    given: &[String],
+) -> Result<Vec<pollen_core::runtime::relay::RelayAddress>, CliError> {
+    let file = std::fs::read_to_string(dir.join("relays")).unwrap_or_default();
+    let from_file = file
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned);
+    let mut out = Vec::new();
+    for a in given.iter().cloned().chain(from_file) {
+        let parsed = a
+            .parse()
+            .map_err(|e: pollen_core::runtime::relay::RelayAddressError| {
+                CliError::Other(e.to_string())
+            })?;
+        if !out.contains(&parsed) {
+            out.push(parsed);
+        }
+    }
+    Ok(out)
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.

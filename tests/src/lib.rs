@@ -174,6 +174,11 @@ impl Server {
             .arg(&phone.dir)
             .args(args)
             .env_remove("POLLEN_DATA")
+            // Sessions a test provokes on purpose would flood its output.
+            .env(
+                "POLLEN_LOG",
+                std::env::var("POLLEN_LOG").unwrap_or_else(|_| "error".into()),
+            )
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("start pollen serve");

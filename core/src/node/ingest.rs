@@ -34,7 +34,11 @@ pub enum IngestOutcome {
     /// Already held.
     Duplicate,
     /// Delivered or purged before: a replay, not stored again.
-    AlreadyDelivered,
+    AlreadyDelivered {
+        /// Its delivery proof, when known here: the sender still carries the
+        /// envelope and should get the proof to drop it.
+        proof: Option<[u8; 32]>,
+    },
 }
 
 /// Why an envelope was refused (nothing stored for it).
@@ -159,10 +163,13 @@ impl<'n> Batch<'n> {
         let header = *env.header();
         match node.store.envelope_state(&id, &header.commitment)? {
             (true, _, _) => return Ok(Ok(IngestOutcome::Duplicate)),
-            (_, true, _) => return Ok(Ok(IngestOutcome::AlreadyDelivered)),
+            (_, true, _) => {
+                let proof = node.store.proof_secret(&header.commitment)?;
+                return Ok(Ok(IngestOutcome::AlreadyDelivered { proof }));
+            }
             (_, _, true) => {
                 node.store.mark_seen(&id, header.expires_at)?;
-                return Ok(Ok(IngestOutcome::AlreadyDelivered));
+                return Ok(Ok(IngestOutcome::AlreadyDelivered { proof: None }));
             }
             _ => {}
         }

@@ -139,7 +139,9 @@ impl Node {
                                 Ok(IngestOutcome::Opened { .. }) => next.opened += 1,
                                 Ok(IngestOutcome::Carried) => next.carried += 1,
                                 Ok(IngestOutcome::Duplicate) => next.duplicates += 1,
-                                Ok(IngestOutcome::AlreadyDelivered) => next.already_delivered += 1,
+                                Ok(IngestOutcome::AlreadyDelivered { .. }) => {
+                                    next.already_delivered += 1
+                                }
                                 Err(r) => {
                                     tracing::info!(reason = %r, "envelope rejected");
                                     *next.rejected.entry(r.reason().to_owned()).or_default() += 1;

@@ -94,7 +94,10 @@ impl SyncStore for Node {
                                 Received::Opened
                             }
                             Ok(IngestOutcome::Carried) => Received::Carried,
-                            Ok(IngestOutcome::Duplicate | IngestOutcome::AlreadyDelivered) => {
+                            Ok(IngestOutcome::Duplicate) => Received::Duplicate,
+                            Ok(IngestOutcome::AlreadyDelivered { proof }) => {
+                                // The sender still carries it: send the proof back.
+                                proofs.extend(proof);
                                 Received::Duplicate
                             }
                             Err(rejection) => {

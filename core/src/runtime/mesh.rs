@@ -39,6 +39,9 @@ pub struct MeshConfig {
     pub peers: Vec<String>,
     /// Most sessions at once (both directions).
     pub max_links: usize,
+    /// Relays to sync with whenever they can be reached (this node is then a
+    /// gateway for everything it carries).
+    pub relays: Vec<super::relay::RelayAddress>,
 }
 
 impl Default for MeshConfig {
@@ -47,6 +50,7 @@ impl Default for MeshConfig {
             mdns: true,
             peers: Vec::new(),
             max_links: 16,
+            relays: Vec::new(),
         }
     }
 }
@@ -60,6 +64,8 @@ pub struct MeshStatus {
     pub neighbours: usize,
     /// Neighbours known (advertised or given).
     pub known: usize,
+    /// Relays reached in the last minute or so.
+    pub relays: usize,
     /// Sessions running now.
     pub links: usize,
     /// Sessions completed since start.
@@ -144,6 +150,18 @@ where
             .collect();
         peers.upsert(p, addrs, Source::Static, start_ms);
     }
+    // Relays are dialled like neighbours, with their key checked; an
+    // unreachable one (no internet) just backs off.
+    for r in &config.relays {
+        use std::net::ToSocketAddrs;
+        match r.host_port.to_socket_addrs() {
+            Ok(addrs) => {
+                let addrs: Vec<SocketAddr> = addrs.filter(SocketAddr::is_ipv4).collect();
+                peers.upsert(&r.to_string(), addrs, Source::Relay(r.key), start_ms);
+            }
+            Err(e) => tracing::warn!(relay = %r, error = %e, "relay address does not resolve now"),
+        }
+    }
     let discovery = if config.mdns {
         Some(Discovery::start(local.port())?)
     } else {
@@ -201,6 +219,7 @@ where
                 links += 1;
                 spawn_session(SessionTask {
                     listen_port: local.port(),
+                    relay_key: None,
                     link: Link::Accepted(stream),
                     key: None,
                     peer: remote.to_string(),
@@ -261,11 +280,13 @@ where
                     peers.mark_dirty(None);
                 }
                 for (key, addr) in peers.due(now, config.max_links.saturating_sub(links)) {
+                    let relay_key = peers.relay_key(&key);
                     let (cancel_tx, cancel_rx) = oneshot::channel();
                     dialing.insert(addr, cancel_tx);
                     links += 1;
                     spawn_session(SessionTask {
                         listen_port: local.port(),
+                        relay_key,
                         link: Link::Dial(addr),
                         key: Some(key),
                         peer: addr.to_string(),
@@ -280,6 +301,7 @@ where
                 if now >= last_status_ms + 1000 {
                     last_status_ms = now;
                     status.neighbours = peers.present(now);
+                    status.relays = peers.relays_reached(now);
                     status.known = peers.len();
                     status.links = links;
                     status.up_ms = now - start_ms;
@@ -328,6 +350,7 @@ enum Link {
 
 struct SessionTask<S> {
     listen_port: u16,
+    relay_key: Option<[u8; 32]>,
     link: Link,
     key: Option<String>,
     peer: String,
@@ -343,6 +366,7 @@ fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
     tokio::task::spawn_local(async move {
         let SessionTask {
             listen_port,
+            relay_key,
             link,
             key,
             peer,
@@ -376,6 +400,7 @@ fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
                     .unwrap_or_else(|_| peer.clone());
                 let mut config = SessionConfig::tcp(outgoing, format!("tcp:{ip}"));
                 config.listen_port = listen_port;
+                config.relay_key = relay_key;
                 let session = Session::new(config, clock.now_ms());
                 let stop = async move {
                     let cancelled = async {

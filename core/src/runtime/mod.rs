@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod link;
 pub mod mesh;
 pub mod peers;
+pub mod relay;
 
 pub use link::{LinkClock, LinkOutcome, drive};
 
@@ -50,6 +51,16 @@ pub async fn sync_once<S: SyncStore>(
     addr: &str,
     store: &RefCell<S>,
 ) -> Result<LinkOutcome, RuntimeError> {
+    sync_once_with(addr, store, None).await
+}
+
+/// Like [`sync_once`]; with `relay_key`, the peer must prove it holds that
+/// relay key (Noise NK) or the session is refused.
+pub async fn sync_once_with<S: SyncStore>(
+    addr: &str,
+    store: &RefCell<S>,
+    relay_key: Option<[u8; 32]>,
+) -> Result<LinkOutcome, RuntimeError> {
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
         .await
         .map_err(|_| RuntimeError::ConnectTimeout(addr.to_owned(), CONNECT_TIMEOUT))?
@@ -61,10 +72,9 @@ pub async fn sync_once<S: SyncStore>(
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|_| addr.to_owned());
     let clock = LinkClock::new();
-    let session = Session::new(
-        SessionConfig::tcp(true, format!("tcp:{peer}")),
-        clock.now_ms(),
-    );
+    let mut config = SessionConfig::tcp(true, format!("tcp:{peer}"));
+    config.relay_key = relay_key;
+    let session = Session::new(config, clock.now_ms());
     Ok(drive(stream, session, store, clock, std::future::pending()).await)
 }
 
@@ -86,9 +96,37 @@ pub async fn serve<S, F>(
     S: SyncStore + 'static,
     F: Fn(SocketAddr, &LinkOutcome) + 'static,
 {
+    let options = ServeOptions {
+        max_links: MAX_LINKS,
+        config: Rc::new(|peer: SocketAddr| SessionConfig::tcp(false, format!("tcp:{}", peer.ip()))),
+    };
+    serve_with(listener, store, options, done, stop).await
+}
+
+/// How `serve_with` accepts sessions.
+pub struct ServeOptions {
+    /// Most sessions at once; further connections are closed at once.
+    pub max_links: usize,
+    /// The session settings for a connection from this address.
+    pub config: Rc<dyn Fn(SocketAddr) -> SessionConfig>,
+}
+
+/// Accepts sessions until `stop` completes, then lets running sessions commit
+/// what they received (up to 5 s) before returning.
+pub async fn serve_with<S, F>(
+    listener: TcpListener,
+    store: Rc<RefCell<S>>,
+    options: ServeOptions,
+    done: F,
+    stop: impl Future<Output = ()>,
+) where
+    S: SyncStore + 'static,
+    F: Fn(SocketAddr, &LinkOutcome) + 'static,
+{
     let done = Rc::new(done);
     let live = Rc::new(Cell::new(0usize));
     let clock = LinkClock::new();
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     tokio::pin!(stop);
     loop {
         let (stream, peer) = tokio::select! {
@@ -102,23 +140,30 @@ pub async fn serve<S, F>(
                 }
             },
         };
-        if live.get() >= MAX_LINKS {
-            tracing::warn!(%peer, max = MAX_LINKS, "too many links; refusing");
+        if live.get() >= options.max_links {
+            tracing::warn!(%peer, max = options.max_links, "too many links; refusing");
             drop(stream);
             continue;
         }
         let _ = stream.set_nodelay(true);
         live.set(live.get() + 1);
         let (store, done, live) = (store.clone(), done.clone(), live.clone());
+        let config = (options.config)(peer);
+        let mut shutdown = shutdown_rx.clone();
         tokio::task::spawn_local(async move {
-            let session = Session::new(
-                SessionConfig::tcp(false, format!("tcp:{}", peer.ip())),
-                clock.now_ms(),
-            );
-            let outcome = drive(stream, session, &store, clock, std::future::pending()).await;
+            let session = Session::new(config, clock.now_ms());
+            let stop = async move {
+                let _ = shutdown.wait_for(|s| *s).await;
+            };
+            let outcome = drive(stream, session, &store, clock, stop).await;
             live.set(live.get() - 1);
             done(peer, &outcome);
         });
+    }
+    let _ = shutdown_tx.send(true);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while live.get() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -23,6 +23,8 @@ pub enum Source {
     Static,
     /// A neighbour that dialled us and said where it listens.
     Learned,
+    /// A relay on the internet, authenticated by this public key.
+    Relay([u8; 32]),
 }
 
 /// Failed sessions in a row after which a learned neighbour is forgotten.
@@ -96,12 +98,12 @@ impl Peers {
         }
     }
 
-    /// Forgets a neighbour that withdrew its advertisement (static peers stay).
+    /// Forgets a neighbour that withdrew its advertisement (given peers and relays stay).
     pub fn remove(&mut self, key: &str) {
         if self
             .peers
             .get(key)
-            .is_some_and(|p| !p.busy && p.source != Source::Static)
+            .is_some_and(|p| !p.busy && matches!(p.source, Source::Mdns(_) | Source::Learned))
         {
             self.peers.remove(key);
         }
@@ -184,12 +186,30 @@ impl Peers {
             .map(|(k, _)| k.as_str())
     }
 
-    /// Neighbours with a good session recently.
+    /// Neighbours (not relays) with a good session recently.
     pub fn present(&self, now_ms: u64) -> usize {
         self.peers
             .values()
+            .filter(|p| !matches!(p.source, Source::Relay(_)))
             .filter(|p| p.last_ok_ms.is_some_and(|t| now_ms < t + PRESENT_MS))
             .count()
+    }
+
+    /// Relays with a good session recently.
+    pub fn relays_reached(&self, now_ms: u64) -> usize {
+        self.peers
+            .values()
+            .filter(|p| matches!(p.source, Source::Relay(_)))
+            .filter(|p| p.last_ok_ms.is_some_and(|t| now_ms < t + PRESENT_MS))
+            .count()
+    }
+
+    /// The relay key to authenticate when dialling `key`, if it is a relay.
+    pub fn relay_key(&self, key: &str) -> Option<[u8; 32]> {
+        match self.peers.get(key)?.source {
+            Source::Relay(k) => Some(k),
+            _ => None,
+        }
     }
 
     /// Number of known neighbours.

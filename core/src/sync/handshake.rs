@@ -16,8 +16,10 @@ pub const MAGIC: &[u8; 4] = b"POLN";
 pub const PREAMBLE_LEN: usize = 8;
 /// The only session protocol version this build speaks.
 pub const VERSION: u8 = 1;
-/// Noise protocol name; changing it is a new session version.
+/// Noise protocol name between neighbours; changing it is a new session version.
 pub const NOISE_PARAMS: &str = "Noise_NN_25519_ChaChaPoly_BLAKE2s";
+/// Noise protocol name towards a relay whose static key the client knows.
+pub const NOISE_PARAMS_NK: &str = "Noise_NK_25519_ChaChaPoly_BLAKE2s";
 /// Prefix of the Noise prologue, which also binds both preambles so a
 /// man in the middle cannot downgrade the negotiated version or record size.
 const PROLOGUE_LABEL: &[u8] = b"pollen v1 link";
@@ -26,6 +28,8 @@ const PROLOGUE_LABEL: &[u8] = b"pollen v1 link";
 pub const HS_NOISE: u8 = 1;
 /// A cleartext close reason sent before the link is encrypted.
 pub const HS_CLOSE: u8 = 2;
+/// A Noise NK handshake message: the initiator authenticates a relay's key.
+pub const HS_NOISE_NK: u8 = 3;
 
 /// Why the link could not be set up.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -50,6 +54,14 @@ pub enum HandshakeError {
     /// A handshake record of a type this version does not define.
     #[error("unexpected handshake record type {0}")]
     UnexpectedRecord(u8),
+    /// A client asked for a relay handshake from a node that is not a relay.
+    #[error("this node is not a relay")]
+    NotARelay,
+    /// The relay did not prove it holds the key in its address.
+    #[error(
+        "relay authentication failed: the peer does not hold the relay key in its address ({0})"
+    )]
+    RelayAuth(String),
 }
 
 /// What one side announces in its preamble.
@@ -119,19 +131,52 @@ pub fn prologue(initiator: &Preamble, responder: &Preamble) -> Vec<u8> {
     p
 }
 
-/// Starts the Noise handshake for one role.
+/// Starts the Noise NN handshake for one role.
 pub fn noise(initiator: bool, prologue: &[u8]) -> Result<snow::HandshakeState, HandshakeError> {
-    let params = NOISE_PARAMS
-        .parse()
-        .map_err(|e: snow::Error| HandshakeError::Noise(e.to_string()))?;
-    let builder = snow::Builder::new(params).prologue(prologue);
-    let builder = builder.map_err(|e| HandshakeError::Noise(e.to_string()))?;
+    build(NOISE_PARAMS, initiator, prologue, None, None)
+}
+
+/// Starts a Noise NK handshake: the initiator gives the relay's public key,
+/// the relay (responder) its private key.
+pub fn noise_nk(
+    initiator: bool,
+    prologue: &[u8],
+    key: &[u8; 32],
+) -> Result<snow::HandshakeState, HandshakeError> {
+    if initiator {
+        build(NOISE_PARAMS_NK, true, prologue, None, Some(key))
+    } else {
+        build(NOISE_PARAMS_NK, false, prologue, Some(key), None)
+    }
+}
+
+fn build(
+    name: &str,
+    initiator: bool,
+    prologue: &[u8],
+    local_private: Option<&[u8; 32]>,
+    remote_public: Option<&[u8; 32]>,
+) -> Result<snow::HandshakeState, HandshakeError> {
+    let err = |e: snow::Error| HandshakeError::Noise(e.to_string());
+    let params = name.parse().map_err(err)?;
+    let mut builder = snow::Builder::new(params).prologue(prologue).map_err(err)?;
+    if let Some(k) = local_private {
+        builder = builder.local_private_key(k).map_err(err)?;
+    }
+    if let Some(k) = remote_public {
+        builder = builder.remote_public_key(k).map_err(err)?;
+    }
     let state = if initiator {
         builder.build_initiator()
     } else {
         builder.build_responder()
     };
-    state.map_err(|e| HandshakeError::Noise(e.to_string()))
+    state.map_err(err)
+}
+
+/// The public half of a relay's static X25519 key.
+pub fn relay_public(secret: &[u8; 32]) -> [u8; 32] {
+    x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(*secret)).to_bytes()
 }
 
 #[cfg(test)]
@@ -189,5 +234,20 @@ mod tests {
         resp.read_message(&m1[..n], &mut out).unwrap();
         let n = resp.write_message(&[], &mut m2).unwrap();
         assert!(init.read_message(&m2[..n], &mut out).is_err());
+    }
+
+    #[test]
+    fn nk_authenticates_the_relay_key_and_refuses_another() {
+        let p = prologue(&Preamble::ours(4096), &Preamble::ours(4096));
+        let relay = [7u8; 32];
+        let public = relay_public(&relay);
+        let (mut m1, mut out) = ([0u8; 128], [0u8; 128]);
+        let mut init = noise_nk(true, &p, &public).unwrap();
+        let n = init.write_message(&[], &mut m1).unwrap();
+        let mut good = noise_nk(false, &p, &relay).unwrap();
+        assert!(good.read_message(&m1[..n], &mut out).is_ok());
+        // A relay with another key cannot read the first message.
+        let mut fake = noise_nk(false, &p, &[9u8; 32]).unwrap();
+        assert!(fake.read_message(&m1[..n], &mut out).is_err());
     }
 }

@@ -17,6 +17,6 @@ pub mod session;
 pub mod store;
 
 pub use session::{
-    Session, SessionConfig, SessionError, SessionEvent, SessionLimits, SessionStats,
+    Offer, Session, SessionConfig, SessionError, SessionEvent, SessionLimits, SessionStats,
 };
 pub use store::SyncStore;

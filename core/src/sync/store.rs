@@ -94,7 +94,8 @@ pub trait SyncStore {
     fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError>;
     /// Commits received items durably, in one transaction. `origin` names the
     /// link for per-origin quotas. Returns one outcome per item, and the secrets
-    /// of delivery proofs this created (envelopes that opened here), which the
+    /// of delivery proofs the sender should get at once (envelopes that opened
+    /// here, or that arrived although their proof is known here), which the
     /// session sends straight back so carriers can drop their copies.
     fn ingest(
         &mut self,

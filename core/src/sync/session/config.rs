@@ -67,6 +67,13 @@ pub struct SessionConfig {
     pub origin: String,
     /// The TCP port this node accepts sessions on (0: none), told to the peer.
     pub listen_port: u16,
+    /// Initiator: the relay's public key from its address; the handshake
+    /// (Noise NK) fails unless the peer holds the matching private key.
+    pub relay_key: Option<[u8; 32]>,
+    /// Responder: this relay's private key, which lets clients authenticate it.
+    pub static_key: Option<[u8; 32]>,
+    /// What this side offers the peer.
+    pub offer: Offer,
     /// What the peer may make this side spend.
     pub limits: SessionLimits,
 }
@@ -80,6 +87,9 @@ impl SessionConfig {
             window: 4 << 20,
             origin: origin.into(),
             listen_port: 0,
+            relay_key: None,
+            static_key: None,
+            offer: Offer::All,
             limits: SessionLimits::default(),
         }
     }
@@ -92,9 +102,22 @@ impl SessionConfig {
             window: 64 << 10,
             origin: origin.into(),
             listen_port: 0,
+            relay_key: None,
+            static_key: None,
+            offer: Offer::All,
             limits: SessionLimits::default(),
         }
     }
+}
+
+/// What a side offers in reconciliation and transfer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// Everything held: a neighbour in the mesh carries for everyone.
+    All,
+    /// Only what matches the peer's interests (its own envelopes, its groups
+    /// and channels): a relay holds everyone's mail and hands each client its own.
+    Interests,
 }
 
 /// What one session did, for the CLI and the UI.

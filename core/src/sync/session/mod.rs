@@ -14,10 +14,12 @@
 mod config;
 mod transfer;
 
-pub use config::{SessionConfig, SessionError, SessionEvent, SessionLimits, SessionStats};
+pub use config::{Offer, SessionConfig, SessionError, SessionEvent, SessionLimits, SessionStats};
 
 use super::frame::{self, Fragmenter, MIN_RECORD, Reassembler, RecordDecoder};
-use super::handshake::{self, HS_CLOSE, HS_NOISE, HandshakeError, PREAMBLE_LEN, Preamble};
+use super::handshake::{
+    self, HS_CLOSE, HS_NOISE, HS_NOISE_NK, HandshakeError, PREAMBLE_LEN, Preamble,
+};
 use super::message::{Blinded, Message};
 use super::store::SyncStore;
 use std::collections::VecDeque;
@@ -33,8 +35,9 @@ const MAX_HANDSHAKE_MSG: usize = 128;
 enum Phase {
     /// Waiting for the peer's preamble.
     Preamble,
-    /// Noise handshake in progress.
-    Handshake(Box<snow::HandshakeState>),
+    /// Noise handshake in progress (a responder builds its state when the
+    /// first handshake record says which pattern the initiator chose).
+    Handshake(Option<Box<snow::HandshakeState>>),
     /// Encrypted; messages flow.
     Transport(Box<snow::TransportState>),
     /// Ended (finished or failed); only queued output remains.
@@ -47,6 +50,7 @@ pub struct Session {
     ours: Preamble,
     phase: Phase,
     preamble_buf: Vec<u8>,
+    prologue: Vec<u8>,
     decoder: RecordDecoder,
     max_record: usize,
     fragmenter: Fragmenter,
@@ -97,6 +101,7 @@ impl Session {
             ours,
             phase: Phase::Preamble,
             preamble_buf: Vec::with_capacity(PREAMBLE_LEN),
+            prologue: Vec::new(),
             decoder: RecordDecoder::new(MIN_RECORD),
             max_record: MIN_RECORD,
             fragmenter: Fragmenter::new(),
@@ -304,13 +309,19 @@ impl Session {
         } else {
             (peer, self.ours)
         };
-        let mut hs = handshake::noise(self.config.initiator, &handshake::prologue(&init, &resp))?;
-        if self.config.initiator {
-            let mut buf = [0u8; MAX_HANDSHAKE_MSG];
-            let n = hs.write_message(&[], &mut buf).map_err(noise_err)?;
-            self.send_handshake_record(HS_NOISE, &buf[..n])?;
+        self.prologue = handshake::prologue(&init, &resp);
+        if !self.config.initiator {
+            self.phase = Phase::Handshake(None);
+            return Ok(());
         }
-        self.phase = Phase::Handshake(Box::new(hs));
+        let (mut hs, kind) = match &self.config.relay_key {
+            Some(key) => (handshake::noise_nk(true, &self.prologue, key)?, HS_NOISE_NK),
+            None => (handshake::noise(true, &self.prologue)?, HS_NOISE),
+        };
+        let mut buf = [0u8; MAX_HANDSHAKE_MSG];
+        let n = hs.write_message(&[], &mut buf).map_err(noise_err)?;
+        self.send_handshake_record(kind, &buf[..n])?;
+        self.phase = Phase::Handshake(Some(Box::new(hs)));
         Ok(())
     }
 
@@ -352,17 +363,20 @@ impl Session {
         record: &[u8],
         store: &mut dyn SyncStore,
     ) -> Result<(), SessionError> {
-        let Phase::Handshake(hs) = &mut self.phase else {
-            return Ok(());
-        };
         let (&kind, body) = record
             .split_first()
             .ok_or(SessionError::Protocol("empty handshake record"))?;
+        let to_relay = self.config.initiator && self.config.relay_key.is_some();
         match kind {
-            HS_NOISE => {}
+            HS_NOISE | HS_NOISE_NK => {}
             HS_CLOSE => {
                 let reason = String::from_utf8_lossy(body).into_owned();
-                self.close(SessionError::ClosedByPeer(reason));
+                let error = if to_relay {
+                    HandshakeError::RelayAuth(format!("it said: {reason}")).into()
+                } else {
+                    SessionError::ClosedByPeer(reason)
+                };
+                self.close(error);
                 return Ok(());
             }
             other => return Err(HandshakeError::UnexpectedRecord(other).into()),
@@ -370,14 +384,32 @@ impl Session {
         if body.len() > MAX_HANDSHAKE_MSG {
             return Err(SessionError::Protocol("handshake message too long"));
         }
+        // The responder learns the pattern from the first record.
+        if matches!(self.phase, Phase::Handshake(None)) {
+            let hs = match (kind, &self.config.static_key) {
+                (HS_NOISE, _) => handshake::noise(false, &self.prologue)?,
+                (_, Some(key)) => handshake::noise_nk(false, &self.prologue, key)?,
+                (_, None) => return Err(HandshakeError::NotARelay.into()),
+            };
+            self.phase = Phase::Handshake(Some(Box::new(hs)));
+        }
+        let Phase::Handshake(Some(hs)) = &mut self.phase else {
+            return Ok(());
+        };
         let mut buf = [0u8; MAX_HANDSHAKE_MSG];
-        hs.read_message(body, &mut buf).map_err(noise_err)?;
+        if let Err(e) = hs.read_message(body, &mut buf) {
+            return Err(if to_relay {
+                HandshakeError::RelayAuth(e.to_string()).into()
+            } else {
+                noise_err(e)
+            });
+        }
         if !self.config.initiator {
             let n = hs.write_message(&[], &mut buf).map_err(noise_err)?;
             let reply = buf[..n].to_vec();
-            self.send_handshake_record(HS_NOISE, &reply)?;
+            self.send_handshake_record(kind, &reply)?;
         }
-        let Phase::Handshake(hs) = &self.phase else {
+        let Phase::Handshake(Some(hs)) = &self.phase else {
             return Ok(());
         };
         if !hs.is_handshake_finished() {
@@ -387,7 +419,7 @@ impl Session {
         }
         let mut hash = [0u8; 32];
         hash.copy_from_slice(&hs.get_handshake_hash()[..32]);
-        let Phase::Handshake(hs) = std::mem::replace(&mut self.phase, Phase::Closed) else {
+        let Phase::Handshake(Some(hs)) = std::mem::replace(&mut self.phase, Phase::Closed) else {
             return Ok(());
         };
         let transport = hs.into_transport_mode().map_err(noise_err)?;

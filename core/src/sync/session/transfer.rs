@@ -1,7 +1,9 @@
 //! The encrypted part of a session: hello, reconciliation, transfer in
 //! priority order with a credit window, acknowledgements and the end.
 
-use super::config::{SessionConfig, SessionError, SessionEvent, SessionLimits, SessionStats};
+use super::config::{
+    Offer, SessionConfig, SessionError, SessionEvent, SessionLimits, SessionStats,
+};
 use crate::envelope::MAX_ENVELOPE_BYTES;
 use crate::sync::message::{Blinded, MAX_WANT_IDS, Message};
 use crate::sync::recon::{ReconItem, Reconciler};
@@ -29,6 +31,7 @@ enum SendItem {
 /// The transfer state of one session.
 pub(super) struct Transfer {
     initiator: bool,
+    offer: Offer,
     window: u32,
     listen_port: u16,
     limits: SessionLimits,
@@ -63,6 +66,7 @@ impl Transfer {
     pub(super) fn new(config: &SessionConfig) -> Transfer {
         Transfer {
             initiator: config.initiator,
+            offer: config.offer,
             window: config.window,
             listen_port: config.listen_port,
             limits: config.limits.clone(),
@@ -130,18 +134,30 @@ impl Transfer {
             direct: blind_all(&interests.direct),
             shared: blind_all(&interests.shared),
         });
-        if self.initiator {
-            let (rec, first) = Reconciler::initiate(self.recon_items(), self.limits.recon)?;
-            stats.recon_bytes += first.len() as u64;
-            self.recon = Some(rec);
-            self.control.push_back(Message::Recon(first));
+        // Offering by interests needs the peer's Hello first.
+        if self.initiator && self.offer == Offer::All {
+            self.initiate(stats)?;
         }
         Ok(())
     }
 
+    fn initiate(&mut self, stats: &mut SessionStats) -> Result<(), SessionError> {
+        let (rec, first) = Reconciler::initiate(self.recon_items(), self.limits.recon)?;
+        stats.recon_bytes += first.len() as u64;
+        self.recon = Some(rec);
+        self.control.push_back(Message::Recon(first));
+        Ok(())
+    }
+
+    /// The set this side reconciles: everything, or (a relay) only what the
+    /// peer asked for in its Hello, so a client never learns of, or has to
+    /// skip, the rest of the relay's mail.
     fn recon_items(&self) -> Vec<ReconItem> {
         self.local
             .values()
+            .filter(|i| {
+                self.offer == Offer::All || matches!(self.class_of(i), FOR_PEER | PEER_GROUPS)
+            })
             .map(|i| ReconItem {
                 timestamp: i.expires_at,
                 id: i.id,
@@ -177,6 +193,9 @@ impl Transfer {
                 self.peer_window = window as u64;
                 self.peer_direct = direct.into_iter().collect();
                 self.peer_shared = shared.into_iter().collect();
+                if self.initiator && self.offer == Offer::Interests {
+                    self.initiate(stats)?;
+                }
             }
             Message::Recon(bytes) => self.on_recon(&bytes, store, stats)?,
             Message::Want { last, ids } => {
@@ -300,23 +319,30 @@ impl Transfer {
         }
         let class = match item {
             SendItem::Fresh(_) => PROOF,
-            SendItem::Local(id) => match self.local.get(&id).map(|i| i.kind) {
-                Some(ItemKind::Proof { .. }) => PROOF,
-                Some(ItemKind::Envelope { tag, .. }) => {
-                    let b = super::blind(&self.hash, &tag.0);
-                    if self.peer_direct.contains(&b) {
-                        FOR_PEER
-                    } else if self.peer_shared.contains(&b) {
-                        PEER_GROUPS
-                    } else {
-                        CARRIED
-                    }
-                }
+            SendItem::Local(id) => match self.local.get(&id) {
+                Some(i) => self.class_of(i),
                 None => return,
             },
         };
         self.seq += 1;
         self.queue.push(Reverse((class, self.seq, item)));
+    }
+
+    /// Transfer priority of a local item for this peer.
+    fn class_of(&self, item: &LocalItem) -> u8 {
+        match item.kind {
+            ItemKind::Proof { .. } => PROOF,
+            ItemKind::Envelope { tag, .. } => {
+                let b = super::blind(&self.hash, &tag.0);
+                if self.peer_direct.contains(&b) {
+                    FOR_PEER
+                } else if self.peer_shared.contains(&b) {
+                    PEER_GROUPS
+                } else {
+                    CARRIED
+                }
+            }
+        }
     }
 
     fn receive(&mut self, cost: u64, item: Incoming, now_ms: u64) -> Result<(), SessionError> {

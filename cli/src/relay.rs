@@ -1,0 +1,105 @@
+//! `pollen relay`: a node with large storage and no user. Accepts sync
+//! sessions from anyone, authenticated by its key (Noise NK), keeps envelopes
+//! until they expire or are delivered, and hands each client only what the
+//! client asked for.
+
+use crate::CliError;
+use crate::metrics::Metrics;
+use pollen_core::node::{Node, SystemClock};
+use pollen_core::runtime::relay::{address, load_or_create_key, relay_session};
+use pollen_core::runtime::{self, ServeOptions};
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Most concurrent client sessions a relay runs.
+pub const RELAY_MAX_LINKS: usize = 2048;
+
+/// How `pollen relay` runs.
+pub struct RelayOptions<'a> {
+    /// Address to listen on.
+    pub listen: &'a str,
+    /// `host:port` to print in the relay address, when the listen address is not it.
+    pub advertise: Option<&'a str>,
+    /// Where the SQLite store and the key live.
+    pub dir: &'a Path,
+    /// `--metrics ADDR`.
+    pub metrics: Option<&'a str>,
+    /// Store limits.
+    pub limits: pollen_core::store::StoreLimits,
+    /// Most concurrent sessions.
+    pub max_links: usize,
+}
+
+/// Runs the relay until Ctrl-C or SIGTERM.
+pub fn run(o: RelayOptions<'_>) -> Result<ExitCode, CliError> {
+    let key = load_or_create_key(o.dir)
+        .map_err(|e| CliError::Other(format!("relay key in {}: {e}", o.dir.display())))?;
+    let mut node = match Node::open(o.dir, Box::new(SystemClock)) {
+        Ok(n) => n,
+        Err(_) if !o.dir.join("pollen.db").exists() => {
+            Node::init(o.dir, "relay", Box::new(SystemClock))?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    node.set_limits(o.limits);
+    let metrics = Metrics::default();
+    let metrics_addr = o.metrics.map(|a| metrics.serve(a)).transpose()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Other(format!("cannot start the runtime: {e}")))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let listener = runtime::listen(o.listen)
+            .await
+            .map_err(|e| CliError::Other(e.to_string()))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| CliError::Other(format!("cannot read the bound address: {e}")))?
+            .to_string();
+        println!("{}", address(o.advertise.unwrap_or(&bound), &key));
+        let _ = std::io::stdout().flush();
+        if let Some(m) = &metrics_addr {
+            tracing::info!(metrics = %m, "serving Prometheus metrics on /metrics");
+        }
+        let store = Rc::new(RefCell::new(node));
+        // Expire old mail and refresh the storage gauges now and then.
+        {
+            let (store, metrics) = (store.clone(), metrics.clone());
+            tokio::task::spawn_local(async move {
+                loop {
+                    if let Ok(node) = store.try_borrow() {
+                        let _ = node.expire();
+                        if let Ok(s) = node.status() {
+                            metrics.stored.set(s.envelopes_stored as i64);
+                            metrics.stored_bytes.set(s.envelope_bytes as i64);
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            });
+        }
+        let options = ServeOptions {
+            max_links: o.max_links,
+            config: Rc::new(move |peer| relay_session(&key, &peer.ip().to_string())),
+        };
+        let done = {
+            let metrics = metrics.clone();
+            move |peer: std::net::SocketAddr, outcome: &runtime::LinkOutcome| {
+                metrics.session(outcome);
+                let s = &outcome.stats;
+                match &outcome.error {
+                    None => tracing::info!(%peer, received = s.envelopes_received, sent = s.envelopes_sent, proofs_in = s.proofs_received, proofs_out = s.proofs_sent, "session finished"),
+                    Some(e) => tracing::info!(%peer, reason = %e, "session ended early"),
+                }
+            }
+        };
+        runtime::serve_with(listener, store, options, done, crate::net::shutdown_signal()).await;
+        Ok::<_, CliError>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
