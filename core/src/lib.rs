@@ -10,6 +10,7 @@
 //! - [`bundle`]: sneakernet files of envelopes and delivery proofs;
 //! - [`sync`]: sans-IO sync sessions between two neighbours;
 //! - [`node`]: the facade the CLI and the bindings drive;
+//! - [`relay`]: relay storage (carrier checks; PostgreSQL behind the `postgres` feature);
 //! - [`runtime`]: sockets, clocks and tasks around sync sessions.
 
 pub mod bundle;
@@ -21,6 +22,7 @@ pub mod envelope;
 pub mod identity;
 pub mod node;
 pub mod payload;
+pub mod relay;
 pub mod runtime;
 pub mod store;
 pub mod sync;
