@@ -151,9 +151,11 @@ enum Command {
         /// Address to listen on.
         #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7746")]
         listen: String,
-        /// Where the relay keeps its store and key (default: the data directory).
-        #[arg(long, value_name = "PATH")]
-        store: Option<PathBuf>,
+        /// Where the relay keeps its store and key: a directory (SQLite; default:
+        /// the data directory) or postgres://USER:PASSWORD@HOST:PORT/DB, a database
+        /// that several relay processes share and that holds their common key.
+        #[arg(long, value_name = "PATH|URL")]
+        store: Option<String>,
         /// HOST:PORT to print in the relay address (default: the bound address).
         #[arg(long, value_name = "HOST:PORT")]
         advertise: Option<String>,
@@ -527,21 +529,27 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             per_peer_mb,
             max_links,
         } => {
-            let dir = match store {
-                Some(p) => p,
-                None => dir()?,
+            let postgres = store
+                .as_deref()
+                .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"));
+            let dir = match (&store, postgres) {
+                (Some(p), None) => PathBuf::from(p),
+                _ => dir().unwrap_or_else(|_| PathBuf::from(".")),
             };
-            return relay::run(relay::RelayOptions {
-                listen: &listen,
-                advertise: advertise.as_deref(),
-                dir: &dir,
-                metrics: metrics.as_deref(),
-                limits: pollen_core::store::StoreLimits {
-                    global_bytes: storage_mb << 20,
-                    per_origin_bytes: per_peer_mb << 20,
+            return relay::run(
+                relay::RelayOptions {
+                    listen: &listen,
+                    advertise: advertise.as_deref(),
+                    dir: &dir,
+                    metrics: metrics.as_deref(),
+                    limits: pollen_core::store::StoreLimits {
+                        global_bytes: storage_mb << 20,
+                        per_origin_bytes: per_peer_mb << 20,
+                    },
+                    max_links: max_links.max(1),
                 },
-                max_links: max_links.max(1),
-            });
+                postgres,
+            );
         }
         Command::Sync { addr, json, limits } => {
             let mut node = open(&dir()?)?;

@@ -6,8 +6,11 @@
 use crate::CliError;
 use crate::metrics::Metrics;
 use pollen_core::node::{Node, SystemClock};
+use pollen_core::relay::RelayLimits;
+use pollen_core::relay::postgres::PgRelayStore;
 use pollen_core::runtime::relay::{address, load_or_create_key, relay_session};
 use pollen_core::runtime::{self, ServeOptions};
+use pollen_core::sync::SyncStore;
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::Path;
@@ -34,8 +37,48 @@ pub struct RelayOptions<'a> {
     pub max_links: usize,
 }
 
-/// Runs the relay until Ctrl-C or SIGTERM.
-pub fn run(o: RelayOptions<'_>) -> Result<ExitCode, CliError> {
+/// What a relay needs from its store beyond sync: housekeeping and figures.
+trait Backend: SyncStore + 'static {
+    /// Drops expired mail; returns (envelopes, bytes) held.
+    fn housekeeping(&mut self) -> Option<(u64, u64)>;
+}
+
+impl Backend for Node {
+    fn housekeeping(&mut self) -> Option<(u64, u64)> {
+        let _ = self.expire();
+        let s = self.status().ok()?;
+        Some((s.envelopes_stored, s.envelope_bytes))
+    }
+}
+
+impl Backend for PgRelayStore {
+    fn housekeeping(&mut self) -> Option<(u64, u64)> {
+        let now = pollen_core::node::Clock::now(&SystemClock);
+        if let Err(e) = self.expire(now) {
+            tracing::warn!(error = %e, "expiring relay mail failed");
+        }
+        let u = self.usage().ok()?;
+        Some((u.envelopes, u.bytes))
+    }
+}
+
+/// Runs the relay until Ctrl-C or SIGTERM, on SQLite in `dir` or on the
+/// PostgreSQL database at `postgres` (shared with other relay processes).
+pub fn run(o: RelayOptions<'_>, postgres: Option<&str>) -> Result<ExitCode, CliError> {
+    let err = |e: &dyn std::fmt::Display| CliError::Other(e.to_string());
+    if let Some(url) = postgres {
+        let limits = RelayLimits {
+            global_bytes: o.limits.global_bytes,
+            per_origin_bytes: o.limits.per_origin_bytes,
+        };
+        let store = PgRelayStore::connect(url, limits)
+            .map_err(|e| CliError::Other(format!("relay database: {e}")))?;
+        let fresh = pollen_core::runtime::relay::fresh_key().map_err(|e| err(&e))?;
+        let key = store
+            .relay_key(fresh)
+            .map_err(|e| CliError::Other(format!("relay key in the database: {e}")))?;
+        return serve_relay(o, store, key);
+    }
     let key = load_or_create_key(o.dir)
         .map_err(|e| CliError::Other(format!("relay key in {}: {e}", o.dir.display())))?;
     let mut node = match Node::open(o.dir, Box::new(SystemClock)) {
@@ -46,6 +89,14 @@ pub fn run(o: RelayOptions<'_>) -> Result<ExitCode, CliError> {
         Err(e) => return Err(e.into()),
     };
     node.set_limits(o.limits);
+    serve_relay(o, node, key)
+}
+
+fn serve_relay<B: Backend>(
+    o: RelayOptions<'_>,
+    backend: B,
+    key: [u8; 32],
+) -> Result<ExitCode, CliError> {
     let metrics = Metrics::default();
     let metrics_addr = o.metrics.map(|a| metrics.serve(a)).transpose()?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -66,18 +117,17 @@ pub fn run(o: RelayOptions<'_>) -> Result<ExitCode, CliError> {
         if let Some(m) = &metrics_addr {
             tracing::info!(metrics = %m, "serving Prometheus metrics on /metrics");
         }
-        let store = Rc::new(RefCell::new(node));
+        let store = Rc::new(RefCell::new(backend));
         // Expire old mail and refresh the storage gauges now and then.
         {
             let (store, metrics) = (store.clone(), metrics.clone());
             tokio::task::spawn_local(async move {
                 loop {
-                    if let Ok(node) = store.try_borrow() {
-                        let _ = node.expire();
-                        if let Ok(s) = node.status() {
-                            metrics.stored.set(s.envelopes_stored as i64);
-                            metrics.stored_bytes.set(s.envelope_bytes as i64);
-                        }
+                    if let Ok(mut b) = store.try_borrow_mut()
+                        && let Some((count, bytes)) = b.housekeeping()
+                    {
+                        metrics.stored.set(count as i64);
+                        metrics.stored_bytes.set(bytes as i64);
                     }
                     tokio::time::sleep(Duration::from_secs(5)).await;
                 }

@@ -5,6 +5,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use std::time::Instant;
 
 /// Path of the `pollen` binary next to the test executable, built on first use
 /// if the test run did not build it.
@@ -207,6 +208,20 @@ impl Server {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad JSON {line:?}: {e}"))
     }
 
+    /// Freezes the server (SIGSTOP): connections are accepted by the kernel
+    /// but nothing answers, so a session with it is caught mid-way.
+    pub fn freeze(&self) {
+        let _ = Command::new("kill")
+            .args(["-STOP", &self.child.id().to_string()])
+            .status();
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Stops the server with SIGTERM and waits for it to exit.
     pub fn stop(mut self) -> std::process::ExitStatus {
         self.terminate()
@@ -232,6 +247,94 @@ impl Drop for Server {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             self.terminate();
+        }
+    }
+}
+
+/// A throwaway PostgreSQL server, stopped and removed on drop.
+pub struct Pg {
+    /// Connection URL (database `pollen`).
+    pub url: String,
+    /// The cluster's directory.
+    pub dir: PathBuf,
+}
+
+fn pg_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("pg").join(name)
+}
+
+/// True when this process runs as root.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+impl Pg {
+    /// Starts a server; None (after saying SKIP) when not root.
+    pub fn start() -> Option<Pg> {
+        if !is_root() {
+            println!(
+                "SKIP: the PostgreSQL relay tests need root (to install and run a throwaway server)"
+            );
+            return None;
+        }
+        let started = Instant::now();
+        let out = Command::new("bash")
+            .arg(pg_script("start_postgres.sh"))
+            .env("POLLEN_PG_OWNER_PID", std::process::id().to_string())
+            .output()
+            .expect("run bash");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "running as root, but start_postgres.sh failed ({}):\n{stderr}",
+            out.status
+        );
+        let mut lines = stdout.lines();
+        let (Some(url), Some(dir)) = (lines.next(), lines.next()) else {
+            panic!("start_postgres.sh printed {stdout:?}, not a URL and a directory");
+        };
+        println!(
+            "PostgreSQL started in {:?}: {}",
+            started.elapsed(),
+            stderr.trim()
+        );
+        Some(Pg {
+            url: url.to_owned(),
+            dir: PathBuf::from(dir),
+        })
+    }
+
+    /// A client for inspecting the database.
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).expect("connect for inspection")
+    }
+
+    /// A URL for another database on the same server, created empty.
+    pub fn fresh_database(&self, name: &str) -> String {
+        self.client()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        self.url.replace("/pollen", &format!("/{name}"))
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let out = Command::new("bash")
+            .arg(pg_script("stop_postgres.sh"))
+            .arg(&self.dir)
+            .output();
+        match out {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => eprintln!(
+                "stop_postgres.sh failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => eprintln!("cannot run stop_postgres.sh: {e}"),
         }
     }
 }

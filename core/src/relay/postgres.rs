@@ -99,6 +99,12 @@ CREATE TABLE IF NOT EXISTS seen (
 );
 CREATE INDEX IF NOT EXISTS seen_expires_at ON seen (expires_at);
 
+-- The relay's Noise key, one for every relay process on this database.
+CREATE TABLE IF NOT EXISTS relay_key (
+    id     int   PRIMARY KEY CHECK (id = 1),
+    secret bytea NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS origin_usage (
     origin text   PRIMARY KEY,
     bytes  bigint NOT NULL,
@@ -329,6 +335,13 @@ impl PgRelayStore {
         self.call(|w| w.usage())
     }
 
+    /// The relay's private key, shared by every relay process on this
+    /// database (so they are one relay to clients); `fresh` is used only by
+    /// the first relay that finds none.
+    pub fn relay_key(&self, fresh: [u8; 32]) -> Result<[u8; 32], RelayStoreError> {
+        self.call(move |w| w.relay_key(fresh))
+    }
+
     /// Runs `f` on the connection thread and waits for its answer.
     fn call<R: Send + 'static>(
         &self,
@@ -386,7 +399,8 @@ impl SyncStore for PgRelayStore {
         Ok(self.call(move |w| w.seen(&id))?)
     }
 
-    /// A relay opens nothing, so it never creates delivery proofs.
+    /// A relay opens nothing, so the only proofs it hands back are those of
+    /// envelopes it already knows to be delivered.
     fn ingest(
         &mut self,
         items: &[Incoming],
@@ -396,8 +410,7 @@ impl SyncStore for PgRelayStore {
         // The job must own its data; a batch is at most a session window.
         let items = items.to_vec();
         let origin = origin.to_owned();
-        let received = self.call(move |w| w.ingest(&items, &origin, now))?;
-        Ok((received, Vec::new()))
+        Ok(self.call(move |w| w.ingest(&items, &origin, now))?)
     }
 }
 
@@ -560,7 +573,7 @@ impl Worker {
         items: &[Incoming],
         origin: &str,
         now: u64,
-    ) -> Result<Vec<Received>, RelayStoreError> {
+    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), RelayStoreError> {
         let limits = self.limits;
         let (client, st) = self.parts()?;
         let mut tx = client.transaction()?;
@@ -580,6 +593,7 @@ impl Worker {
             used: uint(row.try_get(1)?),
             unmatched: None,
             inserted: Vec::new(),
+            back: Vec::new(),
         };
         let mut results = Vec::with_capacity(items.len());
         for item in items {
@@ -592,8 +606,9 @@ impl Worker {
             }
             results.push(r);
         }
+        let back = std::mem::take(&mut batch.back);
         tx.commit()?;
-        Ok(results)
+        Ok((results, back))
     }
 
     fn expire(&mut self, now: u64) -> Result<Expired, RelayStoreError> {
@@ -616,6 +631,20 @@ impl Worker {
             tracing::debug!(?expired, "expired relay items");
         }
         Ok(expired)
+    }
+
+    fn relay_key(&mut self, fresh: [u8; 32]) -> Result<[u8; 32], RelayStoreError> {
+        let (client, _) = self.parts()?;
+        // Racing relays: the first insert wins, everyone reads the winner.
+        client.execute(
+            "INSERT INTO relay_key (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+            &[&&fresh[..]],
+        )?;
+        let row = client.query_one("SELECT secret FROM relay_key WHERE id = 1", &[])?;
+        let secret: Vec<u8> = row.try_get(0)?;
+        secret
+            .try_into()
+            .map_err(|_| RelayStoreError::Corrupt("relay_key is not 32 bytes".into()))
     }
 
     fn usage(&mut self) -> Result<RelayUsage, RelayStoreError> {
@@ -645,11 +674,26 @@ struct Batch<'a, 't> {
     unmatched: Option<u64>,
     /// Ids stored by this batch, which its own evictions must not take.
     inserted: Vec<Vec<u8>>,
+    /// Proofs of envelopes that arrived although already delivered: the
+    /// sender still carries them and gets the proof back.
+    back: Vec<[u8; 32]>,
 }
 
 impl Batch<'_, '_> {
     fn stmt(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
         self.st.get(self.tx, sql)
+    }
+
+    /// Queues the proof for `commitment`, if known, to go back to the sender.
+    fn proof_back(&mut self, commitment: &[u8; 32]) -> Result<(), RelayStoreError> {
+        let stmt = self.stmt(PROOF_SECRET)?;
+        if let Some(row) = self.tx.query_opt(&stmt, &[&&commitment[..]])? {
+            let secret: Vec<u8> = row.try_get(0)?;
+            if let Ok(secret) = secret.try_into() {
+                self.back.push(secret);
+            }
+        }
+        Ok(())
     }
 
     /// The acceptance rules a carrier applies, in the protocol's order:
@@ -675,6 +719,7 @@ impl Batch<'_, '_> {
             .tx
             .query_one(&known, &[&&id[..], &&header.commitment[..]])?;
         if row.try_get(0)? {
+            self.proof_back(&header.commitment)?;
             return Ok(Received::Duplicate);
         }
         if header.hops == 0 {
@@ -712,6 +757,7 @@ impl Batch<'_, '_> {
             ],
         )?;
         if n == 0 {
+            self.proof_back(&header.commitment)?;
             return Ok(Received::Duplicate);
         }
         self.total += size;

@@ -58,6 +58,13 @@ impl fmt::Display for RelayAddress {
     }
 }
 
+/// A new random relay private key from the OS generator.
+pub fn fresh_key() -> std::io::Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(key)
+}
+
 /// Loads the relay's private key from `dir`, creating it (owner-only) on first use.
 pub fn load_or_create_key(dir: &Path) -> std::io::Result<[u8; 32]> {
     let path = dir.join(KEY_FILE);
@@ -70,8 +77,7 @@ pub fn load_or_create_key(dir: &Path) -> std::io::Result<[u8; 32]> {
         });
     }
     std::fs::create_dir_all(dir)?;
-    let mut key = [0u8; 32];
-    getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let key = fresh_key()?;
     let tmp = path.with_extension("tmp");
     {
         use std::io::Write;
