@@ -208,6 +208,18 @@ impl Server {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad JSON {line:?}: {e}"))
     }
 
+    /// Resident memory of the server process in KiB (Linux).
+    pub fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     /// Freezes the server (SIGSTOP): connections are accepted by the kernel
     /// but nothing answers, so a session with it is caught mid-way.
     pub fn freeze(&self) {

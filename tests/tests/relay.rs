@@ -144,6 +144,7 @@ fn junk_sessions_do_not_stop_honest_clients_and_metrics_count_them() {
         .to_owned();
     // 200 junk connections: half send garbage, half stall (bounded: they are
     // closed when this test ends, and the relay drops stalled ones after 5 s).
+    let rss_before = r.rss_kib();
     let mut junk = Vec::new();
     for i in 0..200 {
         let mut s = TcpStream::connect(&host_port).unwrap();
@@ -158,6 +159,13 @@ fn junk_sessions_do_not_stop_honest_clients_and_metrics_count_them() {
     eprintln!(
         "honest upload + download beside 200 junk links: {:?}",
         started.elapsed()
+    );
+    let rss_during = r.rss_kib();
+    eprintln!("relay RSS: {rss_before} KiB before, {rss_during} KiB with 200 junk links");
+    assert!(rss_before > 0, "cannot read the relay's memory");
+    assert!(
+        rss_during < rss_before + 64 * 1024,
+        "junk links must not grow the relay's memory without bound"
     );
     drop(junk);
     // Metrics are served in Prometheus text format.
