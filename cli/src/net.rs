@@ -15,20 +15,27 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Other(format!("cannot start the runtime: {e}")))
 }
 
+/// Binds `listen` and prints the bound address as the first stdout line,
+/// so scripts can use port 0.
+pub(crate) async fn bind_and_announce(listen: &str) -> Result<tokio::net::TcpListener, CliError> {
+    let listener = runtime::listen(listen)
+        .await
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Other(format!("cannot read the bound address: {e}")))?;
+    println!("{addr}");
+    let _ = std::io::stdout().flush();
+    Ok(listener)
+}
+
 /// `pollen serve --listen ADDR`: prints the bound address first, then one
 /// line per session, until Ctrl-C or SIGTERM.
 pub fn serve(node: Node, listen: &str, json: bool) -> Result<ExitCode, CliError> {
     let rt = runtime()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
-        let listener = runtime::listen(listen)
-            .await
-            .map_err(|e| CliError::Other(e.to_string()))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| CliError::Other(format!("cannot read the bound address: {e}")))?;
-        println!("{addr}");
-        let _ = std::io::stdout().flush();
+        let listener = bind_and_announce(listen).await?;
         let store = Rc::new(RefCell::new(node));
         let report = move |peer: std::net::SocketAddr, outcome: &LinkOutcome| {
             let line = if json {

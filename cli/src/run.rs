@@ -5,7 +5,7 @@
 use crate::CliError;
 use pollen_core::node::Node;
 use pollen_core::runtime::mesh::{MeshConfig, MeshEvent, MeshStatus, Nudge, run_mesh};
-use pollen_core::runtime::{self, LinkOutcome};
+use pollen_core::runtime::LinkOutcome;
 use serde_json::json;
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
@@ -115,14 +115,7 @@ pub fn run(
     let tty = std::io::stdout().is_terminal();
     let status_path = dir.join(STATUS_FILE);
     let result = local.block_on(&rt, async {
-        let listener = runtime::listen(listen)
-            .await
-            .map_err(|e| CliError::Other(e.to_string()))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| CliError::Other(format!("cannot read the bound address: {e}")))?;
-        println!("{addr}");
-        let _ = std::io::stdout().flush();
+        let listener = crate::net::bind_and_announce(listen).await?;
         let store = Rc::new(RefCell::new(node));
         let events = {
             let store = store.clone();

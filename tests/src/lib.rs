@@ -151,6 +151,23 @@ pub fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
+/// Polls `check` every 50 ms until it holds; panics after `timeout`.
+/// Returns how long it took.
+pub fn wait_for(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: impl FnMut() -> bool,
+) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        if check() {
+            return start.elapsed();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
 /// A `pollen serve` process on loopback, stopped (SIGTERM) when dropped.
 pub struct Server {
     child: std::process::Child,

@@ -2,7 +2,7 @@
 //! each other through a relay, which sees only ciphertext; a relay address
 //! with the wrong key is refused; junk sessions do not stop honest clients.
 
-use pollen_tests::{Phone, Server, contains};
+use pollen_tests::{Phone, Server, contains, wait_for};
 use std::io::Write;
 use std::net::TcpStream;
 use std::process::Command;
@@ -31,17 +31,6 @@ fn relay(root: &std::path::Path) -> (Server, Phone, String) {
 fn free_port() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().to_string()
-}
-
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(30) {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[test]
@@ -97,9 +86,11 @@ fn two_islands_meet_through_a_relay_that_sees_only_ciphertext() {
     let out = a.json(&["sync", &run_b.addr]);
     assert_eq!(out["delivered"], 1, "{out}");
     assert_eq!(a.json(&["status"])["own_delivered"], 1);
-    wait_for("B's run to reach the relay", || {
-        b.json(&["status"])["run"]["relays"].as_u64() >= Some(1)
-    });
+    wait_for(
+        "B's run to reach the relay",
+        Duration::from_secs(30),
+        || b.json(&["status"])["run"]["relays"].as_u64() >= Some(1),
+    );
     assert!(run_b.stop().success());
     assert!(r.stop().success());
 }

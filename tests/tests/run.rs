@@ -2,19 +2,8 @@
 //! pushed within about a second, `status` shows the running node, and SIGTERM
 //! shuts down cleanly. The mDNS mesh across hosts is `lan_mesh.rs`.
 
-use pollen_tests::{Phone, Server};
-use std::time::{Duration, Instant};
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) -> Duration {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if check() {
-            return start.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out after {timeout:?} waiting for {what}");
-}
+use pollen_tests::{Phone, Server, wait_for};
+use std::time::Duration;
 
 #[test]
 fn run_pushes_a_local_message_to_its_neighbour_and_stops_cleanly() {

@@ -97,15 +97,9 @@ impl SessionConfig {
     /// Settings for a small-record link (BLE): `max_record` bytes per record.
     pub fn small(initiator: bool, origin: impl Into<String>, max_record: usize) -> SessionConfig {
         SessionConfig {
-            initiator,
             max_record: max_record.clamp(MIN_RECORD, MAX_RECORD),
             window: 64 << 10,
-            origin: origin.into(),
-            listen_port: 0,
-            relay_key: None,
-            static_key: None,
-            offer: Offer::All,
-            limits: SessionLimits::default(),
+            ..SessionConfig::tcp(initiator, origin)
         }
     }
 }
