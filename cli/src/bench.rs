@@ -62,6 +62,31 @@ pub enum BenchCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Load on a real `pollen relay` child over loopback: concurrent client
+    /// upload and download throughput, relay memory per idle session, and
+    /// the latency of gateway uploads of 1,000 envelopes.
+    Relay {
+        /// Concurrent client sessions; client i uploads to client i+1.
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        /// Envelopes each client uploads.
+        #[arg(long, default_value_t = 10)]
+        envelopes: usize,
+        /// Silent sessions opened to measure the relay's memory per session.
+        #[arg(long, default_value_t = 1000)]
+        idle: usize,
+        /// Sequential gateway sessions, each uploading 1,000 new envelopes
+        /// (p99 is nearest-rank: with 20 sessions, the slowest).
+        #[arg(long, default_value_t = 20)]
+        uploads: usize,
+        /// The relay's store, passed to `pollen relay --store` (e.g. a
+        /// postgres:// URL); default: a temporary directory (SQLite).
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn now() -> u64 {
@@ -73,7 +98,7 @@ fn err(e: impl std::fmt::Display) -> CliError {
 }
 
 /// `count` realistic message payloads (one Automerge post each) by `author`.
-fn payloads(author: &Identity, count: usize) -> Result<Vec<Vec<u8>>, CliError> {
+pub(crate) fn payloads(author: &Identity, count: usize) -> Result<Vec<Vec<u8>>, CliError> {
     let t = now() * 1000;
     (0..count)
         .map(|i| {
@@ -149,6 +174,21 @@ pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
             frame,
             json,
         } => recon_bench(items, diff, frame.map(usize::from), json),
+        BenchCmd::Relay {
+            clients,
+            envelopes,
+            idle,
+            uploads,
+            store,
+            json,
+        } => crate::bench_relay::run(crate::bench_relay::Options {
+            clients,
+            envelopes,
+            idle,
+            uploads,
+            store,
+            json,
+        }),
     }
 }
 
