@@ -4,8 +4,8 @@
 
 use crate::CliError;
 use pollen_core::node::Node;
-use pollen_core::runtime::mesh::{MeshConfig, MeshEvent, MeshStatus, Nudge, run_mesh};
 use pollen_core::runtime::LinkOutcome;
+use pollen_core::runtime::mesh::{MeshConfig, MeshEvent, MeshStatus, Nudge, run_mesh};
 use serde_json::json;
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};

@@ -40,6 +40,31 @@ impl SyncStore for Node {
         Ok(items)
     }
 
+    fn items_matching(
+        &mut self,
+        wanted: &mut dyn FnMut(&RoutingTag) -> bool,
+    ) -> Result<Vec<LocalItem>, SyncStoreError> {
+        // Each distinct tag is tested once; only matching envelopes are read.
+        let now = self.now();
+        let mut out = Vec::new();
+        for tag in self.store.envelope_tags(now).map_err(err)? {
+            if !wanted(&RoutingTag(tag)) {
+                continue;
+            }
+            for e in self.store.envelope_index_for_tag(&tag, now).map_err(err)? {
+                out.push(LocalItem {
+                    id: e.id,
+                    expires_at: e.expires_at,
+                    kind: ItemKind::Envelope {
+                        tag: RoutingTag(e.tag),
+                        commitment: e.commitment,
+                    },
+                });
+            }
+        }
+        Ok(out)
+    }
+
     fn interests(&mut self) -> Result<Interests, SyncStoreError> {
         // Tags rotate daily by expiry, and an envelope in flight expires
         // within the longest TTL (plus a day of clock skew).

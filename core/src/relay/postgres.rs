@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS envelopes (
 ALTER TABLE envelopes ALTER COLUMN bytes SET STORAGE EXTERNAL;
 CREATE INDEX IF NOT EXISTS envelopes_commitment ON envelopes (commitment);
 CREATE INDEX IF NOT EXISTS envelopes_expires_at ON envelopes (expires_at, id);
+CREATE INDEX IF NOT EXISTS envelopes_tag ON envelopes (tag, expires_at);
 
 CREATE TABLE IF NOT EXISTS proofs (
     commitment bytea   PRIMARY KEY,
@@ -188,6 +189,9 @@ const INSERT_PROOF: &str = "INSERT INTO proofs (commitment, secret, expires_at, 
 const ENVELOPE_INDEX: &str =
     "SELECT id, expires_at, tag, commitment FROM envelopes WHERE expires_at > $1";
 const PROOF_INDEX: &str = "SELECT commitment, expires_at FROM proofs WHERE expires_at > $1";
+const ENVELOPE_TAGS: &str = "SELECT DISTINCT tag FROM envelopes WHERE expires_at > $1";
+const ENVELOPES_WITH_TAGS: &str = "SELECT id, expires_at, tag, commitment FROM envelopes
+    WHERE tag = ANY($1::bytea[]) AND expires_at > $2";
 const ENVELOPE_BYTES: &str = "SELECT bytes FROM envelopes WHERE id = $1 AND expires_at > $2";
 const PROOF_SECRET: &str = "SELECT secret FROM proofs WHERE commitment = $1";
 const SEEN: &str = "SELECT EXISTS (SELECT 1 FROM seen WHERE id = $1)";
@@ -379,6 +383,25 @@ impl SyncStore for PgRelayStore {
         Ok(self.call(move |w| w.items(now))?)
     }
 
+    /// Distinct tags first, then only the envelopes of the tags a client
+    /// wants: a session costs what the client gets, not what the relay holds.
+    fn items_matching(
+        &mut self,
+        wanted: &mut dyn FnMut(&RoutingTag) -> bool,
+    ) -> Result<Vec<LocalItem>, SyncStoreError> {
+        let now = self.clock.now();
+        let tags = self.call(move |w| w.tags(now))?;
+        let matched: Vec<Vec<u8>> = tags
+            .into_iter()
+            .filter(|t| wanted(&RoutingTag(*t)))
+            .map(|t| t.to_vec())
+            .collect();
+        if matched.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.call(move |w| w.envelopes_with_tags(&matched, now))?)
+    }
+
     /// A relay wants nothing for itself: nobody's envelopes go first.
     fn interests(&mut self) -> Result<Interests, SyncStoreError> {
         Ok(Interests::default())
@@ -511,6 +534,39 @@ impl Worker {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn tags(&mut self, now: u64) -> Result<Vec<[u8; 8]>, RelayStoreError> {
+        let now = int(now);
+        let (client, st) = self.parts()?;
+        let stmt = st.get(client, ENVELOPE_TAGS)?;
+        let mut out = Vec::new();
+        for row in client.query(&stmt, &[&now])? {
+            out.push(array(&row, 0)?);
+        }
+        Ok(out)
+    }
+
+    fn envelopes_with_tags(
+        &mut self,
+        tags: &[Vec<u8>],
+        now: u64,
+    ) -> Result<Vec<LocalItem>, RelayStoreError> {
+        let now = int(now);
+        let (client, st) = self.parts()?;
+        let stmt = st.get(client, ENVELOPES_WITH_TAGS)?;
+        let mut out = Vec::new();
+        for row in client.query(&stmt, &[&tags, &now])? {
+            out.push(LocalItem {
+                id: array(&row, 0)?,
+                expires_at: uint(row.try_get(1)?),
+                kind: ItemKind::Envelope {
+                    tag: RoutingTag(array(&row, 2)?),
+                    commitment: array(&row, 3)?,
+                },
+            });
+        }
+        Ok(out)
     }
 
     fn items(&mut self, now: u64) -> Result<Vec<LocalItem>, RelayStoreError> {

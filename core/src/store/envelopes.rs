@@ -337,6 +337,48 @@ impl Store {
         Ok(out)
     }
 
+    /// Distinct routing tags of envelopes held and not expired at `now`.
+    pub fn envelope_tags(&self, now: u64) -> Result<Vec<[u8; 8]>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT DISTINCT tag FROM envelopes WHERE expires_at > ?1")?;
+        let rows = st.query_map([now as i64], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(blob(row?)?);
+        }
+        Ok(out)
+    }
+
+    /// Index entries of envelopes with routing tag `tag`, not expired at `now`.
+    pub fn envelope_index_for_tag(
+        &self,
+        tag: &[u8; 8],
+        now: u64,
+    ) -> Result<Vec<EnvelopeIndex>, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT id, expires_at, commitment FROM envelopes WHERE tag = ?1 AND expires_at > ?2",
+        )?;
+        let rows = st.query_map(params![&tag[..], now as i64], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, expires_at, commitment) = row?;
+            out.push(EnvelopeIndex {
+                id: blob(id)?,
+                expires_at: expires_at.max(0) as u64,
+                tag: *tag,
+                commitment: blob(commitment)?,
+            });
+        }
+        Ok(out)
+    }
+
     /// The bytes of one held envelope.
     pub fn envelope_bytes(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
         let mut st = self

@@ -173,8 +173,12 @@ CREATE TABLE read_markers (
 /// messages and for messages whose first change came with an edit).
 const V2: &str = "ALTER TABLE messages ADD COLUMN hops INTEGER;";
 
+/// V3: relays look envelopes up by routing tag (covering index, so the
+/// lookup never reads the envelope bytes).
+const V3: &str = "CREATE INDEX envelopes_by_tag ON envelopes (tag, expires_at, id, commitment);";
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 #[cfg(test)]

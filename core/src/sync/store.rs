@@ -83,6 +83,19 @@ pub enum Received {
 pub trait SyncStore {
     /// Everything this node holds, unexpired, and is willing to offer.
     fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError>;
+    /// The envelopes whose routing tag `wanted` accepts (no proofs): what a
+    /// relay offers one client. The default filters [`SyncStore::items`];
+    /// large stores override it to look at each distinct tag once.
+    fn items_matching(
+        &mut self,
+        wanted: &mut dyn FnMut(&RoutingTag) -> bool,
+    ) -> Result<Vec<LocalItem>, SyncStoreError> {
+        Ok(self
+            .items()?
+            .into_iter()
+            .filter(|i| matches!(i.kind, ItemKind::Envelope { tag, .. } if wanted(&tag)))
+            .collect())
+    }
     /// The tags this node wants first (see [`Interests`]).
     fn interests(&mut self) -> Result<Interests, SyncStoreError>;
     /// The bytes of a held envelope, if it is still held.

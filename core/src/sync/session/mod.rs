@@ -371,8 +371,12 @@ impl Session {
             HS_NOISE | HS_NOISE_NK => {}
             HS_CLOSE => {
                 let reason = String::from_utf8_lossy(body).into_owned();
-                let error = if to_relay {
+                // Only a failed Noise read means the key is wrong; a busy or
+                // timed-out relay is just closed.
+                let error = if to_relay && reason.contains("noise handshake failed") {
                     HandshakeError::RelayAuth(format!("it said: {reason}")).into()
+                } else if to_relay && reason.contains("not a relay") {
+                    HandshakeError::RelayAuth(reason).into()
                 } else {
                     SessionError::ClosedByPeer(reason)
                 };

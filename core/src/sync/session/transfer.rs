@@ -108,7 +108,12 @@ impl Transfer {
     ) -> Result<(), SessionError> {
         self.hash = hash;
         self.started = true;
-        let items = store.items()?;
+        // A relay loads only what the client asks for, once its Hello is here.
+        let items = if self.offer == Offer::Interests {
+            Vec::new()
+        } else {
+            store.items()?
+        };
         if items.len() > self.limits.recon.max_items {
             // Offer the freshest ones; the rest waits for a later encounter.
             tracing::warn!(
@@ -193,8 +198,20 @@ impl Transfer {
                 self.peer_window = window as u64;
                 self.peer_direct = direct.into_iter().collect();
                 self.peer_shared = shared.into_iter().collect();
-                if self.initiator && self.offer == Offer::Interests {
-                    self.initiate(stats)?;
+                if self.offer == Offer::Interests {
+                    let hash = self.hash;
+                    let (direct, shared) = (&self.peer_direct, &self.peer_shared);
+                    let mut wanted = |tag: &crate::envelope::RoutingTag| {
+                        let b = super::blind(&hash, &tag.0);
+                        direct.contains(&b) || shared.contains(&b)
+                    };
+                    let mut items = store.items_matching(&mut wanted)?;
+                    items.sort_unstable_by_key(|i| Reverse(i.expires_at));
+                    items.truncate(self.limits.recon.max_items);
+                    self.local = items.into_iter().map(|i| (i.id, i)).collect();
+                    if self.initiator {
+                        self.initiate(stats)?;
+                    }
                 }
             }
             Message::Recon(bytes) => self.on_recon(&bytes, store, stats)?,
