@@ -51,3 +51,48 @@ fn run_pushes_a_local_message_to_its_neighbour_and_stops_cleanly() {
     );
     assert!(!a.dir.join("run.json").exists());
 }
+
+#[test]
+fn an_unreachable_relay_breaks_nothing_on_the_lan() {
+    let root = tempfile::tempdir().unwrap();
+    let a = Phone::new(root.path(), "Ana");
+    let b = Phone::new(root.path(), "Bo");
+    a.add(&b);
+    b.add(&a);
+    // No internet: the relay's port is closed.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let relay = format!("pollen-relay://{closed}/{}", "ab".repeat(32));
+    let run_b = Server::start_with(&b, &["run", "--listen", "127.0.0.1:0", "--no-mdns"]);
+    let run_a = Server::start_with(
+        &a,
+        &[
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-mdns",
+            "--peer",
+            &run_b.addr,
+            "--relay",
+            &relay,
+        ],
+    );
+    a.ok(&["send", "--to", "Bo", "no uplink today"]);
+    wait_for("B to receive over the LAN", Duration::from_secs(20), || {
+        b.texts().contains(&"no uplink today".to_owned())
+    });
+    // The relay is tried (and fails) while the LAN works.
+    wait_for(
+        "the relay attempt to be counted",
+        Duration::from_secs(20),
+        || a.json(&["status"])["run"]["failed_sessions"].as_u64() >= Some(1),
+    );
+    assert_eq!(a.json(&["status"])["run"]["relays"], 0);
+    assert!(run_a.stop().success());
+    assert!(run_b.stop().success());
+    // A malformed relay address is a clear error before anything starts.
+    let err = a.fails(&["run", "--no-mdns", "--relay", "http://example.org"]);
+    assert!(err.contains("not a relay address"), "{err}");
+}
