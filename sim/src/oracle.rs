@@ -1,0 +1,390 @@
+//! The oracle: the earliest time a message could possibly be delivered over a
+//! contact trace.
+//!
+//! Model: zero transfer time and unlimited storage. A message held by node
+//! `x` at time `t` can be handed to `y` at `max(t, start)` during any contact
+//! `(x, y)` with `end >= t` (a contact is usable over its whole closed
+//! interval `[start, end]`), as long as that instant is no later than
+//! `created_at + ttl`. Hand-overs are instantaneous, so a message may cross
+//! several contacts within one instant. No routing policy can deliver
+//! earlier than this, which makes it the simulator's yardstick.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+use crate::trace::Trace;
+
+/// A message to route: from `source` to `destination`, created at
+/// `created_at` and droppable after `created_at + ttl` (seconds).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Message {
+    /// The node that creates the message.
+    pub source: u32,
+    /// The node the message is for.
+    pub destination: u32,
+    /// When the message is created.
+    pub created_at: f64,
+    /// How long after `created_at` it may still be handed over
+    /// (`f64::INFINITY` for never expiring).
+    pub ttl: f64,
+}
+
+/// One direction of a contact, as seen from the node holding the message.
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    to: usize,
+    start: f64,
+    end: f64,
+}
+
+/// A trace prepared for many earliest-delivery queries: built once in
+/// O(C), then each query costs O(C log C) at most.
+#[derive(Debug, Clone)]
+pub struct Oracle {
+    /// Node id -> dense index; only nodes that appear in some contact, so a
+    /// hand-built trace with huge ids costs no more than one with small ones.
+    index: HashMap<u32, usize>,
+    /// Contacts of each dense node, both directions.
+    edges: Vec<Vec<Edge>>,
+}
+
+impl Oracle {
+    /// Prepares `trace` for queries.
+    pub fn new(trace: &Trace) -> Self {
+        let mut index = HashMap::new();
+        let mut edges: Vec<Vec<Edge>> = Vec::new();
+        let mut dense = |id: u32, edges: &mut Vec<Vec<Edge>>| {
+            *index.entry(id).or_insert_with(|| {
+                edges.push(Vec::new());
+                edges.len() - 1
+            })
+        };
+        for c in &trace.contacts {
+            let a = dense(c.a, &mut edges);
+            let b = dense(c.b, &mut edges);
+            let (start, end) = (c.start, c.end);
+            edges[a].push(Edge { to: b, start, end });
+            edges[b].push(Edge { to: a, start, end });
+        }
+        Oracle { index, edges }
+    }
+
+    /// The earliest time `msg` can reach its destination, or `None` if no
+    /// journey within the TTL exists (or the message is invalid: a `NaN`
+    /// time, a negative TTL).
+    ///
+    /// Algorithm: Dijkstra on earliest arrival times. Crossing a contact
+    /// from a node reached at `t` arrives at `max(t, start)`, which never
+    /// decreases as `t` grows (the FIFO property), so the first time a node
+    /// is popped from the heap is its earliest arrival, exactly as with
+    /// shortest paths. Each node is settled once and each contact relaxed at
+    /// most twice (once per endpoint), so a query is O(C log C). We stop as
+    /// soon as the destination is settled. Zero-cost hops (`max(t, start) ==
+    /// t`) are what lets chains within one instant through.
+    pub fn earliest_delivery(&self, msg: &Message) -> Option<f64> {
+        let deadline = msg.created_at + msg.ttl;
+        // Written as a negation so that `NaN` anywhere also lands here.
+        if !(msg.created_at.is_finite() && msg.ttl >= 0.0) {
+            return None;
+        }
+        if msg.source == msg.destination {
+            return Some(msg.created_at);
+        }
+        let source = *self.index.get(&msg.source)?;
+        let destination = *self.index.get(&msg.destination)?;
+
+        let mut arrival = vec![f64::INFINITY; self.edges.len()];
+        let mut settled = vec![false; self.edges.len()];
+        let mut heap = BinaryHeap::new();
+        arrival[source] = msg.created_at;
+        heap.push(Reached {
+            time: msg.created_at,
+            node: source,
+        });
+        while let Some(Reached { time, node }) = heap.pop() {
+            if settled[node] {
+                continue;
+            }
+            settled[node] = true;
+            if node == destination {
+                return Some(time);
+            }
+            for edge in &self.edges[node] {
+                if edge.end < time {
+                    continue;
+                }
+                let at = time.max(edge.start);
+                if at <= deadline && at < arrival[edge.to] {
+                    arrival[edge.to] = at;
+                    heap.push(Reached {
+                        time: at,
+                        node: edge.to,
+                    });
+                }
+            }
+        }
+        None
+    }
+}
+
+/// A heap entry: `node` holds the message from `time` on. Ordered so that
+/// `BinaryHeap`, a max-heap, pops the earliest time first.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Reached {
+    time: f64,
+    node: usize,
+}
+
+impl Eq for Reached {}
+
+impl Ord for Reached {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // `total_cmp`, not `partial_cmp`: a hand-built trace may hold NaN,
+        // and that must not panic; ties broken by node for determinism.
+        other
+            .time
+            .total_cmp(&self.time)
+            .then_with(|| other.node.cmp(&self.node))
+    }
+}
+
+impl PartialOrd for Reached {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The earliest time `msg` can reach its destination over `trace` (see
+/// [`Oracle::earliest_delivery`]); use [`earliest_deliveries`] for many.
+pub fn earliest_delivery(trace: &Trace, msg: &Message) -> Option<f64> {
+    Oracle::new(trace).earliest_delivery(msg)
+}
+
+/// [`earliest_delivery`] for each of `msgs`, in order, preparing the trace
+/// only once.
+pub fn earliest_deliveries(trace: &Trace, msgs: &[Message]) -> Vec<Option<f64>> {
+    let oracle = Oracle::new(trace);
+    msgs.iter().map(|m| oracle.earliest_delivery(m)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{Contact, parse};
+    use proptest::prelude::*;
+
+    fn msg(source: u32, destination: u32, created_at: f64, ttl: f64) -> Message {
+        Message {
+            source,
+            destination,
+            created_at,
+            ttl,
+        }
+    }
+
+    fn deliver(trace: &str, m: Message) -> Option<f64> {
+        earliest_delivery(&parse(trace).unwrap(), &m)
+    }
+
+    #[test]
+    fn store_carry_forward_through_a_node_that_meets_the_source_first() {
+        let trace = "10 CONN 0 1 up\n20 CONN 0 1 down\n30 CONN 1 2 up\n40 CONN 1 2 down\n";
+        assert_eq!(deliver(trace, msg(0, 2, 5.0, 100.0)), Some(30.0));
+        // Created while 0-1 is up: handed over at once, then carried.
+        assert_eq!(deliver(trace, msg(0, 2, 15.0, 100.0)), Some(30.0));
+        // The other way round, 2 meets 1 too late to reach 0.
+        assert_eq!(deliver(trace, msg(2, 0, 0.0, 100.0)), None);
+    }
+
+    #[test]
+    fn a_relay_that_met_the_destination_earlier_does_not_help() {
+        let trace = "0 CONN 1 2 up\n5 CONN 1 2 down\n10 CONN 0 1 up\n20 CONN 0 1 down\n";
+        assert_eq!(deliver(trace, msg(0, 2, 0.0, f64::INFINITY)), None);
+        assert_eq!(deliver(trace, msg(2, 0, 0.0, f64::INFINITY)), Some(10.0));
+    }
+
+    #[test]
+    fn a_contact_that_ends_before_the_message_exists_is_useless() {
+        let trace = "0 CONN 0 1 up\n10 CONN 0 1 down\n";
+        assert_eq!(deliver(trace, msg(0, 1, 15.0, 100.0)), None);
+        // The interval is closed: created at the very instant it goes down.
+        assert_eq!(deliver(trace, msg(0, 1, 10.0, 100.0)), Some(10.0));
+        assert_eq!(deliver(trace, msg(0, 1, 3.5, 100.0)), Some(3.5));
+    }
+
+    #[test]
+    fn ttl_cuts_off_late_hand_overs() {
+        let trace = "50 CONN 0 1 up\n60 CONN 0 1 down\n70 CONN 1 2 up\n";
+        assert_eq!(deliver(trace, msg(0, 1, 0.0, 49.0)), None);
+        assert_eq!(deliver(trace, msg(0, 1, 0.0, 50.0)), Some(50.0));
+        // The first hop fits in the TTL but the second does not.
+        assert_eq!(deliver(trace, msg(0, 2, 0.0, 69.5)), None);
+        assert_eq!(deliver(trace, msg(0, 2, 0.0, 70.0)), Some(70.0));
+        // Contacts already up when the TTL runs out still count before it.
+        assert_eq!(deliver(trace, msg(0, 1, 55.0, 0.0)), Some(55.0));
+    }
+
+    #[test]
+    fn chains_within_one_instant() {
+        // Listed back to front, so one pass in file order would miss it.
+        let trace = "5 CONN 2 3 up\n5 CONN 1 2 up\n5 CONN 0 1 up\n\
+                     5 CONN 0 1 down\n5 CONN 1 2 down\n9 CONN 2 3 down\n";
+        assert_eq!(deliver(trace, msg(0, 3, 0.0, 10.0)), Some(5.0));
+        assert_eq!(deliver(trace, msg(0, 3, 0.0, 5.0)), Some(5.0));
+        assert_eq!(deliver(trace, msg(3, 0, 5.0, 0.0)), Some(5.0));
+        assert_eq!(deliver(trace, msg(0, 3, 5.5, 10.0)), None);
+        // One contact going down exactly as the next comes up.
+        let trace = "0 CONN 0 1 up\n5 CONN 0 1 down\n5 CONN 1 2 up\n6 CONN 1 2 down\n";
+        assert_eq!(deliver(trace, msg(0, 2, 1.0, 10.0)), Some(5.0));
+    }
+
+    #[test]
+    fn the_earliest_of_several_journeys_wins() {
+        // Direct at 100, or via 1 then 2 at 30.
+        let trace = "10 CONN 0 1 up\n11 CONN 0 1 down\n30 CONN 1 3 up\n31 CONN 1 3 down\n\
+                     100 CONN 0 3 up\n";
+        assert_eq!(deliver(trace, msg(0, 3, 0.0, f64::INFINITY)), Some(30.0));
+        assert_eq!(deliver(trace, msg(0, 3, 12.0, f64::INFINITY)), Some(100.0));
+    }
+
+    #[test]
+    fn messages_to_oneself_and_to_unknown_nodes() {
+        let trace = "0 CONN 0 1 up\n";
+        assert_eq!(deliver(trace, msg(7, 7, 3.0, 0.0)), Some(3.0));
+        assert_eq!(deliver(trace, msg(0, 7, 0.0, 10.0)), None);
+        assert_eq!(deliver(trace, msg(7, 0, 0.0, 10.0)), None);
+        assert_eq!(deliver("", msg(0, 1, 0.0, 10.0)), None);
+    }
+
+    #[test]
+    fn invalid_messages_are_never_delivered() {
+        let trace = "0 CONN 0 1 up\n";
+        for m in [
+            msg(0, 1, 0.0, -1.0),
+            msg(0, 1, 0.0, f64::NAN),
+            msg(0, 1, f64::NAN, 1.0),
+            msg(0, 1, f64::INFINITY, 1.0),
+            msg(0, 0, 0.0, -1.0),
+        ] {
+            assert_eq!(deliver(trace, m), None, "{m:?}");
+        }
+    }
+
+    #[test]
+    fn hand_built_traces_with_odd_values_do_not_panic() {
+        let trace = Trace {
+            contacts: vec![
+                Contact {
+                    a: u32::MAX,
+                    b: 0,
+                    start: f64::NAN,
+                    end: 5.0,
+                },
+                Contact {
+                    a: 0,
+                    b: 0,
+                    start: 1.0,
+                    end: 0.0,
+                },
+            ],
+            nodes: 1,
+            end: 0.0,
+        };
+        let _ = earliest_deliveries(&trace, &[msg(0, u32::MAX, 0.0, 9.0)]);
+    }
+
+    /// Obviously-correct reference: step through every integer instant,
+    /// spreading the message over the contacts up at that instant until
+    /// nothing changes (chains within the instant), then carrying it to the
+    /// next. With integer contact times and creation time every hand-over
+    /// happens at an integer instant (`max(t, start)`), and anything
+    /// possible at a fractional instant inside `(k, k + 1)` is possible at
+    /// `k + 1` too, so checking integers only loses nothing.
+    fn brute_force(trace: &Trace, m: &Message) -> Option<f64> {
+        let deadline = m.created_at + m.ttl;
+        let last = trace
+            .contacts
+            .iter()
+            .map(|c| c.end)
+            .fold(m.created_at, f64::max);
+        let mut holds = vec![false; trace.nodes as usize];
+        holds[m.source as usize] = true;
+        let mut t = m.created_at;
+        while t <= deadline && t <= last {
+            loop {
+                let mut changed = false;
+                for c in &trace.contacts {
+                    let (a, b) = (c.a as usize, c.b as usize);
+                    if c.start <= t && t <= c.end && holds[a] != holds[b] {
+                        holds[a] = true;
+                        holds[b] = true;
+                        changed = true;
+                    }
+                }
+                if !changed {
+                    break;
+                }
+            }
+            if holds[m.destination as usize] {
+                return Some(t);
+            }
+            t += 1.0;
+        }
+        None
+    }
+
+    /// Small random traces: up to 6 nodes and 12 contacts (same pair may
+    /// overlap: the oracle must not care) with integer times in 0..50, and
+    /// a handful of messages, some without expiry.
+    fn small_case() -> impl Strategy<Value = (Trace, Vec<Message>)> {
+        (2u32..=6).prop_flat_map(|n| {
+            let contact = (0..n, 1..n, 0u32..50, 0u32..15).prop_map(move |(a, off, s, len)| {
+                let b = (a + off) % n;
+                Contact {
+                    a: a.min(b),
+                    b: a.max(b),
+                    start: f64::from(s),
+                    end: f64::from((s + len).min(49)),
+                }
+            });
+            let ttl = prop_oneof![
+                3 => (0u32..60).prop_map(f64::from),
+                1 => Just(f64::INFINITY),
+            ];
+            let message = (0..n, 0..n, 0u32..50, ttl).prop_map(|(s, d, c, ttl)| Message {
+                source: s,
+                destination: d,
+                created_at: f64::from(c),
+                ttl,
+            });
+            (
+                proptest::collection::vec(contact, 0..=12),
+                proptest::collection::vec(message, 1..=8),
+            )
+                .prop_map(move |(mut contacts, msgs)| {
+                    contacts.sort_by(|x, y| x.start.total_cmp(&y.start));
+                    let trace = Trace {
+                        contacts,
+                        nodes: n,
+                        end: 49.0,
+                    };
+                    (trace, msgs)
+                })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(600))]
+
+        #[test]
+        fn oracle_equals_brute_force_on_small_random_traces((trace, msgs) in small_case()) {
+            let batch = earliest_deliveries(&trace, &msgs);
+            prop_assert_eq!(batch.len(), msgs.len());
+            for (m, got) in msgs.iter().zip(batch) {
+                let want = brute_force(&trace, m);
+                prop_assert_eq!(got, want, "message {:?} over {:?}", m, trace.contacts);
+                prop_assert_eq!(earliest_delivery(&trace, m), want);
+            }
+        }
+    }
+}
