@@ -65,28 +65,7 @@ pub enum BenchCmd {
     /// Load on a real `pollen relay` child over loopback: concurrent client
     /// upload and download throughput, relay memory per idle session, and
     /// the latency of gateway uploads of 1,000 envelopes.
-    Relay {
-        /// Concurrent client sessions; client i uploads to client i+1.
-        #[arg(long, default_value_t = 1000)]
-        clients: usize,
-        /// Envelopes each client uploads.
-        #[arg(long, default_value_t = 10)]
-        envelopes: usize,
-        /// Silent sessions opened to measure the relay's memory per session.
-        #[arg(long, default_value_t = 1000)]
-        idle: usize,
-        /// Sequential gateway sessions, each uploading 1,000 new envelopes
-        /// (p99 is nearest-rank: with 20 sessions, the slowest).
-        #[arg(long, default_value_t = 20)]
-        uploads: usize,
-        /// The relay's store, passed to `pollen relay --store` (e.g. a
-        /// postgres:// URL); default: a temporary directory (SQLite).
-        #[arg(long, value_name = "URL")]
-        store: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Relay(crate::bench_relay::Options),
 }
 
 fn now() -> u64 {
@@ -174,21 +153,7 @@ pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
             frame,
             json,
         } => recon_bench(items, diff, frame.map(usize::from), json),
-        BenchCmd::Relay {
-            clients,
-            envelopes,
-            idle,
-            uploads,
-            store,
-            json,
-        } => crate::bench_relay::run(crate::bench_relay::Options {
-            clients,
-            envelopes,
-            idle,
-            uploads,
-            store,
-            json,
-        }),
+        BenchCmd::Relay(options) => crate::bench_relay::run(options),
     }
 }
 

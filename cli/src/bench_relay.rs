@@ -59,21 +59,29 @@ const FD_MARGIN: usize = 256;
 /// Seconds in a routing-tag period (tags rotate by UTC day of expiry).
 const DAY: u64 = 86_400;
 
-/// What `pollen bench relay` runs.
-#[derive(Debug)]
+/// What `pollen bench relay` runs: a load run against a real `pollen relay`
+/// child on loopback.
+#[derive(Debug, clap::Args)]
 pub struct Options {
-    /// Concurrent client sessions in the throughput rounds.
+    /// Concurrent client sessions in the throughput rounds; client i uploads to client i+1.
+    #[arg(long, default_value_t = 1000)]
     pub clients: usize,
     /// Envelopes each client uploads, addressed to the next client.
+    #[arg(long, default_value_t = 10)]
     pub envelopes: usize,
     /// Silent connections opened to measure the relay's memory per session.
+    #[arg(long, default_value_t = 1000)]
     pub idle: usize,
-    /// Sequential gateway sessions of [`GATEWAY_BATCH`] envelopes each.
+    /// Sequential gateway sessions of 1,000 new envelopes each (p99 is
+    /// nearest-rank: with 20 sessions, the slowest).
+    #[arg(long, default_value_t = 20)]
     pub uploads: usize,
-    /// `--store` for the relay (a PostgreSQL URL, or a directory); a
-    /// temporary directory when absent.
+    /// `--store` for the relay (a postgres:// URL, or a directory); a
+    /// temporary directory (SQLite) when absent.
+    #[arg(long, value_name = "URL")]
     pub store: Option<String>,
     /// Print JSON.
+    #[arg(long)]
     pub json: bool,
 }
 
