@@ -2,7 +2,12 @@
 //!
 //! - [`trace`]: contact traces in the common `time CONN a b up|down` format;
 //! - [`oracle`]: the earliest possible delivery of a message over a trace,
-//!   the yardstick no routing policy can beat.
+//!   the yardstick no routing policy can beat;
+//! - [`scenario`]: festival, village and city scenarios (mobility turned
+//!   into BLE, LAN and uplink contacts, plus a message workload), and
+//!   replays of recorded traces;
+//! - [`workload`]: synthetic message workloads;
+//! - [`plot`]: SVG charts of delivery, latency and storage per policy.
 //!
 //! ```
 //! use pollen_sim::{Message, earliest_delivery, parse};
@@ -15,7 +20,15 @@
 //! ```
 
 pub mod oracle;
+pub mod plot;
+pub mod scenario;
 pub mod trace;
+pub mod workload;
 
 pub use oracle::{Message, Oracle, earliest_deliveries, earliest_delivery};
-pub use trace::{Contact, Trace, TraceError, parse};
+pub use plot::{PlotData, PlotError, Series, write_plots};
+pub use scenario::{
+    MessageSpec, Role, Scenario, ScenarioError, ScenarioParams, Target, by_name, city, festival,
+    from_trace, village,
+};
+pub use trace::{Contact, LinkKind, Trace, TraceError, parse};

@@ -170,7 +170,7 @@ pub fn earliest_deliveries(trace: &Trace, msgs: &[Message]) -> Vec<Option<f64>> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{Contact, parse};
+    use crate::trace::{Contact, LinkKind, parse};
     use proptest::prelude::*;
 
     fn msg(source: u32, destination: u32, created_at: f64, ttl: f64) -> Message {
@@ -279,12 +279,14 @@ mod tests {
                     b: 0,
                     start: f64::NAN,
                     end: 5.0,
+                    kind: LinkKind::Ble,
                 },
                 Contact {
                     a: 0,
                     b: 0,
                     start: 1.0,
                     end: 0.0,
+                    kind: LinkKind::Lan,
                 },
             ],
             nodes: 1,
@@ -345,6 +347,7 @@ mod tests {
                     b: a.max(b),
                     start: f64::from(s),
                     end: f64::from((s + len).min(49)),
+                    kind: LinkKind::Ble,
                 }
             });
             let ttl = prop_oneof![
