@@ -24,6 +24,7 @@ const DEFAULTS: Defaults = Defaults {
     ttl: 12.0 * 3600.0,
     range: 15.0,
     step: 5.0,
+    min_contact: 30.0,
 };
 
 /// Side of the square area at the default 2,500 people, metres; it scales

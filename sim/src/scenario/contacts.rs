@@ -5,7 +5,8 @@
 //! A pair seen at sample time `t` is taken to be in contact over
 //! `[t, t + step]`; intervals closer than `merge_gap` are merged, so people
 //! at the edge of range do not flicker into hundreds of one-sample contacts
-//! (each of which would cost the engine a whole sync session).
+//! (each of which would cost the engine a whole sync session); contacts
+//! shorter than `min_length` are dropped.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -22,6 +23,10 @@ pub struct SampleConfig {
     pub range: f64,
     /// Contacts of one pair separated by at most this many seconds are one.
     pub merge_gap: f64,
+    /// Contacts shorter than this (after merging) are dropped: phones
+    /// scanning in the background take tens of seconds to discover each
+    /// other and connect, so a brief pass-by forms no link.
+    pub min_length: f64,
     /// Sampling covers `[0, duration]`; contacts end by then.
     pub duration: f64,
 }
@@ -122,9 +127,13 @@ pub fn sample(
     let mut present: Vec<u32> = Vec::new();
     let range2 = cfg.range * cfg.range;
 
-    for t in sample_times(cfg) {
-        for (k, (_, path)) in placed.iter().enumerate() {
-            pos[k] = path.position(t, &mut cursors[k]);
+    for (k, t) in sample_times(cfg).enumerate() {
+        for (i, (_, path)) in placed.iter().enumerate() {
+            pos[i] = path.position(t, &mut cursors[i]);
+        }
+        if k % 64 == 63 {
+            ble.expire(t);
+            wifi.expire(t);
         }
         grid.fill(&pos, cfg.range);
         grid.for_each_close_pair(&pos, range2, |i, j| {
@@ -173,6 +182,7 @@ struct Tracker {
     kind: LinkKind,
     step: f64,
     gap: f64,
+    min_length: f64,
     duration: f64,
     open: HashMap<u64, (f64, f64), BuildHasherDefault<PairHasher>>,
     done: Vec<Contact>,
@@ -184,6 +194,7 @@ impl Tracker {
             kind,
             step: cfg.step,
             gap: cfg.merge_gap,
+            min_length: cfg.min_length,
             duration: cfg.duration,
             open: HashMap::default(),
             done: Vec::new(),
@@ -201,7 +212,31 @@ impl Tracker {
         } else {
             let (start, old_end) = *interval;
             *interval = (t, end);
-            self.done.push(self.contact(key, start, old_end));
+            self.close(key, start, old_end);
+        }
+    }
+
+    /// Closes the contacts that can no longer be extended at time `t` or
+    /// later: the table then holds only current pairs, not every pair that
+    /// ever met, and stays in cache.
+    fn expire(&mut self, t: f64) {
+        let gap = self.gap;
+        let mut closed = Vec::new();
+        self.open.retain(|&key, &mut (start, end)| {
+            let keep = t <= end + gap;
+            if !keep {
+                closed.push((key, start, end));
+            }
+            keep
+        });
+        for (key, start, end) in closed {
+            self.close(key, start, end);
+        }
+    }
+
+    fn close(&mut self, key: u64, start: f64, end: f64) {
+        if end - start >= self.min_length {
+            self.done.push(self.contact(key, start, end));
         }
     }
 
@@ -218,7 +253,7 @@ impl Tracker {
     fn finish(mut self) -> Vec<Contact> {
         let open = std::mem::take(&mut self.open);
         for (key, (start, end)) in open {
-            self.done.push(self.contact(key, start, end));
+            self.close(key, start, end);
         }
         self.done
     }
@@ -242,7 +277,10 @@ impl Hasher for PairHasher {
     }
 
     fn write_u64(&mut self, n: u64) {
-        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // Fold the well-mixed high half down: the table indexes by the low
+        // bits.
+        let x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = x ^ (x >> 32);
     }
 }
 
@@ -342,6 +380,7 @@ mod tests {
             step,
             range,
             merge_gap: gap,
+            min_length: 0.0,
             duration,
         }
     }
@@ -368,6 +407,23 @@ mod tests {
                 kind: LinkKind::Ble
             }]
         );
+    }
+
+    #[test]
+    fn short_contacts_are_dropped_after_merging() {
+        // 1 stands still; 0 passes by quickly, then stands close for good.
+        let mut b = PathBuilder::start(0.0, Point::new(-20.0, 0.0));
+        b.walk_to(Point::new(20.0, 0.0), 2.0);
+        b.walk_to(Point::new(20.0, 100.0), 2.0);
+        b.walk_to(Point::new(3.0, 0.0), 2.0);
+        let paths = vec![Some(b.build()), Some(Path::fixed(Point::new(0.0, 0.0)))];
+        let mut c = cfg(5.0, 5.0, 5.0, 400.0);
+        let all = sample(&paths, &[], &[], &c);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].end - all[0].start, 5.0);
+        c.min_length = 30.0;
+        let long = sample(&paths, &[], &[], &c);
+        assert_eq!(long, all[1..]);
     }
 
     #[test]
@@ -484,7 +540,11 @@ mod tests {
             let c = cfg(5.0, 1.0, f64::from(gap) * 5.0, 1000.0);
             let mut tracker = Tracker::new(LinkKind::Ble, &c);
             let times: Vec<f64> = seen.iter().map(|&k| f64::from(k) * 5.0).collect();
-            for &t in &times {
+            for (k, &t) in times.iter().enumerate() {
+                // Expiring early is only ever a speed-up.
+                if k % 3 == 0 {
+                    tracker.expire(t);
+                }
                 tracker.seen(1, 2, t);
             }
             let mut got: Vec<(f64, f64)> =

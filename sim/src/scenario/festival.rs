@@ -3,8 +3,13 @@
 //!
 //! Site: a camping field along the north edge, reached through one gate
 //! where the info point (the only uplinked gateway) stands, so everyone
-//! going between camp and arena passes it; south of the gate the arena with
-//! three stages, a food court, two bars and toilets.
+//! entering the arena waits beside it for the wristband check; south of
+//! the gate the arena with three stages, a food court, two bars and
+//! toilets.
+//!
+//! Radio: 5 m BLE range by default, because in a packed crowd bodies absorb
+//! most of 2.4 GHz, and contacts under 30 s are dropped (background
+//! discovery is slow). This keeps the default run near 200k contacts.
 //!
 //! Groups move together (members a metre or two apart) from one point of
 //! interest to the next, chosen by time of day: a stage while it plays a set
@@ -28,8 +33,9 @@ const DEFAULTS: Defaults = Defaults {
     duration: 6.0 * 3600.0,
     messages: 3000,
     ttl: 6.0 * 3600.0,
-    range: 10.0,
+    range: 5.0,
     step: 5.0,
+    min_contact: 30.0,
 };
 
 /// Time 0 is 18:00.
@@ -38,10 +44,11 @@ const CLOCK0_H: f64 = 18.0;
 const CAMP: (f64, f64, f64, f64) = (20.0, 460.0, 580.0, 590.0);
 /// Everything north of this is camp, south is arena.
 const CAMP_EDGE_Y: f64 = 450.0;
-/// The gate between camp and arena (x spread ±10 m).
+/// The gate between camp and arena (people spread ±6 m across it).
 const GATE: Point = Point::new(300.0, 440.0);
-/// The info point, beside the gate.
-const INFO: Point = Point::new(300.0, 446.0);
+/// The info point, at the gate, where everyone entering the arena waits
+/// for the wristband check.
+const INFO: Point = Point::new(300.0, 443.0);
 /// Channel posts per hour.
 const CHANNEL_RATE_H: f64 = 4.0;
 
@@ -63,10 +70,10 @@ struct Poi {
 }
 
 const POIS: [Poi; 9] = [
-    poi(Kind::Stage(0), 300.0, 110.0, 50.0),
-    poi(Kind::Stage(1), 100.0, 260.0, 35.0),
-    poi(Kind::Stage(2), 500.0, 270.0, 30.0),
-    poi(Kind::Food, 300.0, 300.0, 35.0),
+    poi(Kind::Stage(0), 300.0, 110.0, 60.0),
+    poi(Kind::Stage(1), 100.0, 260.0, 45.0),
+    poi(Kind::Stage(2), 500.0, 270.0, 38.0),
+    poi(Kind::Food, 300.0, 300.0, 40.0),
     poi(Kind::Bar, 170.0, 170.0, 15.0),
     poi(Kind::Bar, 440.0, 160.0, 15.0),
     poi(Kind::Toilet, 60.0, 410.0, 8.0),
@@ -177,14 +184,38 @@ fn spot(rng: &mut SimRng, i: Option<usize>, tent: Point) -> Point {
     }
 }
 
-/// Walks to `p`, through the gate if that crosses between camp and arena.
-fn go(b: &mut PathBuilder, p: Point, gate_x: f64, speed: f64) -> f64 {
-    let camp = |q: Point| q.y >= CAMP_EDGE_Y;
-    if camp(b.here()) != camp(p) {
-        b.walk_via(&[Point::new(GATE.x + gate_x, GATE.y)], p, speed)
-    } else {
-        b.walk_to(p, speed)
+/// How to pass the gate: where across it, and how long the wristband
+/// check takes on the way into the arena.
+#[derive(Debug, Clone, Copy)]
+struct Gate {
+    x: f64,
+    y: f64,
+    check: f64,
+}
+
+impl Gate {
+    fn draw(rng: &mut SimRng) -> Self {
+        Gate {
+            x: rng.range(-6.0, 6.0),
+            y: rng.range(0.0, 12.0),
+            check: rng.range(5.0, 45.0),
+        }
     }
+}
+
+/// Walks to `p`, through the gate if that crosses between camp and arena
+/// (waiting for the check when entering the arena); returns the arrival.
+fn go(b: &mut PathBuilder, p: Point, gate: Gate, speed: f64) -> f64 {
+    let camp = |q: Point| q.y >= CAMP_EDGE_Y;
+    let from_camp = camp(b.here());
+    if from_camp == camp(p) {
+        return b.walk_to(p, speed);
+    }
+    let at_gate = b.walk_to(Point::new(GATE.x + gate.x, GATE.y + gate.y), speed);
+    if from_camp {
+        b.stay_until(at_gate + gate.check);
+    }
+    b.walk_to(p, speed)
 }
 
 /// Splits `people` into friend groups of 3–6 (a smaller last one if need
@@ -216,7 +247,8 @@ fn group_paths(rng: &mut SimRng, members: usize, duration: f64) -> Vec<Path> {
         .map(|&(dx, dy)| PathBuilder::start(0.0, tent.offset(dx, dy)))
         .collect();
     let mut at: Option<usize> = None; // None: at the tent.
-    let mut t = 0.0;
+    // Groups set off over the first half hour, not all at 18:00 sharp.
+    let mut t = rng.range(0.0, 1800.0);
     while t < duration {
         let clock = CLOCK0_H + t / 3600.0;
         // Next place: any other point of interest or the tent, by pull.
@@ -231,11 +263,11 @@ fn group_paths(rng: &mut SimRng, members: usize, duration: f64) -> Vec<Path> {
         let kind = next.map_or(Kind::Camp, |i| POIS[i].kind);
         let target = spot(rng, next, tent);
         let speed = rng.range(0.6, 1.3);
-        let gate_x = rng.range(-10.0, 10.0);
+        let gate = Gate::draw(rng);
         let mut arrival: f64 = t;
         for (b, &(dx, dy)) in builders.iter_mut().zip(&offsets) {
             b.stay_until(t);
-            arrival = arrival.max(go(b, target.offset(dx, dy), gate_x, speed));
+            arrival = arrival.max(go(b, target.offset(dx, dy), gate, speed));
         }
         let leave = arrival + stay(rng, kind, CLOCK0_H + arrival / 3600.0);
         for (b, &(dx, dy)) in builders.iter_mut().zip(&offsets) {
@@ -267,10 +299,10 @@ fn wander(rng: &mut SimRng, b: &mut PathBuilder, leave: f64, home: Point) {
     let i = rng.weighted(&kinds);
     let p = in_disc(rng, POIS[i].centre, POIS[i].radius);
     let speed = rng.range(0.8, 1.5);
-    let gate_x = rng.range(-10.0, 10.0);
-    let there = go(b, p, gate_x, speed);
+    let gate = Gate::draw(rng);
+    let there = go(b, p, gate, speed);
     b.stay_until(there + rng.range(3.0, 8.0) * 60.0);
-    go(b, home, gate_x, speed);
+    go(b, home, gate, speed);
 }
 
 /// The festival scenario (see the module doc for the model).

@@ -140,6 +140,8 @@ pub struct ScenarioParams {
     pub ble_range_m: Option<f64>,
     /// Seconds between position samples.
     pub step_s: Option<f64>,
+    /// Shortest BLE or LAN contact kept, seconds.
+    pub min_contact_s: Option<f64>,
 }
 
 /// Why a scenario could not be built.
@@ -180,9 +182,13 @@ pub const NAMES: [&str; 3] = ["festival", "village", "city"];
 /// and no channel. Mobility parameters (people, range, step) do not apply
 /// and are rejected.
 pub fn from_trace(trace: Trace, p: &ScenarioParams) -> Result<Scenario, ScenarioError> {
-    if p.people.is_some() || p.ble_range_m.is_some() || p.step_s.is_some() {
+    if p.people.is_some()
+        || p.ble_range_m.is_some()
+        || p.step_s.is_some()
+        || p.min_contact_s.is_some()
+    {
         return Err(bad(
-            "people/ble_range_m/step_s",
+            "people/ble_range_m/step_s/min_contact_s",
             "a recorded trace fixes who meets whom",
         ));
     }
@@ -193,6 +199,7 @@ pub fn from_trace(trace: Trace, p: &ScenarioParams) -> Result<Scenario, Scenario
         ttl: 86_400.0,
         range: 0.0,
         step: 1.0,
+        min_contact: 0.0,
     };
     let v = Resolved::new(p, &defaults)?;
     let duration = p.duration_s.map_or(trace.end, |d| d.max(trace.end));
@@ -235,6 +242,7 @@ pub(crate) struct Defaults {
     pub ttl: f64,
     pub range: f64,
     pub step: f64,
+    pub min_contact: f64,
 }
 
 /// Parameters after defaults and validation.
@@ -251,6 +259,7 @@ pub(crate) struct Resolved {
     pub size: (usize, usize),
     pub range: f64,
     pub step: f64,
+    pub min_contact: f64,
 }
 
 /// Upper bounds that keep a typo from asking for days of computation.
@@ -295,6 +304,10 @@ impl Resolved {
         if p.step_s.is_some() && !(0.1..=600.0).contains(&step) {
             return Err(bad("step_s", "must be from 0.1 to 600 s"));
         }
+        let min_contact = p.min_contact_s.unwrap_or(d.min_contact);
+        if p.min_contact_s.is_some() && !(0.0..=3600.0).contains(&min_contact) {
+            return Err(bad("min_contact_s", "must be from 0 to 3600 s"));
+        }
         Ok(Resolved {
             seed: p.seed,
             people,
@@ -305,6 +318,7 @@ impl Resolved {
             size,
             range,
             step,
+            min_contact,
         })
     }
 
@@ -326,13 +340,14 @@ impl Resolved {
         }
     }
 
-    /// The sampling settings for mobility scenarios: flicker shorter than
-    /// three samples is merged away.
+    /// The sampling settings for mobility scenarios: gaps of up to three
+    /// samples are bridged.
     pub(crate) fn sampling(&self) -> contacts::SampleConfig {
         contacts::SampleConfig {
             step: self.step,
             range: self.range,
             merge_gap: 3.0 * self.step,
+            min_length: self.min_contact,
             duration: self.duration,
         }
     }

@@ -221,6 +221,7 @@ fn overrides_apply() {
         msg_size: Some((5, 9)),
         ble_range_m: Some(3.0),
         step_s: Some(2.0),
+        min_contact_s: Some(0.0),
     };
     let s = festival(&p).unwrap();
     check(&s);

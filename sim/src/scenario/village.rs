@@ -9,9 +9,10 @@
 //! valley sides morning and afternoon, home for lunch; the others stay
 //! around home and often go to the morning market; some visit neighbours in
 //! the evening. The bus (the one uplinked gateway) leaves the depot at 07:00
-//! and 16:00, drives up the valley stopping at every hamlet and back; it is
-//! online while near the town (x < 500). A few people a day ride it to town
-//! in the morning and back in the afternoon.
+//! and 14:00, drives up the valley stopping at every hamlet and back; it is
+//! online while near the town (x < 500). It doubles as the school bus for
+//! children living more than 1 km from school, and a few people a day ride
+//! it to town in the morning and back in the afternoon.
 //!
 //! Workload: household chats, direct messages across the valley, and
 //! market announcements on the village channel in the mornings.
@@ -33,6 +34,7 @@ const DEFAULTS: Defaults = Defaults {
     ttl: 2.0 * 86_400.0,
     range: 20.0,
     step: 10.0,
+    min_contact: 30.0,
 };
 
 const DAY: f64 = 86_400.0;
@@ -46,7 +48,10 @@ const DEPOT: Point = Point::new(-500.0, 0.0);
 const COVERAGE_X: f64 = 500.0;
 const BUS_SPEED: f64 = 8.0;
 const BUS_STOP_S: f64 = 120.0;
-const BUS_DEPARTURES_H: [f64; 2] = [7.0, 16.0];
+/// The bus is also the school bus: in before school, out after it.
+const BUS_DEPARTURES_H: [f64; 2] = [7.0, 14.0];
+/// Children living farther than this from school take the bus.
+const SCHOOL_BUS_M: f64 = 1000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Occupation {
@@ -193,9 +198,24 @@ fn routine(rng: &mut SimRng, h: &Household, job: Occupation, runs: &[Run], durat
         };
         match job {
             Occupation::Child => {
-                b.stay_until(at(rng, 7.4, 8.0));
-                b.walk_to(in_disc(rng, SCHOOL, 25.0), speed);
-                b.stay_until(at(rng, 14.0, 5.0));
+                let school = in_disc(rng, SCHOOL, 25.0);
+                let far = (HAMLETS[h.hamlet] - SCHOOL.x).abs() > SCHOOL_BUS_M;
+                let stop = HAMLETS[h.hamlet];
+                let runs = (runs.get(2 * d), runs.get(2 * d + 1));
+                match runs {
+                    (Some(morning), _)
+                        if far && ride(rng, &mut b, morning, stop, SCHOOL.x, speed) => {}
+                    _ => {
+                        b.stay_until(at(rng, 7.4, 8.0));
+                    }
+                }
+                b.walk_to(school, speed);
+                b.stay_until(at(rng, 14.0, 3.0));
+                match runs {
+                    (_, Some(afternoon))
+                        if far && ride(rng, &mut b, afternoon, SCHOOL.x, stop, speed) => {}
+                    _ => {}
+                }
                 b.walk_to(home, speed);
                 if rng.chance(0.5) {
                     b.stay_until(at(rng, 16.0, 20.0));
@@ -257,37 +277,54 @@ fn ride_to_town(
     let (Some(morning), Some(afternoon)) = (runs.get(2 * d), runs.get(2 * d + 1)) else {
         return;
     };
-    let stop_x = HAMLETS[h.hamlet];
-    // Board on the way back down the valley: the last call at our stop.
-    let Some(board) = morning.iter().rposition(|s| s.0.x == stop_x) else {
+    let stop = HAMLETS[h.hamlet];
+    if !ride(rng, b, morning, stop, DEPOT.x, speed) {
         return;
-    };
-    let walk = home.dist(morning[board].0) / speed;
-    b.stay_until(morning[board].1 - walk - rng.range(2.0, 10.0) * 60.0);
-    b.walk_to(morning[board].0, speed);
-    b.stay_until(morning[board].2);
-    follow(b, &morning[board + 1..]);
-    // In town until the afternoon bus, then off at the first call.
+    }
     let town = in_disc(rng, DEPOT.offset(-200.0, 0.0), 100.0);
     b.walk_to(town, speed);
-    b.stay_until(afternoon[0].1 - 10.0 * 60.0);
-    b.walk_to(afternoon[0].0, speed);
-    b.stay_until(afternoon[0].2);
-    let Some(alight) = afternoon.iter().position(|s| s.0.x == stop_x) else {
-        return;
-    };
-    follow(b, &afternoon[1..=alight]);
-    b.walk_to(home, speed);
+    b.stay_until(afternoon[0].1 - rng.range(5.0, 20.0) * 60.0);
+    if ride(rng, b, afternoon, DEPOT.x, stop, speed) {
+        b.walk_to(home, speed);
+    }
 }
 
-/// Rides along `stops` exactly as the bus does.
-fn follow(b: &mut PathBuilder, stops: &[(Point, f64, f64)]) {
-    for &(p, arrive, depart) in stops {
+/// Takes the bus on `run` from the stop at `from_x` to the stop at `to_x`:
+/// the earliest arrival at `to_x`, boarding at the last call at `from_x`
+/// before it. Walks to the stop a few minutes early; returns false (having
+/// done nothing) if the run serves no such trip or it has already left.
+fn ride(
+    rng: &mut SimRng,
+    b: &mut PathBuilder,
+    run: &[(Point, f64, f64)],
+    from_x: f64,
+    to_x: f64,
+    speed: f64,
+) -> bool {
+    let trip = (0..run.len())
+        .filter(|&j| run[j].0.x == to_x)
+        .find_map(|j| (0..j).rev().find(|&i| run[i].0.x == from_x).map(|i| (i, j)));
+    let Some((i, j)) = trip else {
+        return false;
+    };
+    let (stop, arrive, depart) = run[i];
+    let walk = b.here().dist(stop) / speed;
+    let set_off = arrive - walk - rng.range(2.0, 10.0) * 60.0;
+    if set_off < b.now() {
+        return false;
+    }
+    b.stay_until(set_off);
+    b.walk_to(stop, speed);
+    b.stay_until(depart);
+    for &(p, arrive, depart) in &run[i + 1..=j] {
         b.walk_to(p, BUS_SPEED);
         // Snap to the bus's timetable so rounding cannot drift us apart.
         b.stay_until(arrive);
-        b.stay_until(depart);
+        if p.x != to_x {
+            b.stay_until(depart);
+        }
     }
+    true
 }
 
 /// Household chats (40 %), direct messages across the valley (45 %: seven
