@@ -4,6 +4,7 @@
 //! seconds) override the radio model too.
 //!
 //! `cargo run --release -p pollen-sim --example scenario_stats [people hours [range min_contact]]`
+//! or `… scenario_stats small` for the small test variants.
 
 use std::time::Instant;
 
@@ -12,7 +13,7 @@ use pollen_sim::{LinkKind, Message, Oracle, Role, Target};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let arg = |i: usize| args.get(i).filter(|a| *a != "-");
+    let arg = |i: usize| args.get(i).filter(|a| *a != "-" && *a != "small");
     let people = arg(0).map(|a| a.parse()).transpose()?;
     let hours: Option<f64> = arg(1).map(|a| a.parse()).transpose()?;
     let params = ScenarioParams {
@@ -24,6 +25,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     for name in NAMES {
+        let params = if args.first().is_some_and(|a| a == "small") {
+            ScenarioParams::small(name, 1)?
+        } else {
+            params
+        };
         let t0 = Instant::now();
         let s = by_name(name, &params)?;
         report(&s, t0.elapsed().as_secs_f64());

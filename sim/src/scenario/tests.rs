@@ -7,27 +7,7 @@ use crate::trace::parse;
 
 /// Small variants of each built-in scenario.
 pub(crate) fn small(name: &str, seed: u64) -> Scenario {
-    let p = match name {
-        "festival" => ScenarioParams {
-            seed,
-            people: Some(120),
-            duration_s: Some(2.0 * 3600.0),
-            ..Default::default()
-        },
-        "village" => ScenarioParams {
-            seed,
-            people: Some(48),
-            duration_s: Some(86_400.0),
-            ..Default::default()
-        },
-        _ => ScenarioParams {
-            seed,
-            people: Some(160),
-            duration_s: Some(3.0 * 3600.0),
-            ..Default::default()
-        },
-    };
-    by_name(name, &p).unwrap()
+    by_name(name, &ScenarioParams::small(name, seed).unwrap()).unwrap()
 }
 
 /// Checks every structural promise of [`Scenario`].
@@ -248,6 +228,7 @@ fn bad_names_and_params_are_typed_errors() {
         by_name("carnival", &ScenarioParams::default()),
         Err(ScenarioError::UnknownScenario("carnival".into()))
     );
+    assert!(ScenarioParams::small("carnival", 1).is_err());
     let bad = [
         ScenarioParams {
             people: Some(1),
@@ -329,4 +310,38 @@ fn trace_replay_gets_a_direct_message_workload_between_active_nodes() {
         ),
         Err(ScenarioError::BadParam { .. })
     ));
+}
+
+#[test]
+fn unusable_traces_are_typed_errors() {
+    let p = ScenarioParams::default();
+    let huge = parse("0 CONN 0 4294967294 up\n").unwrap();
+    assert!(matches!(
+        from_trace(huge, &p),
+        Err(ScenarioError::BadTrace(_))
+    ));
+    let contact = |a, b, start, end| Contact {
+        a,
+        b,
+        start,
+        end,
+        kind: LinkKind::Ble,
+    };
+    for c in [
+        contact(1, 1, 0.0, 1.0),
+        contact(2, 1, 0.0, 1.0),
+        contact(0, 5, 0.0, 1.0),
+        contact(0, 1, 2.0, 1.0),
+        contact(0, 1, f64::NAN, 1.0),
+    ] {
+        let trace = Trace {
+            contacts: vec![c],
+            nodes: 3,
+            end: 5.0,
+        };
+        assert!(
+            matches!(from_trace(trace, &p), Err(ScenarioError::BadTrace(_))),
+            "{c:?}"
+        );
+    }
 }
