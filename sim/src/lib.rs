@@ -1,4 +1,4 @@
-//! Pollen's deterministic mesh simulator (foundation only, for now).
+//! Pollen's deterministic mesh simulator.
 //!
 //! - [`trace`]: contact traces in the common `time CONN a b up|down` format;
 //! - [`oracle`]: the earliest possible delivery of a message over a trace,
@@ -8,6 +8,10 @@
 //!   replays of recorded traces;
 //! - [`workload`]: synthetic message workloads;
 //! - [`plot`]: SVG charts of delivery, latency and storage per policy.
+//! - [`policy`]: the routing policies compared;
+//! - [`engine`]: real core nodes syncing over simulated BLE, hotspot and
+//!   uplink links on virtual time;
+//! - [`metrics`]: the figures of a run.
 //!
 //! ```
 //! use pollen_sim::{Message, earliest_delivery, parse};
@@ -19,8 +23,11 @@
 //! # Ok::<(), pollen_sim::TraceError>(())
 //! ```
 
+pub mod engine;
+pub mod metrics;
 pub mod oracle;
 pub mod plot;
+pub mod policy;
 pub mod scenario;
 pub mod trace;
 pub mod workload;

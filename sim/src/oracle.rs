@@ -127,6 +127,56 @@ impl Oracle {
     }
 }
 
+impl Oracle {
+    /// The earliest time a message from `source` created at `created_at`
+    /// can reach every node within `ttl` (one query for all recipients of a
+    /// group or channel message). Nodes it cannot reach are absent.
+    pub fn arrivals(&self, source: u32, created_at: f64, ttl: f64) -> HashMap<u32, f64> {
+        let mut out = HashMap::new();
+        if !(created_at.is_finite() && ttl >= 0.0) {
+            return out;
+        }
+        out.insert(source, created_at);
+        let Some(&src) = self.index.get(&source) else {
+            return out;
+        };
+        let deadline = created_at + ttl;
+        let mut arrival = vec![f64::INFINITY; self.edges.len()];
+        let mut settled = vec![false; self.edges.len()];
+        let mut heap = BinaryHeap::new();
+        arrival[src] = created_at;
+        heap.push(Reached {
+            time: created_at,
+            node: src,
+        });
+        while let Some(Reached { time, node }) = heap.pop() {
+            if settled[node] {
+                continue;
+            }
+            settled[node] = true;
+            for edge in &self.edges[node] {
+                if edge.end < time {
+                    continue;
+                }
+                let at = time.max(edge.start);
+                if at <= deadline && at < arrival[edge.to] {
+                    arrival[edge.to] = at;
+                    heap.push(Reached {
+                        time: at,
+                        node: edge.to,
+                    });
+                }
+            }
+        }
+        for (&id, &dense) in &self.index {
+            if settled[dense] {
+                out.insert(id, arrival[dense]);
+            }
+        }
+        out
+    }
+}
+
 /// A heap entry: `node` holds the message from `time` on. Ordered so that
 /// `BinaryHeap`, a max-heap, pops the earliest time first.
 #[derive(Debug, Clone, Copy, PartialEq)]

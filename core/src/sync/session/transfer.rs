@@ -7,7 +7,9 @@ use super::config::{
 use crate::envelope::MAX_ENVELOPE_BYTES;
 use crate::sync::message::{Blinded, MAX_WANT_IDS, Message};
 use crate::sync::recon::{ReconItem, Reconciler};
-use crate::sync::store::{Incoming, ItemKind, LocalItem, Received, SyncStore, proof_item_id};
+use crate::sync::store::{
+    Incoming, ItemKind, LocalItem, PeerRole, Received, SyncStore, proof_item_id,
+};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
@@ -139,7 +141,7 @@ impl Transfer {
             direct: blind_all(&interests.direct),
             shared: blind_all(&interests.shared),
         });
-        // Offering by interests needs the peer's Hello first.
+        // Offering by interests or by policy needs the peer's Hello first.
         if self.initiator && self.offer == Offer::All {
             self.initiate(stats)?;
         }
@@ -154,14 +156,15 @@ impl Transfer {
         Ok(())
     }
 
-    /// The set this side reconciles: everything, or (a relay) only what the
-    /// peer asked for in its Hello, so a client never learns of, or has to
-    /// skip, the rest of the relay's mail.
+    /// The set this side reconciles: everything (or what the routing policy
+    /// kept), or (a relay) only what the peer asked for in its Hello, so a
+    /// client never learns of, or has to skip, the rest of the relay's mail.
     fn recon_items(&self) -> Vec<ReconItem> {
         self.local
             .values()
             .filter(|i| {
-                self.offer == Offer::All || matches!(self.class_of(i), FOR_PEER | PEER_GROUPS)
+                self.offer != Offer::Interests
+                    || matches!(self.class_of(i), FOR_PEER | PEER_GROUPS)
             })
             .map(|i| ReconItem {
                 timestamp: i.expires_at,
@@ -209,6 +212,22 @@ impl Transfer {
                     items.sort_unstable_by_key(|i| Reverse(i.expires_at));
                     items.truncate(self.limits.recon.max_items);
                     self.local = items.into_iter().map(|i| (i.id, i)).collect();
+                    if self.initiator {
+                        self.initiate(stats)?;
+                    }
+                } else if self.offer == Offer::Routed {
+                    let mut kept = HashMap::with_capacity(self.local.len());
+                    for (id, item) in std::mem::take(&mut self.local) {
+                        let role = match self.class_of(&item) {
+                            FOR_PEER => PeerRole::Recipient,
+                            PEER_GROUPS => PeerRole::Member,
+                            _ => PeerRole::Carrier,
+                        };
+                        if store.offer_to(&item, role)? {
+                            kept.insert(id, item);
+                        }
+                    }
+                    self.local = kept;
                     if self.initiator {
                         self.initiate(stats)?;
                     }
