@@ -16,8 +16,8 @@
 //! (and until the set ends), the food court at dinner time, bars late, the
 //! tent at night. Now and then one member wanders off alone (toilets, a
 //! drink, the info point) and comes back. Workload: group chats, direct
-//! messages (mostly within the friend group), a public channel with a few
-//! posts an hour that half the crowd follows.
+//! messages (mostly to friends: one's own group and two groups one knows),
+//! a public channel with a few posts an hour that half the crowd follows.
 
 use super::contacts::{self, contacts_over};
 use super::mobility::{Path, PathBuilder, Point, in_disc, in_rect};
@@ -74,8 +74,8 @@ const POIS: [Poi; 9] = [
     poi(Kind::Stage(1), 100.0, 260.0, 45.0),
     poi(Kind::Stage(2), 500.0, 270.0, 38.0),
     poi(Kind::Food, 300.0, 300.0, 40.0),
-    poi(Kind::Bar, 170.0, 170.0, 15.0),
-    poi(Kind::Bar, 440.0, 160.0, 15.0),
+    poi(Kind::Bar, 170.0, 170.0, 20.0),
+    poi(Kind::Bar, 440.0, 160.0, 20.0),
     poi(Kind::Toilet, 60.0, 410.0, 8.0),
     poi(Kind::Toilet, 540.0, 410.0, 8.0),
     poi(Kind::Info, INFO.x, INFO.y - 4.0, 3.0),
@@ -155,7 +155,8 @@ fn pull(kind: Kind, clock: f64) -> f64 {
         Kind::Camp if (1.0..9.0).contains(&h) => 15.0,
         Kind::Camp if h < 1.0 => 4.0,
         Kind::Camp if (9.0..12.0).contains(&h) => 3.0,
-        Kind::Camp => 0.5,
+        // Back to the tent for a jumper or a drink between sets.
+        Kind::Camp => 1.0,
     }
 }
 
@@ -348,8 +349,9 @@ pub fn festival(p: &ScenarioParams) -> Result<Scenario, ScenarioError> {
     ))
 }
 
-/// Group chats, direct messages (three in four to a friend from one's own
-/// group), and a few channel posts an hour, at uniform times.
+/// Group chats (60 %), direct messages (40 %: 35 % within one's own
+/// group, 50 % to friends in two groups one knows, 15 % to anyone), and a
+/// few channel posts an hour, at uniform times.
 fn workload(
     v: &Resolved,
     groups: &[Vec<u32>],
@@ -374,14 +376,23 @@ fn workload(
         let from = *w.rng.pick(&groups[g]);
         w.write(at, from, Target::Group(g as u32));
     }
+    // Each group knows two other groups (neighbours at the camp, friends
+    // of friends): most direct messages stay within this circle.
+    let known: Vec<[usize; 2]> = (0..groups.len())
+        .map(|_| [w.rng.below(groups.len()), w.rng.below(groups.len())])
+        .collect();
     for _ in 0..split[1] {
         let at = w.rng.range(0.0, v.duration);
         let from = w.rng.below(v.people as usize) as u32;
-        let own = &groups[of_group[from as usize]];
+        let g = of_group[from as usize];
         let mut to = from;
         while to == from {
-            to = if own.len() > 1 && w.rng.chance(0.75) {
-                *w.rng.pick(own)
+            let circle = w.rng.unit();
+            to = if circle < 0.35 {
+                *w.rng.pick(&groups[g])
+            } else if circle < 0.85 {
+                let other = known[g][w.rng.below(2)];
+                *w.rng.pick(&groups[other])
             } else {
                 w.rng.below(v.people as usize) as u32
             };
