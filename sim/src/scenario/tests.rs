@@ -358,3 +358,55 @@ fn unusable_traces_are_typed_errors() {
         );
     }
 }
+
+#[test]
+fn the_smallest_scenarios_are_still_sane() {
+    for name in NAMES {
+        for people in [2, 3, 7] {
+            let p = ScenarioParams {
+                seed: u64::from(people),
+                people: Some(people),
+                duration_s: Some(900.0),
+                ..Default::default()
+            };
+            let s = by_name(name, &p).unwrap();
+            check(&s);
+            assert_eq!(s.persons().len(), people as usize, "{name}");
+        }
+    }
+}
+
+mod random_params {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+
+        /// Whatever the (valid) parameters, every structural promise holds
+        /// and an explicit workload size is met exactly.
+        #[test]
+        fn any_valid_params_give_a_sane_scenario(
+            which in 0usize..3,
+            seed in any::<u64>(),
+            people in 2u32..40,
+            minutes in 5u32..240,
+            messages in 0u32..80,
+            range in 1.0f64..30.0,
+            step in 1.0f64..20.0,
+        ) {
+            let p = ScenarioParams {
+                seed,
+                people: Some(people),
+                duration_s: Some(f64::from(minutes) * 60.0),
+                messages: Some(messages),
+                ble_range_m: Some(range),
+                step_s: Some(step),
+                ..Default::default()
+            };
+            let s = by_name(NAMES[which], &p).unwrap();
+            check(&s);
+            prop_assert_eq!(s.messages.len(), messages as usize);
+        }
+    }
+}
