@@ -157,24 +157,25 @@ impl PathBuilder {
     }
 }
 
-/// Random waypoint with pauses: pick a point uniformly in the rectangle
-/// `[0, width) × [0, height)`, walk there at a speed drawn from `speed`,
-/// pause for an exponential time of mean `mean_pause`, repeat until
-/// `duration`.
+/// Random waypoint with pauses: start at a point from `pick`, walk to the
+/// next point from `pick` at a speed drawn from `speed`, pause for an
+/// exponential time of mean `mean_pause`, repeat until `duration`. Classic
+/// random waypoint draws uniformly over a rectangle; `pick` lets a model
+/// favour some places.
 pub fn random_waypoint(
     rng: &mut SimRng,
-    width: f64,
-    height: f64,
+    mut pick: impl FnMut(&mut SimRng) -> Point,
     speed: (f64, f64),
     mean_pause: f64,
     duration: f64,
 ) -> Path {
-    let mut b = PathBuilder::start(0.0, in_rect(rng, 0.0, 0.0, width, height));
-    // Start paused for part of a pause, so not everyone sets off at once.
+    let start = pick(rng);
+    let mut b = PathBuilder::start(0.0, start);
+    // Start part-way through a pause, so not everyone sets off at once.
     let first = rng.exponential(mean_pause);
     b.stay_until(first);
     while b.now() < duration {
-        let target = in_rect(rng, 0.0, 0.0, width, height);
+        let target = pick(rng);
         let v = rng.range(speed.0, speed.1);
         b.walk_to(target, v);
         let pause = rng.exponential(mean_pause);
@@ -209,7 +210,8 @@ mod tests {
     #[test]
     fn random_waypoint_stays_inside_and_walks_at_plausible_speeds() {
         let mut rng = SimRng::new(5, 0);
-        let path = random_waypoint(&mut rng, 300.0, 200.0, (0.5, 1.5), 120.0, 3600.0);
+        let uniform = |r: &mut SimRng| in_rect(r, 0.0, 0.0, 300.0, 200.0);
+        let path = random_waypoint(&mut rng, uniform, (0.5, 1.5), 120.0, 3600.0);
         let mut c = 0;
         let mut last = path.position(0.0, &mut c);
         for k in 1..=3600 {
