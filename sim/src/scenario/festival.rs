@@ -308,7 +308,12 @@ fn wander(rng: &mut SimRng, b: &mut PathBuilder, leave: f64, home: Point) {
 
 /// The festival scenario (see the module doc for the model).
 pub fn festival(p: &ScenarioParams) -> Result<Scenario, ScenarioError> {
-    let v = Resolved::new(p, &DEFAULTS)?;
+    // Messages live as long as the event, however long it is made.
+    let defaults = Defaults {
+        ttl: p.duration_s.unwrap_or(DEFAULTS.duration),
+        ..DEFAULTS
+    };
+    let v = Resolved::new(p, &defaults)?;
     let people = v.people;
     let mut layout = SimRng::new(v.seed, stream::LAYOUT);
     let groups = friend_groups(&mut layout, people);

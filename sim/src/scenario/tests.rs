@@ -119,6 +119,8 @@ fn festival_small_is_sane_and_mostly_deliverable() {
     assert!(s.count(LinkKind::Ble) > 200, "{}", s.count(LinkKind::Ble));
     // 3,000 messages for 2,000 people over 6 h, scaled to 120 over 2 h.
     assert_eq!(s.messages.len(), 60);
+    // Messages live as long as the (shortened) event.
+    assert!(s.messages.iter().all(|m| m.ttl == s.duration));
     assert!(s.messages.iter().any(|m| m.to == Target::Channel));
     let share = oracle_share(&s);
     assert!((0.5..=1.0).contains(&share), "{share}");
