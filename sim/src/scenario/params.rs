@@ -116,8 +116,9 @@ impl Resolved {
             ));
         }
         let range = p.ble_range_m.unwrap_or(d.range);
-        if p.ble_range_m.is_some() && !(range > 0.0 && range <= 1000.0) {
-            return Err(bad("ble_range_m", "must be above 0 and at most 1000 m"));
+        // Below a decimetre the contact grid would need absurdly many cells.
+        if p.ble_range_m.is_some() && !(0.1..=1000.0).contains(&range) {
+            return Err(bad("ble_range_m", "must be from 0.1 to 1000 m"));
         }
         let step = p.step_s.unwrap_or(d.step);
         if p.step_s.is_some() && !(0.1..=600.0).contains(&step) {

@@ -278,6 +278,18 @@ fn bad_names_and_params_are_typed_errors() {
             ..Default::default()
         },
         ScenarioParams {
+            ble_range_m: Some(1e-300),
+            ..Default::default()
+        },
+        ScenarioParams {
+            min_contact_s: Some(-1.0),
+            ..Default::default()
+        },
+        ScenarioParams {
+            messages: Some(u32::MAX),
+            ..Default::default()
+        },
+        ScenarioParams {
             step_s: Some(0.0),
             ..Default::default()
         },
