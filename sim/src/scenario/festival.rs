@@ -411,3 +411,64 @@ fn workload(
     }
     w.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_sets_follow_the_programme() {
+        let main = &STAGES[0];
+        // Sets from 14:30 every two hours, 75 minutes long.
+        assert_eq!(main.set_end(14.5), Some(15.75));
+        assert_eq!(main.set_end(14.3), Some(15.75)); // arriving early
+        assert_eq!(main.set_end(16.0), None);
+        assert_eq!(main.set_end(22.6), Some(23.75));
+        // The last set starts at 22:30; the night is quiet.
+        assert_eq!(main.set_end(24.6), None);
+        assert_eq!(main.set_end(30.0), None);
+        // The tent's last set, 23:30 to 00:24, runs past midnight.
+        let end = STAGES[2].set_end(24.2).unwrap();
+        assert!((end - 24.4).abs() < 1e-9, "{end}");
+        // Next day's programme starts again in the afternoon.
+        assert_eq!(main.set_end(24.0 + 14.6), Some(24.0 + 15.75));
+        assert!(pull(Kind::Stage(0), 20.6) > pull(Kind::Stage(0), 20.0));
+        assert!(pull(Kind::Food, 19.0) > pull(Kind::Food, 22.0));
+        assert!(pull(Kind::Camp, 3.0) > pull(Kind::Camp, 21.0));
+    }
+
+    /// Occupancy of point of interest `i` at time `t`, over all paths.
+    fn at_poi(paths: &[Path], i: usize, t: f64) -> usize {
+        let poi = &POIS[i];
+        paths
+            .iter()
+            .filter(|p| p.at(t).dist(poi.centre) <= poi.radius + 2.0)
+            .count()
+    }
+
+    #[test]
+    fn crowds_follow_the_sets_and_friends_stay_together() {
+        let mut rng = SimRng::new(3, stream::MOBILITY);
+        let groups: Vec<Vec<Path>> = (0..150)
+            .map(|k| group_paths(&mut rng, 3 + k % 4, 3.0 * 3600.0))
+            .collect();
+        let all: Vec<Path> = groups.iter().flatten().cloned().collect();
+        // Main stage: a set 20:30-21:45 (t = 2.5 h to 3.75 h), none 19:45-20:15.
+        let during = at_poi(&all, 0, 2.9 * 3600.0);
+        let between = at_poi(&all, 0, 2.0 * 3600.0);
+        assert!(during > 3 * between.max(1), "{during} vs {between}");
+        assert!(during < all.len() * 3 / 4, "{during} of {}", all.len());
+        // Friends: most of the time within a few metres of each other
+        // (wandering off alone now and then).
+        let (mut close, mut total) = (0, 0);
+        for g in &groups {
+            for k in 0..36 {
+                let t = f64::from(k) * 300.0;
+                close += usize::from(g[0].at(t).dist(g[1].at(t)) <= 5.0);
+                total += 1;
+            }
+        }
+        let share = close as f64 / total as f64;
+        assert!((0.75..0.99).contains(&share), "{share}");
+    }
+}
