@@ -240,7 +240,7 @@ fn group_paths(rng: &mut SimRng, members: usize, duration: f64) -> Vec<Path> {
     let offsets: Vec<(f64, f64)> = (0..members)
         .map(|k| {
             let a = std::f64::consts::TAU * k as f64 / members as f64;
-            (1.5 * a.cos(), 1.5 * a.sin())
+            (1.5 * libm::cos(a), 1.5 * libm::sin(a))
         })
         .collect();
     let mut builders: Vec<PathBuilder> = offsets

@@ -22,7 +22,9 @@ impl Point {
 
     /// Straight-line distance to `other`.
     pub fn dist(self, other: Point) -> f64 {
-        (self.x - other.x).hypot(self.y - other.y)
+        // Not `hypot`: the platform's may differ in the last bit.
+        let (dx, dy) = (self.x - other.x, self.y - other.y);
+        (dx * dx + dy * dy).sqrt()
     }
 
     /// This point moved by `(dx, dy)`.
@@ -36,7 +38,7 @@ pub fn in_disc(rng: &mut SimRng, centre: Point, radius: f64) -> Point {
     // sqrt keeps the density uniform over the area, not the radius.
     let r = radius * rng.unit().sqrt();
     let a = rng.range(0.0, std::f64::consts::TAU);
-    centre.offset(r * a.cos(), r * a.sin())
+    centre.offset(r * libm::cos(a), r * libm::sin(a))
 }
 
 /// A uniformly random point in the rectangle `[x0, x1) × [y0, y1)`.
