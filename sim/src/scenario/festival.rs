@@ -23,7 +23,8 @@ use super::contacts::{self, contacts_over};
 use super::mobility::{Path, PathBuilder, Point, in_disc, in_rect};
 use super::rng::SimRng;
 use super::{
-    Defaults, Resolved, Role, Scenario, ScenarioError, ScenarioParams, Target, assemble, stream,
+    Defaults, MessageSpec, Resolved, Role, Scenario, ScenarioError, ScenarioParams, Target,
+    assemble, stream,
 };
 use crate::trace::LinkKind;
 use crate::workload::{Writer, apportion};
@@ -357,11 +358,7 @@ pub fn festival(p: &ScenarioParams) -> Result<Scenario, ScenarioError> {
 /// Group chats (60 %), direct messages (40 %: 35 % within one's own
 /// group, 50 % to friends in two groups one knows, 15 % to anyone), and a
 /// few channel posts an hour, at uniform times.
-fn workload(
-    v: &Resolved,
-    groups: &[Vec<u32>],
-    channel: &[u32],
-) -> Vec<crate::scenario::MessageSpec> {
+fn workload(v: &Resolved, groups: &[Vec<u32>], channel: &[u32]) -> Vec<MessageSpec> {
     let total = v.scaled_messages(&DEFAULTS);
     let posts = ((CHANNEL_RATE_H * v.duration / 3600.0).round() as u32).min(total / 10);
     let split = apportion(total - posts, &[0.6, 0.4]);
