@@ -57,8 +57,11 @@ impl Writer {
 
 /// A size in `min..=max`, log-uniform.
 pub fn log_uniform(rng: &mut SimRng, (min, max): (usize, usize)) -> usize {
-    let (lo, hi) = ((min.max(1) as f64).ln(), ((max.max(min) + 1) as f64).ln());
-    (rng.range(lo, hi).exp() as usize).clamp(min, max.max(min))
+    let (lo, hi) = (
+        libm::log(min.max(1) as f64),
+        libm::log((max.max(min) + 1) as f64),
+    );
+    (libm::exp(rng.range(lo, hi)) as usize).clamp(min, max.max(min))
 }
 
 /// Sorts by time, then sender, target, size: a total order, so equal

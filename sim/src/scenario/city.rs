@@ -4,11 +4,11 @@
 //! (random waypoint, 0.5–1.5 m/s) and stay a while at each (pauses of 40
 //! minutes on average). Five fixed gateways with their own uplink
 //! (a satellite terminal, a generator-backed line) stand spread over the
-//! area. Workload: direct messages to a handful of personal contacts who
+//! area; word of them spreads, and one trip in twenty heads for one. Workload: direct messages to a handful of personal contacts who
 //! usually live elsewhere in the city, and family group chats.
 
 use super::contacts::{self, contacts_over};
-use super::mobility::{Path, Point, random_waypoint};
+use super::mobility::{Path, Point, in_disc, in_rect, random_waypoint};
 use super::rng::SimRng;
 use super::{
     Defaults, MessageSpec, Resolved, Role, Scenario, ScenarioError, ScenarioParams, Target,
@@ -32,6 +32,8 @@ const DEFAULTS: Defaults = Defaults {
 const SIDE: f64 = 2500.0;
 /// Gateways, as fractions of the side.
 const GATEWAYS: [(f64, f64); 5] = [(0.2, 0.2), (0.8, 0.2), (0.5, 0.5), (0.2, 0.8), (0.8, 0.8)];
+/// Share of trips that head for a gateway.
+const TO_GATEWAY: f64 = 0.05;
 /// Personal contacts each person writes to.
 const CONTACTS: usize = 5;
 
@@ -41,23 +43,31 @@ pub fn city(p: &ScenarioParams) -> Result<Scenario, ScenarioError> {
     let people = v.people;
     let side = SIDE * (f64::from(people) / f64::from(DEFAULTS.people)).sqrt();
     let mut moving = SimRng::new(v.seed, stream::MOBILITY);
+    let gateways: Vec<Point> = GATEWAYS
+        .iter()
+        .map(|&(x, y)| Point::new(x * side, y * side))
+        .collect();
+    // Word spreads of where the internet still works: some trips go there.
+    let pick = |r: &mut SimRng| {
+        if r.chance(TO_GATEWAY) {
+            let g = *r.pick(&gateways);
+            in_disc(r, g, 25.0)
+        } else {
+            in_rect(r, 0.0, 0.0, side, side)
+        }
+    };
     let mut paths: Vec<Option<Path>> = (0..people)
         .map(|_| {
             Some(random_waypoint(
                 &mut moving,
-                side,
-                side,
+                pick,
                 (0.5, 1.5),
                 40.0 * 60.0,
                 v.duration,
             ))
         })
         .collect();
-    paths.extend(
-        GATEWAYS
-            .iter()
-            .map(|&(x, y)| Some(Path::fixed(Point::new(x * side, y * side)))),
-    );
+    paths.extend(gateways.iter().map(|&g| Some(Path::fixed(g))));
     paths.push(None);
     let relay = people + GATEWAYS.len() as u32;
     let mut roles = vec![Role::Person; people as usize];

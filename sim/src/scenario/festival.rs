@@ -16,14 +16,15 @@
 //! (and until the set ends), the food court at dinner time, bars late, the
 //! tent at night. Now and then one member wanders off alone (toilets, a
 //! drink, the info point) and comes back. Workload: group chats, direct
-//! messages (mostly within the friend group), a public channel with a few
-//! posts an hour that half the crowd follows.
+//! messages (mostly to friends: one's own group and two groups one knows),
+//! a public channel with a few posts an hour that half the crowd follows.
 
 use super::contacts::{self, contacts_over};
 use super::mobility::{Path, PathBuilder, Point, in_disc, in_rect};
 use super::rng::SimRng;
 use super::{
-    Defaults, Resolved, Role, Scenario, ScenarioError, ScenarioParams, Target, assemble, stream,
+    Defaults, MessageSpec, Resolved, Role, Scenario, ScenarioError, ScenarioParams, Target,
+    assemble, stream,
 };
 use crate::trace::LinkKind;
 use crate::workload::{Writer, apportion};
@@ -74,8 +75,8 @@ const POIS: [Poi; 9] = [
     poi(Kind::Stage(1), 100.0, 260.0, 45.0),
     poi(Kind::Stage(2), 500.0, 270.0, 38.0),
     poi(Kind::Food, 300.0, 300.0, 40.0),
-    poi(Kind::Bar, 170.0, 170.0, 15.0),
-    poi(Kind::Bar, 440.0, 160.0, 15.0),
+    poi(Kind::Bar, 170.0, 170.0, 20.0),
+    poi(Kind::Bar, 440.0, 160.0, 20.0),
     poi(Kind::Toilet, 60.0, 410.0, 8.0),
     poi(Kind::Toilet, 540.0, 410.0, 8.0),
     poi(Kind::Info, INFO.x, INFO.y - 4.0, 3.0),
@@ -155,7 +156,8 @@ fn pull(kind: Kind, clock: f64) -> f64 {
         Kind::Camp if (1.0..9.0).contains(&h) => 15.0,
         Kind::Camp if h < 1.0 => 4.0,
         Kind::Camp if (9.0..12.0).contains(&h) => 3.0,
-        Kind::Camp => 0.5,
+        // Back to the tent for a jumper or a drink between sets.
+        Kind::Camp => 1.0,
     }
 }
 
@@ -239,7 +241,7 @@ fn group_paths(rng: &mut SimRng, members: usize, duration: f64) -> Vec<Path> {
     let offsets: Vec<(f64, f64)> = (0..members)
         .map(|k| {
             let a = std::f64::consts::TAU * k as f64 / members as f64;
-            (1.5 * a.cos(), 1.5 * a.sin())
+            (1.5 * libm::cos(a), 1.5 * libm::sin(a))
         })
         .collect();
     let mut builders: Vec<PathBuilder> = offsets
@@ -307,7 +309,12 @@ fn wander(rng: &mut SimRng, b: &mut PathBuilder, leave: f64, home: Point) {
 
 /// The festival scenario (see the module doc for the model).
 pub fn festival(p: &ScenarioParams) -> Result<Scenario, ScenarioError> {
-    let v = Resolved::new(p, &DEFAULTS)?;
+    // Messages live as long as the event, however long it is made.
+    let defaults = Defaults {
+        ttl: p.duration_s.unwrap_or(DEFAULTS.duration),
+        ..DEFAULTS
+    };
+    let v = Resolved::new(p, &defaults)?;
     let people = v.people;
     let mut layout = SimRng::new(v.seed, stream::LAYOUT);
     let groups = friend_groups(&mut layout, people);
@@ -348,13 +355,10 @@ pub fn festival(p: &ScenarioParams) -> Result<Scenario, ScenarioError> {
     ))
 }
 
-/// Group chats, direct messages (three in four to a friend from one's own
-/// group), and a few channel posts an hour, at uniform times.
-fn workload(
-    v: &Resolved,
-    groups: &[Vec<u32>],
-    channel: &[u32],
-) -> Vec<crate::scenario::MessageSpec> {
+/// Group chats (60 %), direct messages (40 %: 35 % within one's own
+/// group, 50 % to friends in two groups one knows, 15 % to anyone), and a
+/// few channel posts an hour, at uniform times.
+fn workload(v: &Resolved, groups: &[Vec<u32>], channel: &[u32]) -> Vec<MessageSpec> {
     let total = v.scaled_messages(&DEFAULTS);
     let posts = ((CHANNEL_RATE_H * v.duration / 3600.0).round() as u32).min(total / 10);
     let split = apportion(total - posts, &[0.6, 0.4]);
@@ -374,14 +378,23 @@ fn workload(
         let from = *w.rng.pick(&groups[g]);
         w.write(at, from, Target::Group(g as u32));
     }
+    // Each group knows two other groups (neighbours at the camp, friends
+    // of friends): most direct messages stay within this circle.
+    let known: Vec<[usize; 2]> = (0..groups.len())
+        .map(|_| [w.rng.below(groups.len()), w.rng.below(groups.len())])
+        .collect();
     for _ in 0..split[1] {
         let at = w.rng.range(0.0, v.duration);
         let from = w.rng.below(v.people as usize) as u32;
-        let own = &groups[of_group[from as usize]];
+        let g = of_group[from as usize];
         let mut to = from;
         while to == from {
-            to = if own.len() > 1 && w.rng.chance(0.75) {
-                *w.rng.pick(own)
+            let circle = w.rng.unit();
+            to = if circle < 0.35 {
+                *w.rng.pick(&groups[g])
+            } else if circle < 0.85 {
+                let other = known[g][w.rng.below(2)];
+                *w.rng.pick(&groups[other])
             } else {
                 w.rng.below(v.people as usize) as u32
             };
@@ -394,4 +407,65 @@ fn workload(
         w.write(at, from, Target::Channel);
     }
     w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_sets_follow_the_programme() {
+        let main = &STAGES[0];
+        // Sets from 14:30 every two hours, 75 minutes long.
+        assert_eq!(main.set_end(14.5), Some(15.75));
+        assert_eq!(main.set_end(14.3), Some(15.75)); // arriving early
+        assert_eq!(main.set_end(16.0), None);
+        assert_eq!(main.set_end(22.6), Some(23.75));
+        // The last set starts at 22:30; the night is quiet.
+        assert_eq!(main.set_end(24.6), None);
+        assert_eq!(main.set_end(30.0), None);
+        // The tent's last set, 23:30 to 00:24, runs past midnight.
+        let end = STAGES[2].set_end(24.2).unwrap();
+        assert!((end - 24.4).abs() < 1e-9, "{end}");
+        // Next day's programme starts again in the afternoon.
+        assert_eq!(main.set_end(24.0 + 14.6), Some(24.0 + 15.75));
+        assert!(pull(Kind::Stage(0), 20.6) > pull(Kind::Stage(0), 20.0));
+        assert!(pull(Kind::Food, 19.0) > pull(Kind::Food, 22.0));
+        assert!(pull(Kind::Camp, 3.0) > pull(Kind::Camp, 21.0));
+    }
+
+    /// Occupancy of point of interest `i` at time `t`, over all paths.
+    fn at_poi(paths: &[Path], i: usize, t: f64) -> usize {
+        let poi = &POIS[i];
+        paths
+            .iter()
+            .filter(|p| p.at(t).dist(poi.centre) <= poi.radius + 2.0)
+            .count()
+    }
+
+    #[test]
+    fn crowds_follow_the_sets_and_friends_stay_together() {
+        let mut rng = SimRng::new(3, stream::MOBILITY);
+        let groups: Vec<Vec<Path>> = (0..150)
+            .map(|k| group_paths(&mut rng, 3 + k % 4, 3.0 * 3600.0))
+            .collect();
+        let all: Vec<Path> = groups.iter().flatten().cloned().collect();
+        // Main stage: a set 20:30-21:45 (t = 2.5 h to 3.75 h), none 19:45-20:15.
+        let during = at_poi(&all, 0, 2.9 * 3600.0);
+        let between = at_poi(&all, 0, 2.0 * 3600.0);
+        assert!(during > 3 * between.max(1), "{during} vs {between}");
+        assert!(during < all.len() * 3 / 4, "{during} of {}", all.len());
+        // Friends: most of the time within a few metres of each other
+        // (wandering off alone now and then).
+        let (mut close, mut total) = (0, 0);
+        for g in &groups {
+            for k in 0..36 {
+                let t = f64::from(k) * 300.0;
+                close += usize::from(g[0].at(t).dist(g[1].at(t)) <= 5.0);
+                total += 1;
+            }
+        }
+        let share = close as f64 / total as f64;
+        assert!((0.75..0.99).contains(&share), "{share}");
+    }
 }

@@ -22,7 +22,9 @@ impl Point {
 
     /// Straight-line distance to `other`.
     pub fn dist(self, other: Point) -> f64 {
-        (self.x - other.x).hypot(self.y - other.y)
+        // Not `hypot`: the platform's may differ in the last bit.
+        let (dx, dy) = (self.x - other.x, self.y - other.y);
+        (dx * dx + dy * dy).sqrt()
     }
 
     /// This point moved by `(dx, dy)`.
@@ -36,7 +38,7 @@ pub fn in_disc(rng: &mut SimRng, centre: Point, radius: f64) -> Point {
     // sqrt keeps the density uniform over the area, not the radius.
     let r = radius * rng.unit().sqrt();
     let a = rng.range(0.0, std::f64::consts::TAU);
-    centre.offset(r * a.cos(), r * a.sin())
+    centre.offset(r * libm::cos(a), r * libm::sin(a))
 }
 
 /// A uniformly random point in the rectangle `[x0, x1) × [y0, y1)`.
@@ -157,24 +159,25 @@ impl PathBuilder {
     }
 }
 
-/// Random waypoint with pauses: pick a point uniformly in the rectangle
-/// `[0, width) × [0, height)`, walk there at a speed drawn from `speed`,
-/// pause for an exponential time of mean `mean_pause`, repeat until
-/// `duration`.
+/// Random waypoint with pauses: start at a point from `pick`, walk to the
+/// next point from `pick` at a speed drawn from `speed`, pause for an
+/// exponential time of mean `mean_pause`, repeat until `duration`. Classic
+/// random waypoint draws uniformly over a rectangle; `pick` lets a model
+/// favour some places.
 pub fn random_waypoint(
     rng: &mut SimRng,
-    width: f64,
-    height: f64,
+    mut pick: impl FnMut(&mut SimRng) -> Point,
     speed: (f64, f64),
     mean_pause: f64,
     duration: f64,
 ) -> Path {
-    let mut b = PathBuilder::start(0.0, in_rect(rng, 0.0, 0.0, width, height));
-    // Start paused for part of a pause, so not everyone sets off at once.
+    let start = pick(rng);
+    let mut b = PathBuilder::start(0.0, start);
+    // Start part-way through a pause, so not everyone sets off at once.
     let first = rng.exponential(mean_pause);
     b.stay_until(first);
     while b.now() < duration {
-        let target = in_rect(rng, 0.0, 0.0, width, height);
+        let target = pick(rng);
         let v = rng.range(speed.0, speed.1);
         b.walk_to(target, v);
         let pause = rng.exponential(mean_pause);
@@ -209,7 +212,8 @@ mod tests {
     #[test]
     fn random_waypoint_stays_inside_and_walks_at_plausible_speeds() {
         let mut rng = SimRng::new(5, 0);
-        let path = random_waypoint(&mut rng, 300.0, 200.0, (0.5, 1.5), 120.0, 3600.0);
+        let uniform = |r: &mut SimRng| in_rect(r, 0.0, 0.0, 300.0, 200.0);
+        let path = random_waypoint(&mut rng, uniform, (0.5, 1.5), 120.0, 3600.0);
         let mut c = 0;
         let mut last = path.position(0.0, &mut c);
         for k in 1..=3600 {

@@ -4,7 +4,11 @@
 //! The samplers on top (uniform floats, bounded integers, normals) are
 //! written here rather than taken from `rand`'s distributions, whose exact
 //! output may change between `rand` releases: a scenario must stay the same
-//! bit for bit for a given seed, whatever the dependency versions.
+//! bit for bit for a given seed, whatever the dependency versions. For the
+//! same reason the scenarios take `ln`, `exp`, `sin` and `cos` from the
+//! pure-Rust `libm` crate rather than the platform's C library, whose last
+//! bits differ between systems (`sqrt` and arithmetic are exact in IEEE 754
+//! and need no such care).
 
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -48,12 +52,12 @@ impl SimRng {
     pub fn normal(&mut self, mean: f64, sd: f64) -> f64 {
         let u = 1.0 - self.unit(); // in (0, 1]: ln stays finite
         let v = self.unit();
-        mean + sd * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+        mean + sd * (-2.0 * libm::log(u)).sqrt() * libm::cos(std::f64::consts::TAU * v)
     }
 
     /// Exponential with the given mean.
     pub fn exponential(&mut self, mean: f64) -> f64 {
-        -mean * (1.0 - self.unit()).ln()
+        -mean * libm::log(1.0 - self.unit())
     }
 
     /// One element of a non-empty slice, uniformly.

@@ -119,6 +119,8 @@ fn festival_small_is_sane_and_mostly_deliverable() {
     assert!(s.count(LinkKind::Ble) > 200, "{}", s.count(LinkKind::Ble));
     // 3,000 messages for 2,000 people over 6 h, scaled to 120 over 2 h.
     assert_eq!(s.messages.len(), 60);
+    // Messages live as long as the (shortened) event.
+    assert!(s.messages.iter().all(|m| m.ttl == s.duration));
     assert!(s.messages.iter().any(|m| m.to == Target::Channel));
     let share = oracle_share(&s);
     assert!((0.5..=1.0).contains(&share), "{share}");
@@ -179,15 +181,28 @@ fn city_small_is_sane_with_always_online_gateways() {
     assert!((0.05..=1.0).contains(&share), "{share}");
 }
 
+/// One seed, one scenario, bit for bit; another seed, another scenario.
+fn deterministic(name: &str) {
+    let a = small(name, 7);
+    assert_eq!(a, small(name, 7), "{name}");
+    let b = small(name, 8);
+    assert_ne!(a.trace, b.trace, "{name}");
+    assert_ne!(a.messages, b.messages, "{name}");
+}
+
 #[test]
-fn same_seed_same_scenario_other_seed_other_scenario() {
-    for name in NAMES {
-        let a = small(name, 7);
-        assert_eq!(a, small(name, 7), "{name}");
-        let b = small(name, 8);
-        assert_ne!(a.trace, b.trace, "{name}");
-        assert_ne!(a.messages, b.messages, "{name}");
-    }
+fn festival_is_deterministic() {
+    deterministic("festival");
+}
+
+#[test]
+fn village_is_deterministic() {
+    deterministic("village");
+}
+
+#[test]
+fn city_is_deterministic() {
+    deterministic("city");
 }
 
 #[test]
@@ -260,6 +275,18 @@ fn bad_names_and_params_are_typed_errors() {
         },
         ScenarioParams {
             ble_range_m: Some(f64::INFINITY),
+            ..Default::default()
+        },
+        ScenarioParams {
+            ble_range_m: Some(1e-300),
+            ..Default::default()
+        },
+        ScenarioParams {
+            min_contact_s: Some(-1.0),
+            ..Default::default()
+        },
+        ScenarioParams {
+            messages: Some(u32::MAX),
             ..Default::default()
         },
         ScenarioParams {
@@ -343,5 +370,57 @@ fn unusable_traces_are_typed_errors() {
             matches!(from_trace(trace, &p), Err(ScenarioError::BadTrace(_))),
             "{c:?}"
         );
+    }
+}
+
+#[test]
+fn the_smallest_scenarios_are_still_sane() {
+    for name in NAMES {
+        for people in [2, 3, 7] {
+            let p = ScenarioParams {
+                seed: u64::from(people),
+                people: Some(people),
+                duration_s: Some(900.0),
+                ..Default::default()
+            };
+            let s = by_name(name, &p).unwrap();
+            check(&s);
+            assert_eq!(s.persons().len(), people as usize, "{name}");
+        }
+    }
+}
+
+mod random_params {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+
+        /// Whatever the (valid) parameters, every structural promise holds
+        /// and an explicit workload size is met exactly.
+        #[test]
+        fn any_valid_params_give_a_sane_scenario(
+            which in 0usize..3,
+            seed in any::<u64>(),
+            people in 2u32..40,
+            minutes in 5u32..240,
+            messages in 0u32..80,
+            range in 1.0f64..30.0,
+            step in 1.0f64..20.0,
+        ) {
+            let p = ScenarioParams {
+                seed,
+                people: Some(people),
+                duration_s: Some(f64::from(minutes) * 60.0),
+                messages: Some(messages),
+                ble_range_m: Some(range),
+                step_s: Some(step),
+                ..Default::default()
+            };
+            let s = by_name(NAMES[which], &p).unwrap();
+            check(&s);
+            prop_assert_eq!(s.messages.len(), messages as usize);
+        }
     }
 }

@@ -284,15 +284,16 @@ fn ride_to_town(
     let town = in_disc(rng, DEPOT.offset(-200.0, 0.0), 100.0);
     b.walk_to(town, speed);
     b.stay_until(afternoon[0].1 - rng.range(5.0, 20.0) * 60.0);
-    if ride(rng, b, afternoon, DEPOT.x, stop, speed) {
-        b.walk_to(home, speed);
-    }
+    // Should the bus be missed, the long walk home.
+    ride(rng, b, afternoon, DEPOT.x, stop, speed);
+    b.walk_to(home, speed);
 }
 
 /// Takes the bus on `run` from the stop at `from_x` to the stop at `to_x`:
 /// the earliest arrival at `to_x`, boarding at the last call at `from_x`
-/// before it. Walks to the stop a few minutes early; returns false (having
-/// done nothing) if the run serves no such trip or it has already left.
+/// before it. Walks to the stop to be there a few minutes early (or at
+/// once if that is too late); returns false, having done nothing, if the
+/// run serves no such trip or leaves before one could reach it.
 fn ride(
     rng: &mut SimRng,
     b: &mut PathBuilder,
@@ -309,8 +310,8 @@ fn ride(
     };
     let (stop, arrive, depart) = run[i];
     let walk = b.here().dist(stop) / speed;
-    let set_off = arrive - walk - rng.range(2.0, 10.0) * 60.0;
-    if set_off < b.now() {
+    let set_off = (arrive - walk - rng.range(2.0, 10.0) * 60.0).max(b.now());
+    if set_off + walk > depart {
         return false;
     }
     b.stay_until(set_off);
@@ -376,4 +377,53 @@ fn workload(v: &Resolved, households: &[Household]) -> Vec<MessageSpec> {
         w.write(at, from, Target::Channel);
     }
     w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daily_routines_put_people_where_they_belong() {
+        let mut layout = SimRng::new(4, stream::LAYOUT);
+        let homes = households(&mut layout, 300);
+        let (bus_path, runs) = bus(2.0 * DAY);
+        let mut rng = SimRng::new(4, stream::MOBILITY);
+        let mut people = Vec::new();
+        for h in &homes {
+            for &(_, job) in &h.members {
+                people.push((h, job, routine(&mut rng, h, job, &runs, 2.0 * DAY)));
+            }
+        }
+        let share = |job: Occupation, t: f64, place: &dyn Fn(&Household) -> Point, within: f64| {
+            let of_job: Vec<_> = people.iter().filter(|p| p.1 == job).collect();
+            let there = of_job
+                .iter()
+                .filter(|(h, _, path)| path.at(t).dist(place(h)) <= within)
+                .count();
+            there as f64 / of_job.len() as f64
+        };
+        let day2 = DAY;
+        // 03:00: everyone at home.
+        for job in [Occupation::Child, Occupation::Farmer, Occupation::Other] {
+            assert_eq!(share(job, day2 + 3.0 * HOUR, &|h| h.home, 5.0), 1.0);
+        }
+        // 10:00: children at school, most farmers in their fields.
+        let school = share(Occupation::Child, day2 + 10.0 * HOUR, &|_| SCHOOL, 26.0);
+        assert_eq!(school, 1.0);
+        let fields = share(Occupation::Farmer, day2 + 10.0 * HOUR, &|h| h.field, 31.0);
+        assert!((0.7..0.95).contains(&fields), "{fields}");
+        // The bus is at the far end of the valley early in its run, and back
+        // at the depot by 09:00.
+        assert!(bus_path.at(day2 + 7.3 * HOUR).x > 3000.0);
+        assert_eq!(bus_path.at(day2 + 9.0 * HOUR), DEPOT);
+        // Children from far hamlets ride it: some children are on the bus
+        // (at its position) on the morning run.
+        let t = day2 + 7.15 * HOUR;
+        let on_bus = people
+            .iter()
+            .filter(|p| p.1 == Occupation::Child && p.2.at(t).dist(bus_path.at(t)) < 1.0)
+            .count();
+        assert!(on_bus > 3, "{on_bus}");
+    }
 }
