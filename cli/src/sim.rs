@@ -90,8 +90,8 @@ fn scenario(args: &SimArgs) -> Result<Scenario, CliError> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
-            let trace = pollen_sim::parse(&text)
-                .map_err(|e| err(format!("{}: {e}", path.display())))?;
+            let trace =
+                pollen_sim::parse(&text).map_err(|e| err(format!("{}: {e}", path.display())))?;
             scenario::from_trace(trace, &params).map_err(err)
         }
         None => scenario::by_name(&args.scenario, &params).map_err(err),

@@ -28,7 +28,9 @@ pub fn fill(buf: &mut [u8]) -> Result<(), getrandom::Error> {
 /// for the simulator only (everything it derives is predictable).
 pub fn seed_thread_for_simulation(seed: u64) -> SeededThread {
     SEEDED.with(|s| *s.borrow_mut() = Some(ChaCha20Rng::seed_from_u64(seed)));
-    SeededThread { _not_send: std::marker::PhantomData }
+    SeededThread {
+        _not_send: std::marker::PhantomData,
+    }
 }
 
 /// Restores OS randomness on this thread when dropped.

@@ -20,6 +20,19 @@ pub struct Target {
     pub delivered: Option<f64>,
     /// The copy that arrived went through the internet relay.
     pub via_relay: bool,
+    /// `direct`, `group` or `channel`.
+    pub kind: &'static str,
+}
+
+/// Delivery of one kind of message.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KindFigures {
+    /// (message, recipient) pairs.
+    pub targets: u64,
+    /// Pairs delivered.
+    pub delivered: u64,
+    /// Pairs the oracle delivers.
+    pub oracle_delivered: u64,
 }
 
 /// Everything a run produced.
@@ -104,6 +117,8 @@ pub struct Report {
     pub sessions_idle: u64,
     /// Meetings with nothing to exchange, where no session was run.
     pub sessions_skipped: u64,
+    /// The same split by message kind: direct, group, channel.
+    pub by_kind: std::collections::BTreeMap<&'static str, KindFigures>,
     /// Wall-clock seconds.
     pub wall_s: f64,
 }
@@ -152,7 +167,11 @@ impl Outcome {
     /// The figures.
     pub fn report(&self) -> Report {
         let targets = self.targets.len() as u64;
-        let delivered = self.targets.iter().filter(|t| t.delivered.is_some()).count() as u64;
+        let delivered = self
+            .targets
+            .iter()
+            .filter(|t| t.delivered.is_some())
+            .count() as u64;
         let oracle_delivered = self.targets.iter().filter(|t| t.oracle.is_some()).count() as u64;
         let delivered_bytes: u64 = self
             .targets
@@ -171,6 +190,13 @@ impl Outcome {
                 _ => false,
             })
             .count() as u64;
+        let mut by_kind = std::collections::BTreeMap::<&'static str, KindFigures>::new();
+        for t in &self.targets {
+            let k = by_kind.entry(t.kind).or_default();
+            k.targets += 1;
+            k.delivered += t.delivered.is_some() as u64;
+            k.oracle_delivered += t.oracle.is_some() as u64;
+        }
         let lat = self.latencies();
         let olat = self.oracle_latencies();
         let persons_peak = self.peak_store_bytes.iter().copied().max().unwrap_or(0);
@@ -210,6 +236,7 @@ impl Outcome {
             sessions_cut: self.stats.sessions_cut,
             sessions_idle: self.stats.sessions_idle,
             sessions_skipped: self.stats.sessions_skipped,
+            by_kind,
             wall_s: round(self.wall_s, 2),
         }
     }

@@ -17,8 +17,8 @@ use thiserror::Error;
 pub const FLOOD_HOPS: u8 = 7;
 /// Copies of the binary spray-and-wait baseline unless `--copies` says otherwise.
 pub const DEFAULT_COPIES: u32 = 8;
-/// Copies the `pollen` policy sprays before it waits.
-pub const POLLEN_COPIES: u32 = 8;
+/// Copies the `pollen` policy sprays before it waits (private messages).
+pub const POLLEN_COPIES: u32 = 16;
 
 /// A routing policy (`--policy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,10 +122,15 @@ impl Policy {
         }
     }
 
-    /// Copies the source of a new message starts with.
-    pub fn initial_copies(&self) -> u32 {
+    /// Copies the source of a new message starts with; `public` is a post
+    /// to an open channel, which everyone may read.
+    pub fn initial_copies(&self, public: bool) -> u32 {
         match *self {
-            Policy::SprayAndWait { copies } | Policy::Pollen { copies } => copies.max(1),
+            Policy::SprayAndWait { copies } => copies.max(1),
+            // A public post is wanted by much of the crowd: every copy handed
+            // over is likely a delivery, so it floods (halving never ends).
+            Policy::Pollen { .. } if public => u32::MAX,
+            Policy::Pollen { copies } => copies.max(1),
             _ => 1,
         }
     }
@@ -165,7 +170,9 @@ impl Policy {
     /// Copies a carrier gets when a node holding `held` copies hands it one:
     /// binary spray gives away half. Returns (kept, given).
     pub fn split(&self, held: u32, role: PeerRole, peer: Role) -> (u32, u32) {
-        if role != PeerRole::Carrier || peer != Role::Person {
+        // A direct recipient is the end of the line; a group or channel
+        // member reads it and carries it on to other members, like a carrier.
+        if role == PeerRole::Recipient || peer != Role::Person {
             return (held, 1);
         }
         match self {
@@ -216,6 +223,7 @@ mod tests {
         assert_eq!(p.split(8, PeerRole::Carrier, Role::Person), (4, 4));
         assert_eq!(p.split(3, PeerRole::Carrier, Role::Person), (2, 1));
         assert_eq!(p.split(8, PeerRole::Recipient, Role::Person), (8, 1));
+        assert_eq!(p.split(8, PeerRole::Member, Role::Person), (4, 4));
     }
 
     #[test]
@@ -235,6 +243,11 @@ mod tests {
             ..held(1, 1)
         };
         assert!(p.offers(Role::Person, proof, PeerRole::Carrier, Role::Person));
-        assert!(!Policy::Flood { hops: 7 }.offers(Role::Person, proof, PeerRole::Carrier, Role::Person));
+        assert!(!Policy::Flood { hops: 7 }.offers(
+            Role::Person,
+            proof,
+            PeerRole::Carrier,
+            Role::Person
+        ));
     }
 }

@@ -217,7 +217,11 @@ impl Node {
 
     /// A new identity on an in-memory store: for the simulator and tests,
     /// where thousands of nodes live in one process and nothing must persist.
-    pub fn in_memory(name: &str, limits: StoreLimits, clock: Box<dyn Clock>) -> Result<Node, NodeError> {
+    pub fn in_memory(
+        name: &str,
+        limits: StoreLimits,
+        clock: Box<dyn Clock>,
+    ) -> Result<Node, NodeError> {
         let store = Store::in_memory(limits)?;
         let me = Identity::generate(name)?;
         Ok(Self::assemble(store, me, clock, Path::new("")))

@@ -42,7 +42,12 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    pub fn new(ends: [u32; 2], sessions: [Session; 2], model: LinkModel, drop_at: Option<u64>) -> Link {
+    pub fn new(
+        ends: [u32; 2],
+        sessions: [Session; 2],
+        model: LinkModel,
+        drop_at: Option<u64>,
+    ) -> Link {
         Link {
             ends,
             sessions,

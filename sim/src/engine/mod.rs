@@ -365,7 +365,10 @@ impl Engine<'_> {
         let link = pair.link;
         let gone = pair.up.iter().all(|&u| u == 0);
         if let Some(id) = link
-            && self.links.get(&id).is_some_and(|l| pair.up[kind_ix(l.kind)] == 0)
+            && self
+                .links
+                .get(&id)
+                .is_some_and(|l| pair.up[kind_ix(l.kind)] == 0)
         {
             self.end_link(id, false, now);
         }
@@ -395,7 +398,7 @@ impl Engine<'_> {
         };
         match sent {
             Ok(sent) => {
-                node.wrote(sent.envelope);
+                node.wrote(sent.envelope, m.to == crate::scenario::Target::Channel);
                 let commitment = setup::commitment(&node.node, &sent.envelope);
                 self.env_msg.insert(sent.envelope, (i, commitment));
                 self.note_usage(from);
@@ -417,7 +420,10 @@ impl Engine<'_> {
 
     fn try_connect(&mut self, key: (u32, u32), now: u64) {
         let (a, b) = key;
-        let versions = (self.nodes[a as usize].version, self.nodes[b as usize].version);
+        let versions = (
+            self.nodes[a as usize].version,
+            self.nodes[b as usize].version,
+        );
         let Some(pair) = self.pairs.get(&key) else {
             return;
         };
@@ -524,7 +530,10 @@ impl Engine<'_> {
         });
         let id = self.next_link;
         self.next_link += 1;
-        let versions = (self.nodes[key.0 as usize].version, self.nodes[key.1 as usize].version);
+        let versions = (
+            self.nodes[key.0 as usize].version,
+            self.nodes[key.1 as usize].version,
+        );
         self.links.insert(
             id,
             LiveLink {
@@ -553,7 +562,10 @@ impl Engine<'_> {
             self.end_link(id, false, now);
             return;
         }
-        let before = (self.nodes[a as usize].version, self.nodes[b as usize].version);
+        let before = (
+            self.nodes[a as usize].version,
+            self.nodes[b as usize].version,
+        );
         let (na, nb) = two(&mut self.nodes, a, b);
         na.peer = Some((b, nb.role));
         nb.peer = Some((a, na.role));
@@ -579,7 +591,10 @@ impl Engine<'_> {
                 link.sessions[to].handle_input(&bytes, clock_ms, node);
             }
             for side in 0..2 {
-                if link.sessions[side].poll_timeout().is_some_and(|t| t <= clock_ms) {
+                if link.sessions[side]
+                    .poll_timeout()
+                    .is_some_and(|t| t <= clock_ms)
+                {
                     let node: &mut SimNode = if side == 0 { &mut *na } else { &mut *nb };
                     link.sessions[side].handle_timeout(clock_ms, node);
                     progressed = true;
@@ -602,7 +617,15 @@ impl Engine<'_> {
         let after = (na.version, nb.version);
         live.own_bumps.0 += after.0 - before.0;
         live.own_bumps.1 += after.1 - before.1;
+        let opened_here = !na.opened.is_empty() || !nb.opened.is_empty();
         let closed = link.sessions.iter().all(|s| s.is_closed()) && link.drained();
+        if opened_here {
+            self.collect_deliveries(a, now);
+            self.collect_deliveries(b, now);
+        }
+        let Some(link) = self.links.get(&id).map(|l| &l.link) else {
+            return;
+        };
         if closed {
             let ok = link.sessions.iter().all(|s| s.is_finished());
             self.end_link(id, ok, now);
@@ -709,9 +732,12 @@ impl Engine<'_> {
 
     fn sample(&mut self, now: u64) {
         let mut max = 0u64;
+        // Expired envelopes are never offered anyway; purging them is
+        // housekeeping, done every ten samples.
+        let purge = self.storage.len() % 10 == 0;
         for n in 0..self.nodes.len() {
             if self.nodes[n].role == Role::Person {
-                if let Err(e) = self.nodes[n].node.expire() {
+                if purge && let Err(e) = self.nodes[n].node.expire() {
                     tracing::debug!(node = n, error = %e, "expiry failed");
                 }
                 self.note_usage(n as u32);
@@ -738,6 +764,11 @@ impl Engine<'_> {
                     oracle: arrivals.get(&r).copied().filter(|&t| t <= deadline),
                     delivered: self.delivered.get(&(i, r)).map(|d| d.0),
                     via_relay: self.delivered.get(&(i, r)).is_some_and(|d| d.1),
+                    kind: match m.to {
+                        crate::scenario::Target::Direct(_) => "direct",
+                        crate::scenario::Target::Group(_) => "group",
+                        crate::scenario::Target::Channel => "channel",
+                    },
                 });
             }
         }
@@ -774,6 +805,11 @@ pub fn recipients(sc: &Scenario, m: &crate::scenario::MessageSpec) -> Vec<u32> {
             .get(g as usize)
             .map(|g| g.iter().copied().filter(|&r| r != m.from).collect())
             .unwrap_or_default(),
-        To::Channel => sc.channel.iter().copied().filter(|&r| r != m.from).collect(),
+        To::Channel => sc
+            .channel
+            .iter()
+            .copied()
+            .filter(|&r| r != m.from)
+            .collect(),
     }
 }

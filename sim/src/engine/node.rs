@@ -140,12 +140,12 @@ impl SimNode {
     }
 
     /// Records a message this node just wrote.
-    pub fn wrote(&mut self, id: [u8; 32]) {
+    pub fn wrote(&mut self, id: [u8; 32], public: bool) {
         self.own.insert(id);
         self.meta.insert(
             id,
             CopyMeta {
-                copies: self.policy.initial_copies(),
+                copies: self.policy.initial_copies(public),
                 hops: 0,
                 via_relay: false,
             },

@@ -163,8 +163,7 @@ impl Transfer {
         self.local
             .values()
             .filter(|i| {
-                self.offer != Offer::Interests
-                    || matches!(self.class_of(i), FOR_PEER | PEER_GROUPS)
+                self.offer != Offer::Interests || matches!(self.class_of(i), FOR_PEER | PEER_GROUPS)
             })
             .map(|i| ReconItem {
                 timestamp: i.expires_at,
