@@ -439,5 +439,18 @@ mod tests {
                 prop_assert_eq!(earliest_delivery(&trace, m), want);
             }
         }
+
+        /// One query for every destination (group and channel messages)
+        /// agrees with the brute force for each of them.
+        #[test]
+        fn arrivals_equal_brute_force_for_every_destination((trace, msgs) in small_case()) {
+            let oracle = Oracle::new(&trace);
+            let m = msgs[0];
+            let all = oracle.arrivals(m.source, m.created_at, m.ttl);
+            for d in 0..trace.nodes {
+                let want = brute_force(&trace, &Message { destination: d, ..m });
+                prop_assert_eq!(all.get(&d).copied(), want, "to {} over {:?}", d, trace.contacts);
+            }
+        }
     }
 }

@@ -61,6 +61,9 @@ pub struct SimConfig {
     pub resync_s: f64,
     /// How often storage is sampled, in seconds.
     pub sample_s: f64,
+    /// How long a node that got something new waits before telling its
+    /// neighbours (coalescing bursts), in seconds.
+    pub nudge_s: f64,
 }
 
 fn as_name<S: serde::Serializer>(p: &Policy, s: S) -> Result<S::Ok, S::Error> {
@@ -101,6 +104,7 @@ impl SimConfig {
             },
             resync_s: 10.0,
             sample_s: 60.0,
+            nudge_s: 1.0,
         }
     }
 
@@ -121,6 +125,7 @@ impl SimConfig {
             lan: free,
             uplink: free,
             resync_s: 0.0,
+            nudge_s: 0.0,
             ..SimConfig::new(policy, seed)
         }
     }
@@ -699,16 +704,16 @@ impl Engine<'_> {
         self.note_usage(a);
         self.note_usage(b);
         self.release((a, b), live.kind, now);
+        let delay = secs_ms(self.cfg.nudge_s);
         if live.own_bumps.0 > 0 {
-            self.nudge(a, now, 1000);
+            self.nudge(a, now, delay);
         }
         if live.own_bumps.1 > 0 {
-            self.nudge(b, now, 1000);
+            self.nudge(b, now, delay);
         }
-        if !ok {
-            // Try again once the pair may resync.
-            self.try_connect((a, b), now);
-        }
+        // Cut short, or something new arrived from elsewhere meanwhile:
+        // this pair syncs again once it may.
+        self.try_connect((a, b), now);
     }
 
     fn collect_deliveries(&mut self, n: u32, now: u64) {
@@ -734,7 +739,7 @@ impl Engine<'_> {
         let mut max = 0u64;
         // Expired envelopes are never offered anyway; purging them is
         // housekeeping, done every ten samples.
-        let purge = self.storage.len() % 10 == 0;
+        let purge = self.storage.len().is_multiple_of(10);
         for n in 0..self.nodes.len() {
             if self.nodes[n].role == Role::Person {
                 if purge && let Err(e) = self.nodes[n].node.expire() {

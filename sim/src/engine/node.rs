@@ -20,6 +20,9 @@ pub(crate) struct CopyMeta {
     pub via_relay: bool,
 }
 
+/// A node's interest tags as of one day: (day, direct, shared).
+type TagCache = (u64, HashSet<[u8; 8]>, HashSet<[u8; 8]>);
+
 /// A node plus the policy's per-item state.
 pub(crate) struct SimNode {
     pub node: Node,
@@ -49,7 +52,7 @@ pub(crate) struct SimNode {
     /// Items and their ids as of `version`.
     cache: Option<(u64, Vec<LocalItem>, HashSet<[u8; 32]>)>,
     /// This node's interest tags as of one day: (day, direct, shared).
-    tags: Option<(u64, HashSet<[u8; 8]>, HashSet<[u8; 8]>)>,
+    tags: Option<TagCache>,
 }
 
 impl SimNode {
