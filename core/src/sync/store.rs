@@ -108,8 +108,8 @@ pub trait SyncStore {
             .collect())
     }
     /// Whether a routed session ([`Offer::Routed`](crate::sync::session::Offer::Routed))
-    /// offers `item` to a peer that is `role` for it: the routing policy's
-    /// one decision. The default offers everything (epidemic).
+    /// sends `item`, which the peer lacks, to a peer that is `role` for it:
+    /// the routing policy's one decision. The default sends everything (epidemic).
     fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
         let _ = (item, role);
         Ok(true)

@@ -112,9 +112,10 @@ pub enum Offer {
     /// Only what matches the peer's interests (its own envelopes, its groups
     /// and channels): a relay holds everyone's mail and hands each client its own.
     Interests,
-    /// What the store's routing policy chooses for this peer
+    /// Reconcile everything held, like [`Offer::All`], but send only what the
+    /// store's routing policy chooses for this peer
     /// ([`SyncStore::offer_to`](crate::sync::store::SyncStore::offer_to)),
-    /// decided once the peer's Hello tells which items are for it.
+    /// knowing from its Hello which items are for it.
     Routed,
 }
 
