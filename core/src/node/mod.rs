@@ -193,6 +193,9 @@ pub struct Node {
     clock: Box<dyn Clock>,
     dir: PathBuf,
     ttl_secs: u64,
+    /// Reconciliation ids of known proofs, derived once each: every session
+    /// lists every proof, and deriving them all each time dominated profiles.
+    proof_ids: std::collections::HashMap<[u8; 32], [u8; 32]>,
 }
 
 impl std::fmt::Debug for Node {
@@ -249,6 +252,7 @@ impl Node {
             clock,
             dir: dir.to_owned(),
             ttl_secs: DEFAULT_TTL_SECS,
+            proof_ids: std::collections::HashMap::new(),
         }
     }
 
