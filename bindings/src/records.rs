@@ -169,7 +169,7 @@ pub struct MessageInfo {
     /// Author's signing key (hex).
     pub author_key: String,
     /// Contact alias of the author if pinned, else the name they claimed.
-    pub from: String,
+    pub sender_name: String,
     /// Current text ("" once deleted).
     pub text: String,
     /// Author's send time (unix seconds).
@@ -199,7 +199,7 @@ impl MessageInfo {
             conversation_name: m.conversation_name,
             author_key: hex::encode(m.author),
             outgoing: &m.author == me,
-            from: m.from,
+            sender_name: m.from,
             text: m.text,
             sent_at: m.sent_at,
             reply_to: m.reply_to.map(hex::encode),
