@@ -24,3 +24,6 @@ cargo test --workspace --locked
 step "fuzz targets build"
 (cd fuzz && cargo check --locked --quiet)
 echo "fuzz targets: ok"
+
+step "mobile bindings (Python, Swift syntax, C header, Android/iOS type-check)"
+./scripts/test-bindings.sh
