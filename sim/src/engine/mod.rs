@@ -425,10 +425,7 @@ impl Engine<'_> {
 
     fn try_connect(&mut self, key: (u32, u32), now: u64) {
         let (a, b) = key;
-        let versions = (
-            self.nodes[a as usize].version,
-            self.nodes[b as usize].version,
-        );
+        let versions = (self.nodes[a as usize].news, self.nodes[b as usize].news);
         let Some(pair) = self.pairs.get(&key) else {
             return;
         };
@@ -536,8 +533,8 @@ impl Engine<'_> {
         let id = self.next_link;
         self.next_link += 1;
         let versions = (
-            self.nodes[key.0 as usize].version,
-            self.nodes[key.1 as usize].version,
+            self.nodes[key.0 as usize].news,
+            self.nodes[key.1 as usize].news,
         );
         self.links.insert(
             id,
@@ -567,10 +564,7 @@ impl Engine<'_> {
             self.end_link(id, false, now);
             return;
         }
-        let before = (
-            self.nodes[a as usize].version,
-            self.nodes[b as usize].version,
-        );
+        let before = (self.nodes[a as usize].news, self.nodes[b as usize].news);
         let (na, nb) = two(&mut self.nodes, a, b);
         na.peer = Some((b, nb.role));
         nb.peer = Some((a, na.role));
@@ -619,7 +613,7 @@ impl Engine<'_> {
         }
         na.peer = None;
         nb.peer = None;
-        let after = (na.version, nb.version);
+        let after = (na.news, nb.news);
         live.own_bumps.0 += after.0 - before.0;
         live.own_bumps.1 += after.1 - before.1;
         let opened_here = !na.opened.is_empty() || !nb.opened.is_empty();
@@ -678,7 +672,7 @@ impl Engine<'_> {
         if live.own_bumps == (0, 0) {
             self.stats.sessions_idle += 1;
         }
-        let end_versions = (na.version, nb.version);
+        let end_versions = (na.news, nb.news);
         // A side is in sync if nothing but this link changed it meanwhile.
         let synced = (
             if end_versions.0 == live.start_versions.0 + live.own_bumps.0 {

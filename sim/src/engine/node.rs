@@ -45,8 +45,12 @@ pub(crate) struct SimNode {
     /// Envelopes opened here since the engine last looked, with whether the
     /// copy travelled through the relay.
     pub opened: Vec<([u8; 32], bool)>,
-    /// Bumped whenever the node gains something it may offer.
+    /// Bumped whenever the store changes (keys the item cache).
     pub version: u64,
+    /// Bumped when the node gains an envelope: what makes it seek its
+    /// neighbours. A new delivery proof alone does not wake the radio; it
+    /// rides along with the next session.
+    pub news: u64,
     /// Envelope copies received (transmissions into this node).
     pub received: u64,
     /// Items and their ids as of `version`.
@@ -70,13 +74,14 @@ impl SimNode {
             incoming: HashMap::new(),
             opened: Vec::new(),
             version: 0,
+            news: 0,
             received: 0,
             cache: None,
             tags: None,
         }
     }
 
-    /// Whether a session with `peer` would hand it anything: an item this
+    /// Whether a session with `peer` would hand it an envelope: one this
     /// node's policy offers it that it does not hold. Errs on the side of
     /// yes (it ignores what the peer saw and dropped), so skipping a session
     /// when it says no changes nothing but the idle session's cost.
@@ -90,7 +95,8 @@ impl SimNode {
             return true;
         };
         items.iter().any(|item| {
-            if held.contains(&item.id) {
+            // Proofs ride along; they never justify a session of their own.
+            if held.contains(&item.id) || matches!(item.kind, ItemKind::Proof { .. }) {
                 return false;
             }
             let role = match item.kind {
@@ -154,6 +160,7 @@ impl SimNode {
             },
         );
         self.version += 1;
+        self.news += 1;
     }
 
     /// Forgets what was offered to `peer` (its session ended).
@@ -282,6 +289,7 @@ impl SyncStore for SimNode {
                 self.opened.push((id, meta.via_relay));
             }
             self.version += 1;
+            self.news += 1;
         }
         Ok((results, proofs))
     }
