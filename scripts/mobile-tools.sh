@@ -47,6 +47,7 @@ ROBOLECTRIC_SDK_JAR=$(jar_of 'android-all-instrumented-')
 JNA_JAR=$(jar_of 'jna-[0-9]')
 COROUTINES_JAR=$(jar_of 'kotlinx-coroutines-core-jvm-')
 JUNIT_JARS=$(jar_of 'junit-4.13'):$(jar_of 'hamcrest-core-')
+ZXING_JAR=$(jar_of 'zxing/core/')
 # Robolectric's sandbox loads the instrumented framework itself from
 # ROBOLECTRIC_SDK_DIR (offline mode). The test's own class path needs a plain
 # android-all it can read on Java 17 (17 is Java 21 bytecode; an instrumented
@@ -69,8 +70,7 @@ for j in $(tr ':' '\n' <"$CP_FILE" | grep -v '/android-all'); do
     esac
     ROBOLECTRIC_CP=${ROBOLECTRIC_CP:+$ROBOLECTRIC_CP:}$j
 done
-ROBOLECTRIC_CP=$ROBOLECTRIC_CP:$ANDROID_ALL_35
-for j in "$ANDROID_ALL" "$ROBOLECTRIC_SDK_JAR" "$JNA_JAR" "$COROUTINES_JAR"; do
+for j in "$ANDROID_ALL" "$ROBOLECTRIC_SDK_JAR" "$JNA_JAR" "$COROUTINES_JAR" "$ZXING_JAR"; do
     [ -f "$j" ] || { echo "mobile-tools: missing jar ($j)" >&2; exit 1; }
 done
 ROBOLECTRIC_SDK_DIR=$(dirname "$ROBOLECTRIC_SDK_JAR")
@@ -90,9 +90,11 @@ KOTLINC='$KOTLIN_HOME/bin/kotlinc'
 KOTLIN_STDLIB='$KOTLIN_HOME/lib/kotlin-stdlib.jar'
 ANDROID_ALL='$ANDROID_ALL'
 ROBOLECTRIC_SDK_DIR='$ROBOLECTRIC_SDK_DIR'
+ANDROID_ALL_35='$ANDROID_ALL_35'
 JNA_JAR='$JNA_JAR'
 COROUTINES_JAR='$COROUTINES_JAR'
 JUNIT_JARS='$JUNIT_JARS'
+ZXING_JAR='$ZXING_JAR'
 ROBOLECTRIC_CP='$ROBOLECTRIC_CP'
 SWIFT_PYTHON='$VENV/bin/python'
 ENV

@@ -10,6 +10,9 @@ object MeshPermissions {
     /** Android 17: local-network access became a runtime permission. */
     private const val SDK_LOCAL_NETWORK = 37
 
+    // Spelled out: Manifest.permission has it only from compileSdk 37 on.
+    private const val ACCESS_LOCAL_NETWORK = "android.permission.ACCESS_LOCAL_NETWORK"
+
     /** Permissions to request at runtime on [sdkInt] (the rest are install-time). */
     fun runtime(sdkInt: Int = Build.VERSION.SDK_INT): List<String> = buildList {
         if (sdkInt >= Build.VERSION_CODES.S) {
@@ -26,7 +29,7 @@ object MeshPermissions {
             add(Manifest.permission.POST_NOTIFICATIONS)
             add(Manifest.permission.NEARBY_WIFI_DEVICES)
         }
-        if (sdkInt >= SDK_LOCAL_NETWORK) add(Manifest.permission.ACCESS_LOCAL_NETWORK)
+        if (sdkInt >= SDK_LOCAL_NETWORK) add(ACCESS_LOCAL_NETWORK)
     }
 
     /** Those of [runtime] not granted yet. */

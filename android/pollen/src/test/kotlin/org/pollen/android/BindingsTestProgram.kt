@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit
 import kotlin.system.exitProcess
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
+import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
@@ -71,7 +72,13 @@ private class ProbeTransport : PlatformTransport {
     override fun connect(peer: String) {}
 }
 
-fun main() = runBlocking {
+fun main() {
+    runBlocking { runAll() }
+    println("$passed passed, $failed failed")
+    exitProcess(if (failed == 0) 0 else 1)
+}
+
+private suspend fun runAll() = coroutineScope {
     val root = Files.createTempDirectory("pollen-kotlin-").toFile()
     fun dir(name: String) = File(root, name).path
     val mesh = LoopbackMesh()
@@ -98,7 +105,8 @@ fun main() = runBlocking {
         val aliceSeen = carol.addContact(alice.card(), "alice")
         expect(carolSeen.fingerprint == carol.identity().fingerprint) { "alice pinned ${carolSeen.fingerprint}" }
         expect(aliceSeen.fingerprint == alice.identity().fingerprint) { "carol pinned ${aliceSeen.fingerprint}" }
-        expect(alice.contacts().map { it.alias } == listOf("carol")) { "alice's contacts: ${alice.contacts()}" }
+        val contacts = alice.contacts().map { it.alias }
+        expect(contacts == listOf("carol")) { "alice's contacts: $contacts" }
         expect(alice.safetyNumber("carol") == carol.safetyNumber("alice")) { "safety numbers differ" }
         expect(!carolSeen.verified && alice.markVerified("carol").verified) { "verification not recorded" }
     }
@@ -192,11 +200,10 @@ fun main() = runBlocking {
         expect(e !is AssertionError) { "no error from a closed node" }
         // The identity survived on disk and the store is free to reopen.
         Pollen.open(dir("alice")).use { again ->
-            expect(again.identity().name == "Alice") { "reopened as ${again.identity().name}" }
+            val name = again.identity().name
+            expect(name == "Alice") { "reopened as $name" }
         }
     }
 
     root.deleteRecursively()
-    println("$passed passed, $failed failed")
-    exitProcess(if (failed == 0) 0 else 1)
 }
