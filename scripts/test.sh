@@ -24,3 +24,6 @@ cargo test --workspace --locked
 step "fuzz targets build"
 (cd fuzz && cargo check --locked --quiet)
 echo "fuzz targets: ok"
+
+step "mobile: Kotlin on the JVM and Robolectric, Android type-check, Swift syntax"
+./scripts/test-mobile.sh
