@@ -10,7 +10,7 @@ struct NearbyView: View {
             Section("Neighbours") {
                 if model.neighbours.isEmpty { Text("Nobody in reach").foregroundColor(.secondary) }
                 ForEach(model.neighbours, id: \.id) { n in
-                    Text("\(n.id) · \(String(describing: n.transport))")
+                    Text("\(n.id) · \(String(describing: n.kind))")
                 }
             }
             if let status = model.status {

@@ -110,6 +110,6 @@ public final class Pollen: @unchecked Sendable {
     /// Stops the core thread and ends `events`; later calls throw `PollenError.ShutDown`.
     public func shutdown() async throws {
         continuation.finish()
-        try await call { $0.setListener(listener: nil); try $0.shutdown() }
+        try await call { $0.setListener(listener: nil); $0.shutdown() }
     }
 }

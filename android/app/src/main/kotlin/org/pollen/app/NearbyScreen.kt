@@ -17,7 +17,7 @@ class NearbyScreen(context: Context, private val neighbours: () -> Collection<Ne
             appendLine(if (s.running) "Mesh running" else "Mesh stopped")
             appendLine("LAN: ${s.lanAddress ?: "off"}")
             appendLine("Neighbours: ${s.neighbours} over ${s.links} links")
-            near.forEach { appendLine("  · ${it.id} (${it.transport.name.lowercase()})") }
+            near.forEach { appendLine("  · ${it.id} (${it.kind.name.lowercase()})") }
             appendLine()
             appendLine("Envelopes held: ${s.envelopesStored}")
             appendLine("Carried for others: ${s.carriedForOthers}")

@@ -143,7 +143,7 @@ private suspend fun runAll() = coroutineScope {
         expect(message.from == "alice") { "carol sees it from ${message.from}" }
         expect(message.authorFingerprint == alice.identity().fingerprint) { "wrong author" }
         expect(!message.outgoing) { "marked outgoing at carol" }
-        expect(bobMet.await().neighbour.transport == LinkKind.PLATFORM) { "bob's neighbour not a platform link" }
+        expect(bobMet.await().neighbour.kind == LinkKind.PLATFORM) { "bob's neighbour not a platform link" }
         val status = delivered.await()
         expect(status.messageId == sent.messageId) { "status for ${status.messageId}, sent ${sent.messageId}" }
         // Bob carried it but cannot read it: it is sealed to Carol.
