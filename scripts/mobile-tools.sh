@@ -4,8 +4,8 @@
 #   - kotlinc (npm package kotlin-compiler: the full JetBrains compiler),
 #   - jars from Maven Central (scripts/mobile/pom.xml): android-all (the
 #     Android framework as a plain jar), Robolectric and its instrumented
-#     android-all, JNA, kotlinx-coroutines, JUnit,
-#   - a Python venv with tree-sitter and tree-sitter-swift.
+#     android-all, JNA, kotlinx-coroutines, ZXing, JUnit.
+# (The Swift syntax check installs its own tree-sitter: scripts/swift-syntax.sh.)
 # Writes target/mobile-tools/env.sh, which the test scripts source.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,14 +75,6 @@ for j in "$ANDROID_ALL" "$ROBOLECTRIC_SDK_JAR" "$JNA_JAR" "$COROUTINES_JAR" "$ZX
 done
 ROBOLECTRIC_SDK_DIR=$(dirname "$ROBOLECTRIC_SDK_JAR")
 
-# tree-sitter for the Swift syntax check.
-VENV=$TOOLS/venv
-if ! "$VENV/bin/python" -c 'import tree_sitter, tree_sitter_swift' 2>/dev/null; then
-    echo "mobile-tools: installing tree-sitter-swift (PyPI)"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check tree-sitter tree-sitter-swift
-fi
-
 cat >"$TOOLS/env.sh" <<ENV
 # Written by scripts/mobile-tools.sh.
 KOTLIN_HOME='$KOTLIN_HOME'
@@ -96,6 +88,5 @@ COROUTINES_JAR='$COROUTINES_JAR'
 JUNIT_JARS='$JUNIT_JARS'
 ZXING_JAR='$ZXING_JAR'
 ROBOLECTRIC_CP='$ROBOLECTRIC_CP'
-SWIFT_PYTHON='$VENV/bin/python'
 ENV
 echo "mobile-tools: ready ($TOOLS)"
