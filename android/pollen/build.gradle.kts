@@ -54,7 +54,7 @@ dependencies {
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.11.0")
 
     testImplementation("junit:junit:4.13.2")
-    testImplementation("org.robolectric:robolectric:4.17")
+    testImplementation("org.robolectric:robolectric:4.16.1")
     // On the JVM, the plain jar: it finds the host library on jna.library.path.
     testImplementation("net.java.dev.jna:jna:5.19.1")
 }

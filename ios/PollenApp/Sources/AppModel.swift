@@ -19,7 +19,7 @@ final class AppModel: ObservableObject {
                 .appendingPathComponent("pollen", isDirectory: true)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let pollen = try await Pollen.openOrCreate(dataDir: dir.path, name: UIDeviceName.current)
-            try await pollen.start(RunOptions(lan: true, listen: "0.0.0.0:0", peers: []))
+            try await pollen.start(RunOptions(lan: true, listen: "0.0.0.0:0", mdns: true, peers: []))
             self.pollen = pollen
             await refresh()
             for await event in pollen.events {

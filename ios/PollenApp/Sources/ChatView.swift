@@ -13,7 +13,7 @@ struct ChatView: View {
             List(messages.reversed(), id: \.id) { message in
                 VStack(alignment: message.outgoing ? .trailing : .leading) {
                     Text(message.deleted ? "(deleted)" : message.text)
-                    Text("\(message.from) · \(String(describing: message.status))").font(.caption2).foregroundColor(.secondary)
+                    Text("\(message.senderName) · \(String(describing: message.status))").font(.caption2).foregroundColor(.secondary)
                 }
                 .frame(maxWidth: .infinity, alignment: message.outgoing ? .trailing : .leading)
             }

@@ -48,7 +48,7 @@ class ChatScreen(
         adapter.addAll(
             page.messages.asReversed().map { m ->
                 val body = if (m.deleted) "(deleted)" else m.text
-                val who = if (m.outgoing) "me · ${m.status.name.lowercase()}" else m.from
+                val who = if (m.outgoing) "me · ${m.status.name.lowercase()}" else m.senderName
                 "$who: $body"
             },
         )

@@ -73,7 +73,7 @@ class PollenService : Service() {
         try {
             val pollen = Pollen.openOrCreate(dir.path, name)
             try {
-                pollen.start(RunOptions(lan = lan, listen = "0.0.0.0:0", peers = emptyList()))
+                pollen.start(RunOptions(lan = lan, listen = "0.0.0.0:0", mdns = lan, peers = emptyList()))
             } catch (e: Exception) {
                 pollen.close()
                 throw e
