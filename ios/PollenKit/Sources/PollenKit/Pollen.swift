@@ -15,7 +15,9 @@ public final class Pollen: @unchecked Sendable {
 
     private init(node: PollenNode) {
         self.node = node
-        (events, continuation) = AsyncStream.makeStream(of: PollenEvent.self)
+        let (stream, continuation) = AsyncStream.makeStream(of: PollenEvent.self)
+        self.events = stream
+        self.continuation = continuation
         node.setListener(listener: EventForwarder(continuation))
     }
 

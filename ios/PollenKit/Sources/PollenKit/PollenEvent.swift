@@ -1,7 +1,7 @@
 import PollenBindings
 
 /// Something the node reports without being asked; one per `PollenListener` callback.
-public enum PollenEvent: Sendable {
+public enum PollenEvent {
     /// A message from someone else was opened.
     case newMessage(MessageInfo)
     /// A message of ours was delivered or read.

@@ -135,11 +135,13 @@ private suspend fun runAll() = coroutineScope {
         val bobMet = async(start = CoroutineStart.UNDISPATCHED) {
             withTimeout(DELIVERY_TIMEOUT_MS) { bob.events.filterIsInstance<PollenEvent.NeighbourAppeared>().first() }
         }
+        val t0 = System.nanoTime()
         val sent = alice.sendDirect("carol", text)
         mesh.connect("A", "B")
         mesh.connect("B", "C")
 
         val message = arrived.await().message
+        val arrivedMs = (System.nanoTime() - t0) / 1_000_000
         expect(message.senderName == "alice") { "carol sees it from ${message.senderName}" }
         expect(message.id == sent.messageId) { "carol got ${message.id}, alice sent ${sent.messageId}" }
         val original = alice.messages("carol").messages.single { it.id == sent.messageId }
@@ -147,6 +149,7 @@ private suspend fun runAll() = coroutineScope {
         expect(!message.outgoing) { "marked outgoing at carol" }
         expect(bobMet.await().neighbour.kind == LinkKind.PLATFORM) { "bob's neighbour not a platform link" }
         val status = delivered.await()
+        val deliveredMs = (System.nanoTime() - t0) / 1_000_000
         expect(status.messageId == sent.messageId) { "status for ${status.messageId}, sent ${sent.messageId}" }
         // Bob carried it but cannot read it: it is sealed to Carol.
         expect(bob.messages(null).messages.none { it.text == text }) { "bob can read carol's message" }
@@ -154,6 +157,7 @@ private suspend fun runAll() = coroutineScope {
         expect(message.hops == 2u) { "arrived after ${message.hops} hops" }
         expect(mesh.oversizedWrites.get() == 0L) { "${mesh.oversizedWrites} writes over max_write" }
         println("     carried ${mesh.bytesCarried} bytes over ${mesh.linksOpened} links")
+        println("     A -> B -> C: opened at C after $arrivedMs ms, delivered (proof back at A) after $deliveredMs ms")
     }
 
     check("one call with a callback: round trip through the bindings") {
