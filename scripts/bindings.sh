@@ -20,9 +20,13 @@ if [ "${1:-}" = "--release" ]; then
     dir=release-ffi
 fi
 
-cargo build -j2 --locked --profile "$profile" -p pollen-ffi
-# The generator is a tool, not shipped: always the quick debug build.
-cargo build -j2 --locked -p uniffi-bindgen
+# Bindings are generated from the debug library: the shipped one is stripped,
+# and stripping drops the metadata symbols uniffi-bindgen reads. Both come
+# from the same source, so the API checksums the bindings verify agree.
+cargo build -j2 --locked -p pollen-ffi -p uniffi-bindgen
+if [ "$profile" != dev ]; then
+    cargo build -j2 --locked --profile "$profile" -p pollen-ffi
+fi
 
 case "$(uname -s)" in
     Darwin) lib=libpollen_ffi.dylib ;;
@@ -34,7 +38,7 @@ mkdir -p "$out/lib" "$out/python/pollen"
 cp "target/$dir/$lib" "$out/lib/"
 
 gen() {
-    target/debug/uniffi-bindgen generate "$out/lib/$lib" --language "$1" --out-dir "$2" --no-format >/dev/null
+    target/debug/uniffi-bindgen generate "target/debug/$lib" --language "$1" --out-dir "$2" --no-format >/dev/null
 }
 gen kotlin "$out/kotlin"
 gen swift "$out/swift"

@@ -172,3 +172,80 @@ impl Observer {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pollen_core::node::SystemClock;
+    use std::path::Path;
+
+    fn node(dir: &Path, name: &str) -> Node {
+        Node::init(&dir.join(name), name, Box::new(SystemClock)).expect("init")
+    }
+
+    fn kinds(events: &[Event]) -> Vec<&'static str> {
+        events
+            .iter()
+            .map(|e| match e {
+                Event::NewMessage(_) => "new",
+                Event::StatusChanged { .. } => "status",
+                Event::ConversationChanged(_) => "conversation",
+                Event::NeighbourAppeared(_) => "appeared",
+                Event::NeighbourLeft(_) => "left",
+                Event::KeyChanged(_) => "key",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn arrivals_own_writes_and_key_changes_become_events() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let a = node(tmp.path(), "alice");
+        let c = node(tmp.path(), "carol");
+        let m = node(tmp.path(), "mallory");
+        a.add_contact(&c.card(), Some("carol")).expect("pin carol");
+        c.add_contact(&a.card(), Some("alice")).expect("pin alice");
+        let me_a = a.public().signing;
+        let me_c = c.public().signing;
+        let mut at_a = Observer::default();
+        let mut at_c = Observer::default();
+        assert!(at_a.refresh(&a, &me_a).expect("baseline").is_empty());
+        assert!(at_c.refresh(&c, &me_c).expect("baseline").is_empty());
+
+        // An own send changes the conversation but is not a "new message".
+        let sent = a.send_direct("carol", "hello").expect("send");
+        let events = at_a.refresh(&a, &me_a).expect("refresh");
+        assert_eq!(kinds(&events), vec!["conversation"]);
+
+        // The envelope reaches carol by bundle: one new message, then nothing more.
+        let bundle = tmp.path().join("b.pollen");
+        a.export_bundle(&bundle).expect("export");
+        c.import_bundle(&bundle, &mut |_| {}).expect("import");
+        let events = at_c.refresh(&c, &me_c).expect("refresh");
+        assert_eq!(kinds(&events), vec!["new", "conversation"]);
+        let Event::NewMessage(msg) = &events[0] else {
+            unreachable!("checked above")
+        };
+        assert_eq!(msg.id, sent.message.to_hex());
+        assert_eq!(
+            (msg.text.as_str(), msg.sender_name.as_str()),
+            ("hello", "alice")
+        );
+        assert!(at_c.refresh(&c, &me_c).expect("refresh").is_empty());
+
+        // Carol's delivery proof comes back: alice's message is delivered.
+        let back = tmp.path().join("back.pollen");
+        c.export_bundle(&back).expect("export");
+        a.import_bundle(&back, &mut |_| {}).expect("import");
+        let events = at_a.refresh(&a, &me_a).expect("refresh");
+        assert!(
+            events.iter().any(|e| matches!(e, Event::StatusChanged { status: MessageStatus::Delivered, message_id, .. } if *message_id == sent.message.to_hex())),
+            "{events:?}"
+        );
+
+        // A card with other keys under a pinned alias: one key-change event.
+        assert!(a.add_contact(&m.card(), Some("carol")).is_err());
+        let events = at_a.refresh(&a, &me_a).expect("refresh");
+        assert_eq!(kinds(&events), vec!["key"]);
+    }
+}

@@ -457,8 +457,35 @@ def measure(w):
         a.send_direct("carol", f"ping {i}")
         assert got.wait(TIMEOUT)
         trips.append(time.perf_counter() - t)
+    # link_up returns at once; the core thread starts a session, whose
+    # preamble comes back through the transport: a call answered by a
+    # callback, with no disk write on the way.
+    first_write = threading.Event()
+
+    class FirstWrite(PlatformTransport):
+        def send(self, link_id, data):
+            first_write.set()
+
+        def disconnect(self, link_id):
+            pass
+
+        def connect(self, peer):
+            raise CallbackError.Failed("no radio")
+
+    c.set_transport(FirstWrite())
+    asyncio.run(c.start(NO_LAN))
+    links = []
+    for i in range(50):
+        first_write.clear()
+        t = time.perf_counter()
+        c.link_up(1000 + i, "probe", True, MAX_WRITE)
+        assert first_write.wait(TIMEOUT)
+        links.append(time.perf_counter() - t)
+        c.link_down(1000 + i)
+    asyncio.run(c.stop())
     us = lambda xs: statistics.median(xs) * 1e6
     print(f"  figure: plain call (card) median {us(calls):.0f} us over {len(calls)}")
+    print(f"  figure: link_up -> transport.send callback round trip median {us(links):.0f} us over {len(links)}")
     print(f"  figure: send + listener callback round trip median {us(trips):.0f} us over {len(trips)} (includes a durable SQLite commit)")
 
 
