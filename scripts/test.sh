@@ -27,3 +27,6 @@ echo "fuzz targets: ok"
 
 step "mobile bindings (Python, Swift syntax, C header, Android/iOS type-check)"
 ./scripts/test-bindings.sh
+
+step "mobile: Kotlin on the JVM and Robolectric, Android type-check, Swift syntax"
+./scripts/test-mobile.sh
