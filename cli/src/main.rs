@@ -4,6 +4,7 @@
 //! one line on stderr and a non-zero exit status.
 
 mod bench;
+mod bench_ble;
 mod bench_relay;
 mod demo;
 mod metrics;

@@ -188,7 +188,7 @@ mod tests {
         // docs/PROTOCOL.md, "Advertisement test vector".
         let key = AdvertKey::from_secret([0x42; 32]);
         let id = key.id_at(1_800_000_000_000);
-        assert_eq!(id.to_string(), "PLACEHOLDER");
+        assert_eq!(id.to_string(), "d993355eac9e7817");
         assert_eq!(hex::encode(service_data(id)), format!("01{id}"));
         assert_eq!(local_name(id), format!("P1{id}"));
     }
@@ -236,11 +236,20 @@ mod tests {
         assert_eq!(parse(None, Some(&local_name(id))), Ok(Some(id)));
         assert_eq!(parse(None, None), Ok(None));
         assert_eq!(parse(None, Some("Kitchen speaker")), Ok(None));
-        assert_eq!(parse(Some(&[]), None), Err(AdvertError::ShortServiceData(0)));
-        assert_eq!(parse(Some(&[1, 2, 3]), None), Err(AdvertError::ShortServiceData(3)));
+        assert_eq!(
+            parse(Some(&[]), None),
+            Err(AdvertError::ShortServiceData(0))
+        );
+        assert_eq!(
+            parse(Some(&[1, 2, 3]), None),
+            Err(AdvertError::ShortServiceData(3))
+        );
         assert_eq!(parse(Some(&[9; 9]), None), Err(AdvertError::Version(9)));
         assert_eq!(parse(None, Some("P1xyz")), Err(AdvertError::BadName));
-        assert_eq!(parse(None, Some("P10102030405060708aa")), Err(AdvertError::BadName));
+        assert_eq!(
+            parse(None, Some("P10102030405060708aa")),
+            Err(AdvertError::BadName)
+        );
         assert_eq!(parse(None, Some("P2")), Err(AdvertError::Version(2)));
         assert_eq!(parse(None, Some("Pé")), Err(AdvertError::BadName));
     }

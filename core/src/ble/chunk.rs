@@ -239,7 +239,10 @@ mod tests {
         assert_eq!(r.push(&[]), Err(ChunkError::Empty));
         assert_eq!(r.push(&[0, 1]), Err(ChunkError::DataBeforeHello));
         assert_eq!(r.push(&[0x80, 1, 2]), Err(ChunkError::BadHello(3)));
-        assert_eq!(r.push(&[0x80, 2, 0, 0, 0, 0, 0, 0, 0, 0]), Err(ChunkError::Version(2)));
+        assert_eq!(
+            r.push(&[0x80, 2, 0, 0, 0, 0, 0, 0, 0, 0]),
+            Err(ChunkError::Version(2))
+        );
         assert_eq!(r.push(&hello(ID)), Ok(Chunk::Hello(ID)));
         assert_eq!(r.push(&hello(ID)), Err(ChunkError::DuplicateHello));
         assert_eq!(r.push(&[0x81, 0]), Err(ChunkError::UnknownHeader(0x81)));
@@ -247,7 +250,10 @@ mod tests {
         assert_eq!(r.push(&vec![0; 513]), Err(ChunkError::Oversized(513)));
         assert_eq!(
             r.push(&[1, 0]),
-            Err(ChunkError::OutOfSequence { expected: 0, got: 1 })
+            Err(ChunkError::OutOfSequence {
+                expected: 0,
+                got: 1
+            })
         );
         for i in 0..300u32 {
             assert_eq!(r.push(&[(i % 128) as u8, 7]), Ok(Chunk::Data(&[7])));

@@ -537,7 +537,9 @@ impl LinkManager {
             .iter()
             .filter(|(k, n)| {
                 n.link.is_none()
-                    && n.handle.as_ref().is_some_and(|h| !self.connecting.contains_key(h))
+                    && n.handle
+                        .as_ref()
+                        .is_some_and(|h| !self.connecting.contains_key(h))
                     && now >= n.retry_at
                     && now < n.last_seen + FORGET_MS
                     && match n.last_synced {

@@ -6,12 +6,14 @@
 //! - [`link`]: one link: HELLO exchange, framing and the sync session;
 //! - [`manager`]: which neighbours to connect, scan and advertise duty cycle;
 //! - [`hub`]: the manager and the links together, what a platform drives;
-//! - [`sim`]: a simulated radio for tests and benchmarks.
+//! - [`sim`]: a simulated radio for tests and benchmarks;
+//! - [`bench`]: goodput and meeting figures on the simulated radio.
 //!
 //! The radios themselves live elsewhere: btleplug in `runtime::ble` (feature
 //! `ble`), Kotlin and Swift on the phones through the bindings.
 
 pub mod advert;
+pub mod bench;
 pub mod chunk;
 pub mod hub;
 pub mod link;

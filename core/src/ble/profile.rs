@@ -67,7 +67,10 @@ mod tests {
 
     #[test]
     fn sizes_follow_the_mtu() {
-        assert_eq!((value_len(23), payload_len(23), record_size(23)), (20, 19, 180));
+        assert_eq!(
+            (value_len(23), payload_len(23), record_size(23)),
+            (20, 19, 180)
+        );
         assert_eq!(
             (value_len(185), payload_len(185), record_size(185)),
             (182, 181, 724)

@@ -103,6 +103,8 @@ pub struct WorldStats {
     pub sessions_finished: u64,
     /// Sessions that ended early.
     pub sessions_failed: u64,
+    /// When the first link came up (virtual ms).
+    pub first_link_ms: Option<u64>,
 }
 
 /// Phones, who is in range of whom, and the links between them.
@@ -348,9 +350,10 @@ impl<S: SyncStore> World<S> {
                     BleCommand::Scan(on) => self.phones[i].scanning = on,
                     BleCommand::Advertise(a) => self.phones[i].advert = a,
                     BleCommand::Connect { handle } => match phone_of(&handle) {
-                        Some(j) => self
-                            .connects
-                            .push((now_us + self.radio.connect_ms * 1000, i, j)),
+                        Some(j) => {
+                            self.connects
+                                .push((now_us + self.radio.connect_ms * 1000, i, j))
+                        }
                         None => {
                             let now_ms = self.now_ms();
                             self.phones[i].hub.connect_failed(&handle, now_ms);
@@ -368,7 +371,8 @@ impl<S: SyncStore> World<S> {
 
     fn complete_connect(&mut self, a: usize, b: usize) {
         let now_ms = self.now_ms();
-        let count = |w: &World<S>, p: usize| w.links.values().filter(|l| l.ends.contains(&p)).count();
+        let count =
+            |w: &World<S>, p: usize| w.links.values().filter(|l| l.ends.contains(&p)).count();
         let ok = self.range[a][b]
             && self.phones[b].advert.is_some()
             && count(self, a) < self.radio.platform_max_links
@@ -403,6 +407,7 @@ impl<S: SyncStore> World<S> {
             },
         );
         self.stats.links_up += 1;
+        self.stats.first_link_ms.get_or_insert(now_ms);
         self.phones[a]
             .hub
             .link_up(id, &handle(b), Role::Central, mtu, now_ms);
@@ -411,7 +416,10 @@ impl<S: SyncStore> World<S> {
             .link_up(id, &handle(a), Role::Peripheral, mtu, now_ms);
         let pair = self.links_between(a, b).len();
         self.stats.max_parallel_pair_links = self.stats.max_parallel_pair_links.max(pair);
-        let most = (0..self.phones.len()).map(|p| count(self, p)).max().unwrap_or(0);
+        let most = (0..self.phones.len())
+            .map(|p| count(self, p))
+            .max()
+            .unwrap_or(0);
         self.stats.max_links_per_phone = self.stats.max_links_per_phone.max(most);
     }
 
@@ -447,7 +455,9 @@ impl<S: SyncStore> World<S> {
         }
         let n = self.phones.len();
         for s in (0..n).filter(|&s| self.phones[s].scanning) {
-            for a in (0..n).filter(|&a| a != s && self.range[s][a] && self.phones[a].advert.is_some()) {
+            for a in
+                (0..n).filter(|&a| a != s && self.range[s][a] && self.phones[a].advert.is_some())
+            {
                 next = next.min(self.next_adv.get(&(a, s)).copied().unwrap_or(0));
             }
         }
