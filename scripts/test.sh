@@ -24,3 +24,6 @@ cargo test --workspace --locked
 step "fuzz targets build"
 (cd fuzz && cargo check --locked --quiet)
 echo "fuzz targets: ok"
+
+step "Bluetooth LE: btleplug on a mocked BlueZ, phone targets, platform code"
+./scripts/test-ble.sh

@@ -6,6 +6,7 @@
 //! - [`link`]: one link: HELLO exchange, framing and the sync session;
 //! - [`manager`]: which neighbours to connect, scan and advertise duty cycle;
 //! - [`hub`]: the manager and the links together, what a platform drives;
+//! - [`driver`]: the hub behind a callback interface, for phones' platform code;
 //! - [`sim`]: a simulated radio for tests and benchmarks;
 //! - [`bench`]: goodput and meeting figures on the simulated radio.
 //!
@@ -15,6 +16,7 @@
 pub mod advert;
 pub mod bench;
 pub mod chunk;
+pub mod driver;
 pub mod hub;
 pub mod link;
 pub mod manager;
@@ -22,6 +24,7 @@ pub mod profile;
 pub mod sim;
 
 pub use advert::{AdvertId, AdvertKey};
+pub use driver::{BleDriver, BleRadio};
 pub use hub::{Advert, BleCommand, BleHub, HubEvent};
 pub use link::{BleLink, Role};
 pub use manager::{LinkId, LinkManager, ManagerConfig, PowerMode};

@@ -284,10 +284,7 @@ impl<S: SyncStore> World<S> {
                 continue;
             }
             // Deliveries.
-            loop {
-                let Some(l) = self.links.get_mut(&id) else {
-                    break;
-                };
+            while let Some(l) = self.links.get_mut(&id) {
                 let Some(&(at, to, _)) = l.in_flight.front() else {
                     break;
                 };
@@ -310,10 +307,7 @@ impl<S: SyncStore> World<S> {
                 continue;
             }
             // Sends within the shared throughput.
-            loop {
-                let Some(l) = self.links.get_mut(&id) else {
-                    break;
-                };
+            while let Some(l) = self.links.get_mut(&id) {
                 if l.busy_until_us > now_us || l.closing {
                     break;
                 }
