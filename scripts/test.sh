@@ -25,5 +25,11 @@ step "fuzz targets build"
 (cd fuzz && cargo check --locked --quiet)
 echo "fuzz targets: ok"
 
+step "mobile bindings (Python, Swift syntax, C header, Android/iOS type-check)"
+./scripts/test-bindings.sh
+
+step "mobile: Kotlin on the JVM and Robolectric, Android type-check, Swift syntax"
+./scripts/test-mobile.sh
+
 step "Bluetooth LE: btleplug on a mocked BlueZ, phone targets, platform code"
 ./scripts/test-ble.sh

@@ -1,6 +1,25 @@
-//! `pollen-ffi`: the UniFFI surface of the Pollen core.
+//! `pollen-ffi`: the UniFFI surface of the Pollen core (see `bindings/API.md`).
 //!
-//! Placeholder until the mobile bindings issue: it re-exports the core so the
-//! workspace layout (one core, thin shells) is in place and the crate builds.
+//! - [`PollenNode`]: the one object apps hold; every call goes to the node's
+//!   core thread ([`core_thread`]);
+//! - [`records`]: what the UI shows, as plain records and enums;
+//! - [`PollenError`]: typed errors, thrown as exceptions;
+//! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
+//! - [`PlatformTransport`]: links the platform opens (BLE, Bonjour), driven by
+//!   the core like TCP connections ([`links`]).
 
+mod callbacks;
+mod core_thread;
+mod error;
+mod events;
+mod links;
+mod node;
+mod platform_peers;
+pub mod records;
+
+pub use callbacks::{CallbackError, PlatformTransport, PollenListener};
+pub use error::PollenError;
+pub use node::PollenNode;
 pub use pollen_core as core;
+
+uniffi::setup_scaffolding!("pollen");

@@ -1,0 +1,174 @@
+package org.pollen.android
+
+import java.util.concurrent.atomic.AtomicBoolean
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.asSharedFlow
+import kotlinx.coroutines.withContext
+import uniffi.pollen.ContactInfo
+import uniffi.pollen.ConversationInfo
+import uniffi.pollen.ExportInfo
+import uniffi.pollen.IdentityInfo
+import uniffi.pollen.ImportInfo
+import uniffi.pollen.KeyChangeInfo
+import uniffi.pollen.MessageCursor
+import uniffi.pollen.MessagePage
+import uniffi.pollen.NodeStatus
+import uniffi.pollen.PlatformTransport
+import uniffi.pollen.PollenException
+import uniffi.pollen.PollenNode
+import uniffi.pollen.RunOptions
+import uniffi.pollen.SentInfo
+
+/**
+ * A Pollen node for Kotlin: `suspend` functions, a [Flow][kotlinx.coroutines.flow.Flow]
+ * of [events], and [close] that shuts the core down. Errors are thrown as
+ * [PollenException] subclasses.
+ */
+class Pollen private constructor(
+    private val node: PollenNode,
+    private val io: CoroutineDispatcher,
+) : AutoCloseable {
+    private val closed = AtomicBoolean(false)
+    private val eventFlow = MutableSharedFlow<PollenEvent>(extraBufferCapacity = EVENT_BUFFER)
+
+    /** Events from the core, in order, to every collector subscribed at the time. */
+    val events: SharedFlow<PollenEvent> = eventFlow.asSharedFlow()
+
+    init {
+        node.setListener(EventForwarder(eventFlow))
+    }
+
+    /** Constructors that touch the disk, hence suspending. */
+    companion object {
+        private const val EVENT_BUFFER = 256
+
+        /** Creates a new identity called [name] in [dataDir]. */
+        suspend fun create(dataDir: String, name: String, io: CoroutineDispatcher = Dispatchers.IO): Pollen =
+            withContext(io) { Pollen(PollenNode.create(dataDir, name), io) }
+
+        /** Opens the identity in [dataDir]. */
+        suspend fun open(dataDir: String, io: CoroutineDispatcher = Dispatchers.IO): Pollen =
+            withContext(io) { Pollen(PollenNode.open(dataDir), io) }
+
+        /** Opens the identity in [dataDir], creating one called [name] on first use. */
+        suspend fun openOrCreate(dataDir: String, name: String, io: CoroutineDispatcher = Dispatchers.IO): Pollen =
+            try {
+                open(dataDir, io)
+            } catch (_: PollenException.NotInitialized) {
+                create(dataDir, name, io)
+            }
+    }
+
+    // The core serialises calls on its own thread and blocks the caller until
+    // done; running them on `io` keeps that wait off the caller's thread.
+    private suspend fun <T> call(block: PollenNode.() -> T): T = withContext(io) { node.block() }
+
+    /** Our name, fingerprint and contact card. */
+    suspend fun identity(): IdentityInfo = call { identity() }
+
+    /** Our contact card (`pollen1…`), to show as a QR code. */
+    suspend fun card(): String = call { card() }
+
+    /** Pins the keys of a scanned [card], under [alias] or the card's name. */
+    suspend fun addContact(card: String, alias: String? = null): ContactInfo = call { addContact(card, alias) }
+
+    /** Every contact. */
+    suspend fun contacts(): List<ContactInfo> = call { contacts() }
+
+    /** The safety number to compare with [alias] in person. */
+    suspend fun safetyNumber(alias: String): String = call { safetyNumber(alias) }
+
+    /** Records that [alias]'s safety number was compared in person. */
+    suspend fun markVerified(alias: String): ContactInfo = call { markVerified(alias) }
+
+    /** Forgets a contact. */
+    suspend fun removeContact(alias: String): Unit = call { removeContact(alias) }
+
+    /** Key changes that were refused, newest first. */
+    suspend fun keyChanges(): List<KeyChangeInfo> = call { keyChanges() }
+
+    /** Sends [text] to a conversation by name: an alias, a group or `#channel`. */
+    suspend fun send(conversation: String, text: String): SentInfo = call { send(conversation, text) }
+
+    /** Sends [text] to a pinned contact. */
+    suspend fun sendDirect(alias: String, text: String): SentInfo = call { sendDirect(alias, text) }
+
+    /** Replies to a message (id or unique hex prefix). */
+    suspend fun reply(messageId: String, text: String): SentInfo = call { reply(messageId, text) }
+
+    /** Edits one of our messages. */
+    suspend fun edit(messageId: String, text: String): SentInfo = call { edit(messageId, text) }
+
+    /** Reacts to a message; an empty [emoji] removes our reaction. */
+    suspend fun react(messageId: String, emoji: String): SentInfo = call { react(messageId, emoji) }
+
+    /** Deletes one of our messages. */
+    suspend fun delete(messageId: String): SentInfo = call { delete(messageId) }
+
+    /** Marks a conversation read; null if there was nothing to mark. */
+    suspend fun markRead(conversation: String): SentInfo? = call { markRead(conversation) }
+
+    /** Creates a group with contacts [members] (by alias). */
+    suspend fun createGroup(name: String, members: List<String>): ConversationInfo =
+        call { createGroup(name, members) }
+
+    /** Removes a member from a group we administer; returns the new epoch. */
+    suspend fun removeMember(group: String, alias: String): UInt = call { removeMember(group, alias) }
+
+    /** Joins a public channel. */
+    suspend fun joinChannel(name: String): ConversationInfo = call { joinChannel(name) }
+
+    /** Conversations, most recent first. */
+    suspend fun conversations(limit: Int = 100): List<ConversationInfo> = call { conversations(limit.toUInt()) }
+
+    /** A page of messages, newest first; pass the page's `next` to continue. */
+    suspend fun messages(conversation: String?, limit: Int = 50, before: MessageCursor? = null): MessagePage =
+        call { messages(conversation, limit.toUInt(), before) }
+
+    /** Counts and network state. */
+    suspend fun status(): NodeStatus = call { status() }
+
+    /** Writes everything a stranger may carry to a bundle file. */
+    suspend fun exportBundle(path: String): ExportInfo = node.exportBundle(path)
+
+    /** Reads a bundle file. */
+    suspend fun importBundle(path: String): ImportInfo = node.importBundle(path)
+
+    /** Starts the runtime: LAN if asked and the platform transport's links. */
+    suspend fun start(options: RunOptions): Unit = node.start(options)
+
+    /** Stops the runtime, letting sessions commit. */
+    suspend fun stop(): Unit = node.stop()
+
+    /** Whether the runtime runs. */
+    fun isRunning(): Boolean = node.isRunning()
+
+    /** Sets (or with null removes) the platform's links: BLE, Bonjour, a test loopback. */
+    fun setTransport(transport: PlatformTransport?) = node.setTransport(transport)
+
+    /** The platform opened a link to [peer]; never blocks. */
+    fun linkUp(linkId: ULong, peer: String, initiator: Boolean, maxWrite: Int) =
+        node.linkUp(linkId, peer, initiator, maxWrite.toUInt())
+
+    /** Bytes read from a link, in order; never blocks. */
+    fun linkReceived(linkId: ULong, bytes: ByteArray) = node.linkReceived(linkId, bytes)
+
+    /** The platform lost a link; never blocks. */
+    fun linkDown(linkId: ULong) = node.linkDown(linkId)
+
+    /** Shuts the core down and frees it; later calls throw. Idempotent. */
+    override fun close() {
+        if (!closed.compareAndSet(false, true)) return
+        try {
+            node.setListener(null)
+            node.shutdown()
+        } catch (_: PollenException.ShutDown) {
+            // Already shut down by someone holding the raw node: nothing left to stop.
+        } finally {
+            node.close()
+        }
+    }
+}

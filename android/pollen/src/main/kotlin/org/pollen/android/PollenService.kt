@@ -1,0 +1,145 @@
+package org.pollen.android
+
+import android.app.Notification
+import android.app.NotificationChannel
+import android.app.NotificationManager
+import android.app.Service
+import android.content.Context
+import android.content.Intent
+import android.content.pm.ServiceInfo
+import android.os.Binder
+import android.os.Build
+import android.os.IBinder
+import android.util.Log
+import java.io.File
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
+import uniffi.pollen.RunOptions
+
+/**
+ * The foreground service (type `connectedDevice`) that keeps the node and its
+ * links running while the app is in the background. Bind to it for the
+ * [Pollen] node; start it with [start].
+ */
+class PollenService : Service() {
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.IO)
+    private val nodeState = MutableStateFlow<Pollen?>(null)
+    private val failureState = MutableStateFlow<Throwable?>(null)
+    private lateinit var multicast: MulticastLockHolder
+
+    /** The running node once it is open and started; null before and after. */
+    val node: StateFlow<Pollen?> = nodeState.asStateFlow()
+
+    /** Why the node could not start, if it could not. */
+    val failure: StateFlow<Throwable?> = failureState.asStateFlow()
+
+    /** Whether the Wi-Fi multicast lock is held (mDNS needs it). */
+    val multicastLockHeld: Boolean get() = multicast.isHeld
+
+    /** What a bound client gets: this service. */
+    inner class LocalBinder : Binder() {
+        /** The service, for its [node]. */
+        val service: PollenService get() = this@PollenService
+    }
+
+    override fun onCreate() {
+        super.onCreate()
+        multicast = MulticastLockHolder(this)
+    }
+
+    override fun onBind(intent: Intent?): IBinder = LocalBinder()
+
+    override fun onStartCommand(intent: Intent?, flags: Int, startId: Int): Int {
+        goForeground()
+        if (nodeState.value == null && failureState.value == null) {
+            val name = intent?.getStringExtra(EXTRA_NAME) ?: Build.MODEL ?: "Pollen"
+            val lan = intent?.getBooleanExtra(EXTRA_LAN, true) ?: true
+            multicast.acquire()
+            scope.launch { startNode(name, lan) }
+        }
+        return START_STICKY
+    }
+
+    private suspend fun startNode(name: String, lan: Boolean) {
+        val dir = File(filesDir, DATA_DIR).apply { mkdirs() }
+        try {
+            val pollen = Pollen.openOrCreate(dir.path, name)
+            try {
+                pollen.start(RunOptions(lan = lan, listen = "0.0.0.0:0", mdns = lan, peers = emptyList()))
+            } catch (e: Exception) {
+                pollen.close()
+                throw e
+            }
+            nodeState.value = pollen
+        } catch (e: Exception) {
+            Log.e(TAG, "node did not start", e)
+            failureState.value = e
+        }
+    }
+
+    private fun goForeground() {
+        val manager = getSystemService(NotificationManager::class.java)
+        manager.createNotificationChannel(
+            NotificationChannel(CHANNEL, "Mesh", NotificationManager.IMPORTANCE_LOW),
+        )
+        val notification = Notification.Builder(this, CHANNEL)
+            .setContentTitle("Pollen")
+            .setContentText("Carrying messages for the mesh")
+            .setSmallIcon(android.R.drawable.stat_sys_data_bluetooth)
+            .setOngoing(true)
+            .build()
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.Q) {
+            startForeground(NOTIFICATION_ID, notification, ServiceInfo.FOREGROUND_SERVICE_TYPE_CONNECTED_DEVICE)
+        } else {
+            startForeground(NOTIFICATION_ID, notification)
+        }
+    }
+
+    override fun onDestroy() {
+        nodeState.value?.let { pollen ->
+            // Give sessions their chance to commit, bounded so that the main
+            // thread is not held hostage by a stuck link.
+            runBlocking { withTimeoutOrNull(STOP_TIMEOUT_MS) { runCatching { pollen.stop() } } }
+            pollen.close()
+        }
+        nodeState.value = null
+        multicast.release()
+        scope.cancel()
+        super.onDestroy()
+    }
+
+    /** How to start the service and what it reads from the intent. */
+    companion object {
+        private const val TAG = "PollenService"
+        private const val CHANNEL = "pollen-mesh"
+        private const val NOTIFICATION_ID = 1
+        private const val DATA_DIR = "pollen"
+        private const val STOP_TIMEOUT_MS = 6_000L
+
+        /** Display name for a new identity (first start only). */
+        const val EXTRA_NAME = "org.pollen.android.NAME"
+
+        /** Whether to run the LAN transport (default true). */
+        const val EXTRA_LAN = "org.pollen.android.LAN"
+
+        /** Starts the service in the foreground (call from a visible activity). */
+        fun start(context: Context, name: String? = null) {
+            val intent = Intent(context, PollenService::class.java)
+            if (name != null) intent.putExtra(EXTRA_NAME, name)
+            context.startForegroundService(intent)
+        }
+
+        /** Stops it, and with it the node. */
+        fun stop(context: Context) {
+            context.stopService(Intent(context, PollenService::class.java))
+        }
+    }
+}

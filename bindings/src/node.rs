@@ -1,0 +1,369 @@
+//! The exported `PollenNode` object: each method is one job on the core thread.
+
+use crate::callbacks::{PlatformTransport, PollenListener};
+use crate::core_thread::{Core, CoreHandle, lock};
+use crate::error::PollenError;
+use crate::links::{LinkInput, MIN_WRITE, Running};
+use crate::records::{
+    ContactInfo, ConversationInfo, ExportInfo, IdentityInfo, ImportInfo, KeyChangeInfo,
+    MessageCursor, MessageInfo, MessagePage, NodeStatus, RunOptions, SentInfo,
+};
+use pollen_core::node::send::Sent;
+use pollen_core::node::{Node, SystemClock};
+use pollen_core::sync::frame::MAX_RECORD;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// A Pollen node on one data directory: identity, contacts, conversations,
+/// and the runtime that syncs with neighbours. Call `shutdown` when done.
+#[derive(uniffi::Object)]
+pub struct PollenNode {
+    core: CoreHandle,
+}
+
+fn sent(s: Sent) -> SentInfo {
+    SentInfo {
+        message_id: s.message.to_hex(),
+        conversation: s.conversation,
+    }
+}
+
+impl PollenNode {
+    fn start_with(node: Node) -> Result<Arc<PollenNode>, PollenError> {
+        Ok(Arc::new(PollenNode {
+            core: CoreHandle::spawn(node)?,
+        }))
+    }
+
+    /// A read on the node.
+    fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Node) -> Result<T, PollenError> + Send + 'static,
+    ) -> Result<T, PollenError> {
+        self.core
+            .call(move |core: &mut Core| f(&core.node.borrow()))
+    }
+
+    /// A write: the observer and the neighbours hear of it.
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Node) -> Result<T, PollenError> + Send + 'static,
+    ) -> Result<T, PollenError> {
+        self.core.call(move |core: &mut Core| {
+            let result = f(&core.node.borrow());
+            core.wrote();
+            result
+        })
+    }
+}
+
+#[uniffi::export]
+impl PollenNode {
+    /// Creates a new identity named `name` in `data_dir` (created if needed).
+    #[uniffi::constructor]
+    pub fn create(data_dir: String, name: String) -> Result<Arc<PollenNode>, PollenError> {
+        let node = Node::init(Path::new(&data_dir), &name, Box::new(SystemClock))?;
+        Self::start_with(node)
+    }
+
+    /// Opens the identity and store in `data_dir`.
+    #[uniffi::constructor]
+    pub fn open(data_dir: String) -> Result<Arc<PollenNode>, PollenError> {
+        let node = Node::open(Path::new(&data_dir), Box::new(SystemClock))?;
+        Self::start_with(node)
+    }
+
+    /// Who this node is.
+    pub fn identity(&self) -> Result<IdentityInfo, PollenError> {
+        self.read(|n| {
+            Ok(IdentityInfo {
+                name: n.identity().name().to_owned(),
+                fingerprint: n.fingerprint().to_hex(),
+                card: n.card(),
+            })
+        })
+    }
+
+    /// This node's contact card (`pollen1…`).
+    pub fn card(&self) -> Result<String, PollenError> {
+        self.read(|n| Ok(n.card()))
+    }
+
+    /// Pins the contact on `card` under `alias` (default: the card's name).
+    pub fn add_contact(
+        &self,
+        card: String,
+        alias: Option<String>,
+    ) -> Result<ContactInfo, PollenError> {
+        self.write(move |n| Ok(n.add_contact(&card, alias.as_deref())?.into()))
+    }
+
+    /// Every pinned contact.
+    pub fn contacts(&self) -> Result<Vec<ContactInfo>, PollenError> {
+        self.read(|n| Ok(n.contacts()?.into_iter().map(Into::into).collect()))
+    }
+
+    /// The safety number to compare with `alias` in person.
+    pub fn safety_number(&self, alias: String) -> Result<String, PollenError> {
+        self.read(move |n| Ok(n.safety_number(&alias)?))
+    }
+
+    /// Records that the safety number was compared in person.
+    pub fn mark_verified(&self, alias: String) -> Result<ContactInfo, PollenError> {
+        self.write(move |n| Ok(n.mark_verified(&alias)?.into()))
+    }
+
+    /// Unpins a contact; the conversation stays.
+    pub fn remove_contact(&self, alias: String) -> Result<(), PollenError> {
+        self.write(move |n| Ok(n.remove_contact(&alias)?))
+    }
+
+    /// Refused key changes, newest first.
+    pub fn key_changes(&self) -> Result<Vec<KeyChangeInfo>, PollenError> {
+        self.read(|n| Ok(n.key_changes()?.into_iter().map(Into::into).collect()))
+    }
+
+    /// Sends a text to a conversation by name (alias, group or `#channel`).
+    pub fn send(&self, conversation: String, text: String) -> Result<SentInfo, PollenError> {
+        self.write(move |n| Ok(sent(n.send(&conversation, &text)?)))
+    }
+
+    /// Sends a direct message to the contact with this alias.
+    pub fn send_direct(&self, alias: String, text: String) -> Result<SentInfo, PollenError> {
+        self.write(move |n| Ok(sent(n.send_direct(&alias, &text)?)))
+    }
+
+    /// Replies to a message (id or unique hex prefix).
+    pub fn reply(&self, message_id: String, text: String) -> Result<SentInfo, PollenError> {
+        self.write(move |n| Ok(sent(n.reply(&message_id, &text)?)))
+    }
+
+    /// Replaces the text of one of this node's messages.
+    pub fn edit(&self, message_id: String, text: String) -> Result<SentInfo, PollenError> {
+        self.write(move |n| Ok(sent(n.edit(&message_id, &text)?)))
+    }
+
+    /// Reacts to a message; an empty emoji removes the reaction.
+    pub fn react(&self, message_id: String, emoji: String) -> Result<SentInfo, PollenError> {
+        self.write(move |n| Ok(sent(n.react(&message_id, &emoji)?)))
+    }
+
+    /// Deletes one of this node's messages.
+    pub fn delete(&self, message_id: String) -> Result<SentInfo, PollenError> {
+        self.write(move |n| Ok(sent(n.delete(&message_id)?)))
+    }
+
+    /// Marks a conversation read (tells the others); None if nothing was new.
+    pub fn mark_read(&self, conversation: String) -> Result<Option<SentInfo>, PollenError> {
+        self.write(move |n| Ok(n.mark_read(&conversation)?.map(sent)))
+    }
+
+    /// Creates a group with these contacts (by alias), this node as admin.
+    pub fn create_group(
+        &self,
+        name: String,
+        members: Vec<String>,
+    ) -> Result<ConversationInfo, PollenError> {
+        self.write(move |n| Ok(n.create_group(&name, &members)?.into()))
+    }
+
+    /// Removes a member from a group this node administers; returns the new epoch.
+    pub fn remove_member(&self, group: String, alias: String) -> Result<u32, PollenError> {
+        self.write(move |n| Ok(n.remove_member(&group, &alias)?))
+    }
+
+    /// Joins a public channel.
+    pub fn join_channel(&self, name: String) -> Result<ConversationInfo, PollenError> {
+        self.write(move |n| Ok(n.join_channel(&name)?.into()))
+    }
+
+    /// The conversation list, most recent first.
+    pub fn conversations(&self, limit: u32) -> Result<Vec<ConversationInfo>, PollenError> {
+        self.read(move |n| {
+            Ok(n.conversations(limit)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+    }
+
+    /// A page of messages, newest first, of one conversation or all; pass
+    /// the previous page's `next` as `before` for the page after it.
+    pub fn messages(
+        &self,
+        conversation: Option<String>,
+        limit: u32,
+        before: Option<MessageCursor>,
+    ) -> Result<MessagePage, PollenError> {
+        let before = match before {
+            None => None,
+            Some(c) => {
+                let id = hex::decode(&c.id)
+                    .ok()
+                    .and_then(|v| <[u8; 16]>::try_from(v).ok())
+                    .ok_or(PollenError::UnknownMessage { id: c.id.clone() })?;
+                Some((c.sent_at, id))
+            }
+        };
+        self.core.call(move |core: &mut Core| {
+            let node = core.node.borrow();
+            let rows = node.messages(conversation.as_deref(), limit, before)?;
+            let full = limit > 0 && rows.len() == limit as usize;
+            let messages: Vec<MessageInfo> = rows
+                .into_iter()
+                .map(|m| MessageInfo::from_row(m, &core.me))
+                .collect();
+            let next = messages.last().filter(|_| full).map(|m| MessageCursor {
+                sent_at: m.sent_at,
+                id: m.id.clone(),
+            });
+            Ok(MessagePage { messages, next })
+        })
+    }
+
+    /// Figures for a status screen.
+    pub fn status(&self) -> Result<NodeStatus, PollenError> {
+        self.core.call(|core: &mut Core| {
+            let mut status = NodeStatus::from_status(core.node.borrow().status()?);
+            if let Some(run) = &core.run {
+                let (lan, neighbours, links) = run.figures();
+                status.running = true;
+                status.lan_address = lan;
+                status.neighbours = neighbours;
+                status.links = links;
+            }
+            Ok(status)
+        })
+    }
+
+    /// Writes what this node would give a stranger to carry to a bundle file.
+    pub async fn export_bundle(&self, path: String) -> Result<ExportInfo, PollenError> {
+        self.core
+            .call_async(move |core: &mut Core| {
+                Ok(core
+                    .node
+                    .borrow()
+                    .export_bundle(&PathBuf::from(path))?
+                    .into())
+            })
+            .await
+    }
+
+    /// Imports a bundle file (validated record by record).
+    pub async fn import_bundle(&self, path: String) -> Result<ImportInfo, PollenError> {
+        self.core
+            .call_async(move |core: &mut Core| {
+                let report = core
+                    .node
+                    .borrow()
+                    .import_bundle(&PathBuf::from(path), &mut |_| {});
+                core.wrote();
+                Ok(report?.into())
+            })
+            .await
+    }
+
+    /// Sets (or clears) the listener that receives events.
+    pub fn set_listener(&self, listener: Option<Arc<dyn PollenListener>>) {
+        *lock(&self.core.shared.listener) = listener;
+    }
+
+    /// Sets (or clears) the platform transport for platform links.
+    pub fn set_transport(&self, transport: Option<Arc<dyn PlatformTransport>>) {
+        *lock(&self.core.shared.transport) = transport;
+    }
+
+    /// Starts the runtime: the LAN (if `options.lan`) and platform links.
+    pub async fn start(&self, options: RunOptions) -> Result<(), PollenError> {
+        self.core
+            .call_async(move |core: &mut Core| {
+                if core.run.is_some() {
+                    return Err(PollenError::AlreadyRunning);
+                }
+                core.run = Some(Running::start(core, options)?);
+                Ok(())
+            })
+            .await
+    }
+
+    /// Stops the runtime; sessions get up to 5 s to commit what they received.
+    pub async fn stop(&self) -> Result<(), PollenError> {
+        let (tx, rx) = oneshot::channel();
+        self.core
+            .call_async(move |core: &mut Core| {
+                core.request_stop(tx);
+                Ok(())
+            })
+            .await?;
+        rx.await.map_err(|_| PollenError::ShutDown)
+    }
+
+    /// Whether the runtime is running.
+    pub fn is_running(&self) -> bool {
+        self.core.shared.is_running()
+    }
+
+    /// The platform opened a link to `peer`; `initiator` on the side that
+    /// connected (BLE central); `max_write` bytes per `send` at most.
+    pub fn link_up(
+        &self,
+        link_id: u64,
+        peer: String,
+        initiator: bool,
+        max_write: u32,
+    ) -> Result<(), PollenError> {
+        if !(MIN_WRITE as usize..=MAX_RECORD).contains(&(max_write as usize)) {
+            return Err(PollenError::InvalidLink {
+                why: format!("max_write {max_write} is outside {MIN_WRITE}..={MAX_RECORD}"),
+            });
+        }
+        if !self.core.shared.is_running() {
+            return Err(PollenError::NotRunning);
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        {
+            let mut links = lock(&self.core.shared.links);
+            if links.contains_key(&link_id) {
+                return Err(PollenError::DuplicateLink { link_id });
+            }
+            links.insert(link_id, tx);
+        }
+        self.core.post(move |core: &mut Core| match &core.run {
+            Some(run) => run.link_up(link_id, peer, initiator, max_write, rx),
+            // Stopped in between: the link is not served.
+            None => {
+                lock(&core.shared.links).remove(&link_id);
+            }
+        })
+    }
+
+    /// Bytes the platform read from a link, in order.
+    pub fn link_received(&self, link_id: u64, bytes: Vec<u8>) -> Result<(), PollenError> {
+        let links = lock(&self.core.shared.links);
+        let tx = links
+            .get(&link_id)
+            .ok_or(PollenError::UnknownLink { link_id })?;
+        tx.send(LinkInput::Bytes(bytes))
+            .map_err(|_| PollenError::UnknownLink { link_id })
+    }
+
+    /// The platform lost a link (unknown or already closed ids are ignored).
+    pub fn link_down(&self, link_id: u64) {
+        if let Some(tx) = lock(&self.core.shared.links).remove(&link_id) {
+            let _ = tx.send(LinkInput::Down);
+        }
+    }
+
+    /// Stops the runtime and the node's threads; later calls fail with
+    /// `ShutDown`. (Not `close`, which Kotlin's `AutoCloseable` owns.)
+    pub fn shutdown(&self) {
+        self.core.shutdown(true);
+    }
+}
+
+impl Drop for PollenNode {
+    fn drop(&mut self) {
+        self.core.shutdown(false);
+    }
+}

@@ -1,0 +1,24 @@
+import SwiftUI
+
+/// The app: one node for the whole process, five screens in tabs.
+@main
+struct PollenApp: App {
+    @StateObject private var model = AppModel()
+
+    var body: some Scene {
+        WindowGroup {
+            TabView {
+                NavigationStack { ConversationsView() }
+                    .tabItem { Label("Chats", systemImage: "bubble.left.and.bubble.right") }
+                NavigationStack { ContactsView() }
+                    .tabItem { Label("Contacts", systemImage: "person.2") }
+                NavigationStack { NearbyView() }
+                    .tabItem { Label("Nearby", systemImage: "dot.radiowaves.left.and.right") }
+                NavigationStack { SettingsView() }
+                    .tabItem { Label("Settings", systemImage: "gear") }
+            }
+            .environmentObject(model)
+            .task { await model.start() }
+        }
+    }
+}

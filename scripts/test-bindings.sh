@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The mobile bindings' checks: generated Python driven against the real core
+# (three nodes over a loopback platform transport), the generated Swift
+# parsed, the generated C header compiled, and pollen-ffi type-checked for
+# Android and iOS. Installs what it needs (apt as root, pip into a venv under
+# target/, rustup targets).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v clang >/dev/null || missing+=(clang)
+command -v llvm-ar >/dev/null || missing+=(llvm)
+[ -d /usr/aarch64-linux-gnu/include ] || missing+=(libc6-dev-arm64-cross)
+python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "test-bindings: needs ${missing[*]} (apt-get install -y ${missing[*]})" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+echo "--- build and generate"
+scripts/bindings.sh
+
+echo "--- Python: three nodes, loopback platform links"
+PYTHONPATH=target/bindings/python python3 bindings/python/tests/test_pollen.py
+
+echo "--- Swift parses"
+scripts/swift-syntax.sh target/bindings/swift
+
+echo "--- C header compiles"
+clang -fsyntax-only -x c -Wall -Werror -Wno-pragma-once-outside-header target/bindings/swift/pollenFFI.h
+echo "pollenFFI.h: ok"
+
+echo "--- pollen-ffi type-checks for Android and iOS"
+rustup target add aarch64-linux-android aarch64-apple-ios >/dev/null
+# No NDK or Xcode here: rusqlite's bundled SQLite is compiled by the host
+# clang against the arm64 glibc headers, which is enough for a type-check.
+CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar \
+CFLAGS_aarch64_linux_android="--target=aarch64-linux-android24 --sysroot=/nonexistent -isystem /usr/aarch64-linux-gnu/include" \
+    cargo check -j2 --locked --quiet --target aarch64-linux-android -p pollen-ffi
+echo "aarch64-linux-android: ok"
+sdk=$(mktemp -d)
+trap 'rm -rf "$sdk"' EXIT
+SDKROOT="$sdk" IPHONEOS_DEPLOYMENT_TARGET=15.0 CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar \
+CFLAGS_aarch64_apple_ios="--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include" \
+    cargo check -j2 --locked --quiet --target aarch64-apple-ios -p pollen-ffi
+echo "aarch64-apple-ios: ok"
