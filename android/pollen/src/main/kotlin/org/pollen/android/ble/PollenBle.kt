@@ -39,7 +39,10 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
     private val adapter get() = manager?.adapter
     private val nextLink = AtomicLong(1)
     private val lock = Any()
-    private var server: BluetoothGattServer? = null
+    private var gattServer: BluetoothGattServer? = null
+
+    /** The GATT server while started (diagnostics and tests). */
+    val server: BluetoothGattServer? get() = synchronized(lock) { gattServer }
     private var notifyChar: BluetoothGattCharacteristic? = null
     private var advertising: AdvertiseCallback? = null
     private var scanning = false
@@ -79,7 +82,7 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
             service.addCharacteristic(notify)
             gattServer.addService(service)
             synchronized(lock) {
-                server = gattServer
+                this.gattServer = gattServer
                 notifyChar = notify
             }
             true
@@ -99,8 +102,8 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
             core.bleLinkDown(l.id.toULong())
         }
         synchronized(lock) {
-            runCatching { server?.close() }
-            server = null
+            runCatching { gattServer?.close() }
+            gattServer = null
         }
     }
 
@@ -135,17 +138,7 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
             .setConnectable(true)
             .setTimeout(0)
             .build()
-        // The 128-bit service UUID fills most of the advertisement; the
-        // identifier goes in the scan response. No device name anywhere.
-        val data = AdvertiseData.Builder()
-            .addServiceUuid(ParcelUuid(PollenGatt.SERVICE))
-            .setIncludeDeviceName(false)
-            .setIncludeTxPowerLevel(false)
-            .build()
-        val response = AdvertiseData.Builder()
-            .addServiceData(ParcelUuid(PollenGatt.SERVICE), serviceData)
-            .setIncludeDeviceName(false)
-            .build()
+        val (data, response) = advertisement(serviceData)
         val callback = object : AdvertiseCallback() {
             override fun onStartFailure(errorCode: Int) {
                 Log.w(TAG, "advertising failed: $errorCode")
@@ -172,6 +165,8 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
             return
         }
         try {
+            // Deprecated on the newest SDK, but its replacement is not in minSdk 26.
+            @Suppress("DEPRECATION")
             device.connectGatt(context, false, clientCallback, BluetoothDevice.TRANSPORT_LE)
                 ?: core.bleConnectFailed(handle)
         } catch (e: SecurityException) {
@@ -417,7 +412,7 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
                 val status = if (ok) BluetoothGatt.GATT_SUCCESS else BluetoothGatt.GATT_FAILURE
                 server?.sendResponse(device, requestId, status, 0, null)
             }
-            if (ok && link != null) core.bleReceived(link.id.toULong(), value)
+            if (ok) core.bleReceived(link.id.toULong(), value)
         }
 
         override fun onNotificationSent(device: BluetoothDevice, status: Int) {
@@ -426,7 +421,26 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
         }
     }
 
-    private companion object {
-        const val TAG = "PollenBle"
+    /** What a Pollen phone advertises. */
+    companion object {
+        private const val TAG = "PollenBle"
+
+        /**
+         * The advertisement and scan response for [serviceData]: the 128-bit
+         * service UUID fills most of the advertisement, so the identifier goes
+         * in the scan response. No device name, no TX power, nothing else.
+         */
+        fun advertisement(serviceData: ByteArray): Pair<AdvertiseData, AdvertiseData> {
+            val data = AdvertiseData.Builder()
+                .addServiceUuid(ParcelUuid(PollenGatt.SERVICE))
+                .setIncludeDeviceName(false)
+                .setIncludeTxPowerLevel(false)
+                .build()
+            val response = AdvertiseData.Builder()
+                .addServiceData(ParcelUuid(PollenGatt.SERVICE), serviceData)
+                .setIncludeDeviceName(false)
+                .build()
+            return data to response
+        }
     }
 }
