@@ -55,7 +55,9 @@ android() {
         cargo check --locked --target aarch64-linux-android -p pollen-core --features ble -j2
 }
 ios() {
-    SDKROOT=$(mktemp -d) IPHONEOS_DEPLOYMENT_TARGET=15.0 CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar \
+    # An empty stand-in SDK at a fixed path, so reruns reuse the build.
+    mkdir -p target/ios-sdk-stub
+    SDKROOT="$PWD/target/ios-sdk-stub" IPHONEOS_DEPLOYMENT_TARGET=15.0 CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar \
         CFLAGS_aarch64_apple_ios="--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include" \
         cargo check --locked --target aarch64-apple-ios -p pollen-core --features ble -j2
 }
