@@ -5,8 +5,9 @@ use crate::core_thread::{Core, CoreHandle, lock};
 use crate::error::PollenError;
 use crate::links::{LinkInput, MIN_WRITE, Running};
 use crate::records::{
-    ContactInfo, ConversationInfo, ExportInfo, IdentityInfo, ImportInfo, KeyChangeInfo,
-    MessageCursor, MessageInfo, MessagePage, NodeStatus, RunOptions, SentInfo,
+    ContactInfo, ConversationCursor, ConversationInfo, ConversationPage, ExportInfo, IdentityInfo,
+    ImportInfo, KeyChangeInfo, MessageCursor, MessageInfo, MessagePage, NodeStatus, RunOptions,
+    SentInfo,
 };
 use pollen_core::node::send::Sent;
 use pollen_core::node::{Node, SystemClock};
@@ -20,6 +21,11 @@ use tokio::sync::{mpsc, oneshot};
 #[derive(uniffi::Object)]
 pub struct PollenNode {
     core: CoreHandle,
+}
+
+/// A 16-byte id from its hex form.
+fn hex_id(s: &str) -> Option<[u8; 16]> {
+    hex::decode(s).ok().and_then(|v| v.try_into().ok())
 }
 
 fn sent(s: Sent) -> SentInfo {
@@ -188,6 +194,39 @@ impl PollenNode {
         })
     }
 
+    /// A page of the conversation list, most recent first; pass the previous
+    /// page's `next` as `before` for the page after it.
+    pub fn conversation_page(
+        &self,
+        limit: u32,
+        before: Option<ConversationCursor>,
+    ) -> Result<ConversationPage, PollenError> {
+        let before = match before {
+            None => None,
+            Some(c) => Some((
+                c.last_activity,
+                hex_id(&c.id).ok_or(PollenError::UnknownConversation { name: c.id })?,
+            )),
+        };
+        self.read(move |n| {
+            let rows = n.conversations_page(limit, before)?;
+            let full = limit > 0 && rows.len() == limit as usize;
+            let conversations: Vec<ConversationInfo> =
+                rows.into_iter().map(ConversationInfo::from).collect();
+            let next = conversations
+                .last()
+                .filter(|_| full)
+                .map(|c| ConversationCursor {
+                    last_activity: c.last_activity,
+                    id: c.id.clone(),
+                });
+            Ok(ConversationPage {
+                conversations,
+                next,
+            })
+        })
+    }
+
     /// A page of messages, newest first, of one conversation or all; pass
     /// the previous page's `next` as `before` for the page after it.
     pub fn messages(
@@ -198,13 +237,10 @@ impl PollenNode {
     ) -> Result<MessagePage, PollenError> {
         let before = match before {
             None => None,
-            Some(c) => {
-                let id = hex::decode(&c.id)
-                    .ok()
-                    .and_then(|v| <[u8; 16]>::try_from(v).ok())
-                    .ok_or(PollenError::UnknownMessage { id: c.id.clone() })?;
-                Some((c.sent_at, id))
-            }
+            Some(c) => Some((
+                c.sent_at,
+                hex_id(&c.id).ok_or(PollenError::UnknownMessage { id: c.id })?,
+            )),
         };
         self.core.call(move |core: &mut Core| {
             let node = core.node.borrow();
@@ -331,9 +367,14 @@ impl PollenNode {
         }
         self.core.post(move |core: &mut Core| match &core.run {
             Some(run) => run.link_up(link_id, peer, initiator, max_write, rx),
-            // Stopped in between: the link is not served.
+            // Stopped in between: the link is not served, so it is closed.
             None => {
                 lock(&core.shared.links).remove(&link_id);
+                if let Some(t) = core.shared.transport()
+                    && let Err(e) = t.disconnect(link_id)
+                {
+                    tracing::info!(link = link_id, error = %e, "platform disconnect failed");
+                }
             }
         })
     }

@@ -69,6 +69,24 @@ impl From<KeyChange> for KeyChangeInfo {
     }
 }
 
+/// Where a page of the conversation list ends: pass it back for the next page.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ConversationCursor {
+    /// `last_activity` of the last conversation of the page.
+    pub last_activity: u64,
+    /// Its id (hex).
+    pub id: String,
+}
+
+/// A page of the conversation list, most recent first.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ConversationPage {
+    /// The conversations.
+    pub conversations: Vec<ConversationInfo>,
+    /// The cursor of the next page; None when this page was the last.
+    pub next: Option<ConversationCursor>,
+}
+
 /// What kind of conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
 pub enum ConversationKind {

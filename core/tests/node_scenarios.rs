@@ -212,3 +212,29 @@ proptest! {
         prop_assert_eq!(&v0, &view(&nodes[2]));
     }
 }
+
+#[test]
+fn conversation_pages_walk_the_whole_list_once_in_order_even_with_ties() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let n = node(root.path(), "ann", &clock);
+    // Channels joined at the same second tie on last_activity; a post moves one ahead.
+    for name in ["a", "b", "c", "d", "e", "f", "g"] {
+        n.join_channel(name).unwrap();
+    }
+    clock.tick();
+    n.send("#d", "news").unwrap();
+    let all = n.conversations(u32::MAX).unwrap();
+    assert_eq!(all.len(), 7);
+    assert_eq!(all[0].name, "#d");
+    let mut walked = Vec::new();
+    let mut before = None;
+    loop {
+        let page = n.conversations_page(3, before).unwrap();
+        assert!(page.len() <= 3);
+        let Some(last) = page.last() else { break };
+        before = Some((last.last_activity, last.id));
+        walked.extend(page);
+    }
+    assert_eq!(walked, all);
+}

@@ -325,6 +325,15 @@ def test_groups_and_channels(w):
     w.hub.connect("alice", "carol")
     crec.wait_for("new", lambda m: m.text == "group hello" and m.conversation_name == "garden")
     crec.wait_for("new", lambda m: m.text == "channel hello" and m.conversation_name == "#market")
+    a.send_direct("carol", "direct hello")
+    walked, before = [], None
+    while True:
+        page = a.conversation_page(2, before)
+        walked.extend(cv.name for cv in page.conversations)
+        if page.next is None:
+            break
+        before = page.next
+    assert walked == [cv.name for cv in a.conversations(100)] and len(walked) == 3, walked
     assert a.remove_member("garden", "carol") == 2
     expect_error(PollenError.NotAdmin, c.remove_member, "garden", "alice")
     for n in (a, c):

@@ -278,6 +278,16 @@ impl Node {
         Ok(self.store.conversations(limit)?)
     }
 
+    /// A page of the conversation list after `before` = (last_activity, id)
+    /// of the previous page's last row.
+    pub fn conversations_page(
+        &self,
+        limit: u32,
+        before: Option<(u64, [u8; 16])>,
+    ) -> Result<Vec<ConversationRow>, NodeError> {
+        Ok(self.store.conversations_page(limit, before)?)
+    }
+
     /// A page of messages, newest first, optionally of one conversation.
     pub fn messages(
         &self,

@@ -187,6 +187,25 @@ impl Store {
         rows.map(|r| to_conv(r?)).collect()
     }
 
+    /// A page of the conversation list, most recent first: the rows after
+    /// `before` = (last_activity, id) of the previous page's last row.
+    pub fn conversations_page(
+        &self,
+        limit: u32,
+        before: Option<(u64, [u8; 16])>,
+    ) -> Result<Vec<ConversationRow>, StoreError> {
+        let Some((at, id)) = before else {
+            return self.conversations(limit);
+        };
+        let mut st = self.conn().prepare_cached(&format!(
+            "SELECT {CONV_COLUMNS} FROM conversations
+             WHERE last_activity < ?1 OR (last_activity = ?1 AND id > ?2)
+             ORDER BY last_activity DESC, id LIMIT ?3"
+        ))?;
+        let rows = st.query_map(params![at as i64, &id[..], limit], conv_from_row)?;
+        rows.map(|r| to_conv(r?)).collect()
+    }
+
     /// Moves a conversation's activity forward and adds to its unread count.
     pub fn touch_conversation(
         &self,
