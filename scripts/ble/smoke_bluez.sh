@@ -66,7 +66,7 @@ rc=$(run_pollen "$WORK/noadapter" ble scan --seconds 1)
 check "BlueZ without an adapter: a clear error, no panic" clear_error "$WORK/noadapter" "$rc" "no Bluetooth adapter found"
 
 /usr/bin/python3 "$HERE/mock_bluez.py" adapter >/dev/null
-/usr/bin/python3 "$HERE/mock_bluez.py" pollen-device 11:22:33:44:55:66 0102030405060708 >/dev/null
+/usr/bin/python3 "$HERE/mock_bluez.py" pollen-device 11:22:33:44:55:66 ffffffffffffff01 >/dev/null
 /usr/bin/python3 "$HERE/mock_bluez.py" other-device AA:BB:CC:DD:EE:FF >/dev/null
 rc=$(run_pollen "$WORK/scan.json" ble scan --seconds 1 --json)
 scan_ok() {
@@ -76,21 +76,23 @@ v = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 assert "hci0" in v["adapter"] or v["adapter"], v
 pollen = [d for d in v["devices"] if d["pollen"]]
 others = [d for d in v["devices"] if not d["pollen"]]
-assert len(pollen) == 1 and pollen[0]["advert_id"] == "0102030405060708", v
+assert len(pollen) == 1 and pollen[0]["advert_id"] == "ffffffffffffff01", v
 assert "11_22_33_44_55_66" in pollen[0]["handle"] or "11:22:33:44:55:66" in pollen[0]["handle"], v
 assert all(d["advert_id"] is None for d in others), v
 PY
 }
 check "scan: finds the adapter and the mock Pollen node with its identifier" scan_ok
 
-# pollen run --ble: hears a Pollen node that appears while it runs.
+# pollen run --ble: hears a Pollen node that appears while it runs. The mock
+# identifiers are the highest possible, so this node (random identifier,
+# lower but for a 2^-56 chance) is the one that connects, at once.
 DATA="$WORK/node"
 "$BIN" --data "$DATA" init --name Smoke >/dev/null
 POLLEN_LOG=pollen_core=debug,pollen=info "$BIN" --data "$DATA" run --ble --no-mdns --listen 127.0.0.1:0 >"$WORK/run.log" 2>&1 &
 RUN=$!
 PIDS+=($RUN)
 sleep 1.5
-/usr/bin/python3 "$HERE/mock_bluez.py" pollen-device 22:33:44:55:66:77 1112131415161718 >/dev/null
+/usr/bin/python3 "$HERE/mock_bluez.py" pollen-device 22:33:44:55:66:77 ffffffffffffff02 >/dev/null
 # The mock connects but never resolves services: the 10 s set-up timeout fails it.
 for _ in $(seq 150); do grep -q "BLE connection failed" "$WORK/run.log" && break; sleep 0.1; done
 kill -TERM "$RUN"
