@@ -27,6 +27,9 @@ pub struct ContactInfo {
     pub card_name: String,
     /// Fingerprint of their keys (hex).
     pub fingerprint: String,
+    /// Their signing key (hex): what `MessageInfo::author_key` holds, so the
+    /// UI can tell which contact wrote a message.
+    pub signing_key: String,
     /// The safety number was compared in person.
     pub verified: bool,
     /// Unix seconds when pinned.
@@ -37,6 +40,7 @@ impl From<Contact> for ContactInfo {
     fn from(c: Contact) -> Self {
         ContactInfo {
             fingerprint: c.identity.fingerprint().to_hex(),
+            signing_key: hex::encode(c.identity.signing),
             alias: c.alias,
             card_name: c.card_name,
             verified: c.verified,

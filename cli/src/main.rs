@@ -13,6 +13,7 @@ mod net;
 mod output;
 mod relay;
 mod run;
+mod sim;
 
 use clap::{Args, Parser, Subcommand};
 use pollen_core::node::{Node, SystemClock};
@@ -208,6 +209,9 @@ enum Command {
         #[arg(long)]
         sneakernet: bool,
     },
+    /// The mesh simulator: real nodes over simulated radios and moving
+    /// people, each routing policy against the earliest possible delivery.
+    Sim(sim::SimArgs),
     /// Internal: cold-start probe used by `bench open`.
     #[command(hide = true)]
     BenchProbe {
@@ -589,6 +593,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             }
         }
         Command::BenchProbe { dir } => bench::probe(&dir, started)?,
+        Command::Sim(args) => sim::run(args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -25,6 +25,7 @@ pub mod envelope;
 pub mod identity;
 pub mod node;
 pub mod payload;
+pub mod random;
 pub mod relay;
 pub mod runtime;
 pub mod store;

@@ -1,8 +1,17 @@
-//! Pollen's deterministic mesh simulator (foundation only, for now).
+//! Pollen's deterministic mesh simulator.
 //!
 //! - [`trace`]: contact traces in the common `time CONN a b up|down` format;
 //! - [`oracle`]: the earliest possible delivery of a message over a trace,
-//!   the yardstick no routing policy can beat.
+//!   the yardstick no routing policy can beat;
+//! - [`scenario`]: festival, village and city scenarios (mobility turned
+//!   into BLE, LAN and uplink contacts, plus a message workload), and
+//!   replays of recorded traces;
+//! - [`workload`]: synthetic message workloads;
+//! - [`plot`]: SVG charts of delivery, latency and storage per policy.
+//! - [`policy`]: the routing policies compared;
+//! - [`engine`]: real core nodes syncing over simulated BLE, hotspot and
+//!   uplink links on virtual time;
+//! - [`metrics`]: the figures of a run.
 //!
 //! ```
 //! use pollen_sim::{Message, earliest_delivery, parse};
@@ -14,8 +23,19 @@
 //! # Ok::<(), pollen_sim::TraceError>(())
 //! ```
 
+pub mod engine;
+pub mod metrics;
 pub mod oracle;
+pub mod plot;
+pub mod policy;
+pub mod scenario;
 pub mod trace;
+pub mod workload;
 
 pub use oracle::{Message, Oracle, earliest_deliveries, earliest_delivery};
-pub use trace::{Contact, Trace, TraceError, parse};
+pub use plot::{PlotData, PlotError, Series, write_plots};
+pub use scenario::{
+    MessageSpec, Role, Scenario, ScenarioError, ScenarioParams, Target, by_name, city, festival,
+    from_trace, village,
+};
+pub use trace::{Contact, LinkKind, Trace, TraceError, parse};

@@ -127,6 +127,56 @@ impl Oracle {
     }
 }
 
+impl Oracle {
+    /// The earliest time a message from `source` created at `created_at`
+    /// can reach every node within `ttl` (one query for all recipients of a
+    /// group or channel message). Nodes it cannot reach are absent.
+    pub fn arrivals(&self, source: u32, created_at: f64, ttl: f64) -> HashMap<u32, f64> {
+        let mut out = HashMap::new();
+        if !(created_at.is_finite() && ttl >= 0.0) {
+            return out;
+        }
+        out.insert(source, created_at);
+        let Some(&src) = self.index.get(&source) else {
+            return out;
+        };
+        let deadline = created_at + ttl;
+        let mut arrival = vec![f64::INFINITY; self.edges.len()];
+        let mut settled = vec![false; self.edges.len()];
+        let mut heap = BinaryHeap::new();
+        arrival[src] = created_at;
+        heap.push(Reached {
+            time: created_at,
+            node: src,
+        });
+        while let Some(Reached { time, node }) = heap.pop() {
+            if settled[node] {
+                continue;
+            }
+            settled[node] = true;
+            for edge in &self.edges[node] {
+                if edge.end < time {
+                    continue;
+                }
+                let at = time.max(edge.start);
+                if at <= deadline && at < arrival[edge.to] {
+                    arrival[edge.to] = at;
+                    heap.push(Reached {
+                        time: at,
+                        node: edge.to,
+                    });
+                }
+            }
+        }
+        for (&id, &dense) in &self.index {
+            if settled[dense] {
+                out.insert(id, arrival[dense]);
+            }
+        }
+        out
+    }
+}
+
 /// A heap entry: `node` holds the message from `time` on. Ordered so that
 /// `BinaryHeap`, a max-heap, pops the earliest time first.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -170,7 +220,7 @@ pub fn earliest_deliveries(trace: &Trace, msgs: &[Message]) -> Vec<Option<f64>> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{Contact, parse};
+    use crate::trace::{Contact, LinkKind, parse};
     use proptest::prelude::*;
 
     fn msg(source: u32, destination: u32, created_at: f64, ttl: f64) -> Message {
@@ -279,12 +329,14 @@ mod tests {
                     b: 0,
                     start: f64::NAN,
                     end: 5.0,
+                    kind: LinkKind::Ble,
                 },
                 Contact {
                     a: 0,
                     b: 0,
                     start: 1.0,
                     end: 0.0,
+                    kind: LinkKind::Lan,
                 },
             ],
             nodes: 1,
@@ -345,6 +397,7 @@ mod tests {
                     b: a.max(b),
                     start: f64::from(s),
                     end: f64::from((s + len).min(49)),
+                    kind: LinkKind::Ble,
                 }
             });
             let ttl = prop_oneof![
@@ -384,6 +437,19 @@ mod tests {
                 let want = brute_force(&trace, m);
                 prop_assert_eq!(got, want, "message {:?} over {:?}", m, trace.contacts);
                 prop_assert_eq!(earliest_delivery(&trace, m), want);
+            }
+        }
+
+        /// One query for every destination (group and channel messages)
+        /// agrees with the brute force for each of them.
+        #[test]
+        fn arrivals_equal_brute_force_for_every_destination((trace, msgs) in small_case()) {
+            let oracle = Oracle::new(&trace);
+            let m = msgs[0];
+            let all = oracle.arrivals(m.source, m.created_at, m.ttl);
+            for d in 0..trace.nodes {
+                let want = brute_force(&trace, &Message { destination: d, ..m });
+                prop_assert_eq!(all.get(&d).copied(), want, "to {} over {:?}", d, trace.contacts);
             }
         }
     }

@@ -10,6 +10,19 @@ use std::collections::HashMap;
 
 use thiserror::Error;
 
+/// The kind of link a contact offers; the engine gives each its own
+/// bandwidth, frame size and connection limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum LinkKind {
+    /// Bluetooth Low Energy between two phones (what parsed traces hold).
+    #[default]
+    Ble,
+    /// A shared Wi-Fi hotspot: everyone present can talk to everyone.
+    Lan,
+    /// A gateway's internet link to the relay node.
+    Uplink,
+}
+
 /// One contact: nodes `a` and `b` (with `a < b`) can talk during the whole
 /// closed interval `[start, end]` (in seconds).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,6 +35,8 @@ pub struct Contact {
     pub start: f64,
     /// When the contact goes down (the trace's end if it never does).
     pub end: f64,
+    /// The link the contact offers.
+    pub kind: LinkKind,
 }
 
 /// A parsed contact trace.
@@ -191,6 +206,7 @@ pub fn parse(text: &str) -> Result<Trace, TraceError> {
                     b,
                     start: time,
                     end: time,
+                    kind: LinkKind::Ble,
                 });
             }
             "down" => {
@@ -264,7 +280,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn contact(a: u32, b: u32, start: f64, end: f64) -> Contact {
-        Contact { a, b, start, end }
+        Contact {
+            a,
+            b,
+            start,
+            end,
+            kind: LinkKind::Ble,
+        }
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl MessageId {
         let mut id = [0u8; 16];
         // Message ids only need to be unique, not secret; if the OS generator
         // fails we fall back on a hash of the time so sending still works.
-        if getrandom::fill(&mut id).is_err() {
+        if crate::random::fill(&mut id).is_err() {
             let t = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
@@ -202,7 +202,7 @@ pub struct ChangeInfo {
 fn fresh_actor(author: &[u8; 32]) -> Result<ActorId, ConversationError> {
     let mut bytes = [0u8; ACTOR_LEN];
     bytes[..32].copy_from_slice(author);
-    getrandom::fill(&mut bytes[32..]).map_err(|e| ConversationError::Random(e.to_string()))?;
+    crate::random::fill(&mut bytes[32..]).map_err(|e| ConversationError::Random(e.to_string()))?;
     Ok(ActorId::from(&bytes[..]))
 }
 

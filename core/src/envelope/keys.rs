@@ -81,7 +81,7 @@ impl SharedKey {
     /// A fresh key from the OS CSPRNG (for a new group epoch).
     pub fn random() -> Result<SharedKey, EnvelopeError> {
         let mut key = SharedKey([0u8; 32]);
-        getrandom::fill(&mut key.0)
+        crate::random::fill(&mut key.0)
             .map_err(|e| EnvelopeError::Crypto(format!("system random number generator: {e}")))?;
         Ok(key)
     }

@@ -329,7 +329,7 @@ impl TryRng for OsRng {
     }
 
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        if let Err(e) = getrandom::fill(dst) {
+        if let Err(e) = crate::random::fill(dst) {
             dst.fill(0);
             self.failed.get_or_insert(e);
         }

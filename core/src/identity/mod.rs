@@ -103,7 +103,8 @@ impl Identity {
         check_name(name)?;
         let mut seed = [0u8; 32];
         let mut agreement = [0u8; 32];
-        let filled = getrandom::fill(&mut seed).and_then(|()| getrandom::fill(&mut agreement));
+        let filled =
+            crate::random::fill(&mut seed).and_then(|()| crate::random::fill(&mut agreement));
         let id = filled.map(|()| Identity::from_parts(&seed, agreement, name.to_owned()));
         seed.zeroize();
         agreement.zeroize();

@@ -36,7 +36,8 @@ impl Node {
             }
         }
         let mut id = [0u8; 16];
-        getrandom::fill(&mut id).map_err(|e| NodeError::CannotSend(name.clone(), rng_failed(e)))?;
+        crate::random::fill(&mut id)
+            .map_err(|e| NodeError::CannotSend(name.clone(), rng_failed(e)))?;
         self.store.transaction(|s| -> Result<(), NodeError> {
             s.ensure_conversation(&id, ConversationKind::Group, &name, None)?;
             self.rekey(&id, &name, 1, &list)

@@ -192,6 +192,10 @@ pub struct Node {
     public: PublicIdentity,
     clock: Box<dyn Clock>,
     dir: PathBuf,
+    ttl_secs: u64,
+    /// Reconciliation ids of known proofs, derived once each: every session
+    /// lists every proof, and deriving them all each time dominated profiles.
+    proof_ids: std::collections::HashMap<[u8; 32], [u8; 32]>,
 }
 
 impl std::fmt::Debug for Node {
@@ -212,6 +216,18 @@ impl Node {
         store.set_meta(IDENTITY_KEY, &me.to_secret_bytes())?;
         restrict_permissions(&dir.join(DB_FILE));
         Ok(Self::assemble(store, me, clock, dir))
+    }
+
+    /// A new identity on an in-memory store: for the simulator and tests,
+    /// where thousands of nodes live in one process and nothing must persist.
+    pub fn in_memory(
+        name: &str,
+        limits: StoreLimits,
+        clock: Box<dyn Clock>,
+    ) -> Result<Node, NodeError> {
+        let store = Store::in_memory(limits)?;
+        let me = Identity::generate(name)?;
+        Ok(Self::assemble(store, me, clock, Path::new("")))
     }
 
     /// Opens the identity and store in `dir`.
@@ -235,7 +251,15 @@ impl Node {
             public,
             clock,
             dir: dir.to_owned(),
+            ttl_secs: DEFAULT_TTL_SECS,
+            proof_ids: std::collections::HashMap::new(),
         }
+    }
+
+    /// How long this node's new envelopes live (clamped to the protocol's
+    /// maximum): short-lived events such as a festival want less than a week.
+    pub fn set_ttl(&mut self, secs: u64) {
+        self.ttl_secs = secs.clamp(60, crate::envelope::MAX_TTL_SECS);
     }
 
     /// The node's identity.

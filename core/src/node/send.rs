@@ -2,7 +2,7 @@
 //! applied locally at once and sealed into an envelope for the others.
 
 use super::ingest::Batch;
-use super::{DEFAULT_HOPS, DEFAULT_TTL_SECS, Node, NodeError};
+use super::{DEFAULT_HOPS, Node, NodeError};
 use crate::conversation::{self, MessageId, Op};
 use crate::envelope::{self, Draft, Recipient, SharedKey};
 use crate::payload::Payload;
@@ -270,7 +270,7 @@ impl Node {
                 to,
                 payload,
                 sent_at: now,
-                expires_at: now + DEFAULT_TTL_SECS,
+                expires_at: now + self.ttl_secs,
                 hops: DEFAULT_HOPS,
             },
         )?;

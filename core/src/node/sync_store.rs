@@ -30,9 +30,18 @@ impl SyncStore for Node {
                 },
             })
             .collect();
-        for (commitment, expires_at) in self.store.proof_index(now).map_err(err)? {
+        let proofs = self.store.proof_index(now).map_err(err)?;
+        if self.proof_ids.len() > 2 * proofs.len() + 1024 {
+            // Expired proofs leave the store; forget their ids too.
+            self.proof_ids.clear();
+        }
+        for (commitment, expires_at) in proofs {
+            let id = *self
+                .proof_ids
+                .entry(commitment)
+                .or_insert_with(|| proof_item_id(&commitment));
             items.push(LocalItem {
-                id: proof_item_id(&commitment),
+                id,
                 expires_at,
                 kind: ItemKind::Proof { commitment },
             });

@@ -112,14 +112,16 @@ impl Store {
         &self,
         f: impl FnOnce(&Store) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(StoreError::from)?;
+        // Cached statements: a busy node (or a simulator) opens thousands of
+        // transactions, and parsing BEGIN/COMMIT each time showed in profiles.
+        let run = |sql: &str| -> Result<(), StoreError> {
+            self.conn.prepare_cached(sql)?.execute([])?;
+            Ok(())
+        };
+        run("BEGIN IMMEDIATE")?;
         match f(self) {
             Ok(v) => {
-                self.conn
-                    .execute_batch("COMMIT")
-                    .map_err(StoreError::from)?;
+                run("COMMIT")?;
                 Ok(v)
             }
             Err(e) => {
@@ -135,7 +137,8 @@ impl Store {
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
             .optional()?)
     }
 

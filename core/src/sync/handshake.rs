@@ -159,7 +159,9 @@ fn build(
 ) -> Result<snow::HandshakeState, HandshakeError> {
     let err = |e: snow::Error| HandshakeError::Noise(e.to_string());
     let params = name.parse().map_err(err)?;
-    let mut builder = snow::Builder::new(params).prologue(prologue).map_err(err)?;
+    let mut builder = snow::Builder::with_resolver(params, crate::random::NoiseResolver::boxed())
+        .prologue(prologue)
+        .map_err(err)?;
     if let Some(k) = local_private {
         builder = builder.local_private_key(k).map_err(err)?;
     }

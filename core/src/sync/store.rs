@@ -79,6 +79,17 @@ pub enum Received {
     ProofKnown,
 }
 
+/// What the peer is for one held item, as far as its Hello tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PeerRole {
+    /// The item is addressed to the peer (one of its direct tags).
+    Recipient,
+    /// The item belongs to one of the peer's groups or channels.
+    Member,
+    /// Neither: the peer could only carry it on (or it is a delivery proof).
+    Carrier,
+}
+
 /// The storage side of a sync session.
 pub trait SyncStore {
     /// Everything this node holds, unexpired, and is willing to offer.
@@ -95,6 +106,13 @@ pub trait SyncStore {
             .into_iter()
             .filter(|i| matches!(i.kind, ItemKind::Envelope { tag, .. } if wanted(&tag)))
             .collect())
+    }
+    /// Whether a routed session ([`Offer::Routed`](crate::sync::session::Offer::Routed))
+    /// sends `item`, which the peer lacks, to a peer that is `role` for it:
+    /// the routing policy's one decision. The default sends everything (epidemic).
+    fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
+        let _ = (item, role);
+        Ok(true)
     }
     /// The tags this node wants first (see [`Interests`]).
     fn interests(&mut self) -> Result<Interests, SyncStoreError>;

@@ -112,6 +112,11 @@ pub enum Offer {
     /// Only what matches the peer's interests (its own envelopes, its groups
     /// and channels): a relay holds everyone's mail and hands each client its own.
     Interests,
+    /// Reconcile everything held, like [`Offer::All`], but send only what the
+    /// store's routing policy chooses for this peer
+    /// ([`SyncStore::offer_to`](crate::sync::store::SyncStore::offer_to)),
+    /// knowing from its Hello which items are for it.
+    Routed,
 }
 
 /// What one session did, for the CLI and the UI.

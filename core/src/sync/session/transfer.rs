@@ -7,7 +7,9 @@ use super::config::{
 use crate::envelope::MAX_ENVELOPE_BYTES;
 use crate::sync::message::{Blinded, MAX_WANT_IDS, Message};
 use crate::sync::recon::{ReconItem, Reconciler};
-use crate::sync::store::{Incoming, ItemKind, LocalItem, Received, SyncStore, proof_item_id};
+use crate::sync::store::{
+    Incoming, ItemKind, LocalItem, PeerRole, Received, SyncStore, proof_item_id,
+};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
@@ -139,8 +141,10 @@ impl Transfer {
             direct: blind_all(&interests.direct),
             shared: blind_all(&interests.shared),
         });
-        // Offering by interests needs the peer's Hello first.
-        if self.initiator && self.offer == Offer::All {
+        // Offering by interests needs the peer's Hello first; a routed
+        // session reconciles everything held and lets the policy pick what
+        // to send once the differences are known.
+        if self.initiator && self.offer != Offer::Interests {
             self.initiate(stats)?;
         }
         Ok(())
@@ -154,14 +158,14 @@ impl Transfer {
         Ok(())
     }
 
-    /// The set this side reconciles: everything, or (a relay) only what the
-    /// peer asked for in its Hello, so a client never learns of, or has to
-    /// skip, the rest of the relay's mail.
+    /// The set this side reconciles: everything held, or (a relay) only what
+    /// the peer asked for in its Hello, so a client never learns of, or has
+    /// to skip, the rest of the relay's mail.
     fn recon_items(&self) -> Vec<ReconItem> {
         self.local
             .values()
             .filter(|i| {
-                self.offer == Offer::All || matches!(self.class_of(i), FOR_PEER | PEER_GROUPS)
+                self.offer != Offer::Interests || matches!(self.class_of(i), FOR_PEER | PEER_GROUPS)
             })
             .map(|i| ReconItem {
                 timestamp: i.expires_at,
@@ -222,7 +226,7 @@ impl Transfer {
                 for id in ids {
                     // Unknown ids cost nothing: only what this side holds is queued.
                     if self.local.contains_key(&id) {
-                        self.enqueue(SendItem::Local(id));
+                        self.enqueue(SendItem::Local(id), store)?;
                     }
                 }
                 self.recon_done = last;
@@ -301,7 +305,7 @@ impl Transfer {
             {
                 continue;
             }
-            self.enqueue(SendItem::Local(id));
+            self.enqueue(SendItem::Local(id), store)?;
         }
         let mut wants = Vec::new();
         for id in need {
@@ -327,22 +331,39 @@ impl Transfer {
         Ok(())
     }
 
-    fn enqueue(&mut self, item: SendItem) {
+    /// Queues an item for sending, unless a routed session's policy keeps it
+    /// from this peer.
+    fn enqueue(&mut self, item: SendItem, store: &mut dyn SyncStore) -> Result<(), SessionError> {
         let key = match item {
             SendItem::Local(id) | SendItem::Fresh(id) => id,
         };
-        if !self.queued.insert(key) {
-            return;
+        if self.queued.contains(&key) {
+            return Ok(());
         }
         let class = match item {
             SendItem::Fresh(_) => PROOF,
-            SendItem::Local(id) => match self.local.get(&id) {
-                Some(i) => self.class_of(i),
-                None => return,
-            },
+            SendItem::Local(id) => {
+                let Some(local) = self.local.get(&id).copied() else {
+                    return Ok(());
+                };
+                let class = self.class_of(&local);
+                if self.offer == Offer::Routed {
+                    let role = match class {
+                        FOR_PEER => PeerRole::Recipient,
+                        PEER_GROUPS => PeerRole::Member,
+                        _ => PeerRole::Carrier,
+                    };
+                    if !store.offer_to(&local, role)? {
+                        return Ok(());
+                    }
+                }
+                class
+            }
         };
+        self.queued.insert(key);
         self.seq += 1;
         self.queue.push(Reverse((class, self.seq, item)));
+        Ok(())
     }
 
     /// Transfer priority of a local item for this peer.
@@ -437,7 +458,7 @@ impl Transfer {
         }
         self.control.push_back(Message::Ack(items.len() as u32));
         for secret in proofs {
-            self.enqueue(SendItem::Fresh(secret));
+            self.enqueue(SendItem::Fresh(secret), store)?;
         }
         self.pending_bytes = 0;
         self.commit_at = None;

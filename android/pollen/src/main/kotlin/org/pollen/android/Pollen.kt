@@ -165,8 +165,6 @@ class Pollen private constructor(
         try {
             node.setListener(null)
             node.shutdown()
-        } catch (_: PollenException.ShutDown) {
-            // Already shut down by someone holding the raw node: nothing left to stop.
         } finally {
             node.close()
         }

@@ -14,6 +14,7 @@ import android.util.Log
 import java.io.File
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -34,6 +35,7 @@ class PollenService : Service() {
     private val nodeState = MutableStateFlow<Pollen?>(null)
     private val failureState = MutableStateFlow<Throwable?>(null)
     private lateinit var multicast: MulticastLockHolder
+    private var starting: Job? = null
     private var ble: org.pollen.android.ble.PollenBle? = null
 
     /** The running node once it is open and started; null before and after. */
@@ -60,11 +62,11 @@ class PollenService : Service() {
 
     override fun onStartCommand(intent: Intent?, flags: Int, startId: Int): Int {
         goForeground()
-        if (nodeState.value == null && failureState.value == null) {
+        if (starting == null) {
             val name = intent?.getStringExtra(EXTRA_NAME) ?: Build.MODEL ?: "Pollen"
             val lan = intent?.getBooleanExtra(EXTRA_LAN, true) ?: true
             multicast.acquire()
-            scope.launch { startNode(name, lan) }
+            starting = scope.launch { startNode(name, lan) }
         }
         return START_STICKY
     }
@@ -106,6 +108,8 @@ class PollenService : Service() {
     }
 
     override fun onDestroy() {
+        // A node still opening would otherwise be published after we looked.
+        runBlocking { withTimeoutOrNull(STOP_TIMEOUT_MS) { starting?.join() } }
         ble?.stop()
         ble = null
         nodeState.value?.let { pollen ->

@@ -1,0 +1,237 @@
+//! `pollen sim`: runs the mesh simulator and prints its figures.
+
+use crate::CliError;
+use pollen_sim::engine::{self, SimConfig};
+use pollen_sim::metrics::{Outcome, Report};
+use pollen_sim::policy::{self, Policy};
+use pollen_sim::scenario::{self, Scenario, ScenarioParams};
+use std::path::PathBuf;
+
+/// Options of `pollen sim`.
+#[derive(clap::Args, Debug)]
+pub struct SimArgs {
+    /// Built-in scenario: festival, village or city.
+    #[arg(long, default_value = "festival", conflicts_with = "trace")]
+    scenario: String,
+    /// Replay a contact trace (`time CONN a b up|down` per line) instead.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Routing policy: direct, epidemic, spray-and-wait, flood, pollen, or all.
+    #[arg(long, default_value = "pollen")]
+    policy: String,
+    /// Copies for spray-and-wait and pollen.
+    #[arg(long)]
+    copies: Option<u32>,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// People (scenario default if absent).
+    #[arg(long)]
+    people: Option<u32>,
+    /// Simulated hours (scenario default if absent).
+    #[arg(long)]
+    hours: Option<f64>,
+    /// Messages in the workload.
+    #[arg(long)]
+    messages: Option<u32>,
+    /// Message size range in bytes, MIN-MAX.
+    #[arg(long, value_name = "MIN-MAX", value_parser = parse_range)]
+    msg_size: Option<(usize, usize)>,
+    /// Message time to live in seconds.
+    #[arg(long, value_name = "SECS")]
+    ttl: Option<f64>,
+    /// Bluetooth range in metres.
+    #[arg(long)]
+    range: Option<f64>,
+    /// Storage cap per phone in megabytes.
+    #[arg(long, default_value_t = 50)]
+    cap_mb: u64,
+    /// Unlimited bandwidth and storage, no drops or set-up delays (what the
+    /// oracle assumes, as far as real sessions allow).
+    #[arg(long)]
+    unlimited: bool,
+    /// Print the figures as JSON (one object, or an array for `--policy all`).
+    #[arg(long)]
+    json: bool,
+    /// Write SVG charts (delivery over time, latency CDF, storage) here.
+    #[arg(long, value_name = "DIR")]
+    plot: Option<PathBuf>,
+}
+
+fn parse_range(s: &str) -> Result<(usize, usize), String> {
+    let (a, b) = s
+        .split_once('-')
+        .ok_or_else(|| format!("expected MIN-MAX, got {s:?}"))?;
+    let a: usize = a.trim().parse().map_err(|_| format!("bad minimum {a:?}"))?;
+    let b: usize = b.trim().parse().map_err(|_| format!("bad maximum {b:?}"))?;
+    if a == 0 || a > b || b > 4000 {
+        return Err("need 1 <= MIN <= MAX <= 4000".into());
+    }
+    Ok((a, b))
+}
+
+fn err(e: impl std::fmt::Display) -> CliError {
+    CliError::Other(e.to_string())
+}
+
+/// Builds the scenario the arguments describe.
+fn scenario(args: &SimArgs) -> Result<Scenario, CliError> {
+    let params = ScenarioParams {
+        seed: args.seed,
+        people: args.people,
+        duration_s: args.hours.map(|h| h * 3600.0),
+        messages: args.messages,
+        ttl_s: args.ttl,
+        msg_size: args.msg_size,
+        ble_range_m: args.range,
+        ..ScenarioParams::default()
+    };
+    match &args.trace {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+            let trace =
+                pollen_sim::parse(&text).map_err(|e| err(format!("{}: {e}", path.display())))?;
+            scenario::from_trace(trace, &params).map_err(err)
+        }
+        None => scenario::by_name(&args.scenario, &params).map_err(err),
+    }
+}
+
+/// Runs `pollen sim`.
+pub fn run(args: SimArgs) -> Result<(), CliError> {
+    let policies: Vec<Policy> = if args.policy == "all" {
+        policy::ALL.to_vec()
+    } else {
+        vec![args.policy.parse::<Policy>().map_err(err)?]
+    };
+    let policies: Vec<Policy> = policies
+        .into_iter()
+        .map(|p| match args.copies {
+            Some(c) if c > 0 => p.with_copies(c),
+            _ => p,
+        })
+        .collect();
+    let sc = scenario(&args)?;
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for p in policies {
+        let mut cfg = if args.unlimited {
+            SimConfig::unlimited(p, args.seed)
+        } else {
+            SimConfig::new(p, args.seed)
+        };
+        if !args.unlimited {
+            cfg.store_cap_bytes = args.cap_mb.max(1) * 1_000_000;
+        }
+        if !args.json {
+            eprintln!("running {} on {} ...", p.name(), sc.name);
+        }
+        outcomes.push(engine::run(&sc, &cfg).map_err(err)?);
+    }
+    let reports: Vec<Report> = outcomes.iter().map(Outcome::report).collect();
+    if let Some(dir) = &args.plot {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
+        let files = pollen_sim::plot::write_plots(dir, &plot_data(&outcomes)).map_err(err)?;
+        if !args.json {
+            for f in files {
+                println!("wrote {}", f.display());
+            }
+        }
+    }
+    if args.json {
+        let text = if reports.len() == 1 {
+            serde_json::to_string_pretty(&reports[0])
+        } else {
+            serde_json::to_string_pretty(&reports)
+        }
+        .map_err(err)?;
+        println!("{text}");
+    } else {
+        print_table(&reports);
+    }
+    Ok(())
+}
+
+fn plot_data(outcomes: &[Outcome]) -> pollen_sim::plot::PlotData {
+    use pollen_sim::plot::{PlotData, Series};
+    let mut delivery = Vec::new();
+    let mut latency = Vec::new();
+    let mut storage = Vec::new();
+    let cdf = |lat: &[f64], total: usize| -> Vec<(f64, f64)> {
+        let total = total.max(1) as f64;
+        lat.iter()
+            .enumerate()
+            .map(|(i, l)| (l / 60.0, (i + 1) as f64 / total))
+            .collect()
+    };
+    if let Some(first) = outcomes.first() {
+        delivery.push(Series {
+            name: "oracle".into(),
+            points: first.delivery_curve(true),
+        });
+        latency.push(Series {
+            name: "oracle".into(),
+            points: cdf(&first.oracle_latencies(), first.targets.len()),
+        });
+    }
+    for o in outcomes {
+        let name = o.config.policy.name().to_owned();
+        delivery.push(Series {
+            name: name.clone(),
+            points: o.delivery_curve(false),
+        });
+        latency.push(Series {
+            name: name.clone(),
+            points: cdf(&o.latencies(), o.targets.len()),
+        });
+        storage.push(Series {
+            name,
+            points: o
+                .storage
+                .iter()
+                .map(|&(t, b)| (t / 3600.0, b / 1e6))
+                .collect(),
+        });
+    }
+    PlotData {
+        scenario: outcomes
+            .first()
+            .map(|o| o.scenario.clone())
+            .unwrap_or_default(),
+        delivery,
+        latency_cdf: latency,
+        storage,
+    }
+}
+
+fn print_table(reports: &[Report]) {
+    println!(
+        "{:<15} {:>9} {:>9} {:>8} {:>9} {:>9} {:>10} {:>9} {:>9} {:>8}",
+        "policy",
+        "delivered",
+        "oracle",
+        "share",
+        "p50 s",
+        "oracle p50",
+        "overhead",
+        "peak MB",
+        "uplink",
+        "wall s"
+    );
+    for r in reports {
+        println!(
+            "{:<15} {:>9.3} {:>9.3} {:>8.3} {:>9.0} {:>9.0} {:>10.2} {:>9.2} {:>9.3} {:>8.1}",
+            r.policy,
+            r.delivery_ratio,
+            r.oracle_delivery_ratio,
+            r.share_of_oracle,
+            r.latency_p50_s,
+            r.oracle_latency_p50_s,
+            r.overhead,
+            r.peak_store_bytes_max as f64 / 1e6,
+            r.uplink_delivery_ratio,
+            r.wall_s
+        );
+    }
+}

@@ -1,0 +1,296 @@
+//! One simulated phone (or gateway, or relay): a real core [`Node`] on an
+//! in-memory store, wrapped so the engine can apply the routing policy and
+//! keep the bookkeeping a policy needs (copies, hops, where a copy came from).
+
+use crate::policy::{Held, Policy};
+use crate::scenario::Role;
+use pollen_core::envelope::{Envelope, RoutingTag};
+use pollen_core::node::Node;
+use pollen_core::sync::store::{
+    Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
+};
+use std::collections::{HashMap, HashSet};
+
+/// What travels with a copy besides its bytes: in a real deployment the
+/// sender's policy state would ride in the transfer record.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CopyMeta {
+    pub copies: u32,
+    pub hops: u8,
+    pub via_relay: bool,
+}
+
+/// A node's interest tags as of one day: (day, direct, shared).
+type TagCache = (u64, HashSet<[u8; 8]>, HashSet<[u8; 8]>);
+
+/// A node plus the policy's per-item state.
+pub(crate) struct SimNode {
+    pub node: Node,
+    pub role: Role,
+    policy: Policy,
+    /// Envelope ids this node wrote.
+    own: HashSet<[u8; 32]>,
+    /// Policy state of every envelope held.
+    meta: HashMap<[u8; 32], CopyMeta>,
+    /// Items made before the run (group keys): never offered.
+    hidden: HashSet<[u8; 32]>,
+    /// The peer of the session being stepped right now, and its role.
+    pub peer: Option<(u32, Role)>,
+    /// What each session's peer was offered, by (peer, id).
+    offered: HashMap<(u32, [u8; 32]), PeerRole>,
+    /// Copies loaded for sending this step: (peer, id, meta the copy carries).
+    pub outgoing: Vec<(u32, [u8; 32], CopyMeta)>,
+    /// Copies in flight to this node: (from, id) → meta.
+    pub incoming: HashMap<(u32, [u8; 32]), CopyMeta>,
+    /// Envelopes opened here since the engine last looked, with whether the
+    /// copy travelled through the relay.
+    pub opened: Vec<([u8; 32], bool)>,
+    /// Bumped whenever the store changes (keys the item cache).
+    pub version: u64,
+    /// Bumped when the node gains an envelope: what makes it seek its
+    /// neighbours. A new delivery proof alone does not wake the radio; it
+    /// rides along with the next session.
+    pub news: u64,
+    /// Envelope copies received (transmissions into this node).
+    pub received: u64,
+    /// Items and their ids as of `version`.
+    cache: Option<(u64, Vec<LocalItem>, HashSet<[u8; 32]>)>,
+    /// This node's interest tags as of one day: (day, direct, shared).
+    tags: Option<TagCache>,
+}
+
+impl SimNode {
+    pub fn new(node: Node, role: Role, policy: Policy) -> SimNode {
+        SimNode {
+            node,
+            role,
+            policy,
+            own: HashSet::new(),
+            meta: HashMap::new(),
+            hidden: HashSet::new(),
+            peer: None,
+            offered: HashMap::new(),
+            outgoing: Vec::new(),
+            incoming: HashMap::new(),
+            opened: Vec::new(),
+            version: 0,
+            news: 0,
+            received: 0,
+            cache: None,
+            tags: None,
+        }
+    }
+
+    /// Whether a session with `peer` would hand it an envelope: one this
+    /// node's policy offers it that it does not hold. Errs on the side of
+    /// yes (it ignores what the peer saw and dropped), so skipping a session
+    /// when it says no changes nothing but the idle session's cost.
+    pub fn would_give(&mut self, peer: &mut SimNode) -> bool {
+        if !self.refresh() || !peer.refresh() || !peer.refresh_tags() {
+            return true;
+        }
+        let (Some((_, items, _)), Some((_, _, held)), Some((_, direct, shared))) =
+            (&self.cache, &peer.cache, &peer.tags)
+        else {
+            return true;
+        };
+        items.iter().any(|item| {
+            // Proofs ride along; they never justify a session of their own.
+            if held.contains(&item.id) || matches!(item.kind, ItemKind::Proof { .. }) {
+                return false;
+            }
+            let role = match item.kind {
+                ItemKind::Envelope { tag, .. } if direct.contains(&tag.0) => PeerRole::Recipient,
+                ItemKind::Envelope { tag, .. } if shared.contains(&tag.0) => PeerRole::Member,
+                _ => PeerRole::Carrier,
+            };
+            self.policy
+                .offers(self.role, self.held(item), role, peer.role)
+        })
+    }
+
+    /// Brings the item cache up to `version`; false if the store failed.
+    fn refresh(&mut self) -> bool {
+        if self.cache.as_ref().is_some_and(|c| c.0 == self.version) {
+            return true;
+        }
+        match SyncStore::items(self) {
+            Ok(items) => {
+                let ids = items.iter().map(|i| i.id).collect();
+                self.cache = Some((self.version, items, ids));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Brings the interest tags up to today; false if the store failed.
+    fn refresh_tags(&mut self) -> bool {
+        let day = self.node.now() / 86_400;
+        if self.tags.as_ref().is_some_and(|t| t.0 == day) {
+            return true;
+        }
+        match self.node.interests() {
+            Ok(i) => {
+                let direct = i.direct.iter().map(|t| t.0).collect();
+                let shared = i.shared.iter().map(|t| t.0).collect();
+                self.tags = Some((day, direct, shared));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Hides everything held now (setup traffic) from later sessions.
+    pub fn hide_current(&mut self) -> Result<(), SyncStoreError> {
+        let items = self.node.items()?;
+        self.hidden.extend(items.into_iter().map(|i| i.id));
+        Ok(())
+    }
+
+    /// Records a message this node just wrote.
+    pub fn wrote(&mut self, id: [u8; 32], public: bool) {
+        self.own.insert(id);
+        self.meta.insert(
+            id,
+            CopyMeta {
+                copies: self.policy.initial_copies(public),
+                hops: 0,
+                via_relay: false,
+            },
+        );
+        self.version += 1;
+        self.news += 1;
+    }
+
+    /// Forgets what was offered to `peer` (its session ended).
+    pub fn session_ended(&mut self, peer: u32) {
+        self.offered.retain(|(p, _), _| *p != peer);
+    }
+
+    fn held(&self, item: &LocalItem) -> Held {
+        let m = self.meta.get(&item.id).copied().unwrap_or_default();
+        Held {
+            own: self.own.contains(&item.id),
+            copies: m.copies.max(1),
+            hops: m.hops,
+            proof: matches!(item.kind, ItemKind::Proof { .. }),
+        }
+    }
+}
+
+fn peer_of(origin: &str) -> Option<u32> {
+    origin.strip_prefix('n')?.parse().ok()
+}
+
+impl SyncStore for SimNode {
+    fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+        let mut items = self.node.items()?;
+        if !self.hidden.is_empty() {
+            items.retain(|i| !self.hidden.contains(&i.id));
+        }
+        Ok(items)
+    }
+
+    fn items_matching(
+        &mut self,
+        wanted: &mut dyn FnMut(&RoutingTag) -> bool,
+    ) -> Result<Vec<LocalItem>, SyncStoreError> {
+        let mut items = self.node.items_matching(wanted)?;
+        items.retain(|i| !self.hidden.contains(&i.id));
+        Ok(items)
+    }
+
+    fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
+        let Some((peer, peer_role)) = self.peer else {
+            return Ok(false);
+        };
+        let yes = self
+            .policy
+            .offers(self.role, self.held(item), role, peer_role);
+        if yes {
+            self.offered.insert((peer, item.id), role);
+        }
+        Ok(yes)
+    }
+
+    fn interests(&mut self) -> Result<Interests, SyncStoreError> {
+        self.node.interests()
+    }
+
+    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        let bytes = self.node.envelope(id)?;
+        if bytes.is_some()
+            && let Some((peer, peer_role)) = self.peer
+        {
+            // The session loads an envelope only to send it to this peer.
+            let role = self
+                .offered
+                .get(&(peer, *id))
+                .copied()
+                .unwrap_or(PeerRole::Carrier);
+            let mine = self.meta.get(id).copied().unwrap_or_default();
+            let (kept, given) = self.policy.split(mine.copies.max(1), role, peer_role);
+            if let Some(m) = self.meta.get_mut(id) {
+                m.copies = kept;
+            }
+            self.outgoing.push((
+                peer,
+                *id,
+                CopyMeta {
+                    copies: given,
+                    hops: mine.hops.saturating_add(1),
+                    via_relay: mine.via_relay || self.role == Role::Relay,
+                },
+            ));
+        }
+        Ok(bytes)
+    }
+
+    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+        self.node.proof(commitment)
+    }
+
+    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+        self.node.seen(id)
+    }
+
+    fn ingest(
+        &mut self,
+        items: &[Incoming],
+        origin: &str,
+    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+        let from = peer_of(origin);
+        let (results, proofs) = self.node.ingest(items, origin)?;
+        for (item, result) in items.iter().zip(&results) {
+            let Incoming::Envelope(bytes) = item else {
+                if matches!(result, Received::Proof { .. }) {
+                    self.version += 1;
+                }
+                continue;
+            };
+            self.received += 1;
+            if !matches!(result, Received::Opened | Received::Carried) {
+                continue;
+            }
+            let Ok(env) = Envelope::decode(bytes) else {
+                continue;
+            };
+            let id = env.id().0;
+            let meta = from
+                .and_then(|f| self.incoming.remove(&(f, id)))
+                .unwrap_or(CopyMeta {
+                    copies: 1,
+                    hops: 1,
+                    via_relay: false,
+                });
+            self.meta.insert(id, meta);
+            if *result == Received::Opened {
+                self.opened.push((id, meta.via_relay));
+            }
+            self.version += 1;
+            self.news += 1;
+        }
+        Ok((results, proofs))
+    }
+}

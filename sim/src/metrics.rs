@@ -1,0 +1,262 @@
+//! What a run measured, and the figures the issue asks for, computed from it.
+
+use crate::engine::{RunStats, SimConfig};
+use serde::Serialize;
+
+/// One (message, recipient) pair: the unit delivery is counted in.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Target {
+    /// Index of the message in the scenario.
+    pub message: u32,
+    /// The node it is for.
+    pub recipient: u32,
+    /// Plaintext bytes.
+    pub size: u64,
+    /// When it was sent (seconds).
+    pub created_at: f64,
+    /// The earliest possible delivery within its TTL and the run, if any.
+    pub oracle: Option<f64>,
+    /// When it really arrived, if it did.
+    pub delivered: Option<f64>,
+    /// The copy that arrived went through the internet relay.
+    pub via_relay: bool,
+    /// `direct`, `group` or `channel`.
+    pub kind: &'static str,
+}
+
+/// Delivery of one kind of message.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct KindFigures {
+    /// (message, recipient) pairs.
+    pub targets: u64,
+    /// Pairs delivered.
+    pub delivered: u64,
+    /// Pairs the oracle delivers.
+    pub oracle_delivered: u64,
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Scenario name.
+    pub scenario: String,
+    /// The run's settings.
+    pub config: SimConfig,
+    /// Nodes simulated (people, gateways, relay).
+    pub nodes: u32,
+    /// Messages sent.
+    pub messages: u64,
+    /// Every (message, recipient) pair.
+    pub targets: Vec<Target>,
+    /// Counters.
+    pub stats: RunStats,
+    /// Most envelope bytes each node held at any time.
+    pub peak_store_bytes: Vec<u64>,
+    /// (seconds, largest phone store in bytes) samples.
+    pub storage: Vec<(f64, f64)>,
+    /// Own undelivered, unexpired messages their sender no longer holds.
+    pub own_lost: u64,
+    /// Simulated seconds.
+    pub duration_s: f64,
+    /// Wall-clock seconds the run took.
+    pub wall_s: f64,
+}
+
+/// The figures of one run, as `pollen sim --json` prints them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// Scenario name.
+    pub scenario: String,
+    /// Policy name.
+    pub policy: String,
+    /// Seed.
+    pub seed: u64,
+    /// Nodes simulated.
+    pub nodes: u32,
+    /// Messages sent.
+    pub messages: u64,
+    /// (message, recipient) pairs to deliver.
+    pub targets: u64,
+    /// Pairs delivered.
+    pub delivered: u64,
+    /// `delivered / targets`.
+    pub delivery_ratio: f64,
+    /// Pairs the oracle delivers.
+    pub oracle_delivered: u64,
+    /// `oracle_delivered / targets`.
+    pub oracle_delivery_ratio: f64,
+    /// `delivered / oracle_delivered`.
+    pub share_of_oracle: f64,
+    /// Median delivery latency in seconds.
+    pub latency_p50_s: f64,
+    /// 90th percentile delivery latency in seconds.
+    pub latency_p90_s: f64,
+    /// The oracle's median latency in seconds.
+    pub oracle_latency_p50_s: f64,
+    /// Envelope copies handed over, every hop.
+    pub transmissions: u64,
+    /// `(transmissions - delivered) / delivered`.
+    pub overhead: f64,
+    /// Bytes on all links per plaintext byte delivered.
+    pub bytes_per_delivered_byte: f64,
+    /// Most envelope bytes any phone held.
+    pub peak_store_bytes_max: u64,
+    /// The phones' storage cap.
+    pub store_cap_bytes: u64,
+    /// Share of deliveries whose copy went through the relay.
+    pub uplink_delivery_ratio: f64,
+    /// Deliveries earlier than the oracle allows (must be 0).
+    pub earlier_than_oracle: u64,
+    /// Own undelivered messages their sender lost (must be 0).
+    pub own_lost: u64,
+    /// Sessions opened.
+    pub sessions: u64,
+    /// Sessions cut short.
+    pub sessions_cut: u64,
+    /// Sessions that brought neither side anything new.
+    pub sessions_idle: u64,
+    /// Meetings with nothing to exchange, where no session was run.
+    pub sessions_skipped: u64,
+    /// The same split by message kind: direct, group, channel.
+    pub by_kind: std::collections::BTreeMap<&'static str, KindFigures>,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 { 0.0 } else { a / b }
+}
+
+/// Rounds figures so the JSON stays readable and stable.
+fn round(x: f64, digits: i32) -> f64 {
+    let f = 10f64.powi(digits);
+    (x * f).round() / f
+}
+
+impl Outcome {
+    /// Delivery latencies in seconds, sorted.
+    pub fn latencies(&self) -> Vec<f64> {
+        let mut l: Vec<f64> = self
+            .targets
+            .iter()
+            .filter_map(|t| t.delivered.map(|d| d - t.created_at))
+            .collect();
+        l.sort_by(f64::total_cmp);
+        l
+    }
+
+    /// The oracle's latencies in seconds, sorted.
+    pub fn oracle_latencies(&self) -> Vec<f64> {
+        let mut l: Vec<f64> = self
+            .targets
+            .iter()
+            .filter_map(|t| t.oracle.map(|d| d - t.created_at))
+            .collect();
+        l.sort_by(f64::total_cmp);
+        l
+    }
+
+    /// The figures.
+    pub fn report(&self) -> Report {
+        let targets = self.targets.len() as u64;
+        let delivered = self
+            .targets
+            .iter()
+            .filter(|t| t.delivered.is_some())
+            .count() as u64;
+        let oracle_delivered = self.targets.iter().filter(|t| t.oracle.is_some()).count() as u64;
+        let delivered_bytes: u64 = self
+            .targets
+            .iter()
+            .filter(|t| t.delivered.is_some())
+            .map(|t| t.size)
+            .sum();
+        let via_relay = self.targets.iter().filter(|t| t.via_relay).count() as u64;
+        // A little slack for float rounding of millisecond clocks.
+        let earlier = self
+            .targets
+            .iter()
+            .filter(|t| match (t.delivered, t.oracle) {
+                (Some(d), Some(o)) => d + 1e-6 < o,
+                (Some(_), None) => true,
+                _ => false,
+            })
+            .count() as u64;
+        let mut by_kind = std::collections::BTreeMap::<&'static str, KindFigures>::new();
+        for t in &self.targets {
+            let k = by_kind.entry(t.kind).or_default();
+            k.targets += 1;
+            k.delivered += t.delivered.is_some() as u64;
+            k.oracle_delivered += t.oracle.is_some() as u64;
+        }
+        let lat = self.latencies();
+        let olat = self.oracle_latencies();
+        let persons_peak = self.peak_store_bytes.iter().copied().max().unwrap_or(0);
+        Report {
+            scenario: self.scenario.clone(),
+            policy: self.config.policy.name().to_owned(),
+            seed: self.config.seed,
+            nodes: self.nodes,
+            messages: self.messages,
+            targets,
+            delivered,
+            delivery_ratio: round(ratio(delivered as f64, targets as f64), 4),
+            oracle_delivered,
+            oracle_delivery_ratio: round(ratio(oracle_delivered as f64, targets as f64), 4),
+            share_of_oracle: round(ratio(delivered as f64, oracle_delivered as f64), 4),
+            latency_p50_s: round(percentile(&lat, 0.5), 1),
+            latency_p90_s: round(percentile(&lat, 0.9), 1),
+            oracle_latency_p50_s: round(percentile(&olat, 0.5), 1),
+            transmissions: self.stats.transmissions,
+            overhead: round(
+                ratio(
+                    self.stats.transmissions as f64 - delivered as f64,
+                    delivered as f64,
+                ),
+                2,
+            ),
+            bytes_per_delivered_byte: round(
+                ratio(self.stats.bytes as f64, delivered_bytes as f64),
+                1,
+            ),
+            peak_store_bytes_max: persons_peak,
+            store_cap_bytes: self.config.store_cap_bytes,
+            uplink_delivery_ratio: round(ratio(via_relay as f64, delivered as f64), 4),
+            earlier_than_oracle: earlier,
+            own_lost: self.own_lost,
+            sessions: self.stats.sessions,
+            sessions_cut: self.stats.sessions_cut,
+            sessions_idle: self.stats.sessions_idle,
+            sessions_skipped: self.stats.sessions_skipped,
+            by_kind,
+            wall_s: round(self.wall_s, 2),
+        }
+    }
+
+    /// Share of targets delivered by each hour mark: `(hours, ratio)`.
+    pub fn delivery_curve(&self, oracle: bool) -> Vec<(f64, f64)> {
+        let total = self.targets.len().max(1) as f64;
+        let mut times: Vec<f64> = self
+            .targets
+            .iter()
+            .filter_map(|t| if oracle { t.oracle } else { t.delivered })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let steps = 100usize;
+        (0..=steps)
+            .map(|i| {
+                let t = self.duration_s * i as f64 / steps as f64;
+                let n = times.partition_point(|&x| x <= t);
+                (t / 3600.0, n as f64 / total)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,249 @@
+//! Routing policies: the one decision that differs between runs — which of
+//! its held items a node offers a peer, given what the peer is for each item.
+//!
+//! Everything else (sessions, reconciliation, storage, crypto) is the real
+//! core. A policy sees only what a real node could know: the item, whether
+//! the peer's Hello shows it is the recipient or a member, whether the peer
+//! is uplinked infrastructure, and the node's own bookkeeping (copies held,
+//! hops travelled).
+
+use crate::scenario::Role;
+use pollen_core::sync::store::PeerRole;
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+
+/// Hop limit of the `flood` policy, as in the BLE-mesh chat apps.
+pub const FLOOD_HOPS: u8 = 7;
+/// Copies of the binary spray-and-wait baseline unless `--copies` says otherwise.
+pub const DEFAULT_COPIES: u32 = 8;
+/// Copies the `pollen` policy sprays before it waits (private messages).
+pub const POLLEN_COPIES: u32 = 16;
+
+/// A routing policy (`--policy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Only the source hands a message over, and only to its recipient.
+    Direct,
+    /// Everything to everyone.
+    Epidemic,
+    /// Binary spray-and-wait with `copies` copies.
+    SprayAndWait {
+        /// Copies the source starts with.
+        copies: u32,
+    },
+    /// Flooding limited to `hops` hops from the source.
+    Flood {
+        /// Hops a copy may travel.
+        hops: u8,
+    },
+    /// Pollen's own: binary spray of a small copy budget, anything to uplinked
+    /// gateways, delivery proofs as anti-packets.
+    Pollen {
+        /// Copies the source starts with.
+        copies: u32,
+    },
+}
+
+/// Every policy with its default parameters, in table order.
+pub const ALL: [Policy; 5] = [
+    Policy::Direct,
+    Policy::Epidemic,
+    Policy::SprayAndWait {
+        copies: DEFAULT_COPIES,
+    },
+    Policy::Flood { hops: FLOOD_HOPS },
+    Policy::Pollen {
+        copies: POLLEN_COPIES,
+    },
+];
+
+/// An unknown policy name.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("unknown policy {0:?} (direct, epidemic, spray-and-wait, flood, pollen)")]
+pub struct PolicyError(pub String);
+
+impl FromStr for Policy {
+    type Err = PolicyError;
+
+    fn from_str(s: &str) -> Result<Policy, PolicyError> {
+        Ok(match s {
+            "direct" => Policy::Direct,
+            "epidemic" => Policy::Epidemic,
+            "spray-and-wait" | "spray" => Policy::SprayAndWait {
+                copies: DEFAULT_COPIES,
+            },
+            "flood" => Policy::Flood { hops: FLOOD_HOPS },
+            "pollen" => Policy::Pollen {
+                copies: POLLEN_COPIES,
+            },
+            other => return Err(PolicyError(other.to_owned())),
+        })
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a node knows about one item it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held {
+    /// This node wrote it.
+    pub own: bool,
+    /// Copies this node may still hand to carriers (spray policies).
+    pub copies: u32,
+    /// Hops the copy travelled to get here (0 at the source).
+    pub hops: u8,
+    /// It is a delivery proof, not an envelope.
+    pub proof: bool,
+}
+
+impl Policy {
+    /// The policy's command-line name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Policy::Direct => "direct",
+            Policy::Epidemic => "epidemic",
+            Policy::SprayAndWait { .. } => "spray-and-wait",
+            Policy::Flood { .. } => "flood",
+            Policy::Pollen { .. } => "pollen",
+        }
+    }
+
+    /// The same policy with `copies` copies, where it has a copy budget.
+    pub fn with_copies(self, copies: u32) -> Policy {
+        match self {
+            Policy::SprayAndWait { .. } => Policy::SprayAndWait { copies },
+            Policy::Pollen { .. } => Policy::Pollen { copies },
+            other => other,
+        }
+    }
+
+    /// Copies the source of a new message starts with; `public` is a post
+    /// to an open channel, which everyone may read.
+    pub fn initial_copies(&self, public: bool) -> u32 {
+        match *self {
+            Policy::SprayAndWait { copies } => copies.max(1),
+            // A public post is wanted by much of the crowd: every copy handed
+            // over is likely a delivery, so it floods (halving never ends).
+            Policy::Pollen { .. } if public => u32::MAX,
+            Policy::Pollen { copies } => copies.max(1),
+            _ => 1,
+        }
+    }
+
+    /// Whether a node in role `me` offers `item` to a peer that is `role`
+    /// for it and whose node is `peer`.
+    pub fn offers(&self, me: Role, item: Held, role: PeerRole, peer: Role) -> bool {
+        // The relay and the gateways exchange everything over the internet
+        // under every policy; towards phones they follow the policy.
+        if me != Role::Person && peer != Role::Person {
+            return true;
+        }
+        if item.proof {
+            // Classic routers have no anti-packets; Pollen spreads proofs so
+            // carriers drop delivered copies.
+            return matches!(self, Policy::Epidemic | Policy::Pollen { .. });
+        }
+        match role {
+            PeerRole::Recipient | PeerRole::Member => match self {
+                Policy::Direct => item.own,
+                _ => true,
+            },
+            PeerRole::Carrier => match *self {
+                Policy::Direct => false,
+                Policy::Epidemic => true,
+                Policy::SprayAndWait { .. } => item.copies > 1,
+                Policy::Flood { hops } => item.hops < hops,
+                Policy::Pollen { .. } => peer != Role::Person || item.copies > 1,
+            },
+        }
+    }
+
+    /// Copies a carrier gets when a node holding `held` copies hands it one:
+    /// binary spray gives away half. Returns (kept, given).
+    pub fn split(&self, held: u32, role: PeerRole, peer: Role) -> (u32, u32) {
+        // A direct recipient is the end of the line; a group or channel
+        // member reads it and carries it on to other members, like a carrier.
+        if role == PeerRole::Recipient || peer != Role::Person {
+            return (held, 1);
+        }
+        match self {
+            Policy::SprayAndWait { .. } | Policy::Pollen { .. } => {
+                let given = held / 2;
+                (held - given, given.max(1))
+            }
+            _ => (held, 1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(copies: u32, hops: u8) -> Held {
+        Held {
+            own: hops == 0,
+            copies,
+            hops,
+            proof: false,
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for p in ALL {
+            assert_eq!(p.name().parse::<Policy>(), Ok(p));
+        }
+        assert!("best".parse::<Policy>().is_err());
+    }
+
+    #[test]
+    fn direct_only_hands_own_messages_to_their_recipients() {
+        let p = Policy::Direct;
+        assert!(p.offers(Role::Person, held(1, 0), PeerRole::Recipient, Role::Person));
+        assert!(!p.offers(Role::Person, held(1, 1), PeerRole::Recipient, Role::Person));
+        assert!(!p.offers(Role::Person, held(1, 0), PeerRole::Carrier, Role::Person));
+    }
+
+    #[test]
+    fn spray_and_wait_waits_with_one_copy() {
+        let p = Policy::SprayAndWait { copies: 8 };
+        assert!(p.offers(Role::Person, held(8, 0), PeerRole::Carrier, Role::Person));
+        assert!(!p.offers(Role::Person, held(1, 2), PeerRole::Carrier, Role::Person));
+        assert!(p.offers(Role::Person, held(1, 2), PeerRole::Recipient, Role::Person));
+        assert_eq!(p.split(8, PeerRole::Carrier, Role::Person), (4, 4));
+        assert_eq!(p.split(3, PeerRole::Carrier, Role::Person), (2, 1));
+        assert_eq!(p.split(8, PeerRole::Recipient, Role::Person), (8, 1));
+        assert_eq!(p.split(8, PeerRole::Member, Role::Person), (4, 4));
+    }
+
+    #[test]
+    fn flood_stops_at_the_hop_limit() {
+        let p = Policy::Flood { hops: 7 };
+        assert!(p.offers(Role::Person, held(1, 6), PeerRole::Carrier, Role::Person));
+        assert!(!p.offers(Role::Person, held(1, 7), PeerRole::Carrier, Role::Person));
+    }
+
+    #[test]
+    fn pollen_hands_everything_to_gateways_and_spreads_proofs() {
+        let p = Policy::Pollen { copies: 8 };
+        assert!(p.offers(Role::Person, held(1, 3), PeerRole::Carrier, Role::Gateway));
+        assert!(!p.offers(Role::Person, held(1, 3), PeerRole::Carrier, Role::Person));
+        let proof = Held {
+            proof: true,
+            ..held(1, 1)
+        };
+        assert!(p.offers(Role::Person, proof, PeerRole::Carrier, Role::Person));
+        assert!(!Policy::Flood { hops: 7 }.offers(
+            Role::Person,
+            proof,
+            PeerRole::Carrier,
+            Role::Person
+        ));
+    }
+}

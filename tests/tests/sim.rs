@@ -1,0 +1,131 @@
+//! `pollen sim` as a user runs it: figures as JSON, charts on request, the
+//! same JSON for the same seed, and one clear line for every wrong argument.
+
+use pollen_tests::pollen_bin;
+use serde_json::Value;
+use std::process::Command;
+
+fn sim(args: &[&str]) -> std::process::Output {
+    Command::new(pollen_bin())
+        .arg("sim")
+        .args(args)
+        .output()
+        .expect("run pollen sim")
+}
+
+const SMALL: &[&str] = &["--people", "30", "--hours", "0.5", "--messages", "12"];
+
+#[test]
+fn prints_the_figures_and_draws_the_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let plots = dir.path().join("plots");
+    let mut args = SMALL.to_vec();
+    args.extend([
+        "--policy",
+        "all",
+        "--json",
+        "--plot",
+        plots.to_str().unwrap(),
+    ]);
+    let out = sim(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reports: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = reports
+        .iter()
+        .map(|r| r["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["direct", "epidemic", "spray-and-wait", "flood", "pollen"]
+    );
+    for r in &reports {
+        for key in [
+            "messages",
+            "delivered",
+            "delivery_ratio",
+            "oracle_delivery_ratio",
+            "latency_p50_s",
+            "latency_p90_s",
+            "oracle_latency_p50_s",
+            "overhead",
+            "bytes_per_delivered_byte",
+            "peak_store_bytes_max",
+            "uplink_delivery_ratio",
+            "wall_s",
+        ] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        assert_eq!(r["earlier_than_oracle"], 0);
+        assert!(r["delivered"].as_u64() <= r["oracle_delivered"].as_u64());
+    }
+    for chart in ["delivery", "latency", "storage"] {
+        let svg = std::fs::read_to_string(plots.join(format!("festival-{chart}.svg"))).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("pollen"), "{chart}");
+    }
+}
+
+#[test]
+fn same_seed_same_json() {
+    let strip = |out: std::process::Output| {
+        let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("wall_s");
+        v
+    };
+    let mut args = SMALL.to_vec();
+    args.extend(["--scenario", "city", "--json", "--seed", "11"]);
+    assert_eq!(strip(sim(&args)), strip(sim(&args)));
+}
+
+#[test]
+fn wrong_arguments_are_one_clear_line() {
+    for (args, says) in [
+        (&["--policy", "best"][..], "unknown policy"),
+        (&["--scenario", "moon"][..], "unknown scenario"),
+        (&["--msg-size", "300-20"][..], "MIN <= MAX"),
+        (&["--trace", "/nonexistent/trace.txt"][..], "cannot read"),
+        (&["--people", "0"][..], "people"),
+    ] {
+        let out = sim(args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn replays_a_trace_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("trace.txt");
+    std::fs::write(
+        &path,
+        "0 CONN 0 1 up\n300 CONN 0 1 down\n400 CONN 1 2 up\n900 CONN 1 2 down\n",
+    )
+    .unwrap();
+    let out = sim(&[
+        "--trace",
+        path.to_str().unwrap(),
+        "--messages",
+        "5",
+        "--policy",
+        "epidemic",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["scenario"], "trace");
+    assert_eq!(r["messages"], 5);
+    // A malformed line is named by number.
+    std::fs::write(&path, "0 CONN 0 1 up\nbanana\n").unwrap();
+    let out = sim(&["--trace", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
+}
