@@ -30,3 +30,6 @@ step "mobile bindings (Python, Swift syntax, C header, Android/iOS type-check)"
 
 step "mobile: Kotlin on the JVM and Robolectric, Android type-check, Swift syntax"
 ./scripts/test-mobile.sh
+
+step "Bluetooth LE: btleplug on a mocked BlueZ, phone targets, platform code"
+./scripts/test-ble.sh

@@ -66,6 +66,9 @@ pub enum BenchCmd {
     /// upload and download throughput, relay memory per idle session, and
     /// the latency of gateway uploads of 1,000 envelopes.
     Relay(crate::bench_relay::Options),
+    /// BLE on the simulated radio with real nodes: goodput as a share of
+    /// link capacity, two phones meeting, and the duty cycles' radio time.
+    Ble(crate::bench_ble::Options),
 }
 
 fn now() -> u64 {
@@ -154,6 +157,7 @@ pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
             json,
         } => recon_bench(items, diff, frame.map(usize::from), json),
         BenchCmd::Relay(options) => crate::bench_relay::run(options),
+        BenchCmd::Ble(options) => crate::bench_ble::run(options),
     }
 }
 

@@ -4,7 +4,9 @@
 //! one line on stderr and a non-zero exit status.
 
 mod bench;
+mod bench_ble;
 mod bench_relay;
+mod ble;
 mod demo;
 mod metrics;
 mod net;
@@ -144,9 +146,15 @@ enum Command {
         /// `relays` in the data directory, one per line).
         #[arg(long = "relay", value_name = "ADDRESS")]
         relays: Vec<String>,
+        /// Also sync over Bluetooth LE as a central (builds with `--features ble`).
+        #[arg(long)]
+        ble: bool,
         #[command(flatten)]
         limits: StorageArgs,
     },
+    /// Bluetooth LE tools (builds with `--features ble`).
+    #[command(subcommand)]
+    Ble(BleCmd),
     /// Run a relay: a node with large storage and no user that holds
     /// envelopes for people elsewhere. Prints its address (with its key) first.
     Relay {
@@ -230,6 +238,19 @@ impl StorageArgs {
             per_origin_bytes: self.per_peer_mb << 20,
         });
     }
+}
+
+#[derive(Subcommand, Debug)]
+enum BleCmd {
+    /// Scan for a while and list what was heard (Pollen nodes flagged).
+    Scan {
+        /// How long to scan.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -509,6 +530,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             peers,
             max_links,
             relays,
+            ble,
             limits,
         } => {
             let dir = dir()?;
@@ -523,7 +545,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
                 max_links: max_links.max(1),
                 relays: run::relay_addresses(&dir, &relays)?,
             };
-            return run::run(node, dir, &listen, config);
+            return run::run(node, dir, &listen, config, ble);
         }
         Command::Relay {
             listen,
@@ -562,6 +584,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             return net::sync(node, &addr, json);
         }
         Command::Bench(cmd) => bench::run(cmd)?,
+        Command::Ble(BleCmd::Scan { seconds, json }) => ble::scan(seconds, json)?,
         Command::Demo { keep, sneakernet } => {
             if sneakernet {
                 demo::sneakernet(keep)?

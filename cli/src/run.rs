@@ -99,6 +99,7 @@ pub fn run(
     dir: PathBuf,
     listen: &str,
     config: MeshConfig,
+    ble: bool,
 ) -> Result<ExitCode, CliError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -115,6 +116,12 @@ pub fn run(
     let tty = std::io::stdout().is_terminal();
     let status_path = dir.join(STATUS_FILE);
     let result = local.block_on(&rt, async {
+        // A missing adapter or D-Bus is a clear error before anything starts.
+        let radio = if ble {
+            Some(crate::ble::open().await?)
+        } else {
+            None
+        };
         let listener = crate::net::bind_and_announce(listen).await?;
         let store = Rc::new(RefCell::new(node));
         let events = {
@@ -163,16 +170,33 @@ pub fn run(
                 MeshEvent::Lost(name) => tracing::debug!(%name, "neighbour lost"),
             }
         };
-        run_mesh(
+        // One shutdown signal, heard by the LAN mesh and the BLE central.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::task::spawn_local(async move {
+            crate::net::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let nudge = Nudge::default();
+        let mesh = run_mesh(
             listener,
-            store,
+            store.clone(),
             config,
-            Nudge::default(),
+            nudge.clone(),
             events,
-            crate::net::shutdown_signal(),
-        )
-        .await
-        .map_err(|e| CliError::Other(e.to_string()))
+            stopped(stop_rx.clone()),
+        );
+        match radio {
+            Some(radio) => {
+                let central = crate::ble::run(radio, store, nudge, stopped(stop_rx));
+                let (mesh, central) = tokio::join!(mesh, central);
+                central?;
+                mesh.map_err(|e| CliError::Other(e.to_string()))
+            }
+            None => mesh.await.map_err(|e| CliError::Other(e.to_string())),
+        }
     });
     let _ = std::fs::remove_file(&status_path);
     if tty {

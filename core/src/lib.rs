@@ -9,10 +9,13 @@
 //! - [`store`]: SQLite persistence, quotas and eviction;
 //! - [`bundle`]: sneakernet files of envelopes and delivery proofs;
 //! - [`sync`]: sans-IO sync sessions between two neighbours;
+//! - [`ble`]: the Bluetooth LE transport, sans-IO (GATT profile, rotating
+//!   identifiers, link framing, the link manager);
 //! - [`node`]: the facade the CLI and the bindings drive;
 //! - [`relay`]: relay storage (carrier checks; PostgreSQL behind the `postgres` feature);
 //! - [`runtime`]: sockets, clocks and tasks around sync sessions.
 
+pub mod ble;
 pub mod bundle;
 pub mod codec;
 pub mod conversation;

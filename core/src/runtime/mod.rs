@@ -4,6 +4,8 @@
 //! `LocalSet`): sessions share the node's SQLite store through a `RefCell`,
 //! borrowed only inside synchronous session calls.
 
+#[cfg(feature = "ble")]
+pub mod ble;
 pub mod discovery;
 pub mod link;
 pub mod mesh;

@@ -36,6 +36,7 @@ class PollenService : Service() {
     private val failureState = MutableStateFlow<Throwable?>(null)
     private lateinit var multicast: MulticastLockHolder
     private var starting: Job? = null
+    private var ble: org.pollen.android.ble.PollenBle? = null
 
     /** The running node once it is open and started; null before and after. */
     val node: StateFlow<Pollen?> = nodeState.asStateFlow()
@@ -81,6 +82,7 @@ class PollenService : Service() {
                 throw e
             }
             nodeState.value = pollen
+            ble = org.pollen.android.ble.BleCores.attach(this, pollen)
         } catch (e: Exception) {
             Log.e(TAG, "node did not start", e)
             failureState.value = e
@@ -108,6 +110,8 @@ class PollenService : Service() {
     override fun onDestroy() {
         // A node still opening would otherwise be published after we looked.
         runBlocking { withTimeoutOrNull(STOP_TIMEOUT_MS) { starting?.join() } }
+        ble?.stop()
+        ble = null
         nodeState.value?.let { pollen ->
             // Give sessions their chance to commit, bounded so that the main
             // thread is not held hostage by a stuck link.

@@ -1,0 +1,75 @@
+package org.pollen.android.ble
+
+import java.util.UUID
+
+/**
+ * The core's BLE entry points, called from Bluetooth callbacks. Each maps
+ * one-to-one onto a `PollenNode.ble*` method the bindings must export
+ * (`docs/PROTOCOL.md`, "Bluetooth LE"; the hub behind them is
+ * `core/src/ble/driver.rs`). Every decision (who to connect, when to scan,
+ * what to advertise, when to drop a link) is taken behind these calls.
+ */
+interface BleCore {
+    /** An advertisement of the Pollen service from [handle] (the device address). */
+    fun bleAdvertisement(handle: String, serviceData: ByteArray?, localName: String?)
+
+    /** A link is up: as central after the MTU exchange and the subscription, as peripheral when the central subscribed. */
+    fun bleLinkUp(linkId: ULong, handle: String, central: Boolean, attMtu: UShort)
+
+    /** A [BleRadio.connect] failed before a link came up. */
+    fun bleConnectFailed(handle: String)
+
+    /** A value arrived on [linkId] (a write to our characteristic, or a notification). */
+    fun bleReceived(linkId: ULong, value: ByteArray)
+
+    /** [sent] queued values of [linkId] went out; the core may hand over more. */
+    fun bleReady(linkId: ULong, sent: UInt)
+
+    /** The link is gone. */
+    fun bleLinkDown(linkId: ULong)
+}
+
+/**
+ * What the core asks of the radio (the bindings' foreign trait `BleRadio`).
+ * Called on the core's thread: every method queues its work and returns.
+ */
+interface BleRadio {
+    /** Scan for the Pollen service UUID. */
+    fun startScan()
+
+    /** Stop scanning. */
+    fun stopScan()
+
+    /** Advertise the service with [serviceData] (Android carries it in the scan response). */
+    fun advertise(serviceData: ByteArray, localName: String, intervalMs: UInt)
+
+    /** Stop advertising. */
+    fun stopAdvertising()
+
+    /** Connect to the advertiser [handle]. */
+    fun connect(handle: String)
+
+    /** Close [linkId] once the values already handed over went out. */
+    fun disconnect(linkId: ULong)
+
+    /** Queue one value to write (central) or notify (peripheral). */
+    fun send(linkId: ULong, value: ByteArray)
+}
+
+/** The Pollen GATT profile (`core/src/ble/profile.rs`). */
+object PollenGatt {
+    /** The Pollen service. */
+    val SERVICE: UUID = UUID.fromString("7a3f0001-9c4e-4b8e-8f1d-5c0a6b2e9d41")
+
+    /** Written by the central (without response). */
+    val WRITE: UUID = UUID.fromString("7a3f0002-9c4e-4b8e-8f1d-5c0a6b2e9d41")
+
+    /** Notified by the peripheral. */
+    val NOTIFY: UUID = UUID.fromString("7a3f0003-9c4e-4b8e-8f1d-5c0a6b2e9d41")
+
+    /** The client characteristic configuration descriptor (subscriptions). */
+    val CCCD: UUID = UUID.fromString("00002902-0000-1000-8000-00805f9b34fb")
+
+    /** The ATT MTU a central asks for (Android's largest). */
+    const val MAX_MTU = 517
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The phones' BLE code, checked on Linux (no Android SDK, no Xcode):
+#   - the Kotlin radio (android/pollen/.../ble/) compiles against android-all,
+#     the Android framework as a plain jar, on its own (it needs nothing
+#     from the generated bindings), warnings as errors;
+#   - Robolectric's Bluetooth shadows drive it (PollenBleTest): start,
+#     advertise, scan, a central subscribes, a write reaches the core, a
+#     refused notification ends the link, stop;
+#   - the Swift radio (ios/PollenKit/Sources/PollenKit/Ble/) parses.
+# Tools come from scripts/mobile-tools.sh and scripts/swift-syntax.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+KT_DIR=android/pollen/src/main/kotlin/org/pollen/android/ble
+SWIFT_DIR=ios/PollenKit/Sources/PollenKit/Ble
+
+scripts/mobile-tools.sh
+# shellcheck disable=SC1091
+. target/mobile-tools/env.sh
+OUT=target/ble-platform
+mkdir -p "$OUT"
+start=$(date +%s)
+"$KOTLINC" -jvm-target 17 -Werror -cp "$ANDROID_ALL" -d "$OUT/ble-radio.jar" \
+    "$KT_DIR/BleContract.kt" "$KT_DIR/PollenBle.kt"
+echo "kotlinc: Android BLE radio compiled against android-all in $(($(date +%s) - start)) s"
+# The compiled radio must really implement the core's contract.
+unzip -l "$OUT/ble-radio.jar" >"$OUT/ble-radio.list"
+grep -q 'org/pollen/android/ble/PollenBle.class' "$OUT/ble-radio.list"
+
+TEST_DIR=android/pollen/src/test/kotlin/org/pollen/android
+"$KOTLINC" -jvm-target 17 -nowarn -cp "$ANDROID_ALL:$ROBOLECTRIC_CP" -d "$OUT/ble-test.jar" \
+    "$KT_DIR/BleContract.kt" "$KT_DIR/PollenBle.kt" "$TEST_DIR/ble/PollenBleTest.kt" "$TEST_DIR/JUnitSummary.kt"
+java -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
+    -cp "$OUT/ble-test.jar:$ROBOLECTRIC_CP:$ANDROID_ALL_35:$KOTLIN_STDLIB" \
+    org.pollen.android.JUnitSummaryKt org.pollen.android.ble.PollenBleTest 2>&1 |
+    grep -v '^\[Robolectric\] WARN'
+
+scripts/swift-syntax.sh "$SWIFT_DIR"
