@@ -92,13 +92,25 @@ impl Oracle {
         }
         let source = *self.index.get(&msg.source)?;
         let destination = *self.index.get(&msg.destination)?;
+        let (arrival, settled) = self.search(source, msg.created_at, deadline, Some(destination));
+        settled[destination].then_some(arrival[destination])
+    }
 
+    /// Foremost journeys from dense node `source`: each node's earliest
+    /// arrival and whether it was settled, stopping once `stop_at` settles.
+    fn search(
+        &self,
+        source: usize,
+        created_at: f64,
+        deadline: f64,
+        stop_at: Option<usize>,
+    ) -> (Vec<f64>, Vec<bool>) {
         let mut arrival = vec![f64::INFINITY; self.edges.len()];
         let mut settled = vec![false; self.edges.len()];
         let mut heap = BinaryHeap::new();
-        arrival[source] = msg.created_at;
+        arrival[source] = created_at;
         heap.push(Reached {
-            time: msg.created_at,
+            time: created_at,
             node: source,
         });
         while let Some(Reached { time, node }) = heap.pop() {
@@ -106,8 +118,8 @@ impl Oracle {
                 continue;
             }
             settled[node] = true;
-            if node == destination {
-                return Some(time);
+            if Some(node) == stop_at {
+                break;
             }
             for edge in &self.edges[node] {
                 if edge.end < time {
@@ -123,7 +135,7 @@ impl Oracle {
                 }
             }
         }
-        None
+        (arrival, settled)
     }
 }
 
@@ -140,34 +152,7 @@ impl Oracle {
         let Some(&src) = self.index.get(&source) else {
             return out;
         };
-        let deadline = created_at + ttl;
-        let mut arrival = vec![f64::INFINITY; self.edges.len()];
-        let mut settled = vec![false; self.edges.len()];
-        let mut heap = BinaryHeap::new();
-        arrival[src] = created_at;
-        heap.push(Reached {
-            time: created_at,
-            node: src,
-        });
-        while let Some(Reached { time, node }) = heap.pop() {
-            if settled[node] {
-                continue;
-            }
-            settled[node] = true;
-            for edge in &self.edges[node] {
-                if edge.end < time {
-                    continue;
-                }
-                let at = time.max(edge.start);
-                if at <= deadline && at < arrival[edge.to] {
-                    arrival[edge.to] = at;
-                    heap.push(Reached {
-                        time: at,
-                        node: edge.to,
-                    });
-                }
-            }
-        }
+        let (arrival, settled) = self.search(src, created_at, created_at + ttl, None);
         for (&id, &dense) in &self.index {
             if settled[dense] {
                 out.insert(id, arrival[dense]);
