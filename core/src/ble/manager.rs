@@ -171,6 +171,23 @@ struct Neighbour {
     link: Option<LinkId>,
 }
 
+impl Neighbour {
+    /// A neighbour just heard for the first time: never synced, so it goes
+    /// to the front of the queue.
+    fn first_seen(now_ms: u64) -> Neighbour {
+        Neighbour {
+            handle: None,
+            first_seen: now_ms,
+            last_seen: now_ms,
+            last_synced: None,
+            dirty: true,
+            failures: 0,
+            retry_at: now_ms,
+            link: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct LinkInfo {
     role: Role,
@@ -275,16 +292,10 @@ impl LinkManager {
             return;
         }
         let key = id.map_or_else(|| Key::Handle(handle.to_owned()), Key::Id);
-        let n = self.neighbours.entry(key).or_insert_with(|| Neighbour {
-            handle: None,
-            first_seen: now_ms,
-            last_seen: now_ms,
-            last_synced: None,
-            dirty: true,
-            failures: 0,
-            retry_at: now_ms,
-            link: None,
-        });
+        let n = self
+            .neighbours
+            .entry(key)
+            .or_insert_with(|| Neighbour::first_seen(now_ms));
         n.handle = Some(handle.to_owned());
         n.last_seen = now_ms;
         self.plan(now_ms);
@@ -352,16 +363,7 @@ impl LinkManager {
         let mut n = old_key
             .as_ref()
             .and_then(|k| self.neighbours.remove(k))
-            .unwrap_or(Neighbour {
-                handle: None,
-                first_seen: now_ms,
-                last_seen: now_ms,
-                last_synced: None,
-                dirty: true,
-                failures: 0,
-                retry_at: now_ms,
-                link: None,
-            });
+            .unwrap_or_else(|| Neighbour::first_seen(now_ms));
         if let Some(existing) = self.neighbours.remove(&new_key) {
             n.handle = n.handle.or(existing.handle);
             n.first_seen = n.first_seen.min(existing.first_seen);
