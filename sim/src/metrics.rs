@@ -117,6 +117,14 @@ pub struct Report {
     pub sessions_idle: u64,
     /// Meetings with nothing to exchange, where no session was run.
     pub sessions_skipped: u64,
+    /// Bytes on all links in total.
+    pub bytes: u64,
+    /// Of which reconciliation (before framing and encryption).
+    pub recon_bytes: u64,
+    /// Delivery proofs handed over.
+    pub proofs_sent: u64,
+    /// Items received that the receiver already held or had seen.
+    pub duplicates: u64,
     /// The same split by message kind: direct, group, channel.
     pub by_kind: std::collections::BTreeMap<&'static str, KindFigures>,
     /// Wall-clock seconds.
@@ -236,6 +244,10 @@ impl Outcome {
             sessions_cut: self.stats.sessions_cut,
             sessions_idle: self.stats.sessions_idle,
             sessions_skipped: self.stats.sessions_skipped,
+            bytes: self.stats.bytes,
+            recon_bytes: self.stats.recon_bytes,
+            proofs_sent: self.stats.proofs_sent,
+            duplicates: self.stats.duplicates,
             by_kind,
             wall_s: round(self.wall_s, 2),
         }

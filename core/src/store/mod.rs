@@ -21,6 +21,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use thiserror::Error;
 
+/// Prepared statements a store keeps (more than the store has, so none is
+/// ever re-parsed).
+const STATEMENT_CACHE: usize = 128;
+
 /// Why a store operation failed.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -84,6 +88,9 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The store has some sixty cached statements; rusqlite keeps sixteen
+        // by default, so a sync session re-parsed its SQL over and over.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrations().to_latest(&mut conn)?;
         Ok(Store { conn, limits })
     }

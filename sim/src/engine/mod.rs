@@ -208,6 +208,12 @@ pub struct RunStats {
     pub cap_waits: u64,
     /// Bytes written on all links.
     pub bytes: u64,
+    /// Bytes of reconciliation messages (both ways, before framing).
+    pub recon_bytes: u64,
+    /// Delivery proofs handed over.
+    pub proofs_sent: u64,
+    /// Items received that the receiver already knew.
+    pub duplicates: u64,
     /// Envelope copies handed over (every hop, recipients included).
     pub transmissions: u64,
     /// Messages the sender could not send (store refused).
@@ -232,6 +238,9 @@ struct Engine<'a> {
     env_msg: HashMap<[u8; 32], (usize, [u8; 32])>,
     delivered: HashMap<(usize, u32), (f64, bool)>,
     peak: Vec<u64>,
+    /// Each node's stored bytes as of its `version` (a store that has not
+    /// changed is not asked again).
+    usage: Vec<Option<(u64, u64)>>,
     storage: Vec<(f64, f64)>,
     stats: RunStats,
     end_ms: u64,
@@ -264,6 +273,7 @@ pub fn run(sc: &Scenario, cfg: &SimConfig) -> Result<Outcome, SimError> {
         env_msg: HashMap::new(),
         delivered: HashMap::new(),
         peak: vec![0; n],
+        usage: vec![None; n],
         storage: Vec::new(),
         stats: RunStats::default(),
         end_ms,
@@ -669,6 +679,12 @@ impl Engine<'_> {
         na.incoming.retain(|(f, _), _| *f != b);
         nb.incoming.retain(|(f, _), _| *f != a);
         self.stats.bytes += live.link.bytes[0] + live.link.bytes[1];
+        for session in &live.link.sessions {
+            let st = session.stats();
+            self.stats.recon_bytes += st.recon_bytes;
+            self.stats.proofs_sent += st.proofs_sent;
+            self.stats.duplicates += st.duplicates;
+        }
         if live.own_bumps == (0, 0) {
             self.stats.sessions_idle += 1;
         }
@@ -722,11 +738,25 @@ impl Engine<'_> {
         }
     }
 
-    fn note_usage(&mut self, n: u32) {
-        if let Ok(u) = self.nodes[n as usize].node.store().usage() {
-            let p = &mut self.peak[n as usize];
-            *p = (*p).max(u.bytes());
+    /// The bytes `n` stores now, noted towards its peak.
+    fn note_usage(&mut self, n: u32) -> u64 {
+        let i = n as usize;
+        let version = self.nodes[i].version;
+        if let Some((v, bytes)) = self.usage[i]
+            && v == version
+        {
+            return bytes;
         }
+        let bytes = match self.nodes[i].node.store().usage() {
+            Ok(u) => u.bytes(),
+            Err(e) => {
+                tracing::debug!(node = n, error = %e, "usage failed");
+                return 0;
+            }
+        };
+        self.usage[i] = Some((version, bytes));
+        self.peak[i] = self.peak[i].max(bytes);
+        bytes
     }
 
     fn sample(&mut self, now: u64) {
@@ -736,13 +766,14 @@ impl Engine<'_> {
         let purge = self.storage.len().is_multiple_of(10);
         for n in 0..self.nodes.len() {
             if self.nodes[n].role == Role::Person {
-                if purge && let Err(e) = self.nodes[n].node.expire() {
-                    tracing::debug!(node = n, error = %e, "expiry failed");
+                if purge {
+                    match self.nodes[n].node.expire() {
+                        Ok(0) => {}
+                        Ok(_) => self.usage[n] = None,
+                        Err(e) => tracing::debug!(node = n, error = %e, "expiry failed"),
+                    }
                 }
-                self.note_usage(n as u32);
-                if let Ok(u) = self.nodes[n].node.store().usage() {
-                    max = max.max(u.bytes());
-                }
+                max = max.max(self.note_usage(n as u32));
             }
         }
         self.storage.push((now as f64 / 1000.0, max as f64));

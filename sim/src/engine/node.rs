@@ -20,6 +20,15 @@ pub(crate) struct CopyMeta {
     pub via_relay: bool,
 }
 
+/// The items a node's store held as of one `version`, good until the first
+/// of them expires.
+struct ItemCache {
+    version: u64,
+    until: u64,
+    items: Vec<LocalItem>,
+    ids: HashSet<[u8; 32]>,
+}
+
 /// A node's interest tags as of one day: (day, direct, shared).
 type TagCache = (u64, HashSet<[u8; 8]>, HashSet<[u8; 8]>);
 
@@ -53,8 +62,8 @@ pub(crate) struct SimNode {
     pub news: u64,
     /// Envelope copies received (transmissions into this node).
     pub received: u64,
-    /// Items and their ids as of `version`.
-    cache: Option<(u64, Vec<LocalItem>, HashSet<[u8; 32]>)>,
+    /// What the store held as of a version.
+    cache: Option<ItemCache>,
     /// This node's interest tags as of one day: (day, direct, shared).
     tags: Option<TagCache>,
 }
@@ -89,11 +98,12 @@ impl SimNode {
         if !self.refresh() || !peer.refresh() || !peer.refresh_tags() {
             return true;
         }
-        let (Some((_, items, _)), Some((_, _, held)), Some((_, direct, shared))) =
+        let (Some(mine), Some(theirs), Some((_, direct, shared))) =
             (&self.cache, &peer.cache, &peer.tags)
         else {
             return true;
         };
+        let (items, held) = (&mine.items, &theirs.ids);
         items.iter().any(|item| {
             // Proofs ride along; they never justify a session of their own.
             if held.contains(&item.id) || matches!(item.kind, ItemKind::Proof { .. }) {
@@ -111,17 +121,35 @@ impl SimNode {
 
     /// Brings the item cache up to `version`; false if the store failed.
     fn refresh(&mut self) -> bool {
-        if self.cache.as_ref().is_some_and(|c| c.0 == self.version) {
+        if self.cached().is_some() {
             return true;
         }
-        match SyncStore::items(self) {
+        match self.load_items() {
             Ok(items) => {
-                let ids = items.iter().map(|i| i.id).collect();
-                self.cache = Some((self.version, items, ids));
+                self.cache = Some(ItemCache {
+                    version: self.version,
+                    until: items.iter().map(|i| i.expires_at).min().unwrap_or(u64::MAX),
+                    ids: items.iter().map(|i| i.id).collect(),
+                    items,
+                });
                 true
             }
             Err(_) => false,
         }
+    }
+
+    /// The cached items, if the store has not changed and none has expired.
+    fn cached(&self) -> Option<&Vec<LocalItem>> {
+        let c = self.cache.as_ref()?;
+        (c.version == self.version && self.node.now() < c.until).then_some(&c.items)
+    }
+
+    fn load_items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+        let mut items = self.node.items()?;
+        if !self.hidden.is_empty() {
+            items.retain(|i| !self.hidden.contains(&i.id));
+        }
+        Ok(items)
     }
 
     /// Brings the interest tags up to today; false if the store failed.
@@ -185,11 +213,12 @@ fn peer_of(origin: &str) -> Option<u32> {
 
 impl SyncStore for SimNode {
     fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
-        let mut items = self.node.items()?;
-        if !self.hidden.is_empty() {
-            items.retain(|i| !self.hidden.contains(&i.id));
+        // Every store change bumps `version`, so the cache is the store.
+        self.refresh();
+        match self.cached() {
+            Some(items) => Ok(items.clone()),
+            None => self.load_items(),
         }
-        Ok(items)
     }
 
     fn items_matching(

@@ -309,6 +309,24 @@ fn a_proof_purges_the_carried_copy_and_a_forged_one_purges_nothing() {
 }
 
 #[test]
+fn a_proof_both_sides_know_is_not_sent_again_whatever_its_local_expiry() {
+    // One node learnt the proof with its envelope (the envelope's expiry),
+    // the other without (its own default): the proof is still one item.
+    let (mut sa, mut sb) = (MemStore::default(), MemStore::default());
+    for n in 0..50u64 {
+        let (_, secret) = envelope(n, 100);
+        let c = *blake3::hash(&secret).as_bytes();
+        sa.proofs.insert(c, (secret, EXPIRY));
+        sb.proofs.insert(c, (secret, EXPIRY + 86_400 + n));
+    }
+    let (mut a, mut b) = pair(MAX_RECORD);
+    let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+    assert!(r.finished, "{:?}", r.events);
+    assert_eq!(a.stats().proofs_sent + b.stats().proofs_sent, 0);
+    assert_eq!(a.stats().duplicates + b.stats().duplicates, 0);
+}
+
+#[test]
 fn unknown_versions_get_a_clear_close_reason() {
     let mut sb = MemStore::default();
     let mut b = Session::new(SessionConfig::tcp(false, "b"), T0);

@@ -64,6 +64,18 @@ pub(super) struct Transfer {
     peer_done: bool,
 }
 
+/// An item's reconciliation timestamp. Every holder of an envelope has the
+/// same expiry (it is in the header), but a proof's expiry is each node's
+/// own (a node that learns one without its envelope keeps it a default
+/// time), so proofs reconcile at 0: otherwise two holders of one proof
+/// disagree on its item and exchange it again at every encounter.
+fn recon_timestamp(item: &LocalItem) -> u64 {
+    match item.kind {
+        ItemKind::Proof { .. } => 0,
+        ItemKind::Envelope { .. } => item.expires_at,
+    }
+}
+
 impl Transfer {
     pub(super) fn new(config: &SessionConfig) -> Transfer {
         Transfer {
@@ -168,7 +180,7 @@ impl Transfer {
                 self.offer != Offer::Interests || matches!(self.class_of(i), FOR_PEER | PEER_GROUPS)
             })
             .map(|i| ReconItem {
-                timestamp: i.expires_at,
+                timestamp: recon_timestamp(i),
                 id: i.id,
             })
             .collect()
