@@ -45,9 +45,10 @@ pub trait PollenListener: Send + Sync {
     fn on_key_changed(&self, change: KeyChangeInfo) -> Result<(), CallbackError>;
 }
 
-/// Links the platform opens (BLE, Bonjour, a test loopback). Called on the
-/// core thread: implementations queue the work and return at once, and may
-/// call only the non-blocking `link_*` methods of the node from here.
+/// Links the platform opens (Bonjour, a test loopback; phones' BLE has
+/// `BleRadio`). Called on the core thread: implementations queue the work and
+/// return at once, and may call only the non-blocking `link_*` methods of the
+/// node from here.
 #[uniffi::export(with_foreign)]
 pub trait PlatformTransport: Send + Sync {
     /// Writes `bytes` (at most the link's `max_write`) to the link, in order.

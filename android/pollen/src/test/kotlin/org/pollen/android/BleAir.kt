@@ -92,9 +92,11 @@ class BleAir(private val attMtu: UShort = 185u) : AutoCloseable {
             return
         }
         connects.incrementAndGet()
-        // The peripheral hears of the link first, so the central's first write never beats it.
-        quietly { target.node.bleLinkUp(ids.second, central.handle, false, attMtu) }
+        // Both link-ups are queued before either core can send: this runs on the
+        // central's core thread, which takes its own link-up after this call, and
+        // the peripheral answers only once it took its link-up.
         quietly { central.node.bleLinkUp(ids.first, handle, true, attMtu) }
+        quietly { target.node.bleLinkUp(ids.second, central.handle, false, attMtu) }
     }
 
     private fun sendOn(radio: Radio, linkId: ULong, value: ByteArray) {
