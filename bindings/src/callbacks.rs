@@ -1,4 +1,5 @@
-//! The foreign traits the app implements: events and platform links.
+//! The foreign traits the app implements: events, platform links and the
+//! Bluetooth LE radio.
 
 use crate::records::{ConversationInfo, KeyChangeInfo, MessageInfo, MessageStatus, NeighbourInfo};
 
@@ -44,9 +45,10 @@ pub trait PollenListener: Send + Sync {
     fn on_key_changed(&self, change: KeyChangeInfo) -> Result<(), CallbackError>;
 }
 
-/// Links the platform opens (BLE, Bonjour, a test loopback). Called on the
-/// core thread: implementations queue the work and return at once, and may
-/// call only the non-blocking `link_*` methods of the node from here.
+/// Links the platform opens (Bonjour, a test loopback; phones' BLE has
+/// `BleRadio`). Called on the core thread: implementations queue the work and
+/// return at once, and may call only the non-blocking `link_*` methods of the
+/// node from here.
 #[uniffi::export(with_foreign)]
 pub trait PlatformTransport: Send + Sync {
     /// Writes `bytes` (at most the link's `max_write`) to the link, in order.
@@ -56,4 +58,37 @@ pub trait PlatformTransport: Send + Sync {
     /// Asks for a link to `peer` (a name the platform gave in `link_up`); the
     /// platform answers with `link_up(.., initiator = true, ..)` if it can.
     fn connect(&self, peer: String) -> Result<(), CallbackError>;
+}
+
+/// The phone's Bluetooth LE radio (scanner, advertiser, GATT client and
+/// server), driven by the core's BLE driver: `core::ble::BleRadio` across
+/// the boundary. Called on the core thread: every method queues its work
+/// and returns at once, and may call only the non-blocking `ble_*` methods
+/// of the node from here. A thrown exception is logged, not retried.
+#[uniffi::export(with_foreign)]
+pub trait BleRadio: Send + Sync {
+    /// Scan for the Pollen service UUID; report each advertisement with
+    /// `ble_advertisement`.
+    fn start_scan(&self) -> Result<(), CallbackError>;
+    /// Stop scanning.
+    fn stop_scan(&self) -> Result<(), CallbackError>;
+    /// Advertise the Pollen service with this service data (Android) or
+    /// local name (iOS), replacing any earlier advertisement.
+    fn advertise(
+        &self,
+        service_data: Vec<u8>,
+        local_name: String,
+        interval_ms: u32,
+    ) -> Result<(), CallbackError>;
+    /// Stop advertising.
+    fn stop_advertising(&self) -> Result<(), CallbackError>;
+    /// Connect to the advertiser with this handle; answer with `ble_link_up`
+    /// or `ble_connect_failed`.
+    fn connect(&self, handle: String) -> Result<(), CallbackError>;
+    /// Close the link after the values already handed over; answer with
+    /// `ble_link_down` once it is gone.
+    fn disconnect(&self, link_id: u64) -> Result<(), CallbackError>;
+    /// Queue one value to write (central) or notify (peripheral); answer
+    /// with `ble_ready` once values went out.
+    fn send(&self, link_id: u64, value: Vec<u8>) -> Result<(), CallbackError>;
 }

@@ -3,6 +3,7 @@
 //! runtime. Exported methods send it closures and wait for the answer, so
 //! every caller on every thread is serialised without a lock on the node.
 
+use crate::ble::BleCtl;
 use crate::callbacks::{PlatformTransport, PollenListener};
 use crate::error::PollenError;
 use crate::events::{self, Event, EventSink, Observer};
@@ -66,6 +67,8 @@ pub(crate) struct Core {
     pub view: Rc<Notify>,
     /// The runtime, while started.
     pub run: Option<Running>,
+    /// Bluetooth LE, on while the app set a radio.
+    pub ble: Rc<BleCtl>,
     /// Callers waiting for the runtime to stop.
     stop_waiters: Vec<oneshot::Sender<()>>,
     /// Leave the loop after this job.
@@ -79,6 +82,7 @@ impl Core {
         if let Some(run) = &self.run {
             run.local_write();
         }
+        self.ble.note_news();
     }
 
     /// Stops the runtime after this job; `done` fires once it has stopped.
@@ -237,17 +241,22 @@ fn run(
     let local = tokio::task::LocalSet::new();
     local.block_on(&runtime, async move {
         let me = node.public().signing;
+        let node = Rc::new(RefCell::new(node));
+        let view = Rc::new(Notify::new());
+        let ble = Rc::new(BleCtl::new(node.clone(), view.clone(), events.clone()));
         let mut core = Core {
-            node: Rc::new(RefCell::new(node)),
+            node,
             me,
             shared,
             events,
-            view: Rc::new(Notify::new()),
+            view,
             run: None,
+            ble: ble.clone(),
             stop_waiters: Vec::new(),
             exit: false,
         };
         Observer::spawn(&core);
+        let ble_timer = tokio::task::spawn_local(ble.run_timer());
         while let Some(job) = jobs.recv().await {
             job(&mut core);
             if !core.stop_waiters.is_empty() || core.exit {
@@ -264,6 +273,10 @@ fn run(
         }
         if let Some(run) = core.run.take() {
             run.stop(&core).await;
+        }
+        ble_timer.abort();
+        if catch_unwind(AssertUnwindSafe(|| core.ble.stop())).is_err() {
+            tracing::error!("panic while stopping BLE");
         }
         // Later calls fail with ShutDown rather than wait forever.
         jobs.close();

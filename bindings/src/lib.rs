@@ -6,8 +6,11 @@
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //! - [`PlatformTransport`]: links the platform opens (BLE, Bonjour), driven by
-//!   the core like TCP connections ([`links`]).
+//!   the core like TCP connections ([`links`]);
+//! - [`BleRadio`]: the phone's Bluetooth LE radio, driven by the core's BLE
+//!   driver on the core thread ([`ble`]).
 
+mod ble;
 mod callbacks;
 mod core_thread;
 mod error;
@@ -17,7 +20,7 @@ mod node;
 mod platform_peers;
 pub mod records;
 
-pub use callbacks::{CallbackError, PlatformTransport, PollenListener};
+pub use callbacks::{BleRadio, CallbackError, PlatformTransport, PollenListener};
 pub use error::PollenError;
 pub use node::PollenNode;
 pub use pollen_core as core;

@@ -3,6 +3,7 @@
 //! app's [`PlatformTransport`](crate::PlatformTransport) exactly as
 //! `runtime::drive` does over TCP.
 
+use crate::ble::BleCtl;
 use crate::core_thread::{Core, Shared, lock};
 use crate::error::PollenError;
 use crate::events::{Event, EventSink};
@@ -48,6 +49,8 @@ struct Ctx {
     live: Cell<usize>,
     clock: LinkClock,
     stop: watch::Receiver<bool>,
+    /// BLE neighbours hear what LAN and platform sessions brought.
+    ble: Rc<BleCtl>,
 }
 
 impl Ctx {
@@ -88,6 +91,7 @@ impl Running {
             live: Cell::new(0),
             clock: LinkClock::new(),
             stop: stop_rx,
+            ble: core.ble.clone(),
         });
         let mesh = if options.lan {
             Some(start_mesh(&ctx, options)?)
@@ -95,6 +99,14 @@ impl Running {
             None
         };
         let helpers = vec![tokio::task::spawn_local(schedule(ctx.clone()))];
+        // What a BLE session brought goes on to the LAN and platform peers.
+        let weak = Rc::downgrade(&ctx);
+        core.ble.set_on_news(Some(Box::new(move || {
+            if let Some(ctx) = weak.upgrade() {
+                ctx.peers.borrow_mut().mark_dirty(None);
+                ctx.nudge.poke();
+            }
+        })));
         core.shared.running.store(true, Ordering::SeqCst);
         Ok(Running {
             ctx,
@@ -150,6 +162,7 @@ impl Running {
     /// Stops everything; sessions get up to 5 s to commit what they received.
     pub async fn stop(self, core: &Core) {
         core.shared.running.store(false, Ordering::SeqCst);
+        core.ble.set_on_news(None);
         let _ = self.stop.send(true);
         if let Some(mesh) = self.mesh
             && mesh.await.is_err()
@@ -236,6 +249,7 @@ fn on_mesh_event(ctx: &Ctx, event: MeshEvent) {
             let s = &outcome.stats;
             if s.opened + s.carried + s.new_proofs > 0 {
                 ctx.peers.borrow_mut().mark_dirty(None);
+                ctx.ble.note_news();
             }
             if s.opened + s.new_proofs + s.delivered > 0 {
                 ctx.view.notify_one();
@@ -372,6 +386,7 @@ impl Link {
             // News travels on: every other neighbour should hear it now.
             ctx.peers.borrow_mut().mark_dirty(Some(&self.peer));
             ctx.nudge.poke();
+            ctx.ble.note_news();
         }
         if s.opened + s.new_proofs + s.delivered > 0 {
             ctx.view.notify_one();

@@ -1,14 +1,15 @@
 //! The exported `PollenNode` object: each method is one job on the core thread.
 
-use crate::callbacks::{PlatformTransport, PollenListener};
+use crate::callbacks::{BleRadio, PlatformTransport, PollenListener};
 use crate::core_thread::{Core, CoreHandle, lock};
 use crate::error::PollenError;
 use crate::links::{LinkInput, MIN_WRITE, Running};
 use crate::records::{
-    ContactInfo, ConversationCursor, ConversationInfo, ConversationPage, ExportInfo, IdentityInfo,
-    ImportInfo, KeyChangeInfo, MessageCursor, MessageInfo, MessagePage, NodeStatus, RunOptions,
-    SentInfo,
+    BlePowerMode, ContactInfo, ConversationCursor, ConversationInfo, ConversationPage, ExportInfo,
+    IdentityInfo, ImportInfo, KeyChangeInfo, MessageCursor, MessageInfo, MessagePage, NodeStatus,
+    RunOptions, SentInfo,
 };
+use pollen_core::ble::profile::{MAX_ATT_MTU, MAX_VALUE, MIN_ATT_MTU};
 use pollen_core::node::send::Sent;
 use pollen_core::node::{Node, SystemClock};
 use pollen_core::sync::frame::MAX_RECORD;
@@ -269,6 +270,9 @@ impl PollenNode {
                 status.neighbours = neighbours;
                 status.links = links;
             }
+            let (neighbours, links) = core.ble.figures();
+            status.neighbours += neighbours;
+            status.links += links;
             Ok(status)
         })
     }
@@ -394,6 +398,91 @@ impl PollenNode {
         if let Some(tx) = lock(&self.core.shared.links).remove(&link_id) {
             let _ = tx.send(LinkInput::Down);
         }
+    }
+
+    /// Starts Bluetooth LE with this radio (a fresh advertising secret each
+    /// time; an earlier radio is stopped first), or with `None` stops it:
+    /// links are closed after committing what arrived, scanning and
+    /// advertising stop. Independent of `start`/`stop`.
+    pub fn set_ble_radio(&self, radio: Option<Arc<dyn BleRadio>>) -> Result<(), PollenError> {
+        self.core.call(move |core: &mut Core| {
+            core.ble
+                .set_radio(radio)
+                .map_err(|detail| PollenError::Runtime { detail })
+        })
+    }
+
+    /// Whether a BLE radio is set.
+    pub fn ble_is_on(&self) -> Result<bool, PollenError> {
+        self.core.call(|core: &mut Core| Ok(core.ble.is_on()))
+    }
+
+    /// The radio heard an advertisement of the Pollen service from `handle`
+    /// (malformed Pollen fields are ignored); never blocks.
+    pub fn ble_advertisement(
+        &self,
+        handle: String,
+        service_data: Option<Vec<u8>>,
+        local_name: Option<String>,
+    ) -> Result<(), PollenError> {
+        self.core
+            .post(move |core: &mut Core| core.ble.advertisement(handle, service_data, local_name))
+    }
+
+    /// A BLE link is up: as central (`central`) after the MTU exchange and the
+    /// subscription, as peripheral when the central subscribed; never blocks.
+    pub fn ble_link_up(
+        &self,
+        link_id: u64,
+        handle: String,
+        central: bool,
+        att_mtu: u16,
+    ) -> Result<(), PollenError> {
+        if !(MIN_ATT_MTU..=MAX_ATT_MTU).contains(&att_mtu) {
+            return Err(PollenError::InvalidLink {
+                why: format!("ATT MTU {att_mtu} is outside {MIN_ATT_MTU}..={MAX_ATT_MTU}"),
+            });
+        }
+        self.core
+            .post(move |core: &mut Core| core.ble.link_up(link_id, handle, central, att_mtu))
+    }
+
+    /// A `BleRadio::connect` failed before a link came up; never blocks.
+    pub fn ble_connect_failed(&self, handle: String) -> Result<(), PollenError> {
+        self.core
+            .post(move |core: &mut Core| core.ble.connect_failed(handle))
+    }
+
+    /// A GATT value arrived on a BLE link (values for unknown links are
+    /// ignored); never blocks.
+    pub fn ble_received(&self, link_id: u64, value: Vec<u8>) -> Result<(), PollenError> {
+        if value.len() > MAX_VALUE {
+            return Err(PollenError::InvalidLink {
+                why: format!("a GATT value of {} bytes > {MAX_VALUE}", value.len()),
+            });
+        }
+        self.core
+            .post(move |core: &mut Core| core.ble.received(link_id, value))
+    }
+
+    /// `sent` values handed to `BleRadio::send` on this link went out;
+    /// never blocks.
+    pub fn ble_ready(&self, link_id: u64, sent: u32) -> Result<(), PollenError> {
+        self.core
+            .post(move |core: &mut Core| core.ble.ready(link_id, sent))
+    }
+
+    /// A BLE link is gone (unknown ids are ignored); never blocks.
+    pub fn ble_link_down(&self, link_id: u64) -> Result<(), PollenError> {
+        self.core
+            .post(move |core: &mut Core| core.ble.link_down(link_id))
+    }
+
+    /// Switches BLE's duty cycle (kept for the next radio while BLE is off);
+    /// never blocks.
+    pub fn ble_set_power(&self, mode: BlePowerMode) -> Result<(), PollenError> {
+        self.core
+            .post(move |core: &mut Core| core.ble.set_power(mode.into()))
     }
 
     /// Stops the runtime and the node's threads; later calls fail with

@@ -410,14 +410,38 @@ impl From<ImportReport> for ImportInfo {
 pub enum LinkKind {
     /// TCP on the local network (found by mDNS or given).
     Lan,
-    /// A link the platform opened (BLE, Bonjour).
+    /// A link the platform opened (`PlatformTransport`: Bonjour, a test loopback).
     Platform,
+    /// A Bluetooth LE link run by the core's BLE driver (`BleRadio`).
+    Ble,
+}
+
+/// How hard BLE looks for neighbours (the battery budget in
+/// `docs/PROTOCOL.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum BlePowerMode {
+    /// The app is on screen: neighbours found within seconds.
+    Foreground,
+    /// The app is in the background: within a minute.
+    Background,
+    /// The battery is low: within two minutes.
+    Saver,
+}
+
+impl From<BlePowerMode> for pollen_core::ble::PowerMode {
+    fn from(m: BlePowerMode) -> Self {
+        match m {
+            BlePowerMode::Foreground => Self::Foreground,
+            BlePowerMode::Background => Self::Background,
+            BlePowerMode::Saver => Self::Saver,
+        }
+    }
 }
 
 /// A neighbour, as the runtime names it.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct NeighbourInfo {
-    /// mDNS instance name, or the platform's peer name.
+    /// mDNS instance name, the platform's peer name, or the BLE handle.
     pub id: String,
     /// How it is reached.
     pub kind: LinkKind,

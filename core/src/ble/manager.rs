@@ -273,6 +273,9 @@ impl LinkManager {
         if mode != self.power {
             self.power = mode;
             self.phase_start = now_ms;
+            // The advertising interval comes with the advertisement: ask for
+            // it again, or the old mode's interval would stay until rotation.
+            self.advertising = None;
             self.plan(now_ms);
         }
     }

@@ -414,3 +414,25 @@ proptest! {
         prop_assert_eq!(first.len(), n);
     }
 }
+
+/// The advertising interval belongs to the power mode, so a mode change
+/// must reach the radio at once, not at the next identifier rotation.
+#[test]
+fn a_power_change_asks_for_the_advertisement_again() {
+    let mut m = LinkManager::new(
+        AdvertKey::from_secret([9; 32]),
+        ManagerConfig::default(),
+        T0,
+    );
+    while m.poll_command().is_some() {}
+    m.set_power(PowerMode::Background, T0 + 1);
+    let commands: Vec<Command> = std::iter::from_fn(|| m.poll_command()).collect();
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, Command::Advertise(Some(_)))),
+        "{commands:?}"
+    );
+    m.set_power(PowerMode::Background, T0 + 2);
+    assert_eq!(m.poll_command(), None, "the same mode changes nothing");
+}

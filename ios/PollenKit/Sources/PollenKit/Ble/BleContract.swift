@@ -1,10 +1,11 @@
 // The core's BLE entry points and what it asks of the radio. Each maps
 // one-to-one onto a `PollenNode.ble*` method and the `BleRadio` foreign
-// trait the bindings must export (core: `core/src/ble/driver.rs`; wire:
+// trait the bindings export (core: `core/src/ble/driver.rs`; wire:
 // docs/PROTOCOL.md, "Bluetooth LE"). Every decision is taken in the core.
 
 import CoreBluetooth
 import Foundation
+import PollenBindings
 
 /// The core, called from CoreBluetooth callbacks.
 public protocol BleCore: AnyObject {
@@ -22,16 +23,10 @@ public protocol BleCore: AnyObject {
     func bleLinkDown(linkId: UInt64)
 }
 
-/// What the core asks of the radio; every method returns at once.
-public protocol BleRadio: AnyObject {
-    func startScan()
-    func stopScan()
-    func advertise(serviceData: Data, localName: String, intervalMs: UInt32)
-    func stopAdvertising()
-    func connect(handle: String)
-    func disconnect(linkId: UInt64)
-    func send(linkId: UInt64, value: Data)
-}
+/// What the core asks of the radio: the bindings' foreign trait, set with
+/// `PollenNode.setBleRadio`. Called on the core's thread; every method
+/// returns at once.
+public typealias BleRadio = PollenBindings.BleRadio
 
 /// The Pollen GATT profile (`core/src/ble/profile.rs`).
 public enum PollenGatt {

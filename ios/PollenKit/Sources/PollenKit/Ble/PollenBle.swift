@@ -10,7 +10,8 @@
 import CoreBluetooth
 import Foundation
 
-public final class PollenBle: NSObject, BleRadio {
+// Sendable: every mutable field is touched only on `queue`.
+public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
     private let core: BleCore
     private let queue = DispatchQueue(label: "org.pollen.ble")
     private var central: CBCentralManager!

@@ -7,6 +7,8 @@ import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.asSharedFlow
 import kotlinx.coroutines.withContext
+import uniffi.pollen.BlePowerMode
+import uniffi.pollen.BleRadio
 import uniffi.pollen.ContactInfo
 import uniffi.pollen.ConversationInfo
 import uniffi.pollen.ExportInfo
@@ -158,6 +160,36 @@ class Pollen private constructor(
 
     /** The platform lost a link; never blocks. */
     fun linkDown(linkId: ULong) = node.linkDown(linkId)
+
+    /**
+     * Starts BLE with [radio], which the core then drives (scan, advertise,
+     * connect, send), or with null stops it: links close after committing
+     * what arrived. Independent of [start] and [stop].
+     */
+    suspend fun setBleRadio(radio: BleRadio?): Unit = call { setBleRadio(radio) }
+
+    /** An advertisement of the Pollen service was heard; never blocks. */
+    fun bleAdvertisement(handle: String, serviceData: ByteArray?, localName: String?) =
+        node.bleAdvertisement(handle, serviceData, localName)
+
+    /** A BLE link is up; never blocks. */
+    fun bleLinkUp(linkId: ULong, handle: String, central: Boolean, attMtu: UShort) =
+        node.bleLinkUp(linkId, handle, central, attMtu)
+
+    /** A BLE connect failed; never blocks. */
+    fun bleConnectFailed(handle: String) = node.bleConnectFailed(handle)
+
+    /** A GATT value arrived on a BLE link; never blocks. */
+    fun bleReceived(linkId: ULong, value: ByteArray) = node.bleReceived(linkId, value)
+
+    /** [sent] values handed to the radio went out; never blocks. */
+    fun bleReady(linkId: ULong, sent: UInt) = node.bleReady(linkId, sent)
+
+    /** A BLE link is gone; never blocks. */
+    fun bleLinkDown(linkId: ULong) = node.bleLinkDown(linkId)
+
+    /** Foreground, background or battery saver duty cycle for BLE; never blocks. */
+    fun bleSetPower(mode: BlePowerMode) = node.bleSetPower(mode)
 
     /** Shuts the core down and frees it; later calls throw. Idempotent. */
     override fun close() {

@@ -110,9 +110,12 @@ class PollenService : Service() {
     override fun onDestroy() {
         // A node still opening would otherwise be published after we looked.
         runBlocking { withTimeoutOrNull(STOP_TIMEOUT_MS) { starting?.join() } }
-        ble?.stop()
+        val radio = ble
         ble = null
         nodeState.value?.let { pollen ->
+            if (radio != null) {
+                runBlocking { org.pollen.android.ble.BleCores.detach(pollen, radio) }
+            }
             // Give sessions their chance to commit, bounded so that the main
             // thread is not held hostage by a stuck link.
             runBlocking { withTimeoutOrNull(STOP_TIMEOUT_MS) { runCatching { pollen.stop() } } }

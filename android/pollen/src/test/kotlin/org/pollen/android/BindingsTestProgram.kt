@@ -196,6 +196,45 @@ private suspend fun runAll() = coroutineScope {
         }
     }
 
+    check("a direct message over BLE: the core's driver behind a Kotlin BleRadio loopback") {
+        Pollen.create(dir("ble-ana"), "Ana").use { ana ->
+            Pollen.create(dir("ble-ben"), "Ben").use { ben ->
+                BleAir().use { air ->
+                    ana.addContact(ben.card(), "ben")
+                    ben.addContact(ana.card(), "ana")
+                    val text = "hello ben, over the air"
+                    val arrived = async(start = CoroutineStart.UNDISPATCHED) {
+                        withTimeout(DELIVERY_TIMEOUT_MS) {
+                            ben.events.filterIsInstance<PollenEvent.NewMessage>().first { it.message.text == text }
+                        }
+                    }
+                    val sent = ana.sendDirect("ben", text)
+                    val delivered = async(start = CoroutineStart.UNDISPATCHED) {
+                        withTimeout(DELIVERY_TIMEOUT_MS) {
+                            ana.events.filterIsInstance<PollenEvent.MessageStatusChanged>()
+                                .first { it.messageId == sent.messageId && it.status == MessageStatus.DELIVERED }
+                        }
+                    }
+                    val t0 = System.nanoTime()
+                    ana.setBleRadio(air.radio("phone-a", ana))
+                    ben.setBleRadio(air.radio("phone-b", ben))
+                    val message = arrived.await().message
+                    val arrivedMs = (System.nanoTime() - t0) / 1_000_000
+                    expect(message.id == sent.messageId && message.hops == 1u) { "ben got ${message.id}, ${message.hops} hops" }
+                    delivered.await()
+                    // Both advertise and scan; the core lets exactly one of them connect.
+                    expect(air.connects.get() == 1) { "${air.connects} connections for one meeting" }
+                    expect(air.oversize.get() == 0) { "${air.oversize} values over the MTU" }
+                    expectThrows<PollenException.InvalidLink> { ana.bleReceived(1u, ByteArray(600)) }
+                    ana.bleReceived(999_999u, byteArrayOf(1, 2, 3)) // an unknown link is ignored
+                    ana.setBleRadio(null)
+                    ben.setBleRadio(null)
+                    println("     BLE loopback (ATT MTU 185): radios on -> message at ben after $arrivedMs ms")
+                }
+            }
+        }
+    }
+
     check("every object closes, and a closed node refuses calls") {
         for (node in nodes) {
             node.stop()

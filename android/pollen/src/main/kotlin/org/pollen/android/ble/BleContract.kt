@@ -4,9 +4,9 @@ import java.util.UUID
 
 /**
  * The core's BLE entry points, called from Bluetooth callbacks. Each maps
- * one-to-one onto a `PollenNode.ble*` method the bindings must export
- * (`docs/PROTOCOL.md`, "Bluetooth LE"; the hub behind them is
- * `core/src/ble/driver.rs`). Every decision (who to connect, when to scan,
+ * one-to-one onto a `PollenNode.ble*` method ([BleCores.coreOf] wraps a
+ * node; `docs/PROTOCOL.md`, "Bluetooth LE"; the driver behind them is
+ * `core/src/ble/driver.rs`). None of them blocks. Every decision (who to connect, when to scan,
  * what to advertise, when to drop a link) is taken behind these calls.
  */
 interface BleCore {
@@ -30,31 +30,11 @@ interface BleCore {
 }
 
 /**
- * What the core asks of the radio (the bindings' foreign trait `BleRadio`).
+ * What the core asks of the radio: the bindings' foreign trait `BleRadio`
+ * (`bindings/src/callbacks.rs`), set with [org.pollen.android.Pollen.setBleRadio].
  * Called on the core's thread: every method queues its work and returns.
  */
-interface BleRadio {
-    /** Scan for the Pollen service UUID. */
-    fun startScan()
-
-    /** Stop scanning. */
-    fun stopScan()
-
-    /** Advertise the service with [serviceData] (Android carries it in the scan response). */
-    fun advertise(serviceData: ByteArray, localName: String, intervalMs: UInt)
-
-    /** Stop advertising. */
-    fun stopAdvertising()
-
-    /** Connect to the advertiser [handle]. */
-    fun connect(handle: String)
-
-    /** Close [linkId] once the values already handed over went out. */
-    fun disconnect(linkId: ULong)
-
-    /** Queue one value to write (central) or notify (peripheral). */
-    fun send(linkId: ULong, value: ByteArray)
-}
+typealias BleRadio = uniffi.pollen.BleRadio
 
 /** The Pollen GATT profile (`core/src/ble/profile.rs`). */
 object PollenGatt {

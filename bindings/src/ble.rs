@@ -1,0 +1,500 @@
+//! Bluetooth LE for phones: the app's [`BleRadio`] drives a
+//! `core::ble::BleDriver` that lives on the core thread. The platform's
+//! callbacks (`PollenNode::ble_*`) post to that thread and return at once;
+//! every decision (who to connect, scanning, advertising, when to drop a
+//! link) is the driver's. A task on the core thread's runtime runs the
+//! driver's timers and passes news from local writes and other links on.
+
+use crate::callbacks::{BleRadio, CallbackError};
+use crate::events::{Event, EventSink};
+use crate::records::{LinkKind, NeighbourInfo};
+use pollen_core::ble::{AdvertKey, BleDriver, BleHub, HubEvent, LinkId, ManagerConfig, Role};
+use pollen_core::ble::{BleRadio as CoreRadio, PowerMode};
+use pollen_core::envelope::RoutingTag;
+use pollen_core::node::Node;
+use pollen_core::runtime::LinkClock;
+use pollen_core::sync::store::{
+    Incoming, Interests, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
+};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How long the timer sleeps when the driver has no deadline.
+const IDLE: Duration = Duration::from_secs(3600);
+
+/// One live link as the bindings see it, for neighbour events.
+struct LinkNote {
+    handle: String,
+    synced: bool,
+}
+
+/// BLE while a radio is set.
+struct BleState {
+    driver: BleDriver,
+    radio: Arc<dyn BleRadio>,
+    links: BTreeMap<LinkId, LinkNote>,
+    /// Live links per platform handle: a handle with one is a neighbour.
+    present: BTreeMap<String, usize>,
+}
+
+/// The BLE side of a node, owned by the core thread (shared with its tasks).
+pub(crate) struct BleCtl {
+    node: Rc<RefCell<Node>>,
+    view: Rc<Notify>,
+    events: EventSink,
+    clock: LinkClock,
+    state: RefCell<Option<BleState>>,
+    power: Cell<PowerMode>,
+    /// Re-arms the timer, or tells it there is news.
+    wake: Notify,
+    news: Cell<bool>,
+    /// Called when a BLE session brought news: the running runtime's other
+    /// neighbours (LAN, platform links) should hear it.
+    on_news: RefCell<Option<Box<dyn Fn()>>>,
+}
+
+impl BleCtl {
+    /// BLE off, for this node.
+    pub fn new(node: Rc<RefCell<Node>>, view: Rc<Notify>, events: EventSink) -> BleCtl {
+        BleCtl {
+            node,
+            view,
+            events,
+            clock: LinkClock::new(),
+            state: RefCell::new(None),
+            power: Cell::new(PowerMode::Foreground),
+            wake: Notify::new(),
+            news: Cell::new(false),
+            on_news: RefCell::new(None),
+        }
+    }
+
+    /// Sets what runs when a BLE session brought news (`None` to clear).
+    pub fn set_on_news(&self, hook: Option<Box<dyn Fn()>>) {
+        *self.on_news.borrow_mut() = hook;
+    }
+
+    /// Starts BLE with `radio` (replacing an earlier one), or stops it.
+    pub fn set_radio(&self, radio: Option<Arc<dyn BleRadio>>) -> Result<(), String> {
+        self.stop();
+        let Some(radio) = radio else {
+            return Ok(());
+        };
+        let key = AdvertKey::random().map_err(|e| e.to_string())?;
+        let config = ManagerConfig {
+            power: self.power.get(),
+            ..ManagerConfig::default()
+        };
+        let hub = BleHub::new(key, config, self.clock.now_ms());
+        *self.state.borrow_mut() = Some(BleState {
+            driver: BleDriver::new(hub),
+            radio,
+            links: BTreeMap::new(),
+            present: BTreeMap::new(),
+        });
+        tracing::info!("BLE on");
+        self.drive(|d, r, s, _| d.flush(r, s));
+        Ok(())
+    }
+
+    /// Whether a radio is set.
+    pub fn is_on(&self) -> bool {
+        self.state.borrow().is_some()
+    }
+
+    /// Stops BLE: every link is closed (what arrived on it is committed),
+    /// scanning and advertising stop, the driver is dropped.
+    pub fn stop(&self) {
+        let Some(mut state) = self.state.borrow_mut().take() else {
+            return;
+        };
+        let now = self.clock.now_ms();
+        let radio = Radio(&*state.radio);
+        {
+            let mut node = self.node.borrow_mut();
+            let mut store = Watched::new(&mut node);
+            for link in state.driver.hub().link_ids() {
+                radio.disconnect(link);
+                // The driver's follow-up commands (connect elsewhere, advertise
+                // again) must not reach a radio that is being switched off.
+                state.driver.link_down(&Silent, &mut store, link, now);
+            }
+            if store.changed {
+                self.view.notify_one();
+            }
+        }
+        radio.stop_scan();
+        radio.stop_advertising();
+        self.drain_events(&mut state);
+        for (handle, _) in std::mem::take(&mut state.present) {
+            self.neighbour(false, handle);
+        }
+        self.wake.notify_one();
+        tracing::info!("BLE off");
+    }
+
+    /// Live BLE links and the neighbours on them.
+    pub fn figures(&self) -> (u64, u64) {
+        match &*self.state.borrow() {
+            Some(s) => (s.present.len() as u64, s.links.len() as u64),
+            None => (0, 0),
+        }
+    }
+
+    /// Something new to tell the BLE neighbours (a local write, or items
+    /// another link brought); handled by the timer task.
+    pub fn note_news(&self) {
+        self.news.set(true);
+        self.wake.notify_one();
+    }
+
+    /// Switches the duty cycle (kept for the next radio while BLE is off).
+    pub fn set_power(&self, mode: PowerMode) {
+        self.power.set(mode);
+        self.call(|d, r, s, now| d.set_power(r, s, mode, now));
+    }
+
+    /// An advertisement was heard.
+    pub fn advertisement(&self, handle: String, data: Option<Vec<u8>>, name: Option<String>) {
+        self.call(|d, r, s, now| {
+            d.advertisement(r, s, &handle, data.as_deref(), name.as_deref(), now)
+        });
+    }
+
+    /// A link came up.
+    pub fn link_up(&self, link: LinkId, handle: String, central: bool, att_mtu: u16) {
+        let role = if central {
+            Role::Central
+        } else {
+            Role::Peripheral
+        };
+        let fresh = match &*self.state.borrow() {
+            None => return off("link_up"),
+            Some(s) => !s.links.contains_key(&link),
+        };
+        if !fresh {
+            tracing::warn!(link, %handle, "BLE link id already up; ignored");
+            return;
+        }
+        let accepted = self.call(|d, r, s, now| {
+            d.link_up(r, s, link, &handle, role, att_mtu, now);
+            d.hub().role_of(link).is_some()
+        });
+        if accepted != Some(true) {
+            return;
+        }
+        let appeared = {
+            let mut state = self.state.borrow_mut();
+            let Some(s) = state.as_mut() else { return };
+            s.links.insert(
+                link,
+                LinkNote {
+                    handle: handle.clone(),
+                    synced: false,
+                },
+            );
+            let n = s.present.entry(handle.clone()).or_default();
+            *n += 1;
+            *n == 1
+        };
+        if appeared {
+            self.neighbour(true, handle);
+        }
+    }
+
+    /// A connection attempt failed.
+    pub fn connect_failed(&self, handle: String) {
+        self.call(|d, r, s, now| d.connect_failed(r, s, &handle, now));
+    }
+
+    /// A value arrived.
+    pub fn received(&self, link: LinkId, value: Vec<u8>) {
+        if !self.knows(link, "received") {
+            return;
+        }
+        self.call(|d, r, s, now| d.received(r, s, link, &value, now));
+    }
+
+    /// The platform sent `sent` queued values.
+    pub fn ready(&self, link: LinkId, sent: u32) {
+        if !self.knows(link, "ready") {
+            return;
+        }
+        self.call(|d, r, s, _| d.ready(r, s, link, sent));
+    }
+
+    /// A link is gone.
+    pub fn link_down(&self, link: LinkId) {
+        if !self.knows(link, "link_down") {
+            return;
+        }
+        self.call(|d, r, s, now| d.link_down(r, s, link, now));
+        let left = {
+            let mut state = self.state.borrow_mut();
+            let Some(s) = state.as_mut() else { return };
+            let Some(note) = s.links.remove(&link) else {
+                return;
+            };
+            let n = s.present.entry(note.handle.clone()).or_default();
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                s.present.remove(&note.handle);
+                tracing::debug!(link, handle = %note.handle, synced = note.synced, "BLE neighbour unlinked");
+                Some(note.handle)
+            } else {
+                None
+            }
+        };
+        if let Some(handle) = left {
+            self.neighbour(false, handle);
+        }
+    }
+
+    /// The timer task: runs the driver's timers at its deadline and passes
+    /// news on; woken early whenever a call may have moved the deadline.
+    pub async fn run_timer(self: Rc<Self>) {
+        loop {
+            let deadline = self
+                .state
+                .borrow()
+                .as_ref()
+                .and_then(|s| s.driver.poll_timeout());
+            let wait = deadline
+                .map(|ms| Duration::from_millis(ms.saturating_sub(self.clock.now_ms())))
+                .unwrap_or(IDLE);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => {}
+            }
+            // Not under the core thread's job wrapper: a panic must not end
+            // the timer for good.
+            let tick = catch_unwind(AssertUnwindSafe(|| self.tick()));
+            if tick.is_err() {
+                tracing::error!("panic in the BLE timer");
+            }
+        }
+    }
+
+    fn tick(&self) {
+        if self.news.take() {
+            self.drive(|d, r, s, now| d.note_news(r, s, now));
+        }
+        let due = self
+            .state
+            .borrow()
+            .as_ref()
+            .and_then(|s| s.driver.poll_timeout())
+            .is_some_and(|t| t <= self.clock.now_ms());
+        if due {
+            self.drive(|d, r, s, now| d.handle_timeout(r, s, now));
+        }
+    }
+
+    /// Whether `link` is live; an unknown one is logged (a late callback).
+    fn knows(&self, link: LinkId, what: &str) -> bool {
+        match &*self.state.borrow() {
+            None => {
+                off(what);
+                false
+            }
+            Some(s) if s.links.contains_key(&link) => true,
+            Some(_) => {
+                tracing::debug!(link, what, "BLE callback for an unknown link; ignored");
+                false
+            }
+        }
+    }
+
+    /// A platform callback: drives, then re-arms the timer.
+    fn call<T>(
+        &self,
+        f: impl FnOnce(&mut BleDriver, &dyn CoreRadio, &mut dyn SyncStore, u64) -> T,
+    ) -> Option<T> {
+        let out = self.drive(f);
+        if out.is_none() {
+            off("callback");
+        }
+        self.wake.notify_one();
+        out
+    }
+
+    /// Runs `f` on the driver with the radio, the store and the time, then
+    /// tells the UI and the other neighbours what changed.
+    fn drive<T>(
+        &self,
+        f: impl FnOnce(&mut BleDriver, &dyn CoreRadio, &mut dyn SyncStore, u64) -> T,
+    ) -> Option<T> {
+        let mut state = self.state.borrow_mut();
+        let s = state.as_mut()?;
+        let (out, changed) = {
+            let mut node = self.node.borrow_mut();
+            let mut store = Watched::new(&mut node);
+            let radio = Radio(&*s.radio);
+            let out = f(&mut s.driver, &radio, &mut store, self.clock.now_ms());
+            (out, store.changed)
+        };
+        if changed {
+            self.view.notify_one();
+        }
+        self.drain_events(s);
+        Some(out)
+    }
+
+    fn drain_events(&self, s: &mut BleState) {
+        let mut news = false;
+        while let Some(HubEvent::SessionEnded {
+            link,
+            peer,
+            stats,
+            error,
+        }) = s.driver.poll_event()
+        {
+            let synced = error.is_none();
+            if let Some(note) = s.links.get_mut(&link) {
+                note.synced = synced;
+            }
+            news |= stats.opened + stats.carried + stats.new_proofs > 0;
+            match error {
+                None => tracing::debug!(
+                    link,
+                    ?peer,
+                    sent = stats.envelopes_sent,
+                    received = stats.envelopes_received,
+                    "BLE session finished"
+                ),
+                Some(e) => tracing::info!(link, ?peer, reason = %e, "BLE session ended early"),
+            }
+        }
+        if news && let Some(hook) = &*self.on_news.borrow() {
+            hook();
+        }
+    }
+
+    fn neighbour(&self, appeared: bool, id: String) {
+        let n = NeighbourInfo {
+            id,
+            kind: LinkKind::Ble,
+        };
+        let event = if appeared {
+            Event::NeighbourAppeared(n)
+        } else {
+            Event::NeighbourLeft(n)
+        };
+        let _ = self.events.send(event);
+    }
+}
+
+fn off(what: &str) {
+    tracing::debug!(what, "BLE is off (no radio set); callback ignored");
+}
+
+/// The app's radio as the driver calls it; a failing call is logged.
+struct Radio<'a>(&'a dyn BleRadio);
+
+fn logged(what: &str, r: Result<(), CallbackError>) {
+    if let Err(e) = r {
+        tracing::warn!(what, error = %e, "BLE radio call failed");
+    }
+}
+
+impl CoreRadio for Radio<'_> {
+    fn start_scan(&self) {
+        logged("start_scan", self.0.start_scan());
+    }
+    fn stop_scan(&self) {
+        logged("stop_scan", self.0.stop_scan());
+    }
+    fn advertise(&self, service_data: Vec<u8>, local_name: String, interval_ms: u32) {
+        logged(
+            "advertise",
+            self.0.advertise(service_data, local_name, interval_ms),
+        );
+    }
+    fn stop_advertising(&self) {
+        logged("stop_advertising", self.0.stop_advertising());
+    }
+    fn connect(&self, handle: String) {
+        logged("connect", self.0.connect(handle));
+    }
+    fn disconnect(&self, link: LinkId) {
+        logged("disconnect", self.0.disconnect(link));
+    }
+    fn send(&self, link: LinkId, value: Vec<u8>) {
+        logged("send", self.0.send(link, value));
+    }
+}
+
+/// A radio that does nothing, for the driver's last calls while stopping.
+struct Silent;
+
+impl CoreRadio for Silent {
+    fn start_scan(&self) {}
+    fn stop_scan(&self) {}
+    fn advertise(&self, _: Vec<u8>, _: String, _: u32) {}
+    fn stop_advertising(&self) {}
+    fn connect(&self, _: String) {}
+    fn disconnect(&self, _: LinkId) {}
+    fn send(&self, _: LinkId, _: Vec<u8>) {}
+}
+
+/// The node as a sync store, noting whether a session changed what it holds
+/// (so the UI refreshes while a session runs, not only when it ends).
+struct Watched<'a> {
+    node: &'a mut Node,
+    changed: bool,
+}
+
+impl<'a> Watched<'a> {
+    fn new(node: &'a mut Node) -> Self {
+        Watched {
+            node,
+            changed: false,
+        }
+    }
+}
+
+impl SyncStore for Watched<'_> {
+    fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+        self.node.items()
+    }
+    fn items_matching(
+        &mut self,
+        wanted: &mut dyn FnMut(&RoutingTag) -> bool,
+    ) -> Result<Vec<LocalItem>, SyncStoreError> {
+        self.node.items_matching(wanted)
+    }
+    fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
+        self.node.offer_to(item, role)
+    }
+    fn interests(&mut self) -> Result<Interests, SyncStoreError> {
+        self.node.interests()
+    }
+    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        self.node.envelope(id)
+    }
+    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+        self.node.proof(commitment)
+    }
+    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+        self.node.seen(id)
+    }
+    fn ingest(
+        &mut self,
+        items: &[Incoming],
+        origin: &str,
+    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+        let out = self.node.ingest(items, origin)?;
+        self.changed |= out.0.iter().any(|r| {
+            matches!(
+                r,
+                Received::Opened | Received::Carried | Received::Proof { .. }
+            )
+        });
+        Ok(out)
+    }
+}
