@@ -113,6 +113,11 @@ impl Policy {
         }
     }
 
+    /// Whether copies carry a budget (sent with them in the session).
+    pub fn keeps_budgets(&self) -> bool {
+        matches!(self, Policy::SprayAndWait { .. } | Policy::Pollen { .. })
+    }
+
     /// The same policy with `copies` copies, where it has a copy budget.
     pub fn with_copies(self, copies: u32) -> Policy {
         match self {

@@ -122,7 +122,12 @@ impl SyncStore for Node {
                 let mut proofs = Vec::new();
                 for item in items {
                     let r = match item {
-                        Incoming::Envelope(bytes) => match batch.ingest(bytes, None, origin)? {
+                        // Phones keep no copy budgets yet: a budgeted copy is
+                        // carried like any other.
+                        Incoming::Envelope(bytes)
+                        | Incoming::Copy {
+                            envelope: bytes, ..
+                        } => match batch.ingest(bytes, None, origin)? {
                             Ok(IngestOutcome::Opened { proof, .. }) => {
                                 proofs.extend(proof);
                                 Received::Opened

@@ -654,7 +654,11 @@ impl Worker {
         let mut results = Vec::with_capacity(items.len());
         for item in items {
             let r = match item {
-                Incoming::Envelope(bytes) => batch.envelope(bytes)?,
+                // The relay hands everything to everyone who asks: no budget.
+                Incoming::Envelope(bytes)
+                | Incoming::Copy {
+                    envelope: bytes, ..
+                } => batch.envelope(bytes)?,
                 Incoming::Proof(secret) => batch.proof(secret)?,
             };
             if let Received::Rejected(reason) = r {

@@ -14,8 +14,11 @@ use thiserror::Error;
 pub const MAGIC: &[u8; 4] = b"POLN";
 /// Length of the preamble: magic, lowest and highest version, max record (u16 BE).
 pub const PREAMBLE_LEN: usize = 8;
-/// The only session protocol version this build speaks.
-pub const VERSION: u8 = 1;
+/// The highest session protocol version this build speaks (2: an envelope
+/// may travel with its copy budget, the `Copy` message).
+pub const VERSION: u8 = 2;
+/// The lowest session protocol version this build still speaks.
+pub const MIN_VERSION: u8 = 1;
 /// Noise protocol name between neighbours; changing it is a new session version.
 pub const NOISE_PARAMS: &str = "Noise_NN_25519_ChaChaPoly_BLAKE2s";
 /// Noise protocol name towards a relay whose static key the client knows.
@@ -38,7 +41,9 @@ pub enum HandshakeError {
     #[error("not a Pollen peer (bad preamble magic)")]
     NotPollen,
     /// No version both sides speak.
-    #[error("unsupported version: peer speaks {peer_min}..={peer_max}, this node speaks {VERSION}")]
+    #[error(
+        "unsupported version: peer speaks {peer_min}..={peer_max}, this node speaks {MIN_VERSION}..={VERSION}"
+    )]
     UnsupportedVersion {
         /// Lowest version the peer speaks.
         peer_min: u8,
@@ -79,7 +84,7 @@ impl Preamble {
     /// This build's preamble for a link that carries records of at most `max_record` bytes.
     pub fn ours(max_record: usize) -> Preamble {
         Preamble {
-            min_version: VERSION,
+            min_version: MIN_VERSION,
             max_version: VERSION,
             max_record: max_record.clamp(MIN_RECORD, MAX_RECORD) as u16,
         }
@@ -190,23 +195,30 @@ mod tests {
         let a = Preamble::ours(65_535);
         let b = Preamble::ours(180);
         assert_eq!(Preamble::decode(&a.encode()), Ok(a));
-        assert_eq!(a.encode(), *b"POLN\x01\x01\xff\xff");
-        assert_eq!(a.negotiate(&b), Ok((1, 180)));
-        assert_eq!(b.negotiate(&a), Ok((1, 180)));
+        assert_eq!(a.encode(), *b"POLN\x01\x02\xff\xff");
+        assert_eq!(a.negotiate(&b), Ok((2, 180)));
+        assert_eq!(b.negotiate(&a), Ok((2, 180)));
+        // A build that speaks only version 1 still gets a session.
+        let old = Preamble {
+            min_version: 1,
+            max_version: 1,
+            max_record: 4096,
+        };
+        assert_eq!(a.negotiate(&old), Ok((1, 4096)));
     }
 
     #[test]
     fn unknown_versions_and_strangers_are_refused_with_a_reason() {
         let ours = Preamble::ours(4096);
         let future = Preamble {
-            min_version: 2,
-            max_version: 3,
+            min_version: 3,
+            max_version: 4,
             max_record: 4096,
         };
         let err = ours.negotiate(&future).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unsupported version: peer speaks 2..=3, this node speaks 1"
+            "unsupported version: peer speaks 3..=4, this node speaks 1..=2"
         );
         assert_eq!(
             Preamble::decode(b"GET / HT"),

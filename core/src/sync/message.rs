@@ -25,6 +25,7 @@ const T_PROOF: u8 = 5;
 const T_ACK: u8 = 6;
 const T_DONE: u8 = 7;
 const T_CLOSE: u8 = 8;
+const T_COPY: u8 = 9;
 
 /// A routing tag keyed with the session's handshake hash, so a neighbour can
 /// match envelopes to what the other side wants without learning tags it
@@ -65,6 +66,14 @@ pub enum Message {
     Done,
     /// The sender closes the session for this reason.
     Close(String),
+    /// One envelope with the copy budget the receiver may hand on to
+    /// carriers (session version 2 and later).
+    Copy {
+        /// Copies the receiver holds, at least 1.
+        copies: u32,
+        /// The envelope bytes.
+        envelope: Vec<u8>,
+    },
 }
 
 /// Why a session message could not be read.
@@ -132,6 +141,9 @@ impl Message {
                 }
                 w.u8(T_CLOSE).short_bytes(&reason.as_bytes()[..end]);
             }
+            Message::Copy { copies, envelope } => {
+                w.u8(T_COPY).u32(*copies).bytes(envelope);
+            }
         }
         w.finish()
     }
@@ -183,17 +195,20 @@ impl Message {
                 }
                 Message::Want { last, ids }
             }
-            T_ENVELOPE => {
-                let rest = r.rest();
-                if rest.len() > MAX_ENVELOPE_BYTES {
-                    return Err(DecodeError::TooLong {
-                        what: "envelope",
-                        len: rest.len(),
-                        max: MAX_ENVELOPE_BYTES,
+            T_ENVELOPE => Message::Envelope(envelope_bytes(&mut r)?),
+            T_COPY => {
+                let copies = r.u32("copies")?;
+                if copies == 0 {
+                    return Err(DecodeError::Invalid {
+                        what: "copies",
+                        value: 0,
                     }
                     .into());
                 }
-                Message::Envelope(rest.to_vec())
+                Message::Copy {
+                    copies,
+                    envelope: envelope_bytes(&mut r)?,
+                }
             }
             T_PROOF => Message::Proof(r.array("proof")?),
             T_ACK => Message::Ack(r.u32("ack count")?),
@@ -207,6 +222,19 @@ impl Message {
         r.finish()?;
         Ok(msg)
     }
+}
+
+/// The rest of a message as envelope bytes, at most an envelope's size.
+fn envelope_bytes(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
+    let rest = r.rest();
+    if rest.len() > MAX_ENVELOPE_BYTES {
+        return Err(DecodeError::TooLong {
+            what: "envelope",
+            len: rest.len(),
+            max: MAX_ENVELOPE_BYTES,
+        });
+    }
+    Ok(rest.to_vec())
 }
 
 fn blinded_list(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<Blinded>, DecodeError> {
@@ -248,6 +276,10 @@ mod tests {
             Message::Ack(42),
             Message::Done,
             Message::Close("peer idle".into()),
+            Message::Copy {
+                copies: 8,
+                envelope: vec![2; 300],
+            },
         ]
     }
 
@@ -273,6 +305,27 @@ mod tests {
         ));
         assert!(Message::decode(&[T_DONE, 0]).is_err());
         assert!(Message::decode(&[T_WANT, 7, 0, 0]).is_err());
+        // A copy with no budget, and one whose budget is cut short.
+        assert!(matches!(
+            Message::decode(&[T_COPY, 0, 0, 0, 0, 1, 2, 3]),
+            Err(MessageError::Decode(DecodeError::Invalid {
+                what: "copies",
+                ..
+            }))
+        ));
+        assert!(matches!(
+            Message::decode(&[T_COPY, 1, 0]),
+            Err(MessageError::Decode(DecodeError::Truncated { .. }))
+        ));
+    }
+
+    #[test]
+    fn copy_layout_is_type_budget_then_envelope() {
+        let m = Message::Copy {
+            copies: 0x0102_0304,
+            envelope: vec![0xee; 3],
+        };
+        assert_eq!(hex::encode(m.encode()), "0904030201eeeeee");
     }
 
     #[test]

@@ -53,8 +53,28 @@ pub struct Interests {
 pub enum Incoming {
     /// Envelope bytes.
     Envelope(Vec<u8>),
+    /// Envelope bytes with the copy budget the sender handed over with them.
+    Copy {
+        /// Copies this node now holds (at least 1).
+        copies: u32,
+        /// The envelope bytes.
+        envelope: Vec<u8>,
+    },
     /// A delivery proof secret.
     Proof([u8; 32]),
+}
+
+impl Incoming {
+    /// The envelope bytes, for an envelope with or without a budget.
+    pub fn envelope(&self) -> Option<&[u8]> {
+        match self {
+            Incoming::Envelope(bytes)
+            | Incoming::Copy {
+                envelope: bytes, ..
+            } => Some(bytes),
+            Incoming::Proof(_) => None,
+        }
+    }
 }
 
 /// What became of one received item.
@@ -113,6 +133,14 @@ pub trait SyncStore {
     fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
         let _ = (item, role);
         Ok(true)
+    }
+    /// An envelope is about to be sent to a peer that is `role` for it: the
+    /// copy budget that goes with it, taken from this node's, or `None` when
+    /// this node keeps no budgets (the envelope travels without one). Only
+    /// asked in sessions whose version carries budgets.
+    fn handover(&mut self, id: &[u8; 32], role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+        let _ = (id, role);
+        Ok(None)
     }
     /// The tags this node wants first (see [`Interests`]).
     fn interests(&mut self) -> Result<Interests, SyncStoreError>;

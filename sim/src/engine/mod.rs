@@ -674,8 +674,6 @@ impl Engine<'_> {
             na.peer = None;
             nb.peer = None;
         }
-        na.session_ended(b);
-        nb.session_ended(a);
         na.incoming.retain(|(f, _), _| *f != b);
         nb.incoming.retain(|(f, _), _| *f != a);
         self.stats.bytes += live.link.bytes[0] + live.link.bytes[1];

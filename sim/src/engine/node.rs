@@ -1,6 +1,10 @@
 //! One simulated phone (or gateway, or relay): a real core [`Node`] on an
 //! in-memory store, wrapped so the engine can apply the routing policy and
 //! keep the bookkeeping a policy needs (copies, hops, where a copy came from).
+//!
+//! Copy budgets travel in the session itself (the `Copy` message, through
+//! [`SyncStore::handover`]). Hop counts (the flood baseline's) and whether a
+//! copy passed the relay (a measurement) travel beside it, as a [`Trail`].
 
 use crate::policy::{Held, Policy};
 use crate::scenario::Role;
@@ -11,11 +15,18 @@ use pollen_core::sync::store::{
 };
 use std::collections::{HashMap, HashSet};
 
-/// What travels with a copy besides its bytes: in a real deployment the
-/// sender's policy state would ride in the transfer record.
+/// A node's policy state for one envelope it holds.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct CopyMeta {
     pub copies: u32,
+    pub hops: u8,
+    pub via_relay: bool,
+}
+
+/// What the engine passes beside a copy (not on the wire): hops travelled
+/// and whether it passed the relay.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Trail {
     pub hops: u8,
     pub via_relay: bool,
 }
@@ -45,12 +56,10 @@ pub(crate) struct SimNode {
     hidden: HashSet<[u8; 32]>,
     /// The peer of the session being stepped right now, and its role.
     pub peer: Option<(u32, Role)>,
-    /// What each session's peer was offered, by (peer, id).
-    offered: HashMap<(u32, [u8; 32]), PeerRole>,
-    /// Copies loaded for sending this step: (peer, id, meta the copy carries).
-    pub outgoing: Vec<(u32, [u8; 32], CopyMeta)>,
-    /// Copies in flight to this node: (from, id) → meta.
-    pub incoming: HashMap<(u32, [u8; 32]), CopyMeta>,
+    /// Copies loaded for sending this step: (peer, id, their trail).
+    pub outgoing: Vec<(u32, [u8; 32], Trail)>,
+    /// Copies in flight to this node: (from, id) → trail.
+    pub incoming: HashMap<(u32, [u8; 32]), Trail>,
     /// Envelopes opened here since the engine last looked, with whether the
     /// copy travelled through the relay.
     pub opened: Vec<([u8; 32], bool)>,
@@ -78,7 +87,6 @@ impl SimNode {
             meta: HashMap::new(),
             hidden: HashSet::new(),
             peer: None,
-            offered: HashMap::new(),
             outgoing: Vec::new(),
             incoming: HashMap::new(),
             opened: Vec::new(),
@@ -191,11 +199,6 @@ impl SimNode {
         self.news += 1;
     }
 
-    /// Forgets what was offered to `peer` (its session ended).
-    pub fn session_ended(&mut self, peer: u32) {
-        self.offered.retain(|(p, _), _| *p != peer);
-    }
-
     fn held(&self, item: &LocalItem) -> Held {
         let m = self.meta.get(&item.id).copied().unwrap_or_default();
         Held {
@@ -231,16 +234,12 @@ impl SyncStore for SimNode {
     }
 
     fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
-        let Some((peer, peer_role)) = self.peer else {
+        let Some((_, peer_role)) = self.peer else {
             return Ok(false);
         };
-        let yes = self
+        Ok(self
             .policy
-            .offers(self.role, self.held(item), role, peer_role);
-        if yes {
-            self.offered.insert((peer, item.id), role);
-        }
-        Ok(yes)
+            .offers(self.role, self.held(item), role, peer_role))
     }
 
     fn interests(&mut self) -> Result<Interests, SyncStoreError> {
@@ -250,30 +249,35 @@ impl SyncStore for SimNode {
     fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
         let bytes = self.node.envelope(id)?;
         if bytes.is_some()
-            && let Some((peer, peer_role)) = self.peer
+            && let Some((peer, _)) = self.peer
         {
             // The session loads an envelope only to send it to this peer.
-            let role = self
-                .offered
-                .get(&(peer, *id))
-                .copied()
-                .unwrap_or(PeerRole::Carrier);
             let mine = self.meta.get(id).copied().unwrap_or_default();
-            let (kept, given) = self.policy.split(mine.copies.max(1), role, peer_role);
-            if let Some(m) = self.meta.get_mut(id) {
-                m.copies = kept;
-            }
             self.outgoing.push((
                 peer,
                 *id,
-                CopyMeta {
-                    copies: given,
+                Trail {
                     hops: mine.hops.saturating_add(1),
                     via_relay: mine.via_relay || self.role == Role::Relay,
                 },
             ));
         }
         Ok(bytes)
+    }
+
+    fn handover(&mut self, id: &[u8; 32], role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+        let Some((_, peer_role)) = self.peer else {
+            return Ok(None);
+        };
+        if !self.policy.keeps_budgets() {
+            return Ok(None);
+        }
+        let mine = self.meta.get(id).map_or(1, |m| m.copies.max(1));
+        let (kept, given) = self.policy.split(mine, role, peer_role);
+        if let Some(m) = self.meta.get_mut(id) {
+            m.copies = kept;
+        }
+        Ok(Some(given))
     }
 
     fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
@@ -292,7 +296,7 @@ impl SyncStore for SimNode {
         let from = peer_of(origin);
         let (results, proofs) = self.node.ingest(items, origin)?;
         for (item, result) in items.iter().zip(&results) {
-            let Incoming::Envelope(bytes) = item else {
+            let Some(bytes) = item.envelope() else {
                 if matches!(result, Received::Proof { .. }) {
                     self.version += 1;
                 }
@@ -306,13 +310,20 @@ impl SyncStore for SimNode {
                 continue;
             };
             let id = env.id().0;
-            let meta = from
+            let trail = from
                 .and_then(|f| self.incoming.remove(&(f, id)))
-                .unwrap_or(CopyMeta {
-                    copies: 1,
+                .unwrap_or(Trail {
                     hops: 1,
                     via_relay: false,
                 });
+            let meta = CopyMeta {
+                copies: match item {
+                    Incoming::Copy { copies, .. } => *copies,
+                    _ => 1,
+                },
+                hops: trail.hops,
+                via_relay: trail.via_relay,
+            };
             self.meta.insert(id, meta);
             if *result == Received::Opened {
                 self.opened.push((id, meta.via_relay));

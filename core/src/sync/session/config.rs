@@ -76,6 +76,9 @@ pub struct SessionConfig {
     pub offer: Offer,
     /// What the peer may make this side spend.
     pub limits: SessionLimits,
+    /// The highest session version this side offers (the build's newest
+    /// unless set lower, e.g. to stand in for an older build in tests).
+    pub max_version: u8,
 }
 
 impl SessionConfig {
@@ -91,6 +94,7 @@ impl SessionConfig {
             static_key: None,
             offer: Offer::All,
             limits: SessionLimits::default(),
+            max_version: crate::sync::handshake::VERSION,
         }
     }
 

@@ -53,6 +53,8 @@ pub struct Session {
     prologue: Vec<u8>,
     decoder: RecordDecoder,
     max_record: usize,
+    /// The negotiated session version (known after the preambles).
+    version: u8,
     fragmenter: Fragmenter,
     reassembler: Reassembler,
     out: VecDeque<Vec<u8>>,
@@ -95,7 +97,10 @@ impl Bucket {
 impl Session {
     /// Starts a session at `now_ms`; the preamble is queued at once.
     pub fn new(config: SessionConfig, now_ms: u64) -> Session {
-        let ours = Preamble::ours(config.max_record);
+        let mut ours = Preamble::ours(config.max_record);
+        ours.max_version = config
+            .max_version
+            .clamp(handshake::MIN_VERSION, handshake::VERSION);
         let limits = &config.limits;
         let mut s = Session {
             ours,
@@ -104,6 +109,7 @@ impl Session {
             prologue: Vec::new(),
             decoder: RecordDecoder::new(MIN_RECORD),
             max_record: MIN_RECORD,
+            version: handshake::MIN_VERSION,
             fragmenter: Fragmenter::new(),
             reassembler: Reassembler::new(limits.reassembly),
             out: VecDeque::new(),
@@ -301,7 +307,8 @@ impl Session {
         let mut raw = [0u8; PREAMBLE_LEN];
         raw.copy_from_slice(&self.preamble_buf);
         let peer = Preamble::decode(&raw)?;
-        let (_version, max_record) = self.ours.negotiate(&peer)?;
+        let (version, max_record) = self.ours.negotiate(&peer)?;
+        self.version = version;
         self.max_record = max_record;
         self.decoder.set_max_record(max_record);
         let (init, resp) = if self.config.initiator {
@@ -429,11 +436,12 @@ impl Session {
         let transport = hs.into_transport_mode().map_err(noise_err)?;
         self.phase = Phase::Transport(Box::new(transport));
         self.events.push_back(SessionEvent::Established {
-            version: handshake::VERSION,
+            version: self.version,
             max_record: self.max_record,
         });
         tracing::debug!(origin = %self.config.origin, max_record = self.max_record, "link encrypted");
-        self.transfer.start(hash, store, &mut self.stats)
+        self.transfer
+            .start(hash, self.version, store, &mut self.stats)
     }
 
     fn on_message(

@@ -5,7 +5,7 @@ use crate::sync::handshake::{self, MAGIC};
 use crate::sync::pump::{LinkModel, pump};
 use crate::sync::recon::{ReconItem, Reconciler};
 use crate::sync::store::{
-    Incoming, Interests, ItemKind, LocalItem, Received, SyncStoreError, proof_item_id,
+    Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStoreError, proof_item_id,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -24,6 +24,10 @@ struct MemStore {
     direct: Vec<RoutingTag>,
     /// Envelopes with these tags "open" here and yield their proof.
     mine: HashMap<[u8; 32], [u8; 32]>,
+    /// The copy budget this store hands over with each envelope, if any.
+    budget: Option<u32>,
+    /// Budgets received with envelopes, by id.
+    budgets: HashMap<[u8; 32], u32>,
 }
 
 fn envelope(n: u64, size: usize) -> (Vec<u8>, [u8; 32]) {
@@ -88,6 +92,10 @@ impl SyncStore for MemStore {
         Ok(self.seen.contains(id))
     }
 
+    fn handover(&mut self, _: &[u8; 32], _: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+        Ok(self.budget)
+    }
+
     fn ingest(
         &mut self,
         items: &[Incoming],
@@ -97,8 +105,12 @@ impl SyncStore for MemStore {
         let mut fresh = Vec::new();
         for item in items {
             match item {
-                Incoming::Envelope(bytes) => {
+                Incoming::Envelope(_) | Incoming::Copy { .. } => {
+                    let bytes = item.envelope().unwrap_or_default();
                     let id = *blake3::hash(bytes).as_bytes();
+                    if let Incoming::Copy { copies, .. } = item {
+                        self.budgets.insert(id, *copies);
+                    }
                     *self.ingested.entry(id).or_default() += 1;
                     if self.held.contains_key(&id) || self.seen.contains(&id) {
                         out.push(Received::Duplicate);
@@ -109,7 +121,7 @@ impl SyncStore for MemStore {
                         fresh.push(secret);
                         out.push(Received::Opened);
                     } else {
-                        self.add(bytes.clone(), [0; 8]);
+                        self.add(bytes.to_vec(), [0; 8]);
                         out.push(Received::Carried);
                     }
                 }
@@ -274,9 +286,9 @@ fn envelopes_for_the_neighbour_go_first_then_proofs() {
     assert!(r.finished, "{:?}", r.events);
     let first: Vec<[u8; 32]> = order[..3]
         .iter()
-        .map(|i| match i {
-            Incoming::Envelope(b) => *blake3::hash(b).as_bytes(),
-            Incoming::Proof(_) => [0; 32],
+        .map(|i| {
+            i.envelope()
+                .map_or([0; 32], |b| *blake3::hash(b).as_bytes())
         })
         .collect();
     assert_eq!(
@@ -327,16 +339,49 @@ fn a_proof_both_sides_know_is_not_sent_again_whatever_its_local_expiry() {
 }
 
 #[test]
+fn copy_budgets_travel_in_version_2_and_not_to_an_older_build() {
+    for (b_version, want) in [(handshake::VERSION, Some(5)), (1, None)] {
+        let (mut sa, mut sb) = stores(3, 0, 0);
+        sa.budget = Some(5);
+        let (mut a, b) = pair(MAX_RECORD);
+        drop(b);
+        let mut cb = SessionConfig::tcp(false, "b");
+        cb.max_version = b_version;
+        let mut b = Session::new(cb, T0);
+        let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+        assert!(r.finished, "{:?}", r.events);
+        assert_eq!(sb.held.len(), 3);
+        let budgets: Vec<u32> = sb
+            .held
+            .keys()
+            .filter_map(|id| sb.budgets.get(id).copied())
+            .collect();
+        match want {
+            Some(n) => assert_eq!(budgets, vec![n; 3], "version {b_version}"),
+            None => assert!(budgets.is_empty(), "a version-1 peer got a Copy"),
+        }
+        let version = |events: &[SessionEvent]| {
+            events.iter().find_map(|e| match e {
+                SessionEvent::Established { version, .. } => Some(*version),
+                _ => None,
+            })
+        };
+        assert_eq!(version(&r.events[0]), Some(b_version));
+        assert_eq!(version(&r.events[1]), Some(b_version));
+    }
+}
+
+#[test]
 fn unknown_versions_get_a_clear_close_reason() {
     let mut sb = MemStore::default();
     let mut b = Session::new(SessionConfig::tcp(false, "b"), T0);
     let mut future = MAGIC.to_vec();
-    future.extend_from_slice(&[2, 2, 0xff, 0xff]);
+    future.extend_from_slice(&[3, 3, 0xff, 0xff]);
     b.handle_input(&future, T0, &mut sb);
     let reason = closed_reason(&std::iter::from_fn(|| b.poll_event()).collect::<Vec<_>>());
     assert_eq!(
         reason.as_deref(),
-        Some("handshake: unsupported version: peer speaks 2..=2, this node speaks 1")
+        Some("handshake: unsupported version: peer speaks 3..=3, this node speaks 1..=2")
     );
     // The peer is told why, in cleartext, after our preamble.
     let out: Vec<u8> = std::iter::from_fn(|| b.poll_transmit(&mut sb))

@@ -19,6 +19,9 @@ const PROOF: u8 = 1;
 const PEER_GROUPS: u8 = 2;
 const CARRIED: u8 = 3;
 
+/// The first session version whose envelopes may carry a copy budget.
+const COPY_VERSION: u8 = 2;
+
 /// Window accounting charges a proof like this many bytes.
 const PROOF_COST: u64 = 32;
 
@@ -39,6 +42,8 @@ pub(super) struct Transfer {
     limits: SessionLimits,
     origin: String,
     hash: [u8; 32],
+    /// The session version: 2 and later carry copy budgets.
+    version: u8,
     started: bool,
     local: HashMap<[u8; 32], LocalItem>,
     control: VecDeque<Message>,
@@ -76,6 +81,15 @@ fn recon_timestamp(item: &LocalItem) -> u64 {
     }
 }
 
+/// What a peer is for an item of this priority class.
+fn role_of(class: u8) -> PeerRole {
+    match class {
+        FOR_PEER => PeerRole::Recipient,
+        PEER_GROUPS => PeerRole::Member,
+        _ => PeerRole::Carrier,
+    }
+}
+
 impl Transfer {
     pub(super) fn new(config: &SessionConfig) -> Transfer {
         Transfer {
@@ -86,6 +100,7 @@ impl Transfer {
             limits: config.limits.clone(),
             origin: config.origin.clone(),
             hash: [0; 32],
+            version: 1,
             started: false,
             local: HashMap::new(),
             control: VecDeque::new(),
@@ -117,10 +132,12 @@ impl Transfer {
     pub(super) fn start(
         &mut self,
         hash: [u8; 32],
+        version: u8,
         store: &mut dyn SyncStore,
         stats: &mut SessionStats,
     ) -> Result<(), SessionError> {
         self.hash = hash;
+        self.version = version;
         self.started = true;
         // A relay loads only what the client asks for, once its Hello is here.
         let items = if self.offer == Offer::Interests {
@@ -247,6 +264,14 @@ impl Transfer {
                 stats.envelopes_received += 1;
                 self.receive(bytes.len() as u64, Incoming::Envelope(bytes), now_ms)?;
             }
+            Message::Copy { copies, envelope } => {
+                if self.version < COPY_VERSION {
+                    return Err(SessionError::Protocol("copy budget in a version 1 session"));
+                }
+                stats.envelopes_received += 1;
+                let cost = envelope.len() as u64;
+                self.receive(cost, Incoming::Copy { copies, envelope }, now_ms)?;
+            }
             Message::Proof(secret) => {
                 stats.proofs_received += 1;
                 self.receive(PROOF_COST, Incoming::Proof(secret), now_ms)?;
@@ -359,15 +384,8 @@ impl Transfer {
                     return Ok(());
                 };
                 let class = self.class_of(&local);
-                if self.offer == Offer::Routed {
-                    let role = match class {
-                        FOR_PEER => PeerRole::Recipient,
-                        PEER_GROUPS => PeerRole::Member,
-                        _ => PeerRole::Carrier,
-                    };
-                    if !store.offer_to(&local, role)? {
-                        return Ok(());
-                    }
+                if self.offer == Offer::Routed && !store.offer_to(&local, role_of(class))? {
+                    return Ok(());
                 }
                 class
             }
@@ -532,7 +550,20 @@ impl Transfer {
                         ItemKind::Envelope { .. } => {
                             if let Some(bytes) = store.envelope(&id)? {
                                 let cost = bytes.len() as u64;
-                                return Ok(Some((Message::Envelope(bytes), cost)));
+                                let role = role_of(self.class_of(local));
+                                let budget = if self.version >= COPY_VERSION {
+                                    store.handover(&id, role)?
+                                } else {
+                                    None
+                                };
+                                let msg = match budget {
+                                    Some(copies) => Message::Copy {
+                                        copies: copies.max(1),
+                                        envelope: bytes,
+                                    },
+                                    None => Message::Envelope(bytes),
+                                };
+                                return Ok(Some((msg, cost)));
                             }
                         }
                         ItemKind::Proof { commitment } => {
