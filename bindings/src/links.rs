@@ -303,7 +303,7 @@ impl Link {
         let ctx = &self.ctx;
         let origin = format!("link:{}", self.peer);
         // Records no larger than a write keep one record per write on BLE.
-        let config = SessionConfig::small(self.initiator, origin, self.max_write);
+        let config = SessionConfig::small(self.initiator, origin, self.max_write).routed();
         let mut session = Session::new(config, ctx.clock.now_ms());
         let mut stop = ctx.stop.clone();
         let mut lost = false;

@@ -27,6 +27,7 @@ pub mod node;
 pub mod payload;
 pub mod random;
 pub mod relay;
+pub mod routing;
 pub mod runtime;
 pub mod store;
 pub mod sync;

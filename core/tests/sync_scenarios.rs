@@ -82,3 +82,70 @@ fn a_to_b_to_c_over_a_180_byte_link_and_the_proof_comes_back() {
     assert_eq!(status.own_undelivered, 0);
     assert_eq!(status.own_delivered, 1);
 }
+
+/// One routed encounter (what phones run): the routing policy picks what
+/// crosses and copy budgets travel with envelopes. `b_version` is the
+/// responder's highest session version.
+fn routed(initiator: &mut Node, responder: &mut Node, b_version: u8) -> PumpReport {
+    let mut a = Session::new(SessionConfig::small(true, "a", 180).routed(), T0 * 1000);
+    let mut cb = SessionConfig::small(false, "b", 180).routed();
+    cb.max_version = b_version;
+    let mut b = Session::new(cb, T0 * 1000);
+    let r = pump(
+        &mut a,
+        initiator,
+        &mut b,
+        responder,
+        LinkModel::default(),
+        T0 * 1000,
+    );
+    assert!(r.finished, "{:?}", r.events);
+    r
+}
+
+#[test]
+fn phones_spray_a_copy_budget_and_a_last_copy_waits_for_the_recipient() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let mut a = node(root.path(), "Ada", &clock);
+    let mut zed = node(root.path(), "Zed", &clock);
+    let mut carriers: Vec<Node> = (0..6)
+        .map(|i| node(root.path(), &format!("carrier{i}"), &clock))
+        .collect();
+    a.add_contact(&zed.card(), None).unwrap();
+    zed.add_contact(&a.card(), None).unwrap();
+    let id = a.send_direct("Zed", "meet at the well").unwrap().envelope;
+    let copies = |n: &Node| n.store().envelope_copies(&id).unwrap();
+    assert_eq!(copies(&a), Some(pollen_core::routing::COPIES));
+
+    // Each handover gives away half: 16 → 8 → 4 → 2 → 1 along a chain.
+    routed(&mut a, &mut carriers[0], 2);
+    assert_eq!((copies(&a), copies(&carriers[0])), (Some(8), Some(8)));
+    for i in 0..3 {
+        let (left, right) = carriers.split_at_mut(i + 1);
+        routed(&mut left[i], &mut right[0], 2);
+    }
+    let held: Vec<Option<u32>> = carriers.iter().map(copies).collect();
+    assert_eq!(held[..4], [Some(4), Some(2), Some(1), Some(1)]);
+
+    // A carrier down to one copy keeps it from other carriers ...
+    let (left, right) = carriers.split_at_mut(4);
+    routed(&mut left[3], &mut right[0], 2);
+    assert_eq!(copies(&right[0]), None);
+    // ... and hands it to the recipient, whose proof comes straight back.
+    routed(&mut left[3], &mut zed, 2);
+    assert!(
+        zed.messages(None, 10, None)
+            .unwrap()
+            .iter()
+            .any(|m| m.text == "meet at the well")
+    );
+    assert_eq!(copies(&left[3]), None, "the proof purged the last copy");
+
+    // A build that speaks only session version 1 gets the envelope without
+    // a budget, so it holds a single copy and waits.
+    let b = a.send_direct("Zed", "second").unwrap().envelope;
+    routed(&mut a, &mut carriers[5], 1);
+    assert_eq!(carriers[5].store().envelope_copies(&b).unwrap(), Some(1));
+    assert_eq!(a.store().envelope_copies(&b).unwrap(), Some(16));
+}

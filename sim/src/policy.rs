@@ -8,6 +8,7 @@
 //! hops travelled).
 
 use crate::scenario::Role;
+use pollen_core::routing;
 use pollen_core::sync::store::PeerRole;
 use std::fmt;
 use std::str::FromStr;
@@ -17,8 +18,9 @@ use thiserror::Error;
 pub const FLOOD_HOPS: u8 = 7;
 /// Copies of the binary spray-and-wait baseline unless `--copies` says otherwise.
 pub const DEFAULT_COPIES: u32 = 8;
-/// Copies the `pollen` policy sprays before it waits (private messages).
-pub const POLLEN_COPIES: u32 = 16;
+/// Copies the `pollen` policy sprays before it waits (private messages):
+/// what phones run (`pollen_core::routing`).
+pub const POLLEN_COPIES: u32 = routing::COPIES;
 
 /// A routing policy (`--policy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,7 +136,7 @@ impl Policy {
             Policy::SprayAndWait { copies } => copies.max(1),
             // A public post is wanted by much of the crowd: every copy handed
             // over is likely a delivery, so it floods (halving never ends).
-            Policy::Pollen { .. } if public => u32::MAX,
+            Policy::Pollen { .. } if public => routing::initial_copies(true),
             Policy::Pollen { copies } => copies.max(1),
             _ => 1,
         }
@@ -163,7 +165,7 @@ impl Policy {
                 Policy::Epidemic => true,
                 Policy::SprayAndWait { .. } => item.copies > 1,
                 Policy::Flood { hops } => item.hops < hops,
-                Policy::Pollen { .. } => peer != Role::Person || item.copies > 1,
+                Policy::Pollen { .. } => peer != Role::Person || routing::offers(item.copies, role),
             },
         }
     }
@@ -171,16 +173,13 @@ impl Policy {
     /// Copies a carrier gets when a node holding `held` copies hands it one:
     /// binary spray gives away half. Returns (kept, given).
     pub fn split(&self, held: u32, role: PeerRole, peer: Role) -> (u32, u32) {
-        // A direct recipient is the end of the line; a group or channel
-        // member reads it and carries it on to other members, like a carrier.
-        if role == PeerRole::Recipient || peer != Role::Person {
+        // Infrastructure hands everything on anyway; between phones the
+        // spray policies split as phones do (`pollen_core::routing`).
+        if peer != Role::Person {
             return (held, 1);
         }
         match self {
-            Policy::SprayAndWait { .. } | Policy::Pollen { .. } => {
-                let given = held / 2;
-                (held - given, given.max(1))
-            }
+            Policy::SprayAndWait { .. } | Policy::Pollen { .. } => routing::split(held, role),
             _ => (held, 1),
         }
     }

@@ -48,7 +48,8 @@ impl BleLink {
     /// A link that came up at `now_ms` with this ATT MTU; `own` is the
     /// identifier this side advertises now, sent in its HELLO.
     pub fn new(role: Role, att_mtu: u16, own: AdvertId, origin: String, now_ms: u64) -> BleLink {
-        let config = SessionConfig::small(role == Role::Central, origin, record_size(att_mtu));
+        let config =
+            SessionConfig::small(role == Role::Central, origin, record_size(att_mtu)).routed();
         BleLink::with_config(role, att_mtu, own, config, now_ms)
     }
 

@@ -4,6 +4,7 @@
 use super::{Node, NodeError, check_name};
 use crate::envelope::{Recipient, SharedKey};
 use crate::payload::{Member, Payload};
+use crate::routing;
 use crate::store::{ConversationKind, ConversationRow};
 
 impl Node {
@@ -87,6 +88,7 @@ impl Node {
                 Recipient::Direct(&removed.identity),
                 &notice.encode(),
                 self.now(),
+                routing::COPIES,
             )?;
             Ok(())
         })?;
@@ -115,7 +117,12 @@ impl Node {
         .encode();
         let now = self.now();
         for m in members.iter().filter(|m| m.identity != self.public) {
-            self.seal_and_store(Recipient::Direct(&m.identity), &payload, now)?;
+            self.seal_and_store(
+                Recipient::Direct(&m.identity),
+                &payload,
+                now,
+                routing::COPIES,
+            )?;
         }
         Ok(())
     }

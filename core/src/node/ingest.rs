@@ -120,6 +120,8 @@ pub(crate) struct Batch<'n> {
     dirty: HashSet<[u8; 16]>,
     shared: Vec<(SharedKey, [u8; 16])>,
     direct_tags: HashMap<u64, RoutingTag>,
+    /// The copy budget that came with the envelope being taken in.
+    copies: u32,
 }
 
 impl<'n> Batch<'n> {
@@ -136,12 +138,37 @@ impl<'n> Batch<'n> {
             dirty: HashSet::new(),
             shared,
             direct_tags: HashMap::new(),
+            copies: 1,
         })
     }
 
     /// Takes one envelope. The outer error is fatal (storage); the inner one
     /// is this envelope's rejection.
     pub(crate) fn ingest(
+        &mut self,
+        bytes: &[u8],
+        claimed_id: Option<[u8; 32]>,
+        origin: &str,
+    ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
+        self.ingest_copy(bytes, claimed_id, origin, 1)
+    }
+
+    /// Takes one envelope that came with a budget of `copies` (kept if it
+    /// is stored to carry on).
+    pub(crate) fn ingest_copy(
+        &mut self,
+        bytes: &[u8],
+        claimed_id: Option<[u8; 32]>,
+        origin: &str,
+        copies: u32,
+    ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
+        self.copies = copies.max(1);
+        let outcome = self.take(bytes, claimed_id, origin);
+        self.copies = 1;
+        outcome
+    }
+
+    fn take(
         &mut self,
         bytes: &[u8],
         claimed_id: Option<[u8; 32]>,
@@ -228,6 +255,7 @@ impl<'n> Batch<'n> {
             tag: h.tag.0,
             commitment: h.commitment,
             class,
+            copies: self.copies,
         };
         match self
             .node

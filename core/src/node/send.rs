@@ -6,6 +6,7 @@ use super::{DEFAULT_HOPS, Node, NodeError};
 use crate::conversation::{self, MessageId, Op};
 use crate::envelope::{self, Draft, Recipient, SharedKey};
 use crate::payload::Payload;
+use crate::routing;
 use crate::store::{ConversationKind, ConversationRow, EnvelopeClass, EnvelopeRecord};
 
 /// What a send produced.
@@ -254,15 +255,18 @@ impl Node {
                 Recipient::Shared(&shared)
             }
         };
-        self.seal_and_store(to, payload, now)
+        let copies = routing::initial_copies(conv.kind == ConversationKind::Channel);
+        self.seal_and_store(to, payload, now, copies)
     }
 
-    /// Seals `payload` to `to` and stores it as an own envelope.
+    /// Seals `payload` to `to` and stores it as an own envelope with a
+    /// budget of `copies` (see [`crate::routing`]).
     pub(crate) fn seal_and_store(
         &self,
         to: Recipient<'_>,
         payload: &[u8],
         now: u64,
+        copies: u32,
     ) -> Result<EnvelopeRecord, NodeError> {
         let sealed = envelope::seal(
             &self.me,
@@ -282,6 +286,7 @@ impl Node {
             tag: env.header().tag.0,
             commitment: env.header().commitment,
             class: EnvelopeClass::Own,
+            copies,
         };
         self.store.insert_envelope(&rec, "local", now)?;
         Ok(rec)

@@ -3,8 +3,10 @@
 use super::Node;
 use super::ingest::{Batch, IngestOutcome};
 use crate::envelope::{MAX_TTL_SECS, RoutingTag, SharedKey};
+use crate::routing;
 use crate::sync::store::{
-    Incoming, Interests, ItemKind, LocalItem, Received, SyncStore, SyncStoreError, proof_item_id,
+    Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
+    proof_item_id,
 };
 
 const DAY: u64 = 86_400;
@@ -109,6 +111,28 @@ impl SyncStore for Node {
         self.store.was_seen(id).map_err(err)
     }
 
+    fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
+        match item.kind {
+            // Proofs are anti-packets: every carrier should drop its copy.
+            ItemKind::Proof { .. } => Ok(true),
+            ItemKind::Envelope { .. } => {
+                let copies = self.store.envelope_copies(&item.id).map_err(err)?;
+                Ok(routing::offers(copies.unwrap_or(1), role))
+            }
+        }
+    }
+
+    fn handover(&mut self, id: &[u8; 32], role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+        let Some(held) = self.store.envelope_copies(id).map_err(err)? else {
+            return Ok(None);
+        };
+        let (kept, given) = routing::split(held, role);
+        if kept != held {
+            self.store.set_envelope_copies(id, kept).map_err(err)?;
+        }
+        Ok(Some(given))
+    }
+
     fn ingest(
         &mut self,
         items: &[Incoming],
@@ -122,12 +146,13 @@ impl SyncStore for Node {
                 let mut proofs = Vec::new();
                 for item in items {
                     let r = match item {
-                        // Phones keep no copy budgets yet: a budgeted copy is
-                        // carried like any other.
-                        Incoming::Envelope(bytes)
-                        | Incoming::Copy {
-                            envelope: bytes, ..
-                        } => match batch.ingest(bytes, None, origin)? {
+                        Incoming::Envelope(_) | Incoming::Copy { .. } => {
+                            let copies = match item {
+                                Incoming::Copy { copies, .. } => *copies,
+                                _ => 1,
+                            };
+                            let bytes = item.envelope().unwrap_or_default();
+                            match batch.ingest_copy(bytes, None, origin, copies)? {
                             Ok(IngestOutcome::Opened { proof, .. }) => {
                                 proofs.extend(proof);
                                 Received::Opened
@@ -143,7 +168,8 @@ impl SyncStore for Node {
                                 tracing::debug!(%origin, reason = %rejection, "envelope refused");
                                 Received::Rejected(rejection.reason())
                             }
-                        },
+                            }
+                        }
                         Incoming::Proof(secret) => {
                             let o = batch.ingest_proof(*secret)?;
                             if o.new {

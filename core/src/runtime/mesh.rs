@@ -399,6 +399,9 @@ fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
                     .map(|a| a.ip().to_string())
                     .unwrap_or_else(|_| peer.clone());
                 let mut config = SessionConfig::tcp(outgoing, format!("tcp:{ip}"));
+                if relay_key.is_none() {
+                    config = config.routed();
+                }
                 config.listen_port = listen_port;
                 config.relay_key = relay_key;
                 let session = Session::new(config, clock.now_ms());

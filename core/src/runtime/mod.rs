@@ -75,6 +75,9 @@ pub async fn sync_once_with<S: SyncStore>(
         .unwrap_or_else(|_| addr.to_owned());
     let clock = LinkClock::new();
     let mut config = SessionConfig::tcp(true, format!("tcp:{peer}"));
+    if relay_key.is_none() {
+        config = config.routed();
+    }
     config.relay_key = relay_key;
     let session = Session::new(config, clock.now_ms());
     Ok(drive(stream, session, store, clock, std::future::pending()).await)
@@ -100,7 +103,9 @@ pub async fn serve<S, F>(
 {
     let options = ServeOptions {
         max_links: MAX_LINKS,
-        config: Rc::new(|peer: SocketAddr| SessionConfig::tcp(false, format!("tcp:{}", peer.ip()))),
+        config: Rc::new(|peer: SocketAddr| {
+            SessionConfig::tcp(false, format!("tcp:{}", peer.ip())).routed()
+        }),
     };
     serve_with(listener, store, options, done, stop).await
 }

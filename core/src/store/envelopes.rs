@@ -74,6 +74,8 @@ pub struct EnvelopeRecord {
     pub commitment: [u8; 32],
     /// Why it is held.
     pub class: EnvelopeClass,
+    /// Copies this node may still hand on (see `crate::routing`).
+    pub copies: u32,
 }
 
 /// What happened to an envelope offered to the store.
@@ -179,8 +181,8 @@ impl Store {
             0
         };
         let mut st = self.conn().prepare_cached(
-            "INSERT INTO envelopes (id, bytes, size, expires_at, tag, commitment, class, origin, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO envelopes (id, bytes, size, expires_at, tag, commitment, class, origin, received_at, copies)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         st.execute(params![
             &rec.id[..],
@@ -192,6 +194,7 @@ impl Store {
             rec.class as i64,
             origin,
             now as i64,
+            i64::from(rec.copies.max(1)),
         ])?;
         Ok(InsertOutcome::Stored { evicted })
     }
@@ -282,7 +285,7 @@ impl Store {
     /// id order (what a stranger may be offered).
     pub fn envelopes(&self, now: u64) -> Result<Vec<EnvelopeRecord>, StoreError> {
         let mut st = self.conn().prepare_cached(
-            "SELECT id, bytes, expires_at, tag, commitment, class FROM envelopes
+            "SELECT id, bytes, expires_at, tag, commitment, class, copies FROM envelopes
              WHERE expires_at > ?1 ORDER BY id",
         )?;
         let rows = st.query_map([now as i64], |r| {
@@ -293,11 +296,12 @@ impl Store {
                 r.get::<_, Vec<u8>>(3)?,
                 r.get::<_, Vec<u8>>(4)?,
                 r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, bytes, expires_at, tag, commitment, class) = row?;
+            let (id, bytes, expires_at, tag, commitment, class, copies) = row?;
             out.push(EnvelopeRecord {
                 id: blob(id)?,
                 bytes,
@@ -305,6 +309,7 @@ impl Store {
                 tag: blob(tag)?,
                 commitment: blob(commitment)?,
                 class: EnvelopeClass::from_i64(class)?,
+                copies: copies.clamp(1, i64::from(u32::MAX)) as u32,
             });
         }
         Ok(out)
@@ -565,6 +570,24 @@ impl Store {
         Ok(())
     }
 
+    /// The copy budget of a held envelope (None if not held).
+    pub fn envelope_copies(&self, id: &[u8; 32]) -> Result<Option<u32>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT copies FROM envelopes WHERE id = ?1")?;
+        let copies: Option<i64> = st.query_row([&id[..]], |r| r.get(0)).optional()?;
+        Ok(copies.map(|c| c.clamp(1, i64::from(u32::MAX)) as u32))
+    }
+
+    /// Sets the copy budget of a held envelope.
+    pub fn set_envelope_copies(&self, id: &[u8; 32], copies: u32) -> Result<(), StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("UPDATE envelopes SET copies = ?2 WHERE id = ?1")?;
+        st.execute(params![&id[..], i64::from(copies.max(1))])?;
+        Ok(())
+    }
+
     /// Number of proofs held.
     pub fn proof_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self
@@ -586,6 +609,7 @@ mod tests {
             tag: [0; 8],
             commitment: [id; 32],
             class,
+            copies: 1,
         }
     }
 

@@ -177,8 +177,13 @@ const V2: &str = "ALTER TABLE messages ADD COLUMN hops INTEGER;";
 /// lookup never reads the envelope bytes).
 const V3: &str = "CREATE INDEX envelopes_by_tag ON envelopes (tag, expires_at, id, commitment);";
 
+/// V4: the copy budget of each envelope held (see `crate::routing`); own
+/// messages written before it get a full budget.
+const V4: &str = "ALTER TABLE envelopes ADD COLUMN copies INTEGER NOT NULL DEFAULT 1;
+UPDATE envelopes SET copies = 16 WHERE class = 2;";
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 #[cfg(test)]

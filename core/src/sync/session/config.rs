@@ -98,6 +98,14 @@ impl SessionConfig {
         }
     }
 
+    /// The same settings between neighbours: send what the store's routing
+    /// policy picks for the peer ([`Offer::Routed`]). Not towards a relay,
+    /// which should get everything.
+    pub fn routed(mut self) -> SessionConfig {
+        self.offer = Offer::Routed;
+        self
+    }
+
     /// Settings for a small-record link (BLE): `max_record` bytes per record.
     pub fn small(initiator: bool, origin: impl Into<String>, max_record: usize) -> SessionConfig {
         SessionConfig {
