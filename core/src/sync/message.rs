@@ -320,12 +320,29 @@ mod tests {
     }
 
     #[test]
-    fn copy_layout_is_type_budget_then_envelope() {
-        let m = Message::Copy {
-            copies: 0x0102_0304,
-            envelope: vec![0xee; 3],
+    fn copy_matches_the_documented_vectors() {
+        let doc = crate::doc_vectors::documented("### Messages");
+        let value = |name: &str| {
+            doc.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("{name} is not documented"))
         };
-        assert_eq!(hex::encode(m.encode()), "0904030201eeeeee");
+        for copies in [16, 0x0102_0304] {
+            let name = if copies == 16 {
+                "copy(copies 16, envelope eeeeee)"
+            } else {
+                "copy(copies 0x01020304, envelope eeeeee)"
+            };
+            let m = Message::Copy {
+                copies,
+                envelope: vec![0xee; 3],
+            };
+            assert_eq!(hex::encode(m.encode()), value(name));
+            assert_eq!(Message::decode(&hex::decode(value(name)).unwrap()), Ok(m));
+        }
+        assert_eq!(value("copy(copies 0)"), "malformed");
+        assert!(Message::decode(&hex::decode("0900000000eeeeee").unwrap()).is_err());
     }
 
     #[test]
