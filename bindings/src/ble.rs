@@ -471,6 +471,9 @@ impl SyncStore for Watched<'_> {
     fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
         self.node.offer_to(item, role)
     }
+    fn handover(&mut self, id: &[u8; 32], role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+        self.node.handover(id, role)
+    }
     fn interests(&mut self) -> Result<Interests, SyncStoreError> {
         self.node.interests()
     }
@@ -496,5 +499,34 @@ impl SyncStore for Watched<'_> {
             )
         });
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pollen_core::node::SystemClock;
+    use pollen_core::store::StoreLimits;
+
+    /// The wrapper must hand the node's routing decisions through: a budget
+    /// that is not taken on hand-over would let a phone spray without end.
+    #[test]
+    fn the_watched_store_routes_like_the_node() {
+        let mut me = Node::in_memory("Ada", StoreLimits::default(), Box::new(SystemClock)).unwrap();
+        let zed = Node::in_memory("Zed", StoreLimits::default(), Box::new(SystemClock)).unwrap();
+        me.add_contact(&zed.card(), None).unwrap();
+        let id = me.send_direct("Zed", "hello").unwrap().envelope;
+        let item = me
+            .items()
+            .unwrap()
+            .into_iter()
+            .find(|i| i.id == id)
+            .unwrap();
+        let mut store = Watched::new(&mut me);
+        assert!(store.offer_to(&item, PeerRole::Carrier).unwrap());
+        assert_eq!(store.handover(&id, PeerRole::Carrier).unwrap(), Some(8));
+        assert_eq!(store.handover(&id, PeerRole::Carrier).unwrap(), Some(4));
+        assert!(!store.changed, "a hand-over changes nothing the UI shows");
+        assert_eq!(me.store().envelope_copies(&id).unwrap(), Some(4));
     }
 }

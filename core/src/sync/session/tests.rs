@@ -339,13 +339,23 @@ fn a_proof_both_sides_know_is_not_sent_again_whatever_its_local_expiry() {
 }
 
 #[test]
-fn copy_budgets_travel_in_version_2_and_not_to_an_older_build() {
-    for (b_version, want) in [(handshake::VERSION, Some(5)), (1, None)] {
+fn copy_budgets_travel_in_version_2_between_neighbours_only() {
+    // (routed, the responder's version, the budget it should get)
+    let cases = [
+        (true, handshake::VERSION, Some(5)),
+        (true, 1, None),
+        // Offering everything (towards a relay) spends no budget.
+        (false, handshake::VERSION, None),
+    ];
+    for (routed, b_version, want) in cases {
         let (mut sa, mut sb) = stores(3, 0, 0);
         sa.budget = Some(5);
-        let (mut a, b) = pair(MAX_RECORD);
-        drop(b);
-        let mut cb = SessionConfig::tcp(false, "b");
+        let mut ca = SessionConfig::tcp(true, "a");
+        if routed {
+            ca = ca.routed();
+        }
+        let mut a = Session::new(ca, T0);
+        let mut cb = SessionConfig::tcp(false, "b").routed();
         cb.max_version = b_version;
         let mut b = Session::new(cb, T0);
         let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
@@ -358,7 +368,7 @@ fn copy_budgets_travel_in_version_2_and_not_to_an_older_build() {
             .collect();
         match want {
             Some(n) => assert_eq!(budgets, vec![n; 3], "version {b_version}"),
-            None => assert!(budgets.is_empty(), "a version-1 peer got a Copy"),
+            None => assert!(budgets.is_empty(), "routed {routed}, version {b_version}"),
         }
         let version = |events: &[SessionEvent]| {
             events.iter().find_map(|e| match e {

@@ -551,7 +551,11 @@ impl Transfer {
                             if let Some(bytes) = store.envelope(&id)? {
                                 let cost = bytes.len() as u64;
                                 let role = role_of(self.class_of(local));
-                                let budget = if self.version >= COPY_VERSION {
+                                // Budgets are spent between neighbours only: a
+                                // relay hands everything to whoever asks.
+                                let budget = if self.version >= COPY_VERSION
+                                    && self.offer == Offer::Routed
+                                {
                                     store.handover(&id, role)?
                                 } else {
                                     None
