@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The phones' BLE code, checked on Linux (no Android SDK, no Xcode):
 #   - the Kotlin radio (android/pollen/.../ble/) compiles against android-all,
-#     the Android framework as a plain jar, on its own (it needs nothing
-#     from the generated bindings), warnings as errors;
+#     the Android framework as a plain jar, and the generated bindings (its
+#     `BleRadio` is the bindings' foreign trait), warnings as errors;
 #   - Robolectric's Bluetooth shadows drive it (PollenBleTest): start,
 #     advertise, scan, a central subscribes, a write reaches the core, a
 #     refused notification ends the link, stop;
@@ -18,8 +18,14 @@ scripts/mobile-tools.sh
 . target/mobile-tools/env.sh
 OUT=target/ble-platform
 mkdir -p "$OUT"
+# The generated bindings, compiled on their own: generated code is not held
+# to -Werror, the radio is.
+scripts/bindings.sh >/dev/null
+mapfile -t GENERATED < <(find target/bindings/kotlin -name '*.kt' | sort)
+"$KOTLINC" -jvm-target 17 -nowarn -cp "$JNA_JAR:$COROUTINES_JAR" -d "$OUT/bindings.jar" "${GENERATED[@]}"
+BINDINGS_CP=$OUT/bindings.jar:$JNA_JAR:$COROUTINES_JAR
 start=$(date +%s)
-"$KOTLINC" -jvm-target 17 -Werror -cp "$ANDROID_ALL" -d "$OUT/ble-radio.jar" \
+"$KOTLINC" -jvm-target 17 -Werror -cp "$ANDROID_ALL:$BINDINGS_CP" -d "$OUT/ble-radio.jar" \
     "$KT_DIR/BleContract.kt" "$KT_DIR/PollenBle.kt"
 echo "kotlinc: Android BLE radio compiled against android-all in $(($(date +%s) - start)) s"
 # The compiled radio must really implement the core's contract.
@@ -27,10 +33,10 @@ unzip -l "$OUT/ble-radio.jar" >"$OUT/ble-radio.list"
 grep -q 'org/pollen/android/ble/PollenBle.class' "$OUT/ble-radio.list"
 
 TEST_DIR=android/pollen/src/test/kotlin/org/pollen/android
-"$KOTLINC" -jvm-target 17 -nowarn -cp "$ANDROID_ALL:$ROBOLECTRIC_CP" -d "$OUT/ble-test.jar" \
+"$KOTLINC" -jvm-target 17 -nowarn -cp "$ANDROID_ALL:$ROBOLECTRIC_CP:$BINDINGS_CP" -d "$OUT/ble-test.jar" \
     "$KT_DIR/BleContract.kt" "$KT_DIR/PollenBle.kt" "$TEST_DIR/ble/PollenBleTest.kt" "$TEST_DIR/JUnitSummary.kt"
 java -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
-    -cp "$OUT/ble-test.jar:$ROBOLECTRIC_CP:$ANDROID_ALL_35:$KOTLIN_STDLIB" \
+    -cp "$OUT/ble-test.jar:$BINDINGS_CP:$ROBOLECTRIC_CP:$ANDROID_ALL_35:$KOTLIN_STDLIB" \
     org.pollen.android.JUnitSummaryKt org.pollen.android.ble.PollenBleTest 2>&1 |
     grep -v '^\[Robolectric\] WARN'
 
