@@ -56,6 +56,10 @@ pub struct SimArgs {
     /// Write SVG charts (delivery over time, latency CDF, storage) here.
     #[arg(long, value_name = "DIR")]
     plot: Option<PathBuf>,
+    /// Instead of running policies, print what the ideal blind spray
+    /// delivers with each of these copy budgets (`docs/ROUTING.md`).
+    #[arg(long, value_name = "COPIES,..", value_delimiter = ',', conflicts_with_all = ["policy", "plot", "unlimited"])]
+    blind_spray: Vec<u32>,
 }
 
 fn parse_range(s: &str) -> Result<(usize, usize), String> {
@@ -113,6 +117,9 @@ pub fn run(args: SimArgs) -> Result<(), CliError> {
         })
         .collect();
     let sc = scenario(&args)?;
+    if !args.blind_spray.is_empty() {
+        return blind_spray(&sc, &args);
+    }
     let mut outcomes: Vec<Outcome> = Vec::new();
     for p in policies {
         let mut cfg = if args.unlimited {
@@ -149,6 +156,34 @@ pub fn run(args: SimArgs) -> Result<(), CliError> {
         println!("{text}");
     } else {
         print_table(&reports);
+    }
+    Ok(())
+}
+
+/// Prints the ideal blind spray's figures for each budget asked for.
+fn blind_spray(sc: &Scenario, args: &SimArgs) -> Result<(), CliError> {
+    let oracle = pollen_sim::Oracle::new(&sc.trace);
+    let rows: Vec<pollen_sim::bound::BlindSpray> = args
+        .blind_spray
+        .iter()
+        .map(|&c| pollen_sim::bound::blind_spray(sc, &oracle, c))
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows).map_err(err)?);
+        return Ok(());
+    }
+    println!("ideal blind spray on {} (seed {})", sc.name, args.seed);
+    println!("copies  delivered  oracle  share  p50 s  overhead");
+    for r in rows {
+        println!(
+            "{:>6}  {:>9}  {:>6}  {:>5.3}  {:>5.0}  {:>8.2}",
+            r.copies,
+            r.delivered,
+            r.oracle_delivered,
+            r.share_of_oracle,
+            r.latency_p50_s,
+            r.overhead
+        );
     }
     Ok(())
 }

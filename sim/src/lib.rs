@@ -1,6 +1,8 @@
 //! Pollen's deterministic mesh simulator.
 //!
 //! - [`trace`]: contact traces in the common `time CONN a b up|down` format;
+//! - [`bound`]: what a copy budget buys a router that cannot tell good
+//!   carriers from bad ones (the ideal blind spray);
 //! - [`oracle`]: the earliest possible delivery of a message over a trace,
 //!   the yardstick no routing policy can beat;
 //! - [`scenario`]: festival, village and city scenarios (mobility turned
@@ -23,6 +25,7 @@
 //! # Ok::<(), pollen_sim::TraceError>(())
 //! ```
 
+pub mod bound;
 pub mod engine;
 pub mod metrics;
 pub mod oracle;

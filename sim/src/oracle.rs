@@ -105,29 +105,50 @@ impl Oracle {
         deadline: f64,
         stop_at: Option<usize>,
     ) -> (Vec<f64>, Vec<bool>) {
-        let mut arrival = vec![f64::INFINITY; self.edges.len()];
-        let mut settled = vec![false; self.edges.len()];
+        let found = self.walk(
+            &[(source, created_at)],
+            deadline,
+            &Walk {
+                stop_at,
+                ..Walk::default()
+            },
+        );
+        (found.arrival, found.settled)
+    }
+
+    /// Foremost journeys from several dense nodes, each holding the message
+    /// from its own time, restricted and stopped as `how` says.
+    pub(crate) fn walk(&self, starts: &[(usize, f64)], deadline: f64, how: &Walk<'_>) -> Found {
+        let n = self.edges.len();
+        let mut found = Found {
+            arrival: vec![f64::INFINITY; n],
+            settled: vec![false; n],
+            order: Vec::new(),
+        };
         let mut heap = BinaryHeap::new();
-        arrival[source] = created_at;
-        heap.push(Reached {
-            time: created_at,
-            node: source,
-        });
+        for &(node, time) in starts {
+            if node < n && time < found.arrival[node] {
+                found.arrival[node] = time;
+                heap.push(Reached { time, node });
+            }
+        }
+        let enters = |node: usize| how.enters.is_none_or(|e| e.get(node) == Some(&true));
         while let Some(Reached { time, node }) = heap.pop() {
-            if settled[node] {
+            if found.settled[node] {
                 continue;
             }
-            settled[node] = true;
-            if Some(node) == stop_at {
+            found.settled[node] = true;
+            found.order.push(node);
+            if Some(node) == how.stop_at || how.settle.is_some_and(|k| found.order.len() >= k) {
                 break;
             }
             for edge in &self.edges[node] {
-                if edge.end < time {
+                if edge.end < time || !enters(edge.to) {
                     continue;
                 }
                 let at = time.max(edge.start);
-                if at <= deadline && at < arrival[edge.to] {
-                    arrival[edge.to] = at;
+                if at <= deadline && at < found.arrival[edge.to] {
+                    found.arrival[edge.to] = at;
                     heap.push(Reached {
                         time: at,
                         node: edge.to,
@@ -135,8 +156,45 @@ impl Oracle {
                 }
             }
         }
-        (arrival, settled)
+        found
     }
+
+    /// The dense index of node `id`, if it has any contact.
+    pub(crate) fn dense(&self, id: u32) -> Option<usize> {
+        self.index.get(&id).copied()
+    }
+
+    /// Node ids by dense index.
+    pub(crate) fn ids(&self) -> Vec<u32> {
+        let mut ids = vec![0; self.edges.len()];
+        for (&id, &d) in &self.index {
+            ids[d] = id;
+        }
+        ids
+    }
+}
+
+/// How a [`Oracle::walk`] spreads and when it stops.
+#[derive(Debug, Default)]
+pub(crate) struct Walk<'a> {
+    /// Dense nodes the message may be handed to (every node when `None`);
+    /// the starting nodes hold it regardless.
+    pub enters: Option<&'a [bool]>,
+    /// Stop once this dense node is settled.
+    pub stop_at: Option<usize>,
+    /// Stop once this many nodes are settled.
+    pub settle: Option<usize>,
+}
+
+/// What a [`Oracle::walk`] found, by dense node.
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// Earliest arrival (infinite where never reached).
+    pub arrival: Vec<f64>,
+    /// Whether the arrival is final (settled before the walk stopped).
+    pub settled: Vec<bool>,
+    /// Settled nodes, earliest first.
+    pub order: Vec<usize>,
 }
 
 impl Oracle {
@@ -203,7 +261,7 @@ pub fn earliest_deliveries(trace: &Trace, msgs: &[Message]) -> Vec<Option<f64>> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::trace::{Contact, LinkKind, parse};
     use proptest::prelude::*;
@@ -373,7 +431,7 @@ mod tests {
     /// Small random traces: up to 6 nodes and 12 contacts (same pair may
     /// overlap: the oracle must not care) with integer times in 0..50, and
     /// a handful of messages, some without expiry.
-    fn small_case() -> impl Strategy<Value = (Trace, Vec<Message>)> {
+    pub(crate) fn small_case() -> impl Strategy<Value = (Trace, Vec<Message>)> {
         (2u32..=6).prop_flat_map(|n| {
             let contact = (0..n, 1..n, 0u32..50, 0u32..15).prop_map(move |(a, off, s, len)| {
                 let b = (a + off) % n;

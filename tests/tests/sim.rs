@@ -81,6 +81,36 @@ fn same_seed_same_json() {
 }
 
 #[test]
+fn the_ideal_blind_spray_buys_delivery_with_copies_and_never_beats_the_oracle() {
+    let mut args = SMALL.to_vec();
+    args.extend(["--scenario", "city", "--blind-spray", "0,4,1000", "--json"]);
+    let out = sim(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let delivered: Vec<u64> = rows
+        .iter()
+        .map(|r| r["delivered"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert!(delivered.windows(2).all(|w| w[0] <= w[1]), "{delivered:?}");
+    for r in &rows {
+        assert!(
+            r["delivered"].as_u64() <= r["oracle_delivered"].as_u64(),
+            "{r}"
+        );
+    }
+    let out = sim(&["--blind-spray", "4", "--policy", "pollen"]);
+    assert!(
+        !out.status.success(),
+        "a policy with --blind-spray was accepted"
+    );
+}
+
+#[test]
 fn wrong_arguments_are_one_clear_line() {
     for (args, says) in [
         (&["--policy", "best"][..], "unknown policy"),
@@ -88,6 +118,7 @@ fn wrong_arguments_are_one_clear_line() {
         (&["--msg-size", "300-20"][..], "MIN <= MAX"),
         (&["--trace", "/nonexistent/trace.txt"][..], "cannot read"),
         (&["--people", "0"][..], "people"),
+        (&["--blind-spray", "four"][..], "invalid value"),
     ] {
         let out = sim(args);
         assert!(!out.status.success(), "{args:?} succeeded");

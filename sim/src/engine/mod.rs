@@ -185,6 +185,17 @@ impl Pair {
     }
 }
 
+/// An envelope a node wrote for the workload.
+#[derive(Clone, Copy)]
+struct Written {
+    /// Index of the message in the scenario.
+    message: usize,
+    /// Its delivery-proof commitment.
+    commitment: [u8; 32],
+    /// Its expiry in unix seconds, from its header.
+    expires_at: u64,
+}
+
 struct LiveLink {
     link: Link,
     kind: LinkKind,
@@ -235,7 +246,7 @@ struct Engine<'a> {
     waiting: Vec<BTreeSet<u32>>,
     nudge_pending: Vec<bool>,
     rng: ChaCha8Rng,
-    env_msg: HashMap<[u8; 32], (usize, [u8; 32])>,
+    env_msg: HashMap<[u8; 32], Written>,
     delivered: HashMap<(usize, u32), (f64, bool)>,
     peak: Vec<u64>,
     /// Each node's stored bytes as of its `version` (a store that has not
@@ -414,8 +425,15 @@ impl Engine<'_> {
         match sent {
             Ok(sent) => {
                 node.wrote(sent.envelope, m.to == crate::scenario::Target::Channel);
-                let commitment = setup::commitment(&node.node, &sent.envelope);
-                self.env_msg.insert(sent.envelope, (i, commitment));
+                let (commitment, expires_at) = setup::commitment(&node.node, &sent.envelope);
+                self.env_msg.insert(
+                    sent.envelope,
+                    Written {
+                        message: i,
+                        commitment,
+                        expires_at,
+                    },
+                );
                 self.note_usage(from);
                 self.nudge(from, now, 0);
             }
@@ -728,7 +746,7 @@ impl Engine<'_> {
         let node = &mut self.nodes[n as usize];
         self.stats.transmissions += std::mem::take(&mut node.received);
         for (env, via_relay) in node.opened.drain(..) {
-            if let Some(&(m, _)) = self.env_msg.get(&env) {
+            if let Some(&Written { message: m, .. }) = self.env_msg.get(&env) {
                 self.delivered
                     .entry((m, n))
                     .or_insert((now as f64 / 1000.0, via_relay));
@@ -807,13 +825,14 @@ impl Engine<'_> {
     fn own_lost(&self) -> u64 {
         let now = EPOCH_S + self.end_ms / 1000;
         let mut lost = 0;
-        for (env, &(i, commitment)) in &self.env_msg {
-            let m = &self.sc.messages[i];
-            if EPOCH_S as f64 + m.at + m.ttl <= now as f64 {
+        for (env, w) in &self.env_msg {
+            // The envelope's own expiry, in whole seconds as the node wrote
+            // it: the store drops it then, which is not a loss.
+            if w.expires_at <= now {
                 continue;
             }
-            let node = &self.nodes[m.from as usize].node;
-            match node.store().envelope_state(env, &commitment) {
+            let node = &self.nodes[self.sc.messages[w.message].from as usize].node;
+            match node.store().envelope_state(env, &w.commitment) {
                 Ok((held, _, proven)) if held || proven => {}
                 _ => lost += 1,
             }

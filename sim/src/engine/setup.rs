@@ -33,15 +33,17 @@ pub(crate) fn text(i: usize, size: usize) -> String {
     t
 }
 
-/// The delivery-proof commitment of a held envelope (zero if unreadable).
-pub(crate) fn commitment(node: &Node, id: &[u8; 32]) -> [u8; 32] {
+/// The delivery-proof commitment and expiry of a held envelope (zero and
+/// never if unreadable).
+pub(crate) fn commitment(node: &Node, id: &[u8; 32]) -> ([u8; 32], u64) {
     node.store()
         .envelope_bytes(id)
         .ok()
         .flatten()
         .and_then(|b| Envelope::decode(&b).ok())
-        .map(|e| e.header().commitment)
-        .unwrap_or([0; 32])
+        .map_or(([0; 32], u64::MAX), |e| {
+            (e.header().commitment, e.header().expires_at)
+        })
 }
 
 pub(crate) fn nodes(
