@@ -4,7 +4,7 @@
 #  1. lints and builds with the `ble` feature (btleplug: libdbus-1-dev, pkg-config);
 #  2. runs the smoke test of the btleplug layer against a mocked BlueZ on a
 #     private D-Bus (scripts/ble/smoke_bluez.sh);
-#  3. type-checks pollen-core with `ble` for aarch64-linux-android and
+#  3. type-checks pollen-runtime with `ble` for aarch64-linux-android and
 #     aarch64-apple-ios (no NDK or Xcode: no linking);
 #  4. compiles the Android BLE code against android-all and parses the iOS
 #     BLE code (scripts/ble/platform_check.sh), when those sources exist.
@@ -41,7 +41,7 @@ fi
 rustup target add aarch64-linux-android aarch64-apple-ios >/dev/null 2>&1
 
 lint() {
-    cargo clippy -p pollen-core -p pollen-cli --features pollen-cli/ble --all-targets --locked -- -D warnings
+    cargo clippy -p pollen-runtime -p pollen-cli --features pollen-cli/ble --all-targets --locked -- -D warnings
 }
 stage "clippy with the ble feature" lint
 
@@ -52,14 +52,14 @@ stage "btleplug against a mocked BlueZ" bash scripts/ble/smoke_bluez.sh target/d
 android() {
     CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar \
         CFLAGS_aarch64_linux_android="--target=aarch64-linux-android24 --sysroot=/nonexistent -isystem /usr/aarch64-linux-gnu/include" \
-        cargo check --locked --target aarch64-linux-android -p pollen-core --features ble -j2
+        cargo check --locked --target aarch64-linux-android -p pollen-runtime --features ble -j2
 }
 ios() {
     # An empty stand-in SDK at a fixed path, so reruns reuse the build.
     mkdir -p target/ios-sdk-stub
     SDKROOT="$PWD/target/ios-sdk-stub" IPHONEOS_DEPLOYMENT_TARGET=15.0 CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar \
         CFLAGS_aarch64_apple_ios="--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include" \
-        cargo check --locked --target aarch64-apple-ios -p pollen-core --features ble -j2
+        cargo check --locked --target aarch64-apple-ios -p pollen-runtime --features ble -j2
 }
 stage "cargo check aarch64-linux-android --features ble" android
 stage "cargo check aarch64-apple-ios --features ble" ios

@@ -14,7 +14,7 @@ step "formatting"
 cargo fmt --all -- --check
 
 step "lints"
-# (the CLI enables pollen-core's `postgres` feature, so this lints it too)
+# (the CLI enables pollen-node's `postgres` feature, so this lints it too)
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "unit, property and scenario tests"

@@ -8,14 +8,14 @@
 use crate::callbacks::{BleRadio, CallbackError};
 use crate::events::{Event, EventSink};
 use crate::records::{LinkKind, NeighbourInfo};
-use pollen_core::ble::{AdvertKey, BleDriver, BleHub, HubEvent, LinkId, ManagerConfig, Role};
-use pollen_core::ble::{BleRadio as CoreRadio, PowerMode};
-use pollen_core::envelope::RoutingTag;
-use pollen_core::node::Node;
-use pollen_core::runtime::LinkClock;
-use pollen_core::sync::store::{
+use pollen_node::ble::{AdvertKey, BleDriver, BleHub, HubEvent, LinkId, ManagerConfig, Role};
+use pollen_node::ble::{BleRadio as CoreRadio, PowerMode};
+use pollen_node::node::Node;
+use pollen_proto::envelope::RoutingTag;
+use pollen_proto::sync::store::{
     Incoming, Interests, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
 };
+use pollen_runtime::LinkClock;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -505,8 +505,8 @@ impl SyncStore for Watched<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pollen_core::node::SystemClock;
-    use pollen_core::store::StoreLimits;
+    use pollen_node::node::SystemClock;
+    use pollen_node::store::StoreLimits;
 
     /// The wrapper must hand the node's routing decisions through: a budget
     /// that is not taken on hand-over would let a phone spray without end.

@@ -8,7 +8,7 @@ use crate::callbacks::{PlatformTransport, PollenListener};
 use crate::error::PollenError;
 use crate::events::{self, Event, EventSink, Observer};
 use crate::links::{LinkInput, Running};
-use pollen_core::node::Node;
+use pollen_node::node::Node;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -1,7 +1,7 @@
 //! The typed errors every exported method returns.
 
-use pollen_core::node::NodeError;
-use pollen_core::runtime::RuntimeError;
+use pollen_node::node::NodeError;
+use pollen_runtime::RuntimeError;
 use thiserror::Error;
 
 /// Why a call failed. Fields are never named `message`, which clashes with

@@ -6,7 +6,7 @@
 use crate::callbacks::{CallbackError, PollenListener};
 use crate::core_thread::{Core, Shared, lock};
 use crate::records::{ConversationInfo, KeyChangeInfo, MessageInfo, MessageStatus, NeighbourInfo};
-use pollen_core::node::{Node, NodeError};
+use pollen_node::node::{Node, NodeError};
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -176,7 +176,7 @@ impl Observer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pollen_core::node::SystemClock;
+    use pollen_node::node::SystemClock;
     use std::path::Path;
 
     fn node(dir: &Path, name: &str) -> Node {

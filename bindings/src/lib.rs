@@ -23,6 +23,5 @@ pub mod records;
 pub use callbacks::{BleRadio, CallbackError, PlatformTransport, PollenListener};
 pub use error::PollenError;
 pub use node::PollenNode;
-pub use pollen_core as core;
 
 uniffi::setup_scaffolding!("pollen");

@@ -9,10 +9,10 @@ use crate::error::PollenError;
 use crate::events::{Event, EventSink};
 use crate::platform_peers::{PlatformPeers, Presence};
 use crate::records::{LinkKind, NeighbourInfo, RunOptions};
-use pollen_core::node::Node;
-use pollen_core::runtime::LinkClock;
-use pollen_core::runtime::mesh::{MeshConfig, MeshEvent, MeshStatus, Nudge, run_mesh};
-use pollen_core::sync::{Session, SessionConfig, SessionEvent};
+use pollen_node::node::Node;
+use pollen_proto::sync::{Session, SessionConfig, SessionEvent};
+use pollen_runtime::LinkClock;
+use pollen_runtime::mesh::{MeshConfig, MeshEvent, MeshStatus, Nudge, run_mesh};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -186,7 +186,7 @@ impl Running {
 
 fn start_mesh(ctx: &Rc<Ctx>, options: RunOptions) -> Result<JoinHandle<()>, PollenError> {
     for p in &options.peers {
-        pollen_core::runtime::check_addr(p)?;
+        pollen_runtime::check_addr(p)?;
     }
     let listen_failed = |e: std::io::Error| PollenError::Runtime {
         detail: format!("cannot listen on {}: {e}", options.listen),

@@ -9,10 +9,10 @@ use crate::records::{
     IdentityInfo, ImportInfo, KeyChangeInfo, MessageCursor, MessageInfo, MessagePage, NodeStatus,
     RunOptions, SentInfo,
 };
-use pollen_core::ble::profile::{MAX_ATT_MTU, MAX_VALUE, MIN_ATT_MTU};
-use pollen_core::node::send::Sent;
-use pollen_core::node::{Node, SystemClock};
-use pollen_core::sync::frame::MAX_RECORD;
+use pollen_node::node::send::Sent;
+use pollen_node::node::{Node, SystemClock};
+use pollen_proto::ble::profile::{MAX_ATT_MTU, MAX_VALUE, MIN_ATT_MTU};
+use pollen_proto::sync::frame::MAX_RECORD;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};

@@ -2,8 +2,8 @@
 //! Binary ids travel as lowercase hex strings, which every platform can
 //! compare, log and put in a URL.
 
-use pollen_core::node::{ExportReport, ImportReport, Status};
-use pollen_core::store::{
+use pollen_node::node::{ExportReport, ImportReport, Status};
+use pollen_node::store::{
     Contact, ConversationKind as CoreKind, ConversationRow, KeyChange, MessageRow,
 };
 
@@ -428,7 +428,7 @@ pub enum BlePowerMode {
     Saver,
 }
 
-impl From<BlePowerMode> for pollen_core::ble::PowerMode {
+impl From<BlePowerMode> for pollen_node::ble::PowerMode {
     fn from(m: BlePowerMode) -> Self {
         match m {
             BlePowerMode::Foreground => Self::Foreground,

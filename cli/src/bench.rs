@@ -3,12 +3,12 @@
 
 use crate::CliError;
 use clap::Subcommand;
-use pollen_core::conversation::{self, MessageId, Op};
-use pollen_core::envelope::{self, Draft, Envelope, Recipient};
-use pollen_core::identity::Identity;
-use pollen_core::node::{DEFAULT_TTL_SECS, Node, SystemClock};
-use pollen_core::payload::Payload;
-use pollen_core::sync::recon;
+use pollen_node::conversation::{self, MessageId, Op};
+use pollen_node::node::{DEFAULT_TTL_SECS, Node, SystemClock};
+use pollen_proto::envelope::{self, Draft, Envelope, Recipient};
+use pollen_proto::identity::Identity;
+use pollen_proto::payload::Payload;
+use pollen_proto::sync::recon;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -72,7 +72,7 @@ pub enum BenchCmd {
 }
 
 fn now() -> u64 {
-    pollen_core::node::Clock::now(&SystemClock)
+    pollen_node::node::Clock::now(&SystemClock)
 }
 
 fn err(e: impl std::fmt::Display) -> CliError {
@@ -90,7 +90,7 @@ pub(crate) fn payloads(author: &Identity, count: usize) -> Result<Vec<Vec<u8>>, 
                 reply_to: None,
             };
             let change = conversation::build_change(&author.public().signing, &op, t, &[])
-                .map_err(pollen_core::node::NodeError::from)?;
+                .map_err(pollen_node::node::NodeError::from)?;
             Ok(Payload::Change {
                 key: change.key,
                 change: change.bytes,
@@ -162,7 +162,7 @@ pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
 }
 
 /// Smallest link record (a BLE write).
-const MIN_FRAME: usize = pollen_core::sync::frame::MIN_RECORD;
+const MIN_FRAME: usize = pollen_proto::sync::frame::MIN_RECORD;
 
 fn recon_bench(
     items: usize,
@@ -172,7 +172,7 @@ fn recon_bench(
 ) -> Result<(), CliError> {
     let report = match frame {
         Some(record) => recon::bench(items, diff, |len| {
-            pollen_core::sync::frame::wire_cost(len, record)
+            pollen_proto::sync::frame::wire_cost(len, record)
         }),
         None => recon::bench(items, diff, |len| len),
     }
@@ -343,7 +343,7 @@ fn sync(count: usize, json: bool) -> Result<(), CliError> {
     let mut sender = Node::init(&dir.path().join("sender"), "sender", Box::new(SystemClock))?;
     // Room for the whole transfer on both sides (the defaults suit a phone).
     let budget_mb = ((count as u64 * 2048) >> 20) + 64;
-    sender.set_limits(pollen_core::store::StoreLimits {
+    sender.set_limits(pollen_node::store::StoreLimits {
         global_bytes: budget_mb << 20,
         per_origin_bytes: budget_mb << 20,
     });
@@ -384,7 +384,7 @@ fn sync(count: usize, json: bool) -> Result<(), CliError> {
         .map_err(err)?;
     let store = std::cell::RefCell::new(sender);
     let t0 = Instant::now();
-    let outcome = rt.block_on(pollen_core::runtime::sync_once(addr.trim(), &store));
+    let outcome = rt.block_on(pollen_runtime::sync_once(addr.trim(), &store));
     let secs = t0.elapsed().as_secs_f64();
     let _ = Command::new("kill").arg(server.id().to_string()).status();
     let _ = server.wait();

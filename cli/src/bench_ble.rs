@@ -4,7 +4,7 @@
 //! power mode.
 
 use crate::CliError;
-use pollen_core::ble::bench;
+use pollen_node::ble::bench;
 use serde_json::json;
 
 /// What to measure.

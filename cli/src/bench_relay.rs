@@ -21,16 +21,16 @@
 
 use crate::CliError;
 use crate::bench::payloads;
-use pollen_core::envelope::{self, Draft, Envelope, Recipient, RoutingTag, Sealed};
-use pollen_core::identity::{Identity, PublicIdentity};
-use pollen_core::node::DEFAULT_TTL_SECS;
-use pollen_core::runtime::relay::RelayAddress;
-use pollen_core::runtime::{LinkClock, LinkOutcome, sync_once_with};
-use pollen_core::sync::handshake::PREAMBLE_LEN;
-use pollen_core::sync::store::{
+use pollen_node::node::DEFAULT_TTL_SECS;
+use pollen_proto::envelope::{self, Draft, Envelope, Recipient, RoutingTag, Sealed};
+use pollen_proto::identity::{Identity, PublicIdentity};
+use pollen_proto::sync::handshake::PREAMBLE_LEN;
+use pollen_proto::sync::store::{
     Incoming, Interests, ItemKind, LocalItem, Received, SyncStore, SyncStoreError,
 };
-use pollen_core::sync::{Session, SessionConfig, SessionEvent};
+use pollen_proto::sync::{Session, SessionConfig, SessionEvent};
+use pollen_runtime::relay::RelayAddress;
+use pollen_runtime::{LinkClock, LinkOutcome, sync_once_with};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read};
@@ -460,7 +460,7 @@ fn seal_batch(
     to: &PublicIdentity,
     count: usize,
 ) -> Result<Vec<Sealed>, CliError> {
-    let t = pollen_core::node::Clock::now(&pollen_core::node::SystemClock);
+    let t = pollen_node::node::Clock::now(&pollen_node::node::SystemClock);
     payloads(author, count)?
         .iter()
         .map(|payload| {

@@ -4,15 +4,15 @@
 //! libdbus-1-dev and pkg-config); without it both say so and exit.
 
 use crate::CliError;
-use pollen_core::node::Node;
-use pollen_core::runtime::mesh::Nudge;
+use pollen_node::node::Node;
+use pollen_runtime::mesh::Nudge;
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
 
 /// The radio `pollen run --ble` drives.
 #[cfg(feature = "ble")]
-pub use pollen_core::runtime::ble::Adapter as Radio;
+pub use pollen_runtime::ble::Adapter as Radio;
 
 /// The radio `pollen run --ble` drives (none in this build).
 #[cfg(not(feature = "ble"))]
@@ -26,7 +26,7 @@ const NO_BLE: &str =
 pub async fn open() -> Result<Radio, CliError> {
     #[cfg(feature = "ble")]
     {
-        let (adapter, info) = pollen_core::runtime::ble::adapter()
+        let (adapter, info) = pollen_runtime::ble::adapter()
             .await
             .map_err(|e| CliError::Other(format!("BLE: {e}")))?;
         tracing::info!(adapter = %info, "BLE adapter");
@@ -46,7 +46,7 @@ pub async fn run(
 ) -> Result<(), CliError> {
     #[cfg(feature = "ble")]
     {
-        use pollen_core::ble::{HubEvent, ManagerConfig};
+        use pollen_node::ble::{HubEvent, ManagerConfig};
         let events = move |e: HubEvent| {
             let HubEvent::SessionEnded {
                 link,
@@ -65,7 +65,7 @@ pub async fn run(
                 nudge.poke();
             }
         };
-        pollen_core::runtime::ble::run_ble(radio, store, ManagerConfig::default(), events, stop)
+        pollen_runtime::ble::run_ble(radio, store, ManagerConfig::default(), events, stop)
             .await
             .map_err(|e| CliError::Other(format!("BLE: {e}")))
     }
@@ -85,13 +85,12 @@ pub fn scan(seconds: u64, json: bool) -> Result<(), CliError> {
             .build()
             .map_err(|e| CliError::Other(format!("cannot start the runtime: {e}")))?;
         rt.block_on(async {
-            let (adapter, info) = pollen_core::runtime::ble::adapter()
+            let (adapter, info) = pollen_runtime::ble::adapter()
                 .await
                 .map_err(|e| CliError::Other(format!("BLE: {e}")))?;
-            let seen =
-                pollen_core::runtime::ble::scan(&adapter, std::time::Duration::from_secs(seconds))
-                    .await
-                    .map_err(|e| CliError::Other(format!("BLE: {e}")))?;
+            let seen = pollen_runtime::ble::scan(&adapter, std::time::Duration::from_secs(seconds))
+                .await
+                .map_err(|e| CliError::Other(format!("BLE: {e}")))?;
             if json {
                 println!(
                     "{}",

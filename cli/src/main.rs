@@ -16,7 +16,7 @@ mod run;
 mod sim;
 
 use clap::{Args, Parser, Subcommand};
-use pollen_core::node::{Node, SystemClock};
+use pollen_node::node::{Node, SystemClock};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -233,7 +233,7 @@ struct StorageArgs {
 
 impl StorageArgs {
     fn apply(&self, node: &mut Node) {
-        node.set_limits(pollen_core::store::StoreLimits {
+        node.set_limits(pollen_node::store::StoreLimits {
             global_bytes: self.storage_mb << 20,
             per_origin_bytes: self.per_peer_mb << 20,
         });
@@ -363,20 +363,20 @@ enum BundleCmd {
 pub enum CliError {
     /// From the core.
     #[error(transparent)]
-    Node(#[from] pollen_core::node::NodeError),
+    Node(#[from] pollen_node::node::NodeError),
     /// Anything else, already phrased for the user.
     #[error("{0}")]
     Other(String),
 }
 
-impl From<pollen_core::identity::IdentityError> for CliError {
-    fn from(e: pollen_core::identity::IdentityError) -> Self {
+impl From<pollen_proto::identity::IdentityError> for CliError {
+    fn from(e: pollen_proto::identity::IdentityError) -> Self {
         CliError::Node(e.into())
     }
 }
 
-impl From<pollen_core::envelope::EnvelopeError> for CliError {
-    fn from(e: pollen_core::envelope::EnvelopeError) -> Self {
+impl From<pollen_proto::envelope::EnvelopeError> for CliError {
+    fn from(e: pollen_proto::envelope::EnvelopeError) -> Self {
         CliError::Node(e.into())
     }
 }
@@ -537,9 +537,9 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             let mut node = open(&dir)?;
             limits.apply(&mut node);
             for p in &peers {
-                pollen_core::runtime::check_addr(p).map_err(|e| CliError::Other(e.to_string()))?;
+                pollen_runtime::check_addr(p).map_err(|e| CliError::Other(e.to_string()))?;
             }
-            let config = pollen_core::runtime::mesh::MeshConfig {
+            let config = pollen_runtime::mesh::MeshConfig {
                 mdns: !no_mdns,
                 peers,
                 max_links: max_links.max(1),
@@ -569,7 +569,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
                     advertise: advertise.as_deref(),
                     dir: &dir,
                     metrics: metrics.as_deref(),
-                    limits: pollen_core::store::StoreLimits {
+                    limits: pollen_node::store::StoreLimits {
                         global_bytes: storage_mb << 20,
                         per_origin_bytes: per_peer_mb << 20,
                     },

@@ -2,7 +2,7 @@
 //! `prometheus-client`, served as text by `tiny_http` on its own thread.
 
 use crate::CliError;
-use pollen_core::runtime::LinkOutcome;
+use pollen_runtime::LinkOutcome;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;

@@ -1,8 +1,8 @@
 //! `pollen serve` and `pollen sync`: sync sessions over TCP.
 
 use crate::CliError;
-use pollen_core::node::Node;
-use pollen_core::runtime::{self, LinkOutcome};
+use pollen_node::node::Node;
+use pollen_runtime::LinkOutcome;
 use std::cell::RefCell;
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,7 +18,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 /// Binds `listen` and prints the bound address as the first stdout line,
 /// so scripts can use port 0.
 pub(crate) async fn bind_and_announce(listen: &str) -> Result<tokio::net::TcpListener, CliError> {
-    let listener = runtime::listen(listen)
+    let listener = pollen_runtime::listen(listen)
         .await
         .map_err(|e| CliError::Other(e.to_string()))?;
     let addr = listener
@@ -47,7 +47,7 @@ pub fn serve(node: Node, listen: &str, json: bool) -> Result<ExitCode, CliError>
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{line}").and_then(|()| out.flush());
         };
-        runtime::serve(listener, store, report, shutdown_signal()).await;
+        pollen_runtime::serve(listener, store, report, shutdown_signal()).await;
         Ok::<_, CliError>(())
     })?;
     Ok(ExitCode::SUCCESS)
@@ -80,19 +80,23 @@ pub(crate) async fn shutdown_signal() {
 /// summary; exit 1 if it failed.
 pub fn sync(node: Node, addr: &str, json: bool) -> Result<ExitCode, CliError> {
     // A relay address carries the key the relay must prove it holds.
-    let (host_port, relay_key) = if addr.starts_with(runtime::relay::SCHEME) {
-        let r: runtime::relay::RelayAddress = addr
-            .parse()
-            .map_err(|e: runtime::relay::RelayAddressError| CliError::Other(e.to_string()))?;
+    let (host_port, relay_key) = if addr.starts_with(pollen_runtime::relay::SCHEME) {
+        let r: pollen_runtime::relay::RelayAddress =
+            addr.parse()
+                .map_err(|e: pollen_runtime::relay::RelayAddressError| {
+                    CliError::Other(e.to_string())
+                })?;
         (r.host_port, Some(r.key))
     } else {
         (addr.to_owned(), None)
     };
-    runtime::check_addr(&host_port).map_err(|e| CliError::Other(e.to_string()))?;
+    pollen_runtime::check_addr(&host_port).map_err(|e| CliError::Other(e.to_string()))?;
     let rt = runtime()?;
     let store = RefCell::new(node);
     let outcome = rt
-        .block_on(runtime::sync_once_with(&host_port, &store, relay_key))
+        .block_on(pollen_runtime::sync_once_with(
+            &host_port, &store, relay_key,
+        ))
         .map_err(|e| CliError::Other(e.to_string()))?;
     if json {
         println!("{}", summary_json(None, &outcome));

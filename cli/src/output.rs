@@ -1,8 +1,8 @@
 //! Printing results for people (plain text) and scripts (`--json`).
 
 use crate::CliError;
-use pollen_core::node::{ExportReport, ImportReport, Node, Status, send::Sent};
-use pollen_core::store::MessageRow;
+use pollen_node::node::{ExportReport, ImportReport, Node, Status, send::Sent};
+use pollen_node::store::MessageRow;
 use serde_json::{Value, json};
 use std::path::Path;
 

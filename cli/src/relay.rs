@@ -5,12 +5,12 @@
 
 use crate::CliError;
 use crate::metrics::Metrics;
-use pollen_core::node::{Node, SystemClock};
-use pollen_core::relay::RelayLimits;
-use pollen_core::relay::postgres::PgRelayStore;
-use pollen_core::runtime::relay::{address, load_or_create_key, relay_session};
-use pollen_core::runtime::{self, ServeOptions};
-use pollen_core::sync::SyncStore;
+use pollen_node::node::{Node, SystemClock};
+use pollen_node::relay::RelayLimits;
+use pollen_node::relay::postgres::PgRelayStore;
+use pollen_proto::sync::SyncStore;
+use pollen_runtime::ServeOptions;
+use pollen_runtime::relay::{address, load_or_create_key, relay_session};
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::Path;
@@ -32,7 +32,7 @@ pub struct RelayOptions<'a> {
     /// `--metrics ADDR`.
     pub metrics: Option<&'a str>,
     /// Store limits.
-    pub limits: pollen_core::store::StoreLimits,
+    pub limits: pollen_node::store::StoreLimits,
     /// Most concurrent sessions.
     pub max_links: usize,
 }
@@ -53,7 +53,7 @@ impl Backend for Node {
 
 impl Backend for PgRelayStore {
     fn housekeeping(&mut self) -> Option<(u64, u64)> {
-        let now = pollen_core::node::Clock::now(&SystemClock);
+        let now = pollen_node::node::Clock::now(&SystemClock);
         if let Err(e) = self.expire(now) {
             tracing::warn!(error = %e, "expiring relay mail failed");
         }
@@ -73,7 +73,7 @@ pub fn run(o: RelayOptions<'_>, postgres: Option<&str>) -> Result<ExitCode, CliE
         };
         let store = PgRelayStore::connect(url, limits)
             .map_err(|e| CliError::Other(format!("relay database: {e}")))?;
-        let fresh = pollen_core::runtime::relay::fresh_key().map_err(|e| err(&e))?;
+        let fresh = pollen_runtime::relay::fresh_key().map_err(|e| err(&e))?;
         let key = store
             .relay_key(fresh)
             .map_err(|e| CliError::Other(format!("relay key in the database: {e}")))?;
@@ -105,7 +105,7 @@ fn serve_relay<B: Backend>(
         .map_err(|e| CliError::Other(format!("cannot start the runtime: {e}")))?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
-        let listener = runtime::listen(o.listen)
+        let listener = pollen_runtime::listen(o.listen)
             .await
             .map_err(|e| CliError::Other(e.to_string()))?;
         let bound = listener
@@ -139,7 +139,7 @@ fn serve_relay<B: Backend>(
         };
         let done = {
             let metrics = metrics.clone();
-            move |peer: std::net::SocketAddr, outcome: &runtime::LinkOutcome| {
+            move |peer: std::net::SocketAddr, outcome: &pollen_runtime::LinkOutcome| {
                 metrics.session(outcome);
                 let s = &outcome.stats;
                 match &outcome.error {
@@ -148,7 +148,7 @@ fn serve_relay<B: Backend>(
                 }
             }
         };
-        runtime::serve_with(listener, store, options, done, crate::net::shutdown_signal()).await;
+        pollen_runtime::serve_with(listener, store, options, done, crate::net::shutdown_signal()).await;
         Ok::<_, CliError>(())
     })?;
     Ok(ExitCode::SUCCESS)

@@ -3,9 +3,9 @@
 //! directory every second so `pollen status` in another shell can show it.
 
 use crate::CliError;
-use pollen_core::node::Node;
-use pollen_core::runtime::LinkOutcome;
-use pollen_core::runtime::mesh::{MeshConfig, MeshEvent, MeshStatus, Nudge, run_mesh};
+use pollen_node::node::Node;
+use pollen_runtime::LinkOutcome;
+use pollen_runtime::mesh::{MeshConfig, MeshEvent, MeshStatus, Nudge, run_mesh};
 use serde_json::json;
 use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
@@ -72,7 +72,7 @@ fn session_line(peer: &str, outgoing: bool, o: &LinkOutcome) -> String {
 pub fn relay_addresses(
     dir: &Path,
     given: &[String],
-) -> Result<Vec<pollen_core::runtime::relay::RelayAddress>, CliError> {
+) -> Result<Vec<pollen_runtime::relay::RelayAddress>, CliError> {
     let file = std::fs::read_to_string(dir.join("relays")).unwrap_or_default();
     let from_file = file
         .lines()
@@ -83,7 +83,7 @@ pub fn relay_addresses(
     for a in given.iter().cloned().chain(from_file) {
         let parsed = a
             .parse()
-            .map_err(|e: pollen_core::runtime::relay::RelayAddressError| {
+            .map_err(|e: pollen_runtime::relay::RelayAddressError| {
                 CliError::Other(e.to_string())
             })?;
         if !out.contains(&parsed) {

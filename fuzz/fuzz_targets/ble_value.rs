@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollen_core::ble::advert;
-use pollen_core::ble::chunk::{Chunk, ChunkReader};
-use pollen_core::ble::profile::MAX_VALUE;
+use pollen_proto::ble::advert;
+use pollen_proto::ble::chunk::{Chunk, ChunkReader};
+use pollen_proto::ble::profile::MAX_VALUE;
 
 fuzz_target!(|data: &[u8]| {
     // The advertisement parser sees the whole input both ways.

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollen_core::bundle::BundleReader;
+use pollen_proto::bundle::BundleReader;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut reader) = BundleReader::new(data) else {

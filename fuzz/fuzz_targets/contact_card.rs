@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollen_core::identity::ContactCard;
+use pollen_proto::identity::ContactCard;
 
 fuzz_target!(|s: &str| {
     if let Ok(card) = ContactCard::decode(s) {

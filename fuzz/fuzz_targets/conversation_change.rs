@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollen_core::conversation::{ConversationDoc, check_change};
+use pollen_node::conversation::{ConversationDoc, check_change};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(mut doc) = ConversationDoc::load(data) {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollen_core::envelope::{Envelope, SharedKey, open_shared};
+use pollen_proto::envelope::{Envelope, SharedKey, open_shared};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(env) = Envelope::decode(data) {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollen_core::sync::frame::{MIN_RECORD, Reassembler, ReassemblyLimits, RecordDecoder};
+use pollen_proto::sync::frame::{MIN_RECORD, Reassembler, ReassemblyLimits, RecordDecoder};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the read size, so the fuzzer explores chunkings

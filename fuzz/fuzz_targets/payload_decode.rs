@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollen_core::payload::Payload;
+use pollen_proto::payload::Payload;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(payload) = Payload::decode(data) {

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollen_core::sync::recon::{ReconItem, ReconLimits, Reconciler};
+use pollen_proto::sync::recon::{ReconItem, ReconLimits, Reconciler};
 
 /// Enough items that the initiator fingerprints ranges instead of listing ids,
 /// with shared expiries so bounds need id prefixes.

@@ -7,12 +7,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollen_core::sync::frame::{self, MAX_RECORD, RecordDecoder};
-use pollen_core::sync::handshake::{self, HS_NOISE, Preamble};
-use pollen_core::sync::store::{
+use pollen_proto::sync::frame::{self, MAX_RECORD, RecordDecoder};
+use pollen_proto::sync::handshake::{self, HS_NOISE, Preamble};
+use pollen_proto::sync::store::{
     Incoming, Interests, LocalItem, Received, SyncStore, SyncStoreError,
 };
-use pollen_core::sync::{Session, SessionConfig};
+use pollen_proto::sync::{Session, SessionConfig};
 
 /// Holds nothing and accepts everything as carried.
 struct Empty;

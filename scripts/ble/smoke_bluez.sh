@@ -88,7 +88,7 @@ check "scan: finds the adapter and the mock Pollen node with its identifier" sca
 # lower but for a 2^-56 chance) is the one that connects, at once.
 DATA="$WORK/node"
 "$BIN" --data "$DATA" init --name Smoke >/dev/null
-POLLEN_LOG=pollen_core=debug,pollen=info "$BIN" --data "$DATA" run --ble --no-mdns --listen 127.0.0.1:0 >"$WORK/run.log" 2>&1 &
+POLLEN_LOG=pollen_runtime=debug,pollen_node=debug,pollen=info "$BIN" --data "$DATA" run --ble --no-mdns --listen 127.0.0.1:0 >"$WORK/run.log" 2>&1 &
 RUN=$!
 PIDS+=($RUN)
 sleep 1.5
@@ -106,7 +106,7 @@ run_ok() {
 check "run --ble: hears the node, reports the failed connection, stops on SIGTERM" run_ok
 
 # Stopped while a connection is still being set up: no panic, exit 0.
-POLLEN_LOG=pollen_core=debug,pollen=info "$BIN" --data "$DATA" run --ble --no-mdns --listen 127.0.0.1:0 >"$WORK/run2.log" 2>&1 &
+POLLEN_LOG=pollen_runtime=debug,pollen_node=debug,pollen=info "$BIN" --data "$DATA" run --ble --no-mdns --listen 127.0.0.1:0 >"$WORK/run2.log" 2>&1 &
 RUN=$!
 PIDS+=($RUN)
 for _ in $(seq 50); do grep -q "Pollen neighbour advertising" "$WORK/run2.log" && break; sleep 0.1; done

@@ -8,8 +8,8 @@
 //! hops travelled).
 
 use crate::scenario::Role;
-use pollen_core::routing;
-use pollen_core::sync::store::PeerRole;
+use pollen_node::routing;
+use pollen_proto::sync::store::PeerRole;
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
@@ -19,7 +19,7 @@ pub const FLOOD_HOPS: u8 = 7;
 /// Copies of the binary spray-and-wait baseline unless `--copies` says otherwise.
 pub const DEFAULT_COPIES: u32 = 8;
 /// Copies the `pollen` policy sprays before it waits (private messages):
-/// what phones run (`pollen_core::routing`).
+/// what phones run (`pollen_node::routing`).
 pub const POLLEN_COPIES: u32 = routing::COPIES;
 
 /// A routing policy (`--policy`).
@@ -174,7 +174,7 @@ impl Policy {
     /// binary spray gives away half. Returns (kept, given).
     pub fn split(&self, held: u32, role: PeerRole, peer: Role) -> (u32, u32) {
         // Infrastructure hands everything on anyway; between phones the
-        // spray policies split as phones do (`pollen_core::routing`).
+        // spray policies split as phones do (`pollen_node::routing`).
         if peer != Role::Person {
             return (held, 1);
         }

@@ -1,8 +1,8 @@
 //! Hostile and broken input to `pollen bundle import`: every case is refused
 //! with a reason, and nothing already stored is lost or changed.
 
-use pollen_core::bundle::{BundleReader, BundleWriter, Record};
-use pollen_core::envelope::Envelope;
+use pollen_proto::bundle::{BundleReader, BundleWriter, Record};
+use pollen_proto::envelope::Envelope;
 use pollen_tests::Phone;
 use serde_json::Value;
 use std::path::Path;

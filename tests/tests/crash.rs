@@ -1,9 +1,9 @@
 //! Killing `pollen` in the middle of an import leaves a database that opens
 //! and holds everything an earlier import reported.
 
-use pollen_core::bundle::{BundleWriter, Record};
-use pollen_core::envelope::{self, Draft, Recipient, SharedKey};
-use pollen_core::identity::Identity;
+use pollen_proto::bundle::{BundleWriter, Record};
+use pollen_proto::envelope::{self, Draft, Recipient, SharedKey};
+use pollen_proto::identity::Identity;
 use pollen_tests::{Phone, pollen_bin};
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -7,13 +7,12 @@
 //! needs root: without it the tests say SKIP and pass. As root, a server that
 //! cannot start fails them.
 
-use pollen_core::envelope::{Draft, Envelope, Recipient, SharedKey, seal};
-use pollen_core::identity::Identity;
-use pollen_core::node::{Clock, Node, SystemClock};
-use pollen_core::relay::postgres::{PgRelayStore, RelayStoreError};
-use pollen_core::relay::{Expired, MAX_UNMATCHED_PROOFS, RelayLimits, RelayUsage};
-use pollen_core::runtime;
-use pollen_core::sync::store::{Incoming, ItemKind, Received, SyncStore, proof_item_id};
+use pollen_node::node::{Clock, Node, SystemClock};
+use pollen_node::relay::postgres::{PgRelayStore, RelayStoreError};
+use pollen_node::relay::{Expired, MAX_UNMATCHED_PROOFS, RelayLimits, RelayUsage};
+use pollen_proto::envelope::{Draft, Envelope, Recipient, SharedKey, seal};
+use pollen_proto::identity::Identity;
+use pollen_proto::sync::store::{Incoming, ItemKind, Received, SyncStore, proof_item_id};
 use pollen_tests::Pg;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -56,7 +55,7 @@ struct Made {
     expires_at: u64,
 }
 
-fn made(sealed: pollen_core::envelope::Sealed) -> Made {
+fn made(sealed: pollen_proto::envelope::Sealed) -> Made {
     let env = sealed.envelope;
     Made {
         bytes: env.encode(),
@@ -284,7 +283,7 @@ fn a_proof_purges_its_envelope_and_a_forged_one_purges_nothing() {
         [Received::ProofKnown]
     );
     assert_eq!(
-        s.proof(&pollen_core::envelope::DeliveryProof([7; 32]).commitment())
+        s.proof(&pollen_proto::envelope::DeliveryProof([7; 32]).commitment())
             .unwrap(),
         None
     );
@@ -725,12 +724,12 @@ fn sessions_inside_a_tokio_current_thread_runtime_use_the_store() {
 
         let relay = PgRelayStore::connect(&pg.url, RelayLimits::default()).unwrap();
         let relay = Rc::new(RefCell::new(relay));
-        let listener = runtime::listen("127.0.0.1:0").await.unwrap();
+        let listener = pollen_runtime::listen("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let failures = Rc::new(RefCell::new(Vec::new()));
         let seen = failures.clone();
-        let server = tokio::task::spawn_local(runtime::serve(
+        let server = tokio::task::spawn_local(pollen_runtime::serve(
             listener,
             relay.clone(),
             move |_, outcome| {
@@ -744,12 +743,12 @@ fn sessions_inside_a_tokio_current_thread_runtime_use_the_store() {
         ));
 
         let alice = RefCell::new(alice);
-        let o = runtime::sync_once(&addr, &alice).await.unwrap();
+        let o = pollen_runtime::sync_once(&addr, &alice).await.unwrap();
         assert!(o.error.is_none(), "{:?}", o.error);
         assert_eq!(relay.borrow().usage().unwrap().envelopes, 1);
 
         let bob = RefCell::new(bob);
-        let o = runtime::sync_once(&addr, &bob).await.unwrap();
+        let o = pollen_runtime::sync_once(&addr, &bob).await.unwrap();
         assert!(o.error.is_none(), "{:?}", o.error);
         assert_eq!(o.opened, 1);
         let got = bob.borrow().messages(None, 10, None).unwrap();
@@ -758,7 +757,7 @@ fn sessions_inside_a_tokio_current_thread_runtime_use_the_store() {
         let u = relay.borrow().usage().unwrap();
         assert_eq!((u.envelopes, u.proofs), (0, 1));
 
-        let o = runtime::sync_once(&addr, &alice).await.unwrap();
+        let o = pollen_runtime::sync_once(&addr, &alice).await.unwrap();
         assert!(o.error.is_none(), "{:?}", o.error);
         assert_eq!(o.delivered, 1, "the proof reached Alice through the relay");
 

@@ -6,9 +6,9 @@
 
 use super::{say, step};
 use crate::CliError;
-use pollen_core::node::{Node, SystemClock};
-use pollen_core::runtime::mesh::{MeshConfig, MeshEvent, Nudge, run_mesh};
-use pollen_core::runtime::{self, LinkOutcome};
+use pollen_node::node::{Node, SystemClock};
+use pollen_runtime::LinkOutcome;
+use pollen_runtime::mesh::{MeshConfig, MeshEvent, Nudge, run_mesh};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -49,7 +49,7 @@ impl Phone {
 
     /// Starts this phone's node, keeping in sync with `peers`.
     async fn start(&mut self, peers: &[&Phone], names: &Names) -> Result<(), CliError> {
-        let listener = runtime::listen("127.0.0.1:0").await.map_err(err)?;
+        let listener = pollen_runtime::listen("127.0.0.1:0").await.map_err(err)?;
         self.addr = listener.local_addr().map_err(err)?.to_string();
         names.borrow_mut().insert(self.addr.clone(), self.name);
         let config = MeshConfig {

@@ -9,7 +9,7 @@ pub use mesh::run as mesh;
 pub use sneakernet::run as sneakernet;
 
 use crate::CliError;
-use pollen_core::node::Node;
+use pollen_node::node::Node;
 
 fn step(n: u32, text: &str) {
     println!("\n{n}. {text}");

@@ -4,8 +4,7 @@
 //! he carries; the reply and the delivery proof ride back the same way.
 
 use crate::CliError;
-use pollen_core::node::{Node, SystemClock};
-use pollen_core::runtime;
+use pollen_node::node::{Node, SystemClock};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -146,19 +145,27 @@ fn over_wifi(ana: Node, bo: Node, chen: Node) -> Result<bool, CliError> {
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let bo = Rc::new(RefCell::new(bo));
-        let listener = runtime::listen("127.0.0.1:0").await.map_err(|e| err(&e))?;
+        let listener = pollen_runtime::listen("127.0.0.1:0")
+            .await
+            .map_err(|e| err(&e))?;
         let addr = listener.local_addr().map_err(|e| err(&e))?.to_string();
         say(format!(
             "Bo's phone listens on {addr} (an encrypted Noise link; no identity shown)"
         ));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server =
-            tokio::task::spawn_local(runtime::serve(listener, bo.clone(), |_, _| {}, async {
+        let server = tokio::task::spawn_local(pollen_runtime::serve(
+            listener,
+            bo.clone(),
+            |_, _| {},
+            async {
                 let _ = stopped.await;
-            }));
+            },
+        ));
         let (ana, chen) = (RefCell::new(ana), RefCell::new(chen));
         for (who, node) in [("Ana", &ana), ("Chen", &chen), ("Ana", &ana)] {
-            let outcome = runtime::sync_once(&addr, node).await.map_err(|e| err(&e))?;
+            let outcome = pollen_runtime::sync_once(&addr, node)
+                .await
+                .map_err(|e| err(&e))?;
             say(format!(
                 "{who} <-> Bo: {}",
                 crate::net::summary_line(&outcome)

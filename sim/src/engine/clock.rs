@@ -1,6 +1,6 @@
 //! Virtual time shared by every simulated node.
 
-use pollen_core::node::Clock;
+use pollen_node::node::Clock;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -2,7 +2,7 @@
 //! each way on virtual time: bytes queue behind each other at the link's
 //! rate, arrive after its latency, and the link can drop.
 
-use pollen_core::sync::session::Session;
+use pollen_proto::sync::session::Session;
 use std::collections::VecDeque;
 
 /// How a kind of link behaves.

@@ -17,7 +17,7 @@ use crate::scenario::{Role, Scenario};
 use crate::trace::LinkKind;
 use link::Link;
 use node::SimNode;
-use pollen_core::sync::session::{Offer, Session, SessionConfig};
+use pollen_proto::sync::session::{Offer, Session, SessionConfig};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::cmp::Reverse;
@@ -90,7 +90,7 @@ impl SimConfig {
                 bytes_per_s: 2_000_000,
                 latency_ms: 5,
                 setup_ms: 200,
-                max_record: pollen_core::sync::frame::MAX_RECORD,
+                max_record: pollen_proto::sync::frame::MAX_RECORD,
                 mean_drop_s: 0.0,
                 max_links: 0,
             },
@@ -98,7 +98,7 @@ impl SimConfig {
                 bytes_per_s: 1_000_000,
                 latency_ms: 60,
                 setup_ms: 500,
-                max_record: pollen_core::sync::frame::MAX_RECORD,
+                max_record: pollen_proto::sync::frame::MAX_RECORD,
                 mean_drop_s: 0.0,
                 max_links: 0,
             },
@@ -115,7 +115,7 @@ impl SimConfig {
             bytes_per_s: 0,
             latency_ms: 0,
             setup_ms: 0,
-            max_record: pollen_core::sync::frame::MAX_RECORD,
+            max_record: pollen_proto::sync::frame::MAX_RECORD,
             mean_drop_s: 0.0,
             max_links: 0,
         };
@@ -261,7 +261,7 @@ struct Engine<'a> {
 pub fn run(sc: &Scenario, cfg: &SimConfig) -> Result<Outcome, SimError> {
     let wall = std::time::Instant::now();
     // Keys, envelopes and handshakes from the seed: a run repeats bit for bit.
-    let _seeded = pollen_core::random::seed_thread_for_simulation(cfg.seed);
+    let _seeded = pollen_proto::random::seed_thread_for_simulation(cfg.seed);
     let clock = SimClock::new(EPOCH_S * 1000);
     let nodes = setup::nodes(sc, cfg, &clock)?;
     let n = nodes.len();

@@ -8,9 +8,9 @@
 
 use crate::policy::{Held, Policy};
 use crate::scenario::Role;
-use pollen_core::envelope::{Envelope, RoutingTag};
-use pollen_core::node::Node;
-use pollen_core::sync::store::{
+use pollen_node::node::Node;
+use pollen_proto::envelope::{Envelope, RoutingTag};
+use pollen_proto::sync::store::{
     Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
 };
 use std::collections::{HashMap, HashSet};

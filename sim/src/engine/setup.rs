@@ -5,9 +5,9 @@
 use super::node::SimNode;
 use super::{SimClock, SimConfig, SimError};
 use crate::scenario::{Role, Scenario, Target};
-use pollen_core::envelope::{Envelope, RoutingTag};
-use pollen_core::node::Node;
-use pollen_core::store::StoreLimits;
+use pollen_node::node::Node;
+use pollen_node::store::StoreLimits;
+use pollen_proto::envelope::{Envelope, RoutingTag};
 use std::collections::BTreeSet;
 
 /// Name of the scenario's public channel.
@@ -52,7 +52,7 @@ pub(crate) fn nodes(
     clock: &SimClock,
 ) -> Result<Vec<SimNode>, SimError> {
     let fail = |node: u32| {
-        move |e: pollen_core::node::NodeError| SimError::Setup {
+        move |e: pollen_node::node::NodeError| SimError::Setup {
             node,
             reason: e.to_string(),
         }

@@ -1,0 +1,20 @@
+//! Pollen's node, sans-IO: one identity and one store, and every decision a
+//! phone makes about its messages and neighbours (see `docs/ARCHITECTURE.md`).
+//! It takes events and time in and gives actions and deadlines out; sockets,
+//! clocks and radios are `pollen-runtime`'s.
+//!
+//! - [`conversation`]: Automerge state of one conversation;
+//! - [`store`]: SQLite persistence, quotas and eviction;
+//! - [`routing`]: copy budgets (who gets an envelope, with how many copies);
+//! - [`node`]: the facade the runtime, the CLI and the simulator drive;
+//! - [`relay`]: relay storage (carrier checks; PostgreSQL behind `postgres`);
+//! - [`ble`]: Bluetooth LE neighbours: who to connect, the links, a simulated radio.
+
+pub mod ble;
+pub mod conversation;
+pub mod node;
+pub mod relay;
+pub mod routing;
+pub mod store;
+
+pub use node::{Clock, Node, NodeError};

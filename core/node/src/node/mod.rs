@@ -1,0 +1,434 @@
+//! The node facade: one identity, one store, and every user-level operation
+//! (contacts, sending, groups, inbox, sneakernet). The CLI and the bindings
+//! drive this; it reads time only through a [`Clock`] so tests stay
+//! deterministic.
+
+mod contacts;
+mod groups;
+mod ingest;
+pub mod send;
+mod sneakernet;
+mod sync_store;
+
+pub use ingest::{IngestOutcome, Rejection};
+pub use sneakernet::{ExportReport, ImportReport};
+
+use crate::conversation::ConversationError;
+use crate::store::{ConversationRow, MessageRow, Store, StoreError, StoreLimits};
+use pollen_proto::bundle::BundleError;
+use pollen_proto::envelope::EnvelopeError;
+use pollen_proto::identity::{CardError, Fingerprint, Identity, IdentityError, PublicIdentity};
+use pollen_proto::payload::PayloadError;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// How long a message is carried before it expires.
+pub const DEFAULT_TTL_SECS: u64 = 7 * 86400;
+/// Hop budget of a new envelope.
+pub const DEFAULT_HOPS: u8 = 12;
+/// Name of the database file inside the data directory.
+pub const DB_FILE: &str = "pollen.db";
+
+const IDENTITY_KEY: &str = "identity";
+
+/// Where time comes from.
+pub trait Clock: Send + Sync {
+    /// Unix seconds now.
+    fn now(&self) -> u64;
+
+    /// Unix milliseconds now: message times, so two messages sent within one
+    /// second keep their order.
+    fn now_ms(&self) -> u64 {
+        self.now().saturating_mul(1000)
+    }
+}
+
+/// The operating system's wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        self.now_ms() / 1000
+    }
+
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}
+
+/// Why a node operation failed. Each variant is one clear line for users.
+#[derive(Debug, Error)]
+pub enum NodeError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An envelope could not be sealed or opened.
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    /// Identity problem.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// A contact card was refused.
+    #[error("contact card refused: {0}")]
+    Card(#[from] CardError),
+    /// A conversation change was refused.
+    #[error(transparent)]
+    Conversation(#[from] ConversationError),
+    /// A payload was malformed.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    /// A bundle file was unreadable.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// `init` was run on a data directory that already has an identity.
+    #[error("an identity already exists in {0}; refusing to overwrite it")]
+    AlreadyInitialized(PathBuf),
+    /// The data directory has no identity yet.
+    #[error("no identity in {0}; run `pollen init --name NAME` first")]
+    NotInitialized(PathBuf),
+    /// No contact with that name.
+    #[error("no contact named {0:?}")]
+    UnknownContact(String),
+    /// No conversation with that name.
+    #[error("no conversation named {0:?}")]
+    UnknownConversation(String),
+    /// Several conversations match a name.
+    #[error("{0:?} names several conversations; use a contact alias, group name or #channel")]
+    AmbiguousConversation(String),
+    /// No message with that id (prefix).
+    #[error("no message with id {0:?}")]
+    UnknownMessage(String),
+    /// Several messages match an id prefix.
+    #[error("message id {0:?} is ambiguous; give more characters")]
+    AmbiguousMessage(String),
+    /// A card offered other keys for a pinned contact.
+    #[error(
+        "KEY CHANGED for {alias}: pinned {pinned}, offered {offered}. The pinned key is kept; verify in person, then `pollen contact remove {alias}` and add the new card"
+    )]
+    KeyChanged {
+        /// The contact.
+        alias: String,
+        /// Fingerprint of the pinned keys.
+        pinned: String,
+        /// Fingerprint of the offered keys.
+        offered: String,
+    },
+    /// An alias is invalid or taken.
+    #[error("invalid name {0:?}: {1}")]
+    BadName(String, &'static str),
+    /// Only the author may edit or delete a message.
+    #[error("only the author can change message {0}")]
+    NotAuthor(String),
+    /// Only the group's admin may change its membership.
+    #[error("only the admin of group {0:?} can change its members")]
+    NotAdmin(String),
+    /// The person is not a member of the group.
+    #[error("{0:?} is not a member of group {1:?}")]
+    NotMember(String, String),
+    /// The conversation cannot be written to (e.g. a group we were removed from).
+    #[error("cannot send to {0:?}: {1}")]
+    CannotSend(String, &'static str),
+    /// A text is empty or too long.
+    #[error("message text is {0}")]
+    BadText(&'static str),
+}
+
+impl NodeError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        NodeError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Figures `pollen status` shows.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Status {
+    /// The node's display name.
+    pub name: String,
+    /// Fingerprint of the node's identity (hex).
+    pub fingerprint: String,
+    /// Envelopes held, all classes.
+    pub envelopes_stored: u64,
+    /// Envelopes held for other people (carried and shared).
+    pub carried_for_others: u64,
+    /// Own direct messages not yet delivered.
+    pub own_undelivered: u64,
+    /// Own direct messages delivered (proof seen).
+    pub own_delivered: u64,
+    /// Bytes of envelopes held.
+    pub envelope_bytes: u64,
+    /// Size of the database.
+    pub storage_bytes: u64,
+    /// Storage cap for envelopes.
+    pub storage_cap_bytes: u64,
+    /// Contacts pinned.
+    pub contacts: u64,
+    /// Conversations.
+    pub conversations: u64,
+    /// Messages in the projection.
+    pub messages: u64,
+    /// Refused key changes.
+    pub key_changes: u64,
+}
+
+/// A Pollen node on one data directory.
+pub struct Node {
+    store: Store,
+    me: Identity,
+    public: PublicIdentity,
+    clock: Box<dyn Clock>,
+    dir: PathBuf,
+    ttl_secs: u64,
+    /// Reconciliation ids of known proofs, derived once each: every session
+    /// lists every proof, and deriving them all each time dominated profiles.
+    proof_ids: std::collections::HashMap<[u8; 32], [u8; 32]>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("dir", &self.dir).finish()
+    }
+}
+
+impl Node {
+    /// Creates a new identity in `dir` (which may not hold one yet).
+    pub fn init(dir: &Path, name: &str, clock: Box<dyn Clock>) -> Result<Node, NodeError> {
+        std::fs::create_dir_all(dir).map_err(|e| NodeError::io(dir, e))?;
+        let store = open_store(dir)?;
+        if store.meta(IDENTITY_KEY)?.is_some() {
+            return Err(NodeError::AlreadyInitialized(dir.to_owned()));
+        }
+        let me = Identity::generate(name)?;
+        store.set_meta(IDENTITY_KEY, &me.to_secret_bytes())?;
+        restrict_permissions(&dir.join(DB_FILE));
+        Ok(Self::assemble(store, me, clock, dir))
+    }
+
+    /// A new identity on an in-memory store: for the simulator and tests,
+    /// where thousands of nodes live in one process and nothing must persist.
+    pub fn in_memory(
+        name: &str,
+        limits: StoreLimits,
+        clock: Box<dyn Clock>,
+    ) -> Result<Node, NodeError> {
+        let store = Store::in_memory(limits)?;
+        let me = Identity::generate(name)?;
+        Ok(Self::assemble(store, me, clock, Path::new("")))
+    }
+
+    /// Opens the identity and store in `dir`.
+    pub fn open(dir: &Path, clock: Box<dyn Clock>) -> Result<Node, NodeError> {
+        if !dir.join(DB_FILE).exists() {
+            return Err(NodeError::NotInitialized(dir.to_owned()));
+        }
+        let store = open_store(dir)?;
+        let secret = store
+            .meta(IDENTITY_KEY)?
+            .ok_or_else(|| NodeError::NotInitialized(dir.to_owned()))?;
+        let me = Identity::from_secret_bytes(&secret)?;
+        Ok(Self::assemble(store, me, clock, dir))
+    }
+
+    fn assemble(store: Store, me: Identity, clock: Box<dyn Clock>, dir: &Path) -> Node {
+        let public = me.public();
+        Node {
+            store,
+            me,
+            public,
+            clock,
+            dir: dir.to_owned(),
+            ttl_secs: DEFAULT_TTL_SECS,
+            proof_ids: std::collections::HashMap::new(),
+        }
+    }
+
+    /// How long this node's new envelopes live (clamped to the protocol's
+    /// maximum): short-lived events such as a festival want less than a week.
+    pub fn set_ttl(&mut self, secs: u64) {
+        self.ttl_secs = secs.clamp(60, pollen_proto::envelope::MAX_TTL_SECS);
+    }
+
+    /// The node's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.me
+    }
+
+    /// The node's public keys.
+    pub fn public(&self) -> &PublicIdentity {
+        &self.public
+    }
+
+    /// The node's fingerprint.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.public.fingerprint()
+    }
+
+    /// The node's contact card, `pollen1…`.
+    pub fn card(&self) -> String {
+        self.me.card().encode()
+    }
+
+    /// The underlying store (read access for status displays and tests).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Replaces the storage limits.
+    pub fn set_limits(&mut self, limits: StoreLimits) {
+        self.store.set_limits(limits);
+    }
+
+    /// Unix seconds now, by this node's clock.
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// The conversation list, most recent first.
+    pub fn conversations(&self, limit: u32) -> Result<Vec<ConversationRow>, NodeError> {
+        Ok(self.store.conversations(limit)?)
+    }
+
+    /// A page of the conversation list after `before` = (last_activity, id)
+    /// of the previous page's last row.
+    pub fn conversations_page(
+        &self,
+        limit: u32,
+        before: Option<(u64, [u8; 16])>,
+    ) -> Result<Vec<ConversationRow>, NodeError> {
+        Ok(self.store.conversations_page(limit, before)?)
+    }
+
+    /// A page of messages, newest first, optionally of one conversation.
+    pub fn messages(
+        &self,
+        conversation: Option<&str>,
+        limit: u32,
+        before: Option<(u64, [u8; 16])>,
+    ) -> Result<Vec<MessageRow>, NodeError> {
+        let conv = match conversation {
+            Some(name) => Some(self.resolve_conversation(name)?.id),
+            None => None,
+        };
+        Ok(self
+            .store
+            .messages(conv.as_ref(), &self.public.signing, limit, before)?)
+    }
+
+    /// Finds a conversation by contact alias, group name or `#channel`.
+    pub fn resolve_conversation(&self, name: &str) -> Result<ConversationRow, NodeError> {
+        let mut rows = self.store.conversations_named(name.trim())?;
+        if rows.is_empty() && !name.starts_with('#') {
+            rows = self
+                .store
+                .conversations_named(&format!("#{}", name.trim()))?;
+        }
+        if rows.is_empty()
+            && let Some(c) = self.store.contact_by_alias(name.trim())?
+        {
+            return self.direct_conversation(&c.identity, &c.alias);
+        }
+        match rows.len() {
+            0 => Err(NodeError::UnknownConversation(name.to_owned())),
+            1 => Ok(rows.remove(0)),
+            _ => Err(NodeError::AmbiguousConversation(name.to_owned())),
+        }
+    }
+
+    /// Status figures.
+    pub fn status(&self) -> Result<Status, NodeError> {
+        let usage = self.store.usage()?;
+        let (pending, delivered) = self.store.outbox_counts()?;
+        Ok(Status {
+            name: self.me.name().to_owned(),
+            fingerprint: self.fingerprint().to_hex(),
+            envelopes_stored: usage.count(),
+            carried_for_others: usage.carried.0 + usage.shared.0,
+            own_undelivered: pending,
+            own_delivered: delivered,
+            envelope_bytes: usage.bytes(),
+            storage_bytes: self.store.file_bytes()?,
+            storage_cap_bytes: self.store.limits().global_bytes,
+            contacts: self.store.contacts()?.len() as u64,
+            conversations: self.store.conversations(u32::MAX)?.len() as u64,
+            messages: self.store.message_count()?,
+            key_changes: self.store.key_changes()?.len() as u64,
+        })
+    }
+
+    /// Drops expired envelopes, proofs and replay records.
+    pub fn expire(&self) -> Result<usize, NodeError> {
+        Ok(self.store.expire(self.now())?)
+    }
+}
+
+fn open_store(dir: &Path) -> Result<Store, NodeError> {
+    Ok(Store::open(&dir.join(DB_FILE), StoreLimits::default())?)
+}
+
+/// The identity secret lives in the database: keep it owner-only on Unix.
+fn restrict_permissions(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(path = %path.display(), error = %e, "could not restrict database permissions");
+        }
+    }
+}
+
+/// Conversation id of the direct conversation between two people; both sides
+/// compute the same id.
+pub fn direct_conversation_id(a: &PublicIdentity, b: &PublicIdentity) -> [u8; 16] {
+    let (lo, hi) = if a.signing <= b.signing {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let mut h = blake3::Hasher::new_derive_key("pollen v1 direct conversation");
+    h.update(&lo.signing);
+    h.update(&hi.signing);
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    id
+}
+
+/// Checks a user-chosen name (alias, group name).
+pub(crate) fn check_name(name: &str) -> Result<&str, NodeError> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err(NodeError::BadName(name.to_owned(), "it is empty"));
+    }
+    if n.len() > pollen_proto::identity::MAX_NAME_BYTES {
+        return Err(NodeError::BadName(
+            name.to_owned(),
+            "it is longer than 64 bytes",
+        ));
+    }
+    if n.chars().any(char::is_control) {
+        return Err(NodeError::BadName(
+            name.to_owned(),
+            "it contains control characters",
+        ));
+    }
+    if n.starts_with('#') {
+        return Err(NodeError::BadName(
+            name.to_owned(),
+            "# is reserved for channels",
+        ));
+    }
+    Ok(n)
+}

@@ -1,0 +1,304 @@
+//! Writing to conversations: every user action becomes one Automerge change,
+//! applied locally at once and sealed into an envelope for the others.
+
+use super::ingest::Batch;
+use super::{DEFAULT_HOPS, Node, NodeError};
+use crate::conversation::{self, MessageId, Op};
+use crate::routing;
+use crate::store::{ConversationKind, ConversationRow, EnvelopeClass, EnvelopeRecord};
+use pollen_proto::envelope::{self, Draft, Recipient, SharedKey};
+use pollen_proto::payload::Payload;
+
+/// What a send produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    /// The message the action was about.
+    pub message: MessageId,
+    /// The conversation it went to.
+    pub conversation: String,
+    /// The envelope that carries it.
+    pub envelope: [u8; 32],
+}
+
+impl Node {
+    /// Sends a text to a contact, group or channel, by conversation name.
+    pub fn send(&self, to: &str, text: &str) -> Result<Sent, NodeError> {
+        let conv = self.resolve_conversation(to)?;
+        self.post(&conv, text, None)
+    }
+
+    /// Sends a direct message to the contact with this alias.
+    pub fn send_direct(&self, alias: &str, text: &str) -> Result<Sent, NodeError> {
+        let c = self.contact(alias)?;
+        let conv = self.direct_conversation(&c.identity, &c.alias)?;
+        self.post(&conv, text, None)
+    }
+
+    /// Sends to the group with this name.
+    pub fn send_group(&self, name: &str, text: &str) -> Result<Sent, NodeError> {
+        let conv = self.named_of_kind(name, ConversationKind::Group)?;
+        self.post(&conv, text, None)
+    }
+
+    /// Sends to a joined public channel.
+    pub fn send_channel(&self, name: &str, text: &str) -> Result<Sent, NodeError> {
+        let name = format!("#{}", name.trim().trim_start_matches('#'));
+        let conv = self.named_of_kind(&name, ConversationKind::Channel)?;
+        self.post(&conv, text, None)
+    }
+
+    /// Replies to a message (by id or unique id prefix) in its conversation.
+    pub fn reply(&self, to_message: &str, text: &str) -> Result<Sent, NodeError> {
+        let (conv, id) = self.find_message(to_message)?;
+        self.post(&conv, text, Some(id))
+    }
+
+    /// Replaces the text of one of this node's messages.
+    pub fn edit(&self, message: &str, text: &str) -> Result<Sent, NodeError> {
+        let (conv, id) = self.find_own_message(message)?;
+        check_text(text)?;
+        self.write(
+            &conv,
+            Op::Edit {
+                id,
+                text: text.to_owned(),
+            },
+        )
+    }
+
+    /// Deletes one of this node's messages (a tombstone every replica keeps).
+    pub fn delete(&self, message: &str) -> Result<Sent, NodeError> {
+        let (conv, id) = self.find_own_message(message)?;
+        self.write(&conv, Op::Delete { id })
+    }
+
+    /// Reacts to a message; an empty emoji removes the reaction.
+    pub fn react(&self, message: &str, emoji: &str) -> Result<Sent, NodeError> {
+        let (conv, id) = self.find_message(message)?;
+        self.write(
+            &conv,
+            Op::React {
+                id,
+                emoji: emoji.trim().to_owned(),
+            },
+        )
+    }
+
+    /// Tells the others that everything up to now was read, and clears the
+    /// unread count. Returns None when there was nothing new to mark.
+    pub fn mark_read(&self, conversation: &str) -> Result<Option<Sent>, NodeError> {
+        let conv = self.resolve_conversation(conversation)?;
+        self.store.clear_unread(&conv.id)?;
+        let newest = self
+            .store
+            .messages(Some(&conv.id), &self.public.signing, 50, None)?
+            .into_iter()
+            .find(|m| m.author != self.public.signing)
+            .map(|m| m.sent_at);
+        let Some(up_to) = newest else { return Ok(None) };
+        if self.store.read_marker(&conv.id, &self.public.signing)? >= Some(up_to) {
+            return Ok(None);
+        }
+        self.write(&conv, Op::Read { up_to }).map(Some)
+    }
+
+    fn named_of_kind(
+        &self,
+        name: &str,
+        kind: ConversationKind,
+    ) -> Result<ConversationRow, NodeError> {
+        self.store
+            .conversations_named(name.trim())?
+            .into_iter()
+            .find(|c| c.kind == kind)
+            .ok_or_else(|| NodeError::UnknownConversation(name.to_owned()))
+    }
+
+    fn post(
+        &self,
+        conv: &ConversationRow,
+        text: &str,
+        reply_to: Option<MessageId>,
+    ) -> Result<Sent, NodeError> {
+        check_text(text)?;
+        let op = Op::Post {
+            id: MessageId::random(),
+            text: text.to_owned(),
+            reply_to,
+        };
+        self.write(conv, op)
+    }
+
+    pub(crate) fn find_message(
+        &self,
+        prefix: &str,
+    ) -> Result<(ConversationRow, MessageId), NodeError> {
+        let p = prefix.trim();
+        if p.len() < 4 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(NodeError::UnknownMessage(prefix.to_owned()));
+        }
+        let mut hits = self.store.find_messages(p)?;
+        match hits.len() {
+            0 => Err(NodeError::UnknownMessage(prefix.to_owned())),
+            1 => {
+                let (conv, id) = hits.remove(0);
+                let row = self
+                    .store
+                    .conversation(&conv)?
+                    .ok_or_else(|| NodeError::UnknownMessage(prefix.to_owned()))?;
+                Ok((row, MessageId(id)))
+            }
+            _ => Err(NodeError::AmbiguousMessage(prefix.to_owned())),
+        }
+    }
+
+    fn find_own_message(&self, prefix: &str) -> Result<(ConversationRow, MessageId), NodeError> {
+        let (conv, id) = self.find_message(prefix)?;
+        let doc = self.load_doc(&conv.id)?;
+        match doc.message(&id) {
+            Some(m) if m.author == self.public.signing => Ok((conv, id)),
+            _ => Err(NodeError::NotAuthor(id.to_hex())),
+        }
+    }
+
+    /// Builds the change, applies it locally and seals it for the others, all
+    /// in one transaction.
+    fn write(&self, conv: &ConversationRow, op: Op) -> Result<Sent, NodeError> {
+        let now = self.now();
+        let now_ms = self.clock.now_ms();
+        let key = op.key(&self.public.signing);
+        let base = match op {
+            Op::Post { .. } => Vec::new(),
+            _ => self.store.changes_for_key(&conv.id, &key)?,
+        };
+        let built = conversation::build_change(&self.public.signing, &op, now_ms, &base)?;
+        let payload = Payload::Change {
+            key: built.key.clone(),
+            change: built.bytes.clone(),
+        };
+        let message = match &op {
+            Op::Post { id, .. }
+            | Op::Edit { id, .. }
+            | Op::Delete { id }
+            | Op::React { id, .. } => *id,
+            Op::Read { .. } => MessageId([0; 16]),
+        };
+        self.store.transaction(|_| -> Result<Sent, NodeError> {
+            let envelope = self.seal_for(conv, &payload.encode(), now)?;
+            if let (Op::Post { .. }, ConversationKind::Direct) = (&op, conv.kind) {
+                self.store.insert_outbox(
+                    &envelope.commitment,
+                    &envelope.id,
+                    &conv.id,
+                    &message.0,
+                )?;
+            }
+            let mut batch = Batch::new(self)?;
+            batch.apply_change(
+                &conv.id,
+                &self.public,
+                self.me.name(),
+                &built.key,
+                &built.bytes,
+            )?;
+            batch.flush()?;
+            Ok(Sent {
+                message,
+                conversation: conv.name.clone(),
+                envelope: envelope.id,
+            })
+        })
+    }
+
+    /// Seals a payload for everyone in `conv` and stores the envelope as own.
+    pub(crate) fn seal_for(
+        &self,
+        conv: &ConversationRow,
+        payload: &[u8],
+        now: u64,
+    ) -> Result<EnvelopeRecord, NodeError> {
+        let shared;
+        let peer;
+        let to = match conv.kind {
+            ConversationKind::Direct => {
+                let signing = conv
+                    .peer
+                    .ok_or(NodeError::CannotSend(conv.name.clone(), "no peer recorded"))?;
+                peer = self
+                    .store
+                    .contact_by_key(&signing)?
+                    .ok_or(NodeError::CannotSend(
+                        conv.name.clone(),
+                        "the sender is not a pinned contact; add their card first",
+                    ))?
+                    .identity;
+                Recipient::Direct(&peer)
+            }
+            ConversationKind::Group | ConversationKind::Channel => {
+                if conv.kind == ConversationKind::Group {
+                    let member = self
+                        .store
+                        .group(&conv.id)?
+                        .is_some_and(|g| g.members.iter().any(|m| m.identity == self.public));
+                    if !member {
+                        return Err(NodeError::CannotSend(
+                            conv.name.clone(),
+                            "you are no longer a member",
+                        ));
+                    }
+                }
+                shared = SharedKey(
+                    self.store
+                        .current_shared_key(&conv.id)?
+                        .ok_or(NodeError::CannotSend(conv.name.clone(), "no key for it"))?,
+                );
+                Recipient::Shared(&shared)
+            }
+        };
+        let copies = routing::initial_copies(conv.kind == ConversationKind::Channel);
+        self.seal_and_store(to, payload, now, copies)
+    }
+
+    /// Seals `payload` to `to` and stores it as an own envelope with a
+    /// budget of `copies` (see [`crate::routing`]).
+    pub(crate) fn seal_and_store(
+        &self,
+        to: Recipient<'_>,
+        payload: &[u8],
+        now: u64,
+        copies: u32,
+    ) -> Result<EnvelopeRecord, NodeError> {
+        let sealed = envelope::seal(
+            &self.me,
+            &Draft {
+                to,
+                payload,
+                sent_at: now,
+                expires_at: now + self.ttl_secs,
+                hops: DEFAULT_HOPS,
+            },
+        )?;
+        let env = sealed.envelope;
+        let rec = EnvelopeRecord {
+            id: env.id().0,
+            bytes: env.encode(),
+            expires_at: env.header().expires_at,
+            tag: env.header().tag.0,
+            commitment: env.header().commitment,
+            class: EnvelopeClass::Own,
+            copies,
+        };
+        self.store.insert_envelope(&rec, "local", now)?;
+        Ok(rec)
+    }
+}
+
+fn check_text(text: &str) -> Result<(), NodeError> {
+    if text.trim().is_empty() {
+        return Err(NodeError::BadText("empty"));
+    }
+    if text.len() > conversation::MAX_TEXT_BYTES {
+        return Err(NodeError::BadText("longer than 4096 bytes"));
+    }
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! The node's storage as seen by a sync session.
+
+use super::Node;
+use super::ingest::{Batch, IngestOutcome};
+use crate::routing;
+use pollen_proto::envelope::{MAX_TTL_SECS, RoutingTag, SharedKey};
+use pollen_proto::sync::store::{
+    Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
+    proof_item_id,
+};
+
+const DAY: u64 = 86_400;
+
+fn err(e: impl std::fmt::Display) -> SyncStoreError {
+    SyncStoreError(e.to_string())
+}
+
+impl SyncStore for Node {
+    fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+        let now = self.now();
+        let mut items: Vec<LocalItem> = self
+            .store
+            .envelope_index(now)
+            .map_err(err)?
+            .into_iter()
+            .map(|e| LocalItem {
+                id: e.id,
+                expires_at: e.expires_at,
+                kind: ItemKind::Envelope {
+                    tag: RoutingTag(e.tag),
+                    commitment: e.commitment,
+                },
+            })
+            .collect();
+        let proofs = self.store.proof_index(now).map_err(err)?;
+        if self.proof_ids.len() > 2 * proofs.len() + 1024 {
+            // Expired proofs leave the store; forget their ids too.
+            self.proof_ids.clear();
+        }
+        for (commitment, expires_at) in proofs {
+            let id = *self
+                .proof_ids
+                .entry(commitment)
+                .or_insert_with(|| proof_item_id(&commitment));
+            items.push(LocalItem {
+                id,
+                expires_at,
+                kind: ItemKind::Proof { commitment },
+            });
+        }
+        Ok(items)
+    }
+
+    fn items_matching(
+        &mut self,
+        wanted: &mut dyn FnMut(&RoutingTag) -> bool,
+    ) -> Result<Vec<LocalItem>, SyncStoreError> {
+        // Each distinct tag is tested once; only matching envelopes are read.
+        let now = self.now();
+        let mut out = Vec::new();
+        for tag in self.store.envelope_tags(now).map_err(err)? {
+            if !wanted(&RoutingTag(tag)) {
+                continue;
+            }
+            for e in self.store.envelope_index_for_tag(&tag, now).map_err(err)? {
+                out.push(LocalItem {
+                    id: e.id,
+                    expires_at: e.expires_at,
+                    kind: ItemKind::Envelope {
+                        tag: RoutingTag(e.tag),
+                        commitment: e.commitment,
+                    },
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn interests(&mut self) -> Result<Interests, SyncStoreError> {
+        // Tags rotate daily by expiry, and an envelope in flight expires
+        // within the longest TTL (plus a day of clock skew).
+        let today = self.now() / DAY;
+        let days: Vec<u64> = (today..=today + MAX_TTL_SECS / DAY + 1)
+            .map(|d| d * DAY)
+            .collect();
+        let direct = days
+            .iter()
+            .map(|&t| RoutingTag::direct(&self.public, t))
+            .collect();
+        let mut shared = Vec::new();
+        for (key, _, _) in self.store.shared_keys().map_err(err)? {
+            // A removed member's placeholder key opens nothing.
+            if key == [0u8; 32] {
+                continue;
+            }
+            let key = SharedKey(key);
+            shared.extend(days.iter().map(|&t| RoutingTag::shared(&key, t)));
+        }
+        Ok(Interests { direct, shared })
+    }
+
+    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        self.store.envelope_bytes(id).map_err(err)
+    }
+
+    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+        self.store.proof_secret(commitment).map_err(err)
+    }
+
+    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+        self.store.was_seen(id).map_err(err)
+    }
+
+    fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
+        match item.kind {
+            // Proofs are anti-packets: every carrier should drop its copy.
+            ItemKind::Proof { .. } => Ok(true),
+            ItemKind::Envelope { .. } => {
+                let copies = self.store.envelope_copies(&item.id).map_err(err)?;
+                Ok(routing::offers(copies.unwrap_or(1), role))
+            }
+        }
+    }
+
+    fn handover(&mut self, id: &[u8; 32], role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+        let Some(held) = self.store.envelope_copies(id).map_err(err)? else {
+            return Ok(None);
+        };
+        let (kept, given) = routing::split(held, role);
+        if kept != held {
+            self.store.set_envelope_copies(id, kept).map_err(err)?;
+        }
+        Ok(Some(given))
+    }
+
+    fn ingest(
+        &mut self,
+        items: &[Incoming],
+        origin: &str,
+    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+        let node: &Node = self;
+        node.store
+            .transaction(|_| {
+                let mut batch = Batch::new(node)?;
+                let mut results = Vec::with_capacity(items.len());
+                let mut proofs = Vec::new();
+                for item in items {
+                    let r = match item {
+                        Incoming::Envelope(_) | Incoming::Copy { .. } => {
+                            let copies = match item {
+                                Incoming::Copy { copies, .. } => *copies,
+                                _ => 1,
+                            };
+                            let bytes = item.envelope().unwrap_or_default();
+                            match batch.ingest_copy(bytes, None, origin, copies)? {
+                            Ok(IngestOutcome::Opened { proof, .. }) => {
+                                proofs.extend(proof);
+                                Received::Opened
+                            }
+                            Ok(IngestOutcome::Carried) => Received::Carried,
+                            Ok(IngestOutcome::Duplicate) => Received::Duplicate,
+                            Ok(IngestOutcome::AlreadyDelivered { proof }) => {
+                                // The sender still carries it: send the proof back.
+                                proofs.extend(proof);
+                                Received::Duplicate
+                            }
+                            Err(rejection) => {
+                                tracing::debug!(%origin, reason = %rejection, "envelope refused");
+                                Received::Rejected(rejection.reason())
+                            }
+                            }
+                        }
+                        Incoming::Proof(secret) => {
+                            let o = batch.ingest_proof(*secret)?;
+                            if o.new {
+                                Received::Proof {
+                                    purged: o.purged,
+                                    delivered: o.delivered,
+                                }
+                            } else {
+                                Received::ProofKnown
+                            }
+                        }
+                    };
+                    results.push(r);
+                }
+                batch.flush()?;
+                Ok::<_, super::NodeError>((results, proofs))
+            })
+            .map_err(err)
+    }
+}
+
+impl Node {
+    /// A number that changes whenever another process committed a write to
+    /// this node's database (SQLite's `data_version`).
+    pub fn data_version(&mut self) -> u64 {
+        self.store.data_version().unwrap_or(0)
+    }
+}

@@ -1,0 +1,82 @@
+//! Pollen's routing policy between phones: which envelopes a node hands a
+//! neighbour, and how many copies go with each (binary spray and wait).
+//!
+//! A message starts with a budget of copies. Handing it to a carrier gives
+//! away half of the budget held, and a node down to one copy waits until it
+//! meets a recipient. Recipients and members of the message's group or
+//! channel always get it; a member reads it and carries it on for the other
+//! members like a carrier. Channel posts flood (their budget never runs
+//! out): half the crowd follows a channel, so nearly every copy handed over
+//! is also a delivery. Delivery proofs always travel, so carriers drop what
+//! was delivered. Why these numbers: `docs/ROUTING.md`, measured with
+//! `pollen sim`.
+
+use pollen_proto::sync::store::PeerRole;
+
+/// Copies a direct or group message starts with.
+pub const COPIES: u32 = 16;
+
+/// The budget of a message this node writes; `channel` for a channel post.
+pub fn initial_copies(channel: bool) -> u32 {
+    if channel { u32::MAX } else { COPIES }
+}
+
+/// Whether an envelope of which this node holds `copies` copies is handed
+/// to a peer that is `role` for it.
+pub fn offers(copies: u32, role: PeerRole) -> bool {
+    match role {
+        PeerRole::Recipient | PeerRole::Member => true,
+        PeerRole::Carrier => copies > 1,
+    }
+}
+
+/// Handing one copy to a peer that is `role` for it, from `held` copies:
+/// `(kept, given)`. A direct recipient is the end of the line and takes
+/// nothing from the budget; members and carriers get half of it.
+pub fn split(held: u32, role: PeerRole) -> (u32, u32) {
+    let held = held.max(1);
+    if role == PeerRole::Recipient {
+        return (held, 1);
+    }
+    let given = held / 2;
+    (held - given, given.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_carrier_with_one_copy_waits_for_the_recipient() {
+        assert!(!offers(1, PeerRole::Carrier));
+        assert!(offers(1, PeerRole::Recipient));
+        assert!(offers(1, PeerRole::Member));
+        assert!(offers(2, PeerRole::Carrier));
+        assert_eq!(split(16, PeerRole::Carrier), (8, 8));
+        assert_eq!(split(3, PeerRole::Member), (2, 1));
+        assert_eq!(split(16, PeerRole::Recipient), (16, 1));
+    }
+
+    #[test]
+    fn channel_posts_never_run_out() {
+        let mut held = initial_copies(true);
+        for _ in 0..24 {
+            assert!(offers(held, PeerRole::Carrier));
+            held = split(held, PeerRole::Carrier).0;
+        }
+        assert_eq!(initial_copies(false), COPIES);
+    }
+
+    proptest! {
+        /// Spraying never creates copies: what is kept and given adds up to
+        /// what was held (a recipient's copy is the delivery, not a budget).
+        #[test]
+        fn a_handover_conserves_the_budget(held in 2u32.., member in any::<bool>()) {
+            let role = if member { PeerRole::Member } else { PeerRole::Carrier };
+            let (kept, given) = split(held, role);
+            prop_assert_eq!(kept as u64 + given as u64, held as u64);
+            prop_assert!(kept >= 1 && given >= 1);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Sync sessions between real nodes (SQLite stores, sealed envelopes) over an
+//! in-memory link on virtual time: a BLE-sized link with a throughput cap.
+
+use pollen_node::node::{Clock, Node};
+use pollen_proto::sync::pump::{LinkModel, PumpReport, pump};
+use pollen_proto::sync::{Session, SessionConfig};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Clone, Default)]
+struct TestClock(Arc<AtomicU64>);
+
+impl Clock for TestClock {
+    fn now(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+const T0: u64 = 1_800_000_000;
+
+fn node(root: &std::path::Path, name: &str, clock: &TestClock) -> Node {
+    Node::init(&root.join(name), name, Box::new(clock.clone())).unwrap()
+}
+
+/// One encounter over a 180-byte, 10 kB/s link with 30 ms latency.
+fn ble(initiator: &mut Node, responder: &mut Node) -> PumpReport {
+    let mut a = Session::new(SessionConfig::small(true, "ble-a", 180), T0 * 1000);
+    let mut b = Session::new(SessionConfig::small(false, "ble-b", 180), T0 * 1000);
+    let model = LinkModel {
+        bytes_per_ms: 10,
+        latency_ms: 30,
+        ..LinkModel::default()
+    };
+    let r = pump(&mut a, initiator, &mut b, responder, model, T0 * 1000);
+    assert!(r.finished, "{:?}", r.events);
+    r
+}
+
+#[test]
+fn a_to_b_to_c_over_a_180_byte_link_and_the_proof_comes_back() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let mut a = node(root.path(), "Anastasia", &clock);
+    let mut b = node(root.path(), "Bo", &clock);
+    let mut c = node(root.path(), "Chen", &clock);
+    a.add_contact(&c.card(), None).unwrap();
+    c.add_contact(&a.card(), None).unwrap();
+    let secret = "the ferry leaves at six 9d2e";
+    a.send_direct("Chen", secret).unwrap();
+    // Some unrelated carried traffic at B, so priorities matter.
+    b.send_channel("market", "fresh bread at the square")
+        .or_else(|_| {
+            b.join_channel("market").unwrap();
+            b.send_channel("market", "fresh bread at the square")
+        })
+        .unwrap();
+
+    let r = ble(&mut a, &mut b);
+    assert_eq!(b.status().unwrap().carried_for_others, 1);
+    // A BLE-sized link: at 10 bytes/ms, a few seconds of virtual time.
+    assert!(r.elapsed_ms > 100, "{}", r.elapsed_ms);
+
+    let r = ble(&mut b, &mut c);
+    let texts: Vec<String> = c
+        .messages(None, 10, None)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert!(texts.contains(&secret.to_owned()), "{texts:?}");
+    assert!(
+        b.messages(None, 10, None)
+            .unwrap()
+            .iter()
+            .all(|m| m.text != secret)
+    );
+    // The proof came back to B in the same session and B dropped its copy.
+    assert_eq!(b.status().unwrap().carried_for_others, 0, "{r:?}");
+
+    ble(&mut a, &mut b);
+    let status = a.status().unwrap();
+    assert_eq!(status.own_undelivered, 0);
+    assert_eq!(status.own_delivered, 1);
+}
+
+/// One routed encounter (what phones run): the routing policy picks what
+/// crosses and copy budgets travel with envelopes. `b_version` is the
+/// responder's highest session version.
+fn routed(initiator: &mut Node, responder: &mut Node, b_version: u8) -> PumpReport {
+    let mut a = Session::new(SessionConfig::small(true, "a", 180).routed(), T0 * 1000);
+    let mut cb = SessionConfig::small(false, "b", 180).routed();
+    cb.max_version = b_version;
+    let mut b = Session::new(cb, T0 * 1000);
+    let r = pump(
+        &mut a,
+        initiator,
+        &mut b,
+        responder,
+        LinkModel::default(),
+        T0 * 1000,
+    );
+    assert!(r.finished, "{:?}", r.events);
+    r
+}
+
+#[test]
+fn phones_spray_a_copy_budget_and_a_last_copy_waits_for_the_recipient() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let mut a = node(root.path(), "Ada", &clock);
+    let mut zed = node(root.path(), "Zed", &clock);
+    let mut carriers: Vec<Node> = (0..6)
+        .map(|i| node(root.path(), &format!("carrier{i}"), &clock))
+        .collect();
+    a.add_contact(&zed.card(), None).unwrap();
+    zed.add_contact(&a.card(), None).unwrap();
+    let id = a.send_direct("Zed", "meet at the well").unwrap().envelope;
+    let copies = |n: &Node| n.store().envelope_copies(&id).unwrap();
+    assert_eq!(copies(&a), Some(pollen_node::routing::COPIES));
+
+    // Each handover gives away half: 16 → 8 → 4 → 2 → 1 along a chain.
+    routed(&mut a, &mut carriers[0], 2);
+    assert_eq!((copies(&a), copies(&carriers[0])), (Some(8), Some(8)));
+    for i in 0..3 {
+        let (left, right) = carriers.split_at_mut(i + 1);
+        routed(&mut left[i], &mut right[0], 2);
+    }
+    let held: Vec<Option<u32>> = carriers.iter().map(copies).collect();
+    assert_eq!(held[..4], [Some(4), Some(2), Some(1), Some(1)]);
+
+    // A carrier down to one copy keeps it from other carriers ...
+    let (left, right) = carriers.split_at_mut(4);
+    routed(&mut left[3], &mut right[0], 2);
+    assert_eq!(copies(&right[0]), None);
+    // ... and hands it to the recipient, whose proof comes straight back.
+    routed(&mut left[3], &mut zed, 2);
+    assert!(
+        zed.messages(None, 10, None)
+            .unwrap()
+            .iter()
+            .any(|m| m.text == "meet at the well")
+    );
+    assert_eq!(copies(&left[3]), None, "the proof purged the last copy");
+
+    // A build that speaks only session version 1 gets the envelope without
+    // a budget, so it holds a single copy and waits.
+    let b = a.send_direct("Zed", "second").unwrap().envelope;
+    routed(&mut a, &mut carriers[5], 1);
+    assert_eq!(carriers[5].store().envelope_copies(&b).unwrap(), Some(1));
+    assert_eq!(a.store().envelope_copies(&b).unwrap(), Some(16));
+}
