@@ -2,6 +2,7 @@
 
 use pollen_node::node::NodeError;
 use pollen_runtime::RuntimeError;
+use pollen_runtime::host::HostError;
 use thiserror::Error;
 
 /// Why a call failed. Fields are never named `message`, which clashes with
@@ -220,6 +221,22 @@ impl From<RuntimeError> for PollenError {
     fn from(e: RuntimeError) -> Self {
         Self::Runtime {
             detail: e.to_string(),
+        }
+    }
+}
+
+impl From<HostError> for PollenError {
+    fn from(e: HostError) -> Self {
+        match e {
+            HostError::Node(e) => e.into(),
+            HostError::Runtime(detail) => Self::Runtime { detail },
+            HostError::NotRunning => Self::NotRunning,
+            HostError::AlreadyRunning => Self::AlreadyRunning,
+            HostError::UnknownLink(link_id) => Self::UnknownLink { link_id },
+            HostError::DuplicateLink(link_id) => Self::DuplicateLink { link_id },
+            HostError::InvalidLink(why) => Self::InvalidLink { why },
+            HostError::ShutDown => Self::ShutDown,
+            HostError::Internal(detail) => Self::Internal { detail },
         }
     }
 }

@@ -1,15 +1,18 @@
-//! Events for the app: the observer compares what the UI shows (conversation
-//! list, newest messages, key changes) before and after each change of the
-//! store and turns the differences into listener calls, delivered in order on
-//! the `pollen-events` thread.
+//! Events for the app: the host's own events (neighbours), and the observer,
+//! which compares what the UI shows (conversation list, newest messages, key
+//! changes) before and after each change of the store and turns the
+//! differences into listener calls; all delivered in order on the
+//! `pollen-events` thread.
 
 use crate::callbacks::{CallbackError, PollenListener};
-use crate::core_thread::{Core, Shared, lock};
-use crate::records::{ConversationInfo, KeyChangeInfo, MessageInfo, MessageStatus, NeighbourInfo};
+use crate::records::{
+    ConversationInfo, KeyChangeInfo, LinkKind, MessageInfo, MessageStatus, NeighbourInfo,
+};
 use pollen_node::node::{Node, NodeError};
+use pollen_runtime::host::{Core, HostEvent, NeighbourKind, lock};
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Newest messages (all conversations) the observer compares. A message
 /// arriving with an older send time than all of these is not announced as
@@ -37,14 +40,35 @@ pub(crate) enum Event {
     KeyChanged(KeyChangeInfo),
 }
 
-/// Where the core thread puts events.
+/// Where the host thread puts events.
 pub(crate) type EventSink = std::sync::mpsc::Sender<Event>;
 
+/// The app's listener, set from any thread.
+pub(crate) type Listener = Arc<Mutex<Option<Arc<dyn PollenListener>>>>;
+
+impl From<HostEvent> for Event {
+    fn from(e: HostEvent) -> Event {
+        let kind = |k: NeighbourKind| match k {
+            NeighbourKind::Lan => LinkKind::Lan,
+            NeighbourKind::Platform => LinkKind::Platform,
+            NeighbourKind::Ble => LinkKind::Ble,
+        };
+        match e {
+            HostEvent::NeighbourAppeared { id, kind: k } => {
+                Event::NeighbourAppeared(NeighbourInfo { id, kind: kind(k) })
+            }
+            HostEvent::NeighbourLeft { id, kind: k } => {
+                Event::NeighbourLeft(NeighbourInfo { id, kind: kind(k) })
+            }
+        }
+    }
+}
+
 /// The `pollen-events` thread: calls the listener for each event until the
-/// core thread is gone. A failing or panicking listener is logged and skipped.
-pub(crate) fn deliver(events: std::sync::mpsc::Receiver<Event>, shared: &Shared) {
+/// host thread is gone. A failing or panicking listener is logged and skipped.
+pub(crate) fn deliver(events: std::sync::mpsc::Receiver<Event>, listener: &Listener) {
     for event in events {
-        let Some(listener) = lock(&shared.listener).clone() else {
+        let Some(listener) = lock(listener).clone() else {
             continue;
         };
         match catch_unwind(AssertUnwindSafe(|| dispatch(&listener, event))) {
@@ -80,13 +104,12 @@ pub(crate) struct Observer {
 }
 
 impl Observer {
-    /// Runs the observer on the core thread: after each wake-up it compares
+    /// Runs the observer on the host thread: after each wake-up it compares
     /// and emits. Wake-ups that come while it works fold into one.
-    pub fn spawn(core: &Core) {
+    pub fn spawn(core: &Core, sink: EventSink) {
         let node = core.node.clone();
         let view = core.view.clone();
-        let sink = core.events.clone();
-        let me = core.me;
+        let me = node.borrow().public().signing;
         tokio::task::spawn_local(async move {
             let mut observer = Observer::default();
             loop {

@@ -1,23 +1,22 @@
-//! `pollen-ffi`: the UniFFI surface of the Pollen core (see `bindings/API.md`).
+//! `pollen-ffi`: the UniFFI surface of the Pollen node runtime (see
+//! `bindings/API.md`). A thin typed layer: the engine is
+//! `pollen_runtime::host::NodeHost`, the same runtime `pollen run` uses.
 //!
-//! - [`PollenNode`]: the one object apps hold; every call goes to the node's
-//!   core thread ([`core_thread`]);
+//! - [`PollenNode`]: the one object apps hold; every call is a job on the
+//!   node's host thread;
 //! - [`records`]: what the UI shows, as plain records and enums;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
-//! - [`PlatformTransport`]: links the platform opens (BLE, Bonjour), driven by
-//!   the core like TCP connections ([`links`]);
-//! - [`BleRadio`]: the phone's Bluetooth LE radio, driven by the core's BLE
-//!   driver on the core thread ([`ble`]).
+//! - [`PlatformTransport`]: links the platform opens (Bonjour, a loopback),
+//!   run by the host like TCP connections;
+//! - [`BleRadio`]: the phone's Bluetooth LE radio, driven by the node's BLE
+//!   driver on the host thread.
 
-mod ble;
+mod adapters;
 mod callbacks;
-mod core_thread;
 mod error;
 mod events;
-mod links;
 mod node;
-mod platform_peers;
 pub mod records;
 
 pub use callbacks::{BleRadio, CallbackError, PlatformTransport, PollenListener};

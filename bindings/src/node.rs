@@ -1,9 +1,9 @@
 //! The exported `PollenNode` object: each method is one job on the core thread.
 
+use crate::adapters::{Radio, Transport};
 use crate::callbacks::{BleRadio, PlatformTransport, PollenListener};
-use crate::core_thread::{Core, CoreHandle, lock};
 use crate::error::PollenError;
-use crate::links::{LinkInput, MIN_WRITE, Running};
+use crate::events::{self, Event, Listener, Observer};
 use crate::records::{
     BlePowerMode, ContactInfo, ConversationCursor, ConversationInfo, ConversationPage, ExportInfo,
     IdentityInfo, ImportInfo, KeyChangeInfo, MessageCursor, MessageInfo, MessagePage, NodeStatus,
@@ -12,16 +12,24 @@ use crate::records::{
 use pollen_node::node::send::Sent;
 use pollen_node::node::{Node, SystemClock};
 use pollen_proto::ble::profile::{MAX_ATT_MTU, MAX_VALUE, MIN_ATT_MTU};
-use pollen_proto::sync::frame::MAX_RECORD;
+use pollen_runtime::host::ble_ctl::SharedRadio;
+use pollen_runtime::host::platform::LinkSpec;
+use pollen_runtime::host::{Core, EventSink, HostOptions, NodeHost, lock};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::thread::{JoinHandle, ThreadId};
 
 /// A Pollen node on one data directory: identity, contacts, conversations,
 /// and the runtime that syncs with neighbours. Call `shutdown` when done.
 #[derive(uniffi::Object)]
 pub struct PollenNode {
-    core: CoreHandle,
+    /// The node runtime, on its own thread.
+    host: NodeHost,
+    /// The app's listener, called on the events thread.
+    listener: Listener,
+    events_thread: Mutex<Option<JoinHandle<()>>>,
+    events_id: ThreadId,
 }
 
 /// A 16-byte id from its hex form.
@@ -38,9 +46,51 @@ fn sent(s: Sent) -> SentInfo {
 
 impl PollenNode {
     fn start_with(node: Node) -> Result<Arc<PollenNode>, PollenError> {
+        let listener = Listener::default();
+        let (tx, rx) = std::sync::mpsc::channel::<Event>();
+        let events_thread = std::thread::Builder::new()
+            .name("pollen-events".into())
+            .spawn({
+                let listener = listener.clone();
+                move || events::deliver(rx, &listener)
+            })
+            .map_err(|e| PollenError::Runtime {
+                detail: format!("cannot start a thread: {e}"),
+            })?;
+        let host_events = tx.clone();
+        let host = NodeHost::spawn(node, move || -> EventSink {
+            Rc::new(move |e| {
+                let _ = host_events.send(e.into());
+            })
+        })?;
+        host.post(move |core| Observer::spawn(core, tx))?;
         Ok(Arc::new(PollenNode {
-            core: CoreHandle::spawn(node)?,
+            host,
+            listener,
+            events_id: events_thread.thread().id(),
+            events_thread: Mutex::new(Some(events_thread)),
         }))
+    }
+
+    /// Runs `f` on the host thread and waits for its result.
+    fn on_host<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Core) -> Result<T, PollenError> + Send + 'static,
+    ) -> Result<T, PollenError> {
+        self.host.call(move |core| Ok(f(core)))?
+    }
+
+    /// Runs `f` on the host thread; resolves with its result.
+    async fn on_host_async<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Core) -> Result<T, PollenError> + Send + 'static,
+    ) -> Result<T, PollenError> {
+        self.host.call_async(move |core| Ok(f(core))).await?
+    }
+
+    /// Runs `f` on the host thread without waiting (platform callbacks).
+    fn post(&self, f: impl FnOnce(&mut Core) + Send + 'static) -> Result<(), PollenError> {
+        Ok(self.host.post(f)?)
     }
 
     /// A read on the node.
@@ -48,8 +98,7 @@ impl PollenNode {
         &self,
         f: impl FnOnce(&Node) -> Result<T, PollenError> + Send + 'static,
     ) -> Result<T, PollenError> {
-        self.core
-            .call(move |core: &mut Core| f(&core.node.borrow()))
+        self.on_host(move |core: &mut Core| f(&core.node.borrow()))
     }
 
     /// A write: the observer and the neighbours hear of it.
@@ -57,7 +106,7 @@ impl PollenNode {
         &self,
         f: impl FnOnce(&Node) -> Result<T, PollenError> + Send + 'static,
     ) -> Result<T, PollenError> {
-        self.core.call(move |core: &mut Core| {
+        self.on_host(move |core: &mut Core| {
             let result = f(&core.node.borrow());
             core.wrote();
             result
@@ -243,13 +292,13 @@ impl PollenNode {
                 hex_id(&c.id).ok_or(PollenError::UnknownMessage { id: c.id })?,
             )),
         };
-        self.core.call(move |core: &mut Core| {
-            let node = core.node.borrow();
+        self.read(move |node| {
+            let me = node.public().signing;
             let rows = node.messages(conversation.as_deref(), limit, before)?;
             let full = limit > 0 && rows.len() == limit as usize;
             let messages: Vec<MessageInfo> = rows
                 .into_iter()
-                .map(|m| MessageInfo::from_row(m, &core.me))
+                .map(|m| MessageInfo::from_row(m, &me))
                 .collect();
             let next = messages.last().filter(|_| full).map(|m| MessageCursor {
                 sent_at: m.sent_at,
@@ -261,87 +310,73 @@ impl PollenNode {
 
     /// Figures for a status screen.
     pub fn status(&self) -> Result<NodeStatus, PollenError> {
-        self.core.call(|core: &mut Core| {
+        self.on_host(|core: &mut Core| {
             let mut status = NodeStatus::from_status(core.node.borrow().status()?);
-            if let Some(run) = &core.run {
-                let (lan, neighbours, links) = run.figures();
-                status.running = true;
-                status.lan_address = lan;
-                status.neighbours = neighbours;
-                status.links = links;
-            }
-            let (neighbours, links) = core.ble.figures();
-            status.neighbours += neighbours;
-            status.links += links;
+            let f = core.figures();
+            status.running = f.running;
+            status.lan_address = f.lan_address;
+            status.neighbours = f.neighbours;
+            status.links = f.links;
             Ok(status)
         })
     }
 
     /// Writes what this node would give a stranger to carry to a bundle file.
     pub async fn export_bundle(&self, path: String) -> Result<ExportInfo, PollenError> {
-        self.core
-            .call_async(move |core: &mut Core| {
-                Ok(core
-                    .node
-                    .borrow()
-                    .export_bundle(&PathBuf::from(path))?
-                    .into())
-            })
-            .await
+        self.on_host_async(move |core: &mut Core| {
+            Ok(core
+                .node
+                .borrow()
+                .export_bundle(&PathBuf::from(path))?
+                .into())
+        })
+        .await
     }
 
     /// Imports a bundle file (validated record by record).
     pub async fn import_bundle(&self, path: String) -> Result<ImportInfo, PollenError> {
-        self.core
-            .call_async(move |core: &mut Core| {
-                let report = core
-                    .node
-                    .borrow()
-                    .import_bundle(&PathBuf::from(path), &mut |_| {});
-                core.wrote();
-                Ok(report?.into())
-            })
-            .await
+        self.on_host_async(move |core: &mut Core| {
+            let report = core
+                .node
+                .borrow()
+                .import_bundle(&PathBuf::from(path), &mut |_| {});
+            core.wrote();
+            Ok(report?.into())
+        })
+        .await
     }
 
     /// Sets (or clears) the listener that receives events.
     pub fn set_listener(&self, listener: Option<Arc<dyn PollenListener>>) {
-        *lock(&self.core.shared.listener) = listener;
+        *lock(&self.listener) = listener;
     }
 
     /// Sets (or clears) the platform transport for platform links.
     pub fn set_transport(&self, transport: Option<Arc<dyn PlatformTransport>>) {
-        *lock(&self.core.shared.transport) = transport;
+        self.host
+            .set_transport(transport.map(|t| Arc::new(Transport(t)) as _));
     }
 
     /// Starts the runtime: the LAN (if `options.lan`) and platform links.
     pub async fn start(&self, options: RunOptions) -> Result<(), PollenError> {
-        self.core
-            .call_async(move |core: &mut Core| {
-                if core.run.is_some() {
-                    return Err(PollenError::AlreadyRunning);
-                }
-                core.run = Some(Running::start(core, options)?);
-                Ok(())
-            })
-            .await
+        let options = HostOptions {
+            lan: options.lan,
+            listen: options.listen,
+            mdns: options.mdns,
+            peers: options.peers,
+            relays: Vec::new(),
+        };
+        Ok(self.host.start(options).await?)
     }
 
     /// Stops the runtime; sessions get up to 5 s to commit what they received.
     pub async fn stop(&self) -> Result<(), PollenError> {
-        let (tx, rx) = oneshot::channel();
-        self.core
-            .call_async(move |core: &mut Core| {
-                core.request_stop(tx);
-                Ok(())
-            })
-            .await?;
-        rx.await.map_err(|_| PollenError::ShutDown)
+        Ok(self.host.stop().await?)
     }
 
     /// Whether the runtime is running.
     pub fn is_running(&self) -> bool {
-        self.core.shared.is_running()
+        self.host.is_running()
     }
 
     /// The platform opened a link to `peer`; `initiator` on the side that
@@ -353,51 +388,19 @@ impl PollenNode {
         initiator: bool,
         max_write: u32,
     ) -> Result<(), PollenError> {
-        if !(MIN_WRITE as usize..=MAX_RECORD).contains(&(max_write as usize)) {
-            return Err(PollenError::InvalidLink {
-                why: format!("max_write {max_write} is outside {MIN_WRITE}..={MAX_RECORD}"),
-            });
-        }
-        if !self.core.shared.is_running() {
-            return Err(PollenError::NotRunning);
-        }
-        let (tx, rx) = mpsc::unbounded_channel();
-        {
-            let mut links = lock(&self.core.shared.links);
-            if links.contains_key(&link_id) {
-                return Err(PollenError::DuplicateLink { link_id });
-            }
-            links.insert(link_id, tx);
-        }
-        self.core.post(move |core: &mut Core| match &core.run {
-            Some(run) => run.link_up(link_id, peer, initiator, max_write, rx),
-            // Stopped in between: the link is not served, so it is closed.
-            None => {
-                lock(&core.shared.links).remove(&link_id);
-                if let Some(t) = core.shared.transport()
-                    && let Err(e) = t.disconnect(link_id)
-                {
-                    tracing::info!(link = link_id, error = %e, "platform disconnect failed");
-                }
-            }
-        })
+        Ok(self
+            .host
+            .link_up(LinkSpec::new(link_id, peer, initiator, max_write))?)
     }
 
     /// Bytes the platform read from a link, in order.
     pub fn link_received(&self, link_id: u64, bytes: Vec<u8>) -> Result<(), PollenError> {
-        let links = lock(&self.core.shared.links);
-        let tx = links
-            .get(&link_id)
-            .ok_or(PollenError::UnknownLink { link_id })?;
-        tx.send(LinkInput::Bytes(bytes))
-            .map_err(|_| PollenError::UnknownLink { link_id })
+        Ok(self.host.link_received(link_id, bytes)?)
     }
 
     /// The platform lost a link (unknown or already closed ids are ignored).
     pub fn link_down(&self, link_id: u64) {
-        if let Some(tx) = lock(&self.core.shared.links).remove(&link_id) {
-            let _ = tx.send(LinkInput::Down);
-        }
+        self.host.link_down(link_id);
     }
 
     /// Starts Bluetooth LE with this radio (a fresh advertising secret each
@@ -405,7 +408,8 @@ impl PollenNode {
     /// links are closed after committing what arrived, scanning and
     /// advertising stop. Independent of `start`/`stop`.
     pub fn set_ble_radio(&self, radio: Option<Arc<dyn BleRadio>>) -> Result<(), PollenError> {
-        self.core.call(move |core: &mut Core| {
+        let radio = radio.map(|r| Arc::new(Radio(r)) as SharedRadio);
+        self.on_host(move |core: &mut Core| {
             core.ble
                 .set_radio(radio)
                 .map_err(|detail| PollenError::Runtime { detail })
@@ -414,7 +418,7 @@ impl PollenNode {
 
     /// Whether a BLE radio is set.
     pub fn ble_is_on(&self) -> Result<bool, PollenError> {
-        self.core.call(|core: &mut Core| Ok(core.ble.is_on()))
+        self.on_host(|core: &mut Core| Ok(core.ble.is_on()))
     }
 
     /// The radio heard an advertisement of the Pollen service from `handle`
@@ -425,8 +429,7 @@ impl PollenNode {
         service_data: Option<Vec<u8>>,
         local_name: Option<String>,
     ) -> Result<(), PollenError> {
-        self.core
-            .post(move |core: &mut Core| core.ble.advertisement(handle, service_data, local_name))
+        self.post(move |core: &mut Core| core.ble.advertisement(handle, service_data, local_name))
     }
 
     /// A BLE link is up: as central (`central`) after the MTU exchange and the
@@ -443,14 +446,12 @@ impl PollenNode {
                 why: format!("ATT MTU {att_mtu} is outside {MIN_ATT_MTU}..={MAX_ATT_MTU}"),
             });
         }
-        self.core
-            .post(move |core: &mut Core| core.ble.link_up(link_id, handle, central, att_mtu))
+        self.post(move |core: &mut Core| core.ble.link_up(link_id, handle, central, att_mtu))
     }
 
     /// A `BleRadio::connect` failed before a link came up; never blocks.
     pub fn ble_connect_failed(&self, handle: String) -> Result<(), PollenError> {
-        self.core
-            .post(move |core: &mut Core| core.ble.connect_failed(handle))
+        self.post(move |core: &mut Core| core.ble.connect_failed(handle))
     }
 
     /// A GATT value arrived on a BLE link (values for unknown links are
@@ -461,39 +462,45 @@ impl PollenNode {
                 why: format!("a GATT value of {} bytes > {MAX_VALUE}", value.len()),
             });
         }
-        self.core
-            .post(move |core: &mut Core| core.ble.received(link_id, value))
+        self.post(move |core: &mut Core| core.ble.received(link_id, value))
     }
 
     /// `sent` values handed to `BleRadio::send` on this link went out;
     /// never blocks.
     pub fn ble_ready(&self, link_id: u64, sent: u32) -> Result<(), PollenError> {
-        self.core
-            .post(move |core: &mut Core| core.ble.ready(link_id, sent))
+        self.post(move |core: &mut Core| core.ble.ready(link_id, sent))
     }
 
     /// A BLE link is gone (unknown ids are ignored); never blocks.
     pub fn ble_link_down(&self, link_id: u64) -> Result<(), PollenError> {
-        self.core
-            .post(move |core: &mut Core| core.ble.link_down(link_id))
+        self.post(move |core: &mut Core| core.ble.link_down(link_id))
     }
 
     /// Switches BLE's duty cycle (kept for the next radio while BLE is off);
     /// never blocks.
     pub fn ble_set_power(&self, mode: BlePowerMode) -> Result<(), PollenError> {
-        self.core
-            .post(move |core: &mut Core| core.ble.set_power(mode.into()))
+        self.post(move |core: &mut Core| core.ble.set_power(mode.into()))
     }
 
     /// Stops the runtime and the node's threads; later calls fail with
     /// `ShutDown`. (Not `close`, which Kotlin's `AutoCloseable` owns.)
     pub fn shutdown(&self) {
-        self.core.shutdown(true);
+        // A listener may shut its node down: then nothing waits for itself.
+        let here = std::thread::current().id();
+        self.host.shutdown(here != self.events_id);
+        if here == self.events_id {
+            return;
+        }
+        if let Some(t) = lock(&self.events_thread).take()
+            && t.join().is_err()
+        {
+            tracing::error!("the pollen events thread panicked");
+        }
     }
 }
 
 impl Drop for PollenNode {
     fn drop(&mut self) {
-        self.core.shutdown(false);
+        self.host.shutdown(false);
     }
 }

@@ -7,11 +7,13 @@
 //! - [`store`]: SQLite persistence, quotas and eviction;
 //! - [`routing`]: copy budgets (who gets an envelope, with how many copies);
 //! - [`node`]: the facade the runtime, the CLI and the simulator drive;
+//! - [`neighbours`]: which TCP and platform neighbours to sync with, when;
 //! - [`relay`]: relay storage (carrier checks; PostgreSQL behind `postgres`);
 //! - [`ble`]: Bluetooth LE neighbours: who to connect, the links, a simulated radio.
 
 pub mod ble;
 pub mod conversation;
+pub mod neighbours;
 pub mod node;
 pub mod relay;
 pub mod routing;

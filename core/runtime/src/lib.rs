@@ -7,12 +7,12 @@
 #[cfg(feature = "ble")]
 pub mod ble;
 pub mod discovery;
+pub mod host;
 pub mod link;
 pub mod mesh;
-pub mod peers;
 pub mod relay;
 
-pub use link::{LinkClock, LinkOutcome, drive};
+pub use link::{LinkClock, LinkOutcome, drive, drive_with};
 
 use pollen_proto::sync::{Session, SessionConfig, SyncStore};
 use std::cell::{Cell, RefCell};

@@ -77,10 +77,27 @@ pub struct LinkOutcome {
 /// When `stop` completes, what was received is committed and the link closed.
 pub async fn drive<T, S>(
     stream: T,
+    session: Session,
+    store: &RefCell<S>,
+    clock: LinkClock,
+    stop: impl std::future::Future<Output = ()>,
+) -> LinkOutcome
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+    S: SyncStore,
+{
+    drive_with(stream, session, store, clock, stop, |_| {}).await
+}
+
+/// Like [`drive`], and shows `on_event` every session event as it happens
+/// (a commit, for a UI that refreshes while a long transfer runs).
+pub async fn drive_with<T, S>(
+    stream: T,
     mut session: Session,
     store: &RefCell<S>,
     clock: LinkClock,
     stop: impl std::future::Future<Output = ()>,
+    mut on_event: impl FnMut(&SessionEvent),
 ) -> LinkOutcome
 where
     T: AsyncRead + AsyncWrite + Unpin,
@@ -109,6 +126,7 @@ where
             }
         }
         while let Some(event) = session.poll_event() {
+            on_event(&event);
             note(&mut outcome, event);
         }
         if session.is_closed() && out.is_empty() {
@@ -152,6 +170,7 @@ where
         }
     }
     while let Some(event) = session.poll_event() {
+        on_event(&event);
         note(&mut outcome, event);
     }
     let _ = wr.flush().await;

@@ -4,8 +4,8 @@
 //! re-sync every half minute otherwise.
 
 use super::discovery::{Discovery, Found};
-use super::peers::{Peers, Source};
 use super::{LinkClock, LinkOutcome, RuntimeError, drive};
+use pollen_node::neighbours::{Peers, Source};
 use pollen_proto::sync::{Session, SessionConfig, SyncStore};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};

@@ -1,21 +1,19 @@
-//! Bluetooth LE for phones: the app's [`BleRadio`] drives a
-//! `core::ble::BleDriver` that lives on the core thread. The platform's
-//! callbacks (`PollenNode::ble_*`) post to that thread and return at once;
-//! every decision (who to connect, scanning, advertising, when to drop a
-//! link) is the driver's. A task on the core thread's runtime runs the
-//! driver's timers and passes news from local writes and other links on.
+//! Bluetooth LE through a radio the app owns (phones' platform code): the
+//! app's [`BleRadio`] drives the node's `BleDriver` on the host thread. The
+//! platform's callbacks post to that thread and return at once; every
+//! decision (who to connect, scanning, advertising, when to drop a link) is
+//! the driver's. A task on the host thread runs the driver's timers and
+//! passes news from local writes and other links on.
 
-use crate::callbacks::{BleRadio, CallbackError};
-use crate::events::{Event, EventSink};
-use crate::records::{LinkKind, NeighbourInfo};
-use pollen_node::ble::{AdvertKey, BleDriver, BleHub, HubEvent, LinkId, ManagerConfig, Role};
-use pollen_node::ble::{BleRadio as CoreRadio, PowerMode};
+use super::{EventSink, HostEvent, NeighbourKind};
+use crate::LinkClock;
+use pollen_node::ble::{AdvertKey, BleDriver, BleHub, BleRadio, HubEvent, LinkId, ManagerConfig};
+use pollen_node::ble::{PowerMode, Role};
 use pollen_node::node::Node;
 use pollen_proto::envelope::RoutingTag;
 use pollen_proto::sync::store::{
     Incoming, Interests, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
 };
-use pollen_runtime::LinkClock;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -33,17 +31,20 @@ struct LinkNote {
     synced: bool,
 }
 
+/// The app's radio, handed over from any thread.
+pub type SharedRadio = Arc<dyn BleRadio + Send + Sync>;
+
 /// BLE while a radio is set.
 struct BleState {
     driver: BleDriver,
-    radio: Arc<dyn BleRadio>,
+    radio: SharedRadio,
     links: BTreeMap<LinkId, LinkNote>,
     /// Live links per platform handle: a handle with one is a neighbour.
     present: BTreeMap<String, usize>,
 }
 
 /// The BLE side of a node, owned by the core thread (shared with its tasks).
-pub(crate) struct BleCtl {
+pub struct BleCtl {
     node: Rc<RefCell<Node>>,
     view: Rc<Notify>,
     events: EventSink,
@@ -80,7 +81,7 @@ impl BleCtl {
     }
 
     /// Starts BLE with `radio` (replacing an earlier one), or stops it.
-    pub fn set_radio(&self, radio: Option<Arc<dyn BleRadio>>) -> Result<(), String> {
+    pub fn set_radio(&self, radio: Option<SharedRadio>) -> Result<(), String> {
         self.stop();
         let Some(radio) = radio else {
             return Ok(());
@@ -114,7 +115,7 @@ impl BleCtl {
             return;
         };
         let now = self.clock.now_ms();
-        let radio = Radio(&*state.radio);
+        let radio: &dyn BleRadio = &*state.radio;
         {
             let mut node = self.node.borrow_mut();
             let mut store = Watched::new(&mut node);
@@ -313,7 +314,7 @@ impl BleCtl {
     /// A platform callback: drives, then re-arms the timer.
     fn call<T>(
         &self,
-        f: impl FnOnce(&mut BleDriver, &dyn CoreRadio, &mut dyn SyncStore, u64) -> T,
+        f: impl FnOnce(&mut BleDriver, &dyn BleRadio, &mut dyn SyncStore, u64) -> T,
     ) -> Option<T> {
         let out = self.drive(f);
         if out.is_none() {
@@ -327,15 +328,15 @@ impl BleCtl {
     /// tells the UI and the other neighbours what changed.
     fn drive<T>(
         &self,
-        f: impl FnOnce(&mut BleDriver, &dyn CoreRadio, &mut dyn SyncStore, u64) -> T,
+        f: impl FnOnce(&mut BleDriver, &dyn BleRadio, &mut dyn SyncStore, u64) -> T,
     ) -> Option<T> {
         let mut state = self.state.borrow_mut();
         let s = state.as_mut()?;
         let (out, changed) = {
             let mut node = self.node.borrow_mut();
             let mut store = Watched::new(&mut node);
-            let radio = Radio(&*s.radio);
-            let out = f(&mut s.driver, &radio, &mut store, self.clock.now_ms());
+            let radio: &dyn BleRadio = &*s.radio;
+            let out = f(&mut s.driver, radio, &mut store, self.clock.now_ms());
             (out, store.changed)
         };
         if changed {
@@ -376,16 +377,12 @@ impl BleCtl {
     }
 
     fn neighbour(&self, appeared: bool, id: String) {
-        let n = NeighbourInfo {
-            id,
-            kind: LinkKind::Ble,
-        };
-        let event = if appeared {
-            Event::NeighbourAppeared(n)
+        let kind = NeighbourKind::Ble;
+        (self.events)(if appeared {
+            HostEvent::NeighbourAppeared { id, kind }
         } else {
-            Event::NeighbourLeft(n)
-        };
-        let _ = self.events.send(event);
+            HostEvent::NeighbourLeft { id, kind }
+        });
     }
 }
 
@@ -393,46 +390,10 @@ fn off(what: &str) {
     tracing::debug!(what, "BLE is off (no radio set); callback ignored");
 }
 
-/// The app's radio as the driver calls it; a failing call is logged.
-struct Radio<'a>(&'a dyn BleRadio);
-
-fn logged(what: &str, r: Result<(), CallbackError>) {
-    if let Err(e) = r {
-        tracing::warn!(what, error = %e, "BLE radio call failed");
-    }
-}
-
-impl CoreRadio for Radio<'_> {
-    fn start_scan(&self) {
-        logged("start_scan", self.0.start_scan());
-    }
-    fn stop_scan(&self) {
-        logged("stop_scan", self.0.stop_scan());
-    }
-    fn advertise(&self, service_data: Vec<u8>, local_name: String, interval_ms: u32) {
-        logged(
-            "advertise",
-            self.0.advertise(service_data, local_name, interval_ms),
-        );
-    }
-    fn stop_advertising(&self) {
-        logged("stop_advertising", self.0.stop_advertising());
-    }
-    fn connect(&self, handle: String) {
-        logged("connect", self.0.connect(handle));
-    }
-    fn disconnect(&self, link: LinkId) {
-        logged("disconnect", self.0.disconnect(link));
-    }
-    fn send(&self, link: LinkId, value: Vec<u8>) {
-        logged("send", self.0.send(link, value));
-    }
-}
-
 /// A radio that does nothing, for the driver's last calls while stopping.
 struct Silent;
 
-impl CoreRadio for Silent {
+impl BleRadio for Silent {
     fn start_scan(&self) {}
     fn stop_scan(&self) {}
     fn advertise(&self, _: Vec<u8>, _: String, _: u32) {}
