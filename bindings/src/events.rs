@@ -46,8 +46,9 @@ pub(crate) type EventSink = std::sync::mpsc::Sender<Event>;
 /// The app's listener, set from any thread.
 pub(crate) type Listener = Arc<Mutex<Option<Arc<dyn PollenListener>>>>;
 
-impl From<HostEvent> for Event {
-    fn from(e: HostEvent) -> Event {
+impl Event {
+    /// The listener call for a host event, if the app has one for it.
+    pub(crate) fn from_host(e: HostEvent) -> Option<Event> {
         let kind = |k: NeighbourKind| match k {
             NeighbourKind::Lan => LinkKind::Lan,
             NeighbourKind::Platform => LinkKind::Platform,
@@ -55,11 +56,17 @@ impl From<HostEvent> for Event {
         };
         match e {
             HostEvent::NeighbourAppeared { id, kind: k } => {
-                Event::NeighbourAppeared(NeighbourInfo { id, kind: kind(k) })
+                Some(Event::NeighbourAppeared(NeighbourInfo {
+                    id,
+                    kind: kind(k),
+                }))
             }
             HostEvent::NeighbourLeft { id, kind: k } => {
-                Event::NeighbourLeft(NeighbourInfo { id, kind: kind(k) })
+                Some(Event::NeighbourLeft(NeighbourInfo { id, kind: kind(k) }))
             }
+            // Sessions show through what they changed (the observer) and
+            // through `status()`.
+            HostEvent::Session { .. } | HostEvent::LanStatus(_) => None,
         }
     }
 }

@@ -60,7 +60,9 @@ impl PollenNode {
         let host_events = tx.clone();
         let host = NodeHost::spawn(node, move || -> EventSink {
             Rc::new(move |e| {
-                let _ = host_events.send(e.into());
+                if let Some(e) = Event::from_host(e) {
+                    let _ = host_events.send(e);
+                }
             })
         })?;
         host.post(move |core| Observer::spawn(core, tx))?;
@@ -365,6 +367,7 @@ impl PollenNode {
             mdns: options.mdns,
             peers: options.peers,
             relays: Vec::new(),
+            max_links: None,
         };
         Ok(self.host.start(options).await?)
     }

@@ -5,7 +5,6 @@
 
 use crate::CliError;
 use pollen_node::node::Node;
-use pollen_runtime::mesh::Nudge;
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
@@ -37,11 +36,11 @@ pub async fn open() -> Result<Radio, CliError> {
 }
 
 /// Runs the BLE central on `radio` until `stop`; sessions that bring news
-/// poke the LAN side through `nudge`.
+/// tell the LAN and platform neighbours through `news`.
 pub async fn run(
     radio: Radio,
     store: Rc<RefCell<Node>>,
-    nudge: Nudge,
+    news: Box<dyn Fn()>,
     stop: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
     #[cfg(feature = "ble")]
@@ -62,7 +61,7 @@ pub async fn run(
                 Some(e) => tracing::info!(link, %peer, reason = %e, "BLE session ended early"),
             }
             if stats.opened + stats.carried + stats.new_proofs > 0 {
-                nudge.poke();
+                news();
             }
         };
         pollen_runtime::ble::run_ble(radio, store, ManagerConfig::default(), events, stop)
@@ -71,7 +70,7 @@ pub async fn run(
     }
     #[cfg(not(feature = "ble"))]
     {
-        let _ = (store, nudge, stop);
+        let _ = (store, news, stop);
         match radio {}
     }
 }

@@ -539,13 +539,15 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             for p in &peers {
                 pollen_runtime::check_addr(p).map_err(|e| CliError::Other(e.to_string()))?;
             }
-            let config = pollen_runtime::mesh::MeshConfig {
+            let options = pollen_runtime::host::HostOptions {
+                lan: true,
+                listen,
                 mdns: !no_mdns,
                 peers,
-                max_links: max_links.max(1),
                 relays: run::relay_addresses(&dir, &relays)?,
+                max_links: Some(max_links.max(1)),
             };
-            return run::run(node, dir, &listen, config, ble);
+            return run::run(node, dir, options, ble);
         }
         Command::Relay {
             listen,

@@ -118,7 +118,11 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 
 /// One readable line about a finished (or failed) session.
 pub(crate) fn summary_line(o: &LinkOutcome) -> String {
-    let s = &o.stats;
+    stats_line(&o.stats, o.error.as_ref().map(|e| e.to_string()).as_deref())
+}
+
+/// One readable line about what a session exchanged and how it ended.
+pub(crate) fn stats_line(s: &pollen_proto::sync::SessionStats, error: Option<&str>) -> String {
     let mut line = format!(
         "sent {} and {}; received {} ({} new for you, {} to carry, {} already known) and {}",
         plural(s.envelopes_sent, "envelope", "envelopes"),
@@ -143,7 +147,7 @@ pub(crate) fn summary_line(o: &LinkOutcome) -> String {
             .collect();
         line.push_str(&format!("; refused {}", why.join(", ")));
     }
-    match &o.error {
+    match error {
         None => line.push_str(" — finished"),
         Some(e) => line.push_str(&format!(" — ended early: {e}")),
     }

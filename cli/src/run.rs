@@ -4,10 +4,10 @@
 
 use crate::CliError;
 use pollen_node::node::Node;
-use pollen_runtime::LinkOutcome;
-use pollen_runtime::mesh::{MeshConfig, MeshEvent, MeshStatus, Nudge, run_mesh};
+use pollen_node::node::Status as NodeStatus;
+use pollen_runtime::host::{EventSink, HostError, HostEvent, HostOptions, NodeHost};
+use pollen_runtime::mesh::MeshStatus;
 use serde_json::json;
-use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,8 +38,7 @@ pub fn live_status(dir: &Path) -> Option<serde_json::Value> {
     (fresh && (alive || !Path::new("/proc/self").exists())).then_some(v)
 }
 
-fn write_status(path: &Path, s: &MeshStatus, node: &Node) {
-    let st = node.status().ok();
+fn write_status(path: &Path, s: &MeshStatus, st: Option<&NodeStatus>) {
     let v = json!({
         "pid": std::process::id(),
         "listen": s.listen,
@@ -51,20 +50,15 @@ fn write_status(path: &Path, s: &MeshStatus, node: &Node) {
         "failed_sessions": s.failed,
         "up_s": s.up_ms / 1000,
         "updated_at": unix_now(),
-        "carried_for_others": st.as_ref().map(|x| x.carried_for_others),
-        "own_undelivered": st.as_ref().map(|x| x.own_undelivered),
-        "own_delivered": st.as_ref().map(|x| x.own_delivered),
+        "carried_for_others": st.map(|x| x.carried_for_others),
+        "own_undelivered": st.map(|x| x.own_undelivered),
+        "own_delivered": st.map(|x| x.own_delivered),
     });
     // Write then rename, so a reader never sees half a file.
     let tmp = path.with_extension("json.tmp");
     if std::fs::write(&tmp, v.to_string()).is_ok() {
         let _ = std::fs::rename(&tmp, path);
     }
-}
-
-fn session_line(peer: &str, outgoing: bool, o: &LinkOutcome) -> String {
-    let dir = if outgoing { "->" } else { "<-" };
-    format!("{dir} {peer}: {}", crate::net::summary_line(o))
 }
 
 /// Relay addresses from `--relay` and from the file `relays` in the data
@@ -93,19 +87,15 @@ pub fn relay_addresses(
     Ok(out)
 }
 
-/// Runs the node until Ctrl-C or SIGTERM.
+/// Runs the node until Ctrl-C or SIGTERM, on the same node runtime the
+/// phones use (`pollen_runtime::host`): this thread only prints and writes
+/// the status file.
 pub fn run(
     node: Node,
     dir: PathBuf,
-    listen: &str,
-    config: MeshConfig,
+    options: HostOptions,
     ble: bool,
 ) -> Result<ExitCode, CliError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Other(format!("cannot start the runtime: {e}")))?;
-    let local = tokio::task::LocalSet::new();
     if let Some(live) = live_status(&dir) {
         return Err(CliError::Other(format!(
             "a pollen run is already running on {} (pid {}); stop it first",
@@ -113,94 +103,116 @@ pub fn run(
             live["pid"]
         )));
     }
-    let tty = std::io::stdout().is_terminal();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Other(format!("cannot start the runtime: {e}")))?;
+    // A missing adapter or D-Bus is a clear error before anything starts.
+    let radio = if ble {
+        Some(rt.block_on(crate::ble::open())?)
+    } else {
+        None
+    };
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel::<HostEvent>();
+    let host = NodeHost::spawn(node, move || -> EventSink {
+        Rc::new(move |e| {
+            let _ = tx.send(e);
+        })
+    })
+    .map_err(host_error)?;
     let status_path = dir.join(STATUS_FILE);
-    let result = local.block_on(&rt, async {
-        // A missing adapter or D-Bus is a clear error before anything starts.
-        let radio = if ble {
-            Some(crate::ble::open().await?)
-        } else {
-            None
-        };
-        let listener = crate::net::bind_and_announce(listen).await?;
-        let store = Rc::new(RefCell::new(node));
-        let events = {
-            let store = store.clone();
-            let status_path = status_path.clone();
-            move |event: MeshEvent| match event {
-                MeshEvent::Status(s) => {
-                    let node = store.borrow();
-                    write_status(&status_path, &s, &node);
-                    if tty && let Ok(st) = node.status() {
-                        let mut out = std::io::stdout().lock();
-                        let _ = write!(
-                            out,
-                            "\r\x1b[2K{} · {} neighbour(s) · {} session(s) · carrying {} · own pending {} / delivered {}",
-                            s.listen,
-                            s.neighbours,
-                            s.sessions,
-                            st.carried_for_others,
-                            st.own_undelivered,
-                            st.own_delivered
-                        );
-                        let _ = out.flush();
+    let result = rt.block_on(async {
+        host.start(options).await.map_err(host_error)?;
+        let addr = host
+            .call(|core| Ok(core.figures().lan_address))
+            .map_err(host_error)?
+            .unwrap_or_default();
+        println!("{addr}");
+        let _ = std::io::stdout().flush();
+        if let Some(radio) = radio {
+            host.call(move |core| {
+                let store = core.node.clone();
+                let news = core.news_hook();
+                core.spawn_until_stop(move |stopped| async move {
+                    if let Err(e) = crate::ble::run(radio, store, news, stopped).await {
+                        tracing::warn!(error = %e, "BLE central stopped");
                     }
-                }
-                MeshEvent::Session {
-                    peer,
-                    outgoing,
-                    outcome,
-                } => {
-                    let s = &outcome.stats;
-                    let busy = s.envelopes_sent + s.envelopes_received + s.proofs_sent
-                        + s.proofs_received
-                        > 0;
-                    if tty && (busy || outcome.error.is_some()) {
-                        let mut out = std::io::stdout().lock();
-                        let _ = writeln!(out, "\r\x1b[2K{}", session_line(&peer, outgoing, &outcome));
-                    }
-                    match &outcome.error {
-                        None => tracing::info!(%peer, outgoing, sent = s.envelopes_sent, received = s.envelopes_received, opened = s.opened, proofs_in = s.proofs_received, proofs_out = s.proofs_sent, "session finished"),
-                        Some(e) => tracing::info!(%peer, outgoing, reason = %e, "session ended early"),
-                    }
-                }
-                MeshEvent::Found(name, addrs) => {
-                    tracing::debug!(%name, ?addrs, "neighbour found");
-                }
-                MeshEvent::Lost(name) => tracing::debug!(%name, "neighbour lost"),
-            }
-        };
-        // One shutdown signal, heard by the LAN mesh and the BLE central.
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::task::spawn_local(async move {
-            crate::net::shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        });
-        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
-        let nudge = Nudge::default();
-        let mesh = run_mesh(
-            listener,
-            store.clone(),
-            config,
-            nudge.clone(),
-            events,
-            stopped(stop_rx.clone()),
-        );
-        match radio {
-            Some(radio) => {
-                let central = crate::ble::run(radio, store, nudge, stopped(stop_rx));
-                let (mesh, central) = tokio::join!(mesh, central);
-                central?;
-                mesh.map_err(|e| CliError::Other(e.to_string()))
-            }
-            None => mesh.await.map_err(|e| CliError::Other(e.to_string())),
+                })
+            })
+            .map_err(host_error)?;
         }
+        let tty = std::io::stdout().is_terminal();
+        let signal = crate::net::shutdown_signal();
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                _ = &mut signal => break,
+                Some(event) = events.recv() => show(&host, &status_path, tty, event),
+            }
+        }
+        host.stop().await.map_err(host_error)?;
+        if tty {
+            println!();
+        }
+        Ok::<_, CliError>(())
     });
+    host.shutdown(true);
     let _ = std::fs::remove_file(&status_path);
-    if tty {
-        println!();
-    }
     result.map(|()| ExitCode::SUCCESS)
+}
+
+fn host_error(e: HostError) -> CliError {
+    CliError::Other(e.to_string())
+}
+
+/// Prints and records one event of the running node.
+fn show(host: &NodeHost, status_path: &Path, tty: bool, event: HostEvent) {
+    match event {
+        HostEvent::LanStatus(s) => {
+            let Ok(st) = host.call(|core| Ok(core.node.borrow().status().ok())) else {
+                return;
+            };
+            write_status(status_path, &s, st.as_ref());
+            if tty && let Some(st) = st {
+                let mut out = std::io::stdout().lock();
+                let _ = write!(
+                    out,
+                    "\r\x1b[2K{} · {} neighbour(s) · {} session(s) · carrying {} · own pending {} / delivered {}",
+                    s.listen,
+                    s.neighbours,
+                    s.sessions,
+                    st.carried_for_others,
+                    st.own_undelivered,
+                    st.own_delivered
+                );
+                let _ = out.flush();
+            }
+        }
+        HostEvent::Session {
+            peer,
+            outgoing,
+            stats: s,
+            error,
+            ..
+        } => {
+            let busy =
+                s.envelopes_sent + s.envelopes_received + s.proofs_sent + s.proofs_received > 0;
+            if tty && (busy || error.is_some()) {
+                let dir = if outgoing { "->" } else { "<-" };
+                let line = crate::net::stats_line(&s, error.as_deref());
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "\r\x1b[2K{dir} {peer}: {line}");
+            }
+            match &error {
+                None => {
+                    tracing::info!(%peer, outgoing, sent = s.envelopes_sent, received = s.envelopes_received, opened = s.opened, proofs_in = s.proofs_received, proofs_out = s.proofs_sent, "session finished")
+                }
+                Some(e) => tracing::info!(%peer, outgoing, reason = %e, "session ended early"),
+            }
+        }
+        HostEvent::NeighbourAppeared { id, kind } => {
+            tracing::debug!(%id, ?kind, "neighbour found")
+        }
+        HostEvent::NeighbourLeft { id, kind } => tracing::debug!(%id, ?kind, "neighbour lost"),
+    }
 }

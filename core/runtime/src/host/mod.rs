@@ -13,9 +13,13 @@ pub mod ble_ctl;
 pub mod platform;
 pub mod running;
 
+pub use running::Stopped;
+
+use crate::mesh::MeshStatus;
 use ble_ctl::BleCtl;
 use platform::{LinkInput, PlatformLinks};
 use pollen_node::node::{Node, NodeError};
+use pollen_proto::sync::SessionStats;
 use running::Running;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -87,6 +91,21 @@ pub enum HostEvent {
         /// How it was reached.
         kind: NeighbourKind,
     },
+    /// A LAN or platform session ended.
+    Session {
+        /// The neighbour's address or platform name.
+        peer: String,
+        /// This side opened the link.
+        outgoing: bool,
+        /// The link's transport.
+        kind: NeighbourKind,
+        /// What was exchanged.
+        stats: SessionStats,
+        /// Why it ended early, if it did.
+        error: Option<String>,
+    },
+    /// The LAN mesh's figures, about once a second while it runs.
+    LanStatus(MeshStatus),
 }
 
 /// Where the host puts its events (called on the host thread; must not block).
@@ -105,6 +124,8 @@ pub struct HostOptions {
     pub peers: Vec<String>,
     /// Relays to sync with whenever they can be reached (with `lan`).
     pub relays: Vec<crate::relay::RelayAddress>,
+    /// Most LAN sessions at once; `None` for the mesh's default.
+    pub max_links: Option<usize>,
 }
 
 /// Live figures of the host's transports.
@@ -215,8 +236,30 @@ impl Core {
     }
 
     /// The LAN mesh's own figures, while it runs.
-    pub fn mesh_status(&self) -> Option<crate::mesh::MeshStatus> {
+    pub fn mesh_status(&self) -> Option<MeshStatus> {
         self.run.as_ref().and_then(Running::mesh_status)
+    }
+
+    /// Runs `task` on the host thread until the runtime stops: `task` gets a
+    /// future that completes at the stop, and the stop waits (up to 5 s) for
+    /// it to end. For a transport the app brings (the desktop BLE central).
+    pub fn spawn_until_stop<F, Fut>(&mut self, task: F) -> Result<(), HostError>
+    where
+        F: FnOnce(Stopped) -> Fut,
+        Fut: std::future::Future<Output = ()> + 'static,
+    {
+        let run = self.run.as_mut().ok_or(HostError::NotRunning)?;
+        run.spawn_until_stop(task);
+        Ok(())
+    }
+
+    /// Tells every LAN and platform neighbour there is news for it (a
+    /// transport the app brings got something new).
+    pub fn news_hook(&self) -> Box<dyn Fn()> {
+        match &self.run {
+            Some(run) => run.news_hook(),
+            None => Box::new(|| {}),
+        }
     }
 
     /// A platform link came up: runs a session over it (or closes it when

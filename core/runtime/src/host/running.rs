@@ -68,12 +68,17 @@ impl Ctx {
     }
 }
 
+/// Completes when the runtime stops.
+pub type Stopped = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
 /// The runtime while started.
 pub(super) struct Running {
     ctx: Rc<Ctx>,
     stop: watch::Sender<bool>,
     mesh: Option<JoinHandle<()>>,
     helpers: Vec<JoinHandle<()>>,
+    /// Tasks the stop waits for (transports the app brought).
+    awaited: Vec<JoinHandle<()>>,
 }
 
 impl Running {
@@ -107,12 +112,38 @@ impl Running {
                 ctx.nudge.poke();
             }
         })));
+
         core.shared.running.store(true, Ordering::SeqCst);
         Ok(Running {
             ctx,
             stop: stop_tx,
             mesh,
             helpers,
+            awaited: Vec::new(),
+        })
+    }
+
+    /// See [`Core::spawn_until_stop`](super::Core::spawn_until_stop).
+    pub fn spawn_until_stop<F, Fut>(&mut self, task: F)
+    where
+        F: FnOnce(Stopped) -> Fut,
+        Fut: std::future::Future<Output = ()> + 'static,
+    {
+        let mut stop = self.ctx.stop.clone();
+        let stopped: Stopped = Box::pin(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        });
+        self.awaited.push(tokio::task::spawn_local(task(stopped)));
+    }
+
+    /// Marks every LAN and platform neighbour as having news.
+    pub fn news_hook(&self) -> Box<dyn Fn()> {
+        let weak = Rc::downgrade(&self.ctx);
+        Box::new(move || {
+            if let Some(ctx) = weak.upgrade() {
+                ctx.peers.borrow_mut().mark_dirty(None);
+                ctx.nudge.poke();
+            }
         })
     }
 
@@ -172,6 +203,11 @@ impl Running {
             tracing::error!("the LAN runtime panicked");
         }
         let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        for task in self.awaited {
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
+                tracing::warn!("a transport did not stop in time");
+            }
+        }
         while self.ctx.live.get() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -200,11 +236,12 @@ fn start_mesh(ctx: &Rc<Ctx>, options: HostOptions) -> Result<JoinHandle<()>, Hos
         listen: addr.to_string(),
         ..MeshStatus::default()
     });
+    let defaults = MeshConfig::default();
     let config = MeshConfig {
         mdns: options.mdns,
         peers: options.peers,
         relays: options.relays,
-        ..MeshConfig::default()
+        max_links: options.max_links.unwrap_or(defaults.max_links),
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<MeshEvent>();
     // Mesh events are handled outside run_mesh's own call stack.
@@ -241,8 +278,24 @@ fn on_mesh_event(ctx: &Ctx, event: MeshEvent) {
         MeshEvent::Found(id, _) => (ctx.events)(HostEvent::NeighbourAppeared { id, kind }),
         MeshEvent::Lost(id) => (ctx.events)(HostEvent::NeighbourLeft { id, kind }),
         // The mesh marks its own neighbours; the others hear it from here.
-        MeshEvent::Session { outcome, .. } => ctx.session_brought(&outcome, None),
-        MeshEvent::Status(s) => *ctx.lan.borrow_mut() = Some(s),
+        MeshEvent::Session {
+            peer,
+            outgoing,
+            outcome,
+        } => {
+            ctx.session_brought(&outcome, None);
+            (ctx.events)(HostEvent::Session {
+                peer,
+                outgoing,
+                kind,
+                stats: outcome.stats,
+                error: outcome.error.map(|e| e.to_string()),
+            });
+        }
+        MeshEvent::Status(s) => {
+            *ctx.lan.borrow_mut() = Some(s.clone());
+            (ctx.events)(HostEvent::LanStatus(s));
+        }
     }
 }
 
@@ -317,5 +370,12 @@ async fn run_link(ctx: Rc<Ctx>, spec: LinkSpec, stream: PlatformStream, lost: Rc
             .borrow_mut()
             .link_ended(&spec.peer, finished, lost, ctx.clock.now_ms());
     ctx.neighbour(presence, &spec.peer);
+    (ctx.events)(HostEvent::Session {
+        peer: spec.peer,
+        outgoing: spec.initiator,
+        kind: NeighbourKind::Platform,
+        stats: outcome.stats,
+        error: outcome.error.map(|e| e.to_string()),
+    });
     ctx.live.set(ctx.live.get().saturating_sub(1));
 }
