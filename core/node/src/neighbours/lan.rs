@@ -2,17 +2,9 @@
 //! each next, and how far to back off after failures. Pure logic on the time
 //! it is given, so it is tested without sockets.
 
+use super::cadence::{Cadence, MAX_FAILURES};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-
-/// First retry delay after a failed session.
-pub const BACKOFF_MIN_MS: u64 = 500;
-/// Longest retry delay (a LAN peer that went away is retried at least this often).
-pub const BACKOFF_MAX_MS: u64 = 10_000;
-/// Re-sync with a quiet neighbour this often, even with nothing new.
-pub const RESYNC_MS: u64 = 30_000;
-/// A neighbour counts as present this long after its last good session.
-pub const PRESENT_MS: u64 = 2 * RESYNC_MS + 5_000;
 
 /// Where a neighbour was learned from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,9 +19,6 @@ pub enum Source {
     Relay([u8; 32]),
 }
 
-/// Failed sessions in a row after which a learned neighbour is forgotten.
-pub const LEARNED_MAX_FAILURES: u32 = 5;
-
 /// One neighbour.
 #[derive(Clone, Debug)]
 pub struct Peer {
@@ -39,14 +28,8 @@ pub struct Peer {
     pub source: Source,
     /// A session with it is running.
     pub busy: bool,
-    /// Something new happened here since the last session with it.
-    pub dirty: bool,
-    /// Failed sessions in a row.
-    pub failures: u32,
-    /// Not before this time (ms).
-    pub next_ms: u64,
-    /// Last good session (ms).
-    pub last_ok_ms: Option<u64>,
+    /// When to sync with it next.
+    pub cadence: Cadence,
     /// Which address to try next.
     pub cursor: usize,
 }
@@ -81,10 +64,7 @@ impl Peers {
             addrs: Vec::new(),
             source: source.clone(),
             busy: false,
-            dirty: true,
-            failures: 0,
-            next_ms: now_ms,
-            last_ok_ms: None,
+            cadence: Cadence::new(now_ms),
             cursor: 0,
         });
         if p.addrs != addrs {
@@ -92,10 +72,7 @@ impl Peers {
             p.cursor = 0;
         }
         p.source = source;
-        if p.failures > 0 {
-            p.failures = 0;
-            p.next_ms = now_ms;
-        }
+        p.cadence.refreshed(now_ms);
     }
 
     /// Forgets a neighbour that withdrew its advertisement (given peers and relays stay).
@@ -113,7 +90,7 @@ impl Peers {
     pub fn mark_dirty(&mut self, except: Option<&str>) {
         for (k, p) in &mut self.peers {
             if Some(k.as_str()) != except {
-                p.dirty = true;
+                p.cadence.dirty = true;
             }
         }
     }
@@ -126,15 +103,12 @@ impl Peers {
             if out.len() >= free {
                 break;
             }
-            if p.busy || p.addrs.is_empty() || now_ms < p.next_ms {
+            if p.busy || p.addrs.is_empty() || !p.cadence.due(now_ms) {
                 continue;
             }
-            let resync_due = p.last_ok_ms.is_none_or(|t| now_ms >= t + RESYNC_MS);
-            if p.dirty || resync_due || p.failures > 0 {
-                p.busy = true;
-                p.dirty = false;
-                out.push((k.clone(), p.addrs[p.cursor % p.addrs.len()]));
-            }
+            p.busy = true;
+            p.cadence.started();
+            out.push((k.clone(), p.addrs[p.cursor % p.addrs.len()]));
         }
         out
     }
@@ -146,28 +120,18 @@ impl Peers {
         };
         p.busy = false;
         if ok {
-            p.failures = 0;
-            p.last_ok_ms = Some(now_ms);
-            p.next_ms = now_ms;
-        } else {
-            p.failures += 1;
-            // Gone or unreachable: no longer counted as present.
-            p.last_ok_ms = None;
-            if p.source == Source::Learned && p.failures >= LEARNED_MAX_FAILURES {
-                self.peers.remove(key);
-                return;
-            }
-            p.cursor += 1;
-            // Another address of the same neighbour is worth trying at once.
-            let delay = if p.cursor % p.addrs.len().max(1) != 0 {
-                0
-            } else {
-                (BACKOFF_MIN_MS << (p.failures / p.addrs.len().max(1) as u32).min(8))
-                    .min(BACKOFF_MAX_MS)
-            };
-            p.next_ms = now_ms + delay;
-            p.dirty = true;
+            p.cadence.succeeded(now_ms);
+            return;
         }
+        if p.source == Source::Learned && p.cadence.failures + 1 >= MAX_FAILURES {
+            self.peers.remove(key);
+            return;
+        }
+        p.cursor += 1;
+        let n = p.addrs.len().max(1);
+        // Another address of the same neighbour is worth trying at once.
+        let rounds = (p.cadence.failures + 1) / n as u32;
+        p.cadence.failed(now_ms, p.cursor % n != 0, rounds);
     }
 
     /// The key of the neighbour listening at `addr`, if known.
@@ -191,7 +155,7 @@ impl Peers {
         self.peers
             .values()
             .filter(|p| !matches!(p.source, Source::Relay(_)))
-            .filter(|p| p.last_ok_ms.is_some_and(|t| now_ms < t + PRESENT_MS))
+            .filter(|p| p.cadence.present(now_ms))
             .count()
     }
 
@@ -200,7 +164,7 @@ impl Peers {
         self.peers
             .values()
             .filter(|p| matches!(p.source, Source::Relay(_)))
-            .filter(|p| p.last_ok_ms.is_some_and(|t| now_ms < t + PRESENT_MS))
+            .filter(|p| p.cadence.present(now_ms))
             .count()
     }
 
@@ -227,13 +191,7 @@ impl Peers {
         self.peers
             .values()
             .filter(|p| !p.busy && !p.addrs.is_empty())
-            .map(|p| {
-                if p.dirty || p.failures > 0 {
-                    p.next_ms
-                } else {
-                    p.last_ok_ms.map_or(p.next_ms, |t| t + RESYNC_MS)
-                }
-            })
+            .map(|p| p.cadence.next_due())
             .min()
     }
 }
@@ -241,6 +199,7 @@ impl Peers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::neighbours::cadence::{BACKOFF_MIN_MS, RESYNC_MS};
 
     fn addr(s: &str) -> SocketAddr {
         s.parse().unwrap()
@@ -316,7 +275,7 @@ mod tests {
         let a = addr("10.0.0.9:4000");
         p.upsert("10.0.0.9:4000", vec![a], Source::Learned, 0);
         assert_eq!(p.key_of(a), Some("10.0.0.9:4000"));
-        for _ in 0..LEARNED_MAX_FAILURES {
+        for _ in 0..MAX_FAILURES {
             let t = p.next_due().unwrap();
             assert_eq!(p.due(t, 8).len(), 1);
             p.finished("10.0.0.9:4000", false, t);

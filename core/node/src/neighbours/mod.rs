@@ -2,14 +2,17 @@
 //! how far to back off. Pure logic on the time it is given; the runtime acts
 //! on what it decides (dial, ask the platform for a link).
 //!
+//! - [`cadence`]: when to sync with one neighbour next (news, resync, backoff);
 //! - [`lan`]: neighbours reached by TCP (mDNS, given addresses, relays);
 //! - [`platform`]: peers the platform links to (Bonjour, a test loopback).
 //!
 //! Bluetooth LE neighbours have their own manager in [`crate::ble::manager`]
 //! (who connects, duty cycle), since the radio decides more than a socket.
 
+pub mod cadence;
 pub mod lan;
 pub mod platform;
 
+pub use cadence::Cadence;
 pub use lan::{Peers, Source};
 pub use platform::{Due, PlatformPeers, Presence};

@@ -1,30 +1,33 @@
 //! The peers platform links reach, and when to ask the platform for a link
-//! to each: at once when there is news for it, every half minute otherwise,
-//! with back-off when asking leads nowhere. Pure logic on the time it is
-//! given (the BLE link manager can replace the policy; the bookkeeping stays).
+//! to each, on the same [`Cadence`] as TCP neighbours. Pure logic on the
+//! time it is given.
 
+use super::cadence::{Cadence, MAX_FAILURES};
 use std::collections::BTreeMap;
 
-/// Re-sync with a quiet peer this often.
-pub const RESYNC_MS: u64 = 30_000;
 /// A `connect` request the platform did not answer within this is a failure.
 pub const CONNECT_WAIT_MS: u64 = 10_000;
-/// First retry delay after a failure.
-pub const BACKOFF_MIN_MS: u64 = 500;
-/// Longest retry delay.
-pub const BACKOFF_MAX_MS: u64 = 10_000;
-/// Failures in a row after which a peer is forgotten (it is out of range).
-pub const MAX_FAILURES: u32 = 5;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Peer {
     links: usize,
     present: bool,
-    dirty: bool,
-    last_ok_ms: Option<u64>,
-    next_ms: u64,
-    failures: u32,
+    cadence: Cadence,
     asked_ms: Option<u64>,
+}
+
+impl Peer {
+    /// Met through its first link, whose session carries today's news.
+    fn new() -> Peer {
+        let mut cadence = Cadence::new(0);
+        cadence.started();
+        Peer {
+            links: 0,
+            present: false,
+            cadence,
+            asked_ms: None,
+        }
+    }
 }
 
 /// What a change means for the UI.
@@ -47,7 +50,7 @@ pub struct PlatformPeers {
 impl PlatformPeers {
     /// A link to `peer` came up.
     pub fn link_up(&mut self, peer: &str) -> Presence {
-        let p = self.peers.entry(peer.to_owned()).or_default();
+        let p = self.peers.entry(peer.to_owned()).or_insert_with(Peer::new);
         p.links += 1;
         p.asked_ms = None;
         if p.present {
@@ -66,9 +69,7 @@ impl PlatformPeers {
         };
         p.links = p.links.saturating_sub(1);
         if ok {
-            p.failures = 0;
-            p.last_ok_ms = Some(now_ms);
-            p.next_ms = now_ms;
+            p.cadence.succeeded(now_ms);
         } else {
             Self::failed(p, now_ms);
         }
@@ -80,16 +81,15 @@ impl PlatformPeers {
     }
 
     fn failed(p: &mut Peer, now_ms: u64) {
-        p.failures += 1;
-        p.dirty = true;
-        p.next_ms = now_ms + (BACKOFF_MIN_MS << p.failures.min(8)).min(BACKOFF_MAX_MS);
+        let rounds = p.cadence.failures + 1;
+        p.cadence.failed(now_ms, false, rounds);
     }
 
     /// Marks every peer but `except` as having news to hear.
     pub fn mark_dirty(&mut self, except: Option<&str>) {
         for (k, p) in &mut self.peers {
             if Some(k.as_str()) != except {
-                p.dirty = true;
+                p.cadence.dirty = true;
             }
         }
     }
@@ -113,19 +113,16 @@ impl PlatformPeers {
                 p.asked_ms = None;
                 Self::failed(p, now_ms);
             }
-            if p.failures >= MAX_FAILURES && p.links == 0 {
+            if p.cadence.failures >= MAX_FAILURES && p.links == 0 {
                 due.gone.push((k.clone(), p.present));
                 continue;
             }
-            if p.links > 0 || p.asked_ms.is_some() || now_ms < p.next_ms {
+            if p.links > 0 || p.asked_ms.is_some() || !p.cadence.due(now_ms) {
                 continue;
             }
-            let resync = p.last_ok_ms.is_none_or(|t| now_ms >= t + RESYNC_MS);
-            if p.dirty || resync {
-                p.dirty = false;
-                p.asked_ms = Some(now_ms);
-                due.connect.push(k.clone());
-            }
+            p.cadence.started();
+            p.asked_ms = Some(now_ms);
+            due.connect.push(k.clone());
         }
         for (k, _) in &due.gone {
             self.peers.remove(k);
@@ -160,6 +157,7 @@ pub struct Due {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::neighbours::cadence::RESYNC_MS;
 
     #[test]
     fn news_asks_for_a_link_at_once_and_a_quiet_peer_waits_for_resync() {
