@@ -2,12 +2,11 @@
 //! reading these numbers, never by timed tests.
 
 use crate::CliError;
+use crate::bench_payloads::payloads;
 use clap::Subcommand;
-use pollen_node::conversation::{self, MessageId, Op};
 use pollen_node::node::{DEFAULT_TTL_SECS, Node, SystemClock};
 use pollen_proto::envelope::{self, Draft, Envelope, Recipient};
 use pollen_proto::identity::Identity;
-use pollen_proto::payload::Payload;
 use pollen_proto::sync::recon;
 use serde_json::json;
 use std::io::{BufRead, BufReader};
@@ -77,27 +76,6 @@ fn now() -> u64 {
 
 fn err(e: impl std::fmt::Display) -> CliError {
     CliError::Other(e.to_string())
-}
-
-/// `count` realistic message payloads (one Automerge post each) by `author`.
-pub(crate) fn payloads(author: &Identity, count: usize) -> Result<Vec<Vec<u8>>, CliError> {
-    let t = now() * 1000;
-    (0..count)
-        .map(|i| {
-            let op = Op::Post {
-                id: MessageId::random(),
-                text: format!("message {i}: meet at the water point by the old mill at noon"),
-                reply_to: None,
-            };
-            let change = conversation::build_change(&author.public().signing, &op, t, &[])
-                .map_err(pollen_node::node::NodeError::from)?;
-            Ok(Payload::Change {
-                key: change.key,
-                change: change.bytes,
-            }
-            .encode())
-        })
-        .collect()
 }
 
 /// Seals each payload from `author` to `to`.

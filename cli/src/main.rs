@@ -3,8 +3,10 @@
 //! Every command prints a human summary, or JSON with `--json`; errors are
 //! one line on stderr and a non-zero exit status.
 
+mod args;
 mod bench;
 mod bench_ble;
+mod bench_payloads;
 mod bench_relay;
 mod ble;
 mod demo;
@@ -15,348 +17,11 @@ mod relay;
 mod run;
 mod sim;
 
-use clap::{Args, Parser, Subcommand};
+use args::{BleCmd, BundleCmd, ChannelCmd, Cli, Command, ContactCmd, GroupCmd, SendArgs};
+use clap::Parser;
 use pollen_node::node::{Node, SystemClock};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-/// Pollen: an offline-first, end-to-end encrypted mesh messenger.
-#[derive(Parser, Debug)]
-#[command(name = "pollen", version, about, propagate_version = true)]
-struct Cli {
-    /// Data directory (default: $POLLEN_DATA, else the platform data dir).
-    #[arg(long, global = true, env = "POLLEN_DATA", value_name = "DIR")]
-    data: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Create this device's identity.
-    Init {
-        /// Display name shown to contacts.
-        #[arg(long)]
-        name: String,
-    },
-    /// Print your contact card.
-    Id {
-        /// Also draw it as a QR code in the terminal.
-        #[arg(long)]
-        qr: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Manage contacts.
-    #[command(subcommand)]
-    Contact(ContactCmd),
-    /// Send a message to a contact, group or channel.
-    Send(SendArgs),
-    /// Reply to a message.
-    Reply {
-        /// Message id (or a unique prefix of at least 4 hex digits).
-        message: String,
-        /// The reply.
-        text: String,
-    },
-    /// Edit one of your messages.
-    Edit {
-        /// Message id (or unique prefix).
-        message: String,
-        /// The new text.
-        text: String,
-    },
-    /// React to a message ("" removes your reaction).
-    React {
-        /// Message id (or unique prefix).
-        message: String,
-        /// The reaction.
-        emoji: String,
-    },
-    /// Delete one of your messages.
-    Delete {
-        /// Message id (or unique prefix).
-        message: String,
-    },
-    /// Mark a conversation read (tells the others).
-    Read {
-        /// Contact alias, group name or #channel.
-        conversation: String,
-    },
-    /// Private groups.
-    #[command(subcommand)]
-    Group(GroupCmd),
-    /// Public channels.
-    #[command(subcommand)]
-    Channel(ChannelCmd),
-    /// List conversations, most recent first.
-    Conversations {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show messages, newest last.
-    Inbox {
-        /// Only this conversation (contact alias, group name or #channel).
-        #[arg(long)]
-        conversation: Option<String>,
-        /// How many messages at most.
-        #[arg(long, default_value_t = 50)]
-        limit: u32,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Identity, storage and delivery figures.
-    Status {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Accept sync sessions from neighbours until stopped (Ctrl-C). Prints
-    /// the bound address on its first line, then one line per session.
-    Serve {
-        /// Address to listen on; port 0 picks a free port.
-        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7745")]
-        listen: String,
-        /// Print one JSON object per session.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        limits: StorageArgs,
-    },
-    /// Run the node: find neighbours on the LAN (mDNS) and keep in sync with
-    /// them until stopped (Ctrl-C). Prints the bound address on its first line.
-    Run {
-        /// Address to listen on (every interface, a random port by default).
-        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:0")]
-        listen: String,
-        /// Do not advertise or browse with mDNS.
-        #[arg(long)]
-        no_mdns: bool,
-        /// A neighbour to keep in sync with, host:port (repeatable).
-        #[arg(long = "peer", value_name = "ADDR")]
-        peers: Vec<String>,
-        /// Most sessions at once.
-        #[arg(long, default_value_t = 16)]
-        max_links: usize,
-        /// A relay to upload to and download from whenever it is reachable,
-        /// pollen-relay://HOST:PORT/KEY (repeatable; also read from the file
-        /// `relays` in the data directory, one per line).
-        #[arg(long = "relay", value_name = "ADDRESS")]
-        relays: Vec<String>,
-        /// Also sync over Bluetooth LE as a central (builds with `--features ble`).
-        #[arg(long)]
-        ble: bool,
-        #[command(flatten)]
-        limits: StorageArgs,
-    },
-    /// Bluetooth LE tools (builds with `--features ble`).
-    #[command(subcommand)]
-    Ble(BleCmd),
-    /// Run a relay: a node with large storage and no user that holds
-    /// envelopes for people elsewhere. Prints its address (with its key) first.
-    Relay {
-        /// Address to listen on.
-        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7746")]
-        listen: String,
-        /// Where the relay keeps its store and key: a directory (SQLite; default:
-        /// the data directory) or postgres://USER:PASSWORD@HOST:PORT/DB, a database
-        /// that several relay processes share and that holds their common key.
-        #[arg(long, value_name = "PATH|URL")]
-        store: Option<String>,
-        /// HOST:PORT to print in the relay address (default: the bound address).
-        #[arg(long, value_name = "HOST:PORT")]
-        advertise: Option<String>,
-        /// Serve Prometheus metrics on ADDR (GET /metrics).
-        #[arg(long, value_name = "ADDR")]
-        metrics: Option<String>,
-        /// Megabytes of envelopes held at most.
-        #[arg(long, value_name = "MB", default_value_t = 10_240)]
-        storage_mb: u64,
-        /// Megabytes one client address may leave here.
-        #[arg(long, value_name = "MB", default_value_t = 256)]
-        per_peer_mb: u64,
-        /// Most client sessions at once.
-        #[arg(long, default_value_t = relay::RELAY_MAX_LINKS)]
-        max_links: usize,
-    },
-    /// One sync session with a neighbour at ADDR (host:port) or a relay
-    /// (pollen-relay://HOST:PORT/KEY, whose key is checked), then exit.
-    Sync {
-        /// The neighbour's or relay's address.
-        addr: String,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        limits: StorageArgs,
-    },
-    /// Sneakernet: move envelopes by file.
-    #[command(subcommand)]
-    Bundle(BundleCmd),
-    /// Benchmarks (run them on a release build).
-    #[command(subcommand)]
-    Bench(bench::BenchCmd),
-    /// A narrated walk-through on one machine: five phones running Pollen over
-    /// loopback, a bus carrying messages between two groups that never meet.
-    Demo {
-        /// Keep the demo's data here instead of a temporary directory.
-        #[arg(long, value_name = "DIR")]
-        keep: Option<PathBuf>,
-        /// The sneakernet story instead: messages carried on a USB stick.
-        #[arg(long)]
-        sneakernet: bool,
-    },
-    /// The mesh simulator: real nodes over simulated radios and moving
-    /// people, each routing policy against the earliest possible delivery.
-    Sim(sim::SimArgs),
-    /// Internal: cold-start probe used by `bench open`.
-    #[command(hide = true)]
-    BenchProbe {
-        /// Data directory to open.
-        dir: PathBuf,
-    },
-}
-
-/// How much this node stores for others while syncing.
-#[derive(clap::Args, Debug)]
-struct StorageArgs {
-    /// Megabytes of envelopes held at most (all kinds together).
-    #[arg(long, value_name = "MB", default_value_t = 256)]
-    storage_mb: u64,
-    /// Megabytes of carried envelopes one neighbour may leave here.
-    #[arg(long, value_name = "MB", default_value_t = 64)]
-    per_peer_mb: u64,
-}
-
-impl StorageArgs {
-    fn apply(&self, node: &mut Node) {
-        node.set_limits(pollen_node::store::StoreLimits {
-            global_bytes: self.storage_mb << 20,
-            per_origin_bytes: self.per_peer_mb << 20,
-        });
-    }
-}
-
-#[derive(Subcommand, Debug)]
-enum BleCmd {
-    /// Scan for a while and list what was heard (Pollen nodes flagged).
-    Scan {
-        /// How long to scan.
-        #[arg(long, default_value_t = 5)]
-        seconds: u64,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum ContactCmd {
-    /// Pin a contact from their card (pollen1…).
-    Add {
-        /// The contact card.
-        card: String,
-        /// Local name (default: the name on the card).
-        #[arg(long)]
-        alias: Option<String>,
-    },
-    /// List contacts.
-    List {
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show the safety number to compare in person; --confirm marks verified.
-    Verify {
-        /// Contact alias.
-        name: String,
-        /// You compared the numbers and they match.
-        #[arg(long)]
-        confirm: bool,
-    },
-    /// Unpin a contact.
-    Remove {
-        /// Contact alias.
-        name: String,
-    },
-}
-
-#[derive(Args, Debug)]
-#[group(required = true, multiple = false, id = "target")]
-struct SendTarget {
-    /// A contact alias.
-    #[arg(long)]
-    to: Option<String>,
-    /// A group name.
-    #[arg(long)]
-    group: Option<String>,
-    /// A joined channel.
-    #[arg(long)]
-    channel: Option<String>,
-}
-
-#[derive(Args, Debug)]
-struct SendArgs {
-    #[command(flatten)]
-    target: SendTarget,
-    /// The message.
-    text: String,
-    /// Print JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Subcommand, Debug)]
-enum GroupCmd {
-    /// Create a group; you are its admin.
-    Create {
-        /// Group name.
-        name: String,
-        /// Contact aliases to add (repeatable).
-        #[arg(long = "member", required = true)]
-        members: Vec<String>,
-    },
-    /// Remove a member; the group key is rotated.
-    Remove {
-        /// Group name.
-        name: String,
-        /// Contact alias to remove.
-        #[arg(long)]
-        member: String,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum ChannelCmd {
-    /// Join a public channel (anyone who knows the name can read it).
-    Join {
-        /// Channel name.
-        name: String,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum BundleCmd {
-    /// Write everything you would hand a stranger to FILE.
-    Export {
-        /// Output file.
-        file: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Read a bundle: validate, keep what you may carry, open what is yours.
-    Import {
-        /// Bundle file.
-        file: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-}
 
 /// A failure to report: one line, then exit 1.
 #[derive(Debug, thiserror::Error)]
@@ -443,17 +108,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
         }
         Command::Id { qr, json } => output::id(&open(&dir()?)?, qr, json)?,
         Command::Contact(cmd) => contact(&open(&dir()?)?, cmd)?,
-        Command::Send(args) => {
-            let node = open(&dir()?)?;
-            let t = &args.target;
-            let sent = match (&t.to, &t.group, &t.channel) {
-                (Some(to), _, _) => node.send_direct(to, &args.text)?,
-                (_, Some(g), _) => node.send_group(g, &args.text)?,
-                (_, _, Some(c)) => node.send_channel(c, &args.text)?,
-                _ => return Err(CliError::Other("say --to, --group or --channel".into())),
-            };
-            output::sent(&sent, args.json);
-        }
+        Command::Send(args) => send(&open(&dir()?)?, &args)?,
         Command::Reply { message, text } => {
             output::sent(&open(&dir()?)?.reply(&message, &text)?, false)
         }
@@ -504,16 +159,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             output::export(&r, &file, json)?;
         }
         Command::Bundle(BundleCmd::Import { file, json }) => {
-            let node = open(&dir()?)?;
-            let report = node.import_bundle(&file, &mut |r| {
-                if !json {
-                    eprintln!("committed {} records", r.envelopes + r.proofs);
-                }
-            })?;
-            output::import(&report, json)?;
-            if !report.complete {
-                return Ok(ExitCode::FAILURE);
-            }
+            return import_bundle(&open(&dir()?)?, &file, json);
         }
         Command::Serve {
             listen,
@@ -524,62 +170,8 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             limits.apply(&mut node);
             return net::serve(node, &listen, json);
         }
-        Command::Run {
-            listen,
-            no_mdns,
-            peers,
-            max_links,
-            relays,
-            ble,
-            limits,
-        } => {
-            let dir = dir()?;
-            let mut node = open(&dir)?;
-            limits.apply(&mut node);
-            for p in &peers {
-                pollen_runtime::check_addr(p).map_err(|e| CliError::Other(e.to_string()))?;
-            }
-            let options = pollen_runtime::host::HostOptions {
-                lan: true,
-                listen,
-                mdns: !no_mdns,
-                peers,
-                relays: run::relay_addresses(&dir, &relays)?,
-                max_links: Some(max_links.max(1)),
-            };
-            return run::run(node, dir, options, ble);
-        }
-        Command::Relay {
-            listen,
-            store,
-            advertise,
-            metrics,
-            storage_mb,
-            per_peer_mb,
-            max_links,
-        } => {
-            let postgres = store
-                .as_deref()
-                .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"));
-            let dir = match (&store, postgres) {
-                (Some(p), None) => PathBuf::from(p),
-                _ => dir().unwrap_or_else(|_| PathBuf::from(".")),
-            };
-            return relay::run(
-                relay::RelayOptions {
-                    listen: &listen,
-                    advertise: advertise.as_deref(),
-                    dir: &dir,
-                    metrics: metrics.as_deref(),
-                    limits: pollen_node::store::StoreLimits {
-                        global_bytes: storage_mb << 20,
-                        per_origin_bytes: per_peer_mb << 20,
-                    },
-                    max_links: max_links.max(1),
-                },
-                postgres,
-            );
-        }
+        command @ Command::Run { .. } => return run_node(dir()?, command),
+        command @ Command::Relay { .. } => return run_relay(dir, command),
         Command::Sync { addr, json, limits } => {
             let mut node = open(&dir()?)?;
             limits.apply(&mut node);
@@ -598,6 +190,102 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
         Command::Sim(args) => sim::run(args)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn send(node: &Node, args: &SendArgs) -> Result<(), CliError> {
+    let t = &args.target;
+    let sent = match (&t.to, &t.group, &t.channel) {
+        (Some(to), _, _) => node.send_direct(to, &args.text)?,
+        (_, Some(g), _) => node.send_group(g, &args.text)?,
+        (_, _, Some(c)) => node.send_channel(c, &args.text)?,
+        _ => return Err(CliError::Other("say --to, --group or --channel".into())),
+    };
+    output::sent(&sent, args.json);
+    Ok(())
+}
+
+fn import_bundle(node: &Node, file: &Path, json: bool) -> Result<ExitCode, CliError> {
+    let report = node.import_bundle(file, &mut |r| {
+        if !json {
+            eprintln!("committed {} records", r.envelopes + r.proofs);
+        }
+    })?;
+    output::import(&report, json)?;
+    Ok(if report.complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `pollen run`: the node on the LAN (and BLE, relays) until stopped.
+fn run_node(dir: PathBuf, command: Command) -> Result<ExitCode, CliError> {
+    let Command::Run {
+        listen,
+        no_mdns,
+        peers,
+        max_links,
+        relays,
+        ble,
+        limits,
+    } = command
+    else {
+        unreachable!("run_node is only called for `pollen run`");
+    };
+    let mut node = open(&dir)?;
+    limits.apply(&mut node);
+    for p in &peers {
+        pollen_runtime::check_addr(p).map_err(|e| CliError::Other(e.to_string()))?;
+    }
+    let options = pollen_runtime::host::HostOptions {
+        lan: true,
+        listen,
+        mdns: !no_mdns,
+        peers,
+        relays: run::relay_addresses(&dir, &relays)?,
+        max_links: Some(max_links.max(1)),
+    };
+    run::run(node, dir, options, ble)
+}
+
+/// `pollen relay`: a store on disk (or shared in Postgres) serving clients.
+fn run_relay(
+    data_dir: impl Fn() -> Result<PathBuf, CliError>,
+    command: Command,
+) -> Result<ExitCode, CliError> {
+    let Command::Relay {
+        listen,
+        store,
+        advertise,
+        metrics,
+        storage_mb,
+        per_peer_mb,
+        max_links,
+    } = command
+    else {
+        unreachable!("run_relay is only called for `pollen relay`");
+    };
+    let postgres = store
+        .as_deref()
+        .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"));
+    let dir = match (&store, postgres) {
+        (Some(p), None) => PathBuf::from(p),
+        _ => data_dir().unwrap_or_else(|_| PathBuf::from(".")),
+    };
+    relay::run(
+        relay::RelayOptions {
+            listen: &listen,
+            advertise: advertise.as_deref(),
+            dir: &dir,
+            metrics: metrics.as_deref(),
+            limits: pollen_node::store::StoreLimits {
+                global_bytes: storage_mb << 20,
+                per_origin_bytes: per_peer_mb << 20,
+            },
+            max_links: max_links.max(1),
+        },
+        postgres,
+    )
 }
 
 fn contact(node: &Node, cmd: ContactCmd) -> Result<(), CliError> {

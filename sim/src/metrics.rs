@@ -1,6 +1,6 @@
 //! What a run measured, and the figures the issue asks for, computed from it.
 
-use crate::engine::{RunStats, SimConfig};
+use crate::engine::config::SimConfig;
 use serde::Serialize;
 
 /// One (message, recipient) pair: the unit delivery is counted in.
@@ -22,6 +22,33 @@ pub struct Target {
     pub via_relay: bool,
     /// `direct`, `group` or `channel`.
     pub kind: &'static str,
+}
+
+/// Counters of the run.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct RunStats {
+    /// Sessions opened.
+    pub sessions: u64,
+    /// Sessions cut by a drop or a contact ending.
+    pub sessions_cut: u64,
+    /// Sessions after which neither side held anything new.
+    pub sessions_idle: u64,
+    /// Meetings where neither side had anything the other lacked: no session run.
+    pub sessions_skipped: u64,
+    /// Connections refused for the per-phone cap (later retried).
+    pub cap_waits: u64,
+    /// Bytes written on all links.
+    pub bytes: u64,
+    /// Bytes of reconciliation messages (both ways, before framing).
+    pub recon_bytes: u64,
+    /// Delivery proofs handed over.
+    pub proofs_sent: u64,
+    /// Items received that the receiver already knew.
+    pub duplicates: u64,
+    /// Envelope copies handed over (every hop, recipients included).
+    pub transmissions: u64,
+    /// Messages the sender could not send (store refused).
+    pub send_failures: u64,
 }
 
 /// Delivery of one kind of message.

@@ -5,8 +5,33 @@
 //! Sizes are log-uniform between the bounds: most texts are short, a few
 //! are long, as in real chat logs, rather than evenly spread.
 
-use crate::scenario::rng::SimRng;
-use crate::scenario::{MessageSpec, Target};
+use crate::scenario::rng::{SimRng, stream};
+
+/// Who a message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// One person, by node id.
+    Direct(u32),
+    /// Every member of a group, by index into [`Scenario::groups`](crate::Scenario::groups).
+    Group(u32),
+    /// Every member of the public channel.
+    Channel,
+}
+
+/// One message the workload writes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MessageSpec {
+    /// When it is written, seconds.
+    pub at: f64,
+    /// The writer (a Person).
+    pub from: u32,
+    /// Who it is for.
+    pub to: Target,
+    /// Plaintext size in bytes.
+    pub size: usize,
+    /// Seconds after `at` it may be dropped.
+    pub ttl: f64,
+}
 
 /// How to write messages: sizes, time to live.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -131,7 +156,7 @@ pub fn random_direct(
     window: (f64, f64),
     style: Style,
 ) -> Vec<MessageSpec> {
-    let mut w = Writer::new(style, SimRng::new(seed, crate::scenario::stream::WORKLOAD));
+    let mut w = Writer::new(style, SimRng::new(seed, stream::WORKLOAD));
     if nodes.len() < 2 {
         return Vec::new();
     }

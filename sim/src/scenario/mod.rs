@@ -52,7 +52,9 @@ use thiserror::Error;
 
 use crate::trace::{Contact, LinkKind, Trace};
 use crate::workload;
+use rng::stream;
 
+pub use crate::workload::{MessageSpec, Target};
 pub use city::city;
 pub use festival::festival;
 pub use params::ScenarioParams;
@@ -70,32 +72,6 @@ pub enum Role {
     Gateway,
     /// The internet relay: hands envelopes between uplinked gateways.
     Relay,
-}
-
-/// Who a message is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Target {
-    /// One person, by node id.
-    Direct(u32),
-    /// Every member of a group, by index into [`Scenario::groups`].
-    Group(u32),
-    /// Every member of the public channel.
-    Channel,
-}
-
-/// One message the workload writes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MessageSpec {
-    /// When it is written, seconds.
-    pub at: f64,
-    /// The writer (a Person).
-    pub from: u32,
-    /// Who it is for.
-    pub to: Target,
-    /// Plaintext size in bytes.
-    pub size: usize,
-    /// Seconds after `at` it may be dropped.
-    pub ttl: f64,
 }
 
 /// A complete simulation input: nodes, contacts and workload.
@@ -171,14 +147,6 @@ pub fn by_name(name: &str, p: &ScenarioParams) -> Result<Scenario, ScenarioError
 
 /// Names accepted by [`by_name`].
 pub const NAMES: [&str; 3] = ["festival", "village", "city"];
-/// Random-stream numbers, one per part of a scenario.
-pub(crate) mod stream {
-    pub const LAYOUT: u64 = 1;
-    pub const MOBILITY: u64 = 2;
-    pub const SOCIAL: u64 = 3;
-    pub const WORKLOAD: u64 = 4;
-}
-
 /// Puts a scenario together, sorting contacts and messages into their
 /// canonical order.
 pub(crate) fn assemble(

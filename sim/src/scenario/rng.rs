@@ -90,6 +90,14 @@ impl SimRng {
     }
 }
 
+/// Random-stream numbers, one per part of a scenario.
+pub(crate) mod stream {
+    pub const LAYOUT: u64 = 1;
+    pub const MOBILITY: u64 = 2;
+    pub const SOCIAL: u64 = 3;
+    pub const WORKLOAD: u64 = 4;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,11 +14,11 @@
 //! fails at once with the reason.
 
 use super::advert::{AdvertId, ID_LEN};
-use super::profile::{BLE_VERSION, MAX_VALUE};
+use super::profile::{BLE_VERSION, MAX_VALUE, VALUE_HEADER};
 use thiserror::Error;
 
 /// Bytes of header in front of every value.
-pub const HEADER_LEN: usize = 1;
+pub const HEADER_LEN: usize = VALUE_HEADER;
 /// Header byte of a HELLO value.
 pub const HELLO: u8 = 0x80;
 /// Bytes of a HELLO value.

@@ -20,6 +20,9 @@ pub const MIN_ATT_MTU: u16 = 23;
 pub const MAX_ATT_MTU: u16 = 517;
 /// Bytes of ATT header in a write command or notification.
 pub const ATT_HEADER: usize = 3;
+/// Bytes of link-framing header in front of every value (one byte: HELLO or
+/// a DATA sequence number).
+pub const VALUE_HEADER: usize = 1;
 /// Longest attribute value the ATT protocol allows.
 pub const MAX_VALUE: usize = 512;
 
@@ -52,7 +55,7 @@ pub fn value_len(att_mtu: u16) -> usize {
 
 /// Session bytes one DATA value carries (the value less its header byte).
 pub fn payload_len(att_mtu: u16) -> usize {
-    value_len(att_mtu) - super::chunk::HEADER_LEN
+    value_len(att_mtu) - VALUE_HEADER
 }
 
 /// The record size a side offers in its session preamble on this MTU:

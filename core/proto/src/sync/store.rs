@@ -127,7 +127,7 @@ pub trait SyncStore {
             .filter(|i| matches!(i.kind, ItemKind::Envelope { tag, .. } if wanted(&tag)))
             .collect())
     }
-    /// Whether a routed session ([`Offer::Routed`](crate::sync::session::Offer::Routed))
+    /// Whether a routed session ([`Offer::Routed`](crate::sync::Offer::Routed))
     /// sends `item`, which the peer lacks, to a peer that is `role` for it:
     /// the routing policy's one decision. The default sends everything (epidemic).
     fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::codec::Writer;
 use proptest::prelude::*;
 
 /// Deterministic message bytes: proptest shrinks the length and seed instead

@@ -1,17 +1,15 @@
 //! The encrypted part of a session: hello, reconciliation, transfer in
 //! priority order with a credit window, acknowledgements and the end.
 
-use super::config::{
-    Offer, SessionConfig, SessionError, SessionEvent, SessionLimits, SessionStats,
-};
-use crate::envelope::MAX_ENVELOPE_BYTES;
-use crate::sync::message::{Blinded, MAX_WANT_IDS, Message};
-use crate::sync::recon::{ReconItem, Reconciler};
-use crate::sync::store::{
-    Incoming, ItemKind, LocalItem, PeerRole, Received, SyncStore, proof_item_id,
-};
+use super::config::{Offer, SessionConfig, SessionError, SessionLimits, SessionStats};
+use crate::sync::message::{Blinded, Message};
+use crate::sync::recon::Reconciler;
+use crate::sync::store::{Incoming, ItemKind, LocalItem, PeerRole, SyncStore};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+
+mod commit;
+mod reconcile;
 
 /// Priority classes, most urgent first (see `docs/PROTOCOL.md`).
 const FOR_PEER: u8 = 0;
@@ -67,18 +65,6 @@ pub(super) struct Transfer {
     commit_at: Option<u64>,
     last_sent_done: bool,
     peer_done: bool,
-}
-
-/// An item's reconciliation timestamp. Every holder of an envelope has the
-/// same expiry (it is in the header), but a proof's expiry is each node's
-/// own (a node that learns one without its envelope keeps it a default
-/// time), so proofs reconcile at 0: otherwise two holders of one proof
-/// disagree on its item and exchange it again at every encounter.
-fn recon_timestamp(item: &LocalItem) -> u64 {
-    match item.kind {
-        ItemKind::Proof { .. } => 0,
-        ItemKind::Envelope { .. } => item.expires_at,
-    }
 }
 
 /// What a peer is for an item of this priority class.
@@ -179,30 +165,6 @@ impl Transfer {
         Ok(())
     }
 
-    fn initiate(&mut self, stats: &mut SessionStats) -> Result<(), SessionError> {
-        let (rec, first) = Reconciler::initiate(self.recon_items(), self.limits.recon)?;
-        stats.recon_bytes += first.len() as u64;
-        self.recon = Some(rec);
-        self.control.push_back(Message::Recon(first));
-        Ok(())
-    }
-
-    /// The set this side reconciles: everything held, or (a relay) only what
-    /// the peer asked for in its Hello, so a client never learns of, or has
-    /// to skip, the rest of the relay's mail.
-    fn recon_items(&self) -> Vec<ReconItem> {
-        self.local
-            .values()
-            .filter(|i| {
-                self.offer != Offer::Interests || matches!(self.class_of(i), FOR_PEER | PEER_GROUPS)
-            })
-            .map(|i| ReconItem {
-                timestamp: recon_timestamp(i),
-                id: i.id,
-            })
-            .collect()
-    }
-
     pub(super) fn on_message(
         &mut self,
         msg: Message,
@@ -222,31 +184,7 @@ impl Transfer {
                 port,
                 direct,
                 shared,
-            } => {
-                if self.peer_hello {
-                    return Err(SessionError::Protocol("second hello"));
-                }
-                self.peer_hello = true;
-                self.peer_port = (port != 0).then_some(port);
-                self.peer_window = window as u64;
-                self.peer_direct = direct.into_iter().collect();
-                self.peer_shared = shared.into_iter().collect();
-                if self.offer == Offer::Interests {
-                    let hash = self.hash;
-                    let (direct, shared) = (&self.peer_direct, &self.peer_shared);
-                    let mut wanted = |tag: &crate::envelope::RoutingTag| {
-                        let b = super::blind(&hash, &tag.0);
-                        direct.contains(&b) || shared.contains(&b)
-                    };
-                    let mut items = store.items_matching(&mut wanted)?;
-                    items.sort_unstable_by_key(|i| Reverse(i.expires_at));
-                    items.truncate(self.limits.recon.max_items);
-                    self.local = items.into_iter().map(|i| (i.id, i)).collect();
-                    if self.initiator {
-                        self.initiate(stats)?;
-                    }
-                }
-            }
+            } => self.on_hello(window, port, (direct, shared), store, stats)?,
             Message::Recon(bytes) => self.on_recon(&bytes, store, stats)?,
             Message::Want { last, ids } => {
                 if self.initiator || self.recon_done {
@@ -291,80 +229,39 @@ impl Transfer {
         Ok(())
     }
 
-    fn on_recon(
+    /// The peer's Hello; a side offering by interests learns only now what to
+    /// reconcile.
+    fn on_hello(
         &mut self,
-        bytes: &[u8],
+        window: u32,
+        port: u16,
+        (direct, shared): (Vec<Blinded>, Vec<Blinded>),
         store: &mut dyn SyncStore,
         stats: &mut SessionStats,
     ) -> Result<(), SessionError> {
-        stats.recon_bytes += bytes.len() as u64;
-        if self.recon_done {
-            return Err(SessionError::Protocol("reconciliation after it ended"));
+        if self.peer_hello {
+            return Err(SessionError::Protocol("second hello"));
         }
-        if self.recon.is_none() {
-            if self.initiator {
-                return Err(SessionError::Protocol(
-                    "reconciliation reply before it started",
-                ));
-            }
-            let rec = Reconciler::respond_to(self.recon_items(), self.limits.recon)?;
-            self.recon = Some(rec);
-        }
-        let Some(rec) = self.recon.as_mut() else {
-            return Ok(());
-        };
-        let step = rec.receive(bytes)?;
-        stats.recon_rounds = rec.rounds();
-        self.have.extend(step.have);
-        self.need.extend(step.need);
-        match step.reply {
-            Some(reply) => {
-                stats.recon_bytes += reply.len() as u64;
-                self.control.push_back(Message::Recon(reply));
-            }
-            None if self.initiator => self.finish_recon(store)?,
-            None => {}
-        }
-        Ok(())
-    }
-
-    /// The initiator knows both differences: push what the peer lacks, ask
-    /// for what this side lacks.
-    fn finish_recon(&mut self, store: &mut dyn SyncStore) -> Result<(), SessionError> {
-        let need: HashSet<[u8; 32]> = std::mem::take(&mut self.need).into_iter().collect();
-        for id in std::mem::take(&mut self.have) {
-            let Some(item) = self.local.get(&id) else {
-                continue;
+        self.peer_hello = true;
+        self.peer_port = (port != 0).then_some(port);
+        self.peer_window = window as u64;
+        self.peer_direct = direct.into_iter().collect();
+        self.peer_shared = shared.into_iter().collect();
+        if self.offer == Offer::Interests {
+            let hash = self.hash;
+            let (direct, shared) = (&self.peer_direct, &self.peer_shared);
+            let mut wanted = |tag: &crate::envelope::RoutingTag| {
+                let b = super::blind(&hash, &tag.0);
+                direct.contains(&b) || shared.contains(&b)
             };
-            // The peer knows this envelope was delivered: sending it is waste.
-            if let ItemKind::Envelope { commitment, .. } = item.kind
-                && need.contains(&proof_item_id(&commitment))
-            {
-                continue;
-            }
-            self.enqueue(SendItem::Local(id), store)?;
-        }
-        let mut wants = Vec::new();
-        for id in need {
-            if !store.seen(&id)? {
-                wants.push(id);
+            let mut items = store.items_matching(&mut wanted)?;
+            items.sort_unstable_by_key(|i| Reverse(i.expires_at));
+            items.truncate(self.limits.recon.max_items);
+            self.local = items.into_iter().map(|i| (i.id, i)).collect();
+            if self.initiator {
+                self.initiate(stats)?;
             }
         }
-        wants.sort_unstable();
-        let mut chunks = wants.chunks(MAX_WANT_IDS).peekable();
-        if chunks.peek().is_none() {
-            self.control.push_back(Message::Want {
-                last: true,
-                ids: Vec::new(),
-            });
-        }
-        while let Some(chunk) = chunks.next() {
-            self.control.push_back(Message::Want {
-                last: chunks.peek().is_none(),
-                ids: chunk.to_vec(),
-            });
-        }
-        self.recon_done = true;
         Ok(())
     }
 
@@ -411,88 +308,6 @@ impl Transfer {
                 }
             }
         }
-    }
-
-    fn receive(&mut self, cost: u64, item: Incoming, now_ms: u64) -> Result<(), SessionError> {
-        self.pending_bytes += cost;
-        self.pending.push(item);
-        // One item may always be in flight whatever its size, so a window
-        // smaller than an envelope cannot wedge the link.
-        if self.pending_bytes > self.window as u64 + MAX_ENVELOPE_BYTES as u64 {
-            return Err(SessionError::WindowExceeded(self.window));
-        }
-        self.commit_at
-            .get_or_insert(now_ms + self.limits.commit_delay_ms);
-        Ok(())
-    }
-
-    /// Received items to commit right away (a full batch, half the window, or the peer is done).
-    pub(super) fn commit_now(&self, now_ms: u64) -> bool {
-        !self.pending.is_empty()
-            && (self.pending.len() >= self.limits.commit_batch
-                || self.pending_bytes >= self.window as u64 / 2
-                || self.peer_done
-                || self.commit_due(now_ms))
-    }
-
-    /// The commit delay of a partial batch has passed.
-    pub(super) fn commit_due(&self, now_ms: u64) -> bool {
-        self.commit_at.is_some_and(|t| now_ms >= t)
-    }
-
-    /// When a partial batch must be committed.
-    pub(super) fn commit_deadline(&self) -> Option<u64> {
-        self.commit_at
-    }
-
-    /// Whether received items await a commit.
-    pub(super) fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
-    }
-
-    /// Commits received items and acknowledges them; queues the delivery
-    /// proofs of envelopes that opened here, for the peer to purge its copies.
-    pub(super) fn commit(
-        &mut self,
-        store: &mut dyn SyncStore,
-        stats: &mut SessionStats,
-    ) -> Result<Option<SessionEvent>, SessionError> {
-        if self.pending.is_empty() {
-            self.commit_at = None;
-            return Ok(None);
-        }
-        let items = std::mem::take(&mut self.pending);
-        let (results, proofs) = store.ingest(&items, &self.origin)?;
-        let (mut opened, mut delivered) = (0, 0);
-        for r in results {
-            match r {
-                Received::Opened => {
-                    opened += 1;
-                    stats.opened += 1;
-                }
-                Received::Carried => stats.carried += 1,
-                Received::Duplicate | Received::ProofKnown => stats.duplicates += 1,
-                Received::Rejected(reason) => *stats.rejected.entry(reason).or_default() += 1,
-                Received::Proof {
-                    purged,
-                    delivered: d,
-                } => {
-                    stats.new_proofs += 1;
-                    stats.purged += purged as u64;
-                    if d {
-                        delivered += 1;
-                        stats.delivered += 1;
-                    }
-                }
-            }
-        }
-        self.control.push_back(Message::Ack(items.len() as u32));
-        for secret in proofs {
-            self.enqueue(SendItem::Fresh(secret), store)?;
-        }
-        self.pending_bytes = 0;
-        self.commit_at = None;
-        Ok((opened > 0 || delivered > 0).then_some(SessionEvent::Committed { opened, delivered }))
     }
 
     /// The next message to send: control first, then items as the peer's

@@ -1,0 +1,343 @@
+//! The command line: every command, subcommand and flag `pollen` takes.
+
+use clap::{Args, Parser, Subcommand};
+use pollen_node::node::Node;
+use std::path::PathBuf;
+
+/// Pollen: an offline-first, end-to-end encrypted mesh messenger.
+#[derive(Parser, Debug)]
+#[command(name = "pollen", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Data directory (default: $POLLEN_DATA, else the platform data dir).
+    #[arg(long, global = true, env = "POLLEN_DATA", value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Create this device's identity.
+    Init {
+        /// Display name shown to contacts.
+        #[arg(long)]
+        name: String,
+    },
+    /// Print your contact card.
+    Id {
+        /// Also draw it as a QR code in the terminal.
+        #[arg(long)]
+        qr: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage contacts.
+    #[command(subcommand)]
+    Contact(ContactCmd),
+    /// Send a message to a contact, group or channel.
+    Send(SendArgs),
+    /// Reply to a message.
+    Reply {
+        /// Message id (or a unique prefix of at least 4 hex digits).
+        message: String,
+        /// The reply.
+        text: String,
+    },
+    /// Edit one of your messages.
+    Edit {
+        /// Message id (or unique prefix).
+        message: String,
+        /// The new text.
+        text: String,
+    },
+    /// React to a message ("" removes your reaction).
+    React {
+        /// Message id (or unique prefix).
+        message: String,
+        /// The reaction.
+        emoji: String,
+    },
+    /// Delete one of your messages.
+    Delete {
+        /// Message id (or unique prefix).
+        message: String,
+    },
+    /// Mark a conversation read (tells the others).
+    Read {
+        /// Contact alias, group name or #channel.
+        conversation: String,
+    },
+    /// Private groups.
+    #[command(subcommand)]
+    Group(GroupCmd),
+    /// Public channels.
+    #[command(subcommand)]
+    Channel(ChannelCmd),
+    /// List conversations, most recent first.
+    Conversations {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show messages, newest last.
+    Inbox {
+        /// Only this conversation (contact alias, group name or #channel).
+        #[arg(long)]
+        conversation: Option<String>,
+        /// How many messages at most.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Identity, storage and delivery figures.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept sync sessions from neighbours until stopped (Ctrl-C). Prints
+    /// the bound address on its first line, then one line per session.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7745")]
+        listen: String,
+        /// Print one JSON object per session.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        limits: StorageArgs,
+    },
+    /// Run the node: find neighbours on the LAN (mDNS) and keep in sync with
+    /// them until stopped (Ctrl-C). Prints the bound address on its first line.
+    Run {
+        /// Address to listen on (every interface, a random port by default).
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:0")]
+        listen: String,
+        /// Do not advertise or browse with mDNS.
+        #[arg(long)]
+        no_mdns: bool,
+        /// A neighbour to keep in sync with, host:port (repeatable).
+        #[arg(long = "peer", value_name = "ADDR")]
+        peers: Vec<String>,
+        /// Most sessions at once.
+        #[arg(long, default_value_t = 16)]
+        max_links: usize,
+        /// A relay to upload to and download from whenever it is reachable,
+        /// pollen-relay://HOST:PORT/KEY (repeatable; also read from the file
+        /// `relays` in the data directory, one per line).
+        #[arg(long = "relay", value_name = "ADDRESS")]
+        relays: Vec<String>,
+        /// Also sync over Bluetooth LE as a central (builds with `--features ble`).
+        #[arg(long)]
+        ble: bool,
+        #[command(flatten)]
+        limits: StorageArgs,
+    },
+    /// Bluetooth LE tools (builds with `--features ble`).
+    #[command(subcommand)]
+    Ble(BleCmd),
+    /// Run a relay: a node with large storage and no user that holds
+    /// envelopes for people elsewhere. Prints its address (with its key) first.
+    Relay {
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:7746")]
+        listen: String,
+        /// Where the relay keeps its store and key: a directory (SQLite; default:
+        /// the data directory) or postgres://USER:PASSWORD@HOST:PORT/DB, a database
+        /// that several relay processes share and that holds their common key.
+        #[arg(long, value_name = "PATH|URL")]
+        store: Option<String>,
+        /// HOST:PORT to print in the relay address (default: the bound address).
+        #[arg(long, value_name = "HOST:PORT")]
+        advertise: Option<String>,
+        /// Serve Prometheus metrics on ADDR (GET /metrics).
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
+        /// Megabytes of envelopes held at most.
+        #[arg(long, value_name = "MB", default_value_t = 10_240)]
+        storage_mb: u64,
+        /// Megabytes one client address may leave here.
+        #[arg(long, value_name = "MB", default_value_t = 256)]
+        per_peer_mb: u64,
+        /// Most client sessions at once.
+        #[arg(long, default_value_t = crate::relay::RELAY_MAX_LINKS)]
+        max_links: usize,
+    },
+    /// One sync session with a neighbour at ADDR (host:port) or a relay
+    /// (pollen-relay://HOST:PORT/KEY, whose key is checked), then exit.
+    Sync {
+        /// The neighbour's or relay's address.
+        addr: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        limits: StorageArgs,
+    },
+    /// Sneakernet: move envelopes by file.
+    #[command(subcommand)]
+    Bundle(BundleCmd),
+    /// Benchmarks (run them on a release build).
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCmd),
+    /// A narrated walk-through on one machine: five phones running Pollen over
+    /// loopback, a bus carrying messages between two groups that never meet.
+    Demo {
+        /// Keep the demo's data here instead of a temporary directory.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+        /// The sneakernet story instead: messages carried on a USB stick.
+        #[arg(long)]
+        sneakernet: bool,
+    },
+    /// The mesh simulator: real nodes over simulated radios and moving
+    /// people, each routing policy against the earliest possible delivery.
+    Sim(crate::sim::SimArgs),
+    /// Internal: cold-start probe used by `bench open`.
+    #[command(hide = true)]
+    BenchProbe {
+        /// Data directory to open.
+        dir: PathBuf,
+    },
+}
+
+/// How much this node stores for others while syncing.
+#[derive(clap::Args, Debug)]
+pub(crate) struct StorageArgs {
+    /// Megabytes of envelopes held at most (all kinds together).
+    #[arg(long, value_name = "MB", default_value_t = 256)]
+    pub(crate) storage_mb: u64,
+    /// Megabytes of carried envelopes one neighbour may leave here.
+    #[arg(long, value_name = "MB", default_value_t = 64)]
+    pub(crate) per_peer_mb: u64,
+}
+
+impl StorageArgs {
+    pub(crate) fn apply(&self, node: &mut Node) {
+        node.set_limits(pollen_node::store::StoreLimits {
+            global_bytes: self.storage_mb << 20,
+            per_origin_bytes: self.per_peer_mb << 20,
+        });
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum BleCmd {
+    /// Scan for a while and list what was heard (Pollen nodes flagged).
+    Scan {
+        /// How long to scan.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ContactCmd {
+    /// Pin a contact from their card (pollen1…).
+    Add {
+        /// The contact card.
+        card: String,
+        /// Local name (default: the name on the card).
+        #[arg(long)]
+        alias: Option<String>,
+    },
+    /// List contacts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the safety number to compare in person; --confirm marks verified.
+    Verify {
+        /// Contact alias.
+        name: String,
+        /// You compared the numbers and they match.
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Unpin a contact.
+    Remove {
+        /// Contact alias.
+        name: String,
+    },
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false, id = "target")]
+pub(crate) struct SendTarget {
+    /// A contact alias.
+    #[arg(long)]
+    pub(crate) to: Option<String>,
+    /// A group name.
+    #[arg(long)]
+    pub(crate) group: Option<String>,
+    /// A joined channel.
+    #[arg(long)]
+    pub(crate) channel: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SendArgs {
+    #[command(flatten)]
+    pub(crate) target: SendTarget,
+    /// The message.
+    pub(crate) text: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum GroupCmd {
+    /// Create a group; you are its admin.
+    Create {
+        /// Group name.
+        name: String,
+        /// Contact aliases to add (repeatable).
+        #[arg(long = "member", required = true)]
+        members: Vec<String>,
+    },
+    /// Remove a member; the group key is rotated.
+    Remove {
+        /// Group name.
+        name: String,
+        /// Contact alias to remove.
+        #[arg(long)]
+        member: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ChannelCmd {
+    /// Join a public channel (anyone who knows the name can read it).
+    Join {
+        /// Channel name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum BundleCmd {
+    /// Write everything you would hand a stranger to FILE.
+    Export {
+        /// Output file.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read a bundle: validate, keep what you may carry, open what is yours.
+    Import {
+        /// Bundle file.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
