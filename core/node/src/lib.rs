@@ -3,6 +3,7 @@
 //! It takes events and time in and gives actions and deadlines out; sockets,
 //! clocks and radios are `pollen-runtime`'s.
 //!
+//! - [`admission`]: what a node or relay accepts, and the limits it uses;
 //! - [`conversation`]: Automerge state of one conversation;
 //! - [`store`]: SQLite persistence, quotas and eviction;
 //! - [`routing`]: copy budgets (who gets an envelope, with how many copies);
@@ -11,6 +12,7 @@
 //! - [`relay`]: relay storage (carrier checks; PostgreSQL behind `postgres`);
 //! - [`ble`]: Bluetooth LE neighbours: who to connect, the links, a simulated radio.
 
+pub mod admission;
 pub mod ble;
 pub mod conversation;
 pub mod neighbours;

@@ -1,7 +1,7 @@
 //! The node's storage as seen by a sync session.
 
 use super::Node;
-use super::ingest::{Batch, IngestOutcome};
+use super::ingest::{Batch, IngestOutcome, Rejection};
 use crate::routing;
 use pollen_proto::envelope::{MAX_TTL_SECS, RoutingTag, SharedKey};
 use pollen_proto::sync::store::{
@@ -152,23 +152,8 @@ impl SyncStore for Node {
                                 _ => 1,
                             };
                             let bytes = item.envelope().unwrap_or_default();
-                            match batch.ingest_copy(bytes, None, origin, copies)? {
-                            Ok(IngestOutcome::Opened { proof, .. }) => {
-                                proofs.extend(proof);
-                                Received::Opened
-                            }
-                            Ok(IngestOutcome::Carried) => Received::Carried,
-                            Ok(IngestOutcome::Duplicate) => Received::Duplicate,
-                            Ok(IngestOutcome::AlreadyDelivered { proof }) => {
-                                // The sender still carries it: send the proof back.
-                                proofs.extend(proof);
-                                Received::Duplicate
-                            }
-                            Err(rejection) => {
-                                tracing::debug!(%origin, reason = %rejection, "envelope refused");
-                                Received::Rejected(rejection.reason())
-                            }
-                            }
+                            let outcome = batch.ingest_copy(bytes, None, origin, copies)?;
+                            received(outcome, origin, &mut proofs)
                         }
                         Incoming::Proof(secret) => {
                             let o = batch.ingest_proof(*secret)?;
@@ -188,6 +173,32 @@ impl SyncStore for Node {
                 Ok::<_, super::NodeError>((results, proofs))
             })
             .map_err(err)
+    }
+}
+
+/// What a session is told about one envelope; proofs to send back go to
+/// `proofs`.
+fn received(
+    outcome: Result<IngestOutcome, Rejection>,
+    origin: &str,
+    proofs: &mut Vec<[u8; 32]>,
+) -> Received {
+    match outcome {
+        Ok(IngestOutcome::Opened { proof, .. }) => {
+            proofs.extend(proof);
+            Received::Opened
+        }
+        Ok(IngestOutcome::Carried) => Received::Carried,
+        Ok(IngestOutcome::Duplicate) => Received::Duplicate,
+        Ok(IngestOutcome::AlreadyDelivered { proof }) => {
+            // The sender still carries it: send the proof back.
+            proofs.extend(proof);
+            Received::Duplicate
+        }
+        Err(rejection) => {
+            tracing::debug!(%origin, reason = %rejection, "envelope refused");
+            Received::Rejected(rejection.reason())
+        }
     }
 }
 

@@ -12,20 +12,13 @@
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
-use crate::node::Rejection;
-use pollen_proto::envelope::{Envelope, EnvelopeError};
+use crate::admission::{self, RELAY_GLOBAL_BYTES, RELAY_PER_ORIGIN_BYTES};
+use pollen_proto::envelope::Envelope;
 
-/// Most delivery proofs a relay keeps for envelopes it never held. They are
-/// kept so a proof can travel on to carriers that do hold the envelope, and
-/// capped so a flood of made-up proofs costs a bounded amount of storage.
-pub const MAX_UNMATCHED_PROOFS: u64 = 100_000;
-
-/// Acceptance-rule reason: the sender's origin used up its share of the relay.
-pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
-/// Acceptance-rule reason: the relay is full and nothing could be evicted.
-pub const STORE_FULL: &str = "store_full";
-/// Acceptance-rule reason: the envelope may not be carried any further.
-pub const NO_HOPS_LEFT: &str = "no_hops_left";
+/// Most delivery proofs a relay keeps for envelopes it never held (defined
+/// with the node's in [`admission`], where the two are compared).
+pub use crate::admission::RELAY_MAX_UNMATCHED_PROOFS as MAX_UNMATCHED_PROOFS;
+pub use crate::admission::{NO_HOPS_LEFT, QUOTA_EXCEEDED, STORE_FULL};
 
 /// How much a relay stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +34,8 @@ impl Default for RelayLimits {
     /// storage, and one sender should not be able to fill it.
     fn default() -> Self {
         Self {
-            global_bytes: 10 * 1024 * 1024 * 1024,
-            per_origin_bytes: 256 * 1024 * 1024,
+            global_bytes: RELAY_GLOBAL_BYTES,
+            per_origin_bytes: RELAY_PER_ORIGIN_BYTES,
         }
     }
 }
@@ -69,21 +62,6 @@ pub struct Expired {
     pub seen: u64,
 }
 
-/// The acceptance-rule reason for a structural or freshness failure; the
-/// node's own mapping, so a relay and a node report the same words.
-fn reason(e: EnvelopeError) -> &'static str {
-    Rejection::Envelope(e).reason()
-}
-
-/// Decodes and checks freshness; returns the envelope and its id. The first
-/// two steps of the acceptance rules, before the duplicate check.
-pub(crate) fn decode_fresh(bytes: &[u8], now: u64) -> Result<(Envelope, [u8; 32]), &'static str> {
-    let env = Envelope::decode(bytes).map_err(reason)?;
-    env.check_fresh(now).map_err(reason)?;
-    let id = env.id().0;
-    Ok((env, id))
-}
-
 /// The checks any carrier makes without keys: decodes `bytes`, checks
 /// freshness against `now` and that a hop is left. Returns the envelope as a
 /// carrier stores it, with one hop spent (the id ignores hops, so it is the
@@ -95,18 +73,15 @@ pub(crate) fn decode_fresh(bytes: &[u8], now: u64) -> Result<(Envelope, [u8; 32]
 /// already-held envelope with no hops left is a duplicate, not a refusal);
 /// a store that deduplicates keeps that order itself.
 pub fn check_envelope(bytes: &[u8], now: u64) -> Result<(Envelope, [u8; 32]), &'static str> {
-    let (mut env, id) = decode_fresh(bytes, now)?;
-    let hops = env.header().hops;
-    if hops == 0 {
-        return Err(NO_HOPS_LEFT);
-    }
-    env.set_hops(hops - 1);
+    let (mut env, id) = admission::decode_fresh(bytes, None, now).map_err(|r| r.reason())?;
+    admission::spend_hop(&mut env).map_err(|r| r.reason())?;
     Ok((env, id))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admission::Rejection;
     use crate::store::StoreError;
     use pollen_proto::envelope::{Draft, MAX_TTL_SECS, Recipient, SharedKey, seal};
     use pollen_proto::identity::Identity;

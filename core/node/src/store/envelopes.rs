@@ -1,7 +1,10 @@
-//! Stored envelopes: insertion under quotas, eviction by priority, delivery
-//! proofs, replay protection and expiry.
+//! Stored envelopes: insertion under quotas (the admission module's rules),
+//! eviction by priority, copy budgets and expiry.
 
 use super::{Store, StoreError, blob};
+use crate::admission::{
+    NODE_GLOBAL_BYTES, NODE_PER_ORIGIN_BYTES, admit_copies, room_needed, within_quota,
+};
 use rusqlite::{OptionalExtension, params};
 
 /// Why this node holds an envelope; lower classes are evicted first.
@@ -38,25 +41,13 @@ pub struct StoreLimits {
 }
 
 impl Default for StoreLimits {
+    /// The node defaults of [`crate::admission`].
     fn default() -> Self {
         Self {
-            global_bytes: 256 * 1024 * 1024,
-            per_origin_bytes: 64 * 1024 * 1024,
+            global_bytes: NODE_GLOBAL_BYTES,
+            per_origin_bytes: NODE_PER_ORIGIN_BYTES,
         }
     }
-}
-
-/// A held envelope's header fields, for sync.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EnvelopeIndex {
-    /// Content address.
-    pub id: [u8; 32],
-    /// Expiry, unix seconds.
-    pub expires_at: u64,
-    /// Routing tag.
-    pub tag: [u8; 8],
-    /// Delivery-proof commitment.
-    pub commitment: [u8; 32],
 }
 
 /// An envelope as stored.
@@ -138,23 +129,6 @@ impl Store {
         Ok(st.exists([&id[..]])?)
     }
 
-    /// True when the envelope was delivered, opened or purged before.
-    pub fn was_seen(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT 1 FROM seen WHERE id = ?1")?;
-        Ok(st.exists([&id[..]])?)
-    }
-
-    /// Remembers an id until `expires_at`, so a replay is recognised.
-    pub fn mark_seen(&self, id: &[u8; 32], expires_at: u64) -> Result<(), StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("INSERT OR IGNORE INTO seen (id, expires_at) VALUES (?1, ?2)")?;
-        st.execute(params![&id[..], expires_at as i64])?;
-        Ok(())
-    }
-
     /// Stores an envelope, enforcing the origin's quota and making room by
     /// evicting envelopes of lower priority (lower class, then soonest to expire).
     pub fn insert_envelope(
@@ -168,14 +142,18 @@ impl Store {
         }
         let size = rec.bytes.len() as u64;
         let (total, used) = self.bytes_used(origin)?;
-        if rec.class == EnvelopeClass::Carried && used + size > self.limits.per_origin_bytes {
+        // Only strangers' traffic counts against an origin: what this node
+        // reads or sent is its own business.
+        if rec.class == EnvelopeClass::Carried
+            && !within_quota(used, size, self.limits.per_origin_bytes)
+        {
             return Err(StoreError::QuotaExceeded {
                 origin: origin.to_owned(),
                 used,
                 quota: self.limits.per_origin_bytes,
             });
         }
-        let evicted = if total + size > self.limits.global_bytes {
+        let evicted = if room_needed(total, size, self.limits.global_bytes) > 0 {
             self.make_room(total, size, rec.class)?
         } else {
             0
@@ -194,7 +172,7 @@ impl Store {
             rec.class as i64,
             origin,
             now as i64,
-            i64::from(rec.copies.max(1)),
+            i64::from(admit_copies(rec.copies)),
         ])?;
         Ok(InsertOutcome::Stored { evicted })
     }
@@ -234,7 +212,7 @@ impl Store {
                  ORDER BY class ASC, expires_at ASC",
             )?;
             let mut rows = st.query([max_class as i64])?;
-            while used + size > cap {
+            while room_needed(used, size, cap) > 0 {
                 let Some(row) = rows.next()? else { break };
                 let id: Vec<u8> = row.get(0)?;
                 let s: i64 = row.get(1)?;
@@ -242,10 +220,9 @@ impl Store {
                 used = used.saturating_sub(s.max(0) as u64);
             }
         }
-        if used + size > cap {
-            return Err(StoreError::Full {
-                needed: used + size - cap,
-            });
+        let needed = room_needed(used, size, cap);
+        if needed > 0 {
+            return Err(StoreError::Full { needed });
         }
         let mut del = self
             .conn()
@@ -315,174 +292,12 @@ impl Store {
         Ok(out)
     }
 
-    /// What a sync session offers: (id, expires_at, tag, commitment) of every
-    /// envelope held and not expired at `now`, without the bytes.
-    pub fn envelope_index(&self, now: u64) -> Result<Vec<EnvelopeIndex>, StoreError> {
-        let mut st = self.conn().prepare_cached(
-            "SELECT id, expires_at, tag, commitment FROM envelopes WHERE expires_at > ?1",
-        )?;
-        let rows = st.query_map([now as i64], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, expires_at, tag, commitment) = row?;
-            out.push(EnvelopeIndex {
-                id: blob(id)?,
-                expires_at: expires_at.max(0) as u64,
-                tag: blob(tag)?,
-                commitment: blob(commitment)?,
-            });
-        }
-        Ok(out)
-    }
-
-    /// Distinct routing tags of envelopes held and not expired at `now`.
-    pub fn envelope_tags(&self, now: u64) -> Result<Vec<[u8; 8]>, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT DISTINCT tag FROM envelopes WHERE expires_at > ?1")?;
-        let rows = st.query_map([now as i64], |r| r.get::<_, Vec<u8>>(0))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(blob(row?)?);
-        }
-        Ok(out)
-    }
-
-    /// Index entries of envelopes with routing tag `tag`, not expired at `now`.
-    pub fn envelope_index_for_tag(
-        &self,
-        tag: &[u8; 8],
-        now: u64,
-    ) -> Result<Vec<EnvelopeIndex>, StoreError> {
-        let mut st = self.conn().prepare_cached(
-            "SELECT id, expires_at, commitment FROM envelopes WHERE tag = ?1 AND expires_at > ?2",
-        )?;
-        let rows = st.query_map(params![&tag[..], now as i64], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, expires_at, commitment) = row?;
-            out.push(EnvelopeIndex {
-                id: blob(id)?,
-                expires_at: expires_at.max(0) as u64,
-                tag: *tag,
-                commitment: blob(commitment)?,
-            });
-        }
-        Ok(out)
-    }
-
     /// The bytes of one held envelope.
     pub fn envelope_bytes(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT bytes FROM envelopes WHERE id = ?1")?;
         Ok(st.query_row([&id[..]], |r| r.get(0)).optional()?)
-    }
-
-    /// (commitment, expires_at) of every proof not expired at `now`.
-    pub fn proof_index(&self, now: u64) -> Result<Vec<([u8; 32], u64)>, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT commitment, expires_at FROM proofs WHERE expires_at > ?1")?;
-        let rows = st.query_map([now as i64], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (c, exp) = row?;
-            out.push((blob(c)?, exp.max(0) as u64));
-        }
-        Ok(out)
-    }
-
-    /// The secret of the proof for `commitment`, if known.
-    pub fn proof_secret(&self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT secret FROM proofs WHERE commitment = ?1")?;
-        match st
-            .query_row([&commitment[..]], |r| r.get::<_, Vec<u8>>(0))
-            .optional()?
-        {
-            Some(s) => Ok(Some(blob(s)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// Removes every envelope whose commitment is `commitment` (a valid
-    /// delivery proof was seen) and remembers their ids as seen.
-    pub fn purge_commitment(&self, commitment: &[u8; 32]) -> Result<usize, StoreError> {
-        let mut seen = self.conn().prepare_cached(
-            "INSERT OR IGNORE INTO seen (id, expires_at)
-             SELECT id, expires_at FROM envelopes WHERE commitment = ?1",
-        )?;
-        seen.execute([&commitment[..]])?;
-        let mut del = self
-            .conn()
-            .prepare_cached("DELETE FROM envelopes WHERE commitment = ?1")?;
-        Ok(del.execute([&commitment[..]])?)
-    }
-
-    /// Stores a delivery proof; returns false when it was already known.
-    pub fn insert_proof(
-        &self,
-        commitment: &[u8; 32],
-        secret: &[u8; 32],
-        expires_at: u64,
-    ) -> Result<bool, StoreError> {
-        let mut st = self.conn().prepare_cached(
-            "INSERT OR IGNORE INTO proofs (commitment, secret, expires_at) VALUES (?1, ?2, ?3)",
-        )?;
-        Ok(st.execute(params![&commitment[..], &secret[..], expires_at as i64])? == 1)
-    }
-
-    /// True when a proof for `commitment` is known (the envelope was delivered).
-    pub fn has_proof(&self, commitment: &[u8; 32]) -> Result<bool, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT 1 FROM proofs WHERE commitment = ?1")?;
-        Ok(st.exists([&commitment[..]])?)
-    }
-
-    /// Every proof not yet expired at `now`, as (secret, expires_at).
-    pub fn proofs(&self, now: u64) -> Result<Vec<([u8; 32], u64)>, StoreError> {
-        let mut st = self.conn().prepare_cached(
-            "SELECT secret, expires_at FROM proofs WHERE expires_at > ?1 ORDER BY commitment",
-        )?;
-        let rows = st.query_map([now as i64], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (secret, exp) = row?;
-            out.push((blob(secret)?, exp.max(0) as u64));
-        }
-        Ok(out)
-    }
-
-    /// Expiry of the held envelope with this commitment, if any.
-    pub fn commitment_expiry(&self, commitment: &[u8; 32]) -> Result<Option<u64>, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT MAX(expires_at) FROM envelopes WHERE commitment = ?1")?;
-        let v: Option<i64> = st
-            .query_row([&commitment[..]], |r| r.get(0))
-            .optional()?
-            .flatten();
-        Ok(v.map(|v| v.max(0) as u64))
     }
 
     /// Drops envelopes, seen ids and proofs that expired at `now`.
@@ -503,47 +318,6 @@ impl Store {
         Ok(n)
     }
 
-    /// Records a direct message this node sent, for delivery tracking.
-    pub fn insert_outbox(
-        &self,
-        commitment: &[u8; 32],
-        envelope: &[u8; 32],
-        conversation: &[u8; 16],
-        message: &[u8; 16],
-    ) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT OR IGNORE INTO outbox (commitment, envelope, conversation, message)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![
-                &commitment[..],
-                &envelope[..],
-                &conversation[..],
-                &message[..]
-            ],
-        )?;
-        Ok(())
-    }
-
-    /// Marks the outbox entry with this commitment delivered; returns true when
-    /// it was one of ours and not delivered before.
-    pub fn mark_delivered(&self, commitment: &[u8; 32], at: u64) -> Result<bool, StoreError> {
-        let mut st = self.conn().prepare_cached(
-            "UPDATE outbox SET delivered_at = ?2 WHERE commitment = ?1 AND delivered_at IS NULL",
-        )?;
-        Ok(st.execute(params![&commitment[..], at as i64])? == 1)
-    }
-
-    /// (pending, delivered) counts of this node's direct messages.
-    pub fn outbox_counts(&self) -> Result<(u64, u64), StoreError> {
-        Ok(self.conn().query_row(
-            "SELECT COALESCE(SUM(delivered_at IS NULL), 0), COALESCE(SUM(delivered_at IS NOT NULL), 0) FROM outbox",
-            [],
-            |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
-        )?)
-    }
-}
-
-impl Store {
     /// Envelopes of one class not expired at `now`.
     pub fn envelopes_of_class(
         &self,
@@ -584,16 +358,8 @@ impl Store {
         let mut st = self
             .conn()
             .prepare_cached("UPDATE envelopes SET copies = ?2 WHERE id = ?1")?;
-        st.execute(params![&id[..], i64::from(copies.max(1))])?;
+        st.execute(params![&id[..], i64::from(admit_copies(copies))])?;
         Ok(())
-    }
-
-    /// Number of proofs held.
-    pub fn proof_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM proofs", [], |r| r.get(0))?;
-        Ok(n.max(0) as u64)
     }
 }
 

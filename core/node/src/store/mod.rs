@@ -8,14 +8,15 @@ mod contacts;
 mod conversations;
 mod envelopes;
 mod groups;
+mod proofs;
 mod schema;
+mod sync_index;
 
 pub use contacts::{Contact, KeyChange};
 pub use conversations::{ConversationKind, ConversationRow, MessageRow, ProjectedMessage};
-pub use envelopes::{
-    EnvelopeClass, EnvelopeIndex, EnvelopeRecord, InsertOutcome, StoreLimits, Usage,
-};
+pub use envelopes::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreLimits, Usage};
 pub use groups::GroupRow;
+pub use sync_index::EnvelopeIndex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;

@@ -1,0 +1,140 @@
+//! Applying opened changes: conversation documents loaded once per batch,
+//! the keys a change may write, and the projection the UI reads.
+
+use super::Batch;
+use crate::conversation::{self, ConversationDoc, ConversationError, MessageId};
+use crate::node::{DEFAULT_HOPS, NodeError};
+use crate::store::ProjectedMessage;
+use pollen_proto::identity::PublicIdentity;
+
+impl Batch<'_> {
+    fn doc(&mut self, conv: &[u8; 16]) -> Result<&mut ConversationDoc, NodeError> {
+        if !self.docs.contains_key(conv) {
+            let doc = self.node.load_doc(conv)?;
+            self.docs.insert(*conv, doc);
+        }
+        self.docs
+            .get_mut(conv)
+            .ok_or_else(|| NodeError::UnknownConversation(hex::encode(conv)))
+    }
+
+    /// Validates and applies one change, then refreshes the projection of
+    /// every key the change (or changes it unblocked) wrote.
+    pub(crate) fn apply_change(
+        &mut self,
+        conv: &[u8; 16],
+        author: &PublicIdentity,
+        author_name: &str,
+        key: &str,
+        bytes: &[u8],
+    ) -> Result<(), NodeError> {
+        let store = &self.node.store;
+        check_key(key, &author.signing)?;
+        let info = conversation::check_change(&author.signing, bytes)?;
+        if store.change_key(&info.hash)?.is_some() {
+            return Ok(());
+        }
+        let applied = self.doc(conv)?.apply(&[bytes.to_vec()])?;
+        store.insert_change(&info.hash, conv, key, bytes)?;
+        self.dirty.insert(*conv);
+        for hash in applied {
+            let k = if hash == info.hash {
+                Some(key.to_owned())
+            } else {
+                store.change_key(&hash)?
+            };
+            if let Some(k) = k {
+                self.reproject(conv, &k, author, author_name)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn reproject(
+        &mut self,
+        conv: &[u8; 16],
+        key: &str,
+        author: &PublicIdentity,
+        author_name: &str,
+    ) -> Result<(), NodeError> {
+        let node = self.node;
+        if let Some(hex_id) = key.strip_prefix("m:") {
+            let Ok(id) = MessageId::from_hex(hex_id) else {
+                return Ok(());
+            };
+            let Some(view) = self.doc(conv)?.message(&id) else {
+                return Ok(());
+            };
+            let is_new = !node.store.has_message(conv, &id.0)?;
+            let fallback;
+            let name = if view.author == author.signing {
+                author_name
+            } else {
+                fallback = hex::encode(&view.author[..4]);
+                &fallback
+            };
+            let reactions: Vec<(String, String)> = view
+                .reactions
+                .iter()
+                .map(|(k, e)| (hex::encode(k), e.clone()))
+                .collect();
+            node.store.upsert_message(
+                conv,
+                &id.0,
+                &ProjectedMessage {
+                    author: &view.author,
+                    author_name: name,
+                    text: &view.text,
+                    sent_at: view.sent_at,
+                    reply_to: view.reply_to.map(|r| r.0),
+                    edited_at: view.edited_at,
+                    deleted: view.deleted,
+                    reactions: &reactions,
+                },
+            )?;
+            if is_new {
+                let unread = u64::from(view.author != node.public.signing);
+                node.store.touch_conversation(conv, view.sent_at, unread)?;
+            }
+        } else if key.starts_with("read:") {
+            for (reader, up_to) in self.doc(conv)?.read_markers() {
+                node.store.set_read_marker(conv, &reader, up_to)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers how far a message travelled, in links (author to first
+    /// carrier is one): every carrier lowers the hop budget by one, and Pollen
+    /// senders start from [`DEFAULT_HOPS`].
+    pub(super) fn note_hops(
+        &self,
+        conv: &[u8; 16],
+        key: &str,
+        hops_left: u8,
+    ) -> Result<(), NodeError> {
+        if let Some(id) = key
+            .strip_prefix("m:")
+            .and_then(|h| MessageId::from_hex(h).ok())
+        {
+            let travelled = DEFAULT_HOPS.saturating_sub(hops_left) as u32 + 1;
+            self.node.store.set_message_hops(conv, &id.0, travelled)?;
+        }
+        Ok(())
+    }
+}
+
+/// A change may only write a message key or its author's own read marker.
+fn check_key(key: &str, author: &[u8; 32]) -> Result<(), NodeError> {
+    let ok = match key.strip_prefix("m:") {
+        Some(id) => MessageId::from_hex(id).is_ok(),
+        None => key.strip_prefix("read:") == Some(hex::encode(author).as_str()),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(NodeError::Conversation(ConversationError::BadKey(
+            key.to_owned(),
+        )))
+    }
+}

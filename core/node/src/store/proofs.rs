@@ -1,0 +1,148 @@
+//! Delivery proofs, replay protection (ids seen before) and the outbox that
+//! tracks which of this node's messages were delivered.
+
+use super::{Store, StoreError, blob};
+use rusqlite::{OptionalExtension, params};
+
+impl Store {
+    /// True when the envelope was delivered, opened or purged before.
+    pub fn was_seen(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM seen WHERE id = ?1")?;
+        Ok(st.exists([&id[..]])?)
+    }
+
+    /// Remembers an id until `expires_at`, so a replay is recognised.
+    pub fn mark_seen(&self, id: &[u8; 32], expires_at: u64) -> Result<(), StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("INSERT OR IGNORE INTO seen (id, expires_at) VALUES (?1, ?2)")?;
+        st.execute(params![&id[..], expires_at as i64])?;
+        Ok(())
+    }
+
+    /// The secret of the proof for `commitment`, if known.
+    pub fn proof_secret(&self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT secret FROM proofs WHERE commitment = ?1")?;
+        match st
+            .query_row([&commitment[..]], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+        {
+            Some(s) => Ok(Some(blob(s)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Removes every envelope whose commitment is `commitment` (a valid
+    /// delivery proof was seen) and remembers their ids as seen.
+    pub fn purge_commitment(&self, commitment: &[u8; 32]) -> Result<usize, StoreError> {
+        let mut seen = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO seen (id, expires_at)
+             SELECT id, expires_at FROM envelopes WHERE commitment = ?1",
+        )?;
+        seen.execute([&commitment[..]])?;
+        let mut del = self
+            .conn()
+            .prepare_cached("DELETE FROM envelopes WHERE commitment = ?1")?;
+        Ok(del.execute([&commitment[..]])?)
+    }
+
+    /// Stores a delivery proof; returns false when it was already known.
+    pub fn insert_proof(
+        &self,
+        commitment: &[u8; 32],
+        secret: &[u8; 32],
+        expires_at: u64,
+    ) -> Result<bool, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "INSERT OR IGNORE INTO proofs (commitment, secret, expires_at) VALUES (?1, ?2, ?3)",
+        )?;
+        Ok(st.execute(params![&commitment[..], &secret[..], expires_at as i64])? == 1)
+    }
+
+    /// True when a proof for `commitment` is known (the envelope was delivered).
+    pub fn has_proof(&self, commitment: &[u8; 32]) -> Result<bool, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT 1 FROM proofs WHERE commitment = ?1")?;
+        Ok(st.exists([&commitment[..]])?)
+    }
+
+    /// Every proof not yet expired at `now`, as (secret, expires_at).
+    pub fn proofs(&self, now: u64) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT secret, expires_at FROM proofs WHERE expires_at > ?1 ORDER BY commitment",
+        )?;
+        let rows = st.query_map([now as i64], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (secret, exp) = row?;
+            out.push((blob(secret)?, exp.max(0) as u64));
+        }
+        Ok(out)
+    }
+
+    /// Expiry of the held envelope with this commitment, if any.
+    pub fn commitment_expiry(&self, commitment: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT MAX(expires_at) FROM envelopes WHERE commitment = ?1")?;
+        let v: Option<i64> = st
+            .query_row([&commitment[..]], |r| r.get(0))
+            .optional()?
+            .flatten();
+        Ok(v.map(|v| v.max(0) as u64))
+    }
+
+    /// Number of proofs held.
+    pub fn proof_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM proofs", [], |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Records a direct message this node sent, for delivery tracking.
+    pub fn insert_outbox(
+        &self,
+        commitment: &[u8; 32],
+        envelope: &[u8; 32],
+        conversation: &[u8; 16],
+        message: &[u8; 16],
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO outbox (commitment, envelope, conversation, message)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                &commitment[..],
+                &envelope[..],
+                &conversation[..],
+                &message[..]
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Marks the outbox entry with this commitment delivered; returns true when
+    /// it was one of ours and not delivered before.
+    pub fn mark_delivered(&self, commitment: &[u8; 32], at: u64) -> Result<bool, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "UPDATE outbox SET delivered_at = ?2 WHERE commitment = ?1 AND delivered_at IS NULL",
+        )?;
+        Ok(st.execute(params![&commitment[..], at as i64])? == 1)
+    }
+
+    /// (pending, delivered) counts of this node's direct messages.
+    pub fn outbox_counts(&self) -> Result<(u64, u64), StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT COALESCE(SUM(delivered_at IS NULL), 0), COALESCE(SUM(delivered_at IS NOT NULL), 0) FROM outbox",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
+        )?)
+    }
+}
