@@ -3,7 +3,7 @@
 //! use, defined once.
 //!
 //! Node ingest (`node::ingest`, `node::sync_store`), the carrier checks
-//! ([`crate::relay::check_envelope`]) and the PostgreSQL relay store
+//! (`relay::check_envelope`) and the PostgreSQL relay store
 //! (`relay::postgres`) all call these functions, so a phone and a relay apply
 //! the same rules and report the same words (`docs/PROTOCOL.md`, "Acceptance
 //! rules"). The rules run in the protocol's order:
