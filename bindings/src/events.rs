@@ -1,23 +1,15 @@
-//! Events for the app: the host's own events (neighbours), and the observer,
-//! which compares what the UI shows (conversation list, newest messages, key
-//! changes) before and after each change of the store and turns the
-//! differences into listener calls; all delivered in order on the
-//! `pollen-events` thread.
+//! Events for the app: the host's own events (neighbours), and the node's
+//! events (messages, deliveries, conversations, key changes) turned into
+//! listener calls; all delivered in order on the `pollen-events` thread.
 
 use crate::callbacks::{CallbackError, PollenListener};
 use crate::records::{
     ConversationInfo, KeyChangeInfo, LinkKind, MessageInfo, MessageStatus, NeighbourInfo,
 };
-use pollen_node::node::{Node, NodeError};
+use pollen_node::node::{ConversationId, Node, NodeError, NodeEvent};
 use pollen_runtime::host::{Core, HostEvent, NeighbourKind, lock};
-use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
-
-/// Newest messages (all conversations) the observer compares. A message
-/// arriving with an older send time than all of these is not announced as
-/// new, only through its conversation's change.
-const WINDOW: u32 = 500;
 
 /// One listener call.
 #[derive(Debug)]
@@ -101,26 +93,25 @@ fn dispatch(l: &Arc<dyn PollenListener>, event: Event) -> Result<(), CallbackErr
     }
 }
 
-/// What the UI last saw.
-#[derive(Default)]
-pub(crate) struct Observer {
-    primed: bool,
-    conversations: HashMap<String, ConversationInfo>,
-    messages: HashMap<String, MessageInfo>,
-    key_changes: usize,
-}
+/// Turns what the node learned ([`NodeEvent`]s, raised where ingest,
+/// sending and contact handling learn it) into listener calls, reading only
+/// the rows the events name.
+pub(crate) struct Observer;
 
 impl Observer {
-    /// Runs the observer on the host thread: after each wake-up it compares
-    /// and emits. Wake-ups that come while it works fold into one.
+    /// Runs on the host thread: after each wake-up it drains the node's
+    /// events. Wake-ups that come while it works fold into one.
     pub fn spawn(core: &Core, sink: EventSink) {
         let node = core.node.clone();
         let view = core.view.clone();
-        let me = node.borrow().public().signing;
+        node.borrow().watch_events(true);
         tokio::task::spawn_local(async move {
-            let mut observer = Observer::default();
             loop {
-                let result = observer.refresh(&node.borrow(), &me);
+                let result = {
+                    let node = node.borrow();
+                    let learned = node.take_events();
+                    translate(&node, learned)
+                };
                 match result {
                     Ok(events) => {
                         for e in events {
@@ -135,72 +126,103 @@ impl Observer {
             }
         });
     }
+}
 
-    /// Reads the store and returns what changed since the last call (nothing
-    /// on the first call: that is the baseline).
-    pub fn refresh(&mut self, node: &Node, me: &[u8; 32]) -> Result<Vec<Event>, NodeError> {
-        let conversations: Vec<ConversationInfo> = node
-            .conversations(WINDOW)?
-            .into_iter()
-            .map(ConversationInfo::from)
-            .collect();
-        let messages: Vec<MessageInfo> = node
-            .messages(None, WINDOW, None)?
-            .into_iter()
-            .map(|m| MessageInfo::from_row(m, me))
-            .collect();
-        let key_changes = node.key_changes()?;
-        let mut out = Vec::new();
-        if self.primed {
-            let mut changed: HashSet<String> = HashSet::new();
-            for c in &conversations {
-                if self.conversations.get(&c.id) != Some(c) {
-                    changed.insert(c.id.clone());
-                }
-            }
-            for m in &messages {
-                match self.messages.get(&m.id) {
-                    None if !m.outgoing => out.push(Event::NewMessage(m.clone())),
-                    None => {
-                        changed.insert(m.conversation_id.clone());
-                    }
-                    Some(old) => {
-                        if old.status != m.status {
-                            out.push(Event::StatusChanged {
-                                conversation_id: m.conversation_id.clone(),
-                                message_id: m.id.clone(),
-                                status: m.status,
-                            });
-                        }
-                        let content = |x: &MessageInfo| {
-                            (x.text.clone(), x.edited_at, x.deleted, x.reactions.clone())
-                        };
-                        if content(old) != content(m) {
-                            changed.insert(m.conversation_id.clone());
-                        }
-                    }
-                }
-            }
-            // List order: most recent first, as the UI shows it.
-            for c in &conversations {
-                if changed.contains(&c.id) {
-                    out.push(Event::ConversationChanged(c.clone()));
-                }
-            }
-            let new_changes = key_changes.len().saturating_sub(self.key_changes);
-            for k in key_changes.iter().take(new_changes).rev() {
-                out.push(Event::KeyChanged(k.clone().into()));
-            }
+/// Own messages a reader's marker moved over that now show as read (the
+/// newest 200 at most: older ones scrolled out of any screen).
+fn newly_read(
+    node: &Node,
+    conversation: &ConversationId,
+    after: u64,
+    up_to: u64,
+) -> Result<Vec<Event>, NodeError> {
+    let me = node.public().signing;
+    let before = Some((up_to.saturating_add(1), [0u8; 16]));
+    let rows = node
+        .store()
+        .messages(Some(&conversation.0), &me, 200, before)?;
+    Ok(rows
+        .into_iter()
+        .take_while(|m| m.sent_at > after)
+        .filter(|m| m.author == me && m.status == "read")
+        .map(|m| Event::StatusChanged {
+            conversation_id: conversation.to_hex(),
+            message_id: hex::encode(m.id),
+            status: MessageStatus::Read,
+        })
+        .collect())
+}
+
+/// Listener calls for what the node learned, in order; each conversation
+/// that changed is announced once, after its messages, in list order.
+pub(crate) fn translate(node: &Node, learned: Vec<NodeEvent>) -> Result<Vec<Event>, NodeError> {
+    let me = node.public().signing;
+    let mut out = Vec::new();
+    let mut changed: Vec<ConversationId> = Vec::new();
+    let mut touch = |c: ConversationId| {
+        if !changed.contains(&c) {
+            changed.push(c);
         }
-        self.primed = true;
-        self.key_changes = key_changes.len();
-        self.conversations = conversations
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
-        self.messages = messages.into_iter().map(|m| (m.id.clone(), m)).collect();
-        Ok(out)
+    };
+    for e in learned {
+        match e {
+            NodeEvent::MessageAdded {
+                conversation,
+                message,
+                own,
+            } => {
+                if !own && let Some(row) = node.message(&conversation, &message)? {
+                    out.push(Event::NewMessage(MessageInfo::from_row(row, &me)));
+                }
+                touch(conversation);
+            }
+            NodeEvent::MessageChanged { conversation, .. } => touch(conversation),
+            NodeEvent::Delivered {
+                conversation,
+                message,
+            } => {
+                out.push(Event::StatusChanged {
+                    conversation_id: conversation.to_hex(),
+                    message_id: message.to_hex(),
+                    status: MessageStatus::Delivered,
+                });
+                touch(conversation);
+            }
+            NodeEvent::Read {
+                conversation,
+                after,
+                up_to,
+            } => {
+                out.extend(newly_read(node, &conversation, after, up_to)?);
+                touch(conversation);
+            }
+            NodeEvent::ConversationChanged { conversation } => touch(conversation),
+            NodeEvent::KeyChanged { alias } => {
+                let newest = node
+                    .key_changes()?
+                    .into_iter()
+                    .filter(|k| k.alias == alias)
+                    .max_by_key(|k| k.seen_at);
+                if let Some(k) = newest {
+                    out.push(Event::KeyChanged(k.into()));
+                }
+            }
+            NodeEvent::StoragePressure {
+                used_bytes,
+                cap_bytes,
+            } => tracing::warn!(used_bytes, cap_bytes, "storage is nearly full"),
+        }
     }
+    let mut rows = Vec::new();
+    for c in changed {
+        if let Some(row) = node.conversation(&c)? {
+            rows.push(ConversationInfo::from(row));
+        }
+    }
+    // Most recent first, as the list shows them.
+    rows.sort_by(|a, b| b.last_activity.cmp(&a.last_activity));
+    out.extend(rows.into_iter().map(Event::ConversationChanged));
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -235,23 +257,23 @@ mod tests {
         let m = node(tmp.path(), "mallory");
         a.add_contact(&c.card(), Some("carol")).expect("pin carol");
         c.add_contact(&a.card(), Some("alice")).expect("pin alice");
-        let me_a = a.public().signing;
-        let me_c = c.public().signing;
-        let mut at_a = Observer::default();
-        let mut at_c = Observer::default();
-        assert!(at_a.refresh(&a, &me_a).expect("baseline").is_empty());
-        assert!(at_c.refresh(&c, &me_c).expect("baseline").is_empty());
+        a.watch_events(true);
+        c.watch_events(true);
+        let at_a = || translate(&a, a.take_events());
+        let at_c = || translate(&c, c.take_events());
+        assert!(at_a().expect("nothing yet").is_empty());
+        assert!(at_c().expect("nothing yet").is_empty());
 
         // An own send changes the conversation but is not a "new message".
         let sent = a.send_direct("carol", "hello").expect("send");
-        let events = at_a.refresh(&a, &me_a).expect("refresh");
+        let events = at_a().expect("refresh");
         assert_eq!(kinds(&events), vec!["conversation"]);
 
         // The envelope reaches carol by bundle: one new message, then nothing more.
         let bundle = tmp.path().join("b.pollen");
         a.export_bundle(&bundle).expect("export");
         c.import_bundle(&bundle, &mut |_| {}).expect("import");
-        let events = at_c.refresh(&c, &me_c).expect("refresh");
+        let events = at_c().expect("refresh");
         assert_eq!(kinds(&events), vec!["new", "conversation"]);
         let Event::NewMessage(msg) = &events[0] else {
             unreachable!("checked above")
@@ -261,13 +283,13 @@ mod tests {
             (msg.text.as_str(), msg.sender_name.as_str()),
             ("hello", "alice")
         );
-        assert!(at_c.refresh(&c, &me_c).expect("refresh").is_empty());
+        assert!(at_c().expect("refresh").is_empty());
 
         // Carol's delivery proof comes back: alice's message is delivered.
         let back = tmp.path().join("back.pollen");
         c.export_bundle(&back).expect("export");
         a.import_bundle(&back, &mut |_| {}).expect("import");
-        let events = at_a.refresh(&a, &me_a).expect("refresh");
+        let events = at_a().expect("refresh");
         assert!(
             events.iter().any(|e| matches!(e, Event::StatusChanged { status: MessageStatus::Delivered, message_id, .. } if *message_id == sent.message.to_hex())),
             "{events:?}"
@@ -275,7 +297,7 @@ mod tests {
 
         // A card with other keys under a pinned alias: one key-change event.
         assert!(a.add_contact(&m.card(), Some("carol")).is_err());
-        let events = at_a.refresh(&a, &me_a).expect("refresh");
+        let events = at_a().expect("refresh");
         assert_eq!(kinds(&events), vec!["key"]);
     }
 }

@@ -1,6 +1,6 @@
 //! Contacts: pin on first use, refuse key changes, verify in person.
 
-use super::{Node, NodeError, check_name, direct_conversation_id};
+use super::{Node, NodeError, NodeEvent, check_name, direct_conversation_id};
 use crate::store::{Contact, ConversationKind, ConversationRow, KeyChange};
 use pollen_proto::identity::{ContactCard, PublicIdentity, safety_number};
 
@@ -33,11 +33,12 @@ impl Node {
             verified: false,
             added_at: self.now(),
         };
-        self.store.transaction(|s| -> Result<(), NodeError> {
+        self.transaction(|s| -> Result<(), NodeError> {
             s.insert_contact(&contact)?;
             // Messages that arrived before the contact was pinned move under the alias.
             let conv = direct_conversation_id(&self.public, &card.identity);
             s.rename_conversation(&conv, &alias)?;
+            self.conversation_changed(&conv);
             Ok(())
         })?;
         tracing::info!(alias = %alias, fingerprint = %offered.short(), "contact pinned");
@@ -56,6 +57,9 @@ impl Node {
             seen_at: self.now(),
         };
         self.store.record_key_change(&change)?;
+        self.events.raise_now(NodeEvent::KeyChanged {
+            alias: pinned.alias.clone(),
+        });
         tracing::warn!(alias = %pinned.alias, "refused a card with changed keys");
         Ok(NodeError::KeyChanged {
             alias: pinned.alias.clone(),

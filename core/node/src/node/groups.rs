@@ -39,7 +39,7 @@ impl Node {
         let mut id = [0u8; 16];
         pollen_proto::random::fill(&mut id)
             .map_err(|e| NodeError::CannotSend(name.clone(), rng_failed(e)))?;
-        self.store.transaction(|s| -> Result<(), NodeError> {
+        self.transaction(|s| -> Result<(), NodeError> {
             s.ensure_conversation(&id, ConversationKind::Group, &name, None)?;
             self.rekey(&id, &name, 1, &list)
         })?;
@@ -74,7 +74,7 @@ impl Node {
             .filter(|m| m.identity != removed.identity)
             .collect();
         let epoch = g.epoch + 1;
-        self.store.transaction(|_| -> Result<(), NodeError> {
+        self.transaction(|_| -> Result<(), NodeError> {
             self.rekey(&conv.id, &conv.name, epoch, &members)?;
             // Tell the removed member, without a key, so their app stops offering to send.
             let notice = Payload::GroupKey {
@@ -106,6 +106,7 @@ impl Node {
         let key = SharedKey::random()?;
         self.store
             .put_group(id, &self.public.signing, epoch, members)?;
+        self.conversation_changed(id);
         self.store.insert_shared_key(&key.0, id, epoch)?;
         let payload = Payload::GroupKey {
             group: *id,
@@ -135,13 +136,14 @@ impl Node {
         let key = SharedKey::for_channel(bare);
         let id = key.id();
         let display = format!("#{}", bare.to_lowercase());
-        self.store.transaction(|s| -> Result<(), NodeError> {
+        self.transaction(|s| -> Result<(), NodeError> {
             s.ensure_conversation(&id, ConversationKind::Channel, &display, None)?;
             s.insert_shared_key(&key.0, &id, 0)?;
+            self.conversation_changed(&id);
             Ok(())
         })?;
         // Envelopes of this channel carried so far can be read now.
-        self.store.transaction(|_| -> Result<(), NodeError> {
+        self.transaction(|_| -> Result<(), NodeError> {
             let mut batch = super::ingest::Batch::new(self)?;
             batch.open_carried_with(&key, &id)?;
             batch.flush()

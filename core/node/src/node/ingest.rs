@@ -7,7 +7,8 @@ mod open;
 
 use super::{Node, NodeError};
 use crate::admission::{self, NODE_MAX_UNMATCHED_PROOFS, Prior};
-use crate::conversation::ConversationDoc;
+use crate::conversation::{ConversationDoc, MessageId};
+use crate::node::events::{ConversationId, NodeEvent};
 use crate::store::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreError};
 use pollen_proto::envelope::{self, Envelope, RoutingTag, SharedKey};
 use std::collections::{HashMap, HashSet};
@@ -71,6 +72,9 @@ pub(crate) struct Batch<'n> {
     direct_tags: HashMap<u64, RoutingTag>,
     /// The copy budget that came with the envelope being taken in.
     copies: u32,
+    /// Envelopes were stored (`Some(false)`) or refused for want of room
+    /// (`Some(true)`): storage pressure is checked when the batch is saved.
+    stored: Option<bool>,
 }
 
 impl<'n> Batch<'n> {
@@ -88,6 +92,7 @@ impl<'n> Batch<'n> {
             shared,
             direct_tags: HashMap::new(),
             copies: 1,
+            stored: None,
         })
     }
 
@@ -183,7 +188,7 @@ impl<'n> Batch<'n> {
     }
 
     fn store_envelope(
-        &self,
+        &mut self,
         env: &Envelope,
         class: EnvelopeClass,
         origin: &str,
@@ -203,10 +208,15 @@ impl<'n> Batch<'n> {
             .store
             .insert_envelope(&rec, origin, self.node.now())
         {
-            Ok(o) => Ok(Ok(o)),
-            Err(e @ (StoreError::QuotaExceeded { .. } | StoreError::Full { .. })) => {
+            Ok(o) => {
+                self.stored.get_or_insert(false);
+                Ok(Ok(o))
+            }
+            Err(e @ StoreError::Full { .. }) => {
+                self.stored = Some(true);
                 Ok(Err(Rejection::Store(e)))
             }
+            Err(e @ StoreError::QuotaExceeded { .. }) => Ok(Err(Rejection::Store(e))),
             Err(e) => Err(e.into()),
         }
     }
@@ -236,6 +246,12 @@ impl<'n> Batch<'n> {
         };
         let purged = store.purge_commitment(&commitment)?;
         store.insert_proof(&commitment, &secret, expires_at)?;
+        if delivered && let Some((conv, msg)) = store.outbox_message(&commitment)? {
+            self.node.events.raise(NodeEvent::Delivered {
+                conversation: ConversationId(conv),
+                message: MessageId(msg),
+            });
+        }
         Ok(ProofOutcome {
             new: true,
             purged,
@@ -243,11 +259,22 @@ impl<'n> Batch<'n> {
         })
     }
 
-    /// Saves every document this batch changed.
+    /// Saves every document this batch changed, and says whether storage
+    /// is under pressure after what it stored.
     pub(crate) fn flush(&mut self) -> Result<(), NodeError> {
         for conv in self.dirty.drain() {
             if let Some(doc) = self.docs.get_mut(&conv) {
                 self.node.store.save_doc(&conv, &doc.save())?;
+            }
+        }
+        if let Some(refused) = self.stored.take() {
+            let used = self.node.store.usage()?.bytes();
+            let cap = self.node.store.limits().global_bytes;
+            if self.node.events.pressure(used, cap, refused) {
+                self.node.events.raise(NodeEvent::StoragePressure {
+                    used_bytes: used,
+                    cap_bytes: cap,
+                });
             }
         }
         Ok(())
@@ -270,7 +297,7 @@ impl Node {
         envelopes: &[(Vec<u8>, Option<[u8; 32]>)],
         origin: &str,
     ) -> Result<Vec<Result<IngestOutcome, Rejection>>, NodeError> {
-        self.store.transaction(|_| {
+        self.transaction(|_| {
             let mut batch = Batch::new(self)?;
             let mut out = Vec::with_capacity(envelopes.len());
             for (bytes, id) in envelopes {
@@ -283,7 +310,7 @@ impl Node {
 
     /// Ingests delivery proofs in one transaction.
     pub fn ingest_proofs(&self, secrets: &[[u8; 32]]) -> Result<Vec<ProofOutcome>, NodeError> {
-        self.store.transaction(|_| {
+        self.transaction(|_| {
             let mut batch = Batch::new(self)?;
             secrets.iter().map(|s| batch.ingest_proof(*s)).collect()
         })

@@ -4,12 +4,14 @@
 //! deterministic.
 
 mod contacts;
+pub mod events;
 mod groups;
 mod ingest;
 pub mod send;
 mod sneakernet;
 mod sync_store;
 
+pub use events::{ConversationId, MessageChange, NodeEvent};
 pub use ingest::{IngestOutcome, Rejection};
 pub use sneakernet::{ExportReport, ImportReport};
 
@@ -196,6 +198,8 @@ pub struct Node {
     /// Reconciliation ids of known proofs, derived once each: every session
     /// lists every proof, and deriving them all each time dominated profiles.
     proof_ids: std::collections::HashMap<[u8; 32], [u8; 32]>,
+    /// What the node learned, released as transactions commit.
+    events: events::EventQueue,
 }
 
 impl std::fmt::Debug for Node {
@@ -253,7 +257,63 @@ impl Node {
             dir: dir.to_owned(),
             ttl_secs: DEFAULT_TTL_SECS,
             proof_ids: std::collections::HashMap::new(),
+            events: events::EventQueue::default(),
         }
+    }
+
+    /// Runs `f` in one store transaction; the events it raised are released
+    /// if it commits and forgotten if it rolls back.
+    pub(crate) fn transaction<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, NodeError>,
+    ) -> Result<T, NodeError> {
+        let mark = self.events.mark();
+        match self.store.transaction(f) {
+            Ok(v) => {
+                self.events.commit(mark);
+                Ok(v)
+            }
+            Err(e) => {
+                self.events.rollback(mark);
+                Err(e)
+            }
+        }
+    }
+
+    /// Raises "this conversation changed" in the running transaction.
+    pub(crate) fn conversation_changed(&self, id: &[u8; 16]) {
+        self.events.raise(NodeEvent::ConversationChanged {
+            conversation: ConversationId(*id),
+        });
+    }
+
+    /// Starts keeping [`NodeEvent`]s for [`Node::take_events`] (off by
+    /// default, so nodes nobody watches keep nothing).
+    pub fn watch_events(&self, on: bool) {
+        self.events.keep(on);
+    }
+
+    /// Takes what the node learned since the last call, oldest first: new,
+    /// changed and delivered messages, conversation and key changes, storage
+    /// pressure. Up to 10,000 are kept for a reader that has not drained them.
+    pub fn take_events(&self) -> Vec<NodeEvent> {
+        self.events.take()
+    }
+
+    /// One message as the UI shows it.
+    pub fn message(
+        &self,
+        conversation: &ConversationId,
+        id: &crate::conversation::MessageId,
+    ) -> Result<Option<MessageRow>, NodeError> {
+        Ok(self
+            .store
+            .message(&conversation.0, &id.0, &self.public.signing)?)
+    }
+
+    /// One conversation of the list.
+    pub fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationRow>, NodeError> {
+        Ok(self.store.conversation(&id.0)?)
     }
 
     /// How long this node's new envelopes live (clamped to the protocol's

@@ -88,18 +88,26 @@ impl Node {
     /// unread count. Returns None when there was nothing new to mark.
     pub fn mark_read(&self, conversation: &str) -> Result<Option<Sent>, NodeError> {
         let conv = self.resolve_conversation(conversation)?;
-        self.store.clear_unread(&conv.id)?;
         let newest = self
             .store
             .messages(Some(&conv.id), &self.public.signing, 50, None)?
             .into_iter()
             .find(|m| m.author != self.public.signing)
             .map(|m| m.sent_at);
-        let Some(up_to) = newest else { return Ok(None) };
-        if self.store.read_marker(&conv.id, &self.public.signing)? >= Some(up_to) {
-            return Ok(None);
+        let marked = self.store.read_marker(&conv.id, &self.public.signing)?;
+        match newest {
+            // The unread count is cleared in the marker's own transaction.
+            Some(up_to) if marked < Some(up_to) => self.write(&conv, Op::Read { up_to }).map(Some),
+            _ => {
+                self.transaction(|s| {
+                    if s.clear_unread(&conv.id)? {
+                        self.conversation_changed(&conv.id);
+                    }
+                    Ok(())
+                })?;
+                Ok(None)
+            }
         }
-        self.write(&conv, Op::Read { up_to }).map(Some)
     }
 
     fn named_of_kind(
@@ -183,7 +191,10 @@ impl Node {
             | Op::React { id, .. } => *id,
             Op::Read { .. } => MessageId([0; 16]),
         };
-        self.store.transaction(|_| -> Result<Sent, NodeError> {
+        self.transaction(|s| -> Result<Sent, NodeError> {
+            if let Op::Read { .. } = op {
+                s.clear_unread(&conv.id)?;
+            }
             let envelope = self.seal_for(conv, &payload.encode(), now)?;
             if let (Op::Post { .. }, ConversationKind::Direct) = (&op, conv.kind) {
                 self.store.insert_outbox(

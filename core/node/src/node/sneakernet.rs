@@ -129,7 +129,7 @@ impl Node {
                 }
             }
             let mut next = report.clone();
-            self.store.transaction(|_| -> Result<(), NodeError> {
+            self.transaction(|_| -> Result<(), NodeError> {
                 let mut batch = Batch::new(self)?;
                 for record in chunk {
                     match record {

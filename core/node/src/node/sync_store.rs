@@ -139,40 +139,39 @@ impl SyncStore for Node {
         origin: &str,
     ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
         let node: &Node = self;
-        node.store
-            .transaction(|_| {
-                let mut batch = Batch::new(node)?;
-                let mut results = Vec::with_capacity(items.len());
-                let mut proofs = Vec::new();
-                for item in items {
-                    let r = match item {
-                        Incoming::Envelope(_) | Incoming::Copy { .. } => {
-                            let copies = match item {
-                                Incoming::Copy { copies, .. } => *copies,
-                                _ => 1,
-                            };
-                            let bytes = item.envelope().unwrap_or_default();
-                            let outcome = batch.ingest_copy(bytes, None, origin, copies)?;
-                            received(outcome, origin, &mut proofs)
-                        }
-                        Incoming::Proof(secret) => {
-                            let o = batch.ingest_proof(*secret)?;
-                            if o.new {
-                                Received::Proof {
-                                    purged: o.purged,
-                                    delivered: o.delivered,
-                                }
-                            } else {
-                                Received::ProofKnown
+        node.transaction(|_| {
+            let mut batch = Batch::new(node)?;
+            let mut results = Vec::with_capacity(items.len());
+            let mut proofs = Vec::new();
+            for item in items {
+                let r = match item {
+                    Incoming::Envelope(_) | Incoming::Copy { .. } => {
+                        let copies = match item {
+                            Incoming::Copy { copies, .. } => *copies,
+                            _ => 1,
+                        };
+                        let bytes = item.envelope().unwrap_or_default();
+                        let outcome = batch.ingest_copy(bytes, None, origin, copies)?;
+                        received(outcome, origin, &mut proofs)
+                    }
+                    Incoming::Proof(secret) => {
+                        let o = batch.ingest_proof(*secret)?;
+                        if o.new {
+                            Received::Proof {
+                                purged: o.purged,
+                                delivered: o.delivered,
                             }
+                        } else {
+                            Received::ProofKnown
                         }
-                    };
-                    results.push(r);
-                }
-                batch.flush()?;
-                Ok::<_, super::NodeError>((results, proofs))
-            })
-            .map_err(err)
+                    }
+                };
+                results.push(r);
+            }
+            batch.flush()?;
+            Ok::<_, super::NodeError>((results, proofs))
+        })
+        .map_err(err)
     }
 }
 

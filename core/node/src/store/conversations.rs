@@ -221,12 +221,13 @@ impl Store {
     }
 
     /// Clears a conversation's unread count.
-    pub fn clear_unread(&self, id: &[u8; 16]) -> Result<(), StoreError> {
-        self.conn().execute(
-            "UPDATE conversations SET unread = 0 WHERE id = ?1",
+    /// Returns true when there was something unread.
+    pub fn clear_unread(&self, id: &[u8; 16]) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE conversations SET unread = 0 WHERE id = ?1 AND unread != 0",
             [&id[..]],
         )?;
-        Ok(())
+        Ok(n > 0)
     }
 
     /// The saved Automerge document of a conversation.
@@ -312,6 +313,28 @@ impl Store {
         Ok(())
     }
 
+    /// What the projection shows of a message that decides how an update
+    /// changed it: (edited_at, deleted, reactions as stored), or `None` when
+    /// it is not projected yet.
+    pub fn message_state(
+        &self,
+        conversation: &[u8; 16],
+        id: &[u8; 16],
+    ) -> Result<Option<(Option<u64>, bool, String)>, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT edited_at, deleted, reactions FROM messages WHERE conversation = ?1 AND id = ?2",
+        )?;
+        Ok(st
+            .query_row(params![&conversation[..], &id[..]], |r| {
+                Ok((
+                    r.get::<_, Option<i64>>(0)?.map(|e| e.max(0) as u64),
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?)
+    }
+
     /// True when the message is already projected.
     pub fn has_message(&self, conversation: &[u8; 16], id: &[u8; 16]) -> Result<bool, StoreError> {
         let mut st = self
@@ -364,74 +387,36 @@ impl Store {
             None => (i64::MAX, vec![0xff; 17]),
         };
         let sql = format!(
-            "SELECT m.conversation, c.name, m.id, m.author, COALESCE(k.alias, m.author_name), m.text,
-                    m.sent_at, m.reply_to, m.edited_at, m.deleted, m.reactions,
-                    CASE
-                      WHEN m.author != ?1 THEN 'received'
-                      WHEN EXISTS (SELECT 1 FROM read_markers r WHERE r.conversation = m.conversation
-                                   AND r.reader != ?1 AND r.up_to >= m.sent_at) AND c.kind = 'direct' THEN 'read'
-                      WHEN o.commitment IS NULL THEN 'sent'
-                      WHEN o.delivered_at IS NULL THEN 'pending'
-                      ELSE 'delivered'
-                    END,
-                    m.hops
-             FROM messages m
-             JOIN conversations c ON c.id = m.conversation
-             LEFT JOIN contacts k ON k.signing = m.author
-             LEFT JOIN outbox o ON o.conversation = m.conversation AND o.message = m.id
+            "{MESSAGE_SELECT}
              WHERE {} (m.sent_at < ?2 OR (m.sent_at = ?2 AND m.id < ?3))
              ORDER BY m.sent_at DESC, m.id DESC LIMIT ?4",
-            if conversation.is_some() { "m.conversation = ?5 AND" } else { "?5 IS NULL AND" }
+            if conversation.is_some() {
+                "m.conversation = ?5 AND"
+            } else {
+                "?5 IS NULL AND"
+            }
         );
         let mut st = self.conn().prepare_cached(&sql)?;
         let rows = st.query_map(
             params![&me[..], b_at, b_id, limit, conversation.map(|c| &c[..])],
-            |r| {
-                Ok((
-                    (
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                        r.get::<_, Vec<u8>>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                    ),
-                    (
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, Option<Vec<u8>>>(7)?,
-                        r.get::<_, Option<i64>>(8)?,
-                        r.get::<_, bool>(9)?,
-                        r.get::<_, String>(10)?,
-                        r.get::<_, String>(11)?,
-                        r.get::<_, Option<i64>>(12)?,
-                    ),
-                ))
-            },
+            raw_message,
         )?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (
-                (conv, conv_name, id, author, from, text),
-                (sent_at, reply_to, edited_at, deleted, reactions, status, hops),
-            ) = row?;
-            out.push(MessageRow {
-                conversation: blob(conv)?,
-                conversation_name: conv_name,
-                id: blob(id)?,
-                author: blob(author)?,
-                from,
-                text,
-                sent_at: sent_at.max(0) as u64,
-                reply_to: reply_to.map(blob).transpose()?,
-                edited_at: edited_at.map(|e| e.max(0) as u64),
-                deleted,
-                reactions: serde_json::from_str(&reactions)
-                    .map_err(|e| StoreError::Corrupt(format!("reactions: {e}")))?,
-                status,
-                hops: hops.map(|h| h.clamp(0, u8::MAX as i64) as u32),
-            });
-        }
-        Ok(out)
+        rows.map(|r| message_row(r?)).collect()
+    }
+
+    /// One message as the UI shows it, if it is projected.
+    pub fn message(
+        &self,
+        conversation: &[u8; 16],
+        id: &[u8; 16],
+        me: &[u8; 32],
+    ) -> Result<Option<MessageRow>, StoreError> {
+        let sql = format!("{MESSAGE_SELECT} WHERE m.conversation = ?2 AND m.id = ?3");
+        let mut st = self.conn().prepare_cached(&sql)?;
+        st.query_row(params![&me[..], &conversation[..], &id[..]], raw_message)
+            .optional()?
+            .map(message_row)
+            .transpose()
     }
 
     /// (conversation, message id) of messages whose hex id starts with `prefix`.
@@ -476,4 +461,80 @@ impl Store {
             .optional()?
             .map(|v| v.max(0) as u64))
     }
+}
+
+/// The projection joined with what the UI shows beside each message; `?1` is
+/// this node's signing key (for the status column).
+const MESSAGE_SELECT: &str = "SELECT m.conversation, c.name, m.id, m.author, COALESCE(k.alias, m.author_name), m.text,
+        m.sent_at, m.reply_to, m.edited_at, m.deleted, m.reactions,
+        CASE
+          WHEN m.author != ?1 THEN 'received'
+          WHEN EXISTS (SELECT 1 FROM read_markers r WHERE r.conversation = m.conversation
+                       AND r.reader != ?1 AND r.up_to >= m.sent_at) AND c.kind = 'direct' THEN 'read'
+          WHEN o.commitment IS NULL THEN 'sent'
+          WHEN o.delivered_at IS NULL THEN 'pending'
+          ELSE 'delivered'
+        END,
+        m.hops
+ FROM messages m
+ JOIN conversations c ON c.id = m.conversation
+ LEFT JOIN contacts k ON k.signing = m.author
+ LEFT JOIN outbox o ON o.conversation = m.conversation AND o.message = m.id";
+
+type RawMessage = (
+    (Vec<u8>, String, Vec<u8>, Vec<u8>, String, String),
+    (
+        i64,
+        Option<Vec<u8>>,
+        Option<i64>,
+        bool,
+        String,
+        String,
+        Option<i64>,
+    ),
+);
+
+fn raw_message(r: &Row<'_>) -> rusqlite::Result<RawMessage> {
+    Ok((
+        (
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ),
+        (
+            r.get(6)?,
+            r.get(7)?,
+            r.get(8)?,
+            r.get(9)?,
+            r.get(10)?,
+            r.get(11)?,
+            r.get(12)?,
+        ),
+    ))
+}
+
+fn message_row(raw: RawMessage) -> Result<MessageRow, StoreError> {
+    let (
+        (conv, conv_name, id, author, from, text),
+        (sent_at, reply_to, edited_at, deleted, reactions, status, hops),
+    ) = raw;
+    Ok(MessageRow {
+        conversation: blob(conv)?,
+        conversation_name: conv_name,
+        id: blob(id)?,
+        author: blob(author)?,
+        from,
+        text,
+        sent_at: sent_at.max(0) as u64,
+        reply_to: reply_to.map(blob).transpose()?,
+        edited_at: edited_at.map(|e| e.max(0) as u64),
+        deleted,
+        reactions: serde_json::from_str(&reactions)
+            .map_err(|e| StoreError::Corrupt(format!("reactions: {e}")))?,
+        status,
+        hops: hops.map(|h| h.clamp(0, u8::MAX as i64) as u32),
+    })
 }

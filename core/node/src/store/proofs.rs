@@ -137,6 +137,23 @@ impl Store {
         Ok(st.execute(params![&commitment[..], at as i64])? == 1)
     }
 
+    /// The (conversation, message) of this node's direct message with this
+    /// commitment, if it is one.
+    pub fn outbox_message(
+        &self,
+        commitment: &[u8; 32],
+    ) -> Result<Option<([u8; 16], [u8; 16])>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT conversation, message FROM outbox WHERE commitment = ?1")?;
+        let row = st
+            .query_row([&commitment[..]], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()?;
+        Ok(row.and_then(|(c, m)| Some((c.try_into().ok()?, m.try_into().ok()?))))
+    }
+
     /// (pending, delivered) counts of this node's direct messages.
     pub fn outbox_counts(&self) -> Result<(u64, u64), StoreError> {
         Ok(self.conn().query_row(

@@ -3,6 +3,7 @@
 
 use super::Batch;
 use crate::conversation::{self, ConversationDoc, ConversationError, MessageId};
+use crate::node::events::{ConversationId, MessageChange, NodeEvent};
 use crate::node::{DEFAULT_HOPS, NodeError};
 use crate::store::ProjectedMessage;
 use pollen_proto::identity::PublicIdentity;
@@ -65,7 +66,7 @@ impl Batch<'_> {
             let Some(view) = self.doc(conv)?.message(&id) else {
                 return Ok(());
             };
-            let is_new = !node.store.has_message(conv, &id.0)?;
+            let before = node.store.message_state(conv, &id.0)?;
             let fallback;
             let name = if view.author == author.signing {
                 author_name
@@ -92,13 +93,55 @@ impl Batch<'_> {
                     reactions: &reactions,
                 },
             )?;
-            if is_new {
-                let unread = u64::from(view.author != node.public.signing);
-                node.store.touch_conversation(conv, view.sent_at, unread)?;
+            let own = view.author == node.public.signing;
+            let conversation = ConversationId(*conv);
+            let event = match before {
+                None => {
+                    node.store
+                        .touch_conversation(conv, view.sent_at, u64::from(!own))?;
+                    Some(NodeEvent::MessageAdded {
+                        conversation,
+                        message: id,
+                        own,
+                    })
+                }
+                Some((edited_at, deleted, old_reactions)) => {
+                    let change = if view.deleted && !deleted {
+                        Some(MessageChange::Deleted)
+                    } else if view.edited_at != edited_at {
+                        Some(MessageChange::Edited)
+                    } else if serde_json::to_string(&reactions).ok() != Some(old_reactions) {
+                        Some(MessageChange::Reacted)
+                    } else {
+                        None
+                    };
+                    change.map(|change| NodeEvent::MessageChanged {
+                        conversation,
+                        message: id,
+                        change,
+                    })
+                }
+            };
+            if let Some(e) = event {
+                node.events.raise(e);
             }
         } else if key.starts_with("read:") {
             for (reader, up_to) in self.doc(conv)?.read_markers() {
+                let before = node.store.read_marker(conv, &reader)?;
+                if before >= Some(up_to) {
+                    continue;
+                }
                 node.store.set_read_marker(conv, &reader, up_to)?;
+                let conversation = ConversationId(*conv);
+                node.events.raise(if reader == node.public.signing {
+                    NodeEvent::ConversationChanged { conversation }
+                } else {
+                    NodeEvent::Read {
+                        conversation,
+                        after: before.unwrap_or(0),
+                        up_to,
+                    }
+                });
             }
         }
         Ok(())

@@ -4,7 +4,7 @@
 
 use super::{Batch, IngestOutcome, Rejection, content_error};
 use crate::admission;
-use crate::node::{NodeError, check_name};
+use crate::node::{NodeError, NodeEvent, check_name};
 use crate::store::{ConversationKind, EnvelopeClass, KeyChange};
 use pollen_proto::envelope::{self, Envelope, Opened, RoutingTag, SharedKey};
 use pollen_proto::identity::PublicIdentity;
@@ -151,6 +151,9 @@ impl Batch<'_> {
             new_card: format!("key {}", offered.fingerprint().to_hex()),
             seen_at: self.node.now(),
         })?;
+        self.node.events.raise(NodeEvent::KeyChanged {
+            alias: alias.to_owned(),
+        });
         Ok(())
     }
 
@@ -177,6 +180,7 @@ impl Batch<'_> {
                     .ensure_conversation(&group, ConversationKind::Group, &name, None)?;
                 node.store
                     .put_group(&group, &author.signing, epoch, &members)?;
+                node.conversation_changed(&group);
             }
         }
         if !member {
