@@ -142,7 +142,7 @@ impl Store {
     pub fn outbox_message(
         &self,
         commitment: &[u8; 32],
-    ) -> Result<Option<([u8; 16], [u8; 16])>, StoreError> {
+    ) -> Result<Option<super::MessageRef>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT conversation, message FROM outbox WHERE commitment = ?1")?;
