@@ -142,7 +142,7 @@ impl Store {
     pub fn outbox_message(
         &self,
         commitment: &[u8; 32],
-    ) -> Result<Option<super::MessageRef>, StoreError> {
+    ) -> Result<Option<super::conversations::MessageRef>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT conversation, message FROM outbox WHERE commitment = ?1")?;
