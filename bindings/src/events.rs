@@ -220,7 +220,7 @@ pub(crate) fn translate(node: &Node, learned: Vec<NodeEvent>) -> Result<Vec<Even
         }
     }
     // Most recent first, as the list shows them.
-    rows.sort_by(|a, b| b.last_activity.cmp(&a.last_activity));
+    rows.sort_by_key(|c| std::cmp::Reverse(c.last_activity));
     out.extend(rows.into_iter().map(Event::ConversationChanged));
     Ok(out)
 }
