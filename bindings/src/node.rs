@@ -11,8 +11,7 @@ use crate::records::{
 };
 use pollen_node::node::send::Sent;
 use pollen_node::node::{Node, SystemClock};
-use pollen_proto::ble::profile::{MAX_ATT_MTU, MAX_VALUE, MIN_ATT_MTU};
-use pollen_runtime::host::ble_ctl::SharedRadio;
+use pollen_runtime::host::ble_ctl::{self, SharedRadio};
 use pollen_runtime::host::platform::LinkSpec;
 use pollen_runtime::host::{Core, EventSink, HostOptions, NodeHost, lock};
 use std::path::{Path, PathBuf};
@@ -444,11 +443,7 @@ impl PollenNode {
         central: bool,
         att_mtu: u16,
     ) -> Result<(), PollenError> {
-        if !(MIN_ATT_MTU..=MAX_ATT_MTU).contains(&att_mtu) {
-            return Err(PollenError::InvalidLink {
-                why: format!("ATT MTU {att_mtu} is outside {MIN_ATT_MTU}..={MAX_ATT_MTU}"),
-            });
-        }
+        ble_ctl::check_link_up(att_mtu)?;
         self.post(move |core: &mut Core| core.ble.link_up(link_id, handle, central, att_mtu))
     }
 
@@ -460,11 +455,7 @@ impl PollenNode {
     /// A GATT value arrived on a BLE link (values for unknown links are
     /// ignored); never blocks.
     pub fn ble_received(&self, link_id: u64, value: Vec<u8>) -> Result<(), PollenError> {
-        if value.len() > MAX_VALUE {
-            return Err(PollenError::InvalidLink {
-                why: format!("a GATT value of {} bytes > {MAX_VALUE}", value.len()),
-            });
-        }
+        ble_ctl::check_value(&value)?;
         self.post(move |core: &mut Core| core.ble.received(link_id, value))
     }
 

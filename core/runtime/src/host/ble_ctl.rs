@@ -5,7 +5,7 @@
 //! the driver's. A task on the host thread runs the driver's timers and
 //! passes news from local writes and other links on.
 
-use super::{EventSink, HostEvent, NeighbourKind};
+use super::{EventSink, HostError, HostEvent, NeighbourKind};
 use crate::LinkClock;
 use pollen_node::ble::{AdvertKey, BleDriver, BleHub, BleRadio, HubEvent, LinkId, ManagerConfig};
 use pollen_node::ble::{PowerMode, Role};
@@ -57,6 +57,32 @@ pub struct BleCtl {
     /// Called when a BLE session brought news: the running runtime's other
     /// neighbours (LAN, platform links) should hear it.
     on_news: RefCell<Option<Box<dyn Fn()>>>,
+}
+
+/// Checks what a platform radio reports when a link comes up, before it is
+/// posted to the host thread, so the caller hears the error at once.
+pub fn check_link_up(att_mtu: u16) -> Result<(), HostError> {
+    use pollen_proto::ble::profile::{MAX_ATT_MTU, MIN_ATT_MTU};
+    if (MIN_ATT_MTU..=MAX_ATT_MTU).contains(&att_mtu) {
+        Ok(())
+    } else {
+        Err(HostError::InvalidLink(format!(
+            "ATT MTU {att_mtu} is outside {MIN_ATT_MTU}..={MAX_ATT_MTU}"
+        )))
+    }
+}
+
+/// Checks a GATT value a platform radio received, before it is posted.
+pub fn check_value(value: &[u8]) -> Result<(), HostError> {
+    use pollen_proto::ble::profile::MAX_VALUE;
+    if value.len() <= MAX_VALUE {
+        Ok(())
+    } else {
+        Err(HostError::InvalidLink(format!(
+            "a GATT value of {} bytes > {MAX_VALUE}",
+            value.len()
+        )))
+    }
 }
 
 impl BleCtl {
