@@ -4,8 +4,7 @@
 //! libdbus-1-dev and pkg-config); without it both say so and exit.
 
 use crate::CliError;
-use pollen_node::node::Node;
-use std::cell::RefCell;
+use pollen_runtime::host::ble_ctl::BleCtl;
 use std::future::Future;
 use std::rc::Rc;
 
@@ -35,42 +34,22 @@ pub async fn open() -> Result<Radio, CliError> {
     Err(CliError::Other(NO_BLE.into()))
 }
 
-/// Runs the BLE central on `radio` until `stop`; sessions that bring news
-/// tell the LAN and platform neighbours through `news`.
+/// Runs the BLE central on `radio` as the radio of the host's BLE driver
+/// (the phones' driver) until `stop`.
 pub async fn run(
     radio: Radio,
-    store: Rc<RefCell<Node>>,
-    news: Box<dyn Fn()>,
+    ble: Rc<BleCtl>,
     stop: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
     #[cfg(feature = "ble")]
     {
-        use pollen_node::ble::{HubEvent, ManagerConfig};
-        let events = move |e: HubEvent| {
-            let HubEvent::SessionEnded {
-                link,
-                peer,
-                stats,
-                error,
-            } = e;
-            let peer = peer.map(|p| p.to_string()).unwrap_or_default();
-            match error {
-                None => {
-                    tracing::info!(link, %peer, sent = stats.envelopes_sent, received = stats.envelopes_received, opened = stats.opened, "BLE session finished")
-                }
-                Some(e) => tracing::info!(link, %peer, reason = %e, "BLE session ended early"),
-            }
-            if stats.opened + stats.carried + stats.new_proofs > 0 {
-                news();
-            }
-        };
-        pollen_runtime::ble::run_ble(radio, store, ManagerConfig::default(), events, stop)
+        pollen_runtime::ble::run_ble(radio, ble, stop)
             .await
             .map_err(|e| CliError::Other(format!("BLE: {e}")))
     }
     #[cfg(not(feature = "ble"))]
     {
-        let _ = (store, news, stop);
+        let _ = (ble, stop);
         match radio {}
     }
 }

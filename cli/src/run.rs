@@ -131,10 +131,9 @@ pub fn run(
         let _ = std::io::stdout().flush();
         if let Some(radio) = radio {
             host.call(move |core| {
-                let store = core.node.clone();
-                let news = core.news_hook();
+                let ble = core.ble.clone();
                 core.spawn_until_stop(move |stopped| async move {
-                    if let Err(e) = crate::ble::run(radio, store, news, stopped).await {
+                    if let Err(e) = crate::ble::run(radio, ble, stopped).await {
                         tracing::warn!(error = %e, "BLE central stopped");
                     }
                 })

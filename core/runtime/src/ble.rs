@@ -1,40 +1,35 @@
 //! The BLE central on desktops (Linux with BlueZ, macOS, Windows) through
-//! btleplug: scans for the Pollen service, connects where the [`BleHub`]
-//! says, and carries GATT values between the radio and the hub. Every
-//! decision stays in the hub; this file only moves bytes and events.
+//! btleplug: a [`BleRadio`] like the phones' platform radios, driven by the
+//! host's [`BleCtl`] (the same driver, hub and manager the phones run). This
+//! file only carries out the radio's commands and reports what the adapter
+//! heard; every decision stays in the driver.
 //!
 //! btleplug has no peripheral role, so a desktop node finds phones (which
 //! advertise and accept through their platform code) but is not found.
 
-use super::LinkClock;
-use super::mesh::ChangeCounter;
+use crate::host::ble_ctl::BleCtl;
 use btleplug::api::{
     Central, CentralEvent, Characteristic, Manager as _, Peripheral as _, ScanFilter, WriteType,
 };
 use btleplug::platform::{Manager, Peripheral, PeripheralId};
-use pollen_node::ble::{AdvertKey, BleCommand, BleHub, HubEvent, LinkId, ManagerConfig, Role};
+use pollen_node::ble::{BleRadio, LinkId};
 use pollen_proto::ble::advert::RandomnessError;
 use pollen_proto::ble::profile::{NOTIFY_UUID, SERVICE_UUID, WRITE_UUID};
-use pollen_proto::sync::SyncStore;
 
 /// The platform's Bluetooth adapter (btleplug's).
 pub use btleplug::platform::Adapter;
 use futures::StreamExt;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-/// Values handed to a link's writer and not yet written, at most.
-const WRITES_IN_FLIGHT: usize = 8;
 /// Longest wait for a connection and its service discovery.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often local writes are looked for.
-const TICK: Duration = Duration::from_millis(500);
 
 /// Why the BLE central cannot run.
 #[derive(Debug, Error)]
@@ -122,6 +117,15 @@ pub async fn scan(adapter: &Adapter, duration: Duration) -> Result<Vec<SeenDevic
     Ok(out)
 }
 
+/// What the driver asked the radio to do.
+enum Command {
+    Scan(bool),
+    Connect(String),
+    Disconnect(LinkId),
+    Send(LinkId, Vec<u8>),
+}
+
+/// What a connection task reports.
 enum Msg {
     Up {
         link: LinkId,
@@ -138,178 +142,132 @@ enum Msg {
     Down(LinkId),
 }
 
-struct LinkIo {
-    /// None once this side asked for the link to close.
-    writer: Option<mpsc::UnboundedSender<Vec<u8>>>,
-    in_flight: usize,
+/// The desktop radio as the driver sees it: its calls queue commands for
+/// the task [`run_ble`] runs, and return at once, as a phone's do.
+pub struct BtleplugRadio {
+    commands: mpsc::UnboundedSender<Command>,
 }
 
-/// Runs the BLE central until `stop` completes: scanning, connecting and
-/// syncing as the hub decides. `events` sees every session end. Must run
-/// inside a `LocalSet`.
-pub async fn run_ble<S>(
+impl BleRadio for BtleplugRadio {
+    fn start_scan(&self) {
+        let _ = self.commands.send(Command::Scan(true));
+    }
+    fn stop_scan(&self) {
+        let _ = self.commands.send(Command::Scan(false));
+    }
+    fn advertise(&self, _service_data: Vec<u8>, _local_name: String, _interval_ms: u32) {
+        // btleplug cannot advertise: said once when the radio starts.
+    }
+    fn stop_advertising(&self) {}
+    fn connect(&self, handle: String) {
+        let _ = self.commands.send(Command::Connect(handle));
+    }
+    fn disconnect(&self, link: LinkId) {
+        let _ = self.commands.send(Command::Disconnect(link));
+    }
+    fn send(&self, link: LinkId, value: Vec<u8>) {
+        let _ = self.commands.send(Command::Send(link, value));
+    }
+}
+
+/// Runs the BLE central on `adapter` as the radio of `ble` until `stop`
+/// completes: scanning, connecting and moving values as the host's driver
+/// decides. Must run on the host thread (inside its `LocalSet`).
+pub async fn run_ble(
     adapter: Adapter,
-    store: Rc<RefCell<S>>,
-    config: ManagerConfig,
-    events: impl Fn(HubEvent),
+    ble: Rc<BleCtl>,
     stop: impl Future<Output = ()>,
-) -> Result<(), BleError>
-where
-    S: SyncStore + ChangeCounter + 'static,
-{
-    let clock = LinkClock::new();
-    let mut hub = BleHub::new(AdvertKey::random()?, config, clock.now_ms());
-    let mut radio = adapter
+) -> Result<(), BleError> {
+    let mut heard_events = adapter
         .events()
         .await
         .map_err(|e| BleError::Adapter(e.to_string()))?;
+    let (commands, mut todo) = mpsc::unbounded_channel::<Command>();
+    ble.set_radio(Some(Arc::new(BtleplugRadio { commands })))
+        .map_err(BleError::Adapter)?;
+    tracing::info!("BLE: central only here (btleplug cannot advertise); phones find each other");
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut ids: HashMap<String, PeripheralId> = HashMap::new();
-    let mut links: HashMap<LinkId, LinkIo> = HashMap::new();
+    let mut writers: HashMap<LinkId, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
     let mut next_link: LinkId = 1;
-    let mut version = store.borrow_mut().change_counter();
-    let mut tick = tokio::time::interval(TICK);
-    let mut told_no_peripheral = false;
     // Connection tasks, ended inside the runtime at shutdown: dropped
     // later, btleplug's D-Bus streams would panic without a reactor.
     let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     tokio::pin!(stop);
     loop {
-        // Carry out what the hub decided, then feed every link's writer.
-        loop {
-            while let Some(c) = hub.poll_command() {
-                match c {
-                    BleCommand::Scan(true) => {
-                        let filter = ScanFilter {
-                            services: vec![Uuid::from_u128(SERVICE_UUID)],
-                        };
-                        if let Err(e) = adapter.start_scan(filter).await {
-                            tracing::warn!(error = %e, "BLE scan did not start");
-                        }
-                    }
-                    BleCommand::Scan(false) => {
-                        let _ = adapter.stop_scan().await;
-                    }
-                    BleCommand::Advertise(_) => {
-                        if !told_no_peripheral {
-                            told_no_peripheral = true;
-                            tracing::info!(
-                                "BLE: central only here (btleplug cannot advertise); phones find each other"
-                            );
-                        }
-                    }
-                    BleCommand::Connect { handle } => match ids.get(&handle) {
-                        Some(id) => {
-                            let link = next_link;
-                            next_link += 1;
-                            tasks.retain(|t| !t.is_finished());
-                            tasks.push(tokio::task::spawn_local(connect(
-                                adapter.clone(),
-                                id.clone(),
-                                handle,
-                                link,
-                                tx.clone(),
-                            )));
-                        }
-                        None => hub.connect_failed(&handle, clock.now_ms()),
-                    },
-                    BleCommand::Disconnect { link } => {
-                        // Dropping the writer lets queued values go, then disconnects.
-                        if let Some(io) = links.get_mut(&link) {
-                            io.writer = None;
-                        }
-                    }
-                }
-            }
-            let mut fed = false;
-            for (link, io) in links.iter_mut() {
-                let Some(writer) = &io.writer else { continue };
-                while io.in_flight < WRITES_IN_FLIGHT {
-                    let Some(v) = hub.poll_value(*link, &mut *store.borrow_mut()) else {
-                        break;
-                    };
-                    if writer.send(v).is_err() {
-                        break;
-                    }
-                    io.in_flight += 1;
-                    fed = true;
-                }
-            }
-            if !fed {
-                break;
-            }
-        }
-        while let Some(e) = hub.poll_event() {
-            events(e);
-        }
-        let deadline = hub
-            .poll_timeout()
-            .map(|ms| clock_instant(&clock, ms))
-            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             _ = &mut stop => break,
-            ev = radio.next() => {
+            Some(c) = todo.recv() => match c {
+                Command::Scan(true) => {
+                    let filter = ScanFilter {
+                        services: vec![Uuid::from_u128(SERVICE_UUID)],
+                    };
+                    if let Err(e) = adapter.start_scan(filter).await {
+                        tracing::warn!(error = %e, "BLE scan did not start");
+                    }
+                }
+                Command::Scan(false) => {
+                    let _ = adapter.stop_scan().await;
+                }
+                Command::Connect(handle) => match ids.get(&handle) {
+                    Some(id) => {
+                        let link = next_link;
+                        next_link += 1;
+                        tasks.retain(|t| !t.is_finished());
+                        tasks.push(tokio::task::spawn_local(connect(
+                            adapter.clone(),
+                            id.clone(),
+                            handle,
+                            link,
+                            tx.clone(),
+                        )));
+                    }
+                    None => ble.connect_failed(handle),
+                },
+                // Dropping the writer lets queued values go, then disconnects.
+                Command::Disconnect(link) => {
+                    writers.remove(&link);
+                }
+                Command::Send(link, value) => {
+                    if let Some(w) = writers.get(&link) {
+                        let _ = w.send(value);
+                    }
+                }
+            },
+            ev = heard_events.next() => {
                 let Some(ev) = ev else { break };
                 if let Some(id) = advertiser(&ev) {
-                    heard(&adapter, &mut hub, &mut ids, id, clock.now_ms()).await;
+                    heard(&adapter, &ble, &mut ids, id).await;
                 }
             }
-            Some(msg) = rx.recv() => {
-                let now = clock.now_ms();
-                match msg {
-                    Msg::Up { link, handle, mtu, writer } => {
-                        tracing::info!(link, %handle, mtu, "BLE link up");
-                        links.insert(link, LinkIo { writer: Some(writer), in_flight: 0 });
-                        hub.link_up(link, &handle, Role::Central, mtu, now);
-                    }
-                    Msg::Failed { handle, reason } => {
-                        tracing::info!(%handle, %reason, "BLE connection failed");
-                        hub.connect_failed(&handle, now);
-                    }
-                    Msg::Value(link, v) => hub.received(link, &v, now, &mut *store.borrow_mut()),
-                    Msg::Written(link) => {
-                        if let Some(io) = links.get_mut(&link) {
-                            io.in_flight = io.in_flight.saturating_sub(1);
-                        }
-                    }
-                    Msg::Down(link) => {
-                        tracing::debug!(link, "BLE link down");
-                        links.remove(&link);
-                        hub.link_down(link, now, &mut *store.borrow_mut());
-                    }
+            Some(msg) = rx.recv() => match msg {
+                Msg::Up { link, handle, mtu, writer } => {
+                    tracing::info!(link, %handle, mtu, "BLE link up");
+                    writers.insert(link, writer);
+                    ble.link_up(link, handle, true, mtu);
                 }
-            }
-            _ = tokio::time::sleep_until(deadline) => {
-                hub.handle_timeout(clock.now_ms(), &mut *store.borrow_mut());
-            }
-            _ = tick.tick() => {
-                let v = store.borrow_mut().change_counter();
-                if v != version {
-                    version = v;
-                    hub.note_news(clock.now_ms());
+                Msg::Failed { handle, reason } => {
+                    tracing::info!(%handle, %reason, "BLE connection failed");
+                    ble.connect_failed(handle);
                 }
-            }
+                Msg::Value(link, v) => ble.received(link, v),
+                Msg::Written(link) => ble.ready(link, 1),
+                Msg::Down(link) => {
+                    tracing::debug!(link, "BLE link down");
+                    writers.remove(&link);
+                    ble.link_down(link);
+                }
+            },
         }
     }
     // Commit what arrived on open links, then end their tasks.
-    let now = clock.now_ms();
-    for link in links.keys().copied().collect::<Vec<_>>() {
-        hub.link_down(link, now, &mut *store.borrow_mut());
-    }
-    while let Some(e) = hub.poll_event() {
-        events(e);
-    }
+    ble.stop();
     for t in tasks {
         t.abort();
         let _ = t.await;
     }
     let _ = adapter.stop_scan().await;
     Ok(())
-}
-
-fn clock_instant(clock: &LinkClock, ms: u64) -> tokio::time::Instant {
-    let wait = ms.saturating_sub(clock.now_ms());
-    tokio::time::Instant::now() + Duration::from_millis(wait)
 }
 
 fn advertiser(ev: &CentralEvent) -> Option<&PeripheralId> {
@@ -322,13 +280,12 @@ fn advertiser(ev: &CentralEvent) -> Option<&PeripheralId> {
     }
 }
 
-/// Passes an advertisement of the Pollen service to the hub.
+/// Passes an advertisement of the Pollen service to the driver.
 async fn heard(
     adapter: &Adapter,
-    hub: &mut BleHub,
+    ble: &BleCtl,
     ids: &mut HashMap<String, PeripheralId>,
     id: &PeripheralId,
-    now_ms: u64,
 ) {
     let Ok(p) = adapter.peripheral(id).await else {
         return;
@@ -344,7 +301,7 @@ async fn heard(
     let handle = id.to_string();
     tracing::debug!(%handle, "Pollen neighbour advertising");
     ids.insert(handle.clone(), id.clone());
-    hub.advertisement(&handle, data, props.local_name.as_deref(), now_ms);
+    ble.advertisement(handle, data.map(<[u8]>::to_vec), props.local_name.clone());
 }
 
 /// Connects, finds the Pollen characteristics, subscribes, and then moves

@@ -100,6 +100,9 @@ pub enum MeshEvent {
     },
     /// Figures, once a second.
     Status(MeshStatus),
+    /// Another process wrote to the store (a `pollen send` beside `pollen
+    /// run`): the neighbours on other transports have news too.
+    StoreChanged,
 }
 
 /// Lets the owner of the store (the demo, the app API) say "I just wrote".
@@ -281,9 +284,13 @@ where
             _ = tick.tick() => {
                 let now = clock.now_ms();
                 let v = store.borrow_mut().change_counter();
-                if v != version || nudge.take() {
+                let external = v != version;
+                if external || nudge.take() {
                     version = v;
                     peers.mark_dirty(None);
+                }
+                if external {
+                    events(MeshEvent::StoreChanged);
                 }
                 for (key, addr) in peers.due(now, config.max_links.saturating_sub(links)) {
                     let relay_key = peers.relay_key(&key);

@@ -296,6 +296,11 @@ fn on_mesh_event(ctx: &Ctx, event: MeshEvent) {
             *ctx.lan.borrow_mut() = Some(s.clone());
             (ctx.events)(HostEvent::LanStatus(s));
         }
+        MeshEvent::StoreChanged => {
+            ctx.peers.borrow_mut().mark_dirty(None);
+            ctx.ble.note_news();
+            ctx.view.notify_one();
+        }
     }
 }
 
