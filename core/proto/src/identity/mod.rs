@@ -355,6 +355,17 @@ mod tests {
     }
 
     #[test]
+    fn s8_generated_identities_are_unique() {
+        let mut signing = std::collections::HashSet::new();
+        let mut agreement = std::collections::HashSet::new();
+        for _ in 0..500 {
+            let p = Identity::generate("Ana").unwrap().public();
+            assert!(signing.insert(p.signing), "a signing key came twice");
+            assert!(agreement.insert(p.agreement), "an agreement key came twice");
+        }
+    }
+
+    #[test]
     fn secret_bytes_round_trip_and_refuse_garbage() {
         let id = Identity::generate("Ada").unwrap();
         let bytes = id.to_secret_bytes();
