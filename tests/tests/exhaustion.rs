@@ -94,10 +94,10 @@ fn d8_a_real_sync_succeeds_while_another_host_renews_idle_connections() {
         assert_eq!(out["sent"]["envelopes"], 1, "{out}");
     }
     stop.store(true, Ordering::Relaxed);
-    let opened = attacker.join().unwrap();
+    let after = attacker.join().unwrap();
     assert!(
-        opened > 120,
-        "the attacker renewed its connections: {opened}"
+        after > before,
+        "the flood went on during the syncs: {before} -> {after}"
     );
     assert_eq!(a.texts().len(), 3);
 }

@@ -446,7 +446,7 @@ fn d11_text_and_reactions_over_the_limits_are_refused_on_receive() {
     // At the limits, both are taken.
     assert!(check_change(&ANA, &long_text(&ANA, "t", MAX_TEXT_BYTES)).is_ok());
     let mut doc = ConversationDoc::new();
-    doc.apply(&[p.bytes.clone()]).unwrap();
+    doc.apply(std::slice::from_ref(&p.bytes)).unwrap();
     assert!(doc.apply(&[text]).is_err());
     assert_eq!(texts(&doc), ["short"]);
 }
