@@ -14,7 +14,7 @@ struct Nodes {
     _dir: tempfile::TempDir,
 }
 
-// SAFETY of use: libFuzzer runs inputs on one thread; the mutex keeps it so.
+// libFuzzer runs inputs on one thread; the mutex only satisfies `static`.
 static NODES: OnceLock<Mutex<Nodes>> = OnceLock::new();
 
 fn nodes() -> &'static Mutex<Nodes> {
@@ -35,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
     let n = nodes().lock().unwrap();
     match mode % 3 {
         0 => {
-            let _ = n.bo.ingest_envelopes(&[(rest.to_vec(), None)], "tcp:10.0.0.1");
+            let _ =
+                n.bo.ingest_envelopes(&[(rest.to_vec(), None)], "tcp:10.0.0.1");
         }
         1 => {
             let proofs: Vec<[u8; 32]> = rest
@@ -61,7 +62,9 @@ fuzz_target!(|data: &[u8]| {
             .into_iter()
             .find(|r| r.id == sent.envelope)
             .unwrap();
-        let out = n.bo.ingest_envelopes(&[(env.bytes, Some(env.id))], "tcp:10.0.0.2").unwrap();
+        let out =
+            n.bo.ingest_envelopes(&[(env.bytes, Some(env.id))], "tcp:10.0.0.2")
+                .unwrap();
         assert!(out[0].is_ok(), "{:?}", out[0]);
     }
 });

@@ -6,7 +6,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use pollen_node::relay::check_envelope;
-use pollen_proto::sync::store::{Incoming, Interests, LocalItem, Received, SyncStore, SyncStoreError};
+use pollen_proto::sync::store::{
+    Incoming, Interests, LocalItem, Received, SyncStore, SyncStoreError,
+};
 use pollen_proto::sync::{Offer, Session, SessionConfig};
 
 struct Empty;
