@@ -13,7 +13,7 @@ pub(crate) fn payloads(author: &Identity, count: usize) -> Result<Vec<Vec<u8>>, 
     (0..count)
         .map(|i| {
             let op = Op::Post {
-                id: MessageId::random(),
+                id: MessageId::for_author(&author.public().signing),
                 text: format!("message {i}: meet at the water point by the old mill at noon"),
                 reply_to: None,
             };

@@ -6,6 +6,22 @@ use pollen_node::store::MessageRow;
 use serde_json::{Value, json};
 use std::path::Path;
 
+/// Received text made safe for a terminal: control characters (ESC, BEL,
+/// C1 controls such as CSI; newlines and tabs too, so one message stays one
+/// line) and invisible bidi or zero-width format characters are shown as
+/// `\u{…}` escapes instead of being interpreted by the terminal.
+pub(crate) fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || pollen_proto::identity::is_format_char(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn print_json(v: &Value) -> Result<(), CliError> {
     let s = serde_json::to_string_pretty(v).map_err(|e| CliError::Other(e.to_string()))?;
     println!("{s}");
@@ -96,12 +112,18 @@ pub fn contacts(node: &Node, json: bool) -> Result<(), CliError> {
         } else {
             "not verified"
         };
-        println!("{:<20} {}  {}", c.alias, c.identity.fingerprint(), mark);
+        println!(
+            "{:<20} {}  {}",
+            clean(&c.alias),
+            c.identity.fingerprint(),
+            mark
+        );
     }
     for k in &changes {
         println!(
             "WARNING: a different key claimed to be {} (refused): {}",
-            k.alias, k.new_card
+            clean(&k.alias),
+            clean(&k.new_card)
         );
     }
     Ok(())
@@ -133,7 +155,7 @@ pub fn conversations(node: &Node, json: bool) -> Result<(), CliError> {
         };
         println!(
             "{:<24} {:<8}{} unread {}",
-            c.name,
+            clean(&c.name),
             c.kind.as_str(),
             public,
             c.unread
@@ -178,7 +200,7 @@ pub fn inbox(
         let text = if m.deleted {
             "(deleted)".to_owned()
         } else {
-            m.text.clone()
+            clean(&m.text)
         };
         let edited = if m.edited_at.is_some() {
             " (edited)"
@@ -189,13 +211,13 @@ pub fn inbox(
             .reply_to
             .map(|r| format!(" ↪{}", short(&hex::encode(r))))
             .unwrap_or_default();
-        let reactions: String = m.reactions.iter().map(|(_, e)| e.as_str()).collect();
+        let reactions: String = m.reactions.iter().map(|(_, e)| clean(e)).collect();
         println!(
             "[{}] {} {} {}{}: {}{}{} [{}]",
-            m.conversation_name,
+            clean(&m.conversation_name),
             time(m.sent_at),
             short(&hex::encode(m.id)),
-            m.from,
+            clean(&m.from),
             reply,
             text,
             edited,
@@ -228,7 +250,7 @@ pub fn status(s: &Status, run: Option<serde_json::Value>, json: bool) -> Result<
         ),
         None => println!("not running (start `pollen run` to sync with neighbours)"),
     }
-    println!("{} — fingerprint {}", s.name, s.fingerprint);
+    println!("{} — fingerprint {}", clean(&s.name), s.fingerprint);
     println!(
         "envelopes stored: {} ({} carried for others), own undelivered: {}, delivered: {}",
         s.envelopes_stored, s.carried_for_others, s.own_undelivered, s.own_delivered
@@ -293,4 +315,24 @@ pub fn import(r: &ImportReport, json: bool) -> Result<(), CliError> {
         eprintln!("error: bundle incomplete: {e}; everything before it was kept");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn received_text_cannot_drive_the_terminal() {
+        let hostile = "hi\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}txt.exe\nnext";
+        let shown = clean(hostile);
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c.is_control() || pollen_proto::identity::is_format_char(c)),
+            "{shown:?}"
+        );
+        assert!(shown.contains("\\u{1b}]0;pwned\\u{7}"), "{shown}");
+        assert!(shown.contains("\\u{202e}"), "{shown}");
+        assert_eq!(clean("Zoë 🐝 محمد"), "Zoë 🐝 محمد");
+    }
 }

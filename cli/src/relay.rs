@@ -134,7 +134,7 @@ fn serve_relay<B: Backend>(
             });
         }
         let options = ServeOptions {
-            max_links: o.max_links,
+            gate: pollen_runtime::GateConfig::relay(o.max_links),
             config: Rc::new(move |peer| relay_session(&key, &peer.ip().to_string())),
         };
         let done = {

@@ -220,3 +220,34 @@ fn a_forged_delivery_proof_purges_nothing() {
     assert_eq!(report["purged"], 0, "{report}");
     assert_eq!(b.json(&["status"])["carried_for_others"], held);
 }
+
+#[test]
+fn d11_received_text_is_printed_without_terminal_control_sequences() {
+    let root = tempfile::tempdir().unwrap();
+    let a = Phone::new(root.path(), "Ana");
+    let b = Phone::new(root.path(), "Bo");
+    a.add(&b);
+    b.add(&a);
+    // Set the window title, clear the screen, reverse what follows.
+    a.ok(&[
+        "send",
+        "--to",
+        "Bo",
+        "hi \u{1b}]0;pwned\u{7}\u{1b}[2J \u{202e}gnp.exe",
+    ]);
+    a.hand_to(&b, &root.path().join("b.bundle"));
+    let shown = b.ok(&["inbox"]);
+    assert!(shown.contains("pwned"), "the message arrived: {shown}");
+    assert!(
+        !shown
+            .chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+        "{shown:?}"
+    );
+    assert!(shown.contains("\\u{1b}[2J"), "{shown}");
+    // Scripts get the exact text.
+    assert_eq!(
+        b.inbox()[0]["text"],
+        "hi \u{1b}]0;pwned\u{7}\u{1b}[2J \u{202e}gnp.exe"
+    );
+}

@@ -38,17 +38,14 @@ pub const RELAY_GLOBAL_BYTES: u64 = 10 * 1024 * 1024 * 1024;
 /// fill it.
 pub const RELAY_PER_ORIGIN_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Most delivery proofs a node keeps before it refuses proofs for envelopes
-/// it never held (the node's store counts every proof it holds). Such proofs
-/// travel on as anti-packets; the cap bounds what a flood of made-up ones
-/// costs a phone, where every held proof is an item in every sync session.
-/// A relay on the node's SQLite store is a node here.
-pub const NODE_MAX_UNMATCHED_PROOFS: u64 = 50_000;
-/// Most proofs for envelopes it never held a PostgreSQL relay keeps. Twice
-/// the node's: a relay is where islands meet, so a proof often arrives there
-/// before any carrier of its envelope does, and it is provisioned with some
-/// forty times a phone's storage (100,000 proofs are a few MB).
-pub const RELAY_MAX_UNMATCHED_PROOFS: u64 = 100_000;
+/// Most delivery proofs for envelopes it never held ("unmatched") a node or
+/// a relay keeps; beyond it such proofs are dropped (they still purge and
+/// deliver what they match). Unmatched proofs travel on as anti-packets; the
+/// cap bounds what a flood of made-up ones costs, where every held proof is
+/// an item in every sync session (50,000 proofs are about 4 MB). Matched
+/// proofs are not counted: they are bounded by the envelopes that were held.
+/// One rule ([`keep_proof`]), one constant, for phones and relays alike.
+pub const MAX_UNMATCHED_PROOFS: u64 = 50_000;
 /// How long a proof is kept when no held envelope tells how long copies may
 /// still be around: the longest a Pollen sender lets a message live.
 pub const UNMATCHED_PROOF_TTL_SECS: u64 = DEFAULT_TTL_SECS;
@@ -199,10 +196,18 @@ pub fn room_needed(total: u64, size: u64, cap: u64) -> u64 {
     total.saturating_add(size).saturating_sub(cap)
 }
 
+/// Most copies of one envelope a receiver takes from a neighbour's claim:
+/// the budget a private message starts with (`crate::routing::COPIES`), so
+/// a neighbour cannot make carriers flood what they cannot read. (Channel
+/// posts flood among their readers: a member that opens one gives it the
+/// flooding budget itself, knowing what it is.)
+pub const MAX_COPIES: u32 = crate::routing::COPIES;
+
 /// The copy budget an arriving envelope is kept with: at least the one copy
-/// that arrived, whatever the sender claimed.
+/// that arrived, and never more than the policy maximum ([`MAX_COPIES`]),
+/// whatever the neighbour claimed.
 pub fn admit_copies(claimed: u32) -> u32 {
-    claimed.max(1)
+    claimed.clamp(1, MAX_COPIES)
 }
 
 /// The commitment a delivery proof answers: the only check a proof needs, as
@@ -214,8 +219,8 @@ pub fn proof_commitment(secret: &[u8; 32]) -> [u8; 32] {
 /// Whether a proof not known before is kept, and until when. `matched` says
 /// it purged or delivered something here; `held_until` is the latest expiry
 /// of the envelopes it purged. An unmatched proof is kept while fewer than
-/// `max_unmatched` are held (`unmatched_held` is asked only then, as counting
-/// costs a query). Returns the expiry to keep it with, or `None` to drop it.
+/// `max_unmatched` unmatched proofs are held (`unmatched_held` counts only
+/// unmatched proofs, and is asked only then, as counting costs a query). Returns the expiry to keep it with, or `None` to drop it.
 pub fn keep_proof<E>(
     matched: bool,
     held_until: Option<u64>,
@@ -269,5 +274,12 @@ mod tests {
         );
         assert_eq!(admit_copies(0), 1);
         assert_eq!(admit_copies(7), 7);
+    }
+
+    #[test]
+    fn r3_a_neighbours_copy_budget_is_clamped_to_the_policy_maximum() {
+        assert_eq!(admit_copies(u32::MAX), MAX_COPIES);
+        assert_eq!(admit_copies(MAX_COPIES + 1), MAX_COPIES);
+        assert_eq!(admit_copies(MAX_COPIES), MAX_COPIES);
     }
 }

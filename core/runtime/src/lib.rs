@@ -4,14 +4,17 @@
 //! `LocalSet`): sessions share the node's SQLite store through a `RefCell`,
 //! borrowed only inside synchronous session calls.
 
+pub mod accept;
 #[cfg(feature = "ble")]
 pub mod ble;
 pub mod discovery;
+pub mod gate;
 pub mod host;
 pub mod link;
 pub mod mesh;
 pub mod relay;
 
+pub use gate::{Gate, GateConfig};
 pub use link::{LinkClock, LinkOutcome, drive, drive_with};
 
 use pollen_proto::sync::{Session, SessionConfig, SyncStore};
@@ -23,7 +26,8 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::net::{TcpListener, TcpStream};
 
-/// Most sessions `serve` runs at once; more connections are refused.
+/// Most sessions `serve` runs at once; beyond that a new connection pushes
+/// out the oldest one still in its handshake, or is refused (see [`gate`]).
 pub const MAX_LINKS: usize = 32;
 /// How long `sync` waits for a TCP connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,7 +106,7 @@ pub async fn serve<S, F>(
     F: Fn(SocketAddr, &LinkOutcome) + 'static,
 {
     let options = ServeOptions {
-        max_links: MAX_LINKS,
+        gate: GateConfig::node(MAX_LINKS),
         config: Rc::new(|peer: SocketAddr| {
             SessionConfig::tcp(false, format!("tcp:{}", peer.ip())).routed()
         }),
@@ -112,8 +116,8 @@ pub async fn serve<S, F>(
 
 /// How `serve_with` accepts sessions.
 pub struct ServeOptions {
-    /// Most sessions at once; further connections are closed at once.
-    pub max_links: usize,
+    /// Link slots, per-address caps, handshake deadline and rate.
+    pub gate: GateConfig,
     /// The session settings for a connection from this address.
     pub config: Rc<dyn Fn(SocketAddr) -> SessionConfig>,
 }
@@ -131,6 +135,7 @@ pub async fn serve_with<S, F>(
     F: Fn(SocketAddr, &LinkOutcome) + 'static,
 {
     let done = Rc::new(done);
+    let gate = Gate::shared(options.gate.clone());
     let live = Rc::new(Cell::new(0usize));
     let clock = LinkClock::new();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -147,22 +152,25 @@ pub async fn serve_with<S, F>(
                 }
             },
         };
-        if live.get() >= options.max_links {
-            tracing::warn!(%peer, max = options.max_links, "too many links; refusing");
-            drop(stream);
-            continue;
-        }
+        let ticket = match gate.borrow_mut().admit(peer.ip()) {
+            Ok(t) => t,
+            Err(why) => {
+                tracing::warn!(%peer, %why, "refusing a connection");
+                drop(stream);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         live.set(live.get() + 1);
-        let (store, done, live) = (store.clone(), done.clone(), live.clone());
+        let (store, done, live, gate) = (store.clone(), done.clone(), live.clone(), gate.clone());
         let config = (options.config)(peer);
         let mut shutdown = shutdown_rx.clone();
         tokio::task::spawn_local(async move {
-            let session = Session::new(config, clock.now_ms());
             let stop = async move {
                 let _ = shutdown.wait_for(|s| *s).await;
             };
-            let outcome = drive(stream, session, &store, clock, stop).await;
+            let outcome =
+                accept::drive_accepted(&gate, ticket, stream, config, &store, clock, stop).await;
             live.set(live.get() - 1);
             done(peer, &outcome);
         });

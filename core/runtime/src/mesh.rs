@@ -4,6 +4,7 @@
 //! re-sync every half minute otherwise.
 
 use super::discovery::{Discovery, Found};
+use super::gate::{Gate, GateConfig, Ticket};
 use super::{LinkClock, LinkOutcome, RuntimeError, drive};
 use pollen_node::neighbours::{Peers, Source};
 use pollen_proto::sync::{Session, SessionConfig, SyncStore};
@@ -182,6 +183,7 @@ where
     // Outgoing sessions by neighbour address, with the handle that cancels one.
     let mut dialing: HashMap<SocketAddr, oneshot::Sender<()>> = HashMap::new();
     let mut links = 0usize;
+    let gate = Gate::shared(GateConfig::node(config.max_links));
     let mut version = store.borrow_mut().change_counter();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -205,10 +207,15 @@ where
             },
             accepted = listener.accept() => {
                 let Ok((stream, remote)) = accepted else { continue };
-                if links >= config.max_links {
-                    tracing::warn!(%remote, max = config.max_links, "too many links; refusing");
-                    continue;
-                }
+                // Accepted links go through the gate: slots, per-address caps,
+                // a short handshake deadline and a handshake rate.
+                let ticket = match gate.borrow_mut().admit(remote.ip()) {
+                    Ok(t) => t,
+                    Err(why) => {
+                        tracing::warn!(%remote, %why, "refusing a connection");
+                        continue;
+                    }
+                };
                 // Both sides dialled at once: keep the session dialled by the
                 // smaller address, on both sides alike. (Nodes sharing one
                 // address, as on loopback, cannot be told apart: keep both.)
@@ -229,7 +236,7 @@ where
                 spawn_session(SessionTask {
                     listen_port: local.port(),
                     relay_key: None,
-                    link: Link::Accepted(stream),
+                    link: Link::Accepted(stream, gate.clone(), ticket),
                     key: None,
                     peer: remote.to_string(),
                     outgoing: false,
@@ -357,7 +364,7 @@ fn short(name: &str) -> &str {
 }
 
 enum Link {
-    Accepted(TcpStream),
+    Accepted(TcpStream, Rc<RefCell<Gate>>, Ticket),
     Dial(SocketAddr),
 }
 
@@ -390,8 +397,12 @@ fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
             cancel,
             mut shutdown,
         } = t;
+        let mut gated = None;
         let stream = match link {
-            Link::Accepted(s) => Ok(s),
+            Link::Accepted(s, gate, ticket) => {
+                gated = Some((gate, ticket));
+                Ok(s)
+            }
             Link::Dial(addr) => {
                 match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(addr)).await {
                     Ok(Ok(s)) => Ok(s),
@@ -417,7 +428,6 @@ fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
                 }
                 config.listen_port = listen_port;
                 config.relay_key = relay_key;
-                let session = Session::new(config, clock.now_ms());
                 let stop = async move {
                     let cancelled = async {
                         // A dropped sender is not a cancellation.
@@ -434,7 +444,18 @@ fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
                         _ = shutdown.wait_for(|s| *s) => {}
                     }
                 };
-                drive(stream, session, &store, clock, stop).await
+                match gated {
+                    Some((gate, ticket)) => {
+                        crate::accept::drive_accepted(
+                            &gate, ticket, stream, config, &store, clock, stop,
+                        )
+                        .await
+                    }
+                    None => {
+                        let session = Session::new(config, clock.now_ms());
+                        drive(stream, session, &store, clock, stop).await
+                    }
+                }
             }
         };
         let _ = done.send(Done {

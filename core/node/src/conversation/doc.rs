@@ -129,12 +129,22 @@ impl ConversationDoc {
 
     /// One message, if its post has been applied.
     pub fn message(&self, id: &MessageId) -> Option<MessageView> {
-        let (_, obj) = self
+        let maps: Vec<_> = self
             .doc
             .get_all(ROOT, message_key(id))
             .ok()?
             .into_iter()
-            .rfind(|(v, _)| matches!(v, Value::Object(ObjType::Map)))?;
+            .filter(|(v, _)| matches!(v, Value::Object(ObjType::Map)))
+            .map(|(_, obj)| obj)
+            .collect();
+        // The map of the author the id is bound to; ids written before ids
+        // were bound fall back on the last map.
+        let obj = maps
+            .iter()
+            .rev()
+            .find(|o| writer(o).is_some_and(|w| id.is_by(&w)))
+            .or(maps.last())?
+            .clone();
         let author = writer(&obj)?;
         let sent_at = self.owned(&obj, "s", &author)?.as_u64()?;
         let deleted = self

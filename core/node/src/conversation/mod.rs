@@ -13,6 +13,7 @@
 //! an empty document, so it has no dependencies and shows the moment it
 //! arrives.
 
+mod bounds;
 mod doc;
 
 pub use doc::{ConversationDoc, MessageView};
@@ -74,6 +75,14 @@ pub enum ConversationError {
     Random(String),
 }
 
+/// The part of a message id bound to its author's key.
+fn author_tag(author: &[u8; 32]) -> [u8; 8] {
+    let h = blake3::derive_key("pollen 2026 message id author tag", author);
+    let mut tag = [0u8; 8];
+    tag.copy_from_slice(&h[..8]);
+    tag
+}
+
 fn am(e: impl std::fmt::Display) -> ConversationError {
     ConversationError::Automerge(e.to_string())
 }
@@ -83,19 +92,29 @@ fn am(e: impl std::fmt::Display) -> ConversationError {
 pub struct MessageId(pub [u8; 16]);
 
 impl MessageId {
-    /// A fresh random id.
-    pub fn random() -> MessageId {
+    /// A fresh id for a message by `author`: the first 8 bytes are bound to
+    /// the author's key (see [`MessageId::is_by`]), the rest are random. A
+    /// change that creates a message under an id not bound to its writer is
+    /// refused, so nobody can reuse (and so hide) someone else's message.
+    pub fn for_author(author: &[u8; 32]) -> MessageId {
         let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&author_tag(author));
         // Message ids only need to be unique, not secret; if the OS generator
         // fails we fall back on a hash of the time so sending still works.
-        if pollen_proto::random::fill(&mut id).is_err() {
+        if pollen_proto::random::fill(&mut id[8..]).is_err() {
             let t = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
                 .unwrap_or(0);
-            id.copy_from_slice(&blake3::hash(&t.to_le_bytes()).as_bytes()[..16]);
+            id[8..].copy_from_slice(&blake3::hash(&t.to_le_bytes()).as_bytes()[..8]);
         }
         MessageId(id)
+    }
+
+    /// True when this id may name a message by `author` (finding another
+    /// key with the same 64-bit tag costs about 2^64 hashes).
+    pub fn is_by(&self, author: &[u8; 32]) -> bool {
+        self.0[..8] == author_tag(author)
     }
 
     /// Lowercase hex.
@@ -226,8 +245,11 @@ pub fn build_change(
     }
     doc.set_actor(fresh_actor(author)?);
     match op {
-        Op::Post { text, reply_to, .. } => {
+        Op::Post { id, text, reply_to } => {
             check_text(text)?;
+            if !id.is_by(author) {
+                return Err(ConversationError::BadMessageId(id.to_hex()));
+            }
             let obj = doc.put_object(ROOT, &key, ObjType::Map).map_err(am)?;
             doc.put(&obj, "s", sent_at).map_err(am)?;
             doc.put(&obj, "t", text.as_str()).map_err(am)?;
@@ -303,9 +325,9 @@ pub fn check_change(author: &[u8; 32], bytes: &[u8]) -> Result<ChangeInfo, Conve
 /// dependency count, and that every operation writes only a key its writer
 /// owns. Returns the change and its writer's key.
 pub(crate) fn validate(bytes: &[u8]) -> Result<(Change, [u8; 32]), ConversationError> {
-    if bytes.len() > MAX_CHANGE_BYTES {
-        return Err(ConversationError::TooLarge(bytes.len()));
-    }
+    // Caps Automerge does not have (inflated size, run-length counts),
+    // checked before it parses anything.
+    bounds::check_bounds(bytes)?;
     let change = Change::from_bytes(bytes.to_vec()).map_err(am)?;
     let actor = change.actor_id().to_bytes();
     if actor.len() != ACTOR_LEN || change.seq() != 1 {
@@ -326,12 +348,14 @@ pub(crate) fn validate(bytes: &[u8]) -> Result<(Change, [u8; 32]), ConversationE
         let key = key.as_str();
         let allowed = !op.insert
             && match (&op.obj, &op.action) {
-                // A new message: a fresh map under its own key, never replacing one.
+                // A new message: a fresh map under its own key, never
+                // replacing one, with an id bound to its writer.
                 (ObjectId::Root, OpType::Make(ObjType::Map)) => {
                     op.pred.is_empty()
                         && key
                             .strip_prefix("m:")
-                            .is_some_and(|id| MessageId::from_hex(id).is_ok())
+                            .and_then(|id| MessageId::from_hex(id).ok())
+                            .is_some_and(|id| id.is_by(&writer))
                 }
                 (ObjectId::Root, OpType::Put(_)) => key == own_read,
                 (ObjectId::Id(obj), OpType::Put(_)) => {
@@ -344,6 +368,15 @@ pub(crate) fn validate(bytes: &[u8]) -> Result<(Change, [u8; 32]), ConversationE
             };
         if !allowed {
             return Err(ConversationError::BadKey(key.to_owned()));
+        }
+        // The sender's limits hold on receive too.
+        if let OpType::Put(automerge::ScalarValue::Str(v)) = &op.action {
+            if key == "t" && v.len() > MAX_TEXT_BYTES {
+                return Err(ConversationError::TextTooLong(v.len()));
+            }
+            if key == own_reaction && v.len() > MAX_EMOJI_BYTES {
+                return Err(ConversationError::EmojiTooLong(v.len()));
+            }
         }
     }
     Ok((change, writer))

@@ -6,7 +6,7 @@ const BO: [u8; 32] = [2; 32];
 const CY: [u8; 32] = [3; 32];
 
 fn post(author: &[u8; 32], text: &str, at: u64) -> (MessageId, BuiltChange) {
-    let id = MessageId::random();
+    let id = MessageId::for_author(author);
     let op = Op::Post {
         id,
         text: text.into(),
@@ -352,4 +352,101 @@ fn queued_changes_survive_save_and_load() {
     let mut reloaded = ConversationDoc::load(&doc.save()).unwrap();
     reloaded.apply(&[p.bytes]).unwrap();
     assert_eq!(reloaded.message(&id).unwrap().text, "final");
+}
+
+/// Runs `validate` on a thread; None if it did not return within 5 s.
+fn validate_within_5s(bytes: Vec<u8>) -> Option<Result<(), ConversationError>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(validate(&bytes).map(|_| ()));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(5)).ok()
+}
+
+#[test]
+fn d1_a_change_with_huge_run_length_counts_is_refused_at_once() {
+    let bomb = super::bounds::tests::rle_bomb(&ANA, i64::MAX / 4);
+    assert!(bomb.len() < 300, "a small change: {} bytes", bomb.len());
+    let result = validate_within_5s(bomb).expect("validating a small change must not hang");
+    assert!(result.is_err(), "{result:?}");
+    // The receiver still takes honest changes.
+    let (_, p) = post(&ANA, "still fine", 1);
+    let mut doc = ConversationDoc::new();
+    assert_eq!(doc.apply(&[p.bytes]).unwrap().len(), 1);
+}
+
+#[test]
+fn d1_a_compressed_change_that_inflates_past_the_cap_is_refused() {
+    let bomb = super::bounds::tests::deflate_bomb(8 << 20);
+    assert!(bomb.len() <= MAX_CHANGE_BYTES, "{} bytes", bomb.len());
+    let started = std::time::Instant::now();
+    let result = validate_within_5s(bomb).expect("no hang");
+    assert!(result.is_err(), "{result:?}");
+    eprintln!("8 MiB deflate bomb refused in {:?}", started.elapsed());
+}
+
+#[test]
+fn s9_a_message_cannot_be_hidden_by_reusing_its_id() {
+    let (id, ana) = post(&ANA, "the real message", 10);
+    // Bo writes his own message map under Ana's id, by hand.
+    let mut forged = automerge::AutoCommit::new();
+    forged.set_actor(fresh_actor(&BO).unwrap());
+    let obj = forged
+        .put_object(ROOT, message_key(&id), ObjType::Map)
+        .unwrap();
+    forged.put(&obj, "s", 20u64).unwrap();
+    forged.put(&obj, "t", "nothing to see here").unwrap();
+    let bytes = forged.get_last_local_change().unwrap().bytes().into_owned();
+    assert!(matches!(
+        check_change(&BO, &bytes),
+        Err(ConversationError::BadKey(_))
+    ));
+    let mut doc = ConversationDoc::new();
+    doc.apply(std::slice::from_ref(&ana.bytes)).unwrap();
+    assert!(doc.apply(&[bytes]).is_err());
+    assert_eq!(texts(&doc), ["the real message"]);
+    assert_eq!(doc.message(&id).unwrap().author, ANA);
+    // Nor can Bo build one through the API.
+    let op = Op::Post {
+        id,
+        text: "x".into(),
+        reply_to: None,
+    };
+    assert!(matches!(
+        build_change(&BO, &op, 1, &[]),
+        Err(ConversationError::BadMessageId(_))
+    ));
+    assert!(id.is_by(&ANA) && !id.is_by(&BO));
+}
+
+#[test]
+fn d11_text_and_reactions_over_the_limits_are_refused_on_receive() {
+    let (id, p) = post(&ANA, "short", 1);
+    // A modified client writes past the limits by hand.
+    let long_text = |author: &[u8; 32], key: &str, len: usize| {
+        let mut d = automerge::AutoCommit::new();
+        d.apply_changes([Change::from_bytes(p.bytes.clone()).unwrap()])
+            .unwrap();
+        d.set_actor(fresh_actor(author).unwrap());
+        let obj = message_obj(&d, &message_key(&id)).unwrap();
+        d.put(&obj, key, "a".repeat(len)).unwrap();
+        d.get_last_local_change().unwrap().bytes().into_owned()
+    };
+    let text = long_text(&ANA, "t", MAX_TEXT_BYTES + 1);
+    assert!(text.len() <= MAX_CHANGE_BYTES);
+    assert_eq!(
+        check_change(&ANA, &text),
+        Err(ConversationError::TextTooLong(MAX_TEXT_BYTES + 1))
+    );
+    let emoji = long_text(&BO, &format!("x:{}", hex::encode(BO)), 1000);
+    assert_eq!(
+        check_change(&BO, &emoji),
+        Err(ConversationError::EmojiTooLong(1000))
+    );
+    // At the limits, both are taken.
+    assert!(check_change(&ANA, &long_text(&ANA, "t", MAX_TEXT_BYTES)).is_ok());
+    let mut doc = ConversationDoc::new();
+    doc.apply(std::slice::from_ref(&p.bytes)).unwrap();
+    assert!(doc.apply(&[text]).is_err());
+    assert_eq!(texts(&doc), ["short"]);
 }

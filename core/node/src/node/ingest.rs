@@ -3,10 +3,12 @@
 //! conversations ([`apply`]), and carrying the rest within quotas.
 
 mod apply;
+#[cfg(test)]
+mod hardening_tests;
 mod open;
 
 use super::{Node, NodeError};
-use crate::admission::{self, NODE_MAX_UNMATCHED_PROOFS, Prior};
+use crate::admission::{self, MAX_UNMATCHED_PROOFS, Prior};
 use crate::conversation::{ConversationDoc, MessageId};
 use crate::node::events::{ConversationId, NodeEvent};
 use crate::store::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreError};
@@ -232,20 +234,16 @@ impl<'n> Batch<'n> {
         }
         let held = store.commitment_expiry(&commitment)?;
         let delivered = store.mark_delivered(&commitment, now)?;
-        // The node's store does not tell matched proofs apart, so it counts
-        // every proof it holds against the cap.
-        let Some(expires_at) = admission::keep_proof(
-            held.is_some() || delivered,
-            held,
-            now,
-            NODE_MAX_UNMATCHED_PROOFS,
-            || store.proof_count(),
-        )?
+        let matched = held.is_some() || delivered;
+        let Some(expires_at) =
+            admission::keep_proof(matched, held, now, MAX_UNMATCHED_PROOFS, || {
+                store.unmatched_proof_count()
+            })?
         else {
             return Ok(ProofOutcome::default());
         };
         let purged = store.purge_commitment(&commitment)?;
-        store.insert_proof(&commitment, &secret, expires_at)?;
+        store.insert_proof(&commitment, &secret, expires_at, matched)?;
         if delivered && let Some((conv, msg)) = store.outbox_message(&commitment)? {
             self.node.events.raise(NodeEvent::Delivered {
                 conversation: ConversationId(conv),

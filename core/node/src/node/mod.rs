@@ -484,6 +484,12 @@ pub(crate) fn check_name(name: &str) -> Result<&str, NodeError> {
             "it contains control characters",
         ));
     }
+    if n.chars().any(pollen_proto::identity::is_format_char) {
+        return Err(NodeError::BadName(
+            name.to_owned(),
+            "it contains invisible format characters (bidi or zero-width)",
+        ));
+    }
     if n.starts_with('#') {
         return Err(NodeError::BadName(
             name.to_owned(),

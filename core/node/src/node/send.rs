@@ -130,7 +130,7 @@ impl Node {
     ) -> Result<Sent, NodeError> {
         check_text(text)?;
         let op = Op::Post {
-            id: MessageId::random(),
+            id: MessageId::for_author(&self.public.signing),
             text: text.to_owned(),
             reply_to,
         };

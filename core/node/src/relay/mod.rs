@@ -17,7 +17,7 @@ use pollen_proto::envelope::Envelope;
 
 /// Most delivery proofs a relay keeps for envelopes it never held (defined
 /// with the node's in [`admission`], where the two are compared).
-pub use crate::admission::RELAY_MAX_UNMATCHED_PROOFS as MAX_UNMATCHED_PROOFS;
+pub use crate::admission::MAX_UNMATCHED_PROOFS;
 pub use crate::admission::{NO_HOPS_LEFT, QUOTA_EXCEEDED, STORE_FULL};
 
 /// How much a relay stores.

@@ -2,9 +2,7 @@
 //! eviction by priority, copy budgets and expiry.
 
 use super::{Store, StoreError, blob};
-use crate::admission::{
-    NODE_GLOBAL_BYTES, NODE_PER_ORIGIN_BYTES, admit_copies, room_needed, within_quota,
-};
+use crate::admission::{NODE_GLOBAL_BYTES, NODE_PER_ORIGIN_BYTES, room_needed, within_quota};
 use rusqlite::{OptionalExtension, params};
 
 /// Why this node holds an envelope; lower classes are evicted first.
@@ -172,7 +170,7 @@ impl Store {
             rec.class as i64,
             origin,
             now as i64,
-            i64::from(admit_copies(rec.copies)),
+            i64::from(rec.copies.max(1)),
         ])?;
         Ok(InsertOutcome::Stored { evicted })
     }
@@ -358,7 +356,7 @@ impl Store {
         let mut st = self
             .conn()
             .prepare_cached("UPDATE envelopes SET copies = ?2 WHERE id = ?1")?;
-        st.execute(params![&id[..], i64::from(admit_copies(copies))])?;
+        st.execute(params![&id[..], i64::from(copies.max(1))])?;
         Ok(())
     }
 }

@@ -50,17 +50,24 @@ impl Store {
         Ok(del.execute([&commitment[..]])?)
     }
 
-    /// Stores a delivery proof; returns false when it was already known.
+    /// Stores a delivery proof; `matched` when it purged or delivered
+    /// something held here. Returns false when it was already known.
     pub fn insert_proof(
         &self,
         commitment: &[u8; 32],
         secret: &[u8; 32],
         expires_at: u64,
+        matched: bool,
     ) -> Result<bool, StoreError> {
         let mut st = self.conn().prepare_cached(
-            "INSERT OR IGNORE INTO proofs (commitment, secret, expires_at) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO proofs (commitment, secret, expires_at, matched) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        Ok(st.execute(params![&commitment[..], &secret[..], expires_at as i64])? == 1)
+        Ok(st.execute(params![
+            &commitment[..],
+            &secret[..],
+            expires_at as i64,
+            matched
+        ])? == 1)
     }
 
     /// True when a proof for `commitment` is known (the envelope was delivered).
@@ -100,6 +107,16 @@ impl Store {
     }
 
     /// Number of proofs held.
+    pub fn unmatched_proof_count(&self) -> Result<u64, StoreError> {
+        let n: i64 =
+            self.conn()
+                .query_row("SELECT COUNT(*) FROM proofs WHERE matched = 0", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Every proof held, matched or not.
     pub fn proof_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn()

@@ -182,8 +182,14 @@ const V3: &str = "CREATE INDEX envelopes_by_tag ON envelopes (tag, expires_at, i
 const V4: &str = "ALTER TABLE envelopes ADD COLUMN copies INTEGER NOT NULL DEFAULT 1;
 UPDATE envelopes SET copies = 16 WHERE class = 2;";
 
+/// V5: whether a proof matched something held here (purged or delivered
+/// it); only unmatched proofs count against `admission::MAX_UNMATCHED_PROOFS`.
+/// Proofs kept before are counted as unmatched, the cautious side.
+const V5: &str = "ALTER TABLE proofs ADD COLUMN matched INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX proofs_unmatched ON proofs(matched) WHERE matched = 0;";
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 #[cfg(test)]

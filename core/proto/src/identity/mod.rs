@@ -52,8 +52,23 @@ impl From<DecodeError> for IdentityError {
     }
 }
 
+/// True for invisible Unicode format characters that can make one name look
+/// like another or reorder what follows it: bidirectional controls, zero-width
+/// characters, the byte-order mark, soft hyphen, tag characters (Unicode
+/// category Cf, plus the Hangul fillers that render as nothing).
+pub fn is_format_char(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFFB}' | '\u{0600}'..='\u{0605}' | '\u{06DD}' | '\u{070F}'
+        | '\u{08E2}' | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
 /// Checks a display name that is already trimmed: 1..=64 bytes, no control
-/// characters, no surrounding whitespace (so one name has one encoding).
+/// or invisible format characters (bidi, zero-width), no surrounding
+/// whitespace (so one name has one encoding).
 pub(crate) fn check_name(name: &str) -> Result<(), IdentityError> {
     if name.is_empty() {
         return Err(IdentityError::BadName("name is empty".into()));
@@ -72,6 +87,11 @@ pub(crate) fn check_name(name: &str) -> Result<(), IdentityError> {
     if name.chars().any(char::is_control) {
         return Err(IdentityError::BadName(
             "name contains control characters".into(),
+        ));
+    }
+    if name.chars().any(is_format_char) {
+        return Err(IdentityError::BadName(
+            "name contains invisible format characters (bidi or zero-width)".into(),
         ));
     }
     Ok(())
@@ -304,6 +324,45 @@ mod tests {
             Identity::generate(&"x".repeat(65)),
             Err(IdentityError::BadName(_))
         ));
+    }
+
+    #[test]
+    fn s3_names_with_bidi_or_zero_width_characters_are_refused() {
+        // "Bo" followed by a right-to-left override, "B\u{200B}o" looking
+        // like "Bo", a bidi isolate, a BOM, a tag character.
+        for name in [
+            "Bo\u{202E}",
+            "B\u{200B}o",
+            "\u{2066}Bo",
+            "\u{FEFF}Bo",
+            "Bo\u{E0041}",
+        ] {
+            assert!(check_name(name).is_err(), "{name:?}");
+            assert!(Identity::generate(name).is_err(), "{name:?}");
+        }
+        // Names arriving inside a card or an envelope go through the same
+        // check: a secret (or card) carrying such a name does not load.
+        let mut w = Writer::new();
+        w.u8(1)
+            .bytes(&[1; 32])
+            .bytes(&[2; 32])
+            .short_bytes("Bo\u{202E}".as_bytes());
+        assert!(Identity::from_secret_bytes(&w.finish()).is_err());
+        // Ordinary scripts and emoji still work.
+        for name in ["Bo", "Zoë", "محمد", "李雷", "Ana 🐝"] {
+            assert!(check_name(name).is_ok(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn s8_generated_identities_are_unique() {
+        let mut signing = std::collections::HashSet::new();
+        let mut agreement = std::collections::HashSet::new();
+        for _ in 0..500 {
+            let p = Identity::generate("Ana").unwrap().public();
+            assert!(signing.insert(p.signing), "a signing key came twice");
+            assert!(agreement.insert(p.agreement), "an agreement key came twice");
+        }
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl Batch<'_> {
                 let secret = opened.proof_secret;
                 let commitment = admission::proof_commitment(&secret);
                 node.store
-                    .insert_proof(&commitment, &secret, header.expires_at)?;
+                    .insert_proof(&commitment, &secret, header.expires_at, true)?;
                 Ok(Ok(IngestOutcome::Opened {
                     conversation,
                     proof: Some(secret),
@@ -91,6 +91,16 @@ impl Batch<'_> {
         // Other members still need it: carry it on, above strangers' traffic.
         let hops = env.header().hops;
         env.set_hops(hops.saturating_sub(1));
+        // A channel post floods among its readers; the budget a neighbour
+        // claimed was clamped (admission), so a reader restores it.
+        let channel = self
+            .node
+            .store
+            .conversation(conv)?
+            .is_some_and(|c| c.kind == ConversationKind::Channel);
+        if channel {
+            self.copies = crate::routing::initial_copies(true);
+        }
         match self.store_envelope(env, EnvelopeClass::Shared, origin)? {
             Ok(_) => Ok(Ok(IngestOutcome::Opened {
                 conversation: *conv,

@@ -4,7 +4,7 @@
 use super::sql::*;
 use super::worker::Statements;
 use super::{RelayStoreError, int, uint};
-use crate::admission::{self, Prior, RELAY_MAX_UNMATCHED_PROOFS};
+use crate::admission::{self, MAX_UNMATCHED_PROOFS, Prior};
 use crate::relay::RelayLimits;
 use pollen_proto::envelope::Header;
 use pollen_proto::sync::store::{Incoming, Received};
@@ -247,7 +247,7 @@ impl Batch<'_, '_> {
             matched,
             latest.map(uint),
             self.now,
-            RELAY_MAX_UNMATCHED_PROOFS,
+            MAX_UNMATCHED_PROOFS,
             || self.unmatched_count(),
         )?
         else {

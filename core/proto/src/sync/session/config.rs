@@ -234,6 +234,10 @@ pub enum SessionError {
     /// The link was cut before the session finished.
     #[error("link lost")]
     LinkLost,
+    /// This side closed the link before its session began: its connection
+    /// limits (slots, per-address caps, handshake rate) said no.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The neighbour could not be reached (the session never started).
     #[error("cannot connect: {0}")]
     Unreachable(String),

@@ -1,0 +1,98 @@
+//! What a neighbour's claims cannot buy: more copies than the policy allows
+//! (checklist R3/T3), and a flood of made-up proofs beyond one cap counted
+//! over unmatched proofs only.
+
+use super::Batch;
+use crate::admission::{MAX_COPIES, MAX_UNMATCHED_PROOFS};
+use crate::node::{Node, SystemClock};
+
+fn node(root: &std::path::Path, name: &str) -> Node {
+    Node::init(&root.join(name), name, Box::new(SystemClock)).unwrap()
+}
+
+#[test]
+fn r3_a_copy_claiming_u32_max_copies_is_kept_with_the_policy_maximum() {
+    let root = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        node(root.path(), "Ana"),
+        node(root.path(), "Bo"),
+        node(root.path(), "Chen"),
+    );
+    a.add_contact(&c.card(), None).unwrap();
+    let sent = a.send_direct("Chen", "spread me everywhere").unwrap();
+    let bytes = a
+        .store()
+        .envelopes(a.now())
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == sent.envelope)
+        .unwrap()
+        .bytes;
+    // Bo is a carrier: the neighbour says it hands over u32::MAX copies.
+    let outcome = b
+        .store
+        .transaction(|_| -> Result<_, crate::node::NodeError> {
+            let mut batch = Batch::new(&b)?;
+            let o = batch.ingest_copy(&bytes, None, "tcp:10.0.0.9", u32::MAX)?;
+            batch.flush()?;
+            Ok(o)
+        })
+        .unwrap();
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(
+        b.store().envelope_copies(&sent.envelope).unwrap(),
+        Some(MAX_COPIES)
+    );
+    // The honest recipient still gets it from the carrier.
+    let held: Vec<_> = b
+        .store()
+        .envelopes(b.now())
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.bytes, Some(r.id)))
+        .collect();
+    c.ingest_envelopes(&held, "tcp:10.0.0.2").unwrap();
+    assert_eq!(
+        c.messages(None, 10, None).unwrap()[0].text,
+        "spread me everywhere"
+    );
+}
+
+/// Fills the proofs table with `n` rows of one kind, fast.
+fn fill_proofs(n: &Node, count: u64, matched: bool) {
+    n.store()
+        .conn()
+        .execute(
+            "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?1)
+             INSERT INTO proofs (commitment, secret, expires_at, matched)
+             SELECT randomblob(32), randomblob(32), 4000000000, ?2 FROM k",
+            rusqlite::params![count as i64, matched],
+        )
+        .unwrap();
+}
+
+#[test]
+fn d5_unmatched_proofs_are_capped_by_one_rule_that_counts_only_unmatched_ones() {
+    let root = tempfile::tempdir().unwrap();
+    let b = node(root.path(), "Bo");
+    // A node that delivered a lot holds many matched proofs: they do not
+    // count, so a new unmatched proof is still kept (and travels on).
+    fill_proofs(&b, MAX_UNMATCHED_PROOFS, true);
+    let kept = b.ingest_proofs(&[[1; 32]]).unwrap();
+    assert!(
+        kept[0].new,
+        "matched proofs must not use up the unmatched cap"
+    );
+    // A flood of made-up proofs stops at the cap.
+    fill_proofs(&b, MAX_UNMATCHED_PROOFS - 1, false);
+    assert_eq!(
+        b.store().unmatched_proof_count().unwrap(),
+        MAX_UNMATCHED_PROOFS
+    );
+    let flood: Vec<[u8; 32]> = (2..50u8).map(|i| [i; 32]).collect();
+    assert!(b.ingest_proofs(&flood).unwrap().iter().all(|o| !o.new));
+    assert_eq!(
+        b.store().unmatched_proof_count().unwrap(),
+        MAX_UNMATCHED_PROOFS
+    );
+}

@@ -1,0 +1,70 @@
+//! The whole ingest path of a node on arbitrary bytes: envelopes (as from a
+//! neighbour), delivery proofs and bundles must never panic, and an honest
+//! message must still be accepted afterwards.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use pollen_node::node::{Node, SystemClock};
+use std::sync::{Mutex, OnceLock};
+
+struct Nodes {
+    bo: Node,
+    ana: Node,
+    _dir: tempfile::TempDir,
+}
+
+// libFuzzer runs inputs on one thread; the mutex only satisfies `static`.
+static NODES: OnceLock<Mutex<Nodes>> = OnceLock::new();
+
+fn nodes() -> &'static Mutex<Nodes> {
+    NODES.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let bo = Node::init(&dir.path().join("bo"), "Bo", Box::new(SystemClock)).unwrap();
+        let ana = Node::init(&dir.path().join("ana"), "Ana", Box::new(SystemClock)).unwrap();
+        ana.add_contact(&bo.card(), None).unwrap();
+        bo.add_contact(&ana.card(), None).unwrap();
+        Mutex::new(Nodes { bo, ana, _dir: dir })
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let n = nodes().lock().unwrap();
+    match mode % 3 {
+        0 => {
+            let _ =
+                n.bo.ingest_envelopes(&[(rest.to_vec(), None)], "tcp:10.0.0.1");
+        }
+        1 => {
+            let proofs: Vec<[u8; 32]> = rest
+                .chunks_exact(32)
+                .map(|c| c.try_into().unwrap())
+                .collect();
+            let _ = n.bo.ingest_proofs(&proofs);
+        }
+        _ => {
+            let path = n._dir.path().join("fuzz.bundle");
+            std::fs::write(&path, rest).unwrap();
+            let _ = n.bo.import_bundle(&path, &mut |_| {});
+        }
+    }
+    // Once in a while, the node still takes an honest message.
+    if data.len() % 64 == 0 {
+        let sent = n.ana.send_direct("Bo", "still here").unwrap();
+        let env = n
+            .ana
+            .store()
+            .envelopes(n.ana.now())
+            .unwrap()
+            .into_iter()
+            .find(|r| r.id == sent.envelope)
+            .unwrap();
+        let out =
+            n.bo.ingest_envelopes(&[(env.bytes, Some(env.id))], "tcp:10.0.0.2")
+                .unwrap();
+        assert!(out[0].is_ok(), "{:?}", out[0]);
+    }
+});
