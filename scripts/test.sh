@@ -36,6 +36,9 @@ else
     echo "not root: the tests that need root were reported as ignored"
 fi
 
+step "benchmarks at small sizes (each prints its figures; none zero)"
+./scripts/bench.sh --small
+
 step "fuzz targets build"
 (cd fuzz && cargo check --locked --quiet)
 echo "fuzz targets: ok"

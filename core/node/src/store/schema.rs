@@ -182,8 +182,12 @@ const V3: &str = "CREATE INDEX envelopes_by_tag ON envelopes (tag, expires_at, i
 const V4: &str = "ALTER TABLE envelopes ADD COLUMN copies INTEGER NOT NULL DEFAULT 1;
 UPDATE envelopes SET copies = 16 WHERE class = 2;";
 
+/// V5: no query reads envelopes by origin since the `usage` table keeps
+/// each origin's bytes, yet every insert paid for the index.
+const V5: &str = "DROP INDEX envelopes_origin;";
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 #[cfg(test)]

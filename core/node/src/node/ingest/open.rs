@@ -91,7 +91,7 @@ impl Batch<'_> {
         // Other members still need it: carry it on, above strangers' traffic.
         let hops = env.header().hops;
         env.set_hops(hops.saturating_sub(1));
-        match self.store_envelope(env, EnvelopeClass::Shared, origin)? {
+        match self.store_envelope(env, &env.id().0, EnvelopeClass::Shared, origin)? {
             Ok(_) => Ok(Ok(IngestOutcome::Opened {
                 conversation: *conv,
                 proof: None,
