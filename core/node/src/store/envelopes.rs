@@ -372,6 +372,11 @@ impl Store {
     /// the spend, so a few more copies travel than the budget meant; nothing
     /// acknowledged is lost.
     pub fn spend_envelope_copies(&self, id: &[u8; 32], copies: u32) -> Result<(), StoreError> {
+        // Inside a transaction its commit decides (and SQLite refuses to
+        // change the level there).
+        if !self.conn().is_autocommit() {
+            return self.set_envelope_copies(id, copies);
+        }
         let sync = |level: &str| -> Result<(), StoreError> {
             self.conn()
                 .prepare_cached(&format!("PRAGMA synchronous = {level}"))?
@@ -454,6 +459,10 @@ mod tests {
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(level, 2, "synchronous is FULL again");
+        // Inside a transaction too (the level cannot change there).
+        s.transaction(|s| s.spend_envelope_copies(&[1; 32], 4))
+            .unwrap();
+        assert_eq!(s.envelope_copies(&[1; 32]).unwrap(), Some(4));
     }
 
     #[test]
