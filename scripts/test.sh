@@ -36,6 +36,9 @@ else
     echo "not root: the tests that need root were reported as ignored"
 fi
 
+step "benchmarks at small sizes (each prints its figures; none zero)"
+./scripts/bench.sh --small
+
 step "fuzz targets: build, and run each over its committed seed corpus"
 # A timed fuzzing pass needs nightly and an ASan build of everything (well
 # over 3 minutes on 2 cores), so CI only replays the seeds (-runs=0) on a

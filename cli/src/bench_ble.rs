@@ -48,8 +48,7 @@ pub fn run(o: Options) -> Result<(), CliError> {
             "meeting": meet,
             "duty_cycles": budgets,
         });
-        println!("{v}");
-        return Ok(());
+        return crate::bench_json::emit("ble", v);
     }
     for g in [&large, &small] {
         println!(

@@ -6,6 +6,7 @@
 mod args;
 mod bench;
 mod bench_ble;
+mod bench_json;
 mod bench_payloads;
 mod bench_relay;
 mod ble;

@@ -211,7 +211,7 @@ pub fn run(o: Options) -> Result<(), CliError> {
         relay_peak_rss_mb,
     };
     if o.json {
-        println!("{}", serde_json::to_string(&report).map_err(err)?);
+        crate::bench_json::emit("relay", &report)?;
     } else {
         print_human(&report, &measured);
     }

@@ -166,7 +166,7 @@ impl<'n> Batch<'n> {
         if let Err(r) = admission::spend_hop(&mut env) {
             return Ok(Err(r));
         }
-        match self.store_envelope(&env, EnvelopeClass::Carried, origin)? {
+        match self.store_envelope(&env, &id, EnvelopeClass::Carried, origin)? {
             Ok(InsertOutcome::Duplicate) => Ok(Ok(IngestOutcome::Duplicate)),
             Ok(InsertOutcome::Stored { .. }) => Ok(Ok(IngestOutcome::Carried)),
             Err(r) => Ok(Err(r)),
@@ -189,15 +189,18 @@ impl<'n> Batch<'n> {
             .map(|(k, c)| (k.clone(), *c))
     }
 
+    /// Stores `env`, whose id (`id`, known from admission: it does not
+    /// depend on the hops spent since) is not hashed again.
     fn store_envelope(
         &mut self,
         env: &Envelope,
+        id: &[u8; 32],
         class: EnvelopeClass,
         origin: &str,
     ) -> Result<Result<InsertOutcome, Rejection>, NodeError> {
         let h = env.header();
         let rec = EnvelopeRecord {
-            id: env.id().0,
+            id: *id,
             bytes: env.encode(),
             expires_at: h.expires_at,
             tag: h.tag.0,

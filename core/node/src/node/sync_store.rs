@@ -128,7 +128,7 @@ impl SyncStore for Node {
         };
         let (kept, given) = routing::split(held, role);
         if kept != held {
-            self.store.set_envelope_copies(id, kept).map_err(err)?;
+            self.store.spend_envelope_copies(id, kept).map_err(err)?;
         }
         Ok(Some(given))
     }

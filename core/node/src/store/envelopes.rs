@@ -135,9 +135,9 @@ impl Store {
         origin: &str,
         now: u64,
     ) -> Result<InsertOutcome, StoreError> {
-        if self.has_envelope(&rec.id)? {
-            return Ok(InsertOutcome::Duplicate);
-        }
+        // No lookup first: ingest has just looked the id up, and the insert
+        // itself tells a duplicate (nothing changed). Only a refusal or an
+        // eviction, which must not happen for an envelope already held, asks.
         let size = rec.bytes.len() as u64;
         let (total, used) = self.bytes_used(origin)?;
         // Only strangers' traffic counts against an origin: what this node
@@ -145,6 +145,9 @@ impl Store {
         if rec.class == EnvelopeClass::Carried
             && !within_quota(used, size, self.limits.per_origin_bytes)
         {
+            if self.has_envelope(&rec.id)? {
+                return Ok(InsertOutcome::Duplicate);
+            }
             return Err(StoreError::QuotaExceeded {
                 origin: origin.to_owned(),
                 used,
@@ -152,15 +155,19 @@ impl Store {
             });
         }
         let evicted = if room_needed(total, size, self.limits.global_bytes) > 0 {
+            if self.has_envelope(&rec.id)? {
+                return Ok(InsertOutcome::Duplicate);
+            }
             self.make_room(total, size, rec.class)?
         } else {
             0
         };
         let mut st = self.conn().prepare_cached(
             "INSERT INTO envelopes (id, bytes, size, expires_at, tag, commitment, class, origin, received_at, copies)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (id) DO NOTHING",
         )?;
-        st.execute(params![
+        let inserted = st.execute(params![
             &rec.id[..],
             &rec.bytes,
             size as i64,
@@ -172,6 +179,9 @@ impl Store {
             now as i64,
             i64::from(rec.copies.max(1)),
         ])?;
+        if inserted == 0 {
+            return Ok(InsertOutcome::Duplicate);
+        }
         Ok(InsertOutcome::Stored { evicted })
     }
 
@@ -351,6 +361,33 @@ impl Store {
         Ok(copies.map(|c| c.clamp(1, i64::from(u32::MAX)) as u32))
     }
 
+    /// Sets the copy budget of a held envelope as a session hands a copy
+    /// over, without waiting for the disk: sessions hand copies over one at
+    /// a time, outside any transaction, and a wait for the disk each (a
+    /// synchronous commit) held a sender to a few hundred envelopes a second.
+    /// The WAL keeps the write in order and the next durable commit (every
+    /// ingest is one) carries it to disk. A power cut before that forgets
+    /// the spend, so a few more copies travel than the budget meant; nothing
+    /// acknowledged is lost.
+    pub fn spend_envelope_copies(&self, id: &[u8; 32], copies: u32) -> Result<(), StoreError> {
+        // Inside a transaction its commit decides (and SQLite refuses to
+        // change the level there).
+        if !self.conn().is_autocommit() {
+            return self.set_envelope_copies(id, copies);
+        }
+        let sync = |level: &str| -> Result<(), StoreError> {
+            self.conn()
+                .prepare_cached(&format!("PRAGMA synchronous = {level}"))?
+                .execute([])?;
+            Ok(())
+        };
+        sync("NORMAL")?;
+        let set = self.set_envelope_copies(id, copies);
+        // Restored whatever happened: every other write stays durable.
+        sync("FULL")?;
+        set
+    }
+
     /// Sets the copy budget of a held envelope.
     pub fn set_envelope_copies(&self, id: &[u8; 32], copies: u32) -> Result<(), StoreError> {
         let mut st = self
@@ -406,6 +443,24 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, StoreError::Full { .. }));
         assert!(s.has_envelope(&[1; 32]).unwrap() && s.has_envelope(&[2; 32]).unwrap());
+    }
+
+    #[test]
+    fn spending_copies_writes_the_budget_and_keeps_commits_durable() {
+        let s = store(10_000, 10_000);
+        s.insert_envelope(&rec(1, 256, EnvelopeClass::Carried, 100), "a", 0)
+            .unwrap();
+        s.spend_envelope_copies(&[1; 32], 8).unwrap();
+        assert_eq!(s.envelope_copies(&[1; 32]).unwrap(), Some(8));
+        let level: i64 = s
+            .conn()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(level, 2, "synchronous is FULL again");
+        // Inside a transaction too (the level cannot change there).
+        s.transaction(|s| s.spend_envelope_copies(&[1; 32], 4))
+            .unwrap();
+        assert_eq!(s.envelope_copies(&[1; 32]).unwrap(), Some(4));
     }
 
     #[test]

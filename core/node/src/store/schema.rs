@@ -188,8 +188,19 @@ UPDATE envelopes SET copies = 16 WHERE class = 2;";
 const V5: &str = "ALTER TABLE proofs ADD COLUMN matched INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX proofs_unmatched ON proofs(matched) WHERE matched = 0;";
 
+/// V6: no query reads envelopes by origin since the `usage` table keeps
+/// each origin's bytes, yet every insert paid for the index.
+const V6: &str = "DROP INDEX envelopes_origin;";
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+    ])
 }
 
 #[cfg(test)]
