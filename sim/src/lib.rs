@@ -1,6 +1,7 @@
 //! Pollen's deterministic mesh simulator.
 //!
-//! - [`trace`]: contact traces in the common `time CONN a b up|down` format;
+//! - [`trace`]: contact traces as recorded (ONE's `time CONN a b up|down`
+//!   events, CRAWDAD-style `a b start end` lists), oddities counted;
 //! - [`bound`]: what a copy budget buys a router that cannot tell good
 //!   carriers from bad ones (the ideal blind spray);
 //! - [`oracle`]: the earliest possible delivery of a message over a trace,
@@ -41,4 +42,4 @@ pub use scenario::{
     MessageSpec, Role, Scenario, ScenarioError, ScenarioParams, Target, by_name, city, festival,
     from_trace, village,
 };
-pub use trace::{Contact, LinkKind, Trace, TraceError, parse};
+pub use trace::{Contact, LinkKind, Trace, TraceError, TraceFormat, TraceStats, parse, read};
