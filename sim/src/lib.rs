@@ -12,6 +12,8 @@
 //! - [`workload`]: synthetic message workloads;
 //! - [`plot`]: SVG charts of delivery, latency and storage per policy.
 //! - [`policy`]: the routing policies compared;
+//! - [`encounter`]: encounter-aware routing state (predictability per
+//!   rotating tag, daily-keyed summaries);
 //! - [`engine`]: real core nodes syncing over simulated BLE, hotspot and
 //!   uplink links on virtual time;
 //! - [`metrics`]: the figures of a run.
@@ -27,6 +29,7 @@
 //! ```
 
 pub mod bound;
+pub mod encounter;
 pub mod engine;
 pub mod metrics;
 pub mod oracle;
