@@ -18,7 +18,8 @@ pub struct SimArgs {
     /// or a contact list (`a b start end ...`), oddities counted on stderr.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
-    /// Routing policy: direct, epidemic, spray-and-wait, flood, pollen, or all.
+    /// Routing policy: direct, epidemic, spray-and-wait, flood, pollen (blind),
+    /// encounter, or all.
     #[arg(long, default_value = "pollen")]
     policy: String,
     /// Copies for spray-and-wait and pollen.
