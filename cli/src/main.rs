@@ -17,6 +17,7 @@ mod output;
 mod relay;
 mod run;
 mod sim;
+mod sim_progress;
 
 use args::{BleCmd, BundleCmd, ChannelCmd, Cli, Command, ContactCmd, GroupCmd, SendArgs};
 use clap::Parser;

@@ -1,6 +1,7 @@
 //! `pollen sim`: runs the mesh simulator and prints its figures.
 
 use crate::CliError;
+use crate::sim_progress::SimProgress;
 use pollen_sim::engine::{self, SimConfig};
 use pollen_sim::metrics::{Outcome, Report};
 use pollen_sim::policy::{self, Policy};
@@ -13,10 +14,12 @@ pub struct SimArgs {
     /// Built-in scenario: festival, village or city.
     #[arg(long, default_value = "festival", conflicts_with = "trace")]
     scenario: String,
-    /// Replay a contact trace (`time CONN a b up|down` per line) instead.
+    /// Replay a contact trace instead: ONE events (`time CONN a b up|down`)
+    /// or a contact list (`a b start end ...`), oddities counted on stderr.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
-    /// Routing policy: direct, epidemic, spray-and-wait, flood, pollen, or all.
+    /// Routing policy: direct, epidemic, spray-and-wait, flood, pollen (blind),
+    /// encounter, or all.
     #[arg(long, default_value = "pollen")]
     policy: String,
     /// Copies for spray-and-wait and pollen.
@@ -94,8 +97,10 @@ fn scenario(args: &SimArgs) -> Result<Scenario, CliError> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
-            let trace =
-                pollen_sim::parse(&text).map_err(|e| err(format!("{}: {e}", path.display())))?;
+            let (trace, stats) =
+                pollen_sim::read(&text).map_err(|e| err(format!("{}: {e}", path.display())))?;
+            // On stderr, so that `--json` output stays one document.
+            eprintln!("{}: {stats}", path.display());
             scenario::from_trace(trace, &params).map_err(err)
         }
         None => scenario::by_name(&args.scenario, &params).map_err(err),
@@ -130,10 +135,13 @@ pub fn run(args: SimArgs) -> Result<(), CliError> {
         if !args.unlimited {
             cfg.store_cap_bytes = args.cap_mb.max(1) * 1_000_000;
         }
-        if !args.json {
+        let bar = SimProgress::new(p.name(), sc.duration, args.json);
+        if !args.json && !bar.shown() {
             eprintln!("running {} on {} ...", p.name(), sc.name);
         }
-        outcomes.push(engine::run(&sc, &cfg).map_err(err)?);
+        let outcome = engine::run_with_progress(&sc, &cfg, &mut |at| bar.update(at));
+        bar.finish();
+        outcomes.push(outcome.map_err(err)?);
     }
     let reports: Vec<Report> = outcomes.iter().map(Outcome::report).collect();
     if let Some(dir) = &args.plot {

@@ -1,6 +1,7 @@
 //! Pollen's deterministic mesh simulator.
 //!
-//! - [`trace`]: contact traces in the common `time CONN a b up|down` format;
+//! - [`trace`]: contact traces as recorded (ONE's `time CONN a b up|down`
+//!   events, CRAWDAD-style `a b start end` lists), oddities counted;
 //! - [`bound`]: what a copy budget buys a router that cannot tell good
 //!   carriers from bad ones (the ideal blind spray);
 //! - [`oracle`]: the earliest possible delivery of a message over a trace,
@@ -11,6 +12,8 @@
 //! - [`workload`]: synthetic message workloads;
 //! - [`plot`]: SVG charts of delivery, latency and storage per policy.
 //! - [`policy`]: the routing policies compared;
+//! - [`encounter`]: encounter-aware routing state (predictability per
+//!   rotating tag, daily-keyed summaries);
 //! - [`engine`]: real core nodes syncing over simulated BLE, hotspot and
 //!   uplink links on virtual time;
 //! - [`metrics`]: the figures of a run.
@@ -26,6 +29,7 @@
 //! ```
 
 pub mod bound;
+pub mod encounter;
 pub mod engine;
 pub mod metrics;
 pub mod oracle;
@@ -41,4 +45,4 @@ pub use scenario::{
     MessageSpec, Role, Scenario, ScenarioError, ScenarioParams, Target, by_name, city, festival,
     from_trace, village,
 };
-pub use trace::{Contact, LinkKind, Trace, TraceError, parse};
+pub use trace::{Contact, LinkKind, Trace, TraceError, TraceFormat, TraceStats, parse, read};

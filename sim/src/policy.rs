@@ -45,10 +45,22 @@ pub enum Policy {
         /// Copies the source starts with.
         copies: u32,
     },
+    /// `pollen` plus encounter history: private copies go only to carriers
+    /// at least as likely to meet the recipient, and a last copy moves on
+    /// to a clearly better one (`crate::encounter`).
+    Encounter {
+        /// Copies the source starts with.
+        copies: u32,
+    },
 }
 
+/// How much better (in predictability) a carrier must be to take a last
+/// copy from the `encounter` policy. Each move climbs at least this much,
+/// so a copy moves at most `1 / FORWARD_MARGIN` times.
+pub const FORWARD_MARGIN: f32 = 0.1;
+
 /// Every policy with its default parameters, in table order.
-pub const ALL: [Policy; 5] = [
+pub const ALL: [Policy; 6] = [
     Policy::Direct,
     Policy::Epidemic,
     Policy::SprayAndWait {
@@ -58,11 +70,14 @@ pub const ALL: [Policy; 5] = [
     Policy::Pollen {
         copies: POLLEN_COPIES,
     },
+    Policy::Encounter {
+        copies: POLLEN_COPIES,
+    },
 ];
 
 /// An unknown policy name.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("unknown policy {0:?} (direct, epidemic, spray-and-wait, flood, pollen)")]
+#[error("unknown policy {0:?} (direct, epidemic, spray-and-wait, flood, pollen, encounter)")]
 pub struct PolicyError(pub String);
 
 impl FromStr for Policy {
@@ -76,7 +91,10 @@ impl FromStr for Policy {
                 copies: DEFAULT_COPIES,
             },
             "flood" => Policy::Flood { hops: FLOOD_HOPS },
-            "pollen" => Policy::Pollen {
+            "pollen" | "blind" => Policy::Pollen {
+                copies: POLLEN_COPIES,
+            },
+            "encounter" => Policy::Encounter {
                 copies: POLLEN_COPIES,
             },
             other => return Err(PolicyError(other.to_owned())),
@@ -91,7 +109,7 @@ impl fmt::Display for Policy {
 }
 
 /// What a node knows about one item it holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Held {
     /// This node wrote it.
     pub own: bool,
@@ -99,6 +117,11 @@ pub struct Held {
     pub copies: u32,
     /// Hops the copy travelled to get here (0 at the source).
     pub hops: u8,
+    /// It handed its last copy on (`encounter`): it waits for a recipient.
+    pub retired: bool,
+    /// Predictability of meeting the recipient: (this node's, the peer's),
+    /// `encounter` only (0 where unknown).
+    pub predict: (f32, f32),
     /// It is a delivery proof, not an envelope.
     pub proof: bool,
 }
@@ -112,12 +135,21 @@ impl Policy {
             Policy::SprayAndWait { .. } => "spray-and-wait",
             Policy::Flood { .. } => "flood",
             Policy::Pollen { .. } => "pollen",
+            Policy::Encounter { .. } => "encounter",
         }
     }
 
     /// Whether copies carry a budget (sent with them in the session).
     pub fn keeps_budgets(&self) -> bool {
-        matches!(self, Policy::SprayAndWait { .. } | Policy::Pollen { .. })
+        matches!(
+            self,
+            Policy::SprayAndWait { .. } | Policy::Pollen { .. } | Policy::Encounter { .. }
+        )
+    }
+
+    /// Whether the policy keeps encounter history.
+    pub fn uses_encounters(&self) -> bool {
+        matches!(self, Policy::Encounter { .. })
     }
 
     /// The same policy with `copies` copies, where it has a copy budget.
@@ -125,6 +157,7 @@ impl Policy {
         match self {
             Policy::SprayAndWait { .. } => Policy::SprayAndWait { copies },
             Policy::Pollen { .. } => Policy::Pollen { copies },
+            Policy::Encounter { .. } => Policy::Encounter { copies },
             other => other,
         }
     }
@@ -136,8 +169,10 @@ impl Policy {
             Policy::SprayAndWait { copies } => copies.max(1),
             // A public post is wanted by much of the crowd: every copy handed
             // over is likely a delivery, so it floods (halving never ends).
-            Policy::Pollen { .. } if public => routing::initial_copies(true),
-            Policy::Pollen { copies } => copies.max(1),
+            Policy::Pollen { .. } | Policy::Encounter { .. } if public => {
+                routing::initial_copies(true)
+            }
+            Policy::Pollen { copies } | Policy::Encounter { copies } => copies.max(1),
             _ => 1,
         }
     }
@@ -153,7 +188,10 @@ impl Policy {
         if item.proof {
             // Classic routers have no anti-packets; Pollen spreads proofs so
             // carriers drop delivered copies.
-            return matches!(self, Policy::Epidemic | Policy::Pollen { .. });
+            return matches!(
+                self,
+                Policy::Epidemic | Policy::Pollen { .. } | Policy::Encounter { .. }
+            );
         }
         match role {
             PeerRole::Recipient | PeerRole::Member => match self {
@@ -166,6 +204,7 @@ impl Policy {
                 Policy::SprayAndWait { .. } => item.copies > 1,
                 Policy::Flood { hops } => item.hops < hops,
                 Policy::Pollen { .. } => peer != Role::Person || routing::offers(item.copies, role),
+                Policy::Encounter { .. } => peer != Role::Person || encounter_offers(item),
             },
         }
     }
@@ -180,8 +219,28 @@ impl Policy {
         }
         match self {
             Policy::SprayAndWait { .. } | Policy::Pollen { .. } => routing::split(held, role),
+            // A last copy moves: the giver keeps the bytes but no budget.
+            Policy::Encounter { .. } if held <= 1 && role == PeerRole::Carrier => (0, 1),
+            Policy::Encounter { .. } => routing::split(held, role),
             _ => (held, 1),
         }
+    }
+}
+
+/// The `encounter` policy towards a phone that is only a carrier: channel
+/// posts flood as in `pollen`; a private copy with budget to spare goes to
+/// a carrier at least as likely to meet the recipient (with no history on
+/// either side, that is the blind spray); a last copy moves only to a
+/// carrier better by `FORWARD_MARGIN`.
+fn encounter_offers(item: Held) -> bool {
+    if item.retired {
+        return false;
+    }
+    let (mine, theirs) = item.predict;
+    if item.copies > 1 {
+        theirs >= mine
+    } else {
+        theirs >= mine + FORWARD_MARGIN
     }
 }
 
@@ -195,6 +254,8 @@ mod tests {
             copies,
             hops,
             proof: false,
+            retired: false,
+            predict: (0.0, 0.0),
         }
     }
 
@@ -231,6 +292,30 @@ mod tests {
         let p = Policy::Flood { hops: 7 };
         assert!(p.offers(Role::Person, held(1, 6), PeerRole::Carrier, Role::Person));
         assert!(!p.offers(Role::Person, held(1, 7), PeerRole::Carrier, Role::Person));
+    }
+
+    #[test]
+    fn encounter_sprays_up_the_gradient_and_moves_last_copies() {
+        let p = Policy::Encounter { copies: 16 };
+        let with = |copies, mine, theirs| Held {
+            predict: (mine, theirs),
+            ..held(copies, 1)
+        };
+        let carrier = |h| p.offers(Role::Person, h, PeerRole::Carrier, Role::Person);
+        assert!(carrier(with(8, 0.0, 0.0)));
+        assert!(carrier(with(8, 0.2, 0.3)));
+        assert!(!carrier(with(8, 0.3, 0.2)));
+        assert!(!carrier(with(1, 0.3, 0.35)));
+        assert!(carrier(with(1, 0.3, 0.45)));
+        let retired = Held {
+            retired: true,
+            ..with(1, 0.0, 1.0)
+        };
+        assert!(!carrier(retired));
+        assert!(p.offers(Role::Person, retired, PeerRole::Recipient, Role::Person));
+        assert_eq!(p.split(1, PeerRole::Carrier, Role::Person), (0, 1));
+        assert_eq!(p.split(8, PeerRole::Carrier, Role::Person), (4, 4));
+        assert_eq!(p.split(1, PeerRole::Recipient, Role::Person), (1, 1));
     }
 
     #[test]

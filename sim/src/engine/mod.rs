@@ -134,10 +134,35 @@ struct Engine<'a> {
     storage: Vec<(f64, f64)>,
     stats: RunStats,
     end_ms: u64,
+    progress: &'a mut dyn FnMut(Progress),
+}
+
+/// How far a run has come, reported at every storage sample (each
+/// `SimConfig::sample_s` of simulated time).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// Simulated seconds done.
+    pub sim_s: f64,
+    /// Simulated seconds the run lasts.
+    pub duration_s: f64,
+    /// Sessions opened so far.
+    pub sessions: u64,
+    /// Envelope copies handed over so far.
+    pub transmissions: u64,
 }
 
 /// Runs `policy` over `sc` and returns everything the metrics need.
 pub fn run(sc: &Scenario, cfg: &SimConfig) -> Result<Outcome, SimError> {
+    run_with_progress(sc, cfg, &mut |_| {})
+}
+
+/// [`run`], telling `progress` how far it has come as it goes (the
+/// simulator itself prints nothing; `pollen sim` draws a bar from this).
+pub fn run_with_progress(
+    sc: &Scenario,
+    cfg: &SimConfig,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Outcome, SimError> {
     let wall = std::time::Instant::now();
     // Keys, envelopes and handshakes from the seed: a run repeats bit for bit.
     let _seeded = pollen_proto::random::seed_thread_for_simulation(cfg.seed);
@@ -167,6 +192,7 @@ pub fn run(sc: &Scenario, cfg: &SimConfig) -> Result<Outcome, SimError> {
         storage: Vec::new(),
         stats: RunStats::default(),
         end_ms,
+        progress,
     };
     for (i, c) in sc.trace.contacts.iter().enumerate() {
         e.push(secs_ms(c.start), Ev::ContactUp(i));
@@ -251,6 +277,12 @@ impl Engine<'_> {
             }
             Ev::Sample => {
                 self.sample(now);
+                (self.progress)(Progress {
+                    sim_s: now as f64 / 1000.0,
+                    duration_s: self.sc.duration,
+                    sessions: self.stats.sessions,
+                    transmissions: self.stats.transmissions,
+                });
                 let next = now + secs_ms(self.cfg.sample_s).max(1);
                 if next <= self.end_ms {
                     self.push(next, Ev::Sample);
