@@ -14,6 +14,7 @@
 
 mod adapters;
 mod callbacks;
+mod discovery;
 mod error;
 mod events;
 mod node;
