@@ -4,11 +4,18 @@
 # ios/PollenKit/Frameworks/pollenFFI.xcframework with the generated C header,
 # and copies the generated Swift into ios/PollenKit/Sources/PollenBindings/.
 #
-#   ios/build-ios.sh                       # then open ios/PollenKit in Xcode,
-#   (cd ios/PollenKit && swift build)      # or build the app (ios/PollenApp)
+# and generates ios/PollenApp/PollenApp.xcodeproj (and its Info.plist) with
+# XcodeGen from ios/PollenApp/project.yml.
+#
+#   ios/build-ios.sh          # needs Xcode 16+, rustup, XcodeGen (brew install xcodegen)
+#   open ios/PollenApp/PollenApp.xcodeproj
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(uname)" = Darwin ] || { echo "build-ios.sh needs macOS with Xcode" >&2; exit 1; }
+command -v xcodebuild >/dev/null || { echo "build-ios.sh needs Xcode 16+ (xcodebuild)" >&2; exit 1; }
+command -v xcodegen >/dev/null || { echo "build-ios.sh needs XcodeGen: brew install xcodegen" >&2; exit 1; }
+xcode=$(xcodebuild -version | awk 'NR==1 {print $2}')
+[ "${xcode%%.*}" -ge 16 ] || { echo "build-ios.sh needs Xcode 16+ (found $xcode)" >&2; exit 1; }
 
 PROFILE=release-ffi
 DEVICE=aarch64-apple-ios
@@ -39,3 +46,6 @@ xcodebuild -create-xcframework \
     -output "$FRAMEWORK"
 cp target/bindings/swift/pollen.swift ios/PollenKit/Sources/PollenBindings/pollen.swift
 echo "built $FRAMEWORK"
+
+(cd ios/PollenApp && xcodegen generate --quiet)
+echo "generated ios/PollenApp/PollenApp.xcodeproj and Info.plist; open it in Xcode"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The mobile bindings' checks: generated Python driven against the real core
-# (three nodes over a loopback platform transport), the generated Swift
-# parsed, the generated C header compiled, and pollen-ffi type-checked for
+# (three nodes over a loopback platform transport, Bonjour-style discovery),
+# the generated and hand-written Swift parsed, the hand-written Swift's uses
+# of the generated API and project.yml's plist keys checked
+# (scripts/swift-symbols.sh), the generated C header compiled, and pollen-ffi type-checked for
 # Android and iOS. Installs what it needs (apt as root, pip into a venv under
 # target/, rustup targets).
 set -euo pipefail
@@ -28,7 +30,10 @@ echo "--- Python: three nodes, loopback platform links"
 PYTHONPATH=target/bindings/python python3 bindings/python/tests/test_pollen.py
 
 echo "--- Swift parses"
-scripts/swift-syntax.sh target/bindings/swift
+scripts/swift-syntax.sh target/bindings/swift ios
+
+echo "--- hand-written Swift uses the generated API as declared; project.yml has the plist keys"
+scripts/swift-symbols.sh target/bindings/swift/pollen.swift
 
 echo "--- C header compiles"
 clang -fsyntax-only -x c -Wall -Werror -Wno-pragma-once-outside-header target/bindings/swift/pollenFFI.h

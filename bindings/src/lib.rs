@@ -8,12 +8,14 @@
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //! - [`PlatformTransport`]: links the platform opens (Bonjour, a loopback),
-//!   run by the host like TCP connections;
+//!   run by the host like TCP connections; `peer_discovered`/`peer_lost`
+//!   (`discovery`) hand it peers the platform found itself (Bonjour);
 //! - [`BleRadio`]: the phone's Bluetooth LE radio, driven by the node's BLE
 //!   driver on the host thread.
 
 mod adapters;
 mod callbacks;
+mod discovery;
 mod error;
 mod events;
 mod node;

@@ -498,3 +498,10 @@ impl Drop for PollenNode {
         self.host.shutdown(false);
     }
 }
+
+impl PollenNode {
+    /// The host, for the exported methods in other modules (`discovery`).
+    pub(crate) fn host(&self) -> &NodeHost {
+        &self.host
+    }
+}

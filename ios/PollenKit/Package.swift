@@ -1,4 +1,5 @@
 // swift-tools-version:5.9
+// (5.9 and 6.0 both build with Xcode 16; 5.9 keeps the Swift 5 language mode.)
 // PollenKit: the Pollen core for Swift. `ios/build-ios.sh` (on a Mac) builds
 // Frameworks/pollenFFI.xcframework and copies the UniFFI-generated
 // Sources/PollenBindings/pollen.swift; neither is committed.

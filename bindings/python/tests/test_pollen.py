@@ -151,6 +151,49 @@ class LoopbackTransport(PlatformTransport):
         self.hub.connect(self.name, peer)
 
 
+class BonjourNet(Hub):
+    """What PollenKit's PollenBonjour does with Network.framework, in memory:
+    each node advertises a `_pollen._tcp` service (NWListener) under a name;
+    a browser (NWBrowser) tells its node `peer_discovered(service)`; when the
+    core asks `connect(service)` the dialler opens a connection (NWConnection)
+    and reports `link_up(.., service, initiator=True, ..)`, and the listener
+    reports the accepted end as `link_up(.., "in:<n>", initiator=False, ..)`
+    (an accepted connection does not tell the service name of its dialler)."""
+
+    def __init__(self):
+        super().__init__()
+        self.services = {}  # service name -> node name
+        self.connects = []  # (node name, service) the cores asked for
+
+    def advertise(self, name, node, service):
+        self.nodes[name] = node
+        self.services[service] = name
+        self.transports[name] = BonjourTransport(self, name)
+        node.set_transport(self.transports[name])
+
+    def dial(self, name, service):
+        with self.lock:
+            self.connects.append((name, service))
+            target = self.services.get(service)
+            if target is None:
+                raise CallbackError.Failed(f"no service {service}")
+            la, lb = self.next_id, self.next_id + 1
+            self.next_id += 2
+            na, nb = self.nodes[name], self.nodes[target]
+            self.ends[la] = (nb, lb)
+            self.ends[lb] = (na, la)
+            self.links_made += 1
+        nb.link_up(lb, f"in:{la}", False, MAX_WRITE)
+        na.link_up(la, service, True, MAX_WRITE)
+
+
+class BonjourTransport(LoopbackTransport):
+    def connect(self, peer):
+        if peer.startswith("in:"):
+            raise CallbackError.Failed("an accepted connection cannot be dialled back")
+        self.hub.dial(self.name, peer)
+
+
 # A BLE link with the typical iOS MTU: 182-byte GATT values.
 BLE_MTU = 185
 
@@ -455,6 +498,52 @@ def test_message_carried_a_to_c_through_b(w):
     for n in (a, b, c):
         asyncio.run(n.stop())
         assert not n.is_running()
+
+
+def test_bonjour_discovered_peer_gets_a_link_and_the_message(w):
+    """iOS without the multicast entitlement: the platform browses Bonjour
+    and hands the core discovered peers; the core asks for a link, the
+    platform connects, a session runs over it and delivers the message."""
+    net = BonjourNet()
+    a, arec = w.node("alice")
+    b, brec = w.node("bob")
+    expect_error(PollenError.NotRunning, a.peer_discovered, "bob-svc")
+    # Cards in either letter case: Android's QR code is upper case.
+    a.add_contact(b.card().upper(), "bob")
+    b.add_contact(a.card(), "alice")
+    assert a.add_contact(b.card(), "bob").alias == "bob", "same card, either case"
+    e = expect_error(PollenError.InvalidCard, a.add_contact, "POLLEN1" + b.card()[7:], None)
+    assert "upper- and lower-case" in e.why, e.why
+    net.advertise("alice", a, "alice-svc")
+    net.advertise("bob", b, "bob-svc")
+    for n in (a, b):
+        asyncio.run(n.start(NO_LAN))
+    sent = a.send_direct("bob", "found you on Wi-Fi")
+    # Nobody was discovered: the core has no peer to ask a link for.
+    time.sleep(1.0)
+    assert net.connects == [], net.connects
+    assert not brec.events or all(e[0] != "new" for e in brec.events)
+
+    a.peer_discovered("bob-svc")
+    (_, got) = brec.wait_for("new", lambda m: m.id == sent.message_id)
+    assert got.text == "found you on Wi-Fi" and got.sender_name == "alice"
+    assert net.connects[0] == ("alice", "bob-svc"), net.connects
+    (_, n) = arec.wait_for("appeared", lambda n: n.id == "bob-svc")
+    assert n.kind == LinkKind.PLATFORM
+    brec.wait_for("appeared", lambda n: n.id.startswith("in:"))
+    assert net.transports["alice"].writes and net.transports["bob"].writes
+
+    # Lost from the browser: reported gone once its link closed, and no
+    # longer asked for even when there is news.
+    wait_until(lambda: net.live() == 0, "the session to finish")
+    a.peer_lost("bob-svc")
+    arec.wait_for("left", lambda n: n.id == "bob-svc")
+    asked = len([c for c in net.connects if c == ("alice", "bob-svc")])
+    a.send_direct("bob", "are you there?")
+    time.sleep(1.0)
+    assert len([c for c in net.connects if c == ("alice", "bob-svc")]) == asked
+    for n in (a, b):
+        asyncio.run(n.stop())
 
 
 def test_edits_reactions_and_paging(w):
@@ -792,6 +881,7 @@ TESTS = [
     test_groups_and_channels,
     test_sneakernet_bundle,
     test_link_errors,
+    test_bonjour_discovered_peer_gets_a_link_and_the_message,
     test_shutdown_is_final,
     test_lan_between_two_nodes,
     test_ble_direct_message_and_proof,

@@ -10,6 +10,7 @@ final class AppModel: ObservableObject {
     @Published private(set) var status: NodeStatus?
     @Published private(set) var neighbours: [NeighbourInfo] = []
     @Published var lastError: String?
+    private var mesh: Mesh?
 
     /// Opens (or creates) the node, starts the mesh and follows its events.
     func start() async {
@@ -19,7 +20,7 @@ final class AppModel: ObservableObject {
                 .appendingPathComponent("pollen", isDirectory: true)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let pollen = try await Pollen.openOrCreate(dataDir: dir.path, name: UIDeviceName.current)
-            try await pollen.start(RunOptions(lan: true, listen: "0.0.0.0:0", mdns: true, peers: []))
+            mesh = try await Mesh.start(pollen)
             self.pollen = pollen
             await refresh()
             for await event in pollen.events {

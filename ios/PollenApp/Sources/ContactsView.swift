@@ -78,7 +78,8 @@ struct CardScanner: UIViewControllerRepresentable {
 
     func makeCoordinator() -> Coordinator { Coordinator(found: found) }
 
-    /// Receives VisionKit's recognitions.
+    /// Receives VisionKit's recognitions; the core reads cards in either
+    /// letter case (Android's QR codes are upper case).
     final class Coordinator: NSObject, DataScannerViewControllerDelegate {
         let found: (String) -> Void
 
@@ -86,7 +87,7 @@ struct CardScanner: UIViewControllerRepresentable {
 
         func dataScanner(_ scanner: DataScannerViewController, didAdd items: [RecognizedItem], allItems: [RecognizedItem]) {
             for case .barcode(let code) in items {
-                if let text = code.payloadStringValue, text.hasPrefix("pollen1") {
+                if let text = code.payloadStringValue, text.lowercased().hasPrefix("pollen1") {
                     scanner.stopScanning()
                     found(text)
                     return

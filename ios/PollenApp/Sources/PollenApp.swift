@@ -3,7 +3,7 @@ import SwiftUI
 /// The app: one node for the whole process, five screens in tabs.
 @main
 struct PollenApp: App {
-    @StateObject private var model = AppModel()
+    @UIApplicationDelegateAdaptor(AppDelegate.self) private var delegate
 
     var body: some Scene {
         WindowGroup {
@@ -17,8 +17,7 @@ struct PollenApp: App {
                 NavigationStack { SettingsView() }
                     .tabItem { Label("Settings", systemImage: "gear") }
             }
-            .environmentObject(model)
-            .task { await model.start() }
+            .environmentObject(delegate.model)
         }
     }
 }

@@ -85,6 +85,45 @@ impl PlatformPeers {
         p.cadence.failed(now_ms, false, rounds);
     }
 
+    /// The platform found `peer` (Bonjour's service name) without a link:
+    /// a new peer is due for a link at once; a known one forgets its backoff.
+    /// Returns whether the peer was new.
+    pub fn discovered(&mut self, peer: &str, now_ms: u64) -> bool {
+        match self.peers.get_mut(peer) {
+            Some(p) => {
+                p.cadence.refreshed(now_ms);
+                false
+            }
+            None => {
+                let peer_state = Peer {
+                    links: 0,
+                    present: false,
+                    cadence: Cadence::new(now_ms),
+                    asked_ms: None,
+                };
+                self.peers.insert(peer.to_owned(), peer_state);
+                true
+            }
+        }
+    }
+
+    /// The platform no longer sees `peer`: forgotten unless a link to it is
+    /// live (then its links' ends decide). `Left` if it was shown present.
+    pub fn lost(&mut self, peer: &str) -> Presence {
+        match self.peers.get(peer) {
+            Some(p) if p.links == 0 => {
+                let was_present = p.present;
+                self.peers.remove(peer);
+                if was_present {
+                    Presence::Left
+                } else {
+                    Presence::Same
+                }
+            }
+            _ => Presence::Same,
+        }
+    }
+
     /// Marks every peer but `except` as having news to hear.
     pub fn mark_dirty(&mut self, except: Option<&str>) {
         for (k, p) in &mut self.peers {
@@ -204,6 +243,29 @@ mod tests {
         }
         assert_eq!(asks as u32, MAX_FAILURES - 1);
         assert!(p.due(now + RESYNC_MS).connect.is_empty());
+    }
+
+    #[test]
+    fn a_discovered_peer_is_asked_for_at_once_and_a_lost_one_is_forgotten() {
+        let mut p = PlatformPeers::default();
+        assert!(p.due(0).connect.is_empty());
+        assert!(p.discovered("b", 1_000));
+        assert!(!p.discovered("b", 1_000), "already known");
+        assert_eq!(p.due(1_000).connect, vec!["b".to_owned()]);
+        assert!(p.due(1_100).connect.is_empty(), "already asked");
+        // Not answered: backoff; a fresh sighting forgets it.
+        assert!(p.due(1_000 + CONNECT_WAIT_MS).connect.is_empty());
+        p.discovered("b", 1_000 + CONNECT_WAIT_MS + 1);
+        assert_eq!(
+            p.due(1_000 + CONNECT_WAIT_MS + 1).connect,
+            vec!["b".to_owned()]
+        );
+        assert_eq!(p.link_up("b"), Presence::Appeared);
+        assert_eq!(p.lost("b"), Presence::Same, "a live link keeps it");
+        assert_eq!(p.link_ended("b", true, false, 20_000), Presence::Same);
+        assert_eq!(p.lost("b"), Presence::Left);
+        assert!(p.due(20_000 + RESYNC_MS).connect.is_empty(), "forgotten");
+        assert_eq!(p.lost("nobody"), Presence::Same);
     }
 
     #[test]

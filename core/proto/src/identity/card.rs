@@ -19,9 +19,15 @@ const MAX_CARD_CHARS: usize = 512;
 /// Why a contact card string was refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum CardError {
-    /// Not a well-formed bech32m string (bad character, mixed case, checksum...).
+    /// Not a well-formed bech32m string (bad character, checksum...).
     #[error("not a valid contact card: {0}")]
     Encoding(String),
+    /// Upper- and lower-case letters together: a card is all one case
+    /// (lower as Pollen writes it, upper as QR codes' alphanumeric mode does).
+    #[error(
+        "not a valid contact card: it mixes upper- and lower-case letters (a card is all lower or all upper case)"
+    )]
+    MixedCase,
     /// A bech32m string, but not a Pollen card.
     #[error("not a Pollen contact card (it should start with \"pollen1\")")]
     WrongPrefix,
@@ -43,7 +49,8 @@ pub enum CardError {
 }
 
 /// One-line, QR-friendly, versioned, self-signed card: "pollen1…" (bech32m,
-/// HRP "pollen", lowercase).
+/// HRP "pollen"), written in lower case and read in either case ("POLLEN1…"
+/// is the same card, as a QR code in alphanumeric mode carries it).
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct ContactCard {
     /// The keys the card vouches for.
@@ -83,7 +90,8 @@ impl ContactCard {
     }
 
     /// Parses and verifies a card; accepts all-lowercase or all-uppercase
-    /// (QR alphanumeric mode) and surrounding whitespace.
+    /// (QR alphanumeric mode) and surrounding whitespace; mixed case is
+    /// refused with [`CardError::MixedCase`], as bech32 requires.
     pub fn decode(s: &str) -> Result<ContactCard, CardError> {
         let s = s.trim();
         if s.len() > MAX_CARD_CHARS {
@@ -91,6 +99,9 @@ impl ContactCard {
                 "{} characters is longer than any card",
                 s.len()
             )));
+        }
+        if s.bytes().any(|b| b.is_ascii_lowercase()) && s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(CardError::MixedCase);
         }
         let checked =
             CheckedHrpstring::new::<Bech32m>(s).map_err(|e| CardError::Encoding(e.to_string()))?;
@@ -181,17 +192,35 @@ mod tests {
     }
 
     #[test]
-    fn uppercase_decodes_mixed_case_does_not() {
+    fn uppercase_decodes_to_the_same_card() {
         let card = ada().card();
         let s = card.encode();
-        assert_eq!(ContactCard::decode(&s.to_uppercase()).unwrap(), card);
-        let mut mixed = s.clone();
-        mixed.replace_range(s.len() - 1.., &s[s.len() - 1..].to_uppercase());
-        if mixed != s {
-            assert!(matches!(
-                ContactCard::decode(&mixed),
-                Err(CardError::Encoding(_))
-            ));
+        assert!(s.starts_with("pollen1"));
+        let upper = s.to_uppercase();
+        assert!(upper.starts_with("POLLEN1") && upper != s);
+        assert_eq!(ContactCard::decode(&upper).unwrap(), card);
+        assert_eq!(ContactCard::decode(&format!(" {upper}\n")).unwrap(), card);
+        // Read in upper case, written back in Pollen's lower case.
+        assert_eq!(ContactCard::decode(&upper).unwrap().encode(), s);
+    }
+
+    #[test]
+    fn mixed_case_is_refused_with_its_own_error() {
+        let s = ada().card().encode();
+        // Only the prefix upper-cased, only the data, one letter in the middle.
+        let data_upper = format!("pollen1{}", s["pollen1".len()..].to_uppercase());
+        let mut one_letter = s.clone();
+        let i = s.rfind(|c: char| c.is_ascii_lowercase()).unwrap();
+        one_letter.replace_range(i..=i, &s[i..=i].to_uppercase());
+        for mixed in [
+            format!("Pollen1{}", &s["pollen1".len()..]),
+            data_upper,
+            one_letter,
+        ] {
+            assert_ne!(mixed, s);
+            let err = ContactCard::decode(&mixed).unwrap_err();
+            assert_eq!(err, CardError::MixedCase, "{mixed}");
+            assert!(err.to_string().contains("upper- and lower-case"));
         }
     }
 

@@ -279,6 +279,24 @@ impl Core {
     }
 }
 
+impl Core {
+    /// The platform discovered a peer it can open a link to (Bonjour's
+    /// service name): the runtime asks for one with `connect(peer)` as soon
+    /// as it is due. Ignored while the runtime is stopped.
+    pub fn platform_peer_discovered(&mut self, peer: &str) {
+        if let Some(run) = &self.run {
+            run.peer_discovered(peer);
+        }
+    }
+
+    /// The platform lost sight of a discovered peer.
+    pub fn platform_peer_lost(&mut self, peer: &str) {
+        if let Some(run) = &self.run {
+            run.peer_lost(peer);
+        }
+    }
+}
+
 /// The app's handle on the host thread.
 pub struct NodeHost {
     jobs: mpsc::UnboundedSender<Job>,

@@ -192,6 +192,20 @@ impl Running {
         tokio::task::spawn_local(run_link(self.ctx.clone(), spec, stream, lost));
     }
 
+    /// The platform found a peer (Bonjour): the scheduler asks for a link.
+    pub fn peer_discovered(&self, peer: &str) {
+        let now = self.ctx.clock.now_ms();
+        if self.ctx.peers.borrow_mut().discovered(peer, now) {
+            tracing::debug!(%peer, "platform discovered a peer");
+        }
+    }
+
+    /// The platform lost sight of a peer.
+    pub fn peer_lost(&self, peer: &str) {
+        let presence = self.ctx.peers.borrow_mut().lost(peer);
+        self.ctx.neighbour(presence, peer);
+    }
+
     /// Stops everything; sessions get up to 5 s to commit what they received.
     pub async fn stop(self, core: &Core) {
         core.shared.running.store(false, Ordering::SeqCst);

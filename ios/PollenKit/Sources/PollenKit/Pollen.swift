@@ -1,5 +1,6 @@
 import Foundation
-import PollenBindings
+// The app sees the generated records and enums through PollenKit.
+@_exported import PollenBindings
 
 /// A Pollen node for Swift: `async` functions, an `AsyncStream` of events,
 /// and `shutdown()`. Errors are thrown as `PollenError`.

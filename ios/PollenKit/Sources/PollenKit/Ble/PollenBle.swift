@@ -9,6 +9,7 @@
 
 import CoreBluetooth
 import Foundation
+import PollenBindings
 
 // Sendable: every mutable field is touched only on `queue`.
 public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {

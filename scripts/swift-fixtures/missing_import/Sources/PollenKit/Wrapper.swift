@@ -1,0 +1,5 @@
+import Foundation
+
+func card(of node: PollenNode) throws -> String {
+    try node.card()
+}

@@ -1,0 +1,5 @@
+import PollenKit
+
+struct Contacts {
+    var list: [ContactInfo] = []
+}

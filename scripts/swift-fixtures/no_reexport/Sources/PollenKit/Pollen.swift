@@ -1,0 +1,3 @@
+import PollenBindings
+
+public final class Pollen {}

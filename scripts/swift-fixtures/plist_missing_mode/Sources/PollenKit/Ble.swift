@@ -1,0 +1,3 @@
+import CoreBluetooth
+
+let options = [CBPeripheralManagerOptionRestoreIdentifierKey: "org.pollen.peripheral"]

@@ -1,0 +1,3 @@
+import Network
+
+let browser = NWBrowser(for: .bonjour(type: "_pollen._tcp", domain: nil), using: .tcp)
