@@ -40,7 +40,14 @@ fn prints_the_figures_and_draws_the_charts() {
         .collect();
     assert_eq!(
         names,
-        ["direct", "epidemic", "spray-and-wait", "flood", "pollen"]
+        [
+            "direct",
+            "epidemic",
+            "spray-and-wait",
+            "flood",
+            "pollen",
+            "encounter"
+        ]
     );
     for r in &reports {
         for key in [
