@@ -161,6 +161,24 @@ fn replays_a_trace_file() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["scenario"], "trace");
     assert_eq!(r["messages"], 5);
+    // An untidy trace is read, and what was odd is said on stderr.
+    std::fs::write(
+        &path,
+        "5 CONN 1 2 up\n0 CONN 0 1 up\n1 CONN 0 1 up\n2 CONN 3 4 down\n300 CONN 0 1 down\n",
+    )
+    .unwrap();
+    let out = sim(&["--trace", path.to_str().unwrap(), "--json"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for says in [
+        "1 unsorted",
+        "1 overlapping ups",
+        "1 downs without up",
+        "2 open at the end",
+    ] {
+        assert!(err.contains(says), "{says}: {err}");
+    }
+    let _: Value = serde_json::from_slice(&out.stdout).unwrap();
     // A malformed line is named by number.
     std::fs::write(&path, "0 CONN 0 1 up\nbanana\n").unwrap();
     let out = sim(&["--trace", path.to_str().unwrap()]);
