@@ -38,14 +38,7 @@ const CONTACT_COLUMNS: &str = "signing, agreement, alias, card_name, verified, a
 type RawContact = (Vec<u8>, Vec<u8>, String, String, bool, i64);
 
 fn contact_from_row(r: &Row<'_>) -> rusqlite::Result<RawContact> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-    ))
+    RawContact::try_from(r)
 }
 
 fn to_contact(

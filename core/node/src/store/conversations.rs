@@ -112,14 +112,7 @@ const CONV_COLUMNS: &str = "id, kind, name, peer, last_activity, unread";
 type RawConv = (Vec<u8>, String, String, Option<Vec<u8>>, i64, i64);
 
 fn conv_from_row(r: &Row<'_>) -> rusqlite::Result<RawConv> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-    ))
+    RawConv::try_from(r)
 }
 
 fn to_conv((id, kind, name, peer, last, unread): RawConv) -> Result<ConversationRow, StoreError> {
@@ -481,45 +474,42 @@ const MESSAGE_SELECT: &str = "SELECT m.conversation, c.name, m.id, m.author, COA
  LEFT JOIN contacts k ON k.signing = m.author
  LEFT JOIN outbox o ON o.conversation = m.conversation AND o.message = m.id";
 
+/// The columns of [`MESSAGE_SELECT`], in order.
 type RawMessage = (
-    (Vec<u8>, String, Vec<u8>, Vec<u8>, String, String),
-    (
-        i64,
-        Option<Vec<u8>>,
-        Option<i64>,
-        bool,
-        String,
-        String,
-        Option<i64>,
-    ),
+    Vec<u8>,
+    String,
+    Vec<u8>,
+    Vec<u8>,
+    String,
+    String,
+    i64,
+    Option<Vec<u8>>,
+    Option<i64>,
+    bool,
+    String,
+    String,
+    Option<i64>,
 );
 
 fn raw_message(r: &Row<'_>) -> rusqlite::Result<RawMessage> {
-    Ok((
-        (
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-        ),
-        (
-            r.get(6)?,
-            r.get(7)?,
-            r.get(8)?,
-            r.get(9)?,
-            r.get(10)?,
-            r.get(11)?,
-            r.get(12)?,
-        ),
-    ))
+    RawMessage::try_from(r)
 }
 
 fn message_row(raw: RawMessage) -> Result<MessageRow, StoreError> {
     let (
-        (conv, conv_name, id, author, from, text),
-        (sent_at, reply_to, edited_at, deleted, reactions, status, hops),
+        conv,
+        conv_name,
+        id,
+        author,
+        from,
+        text,
+        sent_at,
+        reply_to,
+        edited_at,
+        deleted,
+        reactions,
+        status,
+        hops,
     ) = raw;
     Ok(MessageRow {
         conversation: blob(conv)?,
