@@ -1,26 +1,15 @@
 //! Events at the point of knowledge: each thing a node learns raises one
 //! typed event, released only when the transaction that learned it commits.
 
-use pollen_node::node::{
-    Clock, ConversationId, IngestOutcome, MessageChange, Node, NodeError, NodeEvent,
-};
+mod common;
+
+use common::{T0, TestClock};
+use pollen_node::node::{ConversationId, IngestOutcome, MessageChange, Node, NodeError, NodeEvent};
 use pollen_node::store::StoreLimits;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-#[derive(Clone, Default)]
-struct TestClock(Arc<AtomicU64>);
-
-impl Clock for TestClock {
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-const T0: u64 = 1_800_000_000;
-
+/// A node whose events are kept.
 fn node(root: &std::path::Path, name: &str, clock: &TestClock) -> Node {
-    let n = Node::init(&root.join(name), name, Box::new(clock.clone())).unwrap();
+    let n = common::node(root, name, clock);
     n.watch_events(true);
     n
 }
@@ -39,7 +28,7 @@ fn envelope(from: &Node, id: [u8; 32]) -> Vec<(Vec<u8>, Option<[u8; 32]>)> {
 
 fn pair() -> (tempfile::TempDir, TestClock, Node, Node) {
     let root = tempfile::tempdir().unwrap();
-    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let clock = TestClock::at(T0);
     let a = node(root.path(), "Ana", &clock);
     let c = node(root.path(), "Chen", &clock);
     a.add_contact(&c.card(), None).unwrap();
@@ -104,7 +93,7 @@ fn a_message_its_edit_reaction_deletion_and_delivery_each_raise_one_event() {
         (MessageChange::Reacted, 1),
         (MessageChange::Deleted, 2),
     ] {
-        clock.0.fetch_add(1, Ordering::SeqCst);
+        clock.tick();
         let (writer, reader) = if op == 1 { (&c, &a) } else { (&a, &c) };
         let s = match op {
             0 => writer.edit(&hex, "hello, edited").unwrap(),
@@ -182,7 +171,7 @@ fn groups_and_channels_raise_conversation_changes() {
 #[test]
 fn a_store_filling_up_says_so_once_and_a_refusal_says_so_again() {
     let root = tempfile::tempdir().unwrap();
-    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let clock = TestClock::at(T0);
     let carrier = node(root.path(), "carrier", &clock);
     let mut sent = Vec::new();
     for i in 0..12 {

@@ -2,35 +2,12 @@
 //! of edits, reactions and deletions across replicas in every import order.
 
 use pollen_node::conversation::ConversationError;
-use pollen_node::node::{Clock, Node, NodeError};
+mod common;
+
+use common::{T0, TestClock, node};
+use pollen_node::node::{Node, NodeError};
 use pollen_node::store::MessageRow;
 use proptest::prelude::*;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-#[derive(Clone, Default)]
-struct TestClock(Arc<AtomicU64>);
-
-impl Clock for TestClock {
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl TestClock {
-    fn at(t: u64) -> Self {
-        Self(Arc::new(AtomicU64::new(t)))
-    }
-    fn tick(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-const T0: u64 = 1_800_000_000;
-
-fn node(root: &std::path::Path, name: &str, clock: &TestClock) -> Node {
-    Node::init(&root.join(name), name, Box::new(clock.clone())).unwrap()
-}
 
 /// Everything `n` holds, as (bytes, id) ready to ingest.
 fn held(n: &Node) -> Vec<(Vec<u8>, Option<[u8; 32]>)> {

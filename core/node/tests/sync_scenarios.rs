@@ -1,26 +1,12 @@
 //! Sync sessions between real nodes (SQLite stores, sealed envelopes) over an
 //! in-memory link on virtual time: a BLE-sized link with a throughput cap.
 
-use pollen_node::node::{Clock, Node};
+mod common;
+
+use common::{T0, TestClock, node};
+use pollen_node::node::Node;
 use pollen_proto::sync::pump::{LinkModel, PumpReport, pump};
 use pollen_proto::sync::{Session, SessionConfig};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-#[derive(Clone, Default)]
-struct TestClock(Arc<AtomicU64>);
-
-impl Clock for TestClock {
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-const T0: u64 = 1_800_000_000;
-
-fn node(root: &std::path::Path, name: &str, clock: &TestClock) -> Node {
-    Node::init(&root.join(name), name, Box::new(clock.clone())).unwrap()
-}
 
 /// One encounter over a 180-byte, 10 kB/s link with 30 ms latency.
 fn ble(initiator: &mut Node, responder: &mut Node) -> PumpReport {
@@ -39,7 +25,7 @@ fn ble(initiator: &mut Node, responder: &mut Node) -> PumpReport {
 #[test]
 fn a_to_b_to_c_over_a_180_byte_link_and_the_proof_comes_back() {
     let root = tempfile::tempdir().unwrap();
-    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let clock = TestClock::at(T0);
     let mut a = node(root.path(), "Anastasia", &clock);
     let mut b = node(root.path(), "Bo", &clock);
     let mut c = node(root.path(), "Chen", &clock);
@@ -106,7 +92,7 @@ fn routed(initiator: &mut Node, responder: &mut Node, b_version: u8) -> PumpRepo
 #[test]
 fn phones_spray_a_copy_budget_and_a_last_copy_waits_for_the_recipient() {
     let root = tempfile::tempdir().unwrap();
-    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let clock = TestClock::at(T0);
     let mut a = node(root.path(), "Ada", &clock);
     let mut zed = node(root.path(), "Zed", &clock);
     let mut carriers: Vec<Node> = (0..6)
