@@ -57,11 +57,11 @@ pub fn summarise(
             .cmp(&a.count)
             .then_with(|| a.transport.cmp(&b.transport))
     });
-    let storage_percent = if status.storage_cap_bytes == 0 {
-        0
-    } else {
-        (status.envelope_bytes.saturating_mul(100) / status.storage_cap_bytes).min(100) as u8
-    };
+    let storage_percent = status
+        .envelope_bytes
+        .saturating_mul(100)
+        .checked_div(status.storage_cap_bytes)
+        .map_or(0, |p| p.min(100) as u8);
     NearbySummary {
         neighbours: neighbours.len() as u32,
         by_transport,
