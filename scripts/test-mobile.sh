@@ -38,12 +38,12 @@ java -Djna.library.path="$LIB_DIR" \
     -cp "$CLASSES:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_STDLIB" \
     org.pollen.android.BindingsTestProgramKt
 
-echo "--> Robolectric (SDK 35, offline): the foreground service runs the node"
+echo "--> Robolectric (SDK 35, offline): the foreground service runs the node; the app's screens through their views"
 java -Djna.library.path="$LIB_DIR" \
     -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
     -Dpollen.manifest="$ROOT/android/pollen/src/main/AndroidManifest.xml" \
     -cp "$CLASSES:$ROBOLECTRIC_CP:$ANDROID_ALL_35:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_STDLIB" \
-    org.pollen.android.JUnitSummaryKt org.pollen.android.PollenServiceTest
+    org.pollen.android.JUnitSummaryKt org.pollen.android.PollenServiceTest org.pollen.app.AppUiTest
 
 echo "--> Swift syntax: the hand-written Swift (the generated file is checked by test-bindings.sh)"
 scripts/swift-syntax.sh ios

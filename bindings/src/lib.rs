@@ -5,6 +5,7 @@
 //! - [`PollenNode`]: the one object apps hold; every call is a job on the
 //!   node's host thread;
 //! - [`records`]: what the UI shows, as plain records and enums;
+//! - [`app`]: the app model (chat list, timelines, notifications) from `pollen-app`;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //! - [`PlatformTransport`]: links the platform opens (Bonjour, a loopback),
@@ -14,6 +15,7 @@
 //!   driver on the host thread.
 
 mod adapters;
+pub mod app;
 mod callbacks;
 mod discovery;
 mod error;

@@ -32,7 +32,7 @@ pub struct PollenNode {
 }
 
 /// A 16-byte id from its hex form.
-fn hex_id(s: &str) -> Option<[u8; 16]> {
+pub(crate) fn hex_id(s: &str) -> Option<[u8; 16]> {
     hex::decode(s).ok().and_then(|v| v.try_into().ok())
 }
 
@@ -95,7 +95,7 @@ impl PollenNode {
     }
 
     /// A read on the node.
-    fn read<T: Send + 'static>(
+    pub(crate) fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Node) -> Result<T, PollenError> + Send + 'static,
     ) -> Result<T, PollenError> {
@@ -103,7 +103,7 @@ impl PollenNode {
     }
 
     /// A write: the observer and the neighbours hear of it.
-    fn write<T: Send + 'static>(
+    pub(crate) fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Node) -> Result<T, PollenError> + Send + 'static,
     ) -> Result<T, PollenError> {

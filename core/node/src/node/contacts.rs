@@ -106,6 +106,14 @@ impl Node {
         Ok(())
     }
 
+    /// Opens (creating if needed) the direct conversation with the contact
+    /// `alias`, before any message exists: the apps start a chat from the
+    /// contact list this way.
+    pub fn open_direct(&self, alias: &str) -> Result<ConversationRow, NodeError> {
+        let c = self.contact(alias)?;
+        self.direct_conversation(&c.identity, &c.alias)
+    }
+
     /// The direct conversation with `peer`, created if needed.
     pub(crate) fn direct_conversation(
         &self,

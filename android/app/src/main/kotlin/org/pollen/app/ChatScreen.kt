@@ -5,26 +5,39 @@ import android.widget.ArrayAdapter
 import android.widget.EditText
 import android.widget.LinearLayout
 import android.widget.ListView
+import java.util.TimeZone
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.launch
 import org.pollen.android.Pollen
+import uniffi.pollen.DeliveryState
+import uniffi.pollen.TimelineEntry
+import uniffi.pollen.TimelineMessageInfo
 
-/** One conversation: its messages, oldest at the top, and a field to write. */
+/** One chat: its timeline from the app model, oldest at the top, and a field to write. */
 class ChatScreen(
     context: Context,
-    private val conversation: String,
+    /** The conversation id (hex). */
+    val conversationId: String,
+    /** Contact alias, group name or `#channel`: what `send` takes. */
+    private val chatTitle: String,
     private val scope: CoroutineScope,
     private val pollen: () -> Pollen?,
     private val report: (Throwable) -> Unit,
 ) : Screen {
-    override val title = conversation
+    override val title = chatTitle
     private val adapter = ArrayAdapter<String>(context, android.R.layout.simple_list_item_1)
-    private val draft = EditText(context).apply { hint = "Message" }
+    private val draft = EditText(context).apply {
+        id = DRAFT_ID
+        hint = "Message"
+    }
 
     override val view = context.column(
-        context.label(conversation, 20f),
-        ListView(context).apply { adapter = this@ChatScreen.adapter },
-        context.row(draft, context.button("Send") { send() }),
+        context.label(chatTitle, 20f),
+        ListView(context).apply {
+            id = TIMELINE_ID
+            adapter = this@ChatScreen.adapter
+        },
+        context.row(draft, context.button("Send") { send() }.apply { id = SEND_ID }),
     ).apply { (getChildAt(1).layoutParams as LinearLayout.LayoutParams).apply { height = 0; weight = 1f } }
 
     private fun send() {
@@ -34,7 +47,7 @@ class ChatScreen(
         draft.setText("")
         scope.launch {
             try {
-                node.send(conversation, text)
+                node.send(chatTitle, text)
                 refresh(node)
             } catch (e: Exception) {
                 report(e)
@@ -43,15 +56,44 @@ class ChatScreen(
     }
 
     override suspend fun refresh(pollen: Pollen) {
-        val page = pollen.messages(conversation, limit = 100)
+        val offset = TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 1000
+        val items = pollen.timeline(conversationId, limit = 100, utcOffsetSecs = offset)
         adapter.clear()
-        adapter.addAll(
-            page.messages.asReversed().map { m ->
-                val body = if (m.deleted) "(deleted)" else m.text
-                val who = if (m.outgoing) "me · ${m.status.name.lowercase()}" else m.senderName
-                "$who: $body"
-            },
-        )
-        pollen.markRead(conversation)
+        adapter.addAll(items.map(::line))
+        pollen.markRead(chatTitle)
+    }
+
+    /** View ids the UI tests find views by. */
+    companion object {
+        /** The message field. */
+        const val DRAFT_ID = 0x7f0a0201
+
+        /** The send button. */
+        const val SEND_ID = 0x7f0a0202
+
+        /** The timeline list. */
+        const val TIMELINE_ID = 0x7f0a0203
+
+        /** One timeline item as a line of text. */
+        fun line(item: TimelineEntry): String = when (item) {
+            is TimelineEntry.Day -> "— ${item.label} —"
+            is TimelineEntry.Message -> message(item.message)
+        }
+
+        private fun message(m: TimelineMessageInfo): String {
+            val body = if (m.deleted) "(deleted)" else m.text + if (m.edited) " (edited)" else ""
+            val reactions = m.reactions.joinToString("") { r -> " ${r.emoji}${if (r.count > 1u) r.count else ""}" }
+            val who = if (m.own) "me · ${delivery(m.delivery)}" else m.author
+            return "$who: $body$reactions"
+        }
+
+        private fun delivery(d: DeliveryState): String = when (d) {
+            is DeliveryState.Received -> "received"
+            is DeliveryState.Queued -> "queued"
+            is DeliveryState.Sent -> "sent"
+            is DeliveryState.Delivered -> "delivered"
+            is DeliveryState.Read -> "read"
+            is DeliveryState.Failed -> "failed: ${d.reason}"
+        }
     }
 }

@@ -22,11 +22,15 @@ class ContactsScreen(
     private val pollen: () -> Pollen?,
     private val photograph: () -> Unit,
     private val report: (Throwable) -> Unit,
+    private val openChat: (conversationId: String, title: String) -> Unit,
 ) : Screen {
     override val title = "Contacts"
     private val qr = ImageView(context).apply { adjustViewBounds = true }
     private val cardText = context.label(size = 10f).apply { setTextIsSelectable(true) }
-    private val pasted = EditText(context).apply { hint = "Paste a pollen1… card" }
+    private val pasted = EditText(context).apply {
+        id = PASTE_ID
+        hint = "Paste a pollen1… card or link"
+    }
     private val adapter = ArrayAdapter<String>(context, android.R.layout.simple_list_item_1)
     private var aliases = emptyList<String>()
 
@@ -37,7 +41,12 @@ class ContactsScreen(
         context.button("Scan a QR code (camera)") { photograph() },
         ListView(context).apply {
             adapter = this@ContactsScreen.adapter
-            setOnItemClickListener { _, _, position, _ -> aliases.getOrNull(position)?.let(::showSafetyNumber) }
+            id = CONTACT_LIST_ID
+            setOnItemClickListener { _, _, position, _ -> aliases.getOrNull(position)?.let(::startChat) }
+            setOnItemLongClickListener { _, _, position, _ ->
+                aliases.getOrNull(position)?.let(::showSafetyNumber)
+                true
+            }
         },
     ).apply { (getChildAt(4).layoutParams as LinearLayout.LayoutParams).apply { height = 0; weight = 1f } }
 
@@ -53,9 +62,22 @@ class ContactsScreen(
         if (card.isBlank()) return
         scope.launch {
             try {
-                node.addContact(card.trim())
+                node.addContactFromInput(card)
                 pasted.setText("")
                 refresh(node)
+            } catch (e: Exception) {
+                report(e)
+            }
+        }
+    }
+
+    /** Opens the chat with a contact, creating it if no message exists yet. */
+    private fun startChat(alias: String) {
+        val node = pollen() ?: return
+        scope.launch {
+            try {
+                val chat = node.openChatWithContact(alias)
+                openChat(chat.conversationId, chat.title)
             } catch (e: Exception) {
                 report(e)
             }
@@ -91,5 +113,14 @@ class ContactsScreen(
         aliases = contacts.map { it.alias }
         adapter.clear()
         adapter.addAll(contacts.map { c -> if (c.verified) "${c.alias}  ✓" else c.alias })
+    }
+
+    /** View ids the UI tests find views by. */
+    companion object {
+        /** The paste field. */
+        const val PASTE_ID = 0x7f0a0101
+
+        /** The contact list (tap: chat; long press: safety number). */
+        const val CONTACT_LIST_ID = 0x7f0a0102
     }
 }

@@ -19,6 +19,7 @@ import kotlinx.coroutines.flow.filterNotNull
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.launch
 import org.pollen.android.MeshPermissions
+import org.pollen.android.MessageNotifier
 import org.pollen.android.Pollen
 import org.pollen.android.PollenEvent
 import org.pollen.android.PollenService
@@ -38,6 +39,7 @@ class MainActivity : Activity() {
     private lateinit var contacts: ContactsScreen
     private lateinit var tabs: List<Screen>
     private lateinit var current: Screen
+    private var resumed = false
 
     private val connection = object : ServiceConnection {
         override fun onServiceConnected(name: ComponentName?, binder: IBinder?) {
@@ -59,7 +61,7 @@ class MainActivity : Activity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         val node = { pollen }
-        contacts = ContactsScreen(this, scope, node, ::photograph, ::report)
+        contacts = ContactsScreen(this, scope, node, ::photograph, ::report, ::openChat)
         tabs = listOf(
             ConversationsScreen(this, ::openChat),
             contacts,
@@ -76,6 +78,7 @@ class MainActivity : Activity() {
             },
         )
         show(tabs.first())
+        openFromNotification(intent)
 
         val missing = MeshPermissions.missing(this)
         if (missing.isEmpty()) startMesh() else requestPermissions(missing.toTypedArray(), REQUEST_PERMISSIONS)
@@ -104,13 +107,52 @@ class MainActivity : Activity() {
 
     private fun show(screen: Screen) {
         current = screen
+        if (screen !is ChatScreen && resumed) MessageNotifier.openChat = null
         content.removeAllViews()
         content.addView(screen.view)
         refresh()
     }
 
-    private fun openChat(conversation: String) =
-        show(ChatScreen(this, conversation, scope, { pollen }, ::report))
+    private fun openChat(conversationId: String, title: String) {
+        show(ChatScreen(this, conversationId, title, scope, { pollen }, ::report))
+        if (resumed) MessageNotifier.openChat = conversationId
+    }
+
+    /** A tapped notification carries the chat to open. */
+    private fun openFromNotification(intent: Intent?) {
+        val id = intent?.getStringExtra(MessageNotifier.EXTRA_CONVERSATION) ?: return
+        scope.launch {
+            val node = pollen ?: awaitNode()
+            runCatching { node.chatList().firstOrNull { it.conversationId == id } }
+                .onFailure(::report)
+                .getOrNull()
+                ?.let { openChat(it.conversationId, it.title) }
+        }
+    }
+
+    private suspend fun awaitNode(): Pollen {
+        while (pollen == null) kotlinx.coroutines.delay(50)
+        return pollen!!
+    }
+
+    override fun onNewIntent(intent: Intent) {
+        super.onNewIntent(intent)
+        openFromNotification(intent)
+    }
+
+    override fun onResume() {
+        super.onResume()
+        resumed = true
+        MessageNotifier.openChat = (current as? ChatScreen)?.conversationId
+        refresh()
+    }
+
+    override fun onPause() {
+        // In the background every chat's messages notify.
+        resumed = false
+        MessageNotifier.openChat = null
+        super.onPause()
+    }
 
     private fun refresh() {
         val node = pollen ?: return

@@ -8,6 +8,9 @@ import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.asSharedFlow
 import kotlinx.coroutines.withContext
 import uniffi.pollen.BlePowerMode
+import uniffi.pollen.ChatInfo
+import uniffi.pollen.NotificationInfo
+import uniffi.pollen.TimelineEntry
 import uniffi.pollen.BleRadio
 import uniffi.pollen.ContactInfo
 import uniffi.pollen.ConversationInfo
@@ -129,6 +132,27 @@ class Pollen private constructor(
     /** A page of messages, newest first; pass the page's `next` to continue. */
     suspend fun messages(conversation: String?, limit: Int = 50, before: MessageCursor? = null): MessagePage =
         call { messages(conversation, limit.toUInt(), before) }
+
+    /** The chat list from the app model, newest first. */
+    suspend fun chatList(limit: Int = 100): List<ChatInfo> = call { chatList(limit.toUInt()) }
+
+    /** A chat's timeline, oldest first, with day separators for [utcOffsetSecs]. */
+    suspend fun timeline(conversationId: String, limit: Int = 100, utcOffsetSecs: Int = 0): List<TimelineEntry> =
+        call { timeline(conversationId, limit.toUInt(), null, utcOffsetSecs) }
+
+    /** Opens the direct chat with a contact, even before any message. */
+    suspend fun openChatWithContact(alias: String): ChatInfo = call { openChatWithContact(alias) }
+
+    /** Adds the contact on a scanned or pasted card or `pollen:` link. */
+    suspend fun addContactFromInput(input: String, alias: String? = null): ContactInfo =
+        call { addContactFromInput(input, alias) }
+
+    /** The notification a new message warrants, if any (Rust decides). */
+    suspend fun notificationForMessage(conversationId: String, messageId: String, openChat: String?): NotificationInfo? =
+        call { notificationForMessage(conversationId, messageId, openChat) }
+
+    /** Turns notifications for a chat off or back on. */
+    suspend fun setChatMuted(conversationId: String, muted: Boolean): Unit = call { setChatMuted(conversationId, muted) }
 
     /** Counts and network state. */
     suspend fun status(): NodeStatus = call { status() }

@@ -81,6 +81,8 @@ class PollenService : Service() {
                 pollen.close()
                 throw e
             }
+            val notifier = MessageNotifier(this)
+            scope.launch { pollen.events.collect { runCatching { notifier.onEvent(pollen, it) } } }
             nodeState.value = pollen
             ble = org.pollen.android.ble.BleCores.attach(this, pollen)
         } catch (e: Exception) {

@@ -1,0 +1,168 @@
+package org.pollen.app
+
+import android.app.NotificationManager
+import android.content.Context
+import android.content.Intent
+import android.os.Handler
+import android.os.Looper
+import android.view.View
+import android.view.ViewGroup
+import android.widget.Button
+import android.widget.EditText
+import android.widget.ListView
+import java.io.File
+import java.nio.file.Files
+import kotlin.coroutines.CoroutineContext
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.pollen.android.MessageNotifier
+import org.pollen.android.Pollen
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.annotation.Config
+
+/** Runs coroutines on the main looper, as `MainScope` does on a phone. */
+private object MainLooper : CoroutineDispatcher() {
+    private val handler = Handler(Looper.getMainLooper())
+    override fun dispatch(context: CoroutineContext, block: Runnable) {
+        handler.post(block)
+    }
+}
+
+/** The app's screens driven through their views, over real nodes. */
+@RunWith(RobolectricTestRunner::class)
+@Config(sdk = [35], manifest = Config.NONE)
+class AppUiTest {
+    private lateinit var dir: File
+    private lateinit var ana: Pollen
+    private lateinit var chen: Pollen
+    private val scope = CoroutineScope(SupervisorJob() + MainLooper)
+    private val context: Context get() = RuntimeEnvironment.getApplication()
+    private val errors = mutableListOf<Throwable>()
+
+    @Before
+    fun nodes() {
+        dir = Files.createTempDirectory("pollen-ui").toFile()
+        ana = runBlocking { Pollen.create(File(dir, "ana").path, "Ana") }
+        chen = runBlocking { Pollen.create(File(dir, "chen").path, "Chen") }
+    }
+
+    @After
+    fun close() {
+        scope.cancel()
+        ana.close()
+        chen.close()
+        dir.deleteRecursively()
+    }
+
+    /** Runs the main looper until [done] holds (the node answers on its own thread). */
+    private fun until(what: String, done: () -> Boolean) {
+        val deadline = System.currentTimeMillis() + 20_000
+        while (!done()) {
+            assertTrue("errors: $errors", errors.isEmpty())
+            assertTrue("timed out waiting for $what", System.currentTimeMillis() < deadline)
+            shadowOf(Looper.getMainLooper()).idle()
+            Thread.sleep(10)
+        }
+    }
+
+    private fun View.all(): List<View> =
+        listOf(this) + if (this is ViewGroup) (0 until childCount).flatMap { getChildAt(it).all() } else emptyList()
+
+    private fun View.button(text: String): Button = all().filterIsInstance<Button>().single { it.text.toString() == text }
+
+    private fun ListView.lines(): List<String> = (0 until adapter.count).map { adapter.getItem(it).toString() }
+
+    @Test
+    fun aPastedContactStartsAChatAndTheMessageIsSent() {
+        var opened: Pair<String, String>? = null
+        val contacts = ContactsScreen(context, scope, { ana }, {}, { errors += it }) { id, title -> opened = id to title }
+        val chenCard = runBlocking { chen.card() }
+
+        // Pasted as a link, wrapped over two lines with spaces around.
+        contacts.view.findViewById<EditText>(ContactsScreen.PASTE_ID)
+            .setText("  pollen:${chenCard.substring(0, 30)}\n${chenCard.substring(30)}  ")
+        contacts.view.button("Add").performClick()
+        val list = contacts.view.findViewById<ListView>(ContactsScreen.CONTACT_LIST_ID)
+        until("the contact is listed") { list.lines() == listOf("Chen") }
+
+        list.performItemClick(list, 0, 0)
+        until("the chat opens") { opened != null }
+        val (id, title) = opened!!
+        assertEquals("Chen", title)
+        val chats = runBlocking { ana.chatList() }
+        assertEquals("the chat exists before any message", listOf(id), chats.map { it.conversationId })
+
+        val chat = ChatScreen(context, id, title, scope, { ana }, { errors += it })
+        chat.view.findViewById<EditText>(ChatScreen.DRAFT_ID).setText("hello Chen")
+        chat.view.findViewById<Button>(ChatScreen.SEND_ID).performClick()
+        val timeline = chat.view.findViewById<ListView>(ChatScreen.TIMELINE_ID)
+        until("the message is in the timeline") { timeline.lines().any { it.startsWith("me · queued: hello Chen") } }
+        assertEquals("— Today —", timeline.lines().first())
+        assertEquals("hello Chen", runBlocking { ana.chatList() }.single().preview)
+
+        val list2 = ConversationsScreen(context) { _, _ -> }
+        runBlocking { list2.refresh(ana) }
+        assertEquals(listOf("Chen\nme: hello Chen"), (list2.view as ListView).lines())
+    }
+
+    @Test
+    fun aMessageInTheBackgroundPostsANotificationThatOpensTheChat() {
+        runBlocking {
+            ana.addContact(chen.card())
+            chen.addContact(ana.card())
+        }
+        val tap = Intent(context, MainActivity::class.java)
+        val notifier = MessageNotifier(context) { Intent(tap) }
+        scope.launch(Dispatchers.Default) { ana.events.collect { notifier.onEvent(ana, it) } }
+        val manager = context.getSystemService(NotificationManager::class.java)
+        val shadow = shadowOf(manager)
+
+        // Carried by hand: Chen's bundle imported on Ana's phone.
+        fun carry(text: String) = runBlocking {
+            chen.sendDirect("Ana", text)
+            val bundle = File(dir, "bundle-${System.nanoTime()}").path
+            chen.exportBundle(bundle)
+            ana.importBundle(bundle)
+        }
+        MessageNotifier.openChat = null
+        carry("are you at the station?")
+        until("a notification is posted") { shadow.allNotifications.isNotEmpty() }
+        val posted = shadow.allNotifications.single()
+        assertEquals("pollen-direct", posted.channelId)
+        assertEquals("Chen", posted.extras.getString("android.title"))
+        assertEquals("are you at the station?", posted.extras.getCharSequence("android.text").toString())
+
+        val conversation = runBlocking { ana.chatList() }.single().conversationId
+        val opens = shadowOf(posted.contentIntent).savedIntent
+        assertNotNull(opens)
+        assertEquals(MainActivity::class.java.name, opens.component?.className)
+        assertEquals(conversation, opens.getStringExtra(MessageNotifier.EXTRA_CONVERSATION))
+
+        // The same chat on screen: nothing new is posted; the count grows once it is not.
+        MessageNotifier.openChat = conversation
+        carry("hello?")
+        Thread.sleep(300)
+        shadowOf(Looper.getMainLooper()).idle()
+        assertEquals(1, shadow.allNotifications.size)
+        MessageNotifier.openChat = null
+        carry("ping")
+        until("the chat's notification is replaced") {
+            shadow.allNotifications.singleOrNull()?.extras?.getCharSequence("android.text")?.toString() == "ping"
+        }
+        assertEquals(3, shadow.allNotifications.single().number)
+    }
+}

@@ -1,0 +1,86 @@
+package org.pollen.android
+
+import android.app.Notification
+import android.app.NotificationChannel
+import android.app.NotificationManager
+import android.app.PendingIntent
+import android.content.Context
+import android.content.Intent
+import uniffi.pollen.ConversationKind
+import uniffi.pollen.NotificationInfo
+
+/**
+ * Posts a notification per chat for messages from others. Whether a message
+ * warrants one (not ours, not the open chat, not muted) is decided in Rust
+ * (`notificationForMessage`); this class only draws it. A tap opens the app's
+ * launch activity with [EXTRA_CONVERSATION].
+ */
+class MessageNotifier(
+    private val context: Context,
+    /** The activity a tap opens; by default the app's launcher activity. */
+    private val launch: () -> Intent? = { context.packageManager.getLaunchIntentForPackage(context.packageName) },
+) {
+    private val manager = context.getSystemService(NotificationManager::class.java)
+
+    init {
+        for (kind in ConversationKind.entries) {
+            manager.createNotificationChannel(
+                NotificationChannel(channel(kind), label(kind), NotificationManager.IMPORTANCE_HIGH),
+            )
+        }
+    }
+
+    /** Asks the node about [event]; posts what it says to post. */
+    suspend fun onEvent(pollen: Pollen, event: PollenEvent) {
+        if (event !is PollenEvent.NewMessage) return
+        val info = pollen.notificationForMessage(event.message.conversationId, event.message.id, openChat) ?: return
+        post(info)
+    }
+
+    /** Posts (or replaces) the chat's notification. */
+    fun post(info: NotificationInfo) {
+        val builder = Notification.Builder(context, channel(info.kind))
+            .setContentTitle(info.title)
+            .setContentText(info.body)
+            .setSmallIcon(android.R.drawable.stat_notify_chat)
+            .setNumber(info.count.toInt())
+            .setAutoCancel(true)
+        if (info.count > 1u) builder.setSubText("${info.count} new messages")
+        launch()?.let { launch ->
+            launch.putExtra(EXTRA_CONVERSATION, info.conversationId)
+                .addFlags(Intent.FLAG_ACTIVITY_SINGLE_TOP or Intent.FLAG_ACTIVITY_CLEAR_TOP)
+            builder.setContentIntent(
+                PendingIntent.getActivity(
+                    context,
+                    info.conversationId.hashCode(),
+                    launch,
+                    PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_IMMUTABLE,
+                ),
+            )
+        }
+        manager.notify(info.conversationId, NOTIFICATION_ID, builder.build())
+    }
+
+    /** Removes a chat's notification (the user opened it). */
+    fun clear(conversationId: String) = manager.cancel(conversationId, NOTIFICATION_ID)
+
+    /** Channel ids, the open chat, and the tap's extra. */
+    companion object {
+        /** The conversation id (hex) a tapped notification opens. */
+        const val EXTRA_CONVERSATION = "org.pollen.android.CONVERSATION"
+        private const val NOTIFICATION_ID = 2
+
+        /** The chat on screen now (conversation id), or null when none is or the app is in the background. */
+        @Volatile
+        var openChat: String? = null
+
+        /** The notification channel for a kind of chat. */
+        fun channel(kind: ConversationKind): String = "pollen-" + kind.name.lowercase()
+
+        private fun label(kind: ConversationKind): String = when (kind) {
+            ConversationKind.DIRECT -> "Direct messages"
+            ConversationKind.GROUP -> "Groups"
+            ConversationKind.CHANNEL -> "Channels"
+        }
+    }
+}

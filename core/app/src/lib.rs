@@ -1,0 +1,44 @@
+//! The app model both apps draw: pure logic over a [`pollen_node::Node`],
+//! sans-IO, with time passed in.
+//!
+//! - [`chats`]: the chat list (title, preview, unread count, time), kept
+//!   current by applying [`NodeEvent`](pollen_node::node::NodeEvent)s.
+//! - [`timeline`]: one chat's items, edits/reactions/deletes folded, day
+//!   separators for the viewer's UTC offset, delivery state per message.
+//! - [`cards`]: adding a contact from a scanned or pasted card or link, and
+//!   starting a chat with a contact, group or channel.
+//! - [`notify`]: which events warrant a notification, and muted chats.
+//! - [`nearby`]: the Nearby screen's summary.
+//!
+//! Arrows: `pollen-ffi → pollen-app → pollen-node`.
+
+pub mod cards;
+pub mod chats;
+pub mod nearby;
+pub mod notify;
+pub mod timeline;
+
+use pollen_node::NodeError;
+
+/// Why an app-model call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The node refused or failed.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    /// What was scanned or pasted is not a usable contact card.
+    #[error("not a contact card: {reason}")]
+    MalformedCard {
+        /// What is wrong with it, for the user.
+        reason: String,
+    },
+    /// No conversation with this id.
+    #[error("no conversation {0}")]
+    UnknownConversation(String),
+}
+
+impl From<pollen_node::store::StoreError> for AppError {
+    fn from(e: pollen_node::store::StoreError) -> Self {
+        AppError::Node(NodeError::from(e))
+    }
+}

@@ -1,0 +1,229 @@
+//! One chat's timeline: messages oldest first with edits, reactions and
+//! deletions folded in, a separator before each new local day, and where
+//! each of this node's messages has got to.
+
+use crate::AppError;
+use pollen_node::Node;
+use pollen_node::node::ConversationId;
+use pollen_node::store::MessageRow;
+use pollen_proto::envelope::MAX_TTL_SECS;
+
+/// Where one message has got to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Someone else wrote it.
+    Received,
+    /// Written here; no carrier has taken it yet as far as this node knows
+    /// (the store does not record hand-overs, so "carried by N" is not told
+    /// apart from this).
+    Queued,
+    /// Sent to a group or channel: there is no per-recipient receipt.
+    Sent,
+    /// The recipient's delivery proof came back.
+    Delivered,
+    /// The recipient read up to it.
+    Read,
+    /// It will not arrive.
+    Failed {
+        /// Why, for the user.
+        reason: String,
+    },
+}
+
+/// One emoji on a message, with how many chose it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reaction {
+    /// The emoji.
+    pub emoji: String,
+    /// How many people reacted with it.
+    pub count: u32,
+    /// This node is one of them.
+    pub mine: bool,
+}
+
+/// One message as the timeline draws it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineMessage {
+    /// Message id, lower-case hex (what edit, react, reply and delete take).
+    pub id: String,
+    /// Author's name (contact alias when pinned).
+    pub author: String,
+    /// Written by this node.
+    pub own: bool,
+    /// Current text; empty when deleted.
+    pub text: String,
+    /// Unix milliseconds it was written.
+    pub sent_at_ms: u64,
+    /// It was edited after it was sent.
+    pub edited: bool,
+    /// It was deleted for everyone.
+    pub deleted: bool,
+    /// The message it answers, hex.
+    pub reply_to: Option<String>,
+    /// Reactions, grouped by emoji, most chosen first.
+    pub reactions: Vec<Reaction>,
+    /// Where it has got to.
+    pub delivery: Delivery,
+    /// Relays it crossed to get here (received messages, when known).
+    pub hops: Option<u32>,
+}
+
+/// An item of the timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimelineItem {
+    /// A new local day starts.
+    Day {
+        /// Days since 1970-01-01 in the viewer's time zone.
+        day: i64,
+        /// "Today", "Yesterday" or `YYYY-MM-DD`.
+        label: String,
+    },
+    /// A message.
+    Message(TimelineMessage),
+}
+
+/// What part of the timeline to draw, and for whom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimelineQuery {
+    /// Messages at most.
+    pub limit: u32,
+    /// Only messages older than this (sent_at ms, id) — the first message
+    /// of the page already shown.
+    pub before: Option<(u64, [u8; 16])>,
+    /// Unix seconds now (for "Today" and for messages that expired unsent).
+    pub now_secs: u64,
+    /// The viewer's offset from UTC, seconds (east positive).
+    pub utc_offset_secs: i32,
+}
+
+/// The newest `query.limit` messages of a chat, oldest first, folded.
+pub fn timeline(
+    node: &Node,
+    conversation: &ConversationId,
+    query: &TimelineQuery,
+) -> Result<Vec<TimelineItem>, AppError> {
+    if node.conversation(conversation)?.is_none() {
+        return Err(AppError::UnknownConversation(conversation.to_hex()));
+    }
+    let me = node.public().signing;
+    let rows = node
+        .store()
+        .messages(Some(&conversation.0), &me, query.limit, query.before)?;
+    Ok(fold(rows, &me, query))
+}
+
+/// Folds a page of rows (newest first, as the store gives them) into items.
+pub fn fold(mut rows: Vec<MessageRow>, me: &[u8; 32], query: &TimelineQuery) -> Vec<TimelineItem> {
+    rows.reverse();
+    let today = local_day(query.now_secs.saturating_mul(1000), query.utc_offset_secs);
+    let mut items = Vec::with_capacity(rows.len() + 4);
+    let mut last_day = None;
+    for row in rows {
+        let day = local_day(row.sent_at, query.utc_offset_secs);
+        if last_day != Some(day) {
+            items.push(TimelineItem::Day {
+                day,
+                label: day_label(day, today),
+            });
+            last_day = Some(day);
+        }
+        items.push(TimelineItem::Message(message(row, me, query.now_secs)));
+    }
+    items
+}
+
+fn message(row: MessageRow, me: &[u8; 32], now_secs: u64) -> TimelineMessage {
+    let own = &row.author == me;
+    let delivery = delivery(&row.status, row.sent_at, now_secs);
+    let my_key = hex::encode(me);
+    TimelineMessage {
+        id: hex::encode(row.id),
+        author: row.from,
+        own,
+        text: if row.deleted { String::new() } else { row.text },
+        sent_at_ms: row.sent_at,
+        edited: row.edited_at.is_some() && !row.deleted,
+        deleted: row.deleted,
+        reply_to: row.reply_to.map(hex::encode),
+        reactions: if row.deleted {
+            Vec::new()
+        } else {
+            reactions(&row.reactions, &my_key)
+        },
+        delivery,
+        hops: row.hops,
+    }
+}
+
+/// The delivery state from the store's status column. A direct message still
+/// pending when the longest envelope lifetime has passed can no longer arrive.
+pub fn delivery(status: &str, sent_at_ms: u64, now_secs: u64) -> Delivery {
+    match status {
+        "received" => Delivery::Received,
+        "read" => Delivery::Read,
+        "delivered" => Delivery::Delivered,
+        "sent" => Delivery::Sent,
+        "pending" if now_secs > (sent_at_ms / 1000).saturating_add(MAX_TTL_SECS) => {
+            Delivery::Failed {
+                reason: "expired before anyone carried it to the recipient".to_owned(),
+            }
+        }
+        "pending" => Delivery::Queued,
+        other => Delivery::Failed {
+            reason: format!("unknown delivery state {other:?}"),
+        },
+    }
+}
+
+/// (reactor hex, emoji) pairs grouped by emoji: most chosen first, then by emoji.
+fn reactions(pairs: &[(String, String)], me_hex: &str) -> Vec<Reaction> {
+    let mut out: Vec<Reaction> = Vec::new();
+    for (who, emoji) in pairs {
+        let mine = who.eq_ignore_ascii_case(me_hex);
+        match out.iter_mut().find(|r| &r.emoji == emoji) {
+            Some(r) => {
+                r.count += 1;
+                r.mine |= mine;
+            }
+            None => out.push(Reaction {
+                emoji: emoji.clone(),
+                count: 1,
+                mine,
+            }),
+        }
+    }
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.emoji.cmp(&b.emoji)));
+    out
+}
+
+/// Days since 1970-01-01 of a Unix-milliseconds time at this UTC offset.
+pub fn local_day(at_ms: u64, utc_offset_secs: i32) -> i64 {
+    let secs = (at_ms / 1000) as i64 + i64::from(utc_offset_secs);
+    secs.div_euclid(86_400)
+}
+
+/// "Today", "Yesterday" or the date.
+pub fn day_label(day: i64, today: i64) -> String {
+    match today - day {
+        0 => "Today".to_owned(),
+        1 => "Yesterday".to_owned(),
+        _ => {
+            let (y, m, d) = civil_from_days(day);
+            format!("{y:04}-{m:02}-{d:02}")
+        }
+    }
+}
+
+/// (year, month, day) of a day number (Howard Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
