@@ -123,7 +123,7 @@ pub struct ConversationInfo {
     pub name: String,
     /// For a direct conversation, the other person's signing key (hex).
     pub peer_key: Option<String>,
-    /// Unix seconds of the newest message.
+    /// Unix milliseconds of the newest message (its `sent_at`; 0 when none).
     pub last_activity: u64,
     /// Messages received since last read.
     pub unread: u64,

@@ -49,7 +49,7 @@ pub struct ConversationRow {
     pub name: String,
     /// For a direct conversation, the other person's signing key.
     pub peer: Option<[u8; 32]>,
-    /// Unix seconds of the newest message.
+    /// Unix milliseconds of the newest message (its `sent_at`; 0 when none).
     pub last_activity: u64,
     /// Messages received since the user last read it.
     pub unread: u64,
