@@ -10,7 +10,7 @@ use crate::records::{
     RunOptions, SentInfo,
 };
 use pollen_node::node::send::Sent;
-use pollen_node::node::{Node, SystemClock};
+use pollen_node::node::{ConversationId, Node, SystemClock};
 use pollen_runtime::host::ble_ctl::{self, SharedRadio};
 use pollen_runtime::host::platform::LinkSpec;
 use pollen_runtime::host::{Core, EventSink, HostOptions, NodeHost, lock};
@@ -184,6 +184,15 @@ impl PollenNode {
     /// Sends a text to a conversation by name (alias, group or `#channel`).
     pub fn send(&self, conversation: String, text: String) -> Result<SentInfo, PollenError> {
         self.write(move |n| Ok(sent(n.send(&conversation, &text)?)))
+    }
+
+    /// Sends a text into the conversation with this id (hex), never
+    /// ambiguous: the chat screen's send.
+    pub fn send_in(&self, conversation_id: String, text: String) -> Result<SentInfo, PollenError> {
+        let id = hex_id(&conversation_id).ok_or(PollenError::UnknownConversation {
+            name: conversation_id.clone(),
+        })?;
+        self.write(move |n| Ok(sent(n.send_in(&ConversationId(id), &text)?)))
     }
 
     /// Sends a direct message to the contact with this alias.

@@ -27,6 +27,21 @@ impl Node {
         self.post(&conv, text, None)
     }
 
+    /// Sends a text into the conversation with this id: what an app whose
+    /// screen shows one conversation uses, since two conversations may share
+    /// a name (a contact and a group, a look-alike channel).
+    pub fn send_in(
+        &self,
+        conversation: &super::ConversationId,
+        text: &str,
+    ) -> Result<Sent, NodeError> {
+        let conv = self
+            .store
+            .conversation(&conversation.0)?
+            .ok_or_else(|| NodeError::UnknownConversation(conversation.to_hex()))?;
+        self.post(&conv, text, None)
+    }
+
     /// Sends a direct message to the contact with this alias.
     pub fn send_direct(&self, alias: &str, text: &str) -> Result<Sent, NodeError> {
         let c = self.contact(alias)?;

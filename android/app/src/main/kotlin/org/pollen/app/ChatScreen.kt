@@ -18,7 +18,7 @@ class ChatScreen(
     context: Context,
     /** The conversation id (hex). */
     val conversationId: String,
-    /** Contact alias, group name or `#channel`: what `send` takes. */
+    /** Contact alias, group name or `#channel`, as the title. */
     private val chatTitle: String,
     private val scope: CoroutineScope,
     private val pollen: () -> Pollen?,
@@ -47,7 +47,7 @@ class ChatScreen(
         draft.setText("")
         scope.launch {
             try {
-                node.send(chatTitle, text)
+                node.sendIn(conversationId, text)
                 refresh(node)
             } catch (e: Exception) {
                 report(e)

@@ -98,6 +98,9 @@ class Pollen private constructor(
     /** Sends [text] to a conversation by name: an alias, a group or `#channel`. */
     suspend fun send(conversation: String, text: String): SentInfo = call { send(conversation, text) }
 
+    /** Sends [text] into the conversation with this id (hex): never ambiguous. */
+    suspend fun sendIn(conversationId: String, text: String): SentInfo = call { sendIn(conversationId, text) }
+
     /** Sends [text] to a pinned contact. */
     suspend fun sendDirect(alias: String, text: String): SentInfo = call { sendDirect(alias, text) }
 
