@@ -147,6 +147,14 @@ impl Policy {
         )
     }
 
+    /// Whether a received copy budget is the one the node itself admitted
+    /// (`pollen_node::admission`: a neighbour's claim clamped, a channel
+    /// post a follower opened back to flooding), as on phones. The
+    /// baselines take the claim as it came.
+    pub fn admits_as_phones(&self) -> bool {
+        matches!(self, Policy::Pollen { .. } | Policy::Encounter { .. })
+    }
+
     /// Whether the policy keeps encounter history.
     pub fn uses_encounters(&self) -> bool {
         matches!(self, Policy::Encounter { .. })

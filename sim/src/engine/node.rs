@@ -373,11 +373,21 @@ impl SyncStore for SimNode {
                     hops: 1,
                     via_relay: false,
                 });
+            let claimed = match item {
+                Incoming::Copy { copies, .. } => *copies,
+                _ => 1,
+            };
+            let copies = if self.policy.admits_as_phones() {
+                self.node
+                    .store()
+                    .envelope_copies(&id)
+                    .map_err(|e| SyncStoreError(e.to_string()))?
+                    .unwrap_or(1)
+            } else {
+                claimed
+            };
             let meta = CopyMeta {
-                copies: match item {
-                    Incoming::Copy { copies, .. } => *copies,
-                    _ => 1,
-                },
+                copies,
                 hops: trail.hops,
                 via_relay: trail.via_relay,
                 retired: false,
