@@ -165,6 +165,11 @@ pub(crate) enum Command {
         /// Most client sessions at once.
         #[arg(long, default_value_t = crate::relay::RELAY_MAX_LINKS)]
         max_links: usize,
+        /// Lifts the per-address limits (links, unfinished handshakes,
+        /// handshake rate) for a benchmark whose clients all share one
+        /// address; never for a relay facing the internet.
+        #[arg(long)]
+        no_address_limits: bool,
     },
     /// One sync session with a neighbour at ADDR (host:port) or a relay
     /// (pollen-relay://HOST:PORT/KEY, whose key is checked), then exit.

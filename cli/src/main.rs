@@ -263,6 +263,7 @@ fn run_relay(
         storage_mb,
         per_peer_mb,
         max_links,
+        no_address_limits,
     } = command
     else {
         unreachable!("run_relay is only called for `pollen relay`");
@@ -285,6 +286,7 @@ fn run_relay(
                 per_origin_bytes: per_peer_mb << 20,
             },
             max_links: max_links.max(1),
+            address_limits: !no_address_limits,
         },
         postgres,
     )

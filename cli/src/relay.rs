@@ -35,6 +35,8 @@ pub struct RelayOptions<'a> {
     pub limits: pollen_node::store::StoreLimits,
     /// Most concurrent sessions.
     pub max_links: usize,
+    /// Per-address limits on (off only for a benchmark from one host).
+    pub address_limits: bool,
 }
 
 /// What a relay needs from its store beyond sync: housekeeping and figures.
@@ -134,7 +136,15 @@ fn serve_relay<B: Backend>(
             });
         }
         let options = ServeOptions {
-            gate: pollen_runtime::GateConfig::relay(o.max_links),
+            gate: {
+                let gate = pollen_runtime::GateConfig::relay(o.max_links);
+                if o.address_limits {
+                    gate
+                } else {
+                    tracing::warn!("per-address limits are off (--no-address-limits)");
+                    gate.without_address_limits()
+                }
+            },
             config: Rc::new(move |peer| relay_session(&key, &peer.ip().to_string())),
         };
         let done = {

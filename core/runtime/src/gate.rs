@@ -69,6 +69,21 @@ impl GateConfig {
     }
 }
 
+impl GateConfig {
+    /// The same limits with no per-address ones (links, unfinished
+    /// handshakes, handshake rate): for a benchmark whose many clients all
+    /// come from one loopback address. The total and the deadline stay.
+    pub fn without_address_limits(self) -> GateConfig {
+        GateConfig {
+            max_per_address: self.max_links,
+            max_pending_per_address: self.max_links,
+            handshakes_per_s: 1e9,
+            handshake_burst: 1e9,
+            ..self
+        }
+    }
+}
+
 /// Why a connection was closed by the gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -319,5 +334,26 @@ mod tests {
             g.handshake(IpAddr::from(n.to_be_bytes()), 2_000 + u64::from(n));
         }
         assert_eq!(g.tracked(), MAX_TRACKED);
+    }
+
+    #[test]
+    fn without_address_limits_one_address_may_fill_every_slot() {
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let strict = GateConfig::relay(64);
+        let mut g = Gate::new(strict.clone());
+        let _held: Vec<_> = (0..64).map(|_| g.admit(ip)).collect();
+        assert!(
+            g.len() <= strict.max_per_address,
+            "with the limits, one address holds at most {} links, not {}",
+            strict.max_per_address,
+            g.len()
+        );
+        let mut g = Gate::new(strict.without_address_limits());
+        let tickets: Vec<_> = (0..64).map(|_| g.admit(ip).expect("admitted")).collect();
+        assert_eq!(g.len(), 64);
+        assert!((0..64).all(|_| g.handshake(ip, 0)), "no handshake rate");
+        let _one_more = g.admit(ip).expect("the oldest unfinished link makes room");
+        assert_eq!(g.len(), 64, "the total still holds");
+        drop(tickets);
     }
 }
