@@ -2,7 +2,7 @@
 //! current by applying the node's events instead of reloading.
 
 use crate::AppError;
-use crate::notify::is_muted;
+use crate::mute::is_muted;
 use pollen_node::Node;
 use pollen_node::node::{ConversationId, NodeEvent};
 use pollen_node::store::{ConversationKind, ConversationRow, MessageRow};

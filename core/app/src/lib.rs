@@ -7,13 +7,15 @@
 //!   separators for the viewer's UTC offset, delivery state per message.
 //! - [`cards`]: adding a contact from a scanned or pasted card or link, and
 //!   starting a chat with a contact, group or channel.
-//! - [`notify`]: which events warrant a notification, and muted chats.
+//! - [`notify`]: which events warrant a notification.
+//! - [`mute`]: muted chats.
 //! - [`nearby`]: the Nearby screen's summary.
 //!
 //! Arrows: `pollen-ffi → pollen-app → pollen-node`.
 
 pub mod cards;
 pub mod chats;
+pub mod mute;
 pub mod nearby;
 pub mod notify;
 pub mod timeline;

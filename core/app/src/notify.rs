@@ -1,27 +1,10 @@
-//! Which events warrant a notification, and which chats are muted.
-//!
-//! Mute flags live in the node's `meta` table (`app.mute.<conversation hex>`),
-//! so they survive restarts and travel with the data directory.
+//! Which events warrant a notification (muted chats: [`crate::mute`]).
 
 use crate::AppError;
+pub use crate::mute::{is_muted, set_muted};
 use pollen_node::Node;
 use pollen_node::node::{ConversationId, NodeEvent};
 use pollen_node::store::ConversationKind;
-
-fn mute_key(id: &ConversationId) -> String {
-    format!("app.mute.{}", id.to_hex())
-}
-
-/// Whether notifications are off for a chat.
-pub fn is_muted(node: &Node, id: &ConversationId) -> Result<bool, AppError> {
-    Ok(node.store().meta(&mute_key(id))?.as_deref() == Some(&[1u8][..]))
-}
-
-/// Turns notifications for a chat off (`true`) or back on.
-pub fn set_muted(node: &Node, id: &ConversationId, muted: bool) -> Result<(), AppError> {
-    node.store().set_meta(&mute_key(id), &[u8::from(muted)])?;
-    Ok(())
-}
 
 /// A notification to post (or replace): one per chat, carrying the count.
 #[derive(Clone, Debug, PartialEq, Eq)]
