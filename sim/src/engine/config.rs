@@ -4,6 +4,8 @@
 use super::link::LinkModel;
 use crate::policy::Policy;
 use crate::trace::LinkKind;
+use pollen_node::ble::manager::DEFAULT_MAX_LINKS;
+use pollen_node::neighbours::Schedule;
 
 /// How a run behaves apart from the scenario.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -21,8 +23,9 @@ pub struct SimConfig {
     pub lan: LinkModel,
     /// A gateway's internet link to the relay.
     pub uplink: LinkModel,
-    /// Least time between two sessions of the same pair, in seconds.
-    pub resync_s: f64,
+    /// Sessions follow no gaps or backoff (the idealised run); otherwise
+    /// each pair keeps the node's own [`Schedule`] of the link kind.
+    pub idealised: bool,
     /// How often storage is sampled, in seconds.
     pub sample_s: f64,
     /// How long a node that got something new waits before telling its
@@ -48,7 +51,7 @@ impl SimConfig {
                 setup_ms: 1_500,
                 max_record: 180,
                 mean_drop_s: 300.0,
-                max_links: 7,
+                max_links: DEFAULT_MAX_LINKS,
             },
             lan: LinkModel {
                 bytes_per_s: 2_000_000,
@@ -66,7 +69,7 @@ impl SimConfig {
                 mean_drop_s: 0.0,
                 max_links: 0,
             },
-            resync_s: 10.0,
+            idealised: false,
             sample_s: 60.0,
             nudge_s: 1.0,
         }
@@ -88,9 +91,19 @@ impl SimConfig {
             ble: free,
             lan: free,
             uplink: free,
-            resync_s: 0.0,
+            idealised: true,
             nudge_s: 0.0,
             ..SimConfig::new(policy, seed)
+        }
+    }
+
+    /// When a pair meeting over `kind` syncs: the rule the nodes' runtime
+    /// follows on that transport (`pollen_node::neighbours::cadence`).
+    pub(super) fn schedule(&self, kind: LinkKind) -> Schedule {
+        match kind {
+            _ if self.idealised => Schedule::IMMEDIATE,
+            LinkKind::Ble => Schedule::BLE,
+            LinkKind::Lan | LinkKind::Uplink => Schedule::LAN,
         }
     }
 

@@ -44,21 +44,23 @@ impl Engine<'_> {
     pub(super) fn try_connect(&mut self, key: (u32, u32), now: u64) {
         let (a, b) = key;
         let versions = (self.nodes[a as usize].news, self.nodes[b as usize].news);
-        let Some(pair) = self.pairs.get(&key) else {
+        let Some(pair) = self.pairs.get_mut(&key) else {
             return;
         };
+        // The driver knows exactly what both sides hold: a pair in sync has
+        // no news, and the quiet resync a phone would run could move nothing.
         if pair.link.is_some() || pair.connecting || pair.synced == versions {
             return;
         }
         let Some(kind) = pair.best_kind() else {
             return;
         };
-        if let Some(last) = pair.last_end_ms {
-            let ready = last + secs_ms(self.cfg.resync_s);
-            if ready > now {
-                self.push(ready, Ev::Connect(a, b));
-                return;
-            }
+        pair.cadence.schedule = self.cfg.schedule(kind);
+        pair.cadence.dirty = true;
+        if !pair.cadence.due(now) {
+            let at = pair.cadence.next_due();
+            self.push(at, Ev::Connect(a, b));
+            return;
         }
         // A session that would move nothing either way is not run: it could
         // not change any node (its cost is the handshake and one round).
@@ -85,6 +87,7 @@ impl Engine<'_> {
         self.slots[b as usize][k] += 1;
         if let Some(pair) = self.pairs.get_mut(&key) {
             pair.connecting = true;
+            pair.cadence.started();
         }
         let jitter = if model.setup_ms > 0 {
             self.rng.next_u64() % (model.setup_ms / 2 + 1)

@@ -99,9 +99,12 @@ impl Engine<'_> {
         );
         if let Some(p) = self.pairs.get_mut(&(a, b)) {
             p.link = None;
-            p.last_end_ms = Some(now);
             if ok {
+                p.cadence.succeeded(now);
                 p.synced = synced;
+            } else {
+                let rounds = p.cadence.failures;
+                p.cadence.failed(now, false, rounds);
             }
         }
         self.collect_deliveries(a, now);

@@ -22,6 +22,7 @@ use crate::scenario::Scenario;
 use crate::trace::LinkKind;
 use link::Link;
 use node::SimNode;
+use pollen_node::neighbours::{Cadence, Schedule};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use std::cmp::Reverse;
@@ -70,19 +71,30 @@ fn kind_ix(k: LinkKind) -> usize {
 const KINDS: [LinkKind; 3] = [LinkKind::Ble, LinkKind::Lan, LinkKind::Uplink];
 
 /// Two nodes in range of each other.
-#[derive(Default)]
 struct Pair {
     /// Contacts up, per link kind.
     up: [u32; 3],
     /// The live link, or a connection under way.
     link: Option<u64>,
     connecting: bool,
-    last_end_ms: Option<u64>,
+    /// When the pair syncs next: the nodes' own rule (both ends keep the
+    /// same schedule of each other, since both see the same sessions).
+    cadence: Cadence,
     /// Node versions both sides had when they last synced in full.
     synced: (u64, u64),
 }
 
 impl Pair {
+    fn new(now: u64, schedule: Schedule) -> Pair {
+        Pair {
+            up: [0; 3],
+            link: None,
+            connecting: false,
+            cadence: Cadence::new(now, schedule),
+            synced: (0, 0),
+        }
+    }
+
     fn best_kind(&self) -> Option<LinkKind> {
         // Fastest first.
         [LinkKind::Uplink, LinkKind::Lan, LinkKind::Ble]
@@ -258,7 +270,11 @@ impl Engine<'_> {
             Ev::ContactUp(i) => {
                 let c = self.sc.trace.contacts[i];
                 let key = ordered(c.a, c.b);
-                self.pairs.entry(key).or_default().up[kind_ix(c.kind)] += 1;
+                let schedule = self.cfg.schedule(c.kind);
+                self.pairs
+                    .entry(key)
+                    .or_insert_with(|| Pair::new(now, schedule))
+                    .up[kind_ix(c.kind)] += 1;
                 self.neighbours[c.a as usize].insert(c.b);
                 self.neighbours[c.b as usize].insert(c.a);
                 self.try_connect(key, now);

@@ -7,17 +7,19 @@
 //! Rules (`docs/PROTOCOL.md`, "Who connects" and "Link manager"):
 //! - at most `max_links` links and pending connections together; at the
 //!   cap, scanning and advertising stop and inbound links are refused;
-//! - a neighbour is due when never synced under its current identifier,
-//!   when there is news for it ([`MIN_RESYNC_MS`] after the last sync), or
-//!   every [`RESYNC_MS`]; the least recently synced due neighbour goes first;
+//! - a neighbour is due on the shared [`Cadence`] with [`Schedule::BLE`]:
+//!   when never synced under its current identifier, when there is news for
+//!   it (ten seconds after the last sync at the soonest), or every five
+//!   minutes; the least recently synced due neighbour goes first;
 //! - of two phones that see each other, the one advertising the lower
 //!   identifier connects; the other connects only after [`PASSIVE_WAIT_MS`]
 //!   (it may be invisible to the first); of two links between the same
 //!   pair, the one whose central sent the lower HELLO identifier stays;
 //! - a link whose session finished is dropped at once; failures back off
-//!   exponentially from [`BACKOFF_MIN_MS`] to [`BACKOFF_MAX_MS`];
+//!   exponentially, as the schedule says;
 //! - scanning follows the power mode's [`DutyCycle`].
 
+use crate::neighbours::{Cadence, Schedule};
 use pollen_proto::ble::advert::{AdvertId, AdvertKey, next_rotation_ms};
 use pollen_proto::ble::link::Role;
 use std::collections::{BTreeMap, VecDeque};
@@ -33,14 +35,6 @@ pub const CONNECT_TIMEOUT_MS: u64 = 10_000;
 pub const PASSIVE_WAIT_MS: u64 = 20_000;
 /// A neighbour not seen for this long is out of range.
 pub const FORGET_MS: u64 = 90_000;
-/// News goes to a neighbour no sooner than this after its last sync.
-pub const MIN_RESYNC_MS: u64 = 10_000;
-/// A neighbour in range is re-synced this often even without news.
-pub const RESYNC_MS: u64 = 300_000;
-/// First retry delay after a failed link.
-pub const BACKOFF_MIN_MS: u64 = 2_000;
-/// Longest retry delay.
-pub const BACKOFF_MAX_MS: u64 = 120_000;
 /// Radio-on time of one advertising event (a 31-byte PDU on three channels
 /// and the scan-response exchange), for the battery budget.
 pub const ADV_EVENT_US: u64 = 1_500;
@@ -164,10 +158,7 @@ struct Neighbour {
     handle: Option<String>,
     first_seen: u64,
     last_seen: u64,
-    last_synced: Option<u64>,
-    dirty: bool,
-    failures: u32,
-    retry_at: u64,
+    cadence: Cadence,
     link: Option<LinkId>,
 }
 
@@ -179,10 +170,7 @@ impl Neighbour {
             handle: None,
             first_seen: now_ms,
             last_seen: now_ms,
-            last_synced: None,
-            dirty: true,
-            failures: 0,
-            retry_at: now_ms,
+            cadence: Cadence::new(now_ms, Schedule::BLE),
             link: None,
         }
     }
@@ -283,7 +271,7 @@ impl LinkManager {
     /// Something new to tell every neighbour (a local write).
     pub fn note_news(&mut self, now_ms: u64) {
         for n in self.neighbours.values_mut() {
-            n.dirty = true;
+            n.cadence.dirty = true;
         }
         self.plan(now_ms);
     }
@@ -371,10 +359,14 @@ impl LinkManager {
             n.handle = n.handle.or(existing.handle);
             n.first_seen = n.first_seen.min(existing.first_seen);
             n.last_seen = n.last_seen.max(existing.last_seen);
-            n.last_synced = n.last_synced.max(existing.last_synced);
+            if existing.cadence.last_ok_ms > n.cadence.last_ok_ms {
+                n.cadence = existing.cadence;
+            }
             n.link = n.link.or(existing.link);
         }
         n.last_seen = now_ms;
+        // The session on this link carries today's news (either side dialled).
+        n.cadence.started();
         if let Some(info) = self.links.get_mut(&link) {
             info.key = Some(new_key.clone());
         }
@@ -431,10 +423,7 @@ impl LinkManager {
         if let Some(k) = &key {
             if synced {
                 if let Some(n) = self.neighbours.get_mut(k) {
-                    n.last_synced = Some(now_ms);
-                    n.dirty = false;
-                    n.failures = 0;
-                    n.retry_at = now_ms;
+                    n.cadence.succeeded(now_ms);
                 }
             } else {
                 self.fail(k, now_ms);
@@ -443,7 +432,7 @@ impl LinkManager {
         if news {
             for (k, n) in self.neighbours.iter_mut() {
                 if Some(k) != key.as_ref() {
-                    n.dirty = true;
+                    n.cadence.dirty = true;
                 }
             }
         }
@@ -478,13 +467,9 @@ impl LinkManager {
         ];
         times.extend(self.connecting.values().map(|t| t + CONNECT_TIMEOUT_MS));
         for n in self.neighbours.values().filter(|n| n.link.is_none()) {
-            times.push(n.retry_at);
+            times.push(n.cadence.next_due());
             times.push(n.first_seen + PASSIVE_WAIT_MS);
             times.push(n.last_seen + FORGET_MS);
-            if let Some(s) = n.last_synced {
-                times.push(s + MIN_RESYNC_MS);
-                times.push(s + RESYNC_MS);
-            }
         }
         times.into_iter().filter(|&t| t > now).min()
     }
@@ -518,10 +503,8 @@ impl LinkManager {
 
     fn fail(&mut self, key: &Key, now_ms: u64) {
         if let Some(n) = self.neighbours.get_mut(key) {
-            n.failures = n.failures.saturating_add(1);
-            let shift = n.failures.saturating_sub(1).min(16);
-            let delay = (BACKOFF_MIN_MS << shift).min(BACKOFF_MAX_MS);
-            n.retry_at = now_ms + delay;
+            let rounds = n.cadence.failures;
+            n.cadence.failed(now_ms, false, rounds);
         }
     }
 
@@ -545,12 +528,8 @@ impl LinkManager {
                     && n.handle
                         .as_ref()
                         .is_some_and(|h| !self.connecting.contains_key(h))
-                    && now >= n.retry_at
+                    && n.cadence.due(now)
                     && now < n.last_seen + FORGET_MS
-                    && match n.last_synced {
-                        None => true,
-                        Some(s) => (n.dirty && now >= s + MIN_RESYNC_MS) || now >= s + RESYNC_MS,
-                    }
                     && match k {
                         Key::Id(id) => own < *id || now >= n.first_seen + PASSIVE_WAIT_MS,
                         Key::Handle(_) => true,
@@ -558,8 +537,8 @@ impl LinkManager {
             })
             .map(|(k, n)| {
                 (
-                    n.last_synced,
-                    n.failures,
+                    n.cadence.last_ok_ms,
+                    n.cadence.failures,
                     k.clone(),
                     n.handle.clone().unwrap_or_default(),
                 )
@@ -567,7 +546,10 @@ impl LinkManager {
             .collect();
         // Never synced first (None < Some), then the longest ago.
         due.sort();
-        for (_, _, _, handle) in due.into_iter().take(self.free_slots()) {
+        for (_, _, key, handle) in due.into_iter().take(self.free_slots()) {
+            if let Some(n) = self.neighbours.get_mut(&key) {
+                n.cadence.started();
+            }
             self.connecting.insert(handle.clone(), now);
             self.connects += 1;
             self.commands.push_back(Command::Connect { handle });

@@ -1,25 +1,69 @@
-//! When to sync with one neighbour next: at once when there is news for it,
-//! every [`RESYNC_MS`] otherwise, backing off after failures. One rule for
-//! every transport whose links the node asks for (TCP dials, platform links);
-//! Bluetooth LE keeps its own timings in `ble::manager`, set by the radio's
-//! power budget.
+//! When to sync with one neighbour next: when there is news for it (no
+//! sooner than the schedule's least gap after the last sync), every resync
+//! period otherwise, backing off after failures. One rule for every way a
+//! node meets neighbours: TCP dials, platform links, Bluetooth LE links
+//! (`ble::manager`) and the simulator's pairs (`pollen-sim`), each with the
+//! [`Schedule`] of its transport.
 
-/// Re-sync with a quiet neighbour this often, even with nothing new.
-pub const RESYNC_MS: u64 = 30_000;
-/// First retry delay after a failed session.
-pub const BACKOFF_MIN_MS: u64 = 500;
-/// Longest retry delay (a neighbour that went away is retried at least this often).
-pub const BACKOFF_MAX_MS: u64 = 10_000;
-/// A neighbour counts as present this long after its last good session.
-pub const PRESENT_MS: u64 = 2 * RESYNC_MS + 5_000;
 /// Failures in a row after which a neighbour nobody vouches for (learned
 /// from a dial-in, or a platform peer) is forgotten: it is out of range.
 pub const MAX_FAILURES: u32 = 5;
 
+/// How often and how patiently one kind of link is synced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// News goes to a neighbour no sooner than this after its last sync.
+    pub min_resync_ms: u64,
+    /// A quiet neighbour is re-synced this often.
+    pub resync_ms: u64,
+    /// First retry delay after a failure.
+    pub backoff_min_ms: u64,
+    /// Longest retry delay (a neighbour that went away is retried at least this often).
+    pub backoff_max_ms: u64,
+}
+
+impl Schedule {
+    /// TCP and platform links: a session is cheap, so news goes at once.
+    pub const LAN: Schedule = Schedule {
+        min_resync_ms: 0,
+        resync_ms: 30_000,
+        backoff_min_ms: 500,
+        backoff_max_ms: 10_000,
+    };
+    /// Bluetooth LE: a connection costs seconds of radio time and one of a
+    /// handful of link slots, so news waits for ten seconds after a sync
+    /// and a quiet neighbour waits five minutes.
+    pub const BLE: Schedule = Schedule {
+        min_resync_ms: 10_000,
+        resync_ms: 300_000,
+        backoff_min_ms: 2_000,
+        backoff_max_ms: 120_000,
+    };
+    /// No gaps and no backoff (the simulator's idealised runs).
+    pub const IMMEDIATE: Schedule = Schedule {
+        min_resync_ms: 0,
+        resync_ms: 30_000,
+        backoff_min_ms: 0,
+        backoff_max_ms: 0,
+    };
+
+    /// A neighbour counts as present this long after its last good session.
+    pub fn present_ms(&self) -> u64 {
+        2 * self.resync_ms + 5_000
+    }
+
+    /// The retry delay after `rounds` full rounds of failures.
+    pub fn backoff_ms(&self, rounds: u32) -> u64 {
+        (self.backoff_min_ms << rounds.min(16)).min(self.backoff_max_ms)
+    }
+}
+
 /// One neighbour's sync schedule.
 #[derive(Clone, Debug)]
 pub struct Cadence {
-    /// Something new happened here since the last session with it.
+    /// The rule of the transport it is met on.
+    pub schedule: Schedule,
+    /// Something new happened here since the last session with it started.
     pub dirty: bool,
     /// Failed sessions (or link requests) in a row.
     pub failures: u32,
@@ -31,8 +75,9 @@ pub struct Cadence {
 
 impl Cadence {
     /// A neighbour just met: due at once, with news.
-    pub fn new(now_ms: u64) -> Cadence {
+    pub fn new(now_ms: u64, schedule: Schedule) -> Cadence {
         Cadence {
+            schedule,
             dirty: true,
             failures: 0,
             next_ms: now_ms,
@@ -42,11 +87,7 @@ impl Cadence {
 
     /// Whether a session is due now (the caller knows whether one runs).
     pub fn due(&self, now_ms: u64) -> bool {
-        if now_ms < self.next_ms {
-            return false;
-        }
-        let resync = self.last_ok_ms.is_none_or(|t| now_ms >= t + RESYNC_MS);
-        self.dirty || resync || self.failures > 0
+        now_ms >= self.next_due()
     }
 
     /// A session was started: its news is on the way.
@@ -63,16 +104,15 @@ impl Cadence {
 
     /// A session or link request failed; `retry_now` when another route to
     /// the same neighbour (its next address) is worth trying at once.
-    /// `rounds` is how many full rounds of routes have failed.
+    /// `rounds` is how many full rounds of routes had failed before this one.
     pub fn failed(&mut self, now_ms: u64, retry_now: bool, rounds: u32) {
         self.failures += 1;
-        // Gone or unreachable: no longer counted as present.
-        self.last_ok_ms = None;
+        // What the session was to carry has not arrived.
         self.dirty = true;
         let delay = if retry_now {
             0
         } else {
-            (BACKOFF_MIN_MS << rounds.min(8)).min(BACKOFF_MAX_MS)
+            self.schedule.backoff_ms(rounds)
         };
         self.next_ms = now_ms + delay;
     }
@@ -85,17 +125,22 @@ impl Cadence {
         }
     }
 
-    /// Whether it had a good session recently.
+    /// Whether it had a good session recently and none failed since.
     pub fn present(&self, now_ms: u64) -> bool {
-        self.last_ok_ms.is_some_and(|t| now_ms < t + PRESENT_MS)
+        self.failures == 0
+            && self
+                .last_ok_ms
+                .is_some_and(|t| now_ms < t + self.schedule.present_ms())
     }
 
     /// The earliest time a session becomes due.
     pub fn next_due(&self) -> u64 {
-        if self.dirty || self.failures > 0 {
-            self.next_ms
-        } else {
-            self.last_ok_ms.map_or(self.next_ms, |t| t + RESYNC_MS)
+        let s = &self.schedule;
+        match self.last_ok_ms {
+            _ if self.failures > 0 => self.next_ms,
+            None => self.next_ms,
+            Some(t) if self.dirty => self.next_ms.max(t + s.min_resync_ms),
+            Some(t) => self.next_ms.max(t + s.resync_ms),
         }
     }
 }
@@ -106,29 +151,61 @@ mod tests {
 
     #[test]
     fn news_is_due_at_once_and_quiet_waits_for_the_resync() {
-        let mut c = Cadence::new(0);
+        let resync = Schedule::LAN.resync_ms;
+        let mut c = Cadence::new(0, Schedule::LAN);
         assert!(c.due(0));
         c.started();
         c.succeeded(100);
         assert!(!c.due(200));
-        assert_eq!(c.next_due(), 100 + RESYNC_MS);
-        assert!(c.due(100 + RESYNC_MS));
+        assert_eq!(c.next_due(), 100 + resync);
+        assert!(c.due(100 + resync));
         c.dirty = true;
         assert!(c.due(300));
     }
 
     #[test]
-    fn backoff_doubles_up_to_its_cap() {
-        let mut c = Cadence::new(0);
-        let mut last = 0;
-        for round in 1..=20 {
-            c.failed(0, false, round);
-            let delay = c.next_ms;
-            assert!(delay >= last && delay <= BACKOFF_MAX_MS, "{delay}");
-            last = delay;
+    fn ble_news_waits_for_the_least_gap() {
+        let s = Schedule::BLE;
+        let mut c = Cadence::new(0, s);
+        c.started();
+        c.succeeded(1_000);
+        c.dirty = true;
+        assert!(!c.due(1_000 + s.min_resync_ms - 1));
+        assert!(c.due(1_000 + s.min_resync_ms));
+        c.dirty = false;
+        assert_eq!(c.next_due(), 1_000 + s.resync_ms);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_a_sighting_forgets_it() {
+        for s in [Schedule::LAN, Schedule::BLE] {
+            let mut c = Cadence::new(0, s);
+            let mut last = 0;
+            for round in 0..20 {
+                c.failed(0, false, round);
+                let delay = c.next_ms;
+                assert!(delay >= last && delay <= s.backoff_max_ms, "{delay}");
+                assert!(!c.present(0));
+                last = delay;
+            }
+            assert_eq!(last, s.backoff_max_ms);
+            c.refreshed(5);
+            assert!(c.due(5));
         }
-        assert_eq!(last, BACKOFF_MAX_MS);
-        c.refreshed(5);
-        assert!(c.due(5));
+    }
+
+    #[test]
+    fn a_failure_keeps_the_last_sync_but_ends_presence() {
+        let mut c = Cadence::new(0, Schedule::LAN);
+        c.started();
+        c.succeeded(10);
+        assert!(c.present(20));
+        c.failed(30, false, 0);
+        assert_eq!(c.last_ok_ms, Some(10));
+        assert!(!c.present(40));
+        assert!(c.due(30 + Schedule::LAN.backoff_min_ms));
+        c.started();
+        c.succeeded(2_000);
+        assert!(c.present(2_001));
     }
 }

@@ -2,7 +2,7 @@
 //! each next, and how far to back off after failures. Pure logic on the time
 //! it is given, so it is tested without sockets.
 
-use super::cadence::{Cadence, MAX_FAILURES};
+use super::cadence::{Cadence, MAX_FAILURES, Schedule};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
@@ -64,7 +64,7 @@ impl Peers {
             addrs: Vec::new(),
             source: source.clone(),
             busy: false,
-            cadence: Cadence::new(now_ms),
+            cadence: Cadence::new(now_ms, Schedule::LAN),
             cursor: 0,
         });
         if p.addrs != addrs {
@@ -199,7 +199,8 @@ impl Peers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neighbours::cadence::{BACKOFF_MIN_MS, RESYNC_MS};
+    const RESYNC_MS: u64 = Schedule::LAN.resync_ms;
+    const BACKOFF_MIN_MS: u64 = Schedule::LAN.backoff_min_ms;
 
     fn addr(s: &str) -> SocketAddr {
         s.parse().unwrap()

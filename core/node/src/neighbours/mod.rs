@@ -13,6 +13,6 @@ pub mod cadence;
 pub mod lan;
 pub mod platform;
 
-pub use cadence::Cadence;
+pub use cadence::{Cadence, Schedule};
 pub use lan::{Peers, Source};
 pub use platform::{Due, PlatformPeers, Presence};

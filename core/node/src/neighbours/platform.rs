@@ -2,7 +2,7 @@
 //! to each, on the same [`Cadence`] as TCP neighbours. Pure logic on the
 //! time it is given.
 
-use super::cadence::{Cadence, MAX_FAILURES};
+use super::cadence::{Cadence, MAX_FAILURES, Schedule};
 use std::collections::BTreeMap;
 
 /// A `connect` request the platform did not answer within this is a failure.
@@ -19,7 +19,7 @@ struct Peer {
 impl Peer {
     /// Met through its first link, whose session carries today's news.
     fn new() -> Peer {
-        let mut cadence = Cadence::new(0);
+        let mut cadence = Cadence::new(0, Schedule::LAN);
         cadence.started();
         Peer {
             links: 0,
@@ -98,7 +98,7 @@ impl PlatformPeers {
                 let peer_state = Peer {
                     links: 0,
                     present: false,
-                    cadence: Cadence::new(now_ms),
+                    cadence: Cadence::new(now_ms, Schedule::LAN),
                     asked_ms: None,
                 };
                 self.peers.insert(peer.to_owned(), peer_state);
@@ -196,7 +196,7 @@ pub struct Due {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::neighbours::cadence::RESYNC_MS;
+    const RESYNC_MS: u64 = Schedule::LAN.resync_ms;
 
     #[test]
     fn news_asks_for_a_link_at_once_and_a_quiet_peer_waits_for_resync() {

@@ -356,7 +356,7 @@ fn a_failing_neighbour_backs_off_exponentially() {
     }
     assert!(gaps.windows(2).all(|w| w[1] >= w[0]), "{gaps:?}");
     assert!(
-        gaps[0] >= BACKOFF_MIN_MS && gaps[5] >= 16 * BACKOFF_MIN_MS,
+        gaps[0] >= Schedule::BLE.backoff_min_ms && gaps[5] >= 16 * Schedule::BLE.backoff_min_ms,
         "{gaps:?}"
     );
 }
