@@ -6,6 +6,7 @@ use crate::mute::is_muted;
 use pollen_node::Node;
 use pollen_node::node::{ConversationId, NodeEvent};
 use pollen_node::store::{ConversationKind, ConversationRow, MessageRow};
+use pollen_proto::identity::ContactKey;
 use std::collections::BTreeSet;
 
 /// Longest preview, in characters (the list shows one line).
@@ -51,7 +52,7 @@ pub fn summary_of(node: &Node, row: ConversationRow) -> Result<ChatSummary, AppE
 pub fn summarise(
     row: ConversationRow,
     last: Option<&MessageRow>,
-    me: &[u8; 32],
+    me: &ContactKey,
     muted: bool,
 ) -> ChatSummary {
     let own = last.is_some_and(|m| &m.author == me);

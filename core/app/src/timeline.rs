@@ -7,6 +7,7 @@ use pollen_node::Node;
 use pollen_node::node::ConversationId;
 use pollen_node::store::MessageRow;
 use pollen_proto::envelope::MAX_TTL_SECS;
+use pollen_proto::identity::ContactKey;
 
 /// Where one message has got to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,7 +114,11 @@ pub fn timeline(
 }
 
 /// Folds a page of rows (newest first, as the store gives them) into items.
-pub fn fold(mut rows: Vec<MessageRow>, me: &[u8; 32], query: &TimelineQuery) -> Vec<TimelineItem> {
+pub fn fold(
+    mut rows: Vec<MessageRow>,
+    me: &ContactKey,
+    query: &TimelineQuery,
+) -> Vec<TimelineItem> {
     rows.reverse();
     let today = local_day(query.now_secs.saturating_mul(1000), query.utc_offset_secs);
     let mut items = Vec::with_capacity(rows.len() + 4);
@@ -132,7 +137,7 @@ pub fn fold(mut rows: Vec<MessageRow>, me: &[u8; 32], query: &TimelineQuery) -> 
     items
 }
 
-fn message(row: MessageRow, me: &[u8; 32], now_secs: u64) -> TimelineMessage {
+fn message(row: MessageRow, me: &ContactKey, now_secs: u64) -> TimelineMessage {
     let own = &row.author == me;
     let delivery = delivery(&row.status, row.sent_at, now_secs);
     let my_key = hex::encode(me);

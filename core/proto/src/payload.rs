@@ -5,7 +5,7 @@
 //! misread.
 
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::identity::{MAX_NAME_BYTES, PublicIdentity};
+use crate::identity::{ContactKey, MAX_NAME_BYTES, PublicIdentity};
 use thiserror::Error;
 
 /// Longest root key a change may name (`m:` + 32 hex, or `read:` + 64 hex).
@@ -90,7 +90,7 @@ impl Payload {
                     .bytes(key)
                     .u8(members.len() as u8);
                 for m in members {
-                    w.bytes(&m.identity.signing)
+                    w.bytes(&m.identity.signing.0)
                         .bytes(&m.identity.agreement)
                         .short_bytes(m.name.as_bytes());
                 }
@@ -119,7 +119,7 @@ impl Payload {
                 let mut members = Vec::with_capacity(count);
                 for _ in 0..count {
                     let identity = PublicIdentity {
-                        signing: r.array("member signing key")?,
+                        signing: ContactKey(r.array("member signing key")?),
                         agreement: r.array("member agreement key")?,
                     };
                     let name = r.short_str(MAX_NAME_BYTES, "member name")?.to_owned();
@@ -159,7 +159,7 @@ mod tests {
             key: [9; 32],
             members: vec![Member {
                 identity: PublicIdentity {
-                    signing: [1; 32],
+                    signing: ContactKey([1; 32]),
                     agreement: [2; 32],
                 },
                 name: "ana".into(),

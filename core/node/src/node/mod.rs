@@ -459,8 +459,8 @@ pub fn direct_conversation_id(a: &PublicIdentity, b: &PublicIdentity) -> [u8; 16
         (b, a)
     };
     let mut h = blake3::Hasher::new_derive_key("pollen v1 direct conversation");
-    h.update(&lo.signing);
-    h.update(&hi.signing);
+    h.update(lo.signing.as_bytes());
+    h.update(hi.signing.as_bytes());
     let mut id = [0u8; 16];
     id.copy_from_slice(&h.finalize().as_bytes()[..16]);
     id

@@ -2,6 +2,7 @@
 //! projection that serves the UI (paged, indexed).
 
 use super::{Store, StoreError, blob};
+use pollen_proto::identity::ContactKey;
 use rusqlite::{OptionalExtension, Row, params};
 
 /// What kind of conversation a row is.
@@ -48,7 +49,7 @@ pub struct ConversationRow {
     /// Display name (contact alias, group name, or `#channel`).
     pub name: String,
     /// For a direct conversation, the other person's signing key.
-    pub peer: Option<[u8; 32]>,
+    pub peer: Option<ContactKey>,
     /// Unix milliseconds of the newest message (its `sent_at`; 0 when none).
     pub last_activity: u64,
     /// Messages received since the user last read it.
@@ -65,7 +66,7 @@ pub struct MessageRow {
     /// Message id.
     pub id: [u8; 16],
     /// Author's signing key.
-    pub author: [u8; 32],
+    pub author: ContactKey,
     /// Contact alias of the author if pinned, otherwise the name they claimed.
     pub from: String,
     /// Current text ("" once deleted).
@@ -90,7 +91,7 @@ pub struct MessageRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProjectedMessage<'a> {
     /// Author's signing key.
-    pub author: &'a [u8; 32],
+    pub author: &'a ContactKey,
     /// Name the author claimed in the envelope that carried the message.
     pub author_name: &'a str,
     /// Current text.
@@ -120,7 +121,7 @@ fn to_conv((id, kind, name, peer, last, unread): RawConv) -> Result<Conversation
         id: blob(id)?,
         kind: ConversationKind::parse(&kind)?,
         name,
-        peer: peer.map(blob).transpose()?,
+        peer: peer.map(blob).transpose()?.map(ContactKey),
         last_activity: last.max(0) as u64,
         unread: unread.max(0) as u64,
     })
@@ -133,7 +134,7 @@ impl Store {
         id: &[u8; 16],
         kind: ConversationKind,
         name: &str,
-        peer: Option<&[u8; 32]>,
+        peer: Option<&ContactKey>,
     ) -> Result<(), StoreError> {
         let mut st = self.conn().prepare_cached(
             "INSERT OR IGNORE INTO conversations (id, kind, name, peer) VALUES (?1, ?2, ?3, ?4)",
@@ -355,7 +356,7 @@ impl Store {
     pub fn set_read_marker(
         &self,
         conversation: &[u8; 16],
-        reader: &[u8; 32],
+        reader: &ContactKey,
         up_to: u64,
     ) -> Result<(), StoreError> {
         let mut st = self.conn().prepare_cached(
@@ -371,7 +372,7 @@ impl Store {
     pub fn messages(
         &self,
         conversation: Option<&[u8; 16]>,
-        me: &[u8; 32],
+        me: &ContactKey,
         limit: u32,
         before: Option<(u64, [u8; 16])>,
     ) -> Result<Vec<MessageRow>, StoreError> {
@@ -402,7 +403,7 @@ impl Store {
         &self,
         conversation: &[u8; 16],
         id: &[u8; 16],
-        me: &[u8; 32],
+        me: &ContactKey,
     ) -> Result<Option<MessageRow>, StoreError> {
         let sql = format!("{MESSAGE_SELECT} WHERE m.conversation = ?2 AND m.id = ?3");
         let mut st = self.conn().prepare_cached(&sql)?;
@@ -442,7 +443,7 @@ impl Store {
     pub fn read_marker(
         &self,
         conversation: &[u8; 16],
-        reader: &[u8; 32],
+        reader: &ContactKey,
     ) -> Result<Option<u64>, StoreError> {
         let mut st = self.conn().prepare_cached(
             "SELECT up_to FROM read_markers WHERE conversation = ?1 AND reader = ?2",
@@ -515,7 +516,7 @@ fn message_row(raw: RawMessage) -> Result<MessageRow, StoreError> {
         conversation: blob(conv)?,
         conversation_name: conv_name,
         id: blob(id)?,
-        author: blob(author)?,
+        author: ContactKey(blob(author)?),
         from,
         text,
         sent_at: sent_at.max(0) as u64,

@@ -2,7 +2,7 @@
 //! group and channel envelopes.
 
 use super::{Store, StoreError, blob};
-use pollen_proto::identity::PublicIdentity;
+use pollen_proto::identity::{ContactKey, PublicIdentity};
 use pollen_proto::payload::Member;
 use rusqlite::{OptionalExtension, params};
 
@@ -15,7 +15,7 @@ pub struct GroupRow {
     /// Group id (also its conversation id).
     pub id: [u8; 16],
     /// Signing key of the member who may change membership.
-    pub admin: [u8; 32],
+    pub admin: ContactKey,
     /// Current epoch.
     pub epoch: u32,
     /// Current members, this node included.
@@ -27,7 +27,7 @@ impl Store {
     pub fn put_group(
         &self,
         id: &[u8; 16],
-        admin: &[u8; 32],
+        admin: &ContactKey,
         epoch: u32,
         members: &[Member],
     ) -> Result<(), StoreError> {
@@ -79,7 +79,7 @@ impl Store {
             let (s, a, name) = row?;
             members.push(Member {
                 identity: PublicIdentity {
-                    signing: blob(s)?,
+                    signing: ContactKey(blob(s)?),
                     agreement: blob(a)?,
                 },
                 name,
@@ -87,7 +87,7 @@ impl Store {
         }
         Ok(Some(GroupRow {
             id: *id,
-            admin: blob(admin)?,
+            admin: ContactKey(blob(admin)?),
             epoch,
             members,
         }))
@@ -98,7 +98,7 @@ impl Store {
         &self,
         group: &[u8; 16],
         epoch: u32,
-        signing: &[u8; 32],
+        signing: &ContactKey,
     ) -> Result<bool, StoreError> {
         let mut st = self.conn().prepare_cached(
             "SELECT 1 FROM group_members WHERE grp = ?1 AND epoch = ?2 AND signing = ?3",

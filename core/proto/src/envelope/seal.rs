@@ -5,7 +5,7 @@ use super::{
     MAX_PAYLOAD_BYTES, MAX_TTL_SECS, RoutingTag, SHARED_OVERHEAD, SharedKey, VERSION,
 };
 use crate::codec::{Reader, Writer};
-use crate::identity::{Identity, MAX_NAME_BYTES, PublicIdentity, check_name};
+use crate::identity::{ContactKey, Identity, MAX_NAME_BYTES, PublicIdentity, check_name};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hpke::aead::ChaCha20Poly1305 as HpkeChaCha;
@@ -144,7 +144,7 @@ pub fn seal_with_rng<R: CryptoRng>(
         .bytes(&aad)
         .u8(INNER_VERSION)
         .u64(draft.sent_at)
-        .bytes(&public.signing)
+        .bytes(&public.signing.0)
         .bytes(&public.agreement)
         .short_bytes(name)
         .bytes(&proof_secret)
@@ -269,7 +269,7 @@ fn open_inner(
     }
     let sent_at = r.u64("sent_at")?;
     let author = PublicIdentity {
-        signing: r.array("author signing key")?,
+        signing: ContactKey(r.array("author signing key")?),
         agreement: r.array("author agreement key")?,
     };
     let author_name = r.short_str(MAX_NAME_BYTES, "author name")?;

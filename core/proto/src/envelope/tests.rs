@@ -336,7 +336,7 @@ fn craft(
         .bytes(&header.authenticated_bytes())
         .u8(1)
         .u64(T0)
-        .bytes(&signer.public().signing)
+        .bytes(&signer.public().signing.0)
         .bytes(&signer.public().agreement)
         .short_bytes(name)
         .bytes(&proof_secret)

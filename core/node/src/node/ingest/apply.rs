@@ -6,7 +6,7 @@ use crate::conversation::{self, ConversationDoc, ConversationError, MessageId};
 use crate::node::events::{ConversationId, MessageChange, NodeEvent};
 use crate::node::{DEFAULT_HOPS, NodeError};
 use crate::store::ProjectedMessage;
-use pollen_proto::identity::PublicIdentity;
+use pollen_proto::identity::{ContactKey, PublicIdentity};
 
 impl Batch<'_> {
     fn doc(&mut self, conv: &[u8; 16]) -> Result<&mut ConversationDoc, NodeError> {
@@ -71,7 +71,7 @@ impl Batch<'_> {
             let name = if view.author == author.signing {
                 author_name
             } else {
-                fallback = hex::encode(&view.author[..4]);
+                fallback = hex::encode(&view.author.0[..4]);
                 &fallback
             };
             let reactions: Vec<(String, String)> = view
@@ -168,7 +168,7 @@ impl Batch<'_> {
 }
 
 /// A change may only write a message key or its author's own read marker.
-fn check_key(key: &str, author: &[u8; 32]) -> Result<(), NodeError> {
+fn check_key(key: &str, author: &ContactKey) -> Result<(), NodeError> {
     let ok = match key.strip_prefix("m:") {
         Some(id) => MessageId::from_hex(id).is_ok(),
         None => key.strip_prefix("read:") == Some(hex::encode(author).as_str()),
