@@ -43,7 +43,7 @@ pub struct ChatSummary {
 pub fn summary_of(node: &Node, row: ConversationRow) -> Result<ChatSummary, AppError> {
     let me = node.public().signing;
     let last = node.store().messages(Some(&row.id), &me, 1, None)?;
-    let id = ConversationId(row.id);
+    let id = row.id;
     let muted = is_muted(node, &id)?;
     Ok(summarise(row, last.first(), &me, muted))
 }
@@ -57,7 +57,7 @@ pub fn summarise(
 ) -> ChatSummary {
     let own = last.is_some_and(|m| &m.author == me);
     ChatSummary {
-        id: ConversationId(row.id),
+        id: row.id,
         kind: row.kind,
         title: row.name,
         preview: last.map(preview).unwrap_or_default(),

@@ -4,6 +4,7 @@
 
 use crate::AppError;
 use pollen_node::Node;
+use pollen_node::conversation::MessageId;
 use pollen_node::node::ConversationId;
 use pollen_node::store::MessageRow;
 use pollen_proto::envelope::MAX_TTL_SECS;
@@ -90,7 +91,7 @@ pub struct TimelineQuery {
     pub limit: u32,
     /// Only messages older than this (sent_at ms, id) — the first message
     /// of the page already shown.
-    pub before: Option<(u64, [u8; 16])>,
+    pub before: Option<(u64, MessageId)>,
     /// Unix seconds now (for "Today" and for messages that expired unsent).
     pub now_secs: u64,
     /// The viewer's offset from UTC, seconds (east positive).
@@ -109,7 +110,7 @@ pub fn timeline(
     let me = node.public().signing;
     let rows = node
         .store()
-        .messages(Some(&conversation.0), &me, query.limit, query.before)?;
+        .messages(Some(conversation), &me, query.limit, query.before)?;
     Ok(fold(rows, &me, query))
 }
 

@@ -197,7 +197,7 @@ fn the_timeline_folds_edits_reactions_and_deletes_and_separates_days() {
     let r = chen.react(&hex(&m1), "❤").unwrap();
     carry(chen, ana, r.envelope);
 
-    let conv = ConversationId(ana.resolve_conversation("Chen").unwrap().id);
+    let conv = ana.resolve_conversation("Chen").unwrap().id;
     let items = timeline(ana, &conv, &query(&clock)).unwrap();
     let days: Vec<_> = items
         .iter()
@@ -250,7 +250,7 @@ fn the_timeline_folds_edits_reactions_and_deletes_and_separates_days() {
 fn delivery_moves_from_queued_to_delivered_to_read_or_fails_when_expired() {
     let (clock, n) = people(&["Ana", "Chen"]);
     let (ana, chen) = (&n[0], &n[1]);
-    let conv = ConversationId(ana.resolve_conversation("Chen").unwrap().id);
+    let conv = ana.resolve_conversation("Chen").unwrap().id;
     let state = |i: usize, now: u64| {
         let q = TimelineQuery {
             now_secs: now,

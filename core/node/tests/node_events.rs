@@ -4,7 +4,7 @@
 mod common;
 
 use common::{T0, TestClock};
-use pollen_node::node::{ConversationId, IngestOutcome, MessageChange, Node, NodeError, NodeEvent};
+use pollen_node::node::{IngestOutcome, MessageChange, Node, NodeError, NodeEvent};
 use pollen_node::store::StoreLimits;
 
 /// A node whose events are kept.
@@ -158,11 +158,9 @@ fn groups_and_channels_raise_conversation_changes() {
     assert_eq!(
         a.take_events(),
         vec![
+            NodeEvent::ConversationChanged { conversation: g.id },
             NodeEvent::ConversationChanged {
-                conversation: ConversationId(g.id)
-            },
-            NodeEvent::ConversationChanged {
-                conversation: ConversationId(ch.id)
+                conversation: ch.id
             },
         ]
     );

@@ -88,9 +88,21 @@ fn am(e: impl std::fmt::Display) -> ConversationError {
     ConversationError::Automerge(e.to_string())
 }
 
-/// A message's id: random, 16 bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
-pub struct MessageId(pub [u8; 16]);
+pollen_proto::byte_id!(
+    /// Id of a conversation (direct, group or channel): for a direct one a
+    /// hash of both people's keys, for a group random, for a channel derived
+    /// from its name.
+    ConversationId,
+    16,
+    "conversation id"
+);
+
+pollen_proto::byte_id!(
+    /// A message's id: 16 bytes, the first 8 bound to its author's key.
+    MessageId,
+    16,
+    "message id"
+);
 
 impl MessageId {
     /// A fresh id for a message by `author`: the first 8 bytes are bound to
@@ -118,23 +130,12 @@ impl MessageId {
         self.0[..8] == author_tag(author)
     }
 
-    /// Lowercase hex.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
     /// Parses 32 hex digits.
     pub fn from_hex(s: &str) -> Result<MessageId, ConversationError> {
         let mut id = [0u8; 16];
         hex::decode_to_slice(s, &mut id)
             .map_err(|_| ConversationError::BadMessageId(s.to_owned()))?;
         Ok(MessageId(id))
-    }
-}
-
-impl std::fmt::Display for MessageId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.to_hex())
     }
 }
 

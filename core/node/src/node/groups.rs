@@ -2,6 +2,7 @@
 //! public channels (a key anyone can derive from the name).
 
 use super::{Node, NodeError, check_name};
+use crate::conversation::ConversationId;
 use crate::routing;
 use crate::store::{ConversationKind, ConversationRow};
 use pollen_proto::envelope::{Recipient, SharedKey};
@@ -36,8 +37,8 @@ impl Node {
                 });
             }
         }
-        let mut id = [0u8; 16];
-        pollen_proto::random::fill(&mut id)
+        let mut id = ConversationId([0u8; 16]);
+        pollen_proto::random::fill(&mut id.0)
             .map_err(|e| NodeError::CannotSend(name.clone(), rng_failed(e)))?;
         self.transaction(|s| -> Result<(), NodeError> {
             s.ensure_conversation(&id, ConversationKind::Group, &name, None)?;
@@ -78,7 +79,7 @@ impl Node {
             self.rekey(&conv.id, &conv.name, epoch, &members)?;
             // Tell the removed member, without a key, so their app stops offering to send.
             let notice = Payload::GroupKey {
-                group: conv.id,
+                group: conv.id.0,
                 name: conv.name.clone(),
                 epoch,
                 key: [0; 32],
@@ -98,7 +99,7 @@ impl Node {
     /// Makes a fresh epoch key, stores it and seals it to every other member.
     fn rekey(
         &self,
-        id: &[u8; 16],
+        id: &ConversationId,
         name: &str,
         epoch: u32,
         members: &[Member],
@@ -109,7 +110,7 @@ impl Node {
         self.conversation_changed(id);
         self.store.insert_shared_key(&key.0, id, epoch)?;
         let payload = Payload::GroupKey {
-            group: *id,
+            group: id.0,
             name: name.to_owned(),
             epoch,
             key: key.0,
@@ -134,7 +135,7 @@ impl Node {
         let bare = name.trim().trim_start_matches('#');
         check_name(bare)?;
         let key = SharedKey::for_channel(bare);
-        let id = key.id();
+        let id = ConversationId(key.id());
         let display = format!("#{}", bare.to_lowercase());
         self.transaction(|s| -> Result<(), NodeError> {
             s.ensure_conversation(&id, ConversationKind::Channel, &display, None)?;

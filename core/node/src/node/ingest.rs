@@ -9,7 +9,7 @@ mod open;
 
 use super::{Node, NodeError};
 use crate::admission::{self, MAX_UNMATCHED_PROOFS, Prior};
-use crate::conversation::{ConversationDoc, MessageId};
+use crate::conversation::ConversationDoc;
 use crate::node::events::{ConversationId, NodeEvent};
 use crate::store::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreError};
 use pollen_proto::envelope::{self, Envelope, RoutingTag, SharedKey};
@@ -23,7 +23,7 @@ pub enum IngestOutcome {
     /// It was for this node (directly, or a group/channel it is in) and was opened.
     Opened {
         /// Conversation it belongs to.
-        conversation: [u8; 16],
+        conversation: ConversationId,
         /// The delivery proof this node now publishes (direct envelopes only).
         proof: Option<[u8; 32]>,
     },
@@ -68,9 +68,9 @@ fn content_error(e: NodeError) -> Result<Rejection, NodeError> {
 /// changed in memory, and saved by [`Batch::flush`].
 pub(crate) struct Batch<'n> {
     node: &'n Node,
-    docs: HashMap<[u8; 16], ConversationDoc>,
-    dirty: HashSet<[u8; 16]>,
-    shared: Vec<(SharedKey, [u8; 16])>,
+    docs: HashMap<ConversationId, ConversationDoc>,
+    dirty: HashSet<ConversationId>,
+    shared: Vec<(SharedKey, ConversationId)>,
     direct_tags: HashMap<u64, RoutingTag>,
     /// The copy budget that came with the envelope being taken in.
     copies: u32,
@@ -182,7 +182,11 @@ impl<'n> Batch<'n> {
             .or_insert_with(|| RoutingTag::direct(&self.node.public, expires_at))
     }
 
-    fn shared_key_for(&self, tag: &RoutingTag, expires_at: u64) -> Option<(SharedKey, [u8; 16])> {
+    fn shared_key_for(
+        &self,
+        tag: &RoutingTag,
+        expires_at: u64,
+    ) -> Option<(SharedKey, ConversationId)> {
         self.shared
             .iter()
             .find(|(k, _)| RoutingTag::shared(k, expires_at) == *tag)
@@ -249,8 +253,8 @@ impl<'n> Batch<'n> {
         store.insert_proof(&commitment, &secret, expires_at, matched)?;
         if delivered && let Some((conv, msg)) = store.outbox_message(&commitment)? {
             self.node.events.raise(NodeEvent::Delivered {
-                conversation: ConversationId(conv),
-                message: MessageId(msg),
+                conversation: conv,
+                message: msg,
             });
         }
         Ok(ProofOutcome {
@@ -284,7 +288,7 @@ impl<'n> Batch<'n> {
 
 impl Node {
     /// The saved document of a conversation (empty if none yet).
-    pub(crate) fn load_doc(&self, conv: &[u8; 16]) -> Result<ConversationDoc, NodeError> {
+    pub(crate) fn load_doc(&self, conv: &ConversationId) -> Result<ConversationDoc, NodeError> {
         match self.store.load_doc(conv)? {
             Some(bytes) => Ok(ConversationDoc::load(&bytes)?),
             None => Ok(ConversationDoc::new()),

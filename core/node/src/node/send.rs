@@ -37,7 +37,7 @@ impl Node {
     ) -> Result<Sent, NodeError> {
         let conv = self
             .store
-            .conversation(&conversation.0)?
+            .conversation(conversation)?
             .ok_or_else(|| NodeError::UnknownConversation(conversation.to_hex()))?;
         self.post(&conv, text, None)
     }
@@ -169,7 +169,7 @@ impl Node {
                     .store
                     .conversation(&conv)?
                     .ok_or_else(|| NodeError::UnknownMessage(prefix.to_owned()))?;
-                Ok((row, MessageId(id)))
+                Ok((row, id))
             }
             _ => Err(NodeError::AmbiguousMessage(prefix.to_owned())),
         }
@@ -212,12 +212,8 @@ impl Node {
             }
             let envelope = self.seal_for(conv, &payload.encode(), now)?;
             if let (Op::Post { .. }, ConversationKind::Direct) = (&op, conv.kind) {
-                self.store.insert_outbox(
-                    &envelope.commitment,
-                    &envelope.id,
-                    &conv.id,
-                    &message.0,
-                )?;
+                self.store
+                    .insert_outbox(&envelope.commitment, &envelope.id, &conv.id, &message)?;
             }
             let mut batch = Batch::new(self)?;
             batch.apply_change(

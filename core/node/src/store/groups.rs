@@ -2,18 +2,19 @@
 //! group and channel envelopes.
 
 use super::{Store, StoreError, blob};
+use crate::conversation::ConversationId;
 use pollen_proto::identity::{ContactKey, PublicIdentity};
 use pollen_proto::payload::Member;
 use rusqlite::{OptionalExtension, params};
 
 /// (key, conversation id, epoch) of a group or channel key.
-pub type SharedKeyRow = ([u8; 32], [u8; 16], u32);
+pub type SharedKeyRow = ([u8; 32], ConversationId, u32);
 
 /// A private group as this node knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRow {
     /// Group id (also its conversation id).
-    pub id: [u8; 16],
+    pub id: ConversationId,
     /// Signing key of the member who may change membership.
     pub admin: ContactKey,
     /// Current epoch.
@@ -26,7 +27,7 @@ impl Store {
     /// Creates or advances a group to `epoch` with exactly `members`.
     pub fn put_group(
         &self,
-        id: &[u8; 16],
+        id: &ConversationId,
         admin: &ContactKey,
         epoch: u32,
         members: &[Member],
@@ -52,7 +53,7 @@ impl Store {
     }
 
     /// The group with this id.
-    pub fn group(&self, id: &[u8; 16]) -> Result<Option<GroupRow>, StoreError> {
+    pub fn group(&self, id: &ConversationId) -> Result<Option<GroupRow>, StoreError> {
         let Some((admin, epoch)) = self
             .conn()
             .query_row(
@@ -96,7 +97,7 @@ impl Store {
     /// True when `signing` was a member of the group in `epoch`.
     pub fn was_member(
         &self,
-        group: &[u8; 16],
+        group: &ConversationId,
         epoch: u32,
         signing: &ContactKey,
     ) -> Result<bool, StoreError> {
@@ -110,7 +111,7 @@ impl Store {
     pub fn insert_shared_key(
         &self,
         key: &[u8; 32],
-        conversation: &[u8; 16],
+        conversation: &ConversationId,
         epoch: u32,
     ) -> Result<(), StoreError> {
         self.conn().execute(
@@ -135,7 +136,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (k, c, e) = row?;
-            out.push((blob(k)?, blob(c)?, e));
+            out.push((blob(k)?, ConversationId(blob(c)?), e));
         }
         Ok(out)
     }
@@ -143,7 +144,7 @@ impl Store {
     /// The newest key of a conversation (what new messages are sealed with).
     pub fn current_shared_key(
         &self,
-        conversation: &[u8; 16],
+        conversation: &ConversationId,
     ) -> Result<Option<[u8; 32]>, StoreError> {
         self.conn()
             .query_row(

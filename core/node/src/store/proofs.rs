@@ -129,8 +129,8 @@ impl Store {
         &self,
         commitment: &[u8; 32],
         envelope: &[u8; 32],
-        conversation: &[u8; 16],
-        message: &[u8; 16],
+        conversation: &crate::conversation::ConversationId,
+        message: &crate::conversation::MessageId,
     ) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT OR IGNORE INTO outbox (commitment, envelope, conversation, message)
@@ -168,7 +168,12 @@ impl Store {
                 Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
             })
             .optional()?;
-        Ok(row.and_then(|(c, m)| Some((c.try_into().ok()?, m.try_into().ok()?))))
+        Ok(row.and_then(|(c, m)| {
+            Some((
+                crate::conversation::ConversationId(c.try_into().ok()?),
+                crate::conversation::MessageId(m.try_into().ok()?),
+            ))
+        }))
     }
 
     /// (pending, delivered) counts of this node's direct messages.

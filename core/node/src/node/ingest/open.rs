@@ -4,6 +4,7 @@
 
 use super::{Batch, IngestOutcome, Rejection, content_error};
 use crate::admission;
+use crate::conversation::ConversationId;
 use crate::node::{NodeError, NodeEvent, check_name};
 use crate::store::{ConversationKind, EnvelopeClass, KeyChange};
 use pollen_proto::envelope::{self, Envelope, Opened, RoutingTag, SharedKey};
@@ -42,8 +43,15 @@ impl Batch<'_> {
                 key,
                 members,
             }) => self
-                .accept_group_key(&opened.author, group, &name, epoch, key, members)
-                .map(|()| group),
+                .accept_group_key(
+                    &opened.author,
+                    ConversationId(group),
+                    &name,
+                    epoch,
+                    key,
+                    members,
+                )
+                .map(|()| ConversationId(group)),
         };
         match result {
             Ok(conversation) => {
@@ -64,7 +72,7 @@ impl Batch<'_> {
         &mut self,
         env: &mut Envelope,
         key_used: &SharedKey,
-        conv: &[u8; 16],
+        conv: &ConversationId,
         opened: Opened,
         origin: &str,
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
@@ -111,7 +119,11 @@ impl Batch<'_> {
     }
 
     /// For a group key, the epoch it belongs to (None for channels).
-    fn group_epoch_of(&self, key: &SharedKey, conv: &[u8; 16]) -> Result<Option<u32>, NodeError> {
+    fn group_epoch_of(
+        &self,
+        key: &SharedKey,
+        conv: &ConversationId,
+    ) -> Result<Option<u32>, NodeError> {
         if self.node.store.group(conv)?.is_none() {
             return Ok(None);
         }
@@ -130,7 +142,7 @@ impl Batch<'_> {
         &self,
         author: &PublicIdentity,
         claimed: &str,
-    ) -> Result<[u8; 16], NodeError> {
+    ) -> Result<ConversationId, NodeError> {
         let node = self.node;
         if let Some(c) = node.store.contact_by_key(&author.signing)? {
             if c.identity.agreement != author.agreement {
@@ -170,7 +182,7 @@ impl Batch<'_> {
     fn accept_group_key(
         &mut self,
         author: &PublicIdentity,
-        group: [u8; 16],
+        group: ConversationId,
         name: &str,
         epoch: u32,
         key: [u8; 32],
@@ -202,7 +214,11 @@ impl Batch<'_> {
     }
 
     /// Starts using a shared key in this batch and opens what it can already.
-    pub(crate) fn adopt_key(&mut self, key: &SharedKey, conv: &[u8; 16]) -> Result<(), NodeError> {
+    pub(crate) fn adopt_key(
+        &mut self,
+        key: &SharedKey,
+        conv: &ConversationId,
+    ) -> Result<(), NodeError> {
         if !self.shared.iter().any(|(k, _)| k == key) {
             self.shared.push((key.clone(), *conv));
             self.open_carried_with(key, conv)?;
@@ -215,7 +231,7 @@ impl Batch<'_> {
     pub(crate) fn open_carried_with(
         &mut self,
         key: &SharedKey,
-        conv: &[u8; 16],
+        conv: &ConversationId,
     ) -> Result<(), NodeError> {
         let node = self.node;
         for rec in node
