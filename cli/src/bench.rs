@@ -398,7 +398,7 @@ fn sync(count: usize, json: bool) -> Result<(), CliError> {
             .store()
             .transaction(|s| -> Result<(), pollen_node::store::StoreError> {
                 envs.iter()
-                    .try_for_each(|e| s.set_envelope_copies(&e.id().0, routing::COPIES))
+                    .try_for_each(|e| s.set_envelope_copies(&e.id(), routing::COPIES))
             })
             .map_err(err)?;
         made += n;

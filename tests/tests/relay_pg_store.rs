@@ -286,8 +286,12 @@ fn a_proof_purges_its_envelope_and_a_forged_one_purges_nothing() {
         [Received::ProofKnown]
     );
     assert_eq!(
-        s.proof(&pollen_proto::envelope::DeliveryProof([7; 32]).commitment())
-            .unwrap(),
+        s.proof(
+            &pollen_proto::envelope::DeliveryProof([7; 32])
+                .commitment()
+                .0
+        )
+        .unwrap(),
         None
     );
     assert_eq!(

@@ -11,6 +11,7 @@ use pollen_app::notify::{notification_for, notifications_for, set_muted};
 use pollen_app::timeline::{Delivery, TimelineItem, TimelineMessage, TimelineQuery, timeline};
 use pollen_node::node::{Clock, ConversationId, IngestOutcome, Node, NodeEvent};
 use pollen_node::store::StoreLimits;
+use pollen_proto::envelope::DeliveryProof;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,7 +61,7 @@ fn people(names: &[&str]) -> (TestClock, Vec<Node>) {
 }
 
 /// Hands the envelope `id` from `from` to `to`; returns the proof, if any.
-fn carry(from: &Node, to: &Node, id: [u8; 32]) -> Option<[u8; 32]> {
+fn carry(from: &Node, to: &Node, id: [u8; 32]) -> Option<DeliveryProof> {
     let rec = from
         .store()
         .envelopes(from.now())

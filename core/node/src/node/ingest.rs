@@ -12,7 +12,9 @@ use crate::admission::{self, MAX_UNMATCHED_PROOFS, Prior};
 use crate::conversation::ConversationDoc;
 use crate::node::events::{ConversationId, NodeEvent};
 use crate::store::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreError};
-use pollen_proto::envelope::{self, Envelope, RoutingTag, SharedKey};
+use pollen_proto::envelope::{
+    self, Commitment, DeliveryProof, Envelope, EnvelopeId, RoutingTag, SharedKey,
+};
 use std::collections::{HashMap, HashSet};
 
 pub use crate::admission::Rejection;
@@ -25,7 +27,7 @@ pub enum IngestOutcome {
         /// Conversation it belongs to.
         conversation: ConversationId,
         /// The delivery proof this node now publishes (direct envelopes only).
-        proof: Option<[u8; 32]>,
+        proof: Option<DeliveryProof>,
     },
     /// Stored to carry on for others.
     Carried,
@@ -35,7 +37,7 @@ pub enum IngestOutcome {
     AlreadyDelivered {
         /// Its delivery proof, when known here: the sender still carries the
         /// envelope and should get the proof to drop it.
-        proof: Option<[u8; 32]>,
+        proof: Option<DeliveryProof>,
     },
 }
 
@@ -140,11 +142,11 @@ impl<'n> Batch<'n> {
         match Prior::of(held, seen, proven) {
             Prior::Held => return Ok(Ok(IngestOutcome::Duplicate)),
             Prior::Seen => {
-                let proof = node.store.proof_secret(&header.commitment)?;
+                let proof = node.store.proof_secret(&Commitment(header.commitment))?;
                 return Ok(Ok(IngestOutcome::AlreadyDelivered { proof }));
             }
             Prior::Proven => {
-                node.store.mark_seen(&id, header.expires_at)?;
+                node.store.mark_seen(&EnvelopeId(id), header.expires_at)?;
                 return Ok(Ok(IngestOutcome::AlreadyDelivered { proof: None }));
             }
             Prior::New => {}
@@ -232,7 +234,10 @@ impl<'n> Batch<'n> {
 
     /// Takes one delivery proof: marks own messages delivered and purges
     /// carried copies. A made-up proof matches no commitment and purges nothing.
-    pub(crate) fn ingest_proof(&mut self, secret: [u8; 32]) -> Result<ProofOutcome, NodeError> {
+    pub(crate) fn ingest_proof(
+        &mut self,
+        secret: DeliveryProof,
+    ) -> Result<ProofOutcome, NodeError> {
         let store = &self.node.store;
         let now = self.node.now();
         let commitment = admission::proof_commitment(&secret);
@@ -314,7 +319,7 @@ impl Node {
     }
 
     /// Ingests delivery proofs in one transaction.
-    pub fn ingest_proofs(&self, secrets: &[[u8; 32]]) -> Result<Vec<ProofOutcome>, NodeError> {
+    pub fn ingest_proofs(&self, secrets: &[DeliveryProof]) -> Result<Vec<ProofOutcome>, NodeError> {
         self.transaction(|_| {
             let mut batch = Batch::new(self)?;
             secrets.iter().map(|s| batch.ingest_proof(*s)).collect()

@@ -6,7 +6,7 @@ use super::{DEFAULT_HOPS, Node, NodeError};
 use crate::conversation::{self, MessageId, Op};
 use crate::routing;
 use crate::store::{ConversationKind, ConversationRow, EnvelopeClass, EnvelopeRecord};
-use pollen_proto::envelope::{self, Draft, Recipient, SharedKey};
+use pollen_proto::envelope::{self, Commitment, Draft, EnvelopeId, Recipient, SharedKey};
 use pollen_proto::payload::Payload;
 
 /// What a send produced.
@@ -212,8 +212,12 @@ impl Node {
             }
             let envelope = self.seal_for(conv, &payload.encode(), now)?;
             if let (Op::Post { .. }, ConversationKind::Direct) = (&op, conv.kind) {
-                self.store
-                    .insert_outbox(&envelope.commitment, &envelope.id, &conv.id, &message)?;
+                self.store.insert_outbox(
+                    &Commitment(envelope.commitment),
+                    &EnvelopeId(envelope.id),
+                    &conv.id,
+                    &message,
+                )?;
             }
             let mut batch = Batch::new(self)?;
             batch.apply_change(

@@ -3,7 +3,9 @@
 use super::Node;
 use super::ingest::{Batch, IngestOutcome, Rejection};
 use crate::routing;
-use pollen_proto::envelope::{MAX_TTL_SECS, RoutingTag, SharedKey};
+use pollen_proto::envelope::{
+    Commitment, DeliveryProof, EnvelopeId, MAX_TTL_SECS, RoutingTag, SharedKey,
+};
 use pollen_proto::sync::store::{
     Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
     proof_item_id,
@@ -104,11 +106,14 @@ impl SyncStore for Node {
     }
 
     fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
-        self.store.proof_secret(commitment).map_err(err)
+        self.store
+            .proof_secret(&Commitment(*commitment))
+            .map(|p| p.map(|p| p.0))
+            .map_err(err)
     }
 
     fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
-        self.store.was_seen(id).map_err(err)
+        self.store.was_seen(&EnvelopeId(*id)).map_err(err)
     }
 
     fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
@@ -128,7 +133,9 @@ impl SyncStore for Node {
         };
         let (kept, given) = routing::split(held, role);
         if kept != held {
-            self.store.spend_envelope_copies(id, kept).map_err(err)?;
+            self.store
+                .spend_envelope_copies(&EnvelopeId(*id), kept)
+                .map_err(err)?;
         }
         Ok(Some(given))
     }
@@ -155,7 +162,7 @@ impl SyncStore for Node {
                         received(outcome, origin, &mut proofs)
                     }
                     Incoming::Proof(secret) => {
-                        let o = batch.ingest_proof(*secret)?;
+                        let o = batch.ingest_proof(DeliveryProof(*secret))?;
                         if o.new {
                             Received::Proof {
                                 purged: o.purged,
@@ -184,14 +191,14 @@ fn received(
 ) -> Received {
     match outcome {
         Ok(IngestOutcome::Opened { proof, .. }) => {
-            proofs.extend(proof);
+            proofs.extend(proof.map(|p| p.0));
             Received::Opened
         }
         Ok(IngestOutcome::Carried) => Received::Carried,
         Ok(IngestOutcome::Duplicate) => Received::Duplicate,
         Ok(IngestOutcome::AlreadyDelivered { proof }) => {
             // The sender still carries it: send the proof back.
-            proofs.extend(proof);
+            proofs.extend(proof.map(|p| p.0));
             Received::Duplicate
         }
         Err(rejection) => {

@@ -75,7 +75,7 @@ fn direct_round_trip() {
     assert_eq!(opened.payload, b"hi bob");
     assert_eq!(
         DeliveryProof(opened.proof_secret).commitment(),
-        env.header().commitment
+        Commitment(env.header().commitment)
     );
     assert!(DeliveryProof(opened.proof_secret).proves(env.header()));
     assert_eq!(env.header().hops, 5);
@@ -96,7 +96,7 @@ fn shared_round_trip_and_proof_secret() {
     assert_eq!(opened.proof_secret, sealed.proof_secret);
     assert_eq!(
         DeliveryProof(sealed.proof_secret).commitment(),
-        env.header().commitment
+        Commitment(env.header().commitment)
     );
 }
 

@@ -7,7 +7,7 @@ use crate::admission;
 use crate::conversation::ConversationId;
 use crate::node::{NodeError, NodeEvent, check_name};
 use crate::store::{ConversationKind, EnvelopeClass, KeyChange};
-use pollen_proto::envelope::{self, Envelope, Opened, RoutingTag, SharedKey};
+use pollen_proto::envelope::{self, DeliveryProof, Envelope, Opened, RoutingTag, SharedKey};
 use pollen_proto::identity::PublicIdentity;
 use pollen_proto::payload::{Member, Payload, PayloadError};
 
@@ -19,7 +19,7 @@ impl Batch<'_> {
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
         let node = self.node;
         let header = env.header();
-        let id = env.id().0;
+        let id = env.id();
         // Whatever happens next, this envelope was for us: never take it again.
         node.store.mark_seen(&id, header.expires_at)?;
         if opened.author == node.public {
@@ -55,7 +55,7 @@ impl Batch<'_> {
         };
         match result {
             Ok(conversation) => {
-                let secret = opened.proof_secret;
+                let secret = DeliveryProof(opened.proof_secret);
                 let commitment = admission::proof_commitment(&secret);
                 node.store
                     .insert_proof(&commitment, &secret, header.expires_at, true)?;
