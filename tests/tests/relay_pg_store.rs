@@ -61,7 +61,7 @@ fn made(sealed: pollen_proto::envelope::Sealed) -> Made {
     Made {
         bytes: env.encode(),
         id: env.id().0,
-        secret: sealed.proof_secret,
+        secret: sealed.proof_secret.0,
         commitment: env.header().commitment,
         expires_at: env.header().expires_at,
     }

@@ -54,6 +54,7 @@ macro_rules! byte_id {
             }
 
             /// All bytes as lowercase hex.
+            #[allow(clippy::wrong_self_convention)]
             pub fn to_hex(&self) -> String {
                 $crate::id::encode_hex(&self.0)
             }

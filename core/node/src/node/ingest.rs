@@ -209,8 +209,8 @@ impl<'n> Batch<'n> {
             id: *id,
             bytes: env.encode(),
             expires_at: h.expires_at,
-            tag: h.tag.0,
-            commitment: h.commitment,
+            tag: h.tag,
+            commitment: Commitment(h.commitment),
             class,
             copies: self.copies,
         };

@@ -213,7 +213,7 @@ impl Node {
             let envelope = self.seal_for(conv, &payload.encode(), now)?;
             if let (Op::Post { .. }, ConversationKind::Direct) = (&op, conv.kind) {
                 self.store.insert_outbox(
-                    &Commitment(envelope.commitment),
+                    &envelope.commitment,
                     &EnvelopeId(envelope.id),
                     &conv.id,
                     &message,
@@ -309,8 +309,8 @@ impl Node {
             id: env.id().0,
             bytes: env.encode(),
             expires_at: env.header().expires_at,
-            tag: env.header().tag.0,
-            commitment: env.header().commitment,
+            tag: env.header().tag,
+            commitment: Commitment(env.header().commitment),
             class: EnvelopeClass::Own,
             copies,
         };

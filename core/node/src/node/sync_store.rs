@@ -26,11 +26,11 @@ impl SyncStore for Node {
             .map_err(err)?
             .into_iter()
             .map(|e| LocalItem {
-                id: e.id,
+                id: e.id.0,
                 expires_at: e.expires_at,
                 kind: ItemKind::Envelope {
-                    tag: RoutingTag(e.tag),
-                    commitment: e.commitment,
+                    tag: e.tag,
+                    commitment: e.commitment.0,
                 },
             })
             .collect();
@@ -40,6 +40,7 @@ impl SyncStore for Node {
             self.proof_ids.clear();
         }
         for (commitment, expires_at) in proofs {
+            let commitment = commitment.0;
             let id = *self
                 .proof_ids
                 .entry(commitment)
@@ -61,16 +62,16 @@ impl SyncStore for Node {
         let now = self.now();
         let mut out = Vec::new();
         for tag in self.store.envelope_tags(now).map_err(err)? {
-            if !wanted(&RoutingTag(tag)) {
+            if !wanted(&tag) {
                 continue;
             }
             for e in self.store.envelope_index_for_tag(&tag, now).map_err(err)? {
                 out.push(LocalItem {
-                    id: e.id,
+                    id: e.id.0,
                     expires_at: e.expires_at,
                     kind: ItemKind::Envelope {
-                        tag: RoutingTag(e.tag),
-                        commitment: e.commitment,
+                        tag: e.tag,
+                        commitment: e.commitment.0,
                     },
                 });
             }

@@ -3,7 +3,7 @@
 
 use super::{Store, StoreError, blob};
 use crate::admission::{NODE_GLOBAL_BYTES, NODE_PER_ORIGIN_BYTES, room_needed, within_quota};
-use pollen_proto::envelope::EnvelopeId;
+use pollen_proto::envelope::{Commitment, EnvelopeId, RoutingTag};
 use rusqlite::{OptionalExtension, params};
 
 /// Why this node holds an envelope; lower classes are evicted first.
@@ -59,9 +59,9 @@ pub struct EnvelopeRecord {
     /// Unix seconds after which it is dropped.
     pub expires_at: u64,
     /// Cleartext routing tag.
-    pub tag: [u8; 8],
+    pub tag: RoutingTag,
     /// Delivery-proof commitment.
-    pub commitment: [u8; 32],
+    pub commitment: Commitment,
     /// Why it is held.
     pub class: EnvelopeClass,
     /// Copies this node may still hand on (see `crate::routing`).
@@ -173,7 +173,7 @@ impl Store {
             &rec.bytes,
             size as i64,
             rec.expires_at as i64,
-            &rec.tag[..],
+            &rec.tag.0[..],
             &rec.commitment[..],
             rec.class as i64,
             origin,
@@ -292,8 +292,8 @@ impl Store {
                 id: blob(id)?,
                 bytes,
                 expires_at: expires_at.max(0) as u64,
-                tag: blob(tag)?,
-                commitment: blob(commitment)?,
+                tag: RoutingTag(blob(tag)?),
+                commitment: Commitment(blob(commitment)?),
                 class: EnvelopeClass::from_i64(class)?,
                 copies: copies.clamp(1, i64::from(u32::MAX)) as u32,
             });
@@ -402,15 +402,14 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pollen_proto::envelope::Commitment;
 
     fn rec(id: u8, size: usize, class: EnvelopeClass, expires_at: u64) -> EnvelopeRecord {
         EnvelopeRecord {
             id: [id; 32],
             bytes: vec![0; size],
             expires_at,
-            tag: [0; 8],
-            commitment: [id; 32],
+            tag: RoutingTag([0; 8]),
+            commitment: Commitment([id; 32]),
             class,
             copies: 1,
         }

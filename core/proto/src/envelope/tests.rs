@@ -74,10 +74,10 @@ fn direct_round_trip() {
     assert_eq!(opened.sent_at, T0);
     assert_eq!(opened.payload, b"hi bob");
     assert_eq!(
-        DeliveryProof(opened.proof_secret).commitment(),
+        opened.proof_secret.commitment(),
         Commitment(env.header().commitment)
     );
-    assert!(DeliveryProof(opened.proof_secret).proves(env.header()));
+    assert!(opened.proof_secret.proves(env.header()));
     assert_eq!(env.header().hops, 5);
     assert_eq!(
         env.header().tag,
@@ -95,7 +95,7 @@ fn shared_round_trip_and_proof_secret() {
     assert_eq!(opened.payload, b"x");
     assert_eq!(opened.proof_secret, sealed.proof_secret);
     assert_eq!(
-        DeliveryProof(sealed.proof_secret).commitment(),
+        sealed.proof_secret.commitment(),
         Commitment(env.header().commitment)
     );
 }

@@ -7,7 +7,7 @@ use crate::admission;
 use crate::conversation::ConversationId;
 use crate::node::{NodeError, NodeEvent, check_name};
 use crate::store::{ConversationKind, EnvelopeClass, KeyChange};
-use pollen_proto::envelope::{self, DeliveryProof, Envelope, Opened, RoutingTag, SharedKey};
+use pollen_proto::envelope::{self, Envelope, Opened, RoutingTag, SharedKey};
 use pollen_proto::identity::PublicIdentity;
 use pollen_proto::payload::{Member, Payload, PayloadError};
 
@@ -55,7 +55,7 @@ impl Batch<'_> {
         };
         match result {
             Ok(conversation) => {
-                let secret = DeliveryProof(opened.proof_secret);
+                let secret = opened.proof_secret;
                 let commitment = admission::proof_commitment(&secret);
                 node.store
                     .insert_proof(&commitment, &secret, header.expires_at, true)?;
@@ -238,7 +238,7 @@ impl Batch<'_> {
             .store
             .envelopes_of_class(EnvelopeClass::Carried, node.now())?
         {
-            if RoutingTag::shared(key, rec.expires_at).0 != rec.tag {
+            if RoutingTag::shared(key, rec.expires_at) != rec.tag {
                 continue;
             }
             let Ok(env) = Envelope::decode(&rec.bytes) else {
