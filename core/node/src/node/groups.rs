@@ -108,7 +108,7 @@ impl Node {
         self.store
             .put_group(id, &self.public.signing, epoch, members)?;
         self.conversation_changed(id);
-        self.store.insert_shared_key(&key.0, id, epoch)?;
+        self.store.insert_shared_key(&key, id, epoch)?;
         let payload = Payload::GroupKey {
             group: id.0,
             name: name.to_owned(),
@@ -139,7 +139,7 @@ impl Node {
         let display = format!("#{}", bare.to_lowercase());
         self.transaction(|s| -> Result<(), NodeError> {
             s.ensure_conversation(&id, ConversationKind::Channel, &display, None)?;
-            s.insert_shared_key(&key.0, &id, 0)?;
+            s.insert_shared_key(&key, &id, 0)?;
             self.conversation_changed(&id);
             Ok(())
         })?;

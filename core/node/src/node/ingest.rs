@@ -87,7 +87,7 @@ impl<'n> Batch<'n> {
             .store
             .shared_keys()?
             .into_iter()
-            .map(|(k, c, _)| (SharedKey(k), c))
+            .map(|(k, c, _)| (k, c))
             .collect();
         Ok(Self {
             node,

@@ -6,7 +6,7 @@ use super::{DEFAULT_HOPS, Node, NodeError};
 use crate::conversation::{self, MessageId, Op};
 use crate::routing;
 use crate::store::{ConversationKind, ConversationRow, EnvelopeClass, EnvelopeRecord};
-use pollen_proto::envelope::{self, Commitment, Draft, EnvelopeId, Recipient, SharedKey};
+use pollen_proto::envelope::{self, Commitment, Draft, EnvelopeId, Recipient};
 use pollen_proto::payload::Payload;
 
 /// What a send produced.
@@ -273,11 +273,10 @@ impl Node {
                         ));
                     }
                 }
-                shared = SharedKey(
-                    self.store
-                        .current_shared_key(&conv.id)?
-                        .ok_or(NodeError::CannotSend(conv.name.clone(), "no key for it"))?,
-                );
+                shared = self
+                    .store
+                    .current_shared_key(&conv.id)?
+                    .ok_or(NodeError::CannotSend(conv.name.clone(), "no key for it"))?;
                 Recipient::Shared(&shared)
             }
         };

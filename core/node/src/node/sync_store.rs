@@ -3,9 +3,7 @@
 use super::Node;
 use super::ingest::{Batch, IngestOutcome, Rejection};
 use crate::routing;
-use pollen_proto::envelope::{
-    Commitment, DeliveryProof, EnvelopeId, MAX_TTL_SECS, RoutingTag, SharedKey,
-};
+use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId, MAX_TTL_SECS, RoutingTag};
 use pollen_proto::sync::store::{
     Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
     proof_item_id,
@@ -93,10 +91,9 @@ impl SyncStore for Node {
         let mut shared = Vec::new();
         for (key, _, _) in self.store.shared_keys().map_err(err)? {
             // A removed member's placeholder key opens nothing.
-            if key == [0u8; 32] {
+            if key.0 == [0u8; 32] {
                 continue;
             }
-            let key = SharedKey(key);
             shared.extend(days.iter().map(|&t| RoutingTag::shared(&key, t)));
         }
         Ok(Interests { direct, shared })

@@ -343,7 +343,7 @@ impl Store {
     /// Changes why an envelope is held.
     pub fn set_envelope_class(
         &self,
-        id: &[u8; 32],
+        id: &EnvelopeId,
         class: EnvelopeClass,
     ) -> Result<(), StoreError> {
         self.conn().execute(

@@ -3,12 +3,13 @@
 
 use super::{Store, StoreError, blob};
 use crate::conversation::ConversationId;
+use pollen_proto::envelope::SharedKey;
 use pollen_proto::identity::{ContactKey, PublicIdentity};
 use pollen_proto::payload::Member;
 use rusqlite::{OptionalExtension, params};
 
 /// (key, conversation id, epoch) of a group or channel key.
-pub type SharedKeyRow = ([u8; 32], ConversationId, u32);
+pub type SharedKeyRow = (SharedKey, ConversationId, u32);
 
 /// A private group as this node knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,13 +111,13 @@ impl Store {
     /// Remembers a key that opens envelopes of `conversation`.
     pub fn insert_shared_key(
         &self,
-        key: &[u8; 32],
+        key: &SharedKey,
         conversation: &ConversationId,
         epoch: u32,
     ) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT OR IGNORE INTO shared_keys (key, conversation, epoch) VALUES (?1, ?2, ?3)",
-            params![&key[..], &conversation[..], epoch],
+            params![&key.0[..], &conversation[..], epoch],
         )?;
         Ok(())
     }
@@ -136,7 +137,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (k, c, e) = row?;
-            out.push((blob(k)?, ConversationId(blob(c)?), e));
+            out.push((SharedKey(blob(k)?), ConversationId(blob(c)?), e));
         }
         Ok(out)
     }
@@ -145,7 +146,7 @@ impl Store {
     pub fn current_shared_key(
         &self,
         conversation: &ConversationId,
-    ) -> Result<Option<[u8; 32]>, StoreError> {
+    ) -> Result<Option<SharedKey>, StoreError> {
         self.conn()
             .query_row(
                 "SELECT key FROM shared_keys WHERE conversation = ?1 ORDER BY epoch DESC LIMIT 1",
@@ -153,7 +154,7 @@ impl Store {
                 |r| r.get::<_, Vec<u8>>(0),
             )
             .optional()?
-            .map(blob)
+            .map(|k| blob(k).map(SharedKey))
             .transpose()
     }
 }
