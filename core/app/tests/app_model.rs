@@ -11,7 +11,7 @@ use pollen_app::notify::{notification_for, notifications_for, set_muted};
 use pollen_app::timeline::{Delivery, TimelineItem, TimelineMessage, TimelineQuery, timeline};
 use pollen_node::node::{Clock, ConversationId, IngestOutcome, Node, NodeEvent};
 use pollen_node::store::StoreLimits;
-use pollen_proto::envelope::DeliveryProof;
+use pollen_proto::envelope::{DeliveryProof, EnvelopeId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -70,7 +70,7 @@ fn carry(from: &Node, to: &Node, id: [u8; 32]) -> Option<DeliveryProof> {
         .find(|r| r.id == id)
         .expect("envelope held");
     match to
-        .ingest_envelopes(&[(rec.bytes, Some(rec.id))], "test")
+        .ingest_envelopes(&[(rec.bytes, Some(EnvelopeId(rec.id)))], "test")
         .unwrap()[0]
     {
         Ok(IngestOutcome::Opened { proof, .. }) => proof,

@@ -304,14 +304,14 @@ impl Node {
     /// per envelope.
     pub fn ingest_envelopes(
         &self,
-        envelopes: &[(Vec<u8>, Option<[u8; 32]>)],
+        envelopes: &[(Vec<u8>, Option<EnvelopeId>)],
         origin: &str,
     ) -> Result<Vec<Result<IngestOutcome, Rejection>>, NodeError> {
         self.transaction(|_| {
             let mut batch = Batch::new(self)?;
             let mut out = Vec::with_capacity(envelopes.len());
             for (bytes, id) in envelopes {
-                out.push(batch.ingest(bytes, *id, origin)?);
+                out.push(batch.ingest(bytes, id.map(|i| i.0), origin)?);
             }
             batch.flush()?;
             Ok(out)
