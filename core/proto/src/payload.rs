@@ -12,6 +12,15 @@ use thiserror::Error;
 pub const MAX_KEY_BYTES: usize = 80;
 /// Largest Automerge change carried in one envelope.
 pub const MAX_CHANGE_BYTES: usize = 16 * 1024;
+crate::byte_id!(
+    /// Id of a conversation (direct, group or channel): for a direct one a
+    /// hash of both people's keys, for a group random, for a channel derived
+    /// from its key ([`crate::envelope::SharedKey::id`]).
+    ConversationId,
+    16,
+    "conversation id"
+);
+
 /// Largest group a key message can describe.
 pub const MAX_GROUP_MEMBERS: usize = 64;
 
@@ -40,7 +49,7 @@ pub enum Payload {
     /// A group's epoch key, sent sealed to each member by the group's admin.
     GroupKey {
         /// Stable id of the group (its conversation id).
-        group: [u8; 16],
+        group: ConversationId,
         /// The group's name.
         name: String,
         /// Epoch number; a higher epoch replaces the key for new messages.
@@ -84,7 +93,7 @@ impl Payload {
                 members,
             } => {
                 w.u8(KIND_GROUP_KEY)
-                    .bytes(group)
+                    .bytes(&group.0)
                     .short_bytes(name.as_bytes())
                     .u32(*epoch)
                     .bytes(key)
@@ -108,7 +117,7 @@ impl Payload {
                 change: r.long_bytes(MAX_CHANGE_BYTES, "change")?.to_vec(),
             },
             KIND_GROUP_KEY => {
-                let group = r.array("group id")?;
+                let group = ConversationId(r.array("group id")?);
                 let name = r.short_str(MAX_NAME_BYTES, "group name")?.to_owned();
                 let epoch = r.u32("epoch")?;
                 let key = r.array("group key")?;
@@ -153,7 +162,7 @@ mod tests {
         };
         assert_eq!(Payload::decode(&change.encode()).unwrap(), change);
         let group = Payload::GroupKey {
-            group: [7; 16],
+            group: ConversationId([7; 16]),
             name: "crew".into(),
             epoch: 3,
             key: [9; 32],

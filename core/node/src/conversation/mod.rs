@@ -88,14 +88,8 @@ fn am(e: impl std::fmt::Display) -> ConversationError {
     ConversationError::Automerge(e.to_string())
 }
 
-pollen_proto::byte_id!(
-    /// Id of a conversation (direct, group or channel): for a direct one a
-    /// hash of both people's keys, for a group random, for a channel derived
-    /// from its name.
-    ConversationId,
-    16,
-    "conversation id"
-);
+/// Conversations are named by the protocol's id (group keys carry it).
+pub use pollen_proto::payload::ConversationId;
 
 pollen_proto::byte_id!(
     /// A message's id: 16 bytes, the first 8 bound to its author's key.

@@ -79,7 +79,7 @@ impl Node {
             self.rekey(&conv.id, &conv.name, epoch, &members)?;
             // Tell the removed member, without a key, so their app stops offering to send.
             let notice = Payload::GroupKey {
-                group: conv.id.0,
+                group: conv.id,
                 name: conv.name.clone(),
                 epoch,
                 key: [0; 32],
@@ -110,7 +110,7 @@ impl Node {
         self.conversation_changed(id);
         self.store.insert_shared_key(&key, id, epoch)?;
         let payload = Payload::GroupKey {
-            group: id.0,
+            group: *id,
             name: name.to_owned(),
             epoch,
             key: key.0,
@@ -135,7 +135,7 @@ impl Node {
         let bare = name.trim().trim_start_matches('#');
         check_name(bare)?;
         let key = SharedKey::for_channel(bare);
-        let id = ConversationId(key.id());
+        let id = key.id();
         let display = format!("#{}", bare.to_lowercase());
         self.transaction(|s| -> Result<(), NodeError> {
             s.ensure_conversation(&id, ConversationKind::Channel, &display, None)?;

@@ -43,15 +43,8 @@ impl Batch<'_> {
                 key,
                 members,
             }) => self
-                .accept_group_key(
-                    &opened.author,
-                    ConversationId(group),
-                    &name,
-                    epoch,
-                    key,
-                    members,
-                )
-                .map(|()| ConversationId(group)),
+                .accept_group_key(&opened.author, group, &name, epoch, key, members)
+                .map(|()| group),
         };
         match result {
             Ok(conversation) => {
