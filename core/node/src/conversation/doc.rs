@@ -67,10 +67,8 @@ impl ConversationDoc {
     }
 
     /// True when the change is applied (not merely queued).
-    pub fn has_change(&self, hash: &[u8; 32]) -> bool {
-        self.doc
-            .get_change_meta_by_hash(&ChangeHash(*hash))
-            .is_some()
+    pub fn has_change(&self, hash: &ChangeHash) -> bool {
+        self.doc.get_change_meta_by_hash(hash).is_some()
     }
 
     /// Changes queued since this document was created or loaded, waiting for
@@ -80,20 +78,20 @@ impl ConversationDoc {
     }
 
     /// Current heads.
-    pub fn heads(&self) -> Vec<[u8; 32]> {
-        self.doc.get_heads().into_iter().map(|h| h.0).collect()
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
     }
 
     /// Validates (see [`super::check_change`]) and applies changes in any
     /// order, ignoring duplicates. Returns every change
     /// that became applied, including queued ones these unblocked. On error the
     /// document is unchanged.
-    pub fn apply(&mut self, changes: &[Vec<u8>]) -> Result<Vec<[u8; 32]>, ConversationError> {
+    pub fn apply(&mut self, changes: &[Vec<u8>]) -> Result<Vec<ChangeHash>, ConversationError> {
         let mut fresh = Vec::with_capacity(changes.len());
         for bytes in changes {
             let (change, _) = validate(bytes)?;
             let hash = change.hash();
-            if !self.has_change(&hash.0) && !self.pending.contains(&hash) {
+            if !self.has_change(&hash) && !self.pending.contains(&hash) {
                 fresh.push(change);
             }
         }
@@ -109,9 +107,9 @@ impl ConversationDoc {
             return Err(am(e));
         }
         let (done, waiting): (Vec<ChangeHash>, Vec<ChangeHash>) =
-            candidates.into_iter().partition(|h| self.has_change(&h.0));
+            candidates.into_iter().partition(|h| self.has_change(h));
         self.pending = waiting.into_iter().collect();
-        Ok(done.into_iter().map(|h| h.0).collect())
+        Ok(done)
     }
 
     /// The last value of `prop` on `obj` written by `owner`.

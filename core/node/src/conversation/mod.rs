@@ -16,6 +16,7 @@
 mod bounds;
 mod doc;
 
+pub use automerge::ChangeHash;
 pub use doc::{ConversationDoc, MessageView};
 
 use automerge::transaction::{CommitOptions, Transactable};
@@ -200,7 +201,7 @@ pub struct BuiltChange {
     /// The Automerge change bytes.
     pub bytes: Vec<u8>,
     /// Its hash.
-    pub hash: [u8; 32],
+    pub hash: ChangeHash,
     /// The root key it writes.
     pub key: String,
 }
@@ -209,9 +210,9 @@ pub struct BuiltChange {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeInfo {
     /// The change hash.
-    pub hash: [u8; 32],
+    pub hash: ChangeHash,
     /// The changes it depends on.
-    pub deps: Vec<[u8; 32]>,
+    pub deps: Vec<ChangeHash>,
 }
 
 fn fresh_actor(author: &ContactKey) -> Result<ActorId, ConversationError> {
@@ -282,7 +283,7 @@ pub fn build_change(
         .get_last_local_change()
         .ok_or(ConversationError::NoChange)?;
     Ok(BuiltChange {
-        hash: change.hash().0,
+        hash: change.hash(),
         bytes: change.bytes().into_owned(),
         key,
     })
@@ -311,8 +312,8 @@ pub fn check_change(author: &ContactKey, bytes: &[u8]) -> Result<ChangeInfo, Con
         return Err(ConversationError::WrongAuthor);
     }
     Ok(ChangeInfo {
-        hash: change.hash().0,
-        deps: change.deps().iter().map(|d| d.0).collect(),
+        hash: change.hash(),
+        deps: change.deps().to_vec(),
     })
 }
 

@@ -2,7 +2,7 @@
 //! projection that serves the UI (paged, indexed).
 
 use super::{Store, StoreError, blob};
-use crate::conversation::{ConversationId, MessageId};
+use crate::conversation::{ChangeHash, ConversationId, MessageId};
 use pollen_proto::identity::ContactKey;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -245,7 +245,7 @@ impl Store {
     /// Records a change for a root key; false if it was already known.
     pub fn insert_change(
         &self,
-        hash: &[u8; 32],
+        hash: &ChangeHash,
         conversation: &ConversationId,
         key: &str,
         bytes: &[u8],
@@ -253,7 +253,7 @@ impl Store {
         let mut st = self.conn().prepare_cached(
             "INSERT OR IGNORE INTO changes (hash, conversation, key, bytes) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        Ok(st.execute(params![&hash[..], &conversation[..], key, bytes])? == 1)
+        Ok(st.execute(params![&hash.0[..], &conversation[..], key, bytes])? == 1)
     }
 
     /// Every change known for one root key of a conversation.
@@ -270,11 +270,11 @@ impl Store {
     }
 
     /// The root key a known change wrote.
-    pub fn change_key(&self, hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+    pub fn change_key(&self, hash: &ChangeHash) -> Result<Option<String>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT key FROM changes WHERE hash = ?1")?;
-        Ok(st.query_row([&hash[..]], |r| r.get(0)).optional()?)
+        Ok(st.query_row([&hash.0[..]], |r| r.get(0)).optional()?)
     }
 
     /// Writes (or replaces) a message's projected state.
