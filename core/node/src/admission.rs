@@ -22,7 +22,7 @@
 
 use crate::node::DEFAULT_TTL_SECS;
 use crate::store::StoreError;
-use pollen_proto::envelope::{Commitment, DeliveryProof, Envelope, EnvelopeError};
+use pollen_proto::envelope::{Commitment, DeliveryProof, Envelope, EnvelopeError, EnvelopeId};
 use thiserror::Error;
 
 /// Bytes of envelopes a node holds by default, all classes together: room
@@ -129,11 +129,11 @@ impl Rejection {
 /// against `now`); returns the envelope and its id.
 pub fn decode_fresh(
     bytes: &[u8],
-    claimed_id: Option<[u8; 32]>,
+    claimed_id: Option<EnvelopeId>,
     now: u64,
-) -> Result<(Envelope, [u8; 32]), Rejection> {
+) -> Result<(Envelope, EnvelopeId), Rejection> {
     let env = Envelope::decode(bytes)?;
-    let id = env.id().0;
+    let id = env.id();
     if claimed_id.is_some_and(|c| c != id) {
         return Err(Rejection::IdMismatch);
     }

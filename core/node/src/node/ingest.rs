@@ -105,7 +105,7 @@ impl<'n> Batch<'n> {
     pub(crate) fn ingest(
         &mut self,
         bytes: &[u8],
-        claimed_id: Option<[u8; 32]>,
+        claimed_id: Option<EnvelopeId>,
         origin: &str,
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
         self.ingest_copy(bytes, claimed_id, origin, 1)
@@ -116,7 +116,7 @@ impl<'n> Batch<'n> {
     pub(crate) fn ingest_copy(
         &mut self,
         bytes: &[u8],
-        claimed_id: Option<[u8; 32]>,
+        claimed_id: Option<EnvelopeId>,
         origin: &str,
         copies: u32,
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
@@ -129,7 +129,7 @@ impl<'n> Batch<'n> {
     fn take(
         &mut self,
         bytes: &[u8],
-        claimed_id: Option<[u8; 32]>,
+        claimed_id: Option<EnvelopeId>,
         origin: &str,
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
         let node = self.node;
@@ -138,7 +138,7 @@ impl<'n> Batch<'n> {
             Err(r) => return Ok(Err(r)),
         };
         let header = *env.header();
-        let (held, seen, proven) = node.store.envelope_state(&id, &header.commitment)?;
+        let (held, seen, proven) = node.store.envelope_state(&id.0, &header.commitment)?;
         match Prior::of(held, seen, proven) {
             Prior::Held => return Ok(Ok(IngestOutcome::Duplicate)),
             Prior::Seen => {
@@ -146,7 +146,7 @@ impl<'n> Batch<'n> {
                 return Ok(Ok(IngestOutcome::AlreadyDelivered { proof }));
             }
             Prior::Proven => {
-                node.store.mark_seen(&EnvelopeId(id), header.expires_at)?;
+                node.store.mark_seen(&id, header.expires_at)?;
                 return Ok(Ok(IngestOutcome::AlreadyDelivered { proof: None }));
             }
             Prior::New => {}
@@ -200,13 +200,13 @@ impl<'n> Batch<'n> {
     fn store_envelope(
         &mut self,
         env: &Envelope,
-        id: &[u8; 32],
+        id: &EnvelopeId,
         class: EnvelopeClass,
         origin: &str,
     ) -> Result<Result<InsertOutcome, Rejection>, NodeError> {
         let h = env.header();
         let rec = EnvelopeRecord {
-            id: *id,
+            id: id.0,
             bytes: env.encode(),
             expires_at: h.expires_at,
             tag: h.tag,
@@ -311,7 +311,7 @@ impl Node {
             let mut batch = Batch::new(self)?;
             let mut out = Vec::with_capacity(envelopes.len());
             for (bytes, id) in envelopes {
-                out.push(batch.ingest(bytes, id.map(|i| i.0), origin)?);
+                out.push(batch.ingest(bytes, *id, origin)?);
             }
             batch.flush()?;
             Ok(out)

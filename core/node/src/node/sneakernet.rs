@@ -4,7 +4,7 @@
 use super::ingest::{Batch, IngestOutcome};
 use super::{Node, NodeError};
 use pollen_proto::bundle::{BundleReader, BundleWriter, Record};
-use pollen_proto::envelope::DeliveryProof;
+use pollen_proto::envelope::{DeliveryProof, EnvelopeId};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -136,7 +136,7 @@ impl Node {
                     match record {
                         Record::Envelope { id, bytes } => {
                             next.envelopes += 1;
-                            match batch.ingest(&bytes, Some(id), &origin)? {
+                            match batch.ingest(&bytes, Some(EnvelopeId(id)), &origin)? {
                                 Ok(IngestOutcome::Opened { .. }) => next.opened += 1,
                                 Ok(IngestOutcome::Carried) => next.carried += 1,
                                 Ok(IngestOutcome::Duplicate) => next.duplicates += 1,

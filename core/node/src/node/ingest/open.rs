@@ -102,7 +102,7 @@ impl Batch<'_> {
         if channel {
             self.copies = crate::routing::initial_copies(true);
         }
-        match self.store_envelope(env, &env.id().0, EnvelopeClass::Shared, origin)? {
+        match self.store_envelope(env, &env.id(), EnvelopeClass::Shared, origin)? {
             Ok(_) => Ok(Ok(IngestOutcome::Opened {
                 conversation: *conv,
                 proof: None,

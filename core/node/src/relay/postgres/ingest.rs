@@ -6,7 +6,7 @@ use super::worker::Statements;
 use super::{RelayStoreError, int, uint};
 use crate::admission::{self, MAX_UNMATCHED_PROOFS, Prior};
 use crate::relay::RelayLimits;
-use pollen_proto::envelope::{DeliveryProof, Header};
+use pollen_proto::envelope::{DeliveryProof, EnvelopeId, Header};
 use pollen_proto::sync::store::{Incoming, Received};
 use postgres::{Client, Statement, Transaction};
 
@@ -151,7 +151,7 @@ impl Batch<'_, '_> {
     fn insert(
         &mut self,
         bytes: &[u8],
-        id: &[u8; 32],
+        id: &EnvelopeId,
         header: &Header,
         size: u64,
     ) -> Result<Received, RelayStoreError> {
@@ -175,7 +175,7 @@ impl Batch<'_, '_> {
         }
         self.total += size;
         self.used += size;
-        self.inserted.push(id.to_vec());
+        self.inserted.push(id.0.to_vec());
         Ok(Received::Carried)
     }
 
