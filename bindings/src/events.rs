@@ -6,6 +6,7 @@ use crate::callbacks::{CallbackError, PollenListener};
 use crate::records::{
     ConversationInfo, KeyChangeInfo, LinkKind, MessageInfo, MessageStatus, NeighbourInfo,
 };
+use pollen_node::conversation::MessageId;
 use pollen_node::node::{ConversationId, Node, NodeError, NodeEvent};
 use pollen_runtime::host::{Core, HostEvent, NeighbourKind, lock};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -137,10 +138,10 @@ fn newly_read(
     up_to: u64,
 ) -> Result<Vec<Event>, NodeError> {
     let me = node.public().signing;
-    let before = Some((up_to.saturating_add(1), [0u8; 16]));
+    let before = Some((up_to.saturating_add(1), MessageId([0u8; 16])));
     let rows = node
         .store()
-        .messages(Some(&conversation.0), &me, 200, before)?;
+        .messages(Some(conversation), &me, 200, before)?;
     Ok(rows
         .into_iter()
         .take_while(|m| m.sent_at > after)

@@ -31,9 +31,10 @@ pub struct PollenNode {
     events_id: ThreadId,
 }
 
-/// A 16-byte id from its hex form.
-pub(crate) fn hex_id(s: &str) -> Option<[u8; 16]> {
-    hex::decode(s).ok().and_then(|v| v.try_into().ok())
+/// A 16-byte id (`ConversationId`, `MessageId` or the bare bytes) from its hex form.
+pub(crate) fn hex_id<T: From<[u8; 16]>>(s: &str) -> Option<T> {
+    let bytes: [u8; 16] = hex::decode(s).ok()?.try_into().ok()?;
+    Some(T::from(bytes))
 }
 
 fn sent(s: Sent) -> SentInfo {

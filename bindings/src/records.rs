@@ -6,6 +6,7 @@ use pollen_node::node::{ExportReport, ImportReport, Status};
 use pollen_node::store::{
     Contact, ConversationKind as CoreKind, ConversationRow, KeyChange, MessageRow,
 };
+use pollen_proto::identity::ContactKey;
 
 /// Who this node is.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
@@ -214,7 +215,7 @@ pub struct MessageInfo {
 
 impl MessageInfo {
     /// Converts a projected row; `me` is this node's signing key.
-    pub(crate) fn from_row(m: MessageRow, me: &[u8; 32]) -> MessageInfo {
+    pub(crate) fn from_row(m: MessageRow, me: &ContactKey) -> MessageInfo {
         MessageInfo {
             id: hex::encode(m.id),
             conversation_id: hex::encode(m.conversation),

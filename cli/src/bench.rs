@@ -6,7 +6,7 @@ use crate::bench_payloads::payloads;
 use clap::Subcommand;
 use pollen_node::node::{DEFAULT_TTL_SECS, Node, SystemClock};
 use pollen_node::routing;
-use pollen_proto::envelope::{self, Draft, Envelope, Recipient};
+use pollen_proto::envelope::{self, Draft, Envelope, EnvelopeId, Recipient};
 use pollen_proto::identity::Identity;
 use pollen_proto::sync::recon;
 use serde_json::json;
@@ -202,8 +202,8 @@ fn envelopes(count: usize, json: bool) -> Result<(), CliError> {
     let t1 = Instant::now();
     open_all(recipient.identity(), &envs)?;
     let open_per_s = per_s(count, t1);
-    let items: Vec<(Vec<u8>, Option<[u8; 32]>)> =
-        envs.iter().map(|e| (e.encode(), Some(e.id().0))).collect();
+    let items: Vec<(Vec<u8>, Option<EnvelopeId>)> =
+        envs.iter().map(|e| (e.encode(), Some(e.id()))).collect();
     // A carrier stores them for someone else: decode, checks, one insert each.
     let carrier = Node::init(
         &dir.path().join("carrier"),
@@ -261,7 +261,7 @@ fn open_all(recipient: &Identity, envs: &[Envelope]) -> Result<(), CliError> {
 
 /// A carrier takes envelopes addressed to someone else.
 #[inline(never)]
-fn ingest_carried(node: &Node, items: &[(Vec<u8>, Option<[u8; 32]>)]) -> Result<(), CliError> {
+fn ingest_carried(node: &Node, items: &[(Vec<u8>, Option<EnvelopeId>)]) -> Result<(), CliError> {
     // (Its own origin name also keeps the linker from folding the two
     // ingest phases into one function.)
     for chunk in items.chunks(INGEST_BATCH) {
@@ -272,7 +272,7 @@ fn ingest_carried(node: &Node, items: &[(Vec<u8>, Option<[u8; 32]>)]) -> Result<
 
 /// The recipient takes envelopes addressed to it.
 #[inline(never)]
-fn ingest_opened(node: &Node, items: &[(Vec<u8>, Option<[u8; 32]>)]) -> Result<(), CliError> {
+fn ingest_opened(node: &Node, items: &[(Vec<u8>, Option<EnvelopeId>)]) -> Result<(), CliError> {
     for chunk in items.chunks(INGEST_BATCH) {
         node.ingest_envelopes(chunk, "bench-opened")?;
     }
@@ -290,7 +290,7 @@ fn open(messages: usize, json: bool) -> Result<(), CliError> {
         me.add_contact(&sender.card().encode(), None)?;
         let n = messages / CONVERSATIONS + usize::from(c < messages % CONVERSATIONS);
         let envs = seal_messages(&sender, me.identity(), n)?;
-        let items: Vec<(Vec<u8>, Option<[u8; 32]>)> =
+        let items: Vec<(Vec<u8>, Option<EnvelopeId>)> =
             envs.iter().map(|e| (e.encode(), None)).collect();
         for chunk in items.chunks(2000) {
             me.ingest_envelopes(chunk, "bench")?;
@@ -391,14 +391,14 @@ fn sync(count: usize, json: bool) -> Result<(), CliError> {
     while made < count {
         let n = (count - made).min(5000);
         let envs = seal_messages(&author, &nobody, n)?;
-        let items: Vec<(Vec<u8>, Option<[u8; 32]>)> =
+        let items: Vec<(Vec<u8>, Option<EnvelopeId>)> =
             envs.iter().map(|e| (e.encode(), None)).collect();
         sender.ingest_envelopes(&items, "bench")?;
         sender
             .store()
             .transaction(|s| -> Result<(), pollen_node::store::StoreError> {
                 envs.iter()
-                    .try_for_each(|e| s.set_envelope_copies(&e.id().0, routing::COPIES))
+                    .try_for_each(|e| s.set_envelope_copies(&e.id(), routing::COPIES))
             })
             .map_err(err)?;
         made += n;

@@ -223,7 +223,7 @@ mod tests {
         known.extend(tags(day0 + 1));
         for (key, _) in monday.iter().chain(&tuesday) {
             assert!(!known.contains(key));
-            for card_key in [public.agreement, public.signing] {
+            for card_key in [public.agreement, public.signing.0] {
                 assert!(!card_key.windows(8).any(|w| w == key));
             }
         }

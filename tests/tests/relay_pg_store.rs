@@ -61,7 +61,7 @@ fn made(sealed: pollen_proto::envelope::Sealed) -> Made {
     Made {
         bytes: env.encode(),
         id: env.id().0,
-        secret: sealed.proof_secret,
+        secret: sealed.proof_secret.0,
         commitment: env.header().commitment,
         expires_at: env.header().expires_at,
     }
@@ -286,8 +286,12 @@ fn a_proof_purges_its_envelope_and_a_forged_one_purges_nothing() {
         [Received::ProofKnown]
     );
     assert_eq!(
-        s.proof(&pollen_proto::envelope::DeliveryProof([7; 32]).commitment())
-            .unwrap(),
+        s.proof(
+            &pollen_proto::envelope::DeliveryProof([7; 32])
+                .commitment()
+                .0
+        )
+        .unwrap(),
         None
     );
     assert_eq!(

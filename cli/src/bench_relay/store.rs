@@ -64,7 +64,7 @@ impl BenchStore {
     /// Notes envelopes sealed to this client, to check their arrival.
     pub fn expect(&mut self, sealed: &[Sealed]) {
         for s in sealed {
-            self.inbox.insert(s.envelope.id().0, s.proof_secret);
+            self.inbox.insert(s.envelope.id().0, s.proof_secret.0);
             self.days.insert(s.envelope.header().expires_at / DAY);
         }
     }

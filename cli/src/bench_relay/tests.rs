@@ -28,7 +28,10 @@ fn a_bench_store_checks_exactly_once_delivery() {
         .collect();
     let (results, proofs) = inbox.ingest(&first, "t").unwrap();
     assert_eq!(results, vec![Received::Opened, Received::Opened]);
-    assert_eq!(proofs, vec![sealed[0].proof_secret, sealed[1].proof_secret]);
+    assert_eq!(
+        proofs,
+        vec![sealed[0].proof_secret.0, sealed[1].proof_secret.0]
+    );
     assert!(inbox.check().unwrap_err().starts_with("1 of 3 missing"));
     let rest = vec![
         Incoming::Envelope(sealed[2].envelope.encode()),

@@ -104,7 +104,7 @@ impl Phone {
         self.node
             .borrow()
             .store()
-            .has_envelope(envelope)
+            .has_envelope(&pollen_proto::envelope::EnvelopeId(*envelope))
             .unwrap_or(false)
     }
 

@@ -6,6 +6,7 @@ use crate::mute::is_muted;
 use pollen_node::Node;
 use pollen_node::node::{ConversationId, NodeEvent};
 use pollen_node::store::{ConversationKind, ConversationRow, MessageRow};
+use pollen_proto::identity::ContactKey;
 use std::collections::BTreeSet;
 
 /// Longest preview, in characters (the list shows one line).
@@ -42,7 +43,7 @@ pub struct ChatSummary {
 pub fn summary_of(node: &Node, row: ConversationRow) -> Result<ChatSummary, AppError> {
     let me = node.public().signing;
     let last = node.store().messages(Some(&row.id), &me, 1, None)?;
-    let id = ConversationId(row.id);
+    let id = row.id;
     let muted = is_muted(node, &id)?;
     Ok(summarise(row, last.first(), &me, muted))
 }
@@ -51,12 +52,12 @@ pub fn summary_of(node: &Node, row: ConversationRow) -> Result<ChatSummary, AppE
 pub fn summarise(
     row: ConversationRow,
     last: Option<&MessageRow>,
-    me: &[u8; 32],
+    me: &ContactKey,
     muted: bool,
 ) -> ChatSummary {
     let own = last.is_some_and(|m| &m.author == me);
     ChatSummary {
-        id: ConversationId(row.id),
+        id: row.id,
         kind: row.kind,
         title: row.name,
         preview: last.map(preview).unwrap_or_default(),

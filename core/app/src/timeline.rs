@@ -4,9 +4,11 @@
 
 use crate::AppError;
 use pollen_node::Node;
+use pollen_node::conversation::MessageId;
 use pollen_node::node::ConversationId;
 use pollen_node::store::MessageRow;
 use pollen_proto::envelope::MAX_TTL_SECS;
+use pollen_proto::identity::ContactKey;
 
 /// Where one message has got to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,7 +91,7 @@ pub struct TimelineQuery {
     pub limit: u32,
     /// Only messages older than this (sent_at ms, id) — the first message
     /// of the page already shown.
-    pub before: Option<(u64, [u8; 16])>,
+    pub before: Option<(u64, MessageId)>,
     /// Unix seconds now (for "Today" and for messages that expired unsent).
     pub now_secs: u64,
     /// The viewer's offset from UTC, seconds (east positive).
@@ -108,12 +110,16 @@ pub fn timeline(
     let me = node.public().signing;
     let rows = node
         .store()
-        .messages(Some(&conversation.0), &me, query.limit, query.before)?;
+        .messages(Some(conversation), &me, query.limit, query.before)?;
     Ok(fold(rows, &me, query))
 }
 
 /// Folds a page of rows (newest first, as the store gives them) into items.
-pub fn fold(mut rows: Vec<MessageRow>, me: &[u8; 32], query: &TimelineQuery) -> Vec<TimelineItem> {
+pub fn fold(
+    mut rows: Vec<MessageRow>,
+    me: &ContactKey,
+    query: &TimelineQuery,
+) -> Vec<TimelineItem> {
     rows.reverse();
     let today = local_day(query.now_secs.saturating_mul(1000), query.utc_offset_secs);
     let mut items = Vec::with_capacity(rows.len() + 4);
@@ -132,7 +138,7 @@ pub fn fold(mut rows: Vec<MessageRow>, me: &[u8; 32], query: &TimelineQuery) -> 
     items
 }
 
-fn message(row: MessageRow, me: &[u8; 32], now_secs: u64) -> TimelineMessage {
+fn message(row: MessageRow, me: &ContactKey, now_secs: u64) -> TimelineMessage {
     let own = &row.author == me;
     let delivery = delivery(&row.status, row.sent_at, now_secs);
     let my_key = hex::encode(me);

@@ -11,6 +11,7 @@ use pollen_app::notify::{notification_for, notifications_for, set_muted};
 use pollen_app::timeline::{Delivery, TimelineItem, TimelineMessage, TimelineQuery, timeline};
 use pollen_node::node::{Clock, ConversationId, IngestOutcome, Node, NodeEvent};
 use pollen_node::store::StoreLimits;
+use pollen_proto::envelope::{DeliveryProof, EnvelopeId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,7 +61,7 @@ fn people(names: &[&str]) -> (TestClock, Vec<Node>) {
 }
 
 /// Hands the envelope `id` from `from` to `to`; returns the proof, if any.
-fn carry(from: &Node, to: &Node, id: [u8; 32]) -> Option<[u8; 32]> {
+fn carry(from: &Node, to: &Node, id: [u8; 32]) -> Option<DeliveryProof> {
     let rec = from
         .store()
         .envelopes(from.now())
@@ -69,7 +70,7 @@ fn carry(from: &Node, to: &Node, id: [u8; 32]) -> Option<[u8; 32]> {
         .find(|r| r.id == id)
         .expect("envelope held");
     match to
-        .ingest_envelopes(&[(rec.bytes, Some(rec.id))], "test")
+        .ingest_envelopes(&[(rec.bytes, Some(EnvelopeId(rec.id)))], "test")
         .unwrap()[0]
     {
         Ok(IngestOutcome::Opened { proof, .. }) => proof,
@@ -197,7 +198,7 @@ fn the_timeline_folds_edits_reactions_and_deletes_and_separates_days() {
     let r = chen.react(&hex(&m1), "❤").unwrap();
     carry(chen, ana, r.envelope);
 
-    let conv = ConversationId(ana.resolve_conversation("Chen").unwrap().id);
+    let conv = ana.resolve_conversation("Chen").unwrap().id;
     let items = timeline(ana, &conv, &query(&clock)).unwrap();
     let days: Vec<_> = items
         .iter()
@@ -250,7 +251,7 @@ fn the_timeline_folds_edits_reactions_and_deletes_and_separates_days() {
 fn delivery_moves_from_queued_to_delivered_to_read_or_fails_when_expired() {
     let (clock, n) = people(&["Ana", "Chen"]);
     let (ana, chen) = (&n[0], &n[1]);
-    let conv = ConversationId(ana.resolve_conversation("Chen").unwrap().id);
+    let conv = ana.resolve_conversation("Chen").unwrap().id;
     let state = |i: usize, now: u64| {
         let q = TimelineQuery {
             now_secs: now,

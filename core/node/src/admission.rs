@@ -22,7 +22,7 @@
 
 use crate::node::DEFAULT_TTL_SECS;
 use crate::store::StoreError;
-use pollen_proto::envelope::{DeliveryProof, Envelope, EnvelopeError};
+use pollen_proto::envelope::{Commitment, DeliveryProof, Envelope, EnvelopeError, EnvelopeId};
 use thiserror::Error;
 
 /// Bytes of envelopes a node holds by default, all classes together: room
@@ -129,11 +129,11 @@ impl Rejection {
 /// against `now`); returns the envelope and its id.
 pub fn decode_fresh(
     bytes: &[u8],
-    claimed_id: Option<[u8; 32]>,
+    claimed_id: Option<EnvelopeId>,
     now: u64,
-) -> Result<(Envelope, [u8; 32]), Rejection> {
+) -> Result<(Envelope, EnvelopeId), Rejection> {
     let env = Envelope::decode(bytes)?;
-    let id = env.id().0;
+    let id = env.id();
     if claimed_id.is_some_and(|c| c != id) {
         return Err(Rejection::IdMismatch);
     }
@@ -212,8 +212,8 @@ pub fn admit_copies(claimed: u32) -> u32 {
 
 /// The commitment a delivery proof answers: the only check a proof needs, as
 /// a made-up secret matches no envelope's commitment and so purges nothing.
-pub fn proof_commitment(secret: &[u8; 32]) -> [u8; 32] {
-    DeliveryProof(*secret).commitment()
+pub fn proof_commitment(secret: &DeliveryProof) -> Commitment {
+    secret.commitment()
 }
 
 /// Whether a proof not known before is kept, and until when. `matched` says

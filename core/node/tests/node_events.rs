@@ -4,8 +4,9 @@
 mod common;
 
 use common::{T0, TestClock};
-use pollen_node::node::{ConversationId, IngestOutcome, MessageChange, Node, NodeError, NodeEvent};
+use pollen_node::node::{IngestOutcome, MessageChange, Node, NodeError, NodeEvent};
 use pollen_node::store::StoreLimits;
+use pollen_proto::envelope::EnvelopeId;
 
 /// A node whose events are kept.
 fn node(root: &std::path::Path, name: &str, clock: &TestClock) -> Node {
@@ -15,7 +16,7 @@ fn node(root: &std::path::Path, name: &str, clock: &TestClock) -> Node {
 }
 
 /// The envelope `from` sealed for `sent`, ready to ingest.
-fn envelope(from: &Node, id: [u8; 32]) -> Vec<(Vec<u8>, Option<[u8; 32]>)> {
+fn envelope(from: &Node, id: [u8; 32]) -> Vec<(Vec<u8>, Option<EnvelopeId>)> {
     let rec = from
         .store()
         .envelopes(from.now())
@@ -23,7 +24,7 @@ fn envelope(from: &Node, id: [u8; 32]) -> Vec<(Vec<u8>, Option<[u8; 32]>)> {
         .into_iter()
         .find(|r| r.id == id)
         .expect("own envelope held");
-    vec![(rec.bytes, Some(rec.id))]
+    vec![(rec.bytes, Some(EnvelopeId(rec.id)))]
 }
 
 fn pair() -> (tempfile::TempDir, TestClock, Node, Node) {
@@ -158,11 +159,9 @@ fn groups_and_channels_raise_conversation_changes() {
     assert_eq!(
         a.take_events(),
         vec![
+            NodeEvent::ConversationChanged { conversation: g.id },
             NodeEvent::ConversationChanged {
-                conversation: ConversationId(g.id)
-            },
-            NodeEvent::ConversationChanged {
-                conversation: ConversationId(ch.id)
+                conversation: ch.id
             },
         ]
     );

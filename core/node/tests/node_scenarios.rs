@@ -2,6 +2,7 @@
 //! of edits, reactions and deletions across replicas in every import order.
 
 use pollen_node::conversation::ConversationError;
+use pollen_proto::envelope::EnvelopeId;
 mod common;
 
 use common::{T0, TestClock, node};
@@ -10,19 +11,19 @@ use pollen_node::store::MessageRow;
 use proptest::prelude::*;
 
 /// Everything `n` holds, as (bytes, id) ready to ingest.
-fn held(n: &Node) -> Vec<(Vec<u8>, Option<[u8; 32]>)> {
+fn held(n: &Node) -> Vec<(Vec<u8>, Option<EnvelopeId>)> {
     n.store()
         .envelopes(n.now())
         .unwrap()
         .into_iter()
-        .map(|r| (r.bytes, Some(r.id)))
+        .map(|r| (r.bytes, Some(EnvelopeId(r.id))))
         .collect()
 }
 
-fn envelope_of(n: &Node, id: [u8; 32]) -> (Vec<u8>, Option<[u8; 32]>) {
+fn envelope_of(n: &Node, id: [u8; 32]) -> (Vec<u8>, Option<EnvelopeId>) {
     held(n)
         .into_iter()
-        .find(|(_, i)| *i == Some(id))
+        .find(|(_, i)| *i == Some(EnvelopeId(id)))
         .expect("own envelope held")
 }
 

@@ -23,9 +23,7 @@ fn an_id_picks_one_conversation_where_a_name_is_ambiguous() {
         ),
         "by name: ambiguous"
     );
-    let sent = a
-        .send_in(&ConversationId(group.id), "to the group")
-        .unwrap();
+    let sent = a.send_in(&group.id, "to the group").unwrap();
     let rows = a.messages(Some("#nonexistent"), 10, None);
     assert!(rows.is_err(), "an unknown name is an error");
     let in_group = a
@@ -33,7 +31,7 @@ fn an_id_picks_one_conversation_where_a_name_is_ambiguous() {
         .messages(Some(&group.id), &a.public().signing, 10, None)
         .unwrap();
     assert_eq!(in_group.len(), 1);
-    assert_eq!(in_group[0].id, sent.message.0);
+    assert_eq!(in_group[0].id, sent.message);
     let in_direct = a
         .store()
         .messages(Some(&direct.id), &a.public().signing, 10, None)

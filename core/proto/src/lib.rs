@@ -2,6 +2,7 @@
 //! storage and no async runtime (see `docs/ARCHITECTURE.md`, `docs/PROTOCOL.md`).
 //!
 //! Bottom up:
+//! - [`id`]: the [`byte_id!`] newtypes (ids and keys that print as hex);
 //! - [`codec`]: bounded binary reading/writing for every wire format;
 //! - [`random`]: the one source of randomness (seedable for simulations);
 //! - [`identity`]: keys, contact cards, fingerprints and safety numbers;
@@ -17,6 +18,7 @@ pub mod codec;
 #[cfg(test)]
 mod doc_vectors;
 pub mod envelope;
+pub mod id;
 pub mod identity;
 pub mod payload;
 pub mod random;

@@ -5,13 +5,22 @@
 //! misread.
 
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::identity::{MAX_NAME_BYTES, PublicIdentity};
+use crate::identity::{ContactKey, MAX_NAME_BYTES, PublicIdentity};
 use thiserror::Error;
 
 /// Longest root key a change may name (`m:` + 32 hex, or `read:` + 64 hex).
 pub const MAX_KEY_BYTES: usize = 80;
 /// Largest Automerge change carried in one envelope.
 pub const MAX_CHANGE_BYTES: usize = 16 * 1024;
+crate::byte_id!(
+    /// Id of a conversation (direct, group or channel): for a direct one a
+    /// hash of both people's keys, for a group random, for a channel derived
+    /// from its key ([`crate::envelope::SharedKey::id`]).
+    ConversationId,
+    16,
+    "conversation id"
+);
+
 /// Largest group a key message can describe.
 pub const MAX_GROUP_MEMBERS: usize = 64;
 
@@ -40,7 +49,7 @@ pub enum Payload {
     /// A group's epoch key, sent sealed to each member by the group's admin.
     GroupKey {
         /// Stable id of the group (its conversation id).
-        group: [u8; 16],
+        group: ConversationId,
         /// The group's name.
         name: String,
         /// Epoch number; a higher epoch replaces the key for new messages.
@@ -84,13 +93,13 @@ impl Payload {
                 members,
             } => {
                 w.u8(KIND_GROUP_KEY)
-                    .bytes(group)
+                    .bytes(&group.0)
                     .short_bytes(name.as_bytes())
                     .u32(*epoch)
                     .bytes(key)
                     .u8(members.len() as u8);
                 for m in members {
-                    w.bytes(&m.identity.signing)
+                    w.bytes(&m.identity.signing.0)
                         .bytes(&m.identity.agreement)
                         .short_bytes(m.name.as_bytes());
                 }
@@ -108,7 +117,7 @@ impl Payload {
                 change: r.long_bytes(MAX_CHANGE_BYTES, "change")?.to_vec(),
             },
             KIND_GROUP_KEY => {
-                let group = r.array("group id")?;
+                let group = ConversationId(r.array("group id")?);
                 let name = r.short_str(MAX_NAME_BYTES, "group name")?.to_owned();
                 let epoch = r.u32("epoch")?;
                 let key = r.array("group key")?;
@@ -119,7 +128,7 @@ impl Payload {
                 let mut members = Vec::with_capacity(count);
                 for _ in 0..count {
                     let identity = PublicIdentity {
-                        signing: r.array("member signing key")?,
+                        signing: ContactKey(r.array("member signing key")?),
                         agreement: r.array("member agreement key")?,
                     };
                     let name = r.short_str(MAX_NAME_BYTES, "member name")?.to_owned();
@@ -153,13 +162,13 @@ mod tests {
         };
         assert_eq!(Payload::decode(&change.encode()).unwrap(), change);
         let group = Payload::GroupKey {
-            group: [7; 16],
+            group: ConversationId([7; 16]),
             name: "crew".into(),
             epoch: 3,
             key: [9; 32],
             members: vec![Member {
                 identity: PublicIdentity {
-                    signing: [1; 32],
+                    signing: ContactKey([1; 32]),
                     agreement: [2; 32],
                 },
                 name: "ana".into(),

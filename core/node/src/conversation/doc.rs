@@ -3,6 +3,7 @@
 
 use super::{ConversationError, MessageId, am, message_key, validate};
 use automerge::{Automerge, Change, ChangeHash, ObjType, ROOT, ReadDoc, Value, iter::Keys};
+use pollen_proto::identity::ContactKey;
 use std::collections::BTreeSet;
 
 /// One message as every replica sees it.
@@ -11,7 +12,7 @@ pub struct MessageView {
     /// Its id.
     pub id: MessageId,
     /// The author's signing key.
-    pub author: [u8; 32],
+    pub author: ContactKey,
     /// The author's send time.
     pub sent_at: u64,
     /// Current text ("" once deleted).
@@ -23,7 +24,7 @@ pub struct MessageView {
     /// Deleted by its author.
     pub deleted: bool,
     /// (reactor key, emoji), sorted by reactor; removed reactions left out.
-    pub reactions: Vec<([u8; 32], String)>,
+    pub reactions: Vec<(ContactKey, String)>,
 }
 
 /// One conversation's Automerge document.
@@ -35,9 +36,11 @@ pub struct ConversationDoc {
 }
 
 /// The author key of the actor that wrote an operation.
-fn writer(id: &automerge::ObjId) -> Option<[u8; 32]> {
+fn writer(id: &automerge::ObjId) -> Option<ContactKey> {
     match id {
-        automerge::ObjId::Id(_, actor, _) => actor.to_bytes().get(..32)?.try_into().ok(),
+        automerge::ObjId::Id(_, actor, _) => {
+            actor.to_bytes().get(..32)?.try_into().ok().map(ContactKey)
+        }
         automerge::ObjId::Root => None,
     }
 }
@@ -64,10 +67,8 @@ impl ConversationDoc {
     }
 
     /// True when the change is applied (not merely queued).
-    pub fn has_change(&self, hash: &[u8; 32]) -> bool {
-        self.doc
-            .get_change_meta_by_hash(&ChangeHash(*hash))
-            .is_some()
+    pub fn has_change(&self, hash: &ChangeHash) -> bool {
+        self.doc.get_change_meta_by_hash(hash).is_some()
     }
 
     /// Changes queued since this document was created or loaded, waiting for
@@ -77,20 +78,20 @@ impl ConversationDoc {
     }
 
     /// Current heads.
-    pub fn heads(&self) -> Vec<[u8; 32]> {
-        self.doc.get_heads().into_iter().map(|h| h.0).collect()
+    pub fn heads(&self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
     }
 
     /// Validates (see [`super::check_change`]) and applies changes in any
     /// order, ignoring duplicates. Returns every change
     /// that became applied, including queued ones these unblocked. On error the
     /// document is unchanged.
-    pub fn apply(&mut self, changes: &[Vec<u8>]) -> Result<Vec<[u8; 32]>, ConversationError> {
+    pub fn apply(&mut self, changes: &[Vec<u8>]) -> Result<Vec<ChangeHash>, ConversationError> {
         let mut fresh = Vec::with_capacity(changes.len());
         for bytes in changes {
             let (change, _) = validate(bytes)?;
             let hash = change.hash();
-            if !self.has_change(&hash.0) && !self.pending.contains(&hash) {
+            if !self.has_change(&hash) && !self.pending.contains(&hash) {
                 fresh.push(change);
             }
         }
@@ -106,9 +107,9 @@ impl ConversationDoc {
             return Err(am(e));
         }
         let (done, waiting): (Vec<ChangeHash>, Vec<ChangeHash>) =
-            candidates.into_iter().partition(|h| self.has_change(&h.0));
+            candidates.into_iter().partition(|h| self.has_change(h));
         self.pending = waiting.into_iter().collect();
-        Ok(done.into_iter().map(|h| h.0).collect())
+        Ok(done)
     }
 
     /// The last value of `prop` on `obj` written by `owner`.
@@ -116,7 +117,7 @@ impl ConversationDoc {
         &'a self,
         obj: &automerge::ObjId,
         prop: &str,
-        owner: &[u8; 32],
+        owner: &ContactKey,
     ) -> Option<Value<'a>> {
         self.doc
             .get_all(obj, prop)
@@ -167,8 +168,8 @@ impl ConversationDoc {
             let Some(hex_key) = key.strip_prefix("x:") else {
                 continue;
             };
-            let mut reactor = [0u8; 32];
-            if hex::decode_to_slice(hex_key, &mut reactor).is_err() {
+            let mut reactor = ContactKey([0u8; 32]);
+            if hex::decode_to_slice(hex_key, &mut reactor.0).is_err() {
                 continue;
             }
             if let Some(emoji) = self
@@ -211,14 +212,14 @@ impl ConversationDoc {
     }
 
     /// (reader key, read up to) for every member who sent a read marker.
-    pub fn read_markers(&self) -> Vec<([u8; 32], u64)> {
+    pub fn read_markers(&self) -> Vec<(ContactKey, u64)> {
         let mut out = Vec::new();
         for key in self.root_keys() {
             let Some(hex_key) = key.strip_prefix("read:") else {
                 continue;
             };
-            let mut reader = [0u8; 32];
-            if hex::decode_to_slice(hex_key, &mut reader).is_err() {
+            let mut reader = ContactKey([0u8; 32]);
+            if hex::decode_to_slice(hex_key, &mut reader.0).is_err() {
                 continue;
             }
             let Some(v) = self

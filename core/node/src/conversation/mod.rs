@@ -16,10 +16,12 @@
 mod bounds;
 mod doc;
 
+pub use automerge::ChangeHash;
 pub use doc::{ConversationDoc, MessageView};
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, Change, ObjType, ROOT, ReadDoc, Value};
+use pollen_proto::identity::ContactKey;
 use thiserror::Error;
 
 /// Longest message text.
@@ -76,8 +78,8 @@ pub enum ConversationError {
 }
 
 /// The part of a message id bound to its author's key.
-fn author_tag(author: &[u8; 32]) -> [u8; 8] {
-    let h = blake3::derive_key("pollen 2026 message id author tag", author);
+fn author_tag(author: &ContactKey) -> [u8; 8] {
+    let h = blake3::derive_key("pollen 2026 message id author tag", author.as_bytes());
     let mut tag = [0u8; 8];
     tag.copy_from_slice(&h[..8]);
     tag
@@ -87,16 +89,22 @@ fn am(e: impl std::fmt::Display) -> ConversationError {
     ConversationError::Automerge(e.to_string())
 }
 
-/// A message's id: random, 16 bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
-pub struct MessageId(pub [u8; 16]);
+/// Conversations are named by the protocol's id (group keys carry it).
+pub use pollen_proto::payload::ConversationId;
+
+pollen_proto::byte_id!(
+    /// A message's id: 16 bytes, the first 8 bound to its author's key.
+    MessageId,
+    16,
+    "message id"
+);
 
 impl MessageId {
     /// A fresh id for a message by `author`: the first 8 bytes are bound to
     /// the author's key (see [`MessageId::is_by`]), the rest are random. A
     /// change that creates a message under an id not bound to its writer is
     /// refused, so nobody can reuse (and so hide) someone else's message.
-    pub fn for_author(author: &[u8; 32]) -> MessageId {
+    pub fn for_author(author: &ContactKey) -> MessageId {
         let mut id = [0u8; 16];
         id[..8].copy_from_slice(&author_tag(author));
         // Message ids only need to be unique, not secret; if the OS generator
@@ -113,13 +121,8 @@ impl MessageId {
 
     /// True when this id may name a message by `author` (finding another
     /// key with the same 64-bit tag costs about 2^64 hashes).
-    pub fn is_by(&self, author: &[u8; 32]) -> bool {
+    pub fn is_by(&self, author: &ContactKey) -> bool {
         self.0[..8] == author_tag(author)
-    }
-
-    /// Lowercase hex.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
     }
 
     /// Parses 32 hex digits.
@@ -131,19 +134,13 @@ impl MessageId {
     }
 }
 
-impl std::fmt::Display for MessageId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
 /// Root key of a message.
 pub fn message_key(id: &MessageId) -> String {
     format!("m:{}", id.to_hex())
 }
 
 /// Root key of a member's read marker.
-pub fn read_key(reader: &[u8; 32]) -> String {
+pub fn read_key(reader: &ContactKey) -> String {
     format!("read:{}", hex::encode(reader))
 }
 
@@ -187,7 +184,7 @@ pub enum Op {
 
 impl Op {
     /// The root key this op writes.
-    pub fn key(&self, author: &[u8; 32]) -> String {
+    pub fn key(&self, author: &ContactKey) -> String {
         match self {
             Op::Post { id, .. }
             | Op::Edit { id, .. }
@@ -204,7 +201,7 @@ pub struct BuiltChange {
     /// The Automerge change bytes.
     pub bytes: Vec<u8>,
     /// Its hash.
-    pub hash: [u8; 32],
+    pub hash: ChangeHash,
     /// The root key it writes.
     pub key: String,
 }
@@ -213,14 +210,14 @@ pub struct BuiltChange {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChangeInfo {
     /// The change hash.
-    pub hash: [u8; 32],
+    pub hash: ChangeHash,
     /// The changes it depends on.
-    pub deps: Vec<[u8; 32]>,
+    pub deps: Vec<ChangeHash>,
 }
 
-fn fresh_actor(author: &[u8; 32]) -> Result<ActorId, ConversationError> {
+fn fresh_actor(author: &ContactKey) -> Result<ActorId, ConversationError> {
     let mut bytes = [0u8; ACTOR_LEN];
-    bytes[..32].copy_from_slice(author);
+    bytes[..32].copy_from_slice(author.as_bytes());
     pollen_proto::random::fill(&mut bytes[32..])
         .map_err(|e| ConversationError::Random(e.to_string()))?;
     Ok(ActorId::from(&bytes[..]))
@@ -229,7 +226,7 @@ fn fresh_actor(author: &[u8; 32]) -> Result<ActorId, ConversationError> {
 /// Builds the change for `op`. `base` holds the changes already known for the
 /// op's key (empty for a post), so the new change depends on exactly those.
 pub fn build_change(
-    author: &[u8; 32],
+    author: &ContactKey,
     op: &Op,
     sent_at: u64,
     base: &[Vec<u8>],
@@ -286,7 +283,7 @@ pub fn build_change(
         .get_last_local_change()
         .ok_or(ConversationError::NoChange)?;
     Ok(BuiltChange {
-        hash: change.hash().0,
+        hash: change.hash(),
         bytes: change.bytes().into_owned(),
         key,
     })
@@ -309,14 +306,14 @@ fn check_text(text: &str) -> Result<(), ConversationError> {
 
 /// Validates untrusted change bytes claimed by `author` without applying them:
 /// see [`validate`], plus the actor must belong to `author`.
-pub fn check_change(author: &[u8; 32], bytes: &[u8]) -> Result<ChangeInfo, ConversationError> {
+pub fn check_change(author: &ContactKey, bytes: &[u8]) -> Result<ChangeInfo, ConversationError> {
     let (change, writer) = validate(bytes)?;
     if writer != *author {
         return Err(ConversationError::WrongAuthor);
     }
     Ok(ChangeInfo {
-        hash: change.hash().0,
-        deps: change.deps().iter().map(|d| d.0).collect(),
+        hash: change.hash(),
+        deps: change.deps().to_vec(),
     })
 }
 
@@ -324,7 +321,7 @@ pub fn check_change(author: &[u8; 32], bytes: &[u8]) -> Result<ChangeInfo, Conve
 /// it: size, actor shape (author key + 8 bytes, first change of its actor),
 /// dependency count, and that every operation writes only a key its writer
 /// owns. Returns the change and its writer's key.
-pub(crate) fn validate(bytes: &[u8]) -> Result<(Change, [u8; 32]), ConversationError> {
+pub(crate) fn validate(bytes: &[u8]) -> Result<(Change, ContactKey), ConversationError> {
     // Caps Automerge does not have (inflated size, run-length counts),
     // checked before it parses anything.
     bounds::check_bounds(bytes)?;
@@ -333,8 +330,8 @@ pub(crate) fn validate(bytes: &[u8]) -> Result<(Change, [u8; 32]), ConversationE
     if actor.len() != ACTOR_LEN || change.seq() != 1 {
         return Err(ConversationError::BadActor);
     }
-    let mut writer = [0u8; 32];
-    writer.copy_from_slice(&actor[..32]);
+    let mut writer = ContactKey([0u8; 32]);
+    writer.0.copy_from_slice(&actor[..32]);
     if change.deps().len() > MAX_DEPS {
         return Err(ConversationError::TooManyDeps(change.deps().len()));
     }
@@ -360,7 +357,7 @@ pub(crate) fn validate(bytes: &[u8]) -> Result<(Change, [u8; 32]), ConversationE
                 (ObjectId::Root, OpType::Put(_)) => key == own_read,
                 (ObjectId::Id(obj), OpType::Put(_)) => {
                     let creator = obj.1.to_bytes();
-                    let owns_message = creator.len() == ACTOR_LEN && creator[..32] == writer;
+                    let owns_message = creator.len() == ACTOR_LEN && creator[..32] == writer.0;
                     key == own_reaction
                         || (owns_message && matches!(key, "s" | "t" | "r" | "e" | "d"))
                 }

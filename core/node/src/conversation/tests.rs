@@ -1,11 +1,11 @@
 use super::*;
 use proptest::prelude::*;
 
-const ANA: [u8; 32] = [1; 32];
-const BO: [u8; 32] = [2; 32];
-const CY: [u8; 32] = [3; 32];
+const ANA: ContactKey = ContactKey([1; 32]);
+const BO: ContactKey = ContactKey([2; 32]);
+const CY: ContactKey = ContactKey([3; 32]);
 
-fn post(author: &[u8; 32], text: &str, at: u64) -> (MessageId, BuiltChange) {
+fn post(author: &ContactKey, text: &str, at: u64) -> (MessageId, BuiltChange) {
     let id = MessageId::for_author(author);
     let op = Op::Post {
         id,
@@ -365,7 +365,7 @@ fn validate_within_5s(bytes: Vec<u8>) -> Option<Result<(), ConversationError>> {
 
 #[test]
 fn d1_a_change_with_huge_run_length_counts_is_refused_at_once() {
-    let bomb = super::bounds::tests::rle_bomb(&ANA, i64::MAX / 4);
+    let bomb = super::bounds::tests::rle_bomb(&ANA.0, i64::MAX / 4);
     assert!(bomb.len() < 300, "a small change: {} bytes", bomb.len());
     let result = validate_within_5s(bomb).expect("validating a small change must not hang");
     assert!(result.is_err(), "{result:?}");
@@ -423,7 +423,7 @@ fn s9_a_message_cannot_be_hidden_by_reusing_its_id() {
 fn d11_text_and_reactions_over_the_limits_are_refused_on_receive() {
     let (id, p) = post(&ANA, "short", 1);
     // A modified client writes past the limits by hand.
-    let long_text = |author: &[u8; 32], key: &str, len: usize| {
+    let long_text = |author: &ContactKey, key: &str, len: usize| {
         let mut d = automerge::AutoCommit::new();
         d.apply_changes([Change::from_bytes(p.bytes.clone()).unwrap()])
             .unwrap();

@@ -4,19 +4,9 @@
 //! and the apps read these instead of comparing what the store held before
 //! and after.
 
+pub use crate::conversation::ConversationId;
 use crate::conversation::MessageId;
 use std::cell::RefCell;
-
-/// Id of a conversation (direct, group or channel).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConversationId(pub [u8; 16]);
-
-impl ConversationId {
-    /// Lower-case hex, as the apps and the CLI show it.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
 
 /// How a message already shown changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! public channels (a key anyone can derive from the name).
 
 use super::{Node, NodeError, check_name};
+use crate::conversation::ConversationId;
 use crate::routing;
 use crate::store::{ConversationKind, ConversationRow};
 use pollen_proto::envelope::{Recipient, SharedKey};
@@ -36,8 +37,8 @@ impl Node {
                 });
             }
         }
-        let mut id = [0u8; 16];
-        pollen_proto::random::fill(&mut id)
+        let mut id = ConversationId([0u8; 16]);
+        pollen_proto::random::fill(&mut id.0)
             .map_err(|e| NodeError::CannotSend(name.clone(), rng_failed(e)))?;
         self.transaction(|s| -> Result<(), NodeError> {
             s.ensure_conversation(&id, ConversationKind::Group, &name, None)?;
@@ -98,7 +99,7 @@ impl Node {
     /// Makes a fresh epoch key, stores it and seals it to every other member.
     fn rekey(
         &self,
-        id: &[u8; 16],
+        id: &ConversationId,
         name: &str,
         epoch: u32,
         members: &[Member],
@@ -107,7 +108,7 @@ impl Node {
         self.store
             .put_group(id, &self.public.signing, epoch, members)?;
         self.conversation_changed(id);
-        self.store.insert_shared_key(&key.0, id, epoch)?;
+        self.store.insert_shared_key(&key, id, epoch)?;
         let payload = Payload::GroupKey {
             group: *id,
             name: name.to_owned(),
@@ -138,7 +139,7 @@ impl Node {
         let display = format!("#{}", bare.to_lowercase());
         self.transaction(|s| -> Result<(), NodeError> {
             s.ensure_conversation(&id, ConversationKind::Channel, &display, None)?;
-            s.insert_shared_key(&key.0, &id, 0)?;
+            s.insert_shared_key(&key, &id, 0)?;
             self.conversation_changed(&id);
             Ok(())
         })?;

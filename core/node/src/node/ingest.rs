@@ -9,10 +9,12 @@ mod open;
 
 use super::{Node, NodeError};
 use crate::admission::{self, MAX_UNMATCHED_PROOFS, Prior};
-use crate::conversation::{ConversationDoc, MessageId};
+use crate::conversation::ConversationDoc;
 use crate::node::events::{ConversationId, NodeEvent};
 use crate::store::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreError};
-use pollen_proto::envelope::{self, Envelope, RoutingTag, SharedKey};
+use pollen_proto::envelope::{
+    self, Commitment, DeliveryProof, Envelope, EnvelopeId, RoutingTag, SharedKey,
+};
 use std::collections::{HashMap, HashSet};
 
 pub use crate::admission::Rejection;
@@ -23,9 +25,9 @@ pub enum IngestOutcome {
     /// It was for this node (directly, or a group/channel it is in) and was opened.
     Opened {
         /// Conversation it belongs to.
-        conversation: [u8; 16],
+        conversation: ConversationId,
         /// The delivery proof this node now publishes (direct envelopes only).
-        proof: Option<[u8; 32]>,
+        proof: Option<DeliveryProof>,
     },
     /// Stored to carry on for others.
     Carried,
@@ -35,7 +37,7 @@ pub enum IngestOutcome {
     AlreadyDelivered {
         /// Its delivery proof, when known here: the sender still carries the
         /// envelope and should get the proof to drop it.
-        proof: Option<[u8; 32]>,
+        proof: Option<DeliveryProof>,
     },
 }
 
@@ -68,9 +70,9 @@ fn content_error(e: NodeError) -> Result<Rejection, NodeError> {
 /// changed in memory, and saved by [`Batch::flush`].
 pub(crate) struct Batch<'n> {
     node: &'n Node,
-    docs: HashMap<[u8; 16], ConversationDoc>,
-    dirty: HashSet<[u8; 16]>,
-    shared: Vec<(SharedKey, [u8; 16])>,
+    docs: HashMap<ConversationId, ConversationDoc>,
+    dirty: HashSet<ConversationId>,
+    shared: Vec<(SharedKey, ConversationId)>,
     direct_tags: HashMap<u64, RoutingTag>,
     /// The copy budget that came with the envelope being taken in.
     copies: u32,
@@ -85,7 +87,7 @@ impl<'n> Batch<'n> {
             .store
             .shared_keys()?
             .into_iter()
-            .map(|(k, c, _)| (SharedKey(k), c))
+            .map(|(k, c, _)| (k, c))
             .collect();
         Ok(Self {
             node,
@@ -103,7 +105,7 @@ impl<'n> Batch<'n> {
     pub(crate) fn ingest(
         &mut self,
         bytes: &[u8],
-        claimed_id: Option<[u8; 32]>,
+        claimed_id: Option<EnvelopeId>,
         origin: &str,
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
         self.ingest_copy(bytes, claimed_id, origin, 1)
@@ -114,7 +116,7 @@ impl<'n> Batch<'n> {
     pub(crate) fn ingest_copy(
         &mut self,
         bytes: &[u8],
-        claimed_id: Option<[u8; 32]>,
+        claimed_id: Option<EnvelopeId>,
         origin: &str,
         copies: u32,
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
@@ -127,7 +129,7 @@ impl<'n> Batch<'n> {
     fn take(
         &mut self,
         bytes: &[u8],
-        claimed_id: Option<[u8; 32]>,
+        claimed_id: Option<EnvelopeId>,
         origin: &str,
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
         let node = self.node;
@@ -136,11 +138,11 @@ impl<'n> Batch<'n> {
             Err(r) => return Ok(Err(r)),
         };
         let header = *env.header();
-        let (held, seen, proven) = node.store.envelope_state(&id, &header.commitment)?;
+        let (held, seen, proven) = node.store.envelope_state(&id.0, &header.commitment)?;
         match Prior::of(held, seen, proven) {
             Prior::Held => return Ok(Ok(IngestOutcome::Duplicate)),
             Prior::Seen => {
-                let proof = node.store.proof_secret(&header.commitment)?;
+                let proof = node.store.proof_secret(&Commitment(header.commitment))?;
                 return Ok(Ok(IngestOutcome::AlreadyDelivered { proof }));
             }
             Prior::Proven => {
@@ -182,7 +184,11 @@ impl<'n> Batch<'n> {
             .or_insert_with(|| RoutingTag::direct(&self.node.public, expires_at))
     }
 
-    fn shared_key_for(&self, tag: &RoutingTag, expires_at: u64) -> Option<(SharedKey, [u8; 16])> {
+    fn shared_key_for(
+        &self,
+        tag: &RoutingTag,
+        expires_at: u64,
+    ) -> Option<(SharedKey, ConversationId)> {
         self.shared
             .iter()
             .find(|(k, _)| RoutingTag::shared(k, expires_at) == *tag)
@@ -194,17 +200,17 @@ impl<'n> Batch<'n> {
     fn store_envelope(
         &mut self,
         env: &Envelope,
-        id: &[u8; 32],
+        id: &EnvelopeId,
         class: EnvelopeClass,
         origin: &str,
     ) -> Result<Result<InsertOutcome, Rejection>, NodeError> {
         let h = env.header();
         let rec = EnvelopeRecord {
-            id: *id,
+            id: id.0,
             bytes: env.encode(),
             expires_at: h.expires_at,
-            tag: h.tag.0,
-            commitment: h.commitment,
+            tag: h.tag,
+            commitment: Commitment(h.commitment),
             class,
             copies: self.copies,
         };
@@ -228,7 +234,10 @@ impl<'n> Batch<'n> {
 
     /// Takes one delivery proof: marks own messages delivered and purges
     /// carried copies. A made-up proof matches no commitment and purges nothing.
-    pub(crate) fn ingest_proof(&mut self, secret: [u8; 32]) -> Result<ProofOutcome, NodeError> {
+    pub(crate) fn ingest_proof(
+        &mut self,
+        secret: DeliveryProof,
+    ) -> Result<ProofOutcome, NodeError> {
         let store = &self.node.store;
         let now = self.node.now();
         let commitment = admission::proof_commitment(&secret);
@@ -249,8 +258,8 @@ impl<'n> Batch<'n> {
         store.insert_proof(&commitment, &secret, expires_at, matched)?;
         if delivered && let Some((conv, msg)) = store.outbox_message(&commitment)? {
             self.node.events.raise(NodeEvent::Delivered {
-                conversation: ConversationId(conv),
-                message: MessageId(msg),
+                conversation: conv,
+                message: msg,
             });
         }
         Ok(ProofOutcome {
@@ -284,7 +293,7 @@ impl<'n> Batch<'n> {
 
 impl Node {
     /// The saved document of a conversation (empty if none yet).
-    pub(crate) fn load_doc(&self, conv: &[u8; 16]) -> Result<ConversationDoc, NodeError> {
+    pub(crate) fn load_doc(&self, conv: &ConversationId) -> Result<ConversationDoc, NodeError> {
         match self.store.load_doc(conv)? {
             Some(bytes) => Ok(ConversationDoc::load(&bytes)?),
             None => Ok(ConversationDoc::new()),
@@ -295,7 +304,7 @@ impl Node {
     /// per envelope.
     pub fn ingest_envelopes(
         &self,
-        envelopes: &[(Vec<u8>, Option<[u8; 32]>)],
+        envelopes: &[(Vec<u8>, Option<EnvelopeId>)],
         origin: &str,
     ) -> Result<Vec<Result<IngestOutcome, Rejection>>, NodeError> {
         self.transaction(|_| {
@@ -310,7 +319,7 @@ impl Node {
     }
 
     /// Ingests delivery proofs in one transaction.
-    pub fn ingest_proofs(&self, secrets: &[[u8; 32]]) -> Result<Vec<ProofOutcome>, NodeError> {
+    pub fn ingest_proofs(&self, secrets: &[DeliveryProof]) -> Result<Vec<ProofOutcome>, NodeError> {
         self.transaction(|_| {
             let mut batch = Batch::new(self)?;
             secrets.iter().map(|s| batch.ingest_proof(*s)).collect()

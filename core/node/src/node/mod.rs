@@ -15,7 +15,7 @@ pub use events::{ConversationId, MessageChange, NodeEvent};
 pub use ingest::{IngestOutcome, Rejection};
 pub use sneakernet::{ExportReport, ImportReport};
 
-use crate::conversation::ConversationError;
+use crate::conversation::{ConversationError, MessageId};
 use crate::store::{ConversationRow, MessageRow, Store, StoreError, StoreLimits};
 use pollen_proto::bundle::BundleError;
 use pollen_proto::envelope::EnvelopeError;
@@ -281,10 +281,9 @@ impl Node {
     }
 
     /// Raises "this conversation changed" in the running transaction.
-    pub(crate) fn conversation_changed(&self, id: &[u8; 16]) {
-        self.events.raise(NodeEvent::ConversationChanged {
-            conversation: ConversationId(*id),
-        });
+    pub(crate) fn conversation_changed(&self, id: &ConversationId) {
+        self.events
+            .raise(NodeEvent::ConversationChanged { conversation: *id });
     }
 
     /// Starts keeping [`NodeEvent`]s for [`Node::take_events`] (off by
@@ -304,16 +303,14 @@ impl Node {
     pub fn message(
         &self,
         conversation: &ConversationId,
-        id: &crate::conversation::MessageId,
+        id: &MessageId,
     ) -> Result<Option<MessageRow>, NodeError> {
-        Ok(self
-            .store
-            .message(&conversation.0, &id.0, &self.public.signing)?)
+        Ok(self.store.message(conversation, id, &self.public.signing)?)
     }
 
     /// One conversation of the list.
     pub fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationRow>, NodeError> {
-        Ok(self.store.conversation(&id.0)?)
+        Ok(self.store.conversation(id)?)
     }
 
     /// How long this node's new envelopes live (clamped to the protocol's
@@ -367,7 +364,7 @@ impl Node {
     pub fn conversations_page(
         &self,
         limit: u32,
-        before: Option<(u64, [u8; 16])>,
+        before: Option<(u64, ConversationId)>,
     ) -> Result<Vec<ConversationRow>, NodeError> {
         Ok(self.store.conversations_page(limit, before)?)
     }
@@ -377,7 +374,7 @@ impl Node {
         &self,
         conversation: Option<&str>,
         limit: u32,
-        before: Option<(u64, [u8; 16])>,
+        before: Option<(u64, MessageId)>,
     ) -> Result<Vec<MessageRow>, NodeError> {
         let conv = match conversation {
             Some(name) => Some(self.resolve_conversation(name)?.id),
@@ -452,17 +449,17 @@ fn restrict_permissions(path: &Path) {
 
 /// Conversation id of the direct conversation between two people; both sides
 /// compute the same id.
-pub fn direct_conversation_id(a: &PublicIdentity, b: &PublicIdentity) -> [u8; 16] {
+pub fn direct_conversation_id(a: &PublicIdentity, b: &PublicIdentity) -> ConversationId {
     let (lo, hi) = if a.signing <= b.signing {
         (a, b)
     } else {
         (b, a)
     };
     let mut h = blake3::Hasher::new_derive_key("pollen v1 direct conversation");
-    h.update(&lo.signing);
-    h.update(&hi.signing);
-    let mut id = [0u8; 16];
-    id.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    h.update(lo.signing.as_bytes());
+    h.update(hi.signing.as_bytes());
+    let mut id = ConversationId([0u8; 16]);
+    id.0.copy_from_slice(&h.finalize().as_bytes()[..16]);
     id
 }
 

@@ -6,7 +6,7 @@ use super::{DEFAULT_HOPS, Node, NodeError};
 use crate::conversation::{self, MessageId, Op};
 use crate::routing;
 use crate::store::{ConversationKind, ConversationRow, EnvelopeClass, EnvelopeRecord};
-use pollen_proto::envelope::{self, Draft, Recipient, SharedKey};
+use pollen_proto::envelope::{self, Commitment, Draft, EnvelopeId, Recipient};
 use pollen_proto::payload::Payload;
 
 /// What a send produced.
@@ -37,7 +37,7 @@ impl Node {
     ) -> Result<Sent, NodeError> {
         let conv = self
             .store
-            .conversation(&conversation.0)?
+            .conversation(conversation)?
             .ok_or_else(|| NodeError::UnknownConversation(conversation.to_hex()))?;
         self.post(&conv, text, None)
     }
@@ -169,7 +169,7 @@ impl Node {
                     .store
                     .conversation(&conv)?
                     .ok_or_else(|| NodeError::UnknownMessage(prefix.to_owned()))?;
-                Ok((row, MessageId(id)))
+                Ok((row, id))
             }
             _ => Err(NodeError::AmbiguousMessage(prefix.to_owned())),
         }
@@ -214,9 +214,9 @@ impl Node {
             if let (Op::Post { .. }, ConversationKind::Direct) = (&op, conv.kind) {
                 self.store.insert_outbox(
                     &envelope.commitment,
-                    &envelope.id,
+                    &EnvelopeId(envelope.id),
                     &conv.id,
-                    &message.0,
+                    &message,
                 )?;
             }
             let mut batch = Batch::new(self)?;
@@ -273,11 +273,10 @@ impl Node {
                         ));
                     }
                 }
-                shared = SharedKey(
-                    self.store
-                        .current_shared_key(&conv.id)?
-                        .ok_or(NodeError::CannotSend(conv.name.clone(), "no key for it"))?,
-                );
+                shared = self
+                    .store
+                    .current_shared_key(&conv.id)?
+                    .ok_or(NodeError::CannotSend(conv.name.clone(), "no key for it"))?;
                 Recipient::Shared(&shared)
             }
         };
@@ -309,8 +308,8 @@ impl Node {
             id: env.id().0,
             bytes: env.encode(),
             expires_at: env.header().expires_at,
-            tag: env.header().tag.0,
-            commitment: env.header().commitment,
+            tag: env.header().tag,
+            commitment: Commitment(env.header().commitment),
             class: EnvelopeClass::Own,
             copies,
         };

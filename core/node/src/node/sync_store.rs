@@ -3,7 +3,7 @@
 use super::Node;
 use super::ingest::{Batch, IngestOutcome, Rejection};
 use crate::routing;
-use pollen_proto::envelope::{MAX_TTL_SECS, RoutingTag, SharedKey};
+use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId, MAX_TTL_SECS, RoutingTag};
 use pollen_proto::sync::store::{
     Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
     proof_item_id,
@@ -24,11 +24,11 @@ impl SyncStore for Node {
             .map_err(err)?
             .into_iter()
             .map(|e| LocalItem {
-                id: e.id,
+                id: e.id.0,
                 expires_at: e.expires_at,
                 kind: ItemKind::Envelope {
-                    tag: RoutingTag(e.tag),
-                    commitment: e.commitment,
+                    tag: e.tag,
+                    commitment: e.commitment.0,
                 },
             })
             .collect();
@@ -38,6 +38,7 @@ impl SyncStore for Node {
             self.proof_ids.clear();
         }
         for (commitment, expires_at) in proofs {
+            let commitment = commitment.0;
             let id = *self
                 .proof_ids
                 .entry(commitment)
@@ -59,16 +60,16 @@ impl SyncStore for Node {
         let now = self.now();
         let mut out = Vec::new();
         for tag in self.store.envelope_tags(now).map_err(err)? {
-            if !wanted(&RoutingTag(tag)) {
+            if !wanted(&tag) {
                 continue;
             }
             for e in self.store.envelope_index_for_tag(&tag, now).map_err(err)? {
                 out.push(LocalItem {
-                    id: e.id,
+                    id: e.id.0,
                     expires_at: e.expires_at,
                     kind: ItemKind::Envelope {
-                        tag: RoutingTag(e.tag),
-                        commitment: e.commitment,
+                        tag: e.tag,
+                        commitment: e.commitment.0,
                     },
                 });
             }
@@ -90,10 +91,9 @@ impl SyncStore for Node {
         let mut shared = Vec::new();
         for (key, _, _) in self.store.shared_keys().map_err(err)? {
             // A removed member's placeholder key opens nothing.
-            if key == [0u8; 32] {
+            if key.0 == [0u8; 32] {
                 continue;
             }
-            let key = SharedKey(key);
             shared.extend(days.iter().map(|&t| RoutingTag::shared(&key, t)));
         }
         Ok(Interests { direct, shared })
@@ -104,11 +104,14 @@ impl SyncStore for Node {
     }
 
     fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
-        self.store.proof_secret(commitment).map_err(err)
+        self.store
+            .proof_secret(&Commitment(*commitment))
+            .map(|p| p.map(|p| p.0))
+            .map_err(err)
     }
 
     fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
-        self.store.was_seen(id).map_err(err)
+        self.store.was_seen(&EnvelopeId(*id)).map_err(err)
     }
 
     fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
@@ -128,7 +131,9 @@ impl SyncStore for Node {
         };
         let (kept, given) = routing::split(held, role);
         if kept != held {
-            self.store.spend_envelope_copies(id, kept).map_err(err)?;
+            self.store
+                .spend_envelope_copies(&EnvelopeId(*id), kept)
+                .map_err(err)?;
         }
         Ok(Some(given))
     }
@@ -155,7 +160,7 @@ impl SyncStore for Node {
                         received(outcome, origin, &mut proofs)
                     }
                     Incoming::Proof(secret) => {
-                        let o = batch.ingest_proof(*secret)?;
+                        let o = batch.ingest_proof(DeliveryProof(*secret))?;
                         if o.new {
                             Received::Proof {
                                 purged: o.purged,
@@ -184,14 +189,14 @@ fn received(
 ) -> Received {
     match outcome {
         Ok(IngestOutcome::Opened { proof, .. }) => {
-            proofs.extend(proof);
+            proofs.extend(proof.map(|p| p.0));
             Received::Opened
         }
         Ok(IngestOutcome::Carried) => Received::Carried,
         Ok(IngestOutcome::Duplicate) => Received::Duplicate,
         Ok(IngestOutcome::AlreadyDelivered { proof }) => {
             // The sender still carries it: send the proof back.
-            proofs.extend(proof);
+            proofs.extend(proof.map(|p| p.0));
             Received::Duplicate
         }
         Err(rejection) => {

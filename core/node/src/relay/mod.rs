@@ -13,7 +13,7 @@
 pub mod postgres;
 
 use crate::admission::{self, RELAY_GLOBAL_BYTES, RELAY_PER_ORIGIN_BYTES};
-use pollen_proto::envelope::Envelope;
+use pollen_proto::envelope::{Envelope, EnvelopeId};
 
 /// Most delivery proofs a relay keeps for envelopes it never held (defined
 /// with the node's in [`admission`], where the two are compared).
@@ -72,7 +72,7 @@ pub struct Expired {
 /// The protocol puts the duplicate check between freshness and hops (an
 /// already-held envelope with no hops left is a duplicate, not a refusal);
 /// a store that deduplicates keeps that order itself.
-pub fn check_envelope(bytes: &[u8], now: u64) -> Result<(Envelope, [u8; 32]), &'static str> {
+pub fn check_envelope(bytes: &[u8], now: u64) -> Result<(Envelope, EnvelopeId), &'static str> {
     let (mut env, id) = admission::decode_fresh(bytes, None, now).map_err(|r| r.reason())?;
     admission::spend_hop(&mut env).map_err(|r| r.reason())?;
     Ok((env, id))
@@ -131,8 +131,8 @@ mod tests {
         let bytes = sealed(3, NOW + 100);
         let (env, id) = check_envelope(&bytes, NOW).unwrap();
         assert_eq!(env.header().hops, 2);
-        assert_eq!(id, Envelope::decode(&bytes).unwrap().id().0);
-        assert_eq!(env.id().0, id);
+        assert_eq!(id, Envelope::decode(&bytes).unwrap().id());
+        assert_eq!(env.id(), id);
         assert_eq!(env.encode()[10..], bytes[10..]);
     }
 

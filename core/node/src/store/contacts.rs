@@ -1,7 +1,7 @@
 //! Pinned contacts and the key changes that were refused.
 
 use super::{Store, StoreError, blob};
-use pollen_proto::identity::PublicIdentity;
+use pollen_proto::identity::{ContactKey, PublicIdentity};
 use rusqlite::{OptionalExtension, Row, params};
 
 /// A contact whose keys are pinned.
@@ -46,7 +46,7 @@ fn to_contact(
 ) -> Result<Contact, StoreError> {
     Ok(Contact {
         identity: PublicIdentity {
-            signing: blob(signing)?,
+            signing: ContactKey(blob(signing)?),
             agreement: blob(agreement)?,
         },
         alias,
@@ -85,7 +85,7 @@ impl Store {
     }
 
     /// The contact with this signing key.
-    pub fn contact_by_key(&self, signing: &[u8; 32]) -> Result<Option<Contact>, StoreError> {
+    pub fn contact_by_key(&self, signing: &ContactKey) -> Result<Option<Contact>, StoreError> {
         let mut st = self.conn().prepare_cached(&format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts WHERE signing = ?1"
         ))?;
@@ -114,7 +114,7 @@ impl Store {
     }
 
     /// Marks a contact verified in person.
-    pub fn set_verified(&self, signing: &[u8; 32], verified: bool) -> Result<(), StoreError> {
+    pub fn set_verified(&self, signing: &ContactKey, verified: bool) -> Result<(), StoreError> {
         self.conn().execute(
             "UPDATE contacts SET verified = ?2 WHERE signing = ?1",
             params![&signing[..], verified],
@@ -150,7 +150,7 @@ impl Store {
 
 impl Store {
     /// Unpins a contact.
-    pub fn delete_contact(&self, signing: &[u8; 32]) -> Result<(), StoreError> {
+    pub fn delete_contact(&self, signing: &ContactKey) -> Result<(), StoreError> {
         self.conn()
             .execute("DELETE FROM contacts WHERE signing = ?1", [&signing[..]])?;
         Ok(())

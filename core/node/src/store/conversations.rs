@@ -2,6 +2,8 @@
 //! projection that serves the UI (paged, indexed).
 
 use super::{Store, StoreError, blob};
+use crate::conversation::{ChangeHash, ConversationId, MessageId};
+use pollen_proto::identity::ContactKey;
 use rusqlite::{OptionalExtension, Row, params};
 
 /// What kind of conversation a row is.
@@ -36,19 +38,19 @@ impl ConversationKind {
 }
 
 /// (conversation id, message id).
-pub type MessageRef = ([u8; 16], [u8; 16]);
+pub type MessageRef = (ConversationId, MessageId);
 
 /// One entry of the conversation list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConversationRow {
     /// Conversation id.
-    pub id: [u8; 16],
+    pub id: ConversationId,
     /// Its kind.
     pub kind: ConversationKind,
     /// Display name (contact alias, group name, or `#channel`).
     pub name: String,
     /// For a direct conversation, the other person's signing key.
-    pub peer: Option<[u8; 32]>,
+    pub peer: Option<ContactKey>,
     /// Unix milliseconds of the newest message (its `sent_at`; 0 when none).
     pub last_activity: u64,
     /// Messages received since the user last read it.
@@ -59,13 +61,13 @@ pub struct ConversationRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageRow {
     /// Conversation id.
-    pub conversation: [u8; 16],
+    pub conversation: ConversationId,
     /// Conversation display name.
     pub conversation_name: String,
     /// Message id.
-    pub id: [u8; 16],
+    pub id: MessageId,
     /// Author's signing key.
-    pub author: [u8; 32],
+    pub author: ContactKey,
     /// Contact alias of the author if pinned, otherwise the name they claimed.
     pub from: String,
     /// Current text ("" once deleted).
@@ -73,7 +75,7 @@ pub struct MessageRow {
     /// Author's clock when sent (unix seconds).
     pub sent_at: u64,
     /// Message this one replies to.
-    pub reply_to: Option<[u8; 16]>,
+    pub reply_to: Option<MessageId>,
     /// When the author last edited it.
     pub edited_at: Option<u64>,
     /// True once the author deleted it.
@@ -90,7 +92,7 @@ pub struct MessageRow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProjectedMessage<'a> {
     /// Author's signing key.
-    pub author: &'a [u8; 32],
+    pub author: &'a ContactKey,
     /// Name the author claimed in the envelope that carried the message.
     pub author_name: &'a str,
     /// Current text.
@@ -98,7 +100,7 @@ pub struct ProjectedMessage<'a> {
     /// Author's send time.
     pub sent_at: u64,
     /// Replied-to message.
-    pub reply_to: Option<[u8; 16]>,
+    pub reply_to: Option<MessageId>,
     /// Last edit time.
     pub edited_at: Option<u64>,
     /// Deleted flag.
@@ -117,10 +119,10 @@ fn conv_from_row(r: &Row<'_>) -> rusqlite::Result<RawConv> {
 
 fn to_conv((id, kind, name, peer, last, unread): RawConv) -> Result<ConversationRow, StoreError> {
     Ok(ConversationRow {
-        id: blob(id)?,
+        id: ConversationId(blob(id)?),
         kind: ConversationKind::parse(&kind)?,
         name,
-        peer: peer.map(blob).transpose()?,
+        peer: peer.map(blob).transpose()?.map(ContactKey),
         last_activity: last.max(0) as u64,
         unread: unread.max(0) as u64,
     })
@@ -130,10 +132,10 @@ impl Store {
     /// Creates the conversation if it does not exist yet.
     pub fn ensure_conversation(
         &self,
-        id: &[u8; 16],
+        id: &ConversationId,
         kind: ConversationKind,
         name: &str,
-        peer: Option<&[u8; 32]>,
+        peer: Option<&ContactKey>,
     ) -> Result<(), StoreError> {
         let mut st = self.conn().prepare_cached(
             "INSERT OR IGNORE INTO conversations (id, kind, name, peer) VALUES (?1, ?2, ?3, ?4)",
@@ -143,7 +145,7 @@ impl Store {
     }
 
     /// Renames a conversation (e.g. when a contact is pinned).
-    pub fn rename_conversation(&self, id: &[u8; 16], name: &str) -> Result<(), StoreError> {
+    pub fn rename_conversation(&self, id: &ConversationId, name: &str) -> Result<(), StoreError> {
         self.conn().execute(
             "UPDATE conversations SET name = ?2 WHERE id = ?1",
             params![&id[..], name],
@@ -152,7 +154,7 @@ impl Store {
     }
 
     /// The conversation with this id.
-    pub fn conversation(&self, id: &[u8; 16]) -> Result<Option<ConversationRow>, StoreError> {
+    pub fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationRow>, StoreError> {
         let mut st = self.conn().prepare_cached(&format!(
             "SELECT {CONV_COLUMNS} FROM conversations WHERE id = ?1"
         ))?;
@@ -185,7 +187,7 @@ impl Store {
     pub fn conversations_page(
         &self,
         limit: u32,
-        before: Option<(u64, [u8; 16])>,
+        before: Option<(u64, ConversationId)>,
     ) -> Result<Vec<ConversationRow>, StoreError> {
         let Some((at, id)) = before else {
             return self.conversations(limit);
@@ -202,7 +204,7 @@ impl Store {
     /// Moves a conversation's activity forward and adds to its unread count.
     pub fn touch_conversation(
         &self,
-        id: &[u8; 16],
+        id: &ConversationId,
         at: u64,
         unread: u64,
     ) -> Result<(), StoreError> {
@@ -215,7 +217,7 @@ impl Store {
 
     /// Clears a conversation's unread count.
     /// Returns true when there was something unread.
-    pub fn clear_unread(&self, id: &[u8; 16]) -> Result<bool, StoreError> {
+    pub fn clear_unread(&self, id: &ConversationId) -> Result<bool, StoreError> {
         let n = self.conn().execute(
             "UPDATE conversations SET unread = 0 WHERE id = ?1 AND unread != 0",
             [&id[..]],
@@ -224,7 +226,7 @@ impl Store {
     }
 
     /// The saved Automerge document of a conversation.
-    pub fn load_doc(&self, id: &[u8; 16]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn load_doc(&self, id: &ConversationId) -> Result<Option<Vec<u8>>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT doc FROM conversations WHERE id = ?1")?;
@@ -232,7 +234,7 @@ impl Store {
     }
 
     /// Saves a conversation's Automerge document.
-    pub fn save_doc(&self, id: &[u8; 16], doc: &[u8]) -> Result<(), StoreError> {
+    pub fn save_doc(&self, id: &ConversationId, doc: &[u8]) -> Result<(), StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("UPDATE conversations SET doc = ?2 WHERE id = ?1")?;
@@ -243,21 +245,21 @@ impl Store {
     /// Records a change for a root key; false if it was already known.
     pub fn insert_change(
         &self,
-        hash: &[u8; 32],
-        conversation: &[u8; 16],
+        hash: &ChangeHash,
+        conversation: &ConversationId,
         key: &str,
         bytes: &[u8],
     ) -> Result<bool, StoreError> {
         let mut st = self.conn().prepare_cached(
             "INSERT OR IGNORE INTO changes (hash, conversation, key, bytes) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        Ok(st.execute(params![&hash[..], &conversation[..], key, bytes])? == 1)
+        Ok(st.execute(params![&hash.0[..], &conversation[..], key, bytes])? == 1)
     }
 
     /// Every change known for one root key of a conversation.
     pub fn changes_for_key(
         &self,
-        conversation: &[u8; 16],
+        conversation: &ConversationId,
         key: &str,
     ) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut st = self
@@ -268,18 +270,18 @@ impl Store {
     }
 
     /// The root key a known change wrote.
-    pub fn change_key(&self, hash: &[u8; 32]) -> Result<Option<String>, StoreError> {
+    pub fn change_key(&self, hash: &ChangeHash) -> Result<Option<String>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT key FROM changes WHERE hash = ?1")?;
-        Ok(st.query_row([&hash[..]], |r| r.get(0)).optional()?)
+        Ok(st.query_row([&hash.0[..]], |r| r.get(0)).optional()?)
     }
 
     /// Writes (or replaces) a message's projected state.
     pub fn upsert_message(
         &self,
-        conversation: &[u8; 16],
-        id: &[u8; 16],
+        conversation: &ConversationId,
+        id: &MessageId,
         m: &ProjectedMessage<'_>,
     ) -> Result<(), StoreError> {
         let reactions =
@@ -311,8 +313,8 @@ impl Store {
     /// it is not projected yet.
     pub fn message_state(
         &self,
-        conversation: &[u8; 16],
-        id: &[u8; 16],
+        conversation: &ConversationId,
+        id: &MessageId,
     ) -> Result<Option<(Option<u64>, bool, String)>, StoreError> {
         let mut st = self.conn().prepare_cached(
             "SELECT edited_at, deleted, reactions FROM messages WHERE conversation = ?1 AND id = ?2",
@@ -329,7 +331,11 @@ impl Store {
     }
 
     /// True when the message is already projected.
-    pub fn has_message(&self, conversation: &[u8; 16], id: &[u8; 16]) -> Result<bool, StoreError> {
+    pub fn has_message(
+        &self,
+        conversation: &ConversationId,
+        id: &MessageId,
+    ) -> Result<bool, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT 1 FROM messages WHERE conversation = ?1 AND id = ?2")?;
@@ -340,8 +346,8 @@ impl Store {
     /// that brought it wins).
     pub fn set_message_hops(
         &self,
-        conversation: &[u8; 16],
-        id: &[u8; 16],
+        conversation: &ConversationId,
+        id: &MessageId,
         hops: u32,
     ) -> Result<(), StoreError> {
         let mut st = self.conn().prepare_cached(
@@ -354,8 +360,8 @@ impl Store {
     /// Stores a member's read marker.
     pub fn set_read_marker(
         &self,
-        conversation: &[u8; 16],
-        reader: &[u8; 32],
+        conversation: &ConversationId,
+        reader: &ContactKey,
         up_to: u64,
     ) -> Result<(), StoreError> {
         let mut st = self.conn().prepare_cached(
@@ -370,13 +376,13 @@ impl Store {
     /// row of the previous page. `me` is this node's signing key, for status.
     pub fn messages(
         &self,
-        conversation: Option<&[u8; 16]>,
-        me: &[u8; 32],
+        conversation: Option<&ConversationId>,
+        me: &ContactKey,
         limit: u32,
-        before: Option<(u64, [u8; 16])>,
+        before: Option<(u64, MessageId)>,
     ) -> Result<Vec<MessageRow>, StoreError> {
         let (b_at, b_id) = match before {
-            Some((at, id)) => (at as i64, id.to_vec()),
+            Some((at, id)) => (at as i64, id.0.to_vec()),
             None => (i64::MAX, vec![0xff; 17]),
         };
         let sql = format!(
@@ -400,9 +406,9 @@ impl Store {
     /// One message as the UI shows it, if it is projected.
     pub fn message(
         &self,
-        conversation: &[u8; 16],
-        id: &[u8; 16],
-        me: &[u8; 32],
+        conversation: &ConversationId,
+        id: &MessageId,
+        me: &ContactKey,
     ) -> Result<Option<MessageRow>, StoreError> {
         let sql = format!("{MESSAGE_SELECT} WHERE m.conversation = ?2 AND m.id = ?3");
         let mut st = self.conn().prepare_cached(&sql)?;
@@ -423,7 +429,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (c, m) = row?;
-            out.push((blob(c)?, blob(m)?));
+            out.push((ConversationId(blob(c)?), MessageId(blob(m)?)));
         }
         Ok(out)
     }
@@ -441,8 +447,8 @@ impl Store {
     /// A member's read marker in a conversation.
     pub fn read_marker(
         &self,
-        conversation: &[u8; 16],
-        reader: &[u8; 32],
+        conversation: &ConversationId,
+        reader: &ContactKey,
     ) -> Result<Option<u64>, StoreError> {
         let mut st = self.conn().prepare_cached(
             "SELECT up_to FROM read_markers WHERE conversation = ?1 AND reader = ?2",
@@ -512,14 +518,14 @@ fn message_row(raw: RawMessage) -> Result<MessageRow, StoreError> {
         hops,
     ) = raw;
     Ok(MessageRow {
-        conversation: blob(conv)?,
+        conversation: ConversationId(blob(conv)?),
         conversation_name: conv_name,
-        id: blob(id)?,
-        author: blob(author)?,
+        id: MessageId(blob(id)?),
+        author: ContactKey(blob(author)?),
         from,
         text,
         sent_at: sent_at.max(0) as u64,
-        reply_to: reply_to.map(blob).transpose()?,
+        reply_to: reply_to.map(blob).transpose()?.map(MessageId),
         edited_at: edited_at.map(|e| e.max(0) as u64),
         deleted,
         reactions: serde_json::from_str(&reactions)

@@ -3,6 +3,7 @@
 
 use super::{Store, StoreError, blob};
 use crate::admission::{NODE_GLOBAL_BYTES, NODE_PER_ORIGIN_BYTES, room_needed, within_quota};
+use pollen_proto::envelope::{Commitment, EnvelopeId, RoutingTag};
 use rusqlite::{OptionalExtension, params};
 
 /// Why this node holds an envelope; lower classes are evicted first.
@@ -58,9 +59,9 @@ pub struct EnvelopeRecord {
     /// Unix seconds after which it is dropped.
     pub expires_at: u64,
     /// Cleartext routing tag.
-    pub tag: [u8; 8],
+    pub tag: RoutingTag,
     /// Delivery-proof commitment.
-    pub commitment: [u8; 32],
+    pub commitment: Commitment,
     /// Why it is held.
     pub class: EnvelopeClass,
     /// Copies this node may still hand on (see `crate::routing`).
@@ -120,7 +121,7 @@ impl Store {
     }
 
     /// True when the envelope is held.
-    pub fn has_envelope(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
+    pub fn has_envelope(&self, id: &EnvelopeId) -> Result<bool, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT 1 FROM envelopes WHERE id = ?1")?;
@@ -145,7 +146,7 @@ impl Store {
         if rec.class == EnvelopeClass::Carried
             && !within_quota(used, size, self.limits.per_origin_bytes)
         {
-            if self.has_envelope(&rec.id)? {
+            if self.has_envelope(&EnvelopeId(rec.id))? {
                 return Ok(InsertOutcome::Duplicate);
             }
             return Err(StoreError::QuotaExceeded {
@@ -155,7 +156,7 @@ impl Store {
             });
         }
         let evicted = if room_needed(total, size, self.limits.global_bytes) > 0 {
-            if self.has_envelope(&rec.id)? {
+            if self.has_envelope(&EnvelopeId(rec.id))? {
                 return Ok(InsertOutcome::Duplicate);
             }
             self.make_room(total, size, rec.class)?
@@ -172,7 +173,7 @@ impl Store {
             &rec.bytes,
             size as i64,
             rec.expires_at as i64,
-            &rec.tag[..],
+            &rec.tag.0[..],
             &rec.commitment[..],
             rec.class as i64,
             origin,
@@ -291,8 +292,8 @@ impl Store {
                 id: blob(id)?,
                 bytes,
                 expires_at: expires_at.max(0) as u64,
-                tag: blob(tag)?,
-                commitment: blob(commitment)?,
+                tag: RoutingTag(blob(tag)?),
+                commitment: Commitment(blob(commitment)?),
                 class: EnvelopeClass::from_i64(class)?,
                 copies: copies.clamp(1, i64::from(u32::MAX)) as u32,
             });
@@ -342,7 +343,7 @@ impl Store {
     /// Changes why an envelope is held.
     pub fn set_envelope_class(
         &self,
-        id: &[u8; 32],
+        id: &EnvelopeId,
         class: EnvelopeClass,
     ) -> Result<(), StoreError> {
         self.conn().execute(
@@ -369,7 +370,7 @@ impl Store {
     /// ingest is one) carries it to disk. A power cut before that forgets
     /// the spend, so a few more copies travel than the budget meant; nothing
     /// acknowledged is lost.
-    pub fn spend_envelope_copies(&self, id: &[u8; 32], copies: u32) -> Result<(), StoreError> {
+    pub fn spend_envelope_copies(&self, id: &EnvelopeId, copies: u32) -> Result<(), StoreError> {
         // Inside a transaction its commit decides (and SQLite refuses to
         // change the level there).
         if !self.conn().is_autocommit() {
@@ -389,7 +390,7 @@ impl Store {
     }
 
     /// Sets the copy budget of a held envelope.
-    pub fn set_envelope_copies(&self, id: &[u8; 32], copies: u32) -> Result<(), StoreError> {
+    pub fn set_envelope_copies(&self, id: &EnvelopeId, copies: u32) -> Result<(), StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("UPDATE envelopes SET copies = ?2 WHERE id = ?1")?;
@@ -407,8 +408,8 @@ mod tests {
             id: [id; 32],
             bytes: vec![0; size],
             expires_at,
-            tag: [0; 8],
-            commitment: [id; 32],
+            tag: RoutingTag([0; 8]),
+            commitment: Commitment([id; 32]),
             class,
             copies: 1,
         }
@@ -430,11 +431,11 @@ mod tests {
         for i in 10..40 {
             let _ = s.insert_envelope(&rec(i, 256, EnvelopeClass::Carried, 50 + i as u64), "x", 0);
         }
-        assert!(s.has_envelope(&[1; 32]).unwrap());
+        assert!(s.has_envelope(&EnvelopeId([1; 32])).unwrap());
         assert!(s.usage().unwrap().bytes() <= 1000);
         // The newest carried ones pushed out the ones expiring first.
-        assert!(!s.has_envelope(&[10; 32]).unwrap());
-        assert!(s.has_envelope(&[39; 32]).unwrap());
+        assert!(!s.has_envelope(&EnvelopeId([10; 32])).unwrap());
+        assert!(s.has_envelope(&EnvelopeId([39; 32])).unwrap());
         // Own messages can push carried ones out, never the other way round.
         s.insert_envelope(&rec(2, 400, EnvelopeClass::Own, 100), "local", 0)
             .unwrap();
@@ -442,7 +443,10 @@ mod tests {
             .insert_envelope(&rec(3, 400, EnvelopeClass::Own, 100), "local", 0)
             .unwrap_err();
         assert!(matches!(err, StoreError::Full { .. }));
-        assert!(s.has_envelope(&[1; 32]).unwrap() && s.has_envelope(&[2; 32]).unwrap());
+        assert!(
+            s.has_envelope(&EnvelopeId([1; 32])).unwrap()
+                && s.has_envelope(&EnvelopeId([2; 32])).unwrap()
+        );
     }
 
     #[test]
@@ -450,7 +454,7 @@ mod tests {
         let s = store(10_000, 10_000);
         s.insert_envelope(&rec(1, 256, EnvelopeClass::Carried, 100), "a", 0)
             .unwrap();
-        s.spend_envelope_copies(&[1; 32], 8).unwrap();
+        s.spend_envelope_copies(&EnvelopeId([1; 32]), 8).unwrap();
         assert_eq!(s.envelope_copies(&[1; 32]).unwrap(), Some(8));
         let level: i64 = s
             .conn()
@@ -458,7 +462,7 @@ mod tests {
             .unwrap();
         assert_eq!(level, 2, "synchronous is FULL again");
         // Inside a transaction too (the level cannot change there).
-        s.transaction(|s| s.spend_envelope_copies(&[1; 32], 4))
+        s.transaction(|s| s.spend_envelope_copies(&EnvelopeId([1; 32]), 4))
             .unwrap();
         assert_eq!(s.envelope_copies(&[1; 32]).unwrap(), Some(4));
     }
@@ -482,8 +486,8 @@ mod tests {
             InsertOutcome::Duplicate
         );
         assert_eq!(s.usage().unwrap().carried, (3, 768));
-        assert_eq!(s.purge_commitment(&[1; 32]).unwrap(), 1);
-        assert!(s.was_seen(&[1; 32]).unwrap());
+        assert_eq!(s.purge_commitment(&Commitment([1; 32])).unwrap(), 1);
+        assert!(s.was_seen(&EnvelopeId([1; 32])).unwrap());
         assert_eq!(s.usage().unwrap().carried, (2, 512));
         assert_eq!(s.expire(100).unwrap(), 2);
         assert_eq!(s.usage().unwrap().count(), 0);

@@ -2,20 +2,22 @@
 //! group and channel envelopes.
 
 use super::{Store, StoreError, blob};
-use pollen_proto::identity::PublicIdentity;
+use crate::conversation::ConversationId;
+use pollen_proto::envelope::SharedKey;
+use pollen_proto::identity::{ContactKey, PublicIdentity};
 use pollen_proto::payload::Member;
 use rusqlite::{OptionalExtension, params};
 
 /// (key, conversation id, epoch) of a group or channel key.
-pub type SharedKeyRow = ([u8; 32], [u8; 16], u32);
+pub type SharedKeyRow = (SharedKey, ConversationId, u32);
 
 /// A private group as this node knows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupRow {
     /// Group id (also its conversation id).
-    pub id: [u8; 16],
+    pub id: ConversationId,
     /// Signing key of the member who may change membership.
-    pub admin: [u8; 32],
+    pub admin: ContactKey,
     /// Current epoch.
     pub epoch: u32,
     /// Current members, this node included.
@@ -26,8 +28,8 @@ impl Store {
     /// Creates or advances a group to `epoch` with exactly `members`.
     pub fn put_group(
         &self,
-        id: &[u8; 16],
-        admin: &[u8; 32],
+        id: &ConversationId,
+        admin: &ContactKey,
         epoch: u32,
         members: &[Member],
     ) -> Result<(), StoreError> {
@@ -52,7 +54,7 @@ impl Store {
     }
 
     /// The group with this id.
-    pub fn group(&self, id: &[u8; 16]) -> Result<Option<GroupRow>, StoreError> {
+    pub fn group(&self, id: &ConversationId) -> Result<Option<GroupRow>, StoreError> {
         let Some((admin, epoch)) = self
             .conn()
             .query_row(
@@ -79,7 +81,7 @@ impl Store {
             let (s, a, name) = row?;
             members.push(Member {
                 identity: PublicIdentity {
-                    signing: blob(s)?,
+                    signing: ContactKey(blob(s)?),
                     agreement: blob(a)?,
                 },
                 name,
@@ -87,7 +89,7 @@ impl Store {
         }
         Ok(Some(GroupRow {
             id: *id,
-            admin: blob(admin)?,
+            admin: ContactKey(blob(admin)?),
             epoch,
             members,
         }))
@@ -96,9 +98,9 @@ impl Store {
     /// True when `signing` was a member of the group in `epoch`.
     pub fn was_member(
         &self,
-        group: &[u8; 16],
+        group: &ConversationId,
         epoch: u32,
-        signing: &[u8; 32],
+        signing: &ContactKey,
     ) -> Result<bool, StoreError> {
         let mut st = self.conn().prepare_cached(
             "SELECT 1 FROM group_members WHERE grp = ?1 AND epoch = ?2 AND signing = ?3",
@@ -109,13 +111,13 @@ impl Store {
     /// Remembers a key that opens envelopes of `conversation`.
     pub fn insert_shared_key(
         &self,
-        key: &[u8; 32],
-        conversation: &[u8; 16],
+        key: &SharedKey,
+        conversation: &ConversationId,
         epoch: u32,
     ) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT OR IGNORE INTO shared_keys (key, conversation, epoch) VALUES (?1, ?2, ?3)",
-            params![&key[..], &conversation[..], epoch],
+            params![&key.0[..], &conversation[..], epoch],
         )?;
         Ok(())
     }
@@ -135,7 +137,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (k, c, e) = row?;
-            out.push((blob(k)?, blob(c)?, e));
+            out.push((SharedKey(blob(k)?), ConversationId(blob(c)?), e));
         }
         Ok(out)
     }
@@ -143,8 +145,8 @@ impl Store {
     /// The newest key of a conversation (what new messages are sealed with).
     pub fn current_shared_key(
         &self,
-        conversation: &[u8; 16],
-    ) -> Result<Option<[u8; 32]>, StoreError> {
+        conversation: &ConversationId,
+    ) -> Result<Option<SharedKey>, StoreError> {
         self.conn()
             .query_row(
                 "SELECT key FROM shared_keys WHERE conversation = ?1 ORDER BY epoch DESC LIMIT 1",
@@ -152,7 +154,7 @@ impl Store {
                 |r| r.get::<_, Vec<u8>>(0),
             )
             .optional()?
-            .map(blob)
+            .map(|k| blob(k).map(SharedKey))
             .transpose()
     }
 }

@@ -2,11 +2,12 @@
 //! tracks which of this node's messages were delivered.
 
 use super::{Store, StoreError, blob};
+use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId};
 use rusqlite::{OptionalExtension, params};
 
 impl Store {
     /// True when the envelope was delivered, opened or purged before.
-    pub fn was_seen(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
+    pub fn was_seen(&self, id: &EnvelopeId) -> Result<bool, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT 1 FROM seen WHERE id = ?1")?;
@@ -14,7 +15,7 @@ impl Store {
     }
 
     /// Remembers an id until `expires_at`, so a replay is recognised.
-    pub fn mark_seen(&self, id: &[u8; 32], expires_at: u64) -> Result<(), StoreError> {
+    pub fn mark_seen(&self, id: &EnvelopeId, expires_at: u64) -> Result<(), StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("INSERT OR IGNORE INTO seen (id, expires_at) VALUES (?1, ?2)")?;
@@ -23,7 +24,10 @@ impl Store {
     }
 
     /// The secret of the proof for `commitment`, if known.
-    pub fn proof_secret(&self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, StoreError> {
+    pub fn proof_secret(
+        &self,
+        commitment: &Commitment,
+    ) -> Result<Option<DeliveryProof>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT secret FROM proofs WHERE commitment = ?1")?;
@@ -31,14 +35,14 @@ impl Store {
             .query_row([&commitment[..]], |r| r.get::<_, Vec<u8>>(0))
             .optional()?
         {
-            Some(s) => Ok(Some(blob(s)?)),
+            Some(s) => Ok(Some(DeliveryProof(blob(s)?))),
             None => Ok(None),
         }
     }
 
     /// Removes every envelope whose commitment is `commitment` (a valid
     /// delivery proof was seen) and remembers their ids as seen.
-    pub fn purge_commitment(&self, commitment: &[u8; 32]) -> Result<usize, StoreError> {
+    pub fn purge_commitment(&self, commitment: &Commitment) -> Result<usize, StoreError> {
         let mut seen = self.conn().prepare_cached(
             "INSERT OR IGNORE INTO seen (id, expires_at)
              SELECT id, expires_at FROM envelopes WHERE commitment = ?1",
@@ -54,8 +58,8 @@ impl Store {
     /// something held here. Returns false when it was already known.
     pub fn insert_proof(
         &self,
-        commitment: &[u8; 32],
-        secret: &[u8; 32],
+        commitment: &Commitment,
+        secret: &DeliveryProof,
         expires_at: u64,
         matched: bool,
     ) -> Result<bool, StoreError> {
@@ -71,7 +75,7 @@ impl Store {
     }
 
     /// True when a proof for `commitment` is known (the envelope was delivered).
-    pub fn has_proof(&self, commitment: &[u8; 32]) -> Result<bool, StoreError> {
+    pub fn has_proof(&self, commitment: &Commitment) -> Result<bool, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT 1 FROM proofs WHERE commitment = ?1")?;
@@ -79,7 +83,7 @@ impl Store {
     }
 
     /// Every proof not yet expired at `now`, as (secret, expires_at).
-    pub fn proofs(&self, now: u64) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+    pub fn proofs(&self, now: u64) -> Result<Vec<(DeliveryProof, u64)>, StoreError> {
         let mut st = self.conn().prepare_cached(
             "SELECT secret, expires_at FROM proofs WHERE expires_at > ?1 ORDER BY commitment",
         )?;
@@ -89,13 +93,13 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (secret, exp) = row?;
-            out.push((blob(secret)?, exp.max(0) as u64));
+            out.push((DeliveryProof(blob(secret)?), exp.max(0) as u64));
         }
         Ok(out)
     }
 
     /// Expiry of the held envelope with this commitment, if any.
-    pub fn commitment_expiry(&self, commitment: &[u8; 32]) -> Result<Option<u64>, StoreError> {
+    pub fn commitment_expiry(&self, commitment: &Commitment) -> Result<Option<u64>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT MAX(expires_at) FROM envelopes WHERE commitment = ?1")?;
@@ -127,10 +131,10 @@ impl Store {
     /// Records a direct message this node sent, for delivery tracking.
     pub fn insert_outbox(
         &self,
-        commitment: &[u8; 32],
-        envelope: &[u8; 32],
-        conversation: &[u8; 16],
-        message: &[u8; 16],
+        commitment: &Commitment,
+        envelope: &EnvelopeId,
+        conversation: &crate::conversation::ConversationId,
+        message: &crate::conversation::MessageId,
     ) -> Result<(), StoreError> {
         self.conn().execute(
             "INSERT OR IGNORE INTO outbox (commitment, envelope, conversation, message)
@@ -147,7 +151,7 @@ impl Store {
 
     /// Marks the outbox entry with this commitment delivered; returns true when
     /// it was one of ours and not delivered before.
-    pub fn mark_delivered(&self, commitment: &[u8; 32], at: u64) -> Result<bool, StoreError> {
+    pub fn mark_delivered(&self, commitment: &Commitment, at: u64) -> Result<bool, StoreError> {
         let mut st = self.conn().prepare_cached(
             "UPDATE outbox SET delivered_at = ?2 WHERE commitment = ?1 AND delivered_at IS NULL",
         )?;
@@ -158,7 +162,7 @@ impl Store {
     /// commitment, if it is one.
     pub fn outbox_message(
         &self,
-        commitment: &[u8; 32],
+        commitment: &Commitment,
     ) -> Result<Option<super::conversations::MessageRef>, StoreError> {
         let mut st = self
             .conn()
@@ -168,7 +172,12 @@ impl Store {
                 Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
             })
             .optional()?;
-        Ok(row.and_then(|(c, m)| Some((c.try_into().ok()?, m.try_into().ok()?))))
+        Ok(row.and_then(|(c, m)| {
+            Some((
+                crate::conversation::ConversationId(c.try_into().ok()?),
+                crate::conversation::MessageId(m.try_into().ok()?),
+            ))
+        }))
     }
 
     /// (pending, delivered) counts of this node's direct messages.

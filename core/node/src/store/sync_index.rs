@@ -2,19 +2,20 @@
 //! (ids, expiries, tags, commitments), without the envelope bytes.
 
 use super::{Store, StoreError, blob};
+use pollen_proto::envelope::{Commitment, EnvelopeId, RoutingTag};
 use rusqlite::params;
 
 /// A held envelope's header fields, for sync.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EnvelopeIndex {
     /// Content address.
-    pub id: [u8; 32],
+    pub id: EnvelopeId,
     /// Expiry, unix seconds.
     pub expires_at: u64,
     /// Routing tag.
-    pub tag: [u8; 8],
+    pub tag: RoutingTag,
     /// Delivery-proof commitment.
-    pub commitment: [u8; 32],
+    pub commitment: Commitment,
 }
 
 impl Store {
@@ -36,24 +37,24 @@ impl Store {
         for row in rows {
             let (id, expires_at, tag, commitment) = row?;
             out.push(EnvelopeIndex {
-                id: blob(id)?,
+                id: EnvelopeId(blob(id)?),
                 expires_at: expires_at.max(0) as u64,
-                tag: blob(tag)?,
-                commitment: blob(commitment)?,
+                tag: RoutingTag(blob(tag)?),
+                commitment: Commitment(blob(commitment)?),
             });
         }
         Ok(out)
     }
 
     /// Distinct routing tags of envelopes held and not expired at `now`.
-    pub fn envelope_tags(&self, now: u64) -> Result<Vec<[u8; 8]>, StoreError> {
+    pub fn envelope_tags(&self, now: u64) -> Result<Vec<RoutingTag>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT DISTINCT tag FROM envelopes WHERE expires_at > ?1")?;
         let rows = st.query_map([now as i64], |r| r.get::<_, Vec<u8>>(0))?;
         let mut out = Vec::new();
         for row in rows {
-            out.push(blob(row?)?);
+            out.push(RoutingTag(blob(row?)?));
         }
         Ok(out)
     }
@@ -61,13 +62,13 @@ impl Store {
     /// Index entries of envelopes with routing tag `tag`, not expired at `now`.
     pub fn envelope_index_for_tag(
         &self,
-        tag: &[u8; 8],
+        tag: &RoutingTag,
         now: u64,
     ) -> Result<Vec<EnvelopeIndex>, StoreError> {
         let mut st = self.conn().prepare_cached(
             "SELECT id, expires_at, commitment FROM envelopes WHERE tag = ?1 AND expires_at > ?2",
         )?;
-        let rows = st.query_map(params![&tag[..], now as i64], |r| {
+        let rows = st.query_map(params![&tag.0[..], now as i64], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, i64>(1)?,
@@ -78,17 +79,17 @@ impl Store {
         for row in rows {
             let (id, expires_at, commitment) = row?;
             out.push(EnvelopeIndex {
-                id: blob(id)?,
+                id: EnvelopeId(blob(id)?),
                 expires_at: expires_at.max(0) as u64,
                 tag: *tag,
-                commitment: blob(commitment)?,
+                commitment: Commitment(blob(commitment)?),
             });
         }
         Ok(out)
     }
 
     /// (commitment, expires_at) of every proof not expired at `now`.
-    pub fn proof_index(&self, now: u64) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+    pub fn proof_index(&self, now: u64) -> Result<Vec<(Commitment, u64)>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT commitment, expires_at FROM proofs WHERE expires_at > ?1")?;
@@ -98,7 +99,7 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (c, exp) = row?;
-            out.push((blob(c)?, exp.max(0) as u64));
+            out.push((Commitment(blob(c)?), exp.max(0) as u64));
         }
         Ok(out)
     }

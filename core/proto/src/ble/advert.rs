@@ -199,7 +199,7 @@ mod tests {
         let public = identity.public();
         let fingerprint = public.fingerprint();
         let mut public_bytes: Vec<Vec<u8>> = vec![
-            public.signing.to_vec(),
+            public.signing.0.to_vec(),
             public.agreement.to_vec(),
             fingerprint.0.to_vec(),
             fingerprint.to_hex().into_bytes(),

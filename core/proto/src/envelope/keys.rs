@@ -2,6 +2,7 @@
 
 use super::EnvelopeError;
 use crate::identity::PublicIdentity;
+use crate::payload::ConversationId;
 use hkdf::Hkdf;
 use sha2::Sha256;
 use std::fmt;
@@ -99,10 +100,10 @@ impl SharedKey {
     }
 
     /// 16-byte public name of the conversation this key belongs to.
-    pub fn id(&self) -> [u8; 16] {
+    pub fn id(&self) -> ConversationId {
         let full = blake3::derive_key(SHARED_ID_CONTEXT, &self.0);
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&full[..16]);
+        let mut out = ConversationId([0u8; 16]);
+        out.0.copy_from_slice(&full[..16]);
         out
     }
 

@@ -20,7 +20,6 @@ pub use seal::{Draft, Opened, Recipient, Sealed, open_direct, open_shared, seal,
 
 use crate::codec::{DecodeError, Reader};
 use crate::identity::MAX_NAME_BYTES;
-use std::fmt;
 use thiserror::Error;
 
 /// Envelope format version written and read by this build.
@@ -141,45 +140,49 @@ impl Header {
     }
 }
 
-/// BLAKE3 of the encoded envelope with the hops byte set to 0, so carriers
-/// decrementing hops do not change it.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub struct EnvelopeId(pub [u8; 32]);
+crate::byte_id!(
+    /// BLAKE3 of the encoded envelope with the hops byte set to 0, so carriers
+    /// decrementing hops do not change it.
+    EnvelopeId,
+    32,
+    "envelope id"
+);
 
 impl EnvelopeId {
-    /// 64 lowercase hex characters.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// Parses 64 hex characters (either case); `None` if malformed.
+    /// Parses 64 hex characters (either case); `None` if malformed (see
+    /// `str::parse` for the reason).
     pub fn from_hex(s: &str) -> Option<EnvelopeId> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(s.trim(), &mut out).ok()?;
-        Some(EnvelopeId(out))
+        s.parse().ok()
     }
 }
 
-impl fmt::Display for EnvelopeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
+crate::byte_id!(
+    /// A delivery-proof commitment: BLAKE3 of the [`DeliveryProof`] secret,
+    /// in the envelope's cleartext header. Carriers match proofs to the
+    /// envelopes they hold by it.
+    Commitment,
+    32,
+    "delivery-proof commitment"
+);
 
-/// The secret a recipient reveals to prove delivery; carriers holding it drop
-/// the matching envelope.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct DeliveryProof(pub [u8; 32]);
+crate::byte_id!(
+    /// The secret a recipient reveals to prove delivery (the preimage of the
+    /// envelope's [`Commitment`]); carriers holding it drop the matching
+    /// envelope.
+    DeliveryProof,
+    32,
+    "delivery proof"
+);
 
 impl DeliveryProof {
     /// BLAKE3(secret): equals the header commitment of the delivered envelope.
-    pub fn commitment(&self) -> [u8; 32] {
-        *blake3::hash(&self.0).as_bytes()
+    pub fn commitment(&self) -> Commitment {
+        Commitment(*blake3::hash(&self.0).as_bytes())
     }
 
     /// True if this proof shows `header`'s envelope was delivered.
     pub fn proves(&self, header: &Header) -> bool {
-        self.commitment() == header.commitment
+        self.commitment().0 == header.commitment
     }
 }
 

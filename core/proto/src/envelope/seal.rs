@@ -1,11 +1,11 @@
 //! Sealing and opening envelope bodies.
 
 use super::{
-    BUCKETS, DIRECT_OVERHEAD, Envelope, EnvelopeError, HEADER_LEN, Header, INNER_FIXED,
-    MAX_PAYLOAD_BYTES, MAX_TTL_SECS, RoutingTag, SHARED_OVERHEAD, SharedKey, VERSION,
+    BUCKETS, DIRECT_OVERHEAD, DeliveryProof, Envelope, EnvelopeError, HEADER_LEN, Header,
+    INNER_FIXED, MAX_PAYLOAD_BYTES, MAX_TTL_SECS, RoutingTag, SHARED_OVERHEAD, SharedKey, VERSION,
 };
 use crate::codec::{Reader, Writer};
-use crate::identity::{Identity, MAX_NAME_BYTES, PublicIdentity, check_name};
+use crate::identity::{ContactKey, Identity, MAX_NAME_BYTES, PublicIdentity, check_name};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hpke::aead::ChaCha20Poly1305 as HpkeChaCha;
@@ -57,7 +57,7 @@ pub struct Sealed {
     /// The envelope to hand to carriers.
     pub envelope: Envelope,
     /// Its delivery-proof secret (the recipient learns it on opening).
-    pub proof_secret: [u8; 32],
+    pub proof_secret: DeliveryProof,
 }
 
 /// What an opened envelope says.
@@ -72,7 +72,7 @@ pub struct Opened {
     /// The application bytes.
     pub payload: Vec<u8>,
     /// The delivery-proof secret to publish once the envelope is stored.
-    pub proof_secret: [u8; 32],
+    pub proof_secret: DeliveryProof,
 }
 
 /// Seals `draft` from `author` with OS randomness.
@@ -144,7 +144,7 @@ pub fn seal_with_rng<R: CryptoRng>(
         .bytes(&aad)
         .u8(INNER_VERSION)
         .u64(draft.sent_at)
-        .bytes(&public.signing)
+        .bytes(&public.signing.0)
         .bytes(&public.agreement)
         .short_bytes(name)
         .bytes(&proof_secret)
@@ -196,7 +196,7 @@ pub fn seal_with_rng<R: CryptoRng>(
     }
     Ok(Sealed {
         envelope: Envelope::from_parts(header, body),
-        proof_secret,
+        proof_secret: DeliveryProof(proof_secret),
     })
 }
 
@@ -269,7 +269,7 @@ fn open_inner(
     }
     let sent_at = r.u64("sent_at")?;
     let author = PublicIdentity {
-        signing: r.array("author signing key")?,
+        signing: ContactKey(r.array("author signing key")?),
         agreement: r.array("author agreement key")?,
     };
     let author_name = r.short_str(MAX_NAME_BYTES, "author name")?;
@@ -302,7 +302,7 @@ fn open_inner(
         author_name: author_name.to_owned(),
         sent_at,
         payload: payload.to_vec(),
-        proof_secret,
+        proof_secret: DeliveryProof(proof_secret),
     })
 }
 

@@ -74,10 +74,10 @@ fn direct_round_trip() {
     assert_eq!(opened.sent_at, T0);
     assert_eq!(opened.payload, b"hi bob");
     assert_eq!(
-        DeliveryProof(opened.proof_secret).commitment(),
-        env.header().commitment
+        opened.proof_secret.commitment(),
+        Commitment(env.header().commitment)
     );
-    assert!(DeliveryProof(opened.proof_secret).proves(env.header()));
+    assert!(opened.proof_secret.proves(env.header()));
     assert_eq!(env.header().hops, 5);
     assert_eq!(
         env.header().tag,
@@ -95,8 +95,8 @@ fn shared_round_trip_and_proof_secret() {
     assert_eq!(opened.payload, b"x");
     assert_eq!(opened.proof_secret, sealed.proof_secret);
     assert_eq!(
-        DeliveryProof(sealed.proof_secret).commitment(),
-        env.header().commitment
+        sealed.proof_secret.commitment(),
+        Commitment(env.header().commitment)
     );
 }
 
@@ -336,7 +336,7 @@ fn craft(
         .bytes(&header.authenticated_bytes())
         .u8(1)
         .u64(T0)
-        .bytes(&signer.public().signing)
+        .bytes(&signer.public().signing.0)
         .bytes(&signer.public().agreement)
         .short_bytes(name)
         .bytes(&proof_secret)

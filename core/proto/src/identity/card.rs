@@ -1,7 +1,7 @@
 //! Contact cards: a one-line, QR-friendly, self-signed statement of someone's
 //! public keys and name, encoded as bech32m with the HRP `pollen`.
 
-use super::{Identity, MAX_NAME_BYTES, PublicIdentity, check_name};
+use super::{ContactKey, Identity, MAX_NAME_BYTES, PublicIdentity, check_name};
 use crate::codec::{DecodeError, Reader, Writer};
 use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32m, Hrp};
@@ -78,7 +78,7 @@ impl ContactCard {
     pub fn encode(&self) -> String {
         let mut w = Writer::with_capacity(1 + 64 + 1 + self.name.len() + 64);
         w.u8(Self::VERSION)
-            .bytes(&self.identity.signing)
+            .bytes(&self.identity.signing.0)
             .bytes(&self.identity.agreement)
             .short_bytes(self.name.as_bytes())
             .bytes(&self.signature);
@@ -117,7 +117,7 @@ impl ContactCard {
             return Err(CardError::UnsupportedVersion(version));
         }
         let identity = PublicIdentity {
-            signing: r.array("signing key")?,
+            signing: ContactKey(r.array("signing key")?),
             agreement: r.array("agreement key")?,
         };
         let name = r.short_str(MAX_NAME_BYTES, "name")?;
@@ -125,7 +125,7 @@ impl ContactCard {
         r.finish()?;
 
         check_name(name).map_err(|e| CardError::BadName(e.to_string()))?;
-        let key = VerifyingKey::from_bytes(&identity.signing).map_err(|_| CardError::BadKey)?;
+        let key = VerifyingKey::from_bytes(&identity.signing.0).map_err(|_| CardError::BadKey)?;
         if key.is_weak() {
             return Err(CardError::BadKey);
         }
@@ -152,7 +152,7 @@ fn signed_message(identity: &PublicIdentity, name: &str) -> Vec<u8> {
     let mut w = Writer::with_capacity(CARD_DOMAIN.len() + 1 + 64 + 1 + name.len());
     w.bytes(CARD_DOMAIN)
         .u8(ContactCard::VERSION)
-        .bytes(&identity.signing)
+        .bytes(&identity.signing.0)
         .bytes(&identity.agreement)
         .short_bytes(name.as_bytes());
     w.finish()
@@ -170,7 +170,7 @@ mod tests {
     fn raw_encode(version: u8, id: &PublicIdentity, name: &[u8], sig: &[u8; 64]) -> String {
         let mut w = Writer::new();
         w.u8(version)
-            .bytes(&id.signing)
+            .bytes(&id.signing.0)
             .bytes(&id.agreement)
             .short_bytes(name)
             .bytes(sig);
@@ -293,11 +293,11 @@ mod tests {
         ));
         // The identity (all-zero) Edwards point is small-order.
         let weak = PublicIdentity {
-            signing: {
+            signing: ContactKey({
                 let mut k = [0u8; 32];
                 k[0] = 1;
                 k
-            },
+            }),
             agreement: card.identity.agreement,
         };
         let weak = raw_encode(1, &weak, card.name.as_bytes(), &sig);

@@ -183,7 +183,7 @@ impl Identity {
     /// The public half, safe to share.
     pub fn public(&self) -> PublicIdentity {
         PublicIdentity {
-            signing: self.signing.verifying_key().to_bytes(),
+            signing: ContactKey(self.signing.verifying_key().to_bytes()),
             agreement: x25519_dalek::PublicKey::from(&self.agreement).to_bytes(),
         }
     }
@@ -204,11 +204,19 @@ impl Identity {
     }
 }
 
+crate::byte_id!(
+    /// The Ed25519 verifying key that names a person: a contact, a message's
+    /// author, a group's admin or this node itself.
+    ContactKey,
+    32,
+    "contact key"
+);
+
 /// The public keys of an identity.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub struct PublicIdentity {
-    /// Ed25519 verifying key.
-    pub signing: [u8; 32],
+    /// Ed25519 verifying key: who this is.
+    pub signing: ContactKey,
     /// X25519 public key (HPKE recipient key).
     pub agreement: [u8; 32],
 }
@@ -217,7 +225,7 @@ impl PublicIdentity {
     /// BLAKE3 `derive_key("pollen v1 fingerprint", signing || agreement)`.
     pub fn fingerprint(&self) -> Fingerprint {
         let mut h = blake3::Hasher::new_derive_key(FINGERPRINT_CONTEXT);
-        h.update(&self.signing).update(&self.agreement);
+        h.update(&self.signing.0).update(&self.agreement);
         Fingerprint(*h.finalize().as_bytes())
     }
 
@@ -225,7 +233,7 @@ impl PublicIdentity {
     /// signatures, so a signature cannot be mauled into another valid one).
     pub fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> Result<(), IdentityError> {
         let key =
-            VerifyingKey::from_bytes(&self.signing).map_err(|_| IdentityError::BadSignature)?;
+            VerifyingKey::from_bytes(&self.signing.0).map_err(|_| IdentityError::BadSignature)?;
         key.verify_strict(msg, &Signature::from_bytes(sig))
             .map_err(|_| IdentityError::BadSignature)
     }
@@ -273,14 +281,14 @@ pub fn safety_number(a: &PublicIdentity, b: &PublicIdentity) -> String {
 fn safety_half(id: &PublicIdentity) -> Vec<String> {
     let mut digest: [u8; 64] = Sha512::new()
         .chain_update(SAFETY_NUMBER_DOMAIN)
-        .chain_update(id.signing)
+        .chain_update(id.signing.0)
         .chain_update(id.agreement)
         .finalize()
         .into();
     for _ in 0..SAFETY_NUMBER_ITERATIONS {
         digest = Sha512::new()
             .chain_update(digest)
-            .chain_update(id.signing)
+            .chain_update(id.signing.0)
             .chain_update(id.agreement)
             .finalize()
             .into();

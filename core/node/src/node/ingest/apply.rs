@@ -6,10 +6,10 @@ use crate::conversation::{self, ConversationDoc, ConversationError, MessageId};
 use crate::node::events::{ConversationId, MessageChange, NodeEvent};
 use crate::node::{DEFAULT_HOPS, NodeError};
 use crate::store::ProjectedMessage;
-use pollen_proto::identity::PublicIdentity;
+use pollen_proto::identity::{ContactKey, PublicIdentity};
 
 impl Batch<'_> {
-    fn doc(&mut self, conv: &[u8; 16]) -> Result<&mut ConversationDoc, NodeError> {
+    fn doc(&mut self, conv: &ConversationId) -> Result<&mut ConversationDoc, NodeError> {
         if !self.docs.contains_key(conv) {
             let doc = self.node.load_doc(conv)?;
             self.docs.insert(*conv, doc);
@@ -23,7 +23,7 @@ impl Batch<'_> {
     /// every key the change (or changes it unblocked) wrote.
     pub(crate) fn apply_change(
         &mut self,
-        conv: &[u8; 16],
+        conv: &ConversationId,
         author: &PublicIdentity,
         author_name: &str,
         key: &str,
@@ -53,7 +53,7 @@ impl Batch<'_> {
 
     fn reproject(
         &mut self,
-        conv: &[u8; 16],
+        conv: &ConversationId,
         key: &str,
         author: &PublicIdentity,
         author_name: &str,
@@ -66,12 +66,12 @@ impl Batch<'_> {
             let Some(view) = self.doc(conv)?.message(&id) else {
                 return Ok(());
             };
-            let before = node.store.message_state(conv, &id.0)?;
+            let before = node.store.message_state(conv, &id)?;
             let fallback;
             let name = if view.author == author.signing {
                 author_name
             } else {
-                fallback = hex::encode(&view.author[..4]);
+                fallback = hex::encode(&view.author.0[..4]);
                 &fallback
             };
             let reactions: Vec<(String, String)> = view
@@ -81,20 +81,20 @@ impl Batch<'_> {
                 .collect();
             node.store.upsert_message(
                 conv,
-                &id.0,
+                &id,
                 &ProjectedMessage {
                     author: &view.author,
                     author_name: name,
                     text: &view.text,
                     sent_at: view.sent_at,
-                    reply_to: view.reply_to.map(|r| r.0),
+                    reply_to: view.reply_to,
                     edited_at: view.edited_at,
                     deleted: view.deleted,
                     reactions: &reactions,
                 },
             )?;
             let own = view.author == node.public.signing;
-            let conversation = ConversationId(*conv);
+            let conversation = *conv;
             let event = match before {
                 None => {
                     node.store
@@ -132,7 +132,7 @@ impl Batch<'_> {
                     continue;
                 }
                 node.store.set_read_marker(conv, &reader, up_to)?;
-                let conversation = ConversationId(*conv);
+                let conversation = *conv;
                 node.events.raise(if reader == node.public.signing {
                     NodeEvent::ConversationChanged { conversation }
                 } else {
@@ -152,7 +152,7 @@ impl Batch<'_> {
     /// senders start from [`DEFAULT_HOPS`].
     pub(super) fn note_hops(
         &self,
-        conv: &[u8; 16],
+        conv: &ConversationId,
         key: &str,
         hops_left: u8,
     ) -> Result<(), NodeError> {
@@ -161,14 +161,14 @@ impl Batch<'_> {
             .and_then(|h| MessageId::from_hex(h).ok())
         {
             let travelled = DEFAULT_HOPS.saturating_sub(hops_left) as u32 + 1;
-            self.node.store.set_message_hops(conv, &id.0, travelled)?;
+            self.node.store.set_message_hops(conv, &id, travelled)?;
         }
         Ok(())
     }
 }
 
 /// A change may only write a message key or its author's own read marker.
-fn check_key(key: &str, author: &[u8; 32]) -> Result<(), NodeError> {
+fn check_key(key: &str, author: &ContactKey) -> Result<(), NodeError> {
     let ok = match key.strip_prefix("m:") {
         Some(id) => MessageId::from_hex(id).is_ok(),
         None => key.strip_prefix("read:") == Some(hex::encode(author).as_str()),

@@ -5,6 +5,7 @@
 use super::Batch;
 use crate::admission::{MAX_COPIES, MAX_UNMATCHED_PROOFS};
 use crate::node::{Node, SystemClock};
+use pollen_proto::envelope::{DeliveryProof, EnvelopeId};
 
 fn node(root: &std::path::Path, name: &str) -> Node {
     Node::init(&root.join(name), name, Box::new(SystemClock)).unwrap()
@@ -49,7 +50,7 @@ fn r3_a_copy_claiming_u32_max_copies_is_kept_with_the_policy_maximum() {
         .envelopes(b.now())
         .unwrap()
         .into_iter()
-        .map(|r| (r.bytes, Some(r.id)))
+        .map(|r| (r.bytes, Some(EnvelopeId(r.id))))
         .collect();
     c.ingest_envelopes(&held, "tcp:10.0.0.2").unwrap();
     assert_eq!(
@@ -78,7 +79,7 @@ fn d5_unmatched_proofs_are_capped_by_one_rule_that_counts_only_unmatched_ones() 
     // A node that delivered a lot holds many matched proofs: they do not
     // count, so a new unmatched proof is still kept (and travels on).
     fill_proofs(&b, MAX_UNMATCHED_PROOFS, true);
-    let kept = b.ingest_proofs(&[[1; 32]]).unwrap();
+    let kept = b.ingest_proofs(&[DeliveryProof([1; 32])]).unwrap();
     assert!(
         kept[0].new,
         "matched proofs must not use up the unmatched cap"
@@ -89,7 +90,7 @@ fn d5_unmatched_proofs_are_capped_by_one_rule_that_counts_only_unmatched_ones() 
         b.store().unmatched_proof_count().unwrap(),
         MAX_UNMATCHED_PROOFS
     );
-    let flood: Vec<[u8; 32]> = (2..50u8).map(|i| [i; 32]).collect();
+    let flood: Vec<DeliveryProof> = (2..50u8).map(|i| DeliveryProof([i; 32])).collect();
     assert!(b.ingest_proofs(&flood).unwrap().iter().all(|o| !o.new));
     assert_eq!(
         b.store().unmatched_proof_count().unwrap(),

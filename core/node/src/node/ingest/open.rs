@@ -4,9 +4,10 @@
 
 use super::{Batch, IngestOutcome, Rejection, content_error};
 use crate::admission;
+use crate::conversation::ConversationId;
 use crate::node::{NodeError, NodeEvent, check_name};
 use crate::store::{ConversationKind, EnvelopeClass, KeyChange};
-use pollen_proto::envelope::{self, Envelope, Opened, RoutingTag, SharedKey};
+use pollen_proto::envelope::{self, Envelope, EnvelopeId, Opened, RoutingTag, SharedKey};
 use pollen_proto::identity::PublicIdentity;
 use pollen_proto::payload::{Member, Payload, PayloadError};
 
@@ -18,7 +19,7 @@ impl Batch<'_> {
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
         let node = self.node;
         let header = env.header();
-        let id = env.id().0;
+        let id = env.id();
         // Whatever happens next, this envelope was for us: never take it again.
         node.store.mark_seen(&id, header.expires_at)?;
         if opened.author == node.public {
@@ -64,7 +65,7 @@ impl Batch<'_> {
         &mut self,
         env: &mut Envelope,
         key_used: &SharedKey,
-        conv: &[u8; 16],
+        conv: &ConversationId,
         opened: Opened,
         origin: &str,
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
@@ -101,7 +102,7 @@ impl Batch<'_> {
         if channel {
             self.copies = crate::routing::initial_copies(true);
         }
-        match self.store_envelope(env, &env.id().0, EnvelopeClass::Shared, origin)? {
+        match self.store_envelope(env, &env.id(), EnvelopeClass::Shared, origin)? {
             Ok(_) => Ok(Ok(IngestOutcome::Opened {
                 conversation: *conv,
                 proof: None,
@@ -111,7 +112,11 @@ impl Batch<'_> {
     }
 
     /// For a group key, the epoch it belongs to (None for channels).
-    fn group_epoch_of(&self, key: &SharedKey, conv: &[u8; 16]) -> Result<Option<u32>, NodeError> {
+    fn group_epoch_of(
+        &self,
+        key: &SharedKey,
+        conv: &ConversationId,
+    ) -> Result<Option<u32>, NodeError> {
         if self.node.store.group(conv)?.is_none() {
             return Ok(None);
         }
@@ -120,7 +125,7 @@ impl Batch<'_> {
             .store
             .shared_keys()?
             .into_iter()
-            .find(|(k, c, _)| k == &key.0 && c == conv)
+            .find(|(k, c, _)| k == key && c == conv)
             .map(|(_, _, e)| e))
     }
 
@@ -130,7 +135,7 @@ impl Batch<'_> {
         &self,
         author: &PublicIdentity,
         claimed: &str,
-    ) -> Result<[u8; 16], NodeError> {
+    ) -> Result<ConversationId, NodeError> {
         let node = self.node;
         if let Some(c) = node.store.contact_by_key(&author.signing)? {
             if c.identity.agreement != author.agreement {
@@ -170,7 +175,7 @@ impl Batch<'_> {
     fn accept_group_key(
         &mut self,
         author: &PublicIdentity,
-        group: [u8; 16],
+        group: ConversationId,
         name: &str,
         epoch: u32,
         key: [u8; 32],
@@ -197,12 +202,17 @@ impl Batch<'_> {
             // A removal notice: the member list changes, no key comes with it.
             return Ok(());
         }
-        node.store.insert_shared_key(&key, &group, epoch)?;
+        node.store
+            .insert_shared_key(&SharedKey(key), &group, epoch)?;
         self.adopt_key(&SharedKey(key), &group)
     }
 
     /// Starts using a shared key in this batch and opens what it can already.
-    pub(crate) fn adopt_key(&mut self, key: &SharedKey, conv: &[u8; 16]) -> Result<(), NodeError> {
+    pub(crate) fn adopt_key(
+        &mut self,
+        key: &SharedKey,
+        conv: &ConversationId,
+    ) -> Result<(), NodeError> {
         if !self.shared.iter().any(|(k, _)| k == key) {
             self.shared.push((key.clone(), *conv));
             self.open_carried_with(key, conv)?;
@@ -215,14 +225,14 @@ impl Batch<'_> {
     pub(crate) fn open_carried_with(
         &mut self,
         key: &SharedKey,
-        conv: &[u8; 16],
+        conv: &ConversationId,
     ) -> Result<(), NodeError> {
         let node = self.node;
         for rec in node
             .store
             .envelopes_of_class(EnvelopeClass::Carried, node.now())?
         {
-            if RoutingTag::shared(key, rec.expires_at).0 != rec.tag {
+            if RoutingTag::shared(key, rec.expires_at) != rec.tag {
                 continue;
             }
             let Ok(env) = Envelope::decode(&rec.bytes) else {
@@ -240,7 +250,7 @@ impl Batch<'_> {
                 match self.apply_change(conv, &opened.author, &opened.author_name, &k, &change) {
                     Ok(()) => node
                         .store
-                        .set_envelope_class(&rec.id, EnvelopeClass::Shared)?,
+                        .set_envelope_class(&EnvelopeId(rec.id), EnvelopeClass::Shared)?,
                     Err(e) => {
                         let r = content_error(e)?;
                         tracing::warn!(reason = %r, "carried envelope opened with a new key is invalid");

@@ -6,7 +6,7 @@ use super::worker::Statements;
 use super::{RelayStoreError, int, uint};
 use crate::admission::{self, MAX_UNMATCHED_PROOFS, Prior};
 use crate::relay::RelayLimits;
-use pollen_proto::envelope::Header;
+use pollen_proto::envelope::{DeliveryProof, EnvelopeId, Header};
 use pollen_proto::sync::store::{Incoming, Received};
 use postgres::{Client, Statement, Transaction};
 
@@ -151,7 +151,7 @@ impl Batch<'_, '_> {
     fn insert(
         &mut self,
         bytes: &[u8],
-        id: &[u8; 32],
+        id: &EnvelopeId,
         header: &Header,
         size: u64,
     ) -> Result<Received, RelayStoreError> {
@@ -175,7 +175,7 @@ impl Batch<'_, '_> {
         }
         self.total += size;
         self.used += size;
-        self.inserted.push(id.to_vec());
+        self.inserted.push(id.0.to_vec());
         Ok(Received::Carried)
     }
 
@@ -229,7 +229,7 @@ impl Batch<'_, '_> {
     /// A delivery proof: checked only against commitments, so a forged one
     /// purges nothing.
     fn proof(&mut self, secret: &[u8; 32]) -> Result<Received, RelayStoreError> {
-        let commitment = admission::proof_commitment(secret);
+        let commitment = admission::proof_commitment(&DeliveryProof(*secret));
         let known = self.stmt(PROOF_KNOWN)?;
         if self.tx.query_one(&known, &[&&commitment[..]])?.try_get(0)? {
             return Ok(Received::ProofKnown);
