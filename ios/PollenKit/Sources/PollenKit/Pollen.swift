@@ -36,10 +36,4 @@ public final class Pollen: @unchecked Sendable {
         let node = self.node
         return try await Self.offThread { try body(node) }
     }
-
-    /// Starts the runtime (LAN if asked, and the platform transport's links).
-    public func start(_ options: RunOptions) async throws { try await node.start(options: options) }
-
-    /// Stops the runtime, letting sessions commit.
-    public func stop() async throws { try await node.stop() }
 }

@@ -15,20 +15,3 @@ public enum PollenGatt {
     public static let write = CBUUID(string: contract.writeUuid)
     public static let notify = CBUUID(string: contract.notifyUuid)
 }
-
-/// Starting and stopping BLE on a `Pollen` node.
-public enum BleCores {
-    /// A radio wired to `pollen` and set as its `BleRadio`: the core starts
-    /// scanning and advertising through it.
-    public static func attach(_ pollen: Pollen) throws -> PollenBle {
-        let ble = PollenBle(node: pollen.node)
-        try pollen.node.setBleRadio(radio: ble)
-        return ble
-    }
-
-    /// Stops BLE on `pollen`: its links close after committing what arrived,
-    /// scanning and advertising stop, and the node lets go of the radio.
-    public static func detach(_ pollen: Pollen) throws {
-        try pollen.node.setBleRadio(radio: nil)
-    }
-}
