@@ -50,7 +50,7 @@ final class AppModel: ObservableObject {
 
     /// Reloads the lists from the node.
     func refresh() async {
-        let lists = await run(refresh: false) { node in (try node.chatList(limit: 200), try node.contacts(), try node.status()) }
+        let lists = await run(refresh: false) { node in try (node.chatList(limit: 200), node.contacts(), node.status()) }
         guard let lists else { return }
         (chats, contacts, status) = lists
         revision += 1

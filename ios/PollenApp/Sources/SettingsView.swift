@@ -27,9 +27,10 @@ struct SettingsView: View {
             Section("New group") {
                 TextField("Name", text: $group)
                 ForEach(model.contacts, id: \.alias) { contact in
+                    // Toggle only ever sets the opposite of what `get` said.
                     Toggle(contact.alias, isOn: Binding(
                         get: { members.contains(contact.alias) },
-                        set: { on in if on { members.insert(contact.alias) } else { members.remove(contact.alias) } }))
+                        set: { _ in members.formSymmetricDifference([contact.alias]) }))
                 }
                 Button("Create") { Task { await model.run { try $0.createGroup(name: group, members: Array(members)) } } }
             }

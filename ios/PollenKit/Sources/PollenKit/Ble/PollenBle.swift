@@ -97,7 +97,7 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
     public func connect(handle: String) {
         queue.async {
             guard let p = self.seen[handle], self.central.state == .poweredOn else {
-                tell { try self.node.bleConnectFailed(handle: handle) }
+                self.tell { try self.node.bleConnectFailed(handle: handle) }
                 return
             }
             p.delegate = self
