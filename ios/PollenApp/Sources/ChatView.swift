@@ -11,6 +11,7 @@ struct ChatView: View {
     @State private var draft = ""
     @State private var replyTo: TimelineMessageInfo?
     @State private var editing: TimelineMessageInfo?
+    @State private var readUpTo: String?
 
     var body: some View {
         VStack {
@@ -52,11 +53,13 @@ struct ChatView: View {
     private func load() async {
         let offset = Int32(TimeZone.current.secondsFromGMT())
         let id = chat.conversationId
-        if let items = await model.run(refresh: false, { try $0.timeline(conversationId: id, limit: 100, before: nil, utcOffsetSecs: offset) }) {
-            entries = items
-        }
-        // Only while the list shows it unread: the reload that follows ends the loop.
-        if (model.chats.first { $0.conversationId == id }?.unread ?? 0) > 0 {
+        guard let items = await model.run(refresh: false, { try $0.timeline(conversationId: id, limit: 100, before: nil, utcOffsetSecs: offset) })
+        else { return }
+        entries = items
+        // Once per newest message, so the reload it causes cannot loop (marking
+        // read goes by name, which a contact and a group may share).
+        if case TimelineEntry.message(let newest)? = items.last, newest.id != readUpTo {
+            readUpTo = newest.id
             await model.run { try $0.markRead(conversation: chat.title) }
         }
     }
