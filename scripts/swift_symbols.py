@@ -57,12 +57,14 @@ KNOWN_BASES = {"Sendable", "AnyObject", "ObservableObject", "Equatable", "Hashab
 SWIFT_VERSIONS = {"4.0", "4.2", "5.0", "6.0"}
 TOOLS_VERSIONS = {"5.9", "5.10", "6.0", "6.1", "6.2"}
 ARRAY_SAME = {"reversed", "sorted", "filter", "shuffled"}
-# Free functions of the Swift standard library and Foundation (and `defer`) a call may
-# name without a declaration in the checked files.
+# Free functions of the Swift standard library, Foundation, Dispatch and SwiftUI
+# (and `defer`) a call may name without a declaration in the checked files;
+# extend it when the Swift starts using another.
 SWIFT_FREE = {"min", "max", "abs", "print", "debugPrint", "zip", "stride", "precondition", "assert",
               "preconditionFailure", "assertionFailure", "fatalError", "withCheckedThrowingContinuation",
               "withCheckedContinuation", "withTaskGroup", "withThrowingTaskGroup", "withExtendedLifetime",
               "type", "swap", "sequence", "repeatElement", "withUnsafeBytes", "withUnsafeMutableBytes",
+              "withAnimation", "withTransaction", "autoreleasepool", "dispatchPrecondition",
               "defer"}  # (tree-sitter-swift reads `defer { }` as a call)
 
 
