@@ -57,6 +57,15 @@ KNOWN_BASES = {"Sendable", "AnyObject", "ObservableObject", "Equatable", "Hashab
 SWIFT_VERSIONS = {"4.0", "4.2", "5.0", "6.0"}
 TOOLS_VERSIONS = {"5.9", "5.10", "6.0", "6.1", "6.2"}
 ARRAY_SAME = {"reversed", "sorted", "filter", "shuffled"}
+# Free functions of the Swift standard library, Foundation, Dispatch and SwiftUI
+# (and `defer`) a call may name without a declaration in the checked files;
+# extend it when the Swift starts using another.
+SWIFT_FREE = {"min", "max", "abs", "print", "debugPrint", "zip", "stride", "precondition", "assert",
+              "preconditionFailure", "assertionFailure", "fatalError", "withCheckedThrowingContinuation",
+              "withCheckedContinuation", "withTaskGroup", "withThrowingTaskGroup", "withExtendedLifetime",
+              "type", "swap", "sequence", "repeatElement", "withUnsafeBytes", "withUnsafeMutableBytes",
+              "withAnimation", "withTransaction", "autoreleasepool", "dispatchPrecondition",
+              "defer"}  # (tree-sitter-swift reads `defer { }` as a call)
 
 
 def parse(path):
@@ -194,6 +203,42 @@ def collect_types(tree, into):
     return into
 
 
+def collect_free_funcs(tree):
+    """The public top-level functions of the generated file (`gattContract()`...)."""
+    out = {}
+    for c in tree.root_node.children:
+        if c.type == "function_declaration" and any(
+                m.type == "modifiers" and "public" in text(m).split() for m in c.children):
+            fn = func_of(c)
+            out.setdefault(fn.name, []).append(fn)
+    return out
+
+
+def collect_declared(tree, into):
+    """Every name the hand-written Swift declares (functions, properties,
+    parameters, bindings): a free call to anything else must be a generated
+    function or the standard library's."""
+    stack = [tree.root_node]
+    while stack:
+        n = stack.pop()
+        stack.extend(n.children)
+        if n.type in ("function_declaration", "protocol_function_declaration"):
+            nm = n.child_by_field_name("name")
+            if nm is not None:
+                into.add(text(nm).strip("`"))
+        elif n.type in ("parameter", "lambda_parameter"):
+            for f, c in kids(n):
+                if f in ("name", "external_name") and c.type == "simple_identifier":
+                    into.add(text(c))
+        elif n.type == "simple_identifier" and n.parent is not None and n.parent.type == "pattern":
+            into.add(text(n))
+        elif n.type == "pattern":
+            b = n.child_by_field_name("bound_identifier")
+            if b is not None:
+                into.add(text(b))
+    return into
+
+
 def fits(params, labels, trailing):
     """Whether call arguments (labels, '_' for none; trailing closures) fit."""
     i = 0
@@ -214,9 +259,11 @@ def shape(fn):
 
 
 class Checker:
-    def __init__(self, bindings, hand):
+    def __init__(self, bindings, hand, funcs=None, declared=None):
         self.b = bindings
         self.h = hand
+        self.funcs = funcs or {}
+        self.declared = declared or set()
         self.errors = []
         self.counts = {"calls": 0, "fields": 0, "cases": 0, "inits": 0, "conformances": 0, "imports": 0}
         self.file = None
@@ -269,6 +316,8 @@ class Checker:
             callee = node.children[0]
             if callee.type == "simple_identifier" and (text(callee) in self.b or text(callee) in self.h):
                 return text(callee)
+            if callee.type == "simple_identifier" and text(callee) in self.funcs:
+                return self.funcs[text(callee)][0].ret
             if callee.type == "navigation_expression":
                 t = self.type_of(callee.child_by_field_name("target"), env)
                 name = text(callee.child_by_field_name("suffix").child_by_field_name("suffix"))
@@ -404,13 +453,21 @@ class Checker:
                 lambdas.append(c)
         return labels, trailing, lambdas
 
-    def check_call(self, call, env):
+    def check_call(self, call, env, extra=()):
         callee = call.children[0]
         if self.is_subscript(call):
             for c in call.children:
                 self.visit(c, env)
             return
         labels, trailing, lambdas = self.args(call)
+        if callee.type in ("await_expression", "try_expression") and callee.children[-1].type == "call_expression" \
+                and not labels:
+            # tree-sitter-swift reads `await f(x) { ... }` as `(await f(x)) { ... }`:
+            # the trailing closure belongs to the inner call.
+            self.check_call(callee.children[-1], env, lambdas)
+            return
+        trailing += len(extra)
+        lambdas += list(extra)
         closure_types = []
         if callee.type == "navigation_expression":
             target = callee.child_by_field_name("target")
@@ -431,6 +488,15 @@ class Checker:
                 if not any(fits(f.params, labels, trailing) for f in inits):
                     want = " or ".join(f"{name}{shape(f)}" for f in inits)
                     self.err(callee, f"`{name}({''.join(x + ':' for x in labels)})` does not fit the generated {want}")
+            elif name in self.funcs and name not in self.declared:
+                self.counts["calls"] += 1
+                fns = self.funcs[name]
+                if not any(fits(f.params, labels, trailing) for f in fns):
+                    want = " or ".join(f"{name}{shape(f)}" for f in fns)
+                    self.err(callee, f"`{name}({''.join(x + ':' for x in labels)})` does not fit the generated {want}")
+            elif name[:1].islower() and name not in self.declared and name not in SWIFT_FREE and name not in env:
+                self.counts["calls"] += 1
+                self.err(callee, f"`{name}(...)` is neither a generated function nor declared in the hand-written Swift")
             elif name in env.get("__funcs__", {}) or any(name in t.methods for t in self.h.values()):
                 for t in self.h.values():
                     for fn in t.methods.get(name, []):
@@ -536,7 +602,7 @@ class Checker:
             return
         if meta:
             self.counts["cases"] += 1
-            if name not in info.cases and name not in info.methods and name not in info.fields:
+            if name not in info.cases and name not in info.methods and name not in info.fields and name != "self":
                 self.err(nav, f"the generated `{info.name}` has no case or static member `{name}`")
         elif info.kind in ("struct", "class", "protocol"):
             self.counts["fields"] += 1
@@ -678,7 +744,10 @@ def main(argv):
         module_of(f) == "PollenKit" and re.search(rb"@_exported\s+import\s+PollenBindings\b", src)
         for f, (_, src) in parsed.items()
     )
-    c = Checker(bindings, hand)
+    declared = set()
+    for f, (tree, _) in parsed.items():
+        collect_declared(tree, declared)
+    c = Checker(bindings, hand, collect_free_funcs(btree), declared)
     for f, (tree, src) in parsed.items():
         c.walk_file(f, tree, src, module_of(f), reexported)
     errors = list(c.errors)

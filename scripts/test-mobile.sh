@@ -7,7 +7,9 @@
 #   3. the Kotlin test program on the JVM: three nodes over a loopback
 #      platform transport, events, errors, the call+callback round trip;
 #   4. Robolectric: the foreground service starts the node, offline;
-#   5. every hand-written Swift file parses (tree-sitter-swift).
+#   5. every hand-written Swift file parses (tree-sitter-swift);
+#   6. no Swift or Kotlin spells the GATT UUIDs: they come from the core's
+#      gattContract() (scripts/gatt_literals.py, with a planted literal).
 # Tools are installed and cached by scripts/mobile-tools.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,3 +49,6 @@ java -Djna.library.path="$LIB_DIR" \
 
 echo "--> Swift syntax: the hand-written Swift (the generated file is checked by test-bindings.sh)"
 scripts/swift-syntax.sh ios
+
+echo "--> GATT contract: the UUIDs come from the core, never spelled in Swift or Kotlin"
+PYTHONPATH=target/bindings/python python3 scripts/gatt_literals.py ios android

@@ -20,6 +20,7 @@ mod callbacks;
 mod discovery;
 mod error;
 mod events;
+pub mod gatt;
 mod node;
 pub mod records;
 

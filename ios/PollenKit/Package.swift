@@ -17,7 +17,7 @@ let package = Package(
         .binaryTarget(name: "pollenFFI", path: "Frameworks/pollenFFI.xcframework"),
         // UniFFI's generated Swift, as it comes out of the generator.
         .target(name: "PollenBindings", dependencies: ["pollenFFI"], path: "Sources/PollenBindings"),
-        // The thin hand-written layer: async functions, an AsyncStream of events.
+        // The thin hand-written layer: node calls off the cooperative pool, BLE, Bonjour.
         .target(name: "PollenKit", dependencies: ["PollenBindings"], path: "Sources/PollenKit"),
     ]
 )

@@ -35,7 +35,9 @@ grep -q 'org/pollen/android/ble/PollenBle.class' "$OUT/ble-radio.list"
 TEST_DIR=android/pollen/src/test/kotlin/org/pollen/android
 "$KOTLINC" -jvm-target 17 -nowarn -cp "$ANDROID_ALL:$ROBOLECTRIC_CP:$BINDINGS_CP" -d "$OUT/ble-test.jar" \
     "$KT_DIR/BleContract.kt" "$KT_DIR/PollenBle.kt" "$TEST_DIR/ble/PollenBleTest.kt" "$TEST_DIR/JUnitSummary.kt"
-java -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
+# PollenGatt reads the UUIDs from the core (gattContract()): the library loads.
+java -Djna.library.path=target/bindings/lib \
+    -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
     -cp "$OUT/ble-test.jar:$BINDINGS_CP:$ROBOLECTRIC_CP:$ANDROID_ALL_35:$KOTLIN_STDLIB" \
     org.pollen.android.JUnitSummaryKt org.pollen.android.ble.PollenBleTest 2>&1 |
     grep -v '^\[Robolectric\] WARN'

@@ -546,6 +546,42 @@ def test_bonjour_discovered_peer_gets_a_link_and_the_message(w):
         asyncio.run(n.stop())
 
 
+def test_the_ios_screens_calls_in_order(w):
+    """What the SwiftUI screens call, in their order, from Python in Swift's
+    role (ios/README.md, "What the Swift draws"): a scanned upper-case card
+    with line breaks, the chat opened from the contact, a send by
+    conversation id, the chat list and timeline as drawn, the notification
+    decision with and without the chat on screen, mute; and the GATT
+    contract the radio reads."""
+    a, arec = w.node("alice")
+    b, brec = w.node("bob")
+    e = expect_error(PollenError.InvalidCard, a.add_contact_from_input, "pollen1notacard", None)
+    assert e.why, "a malformed card says why"
+    assert a.add_contact_from_input("\n " + b.card().upper() + "\n", None).alias == "bob"
+    b.add_contact_from_input(a.card(), None)
+    chat = a.open_chat_with_contact("bob")
+    assert chat.title == "bob" and chat.preview == "" and chat.unread == 0
+    for n in (a, b):
+        asyncio.run(n.start(NO_LAN))
+    w.hub.connect("alice", "bob")
+    sent = a.send_in(chat.conversation_id, "from the iPhone")
+    (_, got) = brec.wait_for("new", lambda m: m.id == sent.message_id)
+    at_b = [c for c in b.chat_list(200) if c.conversation_id == got.conversation_id]
+    assert at_b and at_b[0].title == "alice" and at_b[0].unread == 1, at_b
+    items = b.timeline(got.conversation_id, 100, None, 0)
+    assert isinstance(items[0], pollen.TimelineEntry.DAY), items
+    assert items[-1].message.text == "from the iPhone" and not items[-1].message.own
+    note = b.notification_for_message(got.conversation_id, got.id, None)
+    assert note is not None and note.title == "alice" and note.conversation_id == got.conversation_id
+    assert b.notification_for_message(got.conversation_id, got.id, got.conversation_id) is None, "chat on screen"
+    b.set_chat_muted(got.conversation_id, True)
+    assert b.notification_for_message(got.conversation_id, got.id, None) is None, "muted"
+    g = pollen.gatt_contract()
+    assert g.service_uuid.startswith("7a3f0001-") and g.att_header == 3 and g.max_att_mtu == 517
+    for n in (a, b):
+        asyncio.run(n.stop())
+
+
 def test_edits_reactions_and_paging(w):
     a, arec = w.node("alice")
     c, crec = w.node("carol")
@@ -882,6 +918,7 @@ TESTS = [
     test_sneakernet_bundle,
     test_link_errors,
     test_bonjour_discovered_peer_gets_a_link_and_the_message,
+    test_the_ios_screens_calls_in_order,
     test_shutdown_is_final,
     test_lan_between_two_nodes,
     test_ble_direct_message_and_proof,

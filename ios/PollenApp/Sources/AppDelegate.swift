@@ -2,8 +2,8 @@ import BackgroundTasks
 import UIKit
 
 /// Starts the node at launch, also when iOS relaunches the app in the
-/// background (Core Bluetooth state restoration, a background refresh), and
-/// asks for background refreshes to sync with whoever is in reach.
+/// background (Core Bluetooth state restoration, a background refresh),
+/// and asks for background refreshes to sync with whoever is in reach.
 @MainActor
 final class AppDelegate: NSObject, UIApplicationDelegate {
     /// Listed in project.yml as BGTaskSchedulerPermittedIdentifiers.
@@ -21,8 +21,12 @@ final class AppDelegate: NSObject, UIApplicationDelegate {
         return true
     }
 
-    func applicationDidEnterBackground(_ application: UIApplication) {
-        schedule()
+    /// The scene went to the background or came back (a SwiftUI app gets no
+    /// `applicationDidEnterBackground`): the node's BLE duty cycle follows,
+    /// and a background refresh is asked for.
+    func scene(active: Bool) {
+        Task { await model.setForeground(active) }
+        if !active { schedule() }
     }
 
     private func schedule() {

@@ -1,15 +1,22 @@
 import Foundation
 import PollenKit
+import UIKit
 
-/// What the screens show, kept current from the node's event stream.
+/// What the screens draw: the Rust app model's records, reloaded when the
+/// node reports a change. No decision is taken here.
 @MainActor
 final class AppModel: ObservableObject {
     @Published private(set) var pollen: Pollen?
-    @Published private(set) var conversations: [ConversationInfo] = []
+    @Published private(set) var chats: [ChatInfo] = []
     @Published private(set) var contacts: [ContactInfo] = []
     @Published private(set) var status: NodeStatus?
     @Published private(set) var neighbours: [NeighbourInfo] = []
+    /// Bumped on every change the node reports: open screens reload on it.
+    @Published private(set) var revision = 0
     @Published var lastError: String?
+    /// The chat on screen (conversation id): the node posts no notification for it.
+    var openChat: String?
+    var foreground = true
     private var mesh: Mesh?
 
     /// Opens (or creates) the node, starts the mesh and follows its events.
@@ -19,12 +26,21 @@ final class AppModel: ObservableObject {
             let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
                 .appendingPathComponent("pollen", isDirectory: true)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let pollen = try await Pollen.openOrCreate(dataDir: dir.path, name: UIDeviceName.current)
+            let pollen = try await Pollen.openOrCreate(dataDir: dir.path, name: UIDevice.current.name)
+            let events = Events()
+            pollen.node.setListener(listener: events)
             mesh = try await Mesh.start(pollen)
             self.pollen = pollen
+            Notifier.authorize()
             await refresh()
-            for await event in pollen.events {
-                apply(event)
+            for await event in events.stream {
+                switch event {
+                case .message(let message): await notify(message)
+                case .neighbour(let n, let here):
+                    neighbours.removeAll { $0.id == n.id }
+                    if here { neighbours.append(n) }
+                case .changed: break
+                }
                 await refresh()
             }
         } catch {
@@ -32,37 +48,62 @@ final class AppModel: ObservableObject {
         }
     }
 
-    private func apply(_ event: PollenEvent) {
-        switch event {
-        case .neighbourAppeared(let n):
-            neighbours.append(n)
-        case .neighbourLeft(let n):
-            neighbours.removeAll { $0.id == n.id }
-        default:
-            break
-        }
-    }
-
-    /// Reloads lists and counts from the node.
+    /// Reloads the lists from the node.
     func refresh() async {
-        guard let pollen else { return }
+        let lists = await run(refresh: false) { node in try (node.chatList(limit: 200), node.contacts(), node.status()) }
+        guard let lists else { return }
+        (chats, contacts, status) = lists
+        revision += 1
+    }
+
+    /// Runs a node call off the main thread, showing its error if it fails;
+    /// reloads the lists after it unless told not to.
+    @discardableResult
+    func run<T>(refresh: Bool = true, _ body: @escaping (PollenNode) throws -> T) async -> T? {
+        guard let pollen else { return nil }
         do {
-            conversations = try await pollen.conversations()
-            contacts = try await pollen.contacts()
-            status = try await pollen.status()
+            let result = try await pollen.call(body)
+            if refresh { await self.refresh() }
+            return result
         } catch {
             lastError = "\(error)"
+            return nil
         }
     }
 
-    /// Runs an action on the node, showing its error if it fails.
-    func perform(_ action: (Pollen) async throws -> Void) async {
-        guard let pollen else { return }
-        do {
-            try await action(pollen)
-            await refresh()
-        } catch {
-            lastError = "\(error)"
+    /// Posts what the app model says a new message warrants.
+    private func notify(_ message: MessageInfo) async {
+        let open = foreground ? openChat : nil
+        let info = await run(refresh: false) { node in
+            try node.notificationForMessage(conversationId: message.conversationId, messageId: message.id, openChat: open)
         }
+        if let info = info ?? nil { Notifier.post(info) }
     }
+
+    /// The app went to or came back from the background: the node's radio
+    /// duty cycle follows (it decides what each mode means).
+    func setForeground(_ on: Bool) async {
+        foreground = on
+        await run(refresh: false) { try $0.bleSetPower(mode: on ? .foreground : .background) }
+    }
+}
+
+/// The node's callbacks (on its `pollen-events` thread), queued in order for the model.
+final class Events: PollenListener, @unchecked Sendable {
+    enum Event { case message(MessageInfo), neighbour(NeighbourInfo, here: Bool), changed }
+    let stream: AsyncStream<Event>
+    private let out: AsyncStream<Event>.Continuation
+
+    init() {
+        let (stream, out) = AsyncStream.makeStream(of: Event.self)
+        self.stream = stream
+        self.out = out
+    }
+
+    func onNewMessage(message: MessageInfo) throws { out.yield(.message(message)) }
+    func onMessageStatusChanged(conversationId: String, messageId: String, status: MessageStatus) throws { out.yield(.changed) }
+    func onConversationChanged(conversation: ConversationInfo) throws { out.yield(.changed) }
+    func onNeighbourAppeared(neighbour: NeighbourInfo) throws { out.yield(.neighbour(neighbour, here: true)) }
+    func onNeighbourLeft(neighbour: NeighbourInfo) throws { out.yield(.neighbour(neighbour, here: false)) }
+    func onKeyChanged(change: KeyChangeInfo) throws { out.yield(.changed) }
 }

@@ -1,21 +1,42 @@
 import SwiftUI
 import PollenKit
 
-/// One conversation: its messages and a field to write.
+/// One chat: the app model's timeline (edits, reactions and deletions folded,
+/// day separators, delivery state) and a field to write. Sends by
+/// conversation id: a name may stand for a contact and a group at once.
 struct ChatView: View {
-    let conversation: String
+    let chat: ChatInfo
     @EnvironmentObject private var model: AppModel
-    @State private var messages: [MessageInfo] = []
+    @State private var entries: [TimelineEntry] = []
     @State private var draft = ""
+    @State private var replyTo: TimelineMessageInfo?
+    @State private var editing: TimelineMessageInfo?
+    @State private var readUpTo: String?
 
     var body: some View {
         VStack {
-            List(messages.reversed(), id: \.id) { message in
-                VStack(alignment: message.outgoing ? .trailing : .leading) {
-                    Text(message.deleted ? "(deleted)" : message.text)
-                    Text("\(message.senderName) · \(String(describing: message.status))").font(.caption2).foregroundColor(.secondary)
+            List(entries.indices, id: \.self) { i in
+                switch entries[i] {
+                case TimelineEntry.day(_, let label):
+                    Text(label).font(.caption).foregroundColor(.secondary).frame(maxWidth: .infinity)
+                case TimelineEntry.message(let message):
+                    MessageRow(message: message).contextMenu {
+                        Button("Reply") { replyTo = message }
+                        ForEach(["👍", "❤️", "😂"], id: \.self) { emoji in
+                            Button(emoji) { Task { await act { try $0.react(messageId: message.id, emoji: emoji) } } }
+                        }
+                        if message.own && !message.deleted {
+                            Button("Edit") { editing = message; draft = message.text }
+                            Button("Delete", role: .destructive) { Task { await act { try $0.delete(messageId: message.id) } } }
+                        }
+                    }
                 }
-                .frame(maxWidth: .infinity, alignment: message.outgoing ? .trailing : .leading)
+            }
+            if let quoted = replyTo ?? editing {
+                HStack {
+                    Text("\(editing == nil ? "Reply to" : "Edit") \(quoted.author): \(quoted.text)").font(.caption).lineLimit(1)
+                    Button("Cancel") { replyTo = nil; editing = nil }
+                }
             }
             HStack {
                 TextField("Message", text: $draft)
@@ -23,21 +44,64 @@ struct ChatView: View {
             }
             .padding()
         }
-        .navigationTitle(conversation)
-        .task(id: model.conversations.map(\.lastActivity)) { await load() }
+        .navigationTitle(chat.title)
+        .task(id: model.revision) { await load() }
+        .onAppear { model.openChat = chat.conversationId }
+        .onDisappear { model.openChat = nil }
     }
 
     private func load() async {
-        await model.perform { pollen in
-            messages = try await pollen.messages(conversation: conversation).messages
-            _ = try await pollen.markRead(conversation: conversation)
+        let offset = Int32(TimeZone.current.secondsFromGMT())
+        let id = chat.conversationId
+        guard let items = await model.run(refresh: false, { try $0.timeline(conversationId: id, limit: 100, before: nil, utcOffsetSecs: offset) })
+        else { return }
+        entries = items
+        // Once per newest message, so the reload it causes cannot loop (marking
+        // read goes by name, which a contact and a group may share).
+        if case TimelineEntry.message(let newest)? = items.last, newest.id != readUpTo {
+            readUpTo = newest.id
+            await model.run { try $0.markRead(conversation: chat.title) }
         }
     }
 
+    private func act(_ body: @escaping (PollenNode) throws -> SentInfo) async {
+        await model.run(body)
+    }
+
     private func send() async {
-        let text = draft
+        let (text, id, reply, edit) = (draft, chat.conversationId, replyTo?.id, editing?.id)
         draft = ""
-        await model.perform { pollen in _ = try await pollen.send(conversation: conversation, text: text) }
-        await load()
+        replyTo = nil
+        editing = nil
+        await act { node in
+            if let edit { return try node.edit(messageId: edit, text: text) }
+            if let reply { return try node.reply(messageId: reply, text: text) }
+            return try node.sendIn(conversationId: id, text: text)
+        }
+    }
+}
+
+/// One message as the timeline gives it.
+struct MessageRow: View {
+    let message: TimelineMessageInfo
+
+    var body: some View {
+        VStack(alignment: message.own ? .trailing : .leading) {
+            Text(message.deleted ? "(deleted)" : message.text + (message.edited ? " (edited)" : ""))
+            Text(message.reactions.map { "\($0.emoji)\($0.count > 1 ? "\($0.count)" : "")" }.joined(separator: " "))
+            Text("\(message.own ? "me" : message.author) · \(delivery)").font(.caption2).foregroundColor(.secondary)
+        }
+        .frame(maxWidth: .infinity, alignment: message.own ? .trailing : .leading)
+    }
+
+    private var delivery: String {
+        switch message.delivery {
+        case .received: return "received"
+        case .queued: return "queued"
+        case .sent: return "sent"
+        case .delivered: return "delivered"
+        case .read: return "read"
+        case .failed(let reason): return "failed: \(reason)"
+        }
     }
 }

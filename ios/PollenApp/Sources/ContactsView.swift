@@ -3,12 +3,16 @@ import CoreImage.CIFilterBuiltins
 import VisionKit
 import PollenKit
 
-/// Contacts; our card as a QR code to show; a scanner for someone else's.
+/// Contacts; our card as a QR code to show; a scanner or a field for someone
+/// else's (the app model reads cards in either letter case, links included,
+/// and says what is wrong with a malformed one).
 struct ContactsView: View {
     @EnvironmentObject private var model: AppModel
     @State private var card = ""
     @State private var scanning = false
     @State private var pasted = ""
+    @State private var opened: ChatInfo?
+    @State private var verifying: (alias: String, safetyNumber: String)?
 
     var body: some View {
         List {
@@ -19,8 +23,7 @@ struct ContactsView: View {
                 Text(card).font(.caption2).textSelection(.enabled)
             }
             Section("Add") {
-                Button("Scan a card") { scanning = true }
-                    .disabled(!DataScannerViewController.isSupported)
+                Button("Scan a card") { scanning = true }.disabled(!DataScannerViewController.isSupported)
                 TextField("…or paste one", text: $pasted).onSubmit { add(pasted) }
             }
             Section("Contacts") {
@@ -30,23 +33,43 @@ struct ContactsView: View {
                         Spacer()
                         if contact.verified { Image(systemName: "checkmark.seal") }
                     }
+                    .contentShape(Rectangle())
+                    .onTapGesture { Task { opened = await model.run { try $0.openChatWithContact(alias: contact.alias) } } }
+                    .swipeActions {
+                        Button("Verify") {
+                            Task {
+                                let number = await model.run(refresh: false) { try $0.safetyNumber(alias: contact.alias) }
+                                if let number { verifying = (contact.alias, number) }
+                            }
+                        }
+                    }
                 }
             }
         }
         .navigationTitle("Contacts")
+        .navigationDestination(isPresented: Binding(get: { opened != nil }, set: { if !$0 { opened = nil } })) {
+            if let opened { ChatView(chat: opened) }
+        }
+        .alert("Compare with \(verifying?.alias ?? "")", isPresented: Binding(get: { verifying != nil }, set: { if !$0 { verifying = nil } })) {
+            Button("They match") {
+                if let alias = verifying?.alias { Task { await model.run { try $0.markVerified(alias: alias) } } }
+            }
+            Button("Cancel", role: .cancel) {}
+        } message: {
+            Text(verifying?.safetyNumber ?? "")
+        }
         .sheet(isPresented: $scanning) {
             CardScanner { scanned in
                 scanning = false
                 add(scanned)
             }
         }
-        .task { await model.perform { card = try await $0.card() } }
+        .task { card = await model.run(refresh: false) { try $0.card() } ?? "" }
     }
 
-    private func add(_ text: String) {
-        let card = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !card.isEmpty else { return }
-        Task { await model.perform { _ = try await $0.addContact(card: card) } }
+    private func add(_ input: String) {
+        pasted = ""
+        Task { await model.run { try $0.addContactFromInput(input: input, alias: nil) } }
     }
 }
 
@@ -63,7 +86,8 @@ enum QRCode {
     }
 }
 
-/// VisionKit's live QR scanner; reports the first `pollen1…` card it reads.
+/// VisionKit's live QR scanner: hands the first QR code it reads to the app
+/// model, which decides whether it is a card.
 struct CardScanner: UIViewControllerRepresentable {
     let found: (String) -> Void
 
@@ -78,8 +102,7 @@ struct CardScanner: UIViewControllerRepresentable {
 
     func makeCoordinator() -> Coordinator { Coordinator(found: found) }
 
-    /// Receives VisionKit's recognitions; the core reads cards in either
-    /// letter case (Android's QR codes are upper case).
+    /// Receives VisionKit's recognitions.
     final class Coordinator: NSObject, DataScannerViewControllerDelegate {
         let found: (String) -> Void
 
@@ -87,7 +110,7 @@ struct CardScanner: UIViewControllerRepresentable {
 
         func dataScanner(_ scanner: DataScannerViewController, didAdd items: [RecognizedItem], allItems: [RecognizedItem]) {
             for case .barcode(let code) in items {
-                if let text = code.payloadStringValue, text.lowercased().hasPrefix("pollen1") {
+                if let text = code.payloadStringValue {
                     scanner.stopScanning()
                     found(text)
                     return

@@ -18,6 +18,7 @@ struct NearbyView: View {
                     LabeledContent("Envelopes", value: "\(status.envelopesStored)")
                     LabeledContent("For others", value: "\(status.carriedForOthers)")
                     LabeledContent("Mine undelivered", value: "\(status.ownUndelivered)")
+                    LabeledContent("Mine delivered", value: "\(status.ownDelivered)")
                     LabeledContent("LAN", value: status.lanAddress ?? "off")
                 }
             }

@@ -1,9 +1,10 @@
 import SwiftUI
 
-/// The app: one node for the whole process, five screens in tabs.
+/// The app: one node for the whole process, four screens in tabs.
 @main
 struct PollenApp: App {
     @UIApplicationDelegateAdaptor(AppDelegate.self) private var delegate
+    @Environment(\.scenePhase) private var phase
 
     var body: some Scene {
         WindowGroup {
@@ -18,6 +19,9 @@ struct PollenApp: App {
                     .tabItem { Label("Settings", systemImage: "gear") }
             }
             .environmentObject(delegate.model)
+        }
+        .onChange(of: phase) { phase in
+            if phase != .inactive { delegate.scene(active: phase == .active) }
         }
     }
 }

@@ -1,10 +1,12 @@
 import SwiftUI
 import PollenKit
 
-/// Identity, storage and the last error.
+/// Identity, storage, new groups and channels, and the last error.
 struct SettingsView: View {
     @EnvironmentObject private var model: AppModel
     @State private var channel = ""
+    @State private var group = ""
+    @State private var members: Set<String> = []
 
     var body: some View {
         Form {
@@ -20,7 +22,17 @@ struct SettingsView: View {
             }
             Section("Public channel") {
                 TextField("#name", text: $channel)
-                Button("Join") { Task { await model.perform { _ = try await $0.joinChannel(name: channel) } } }
+                Button("Join") { Task { await model.run { try $0.joinChannel(name: channel) } } }
+            }
+            Section("New group") {
+                TextField("Name", text: $group)
+                ForEach(model.contacts, id: \.alias) { contact in
+                    // Toggle only ever sets the opposite of what `get` said.
+                    Toggle(contact.alias, isOn: Binding(
+                        get: { members.contains(contact.alias) },
+                        set: { _ in members.formSymmetricDifference([contact.alias]) }))
+                }
+                Button("Create") { Task { await model.run { try $0.createGroup(name: group, members: Array(members)) } } }
             }
             if let error = model.lastError {
                 Section("Last error") { Text(error).font(.caption) }

@@ -5,15 +5,20 @@
 // characteristics). Both restore their state when iOS relaunches the app for
 // a Bluetooth event (background modes bluetooth-central and
 // bluetooth-peripheral in Info.plist). Thin on purpose: bytes in, bytes out,
-// link up, link down; `BleCore` decides.
+// link up, link down, each handed to the node's `ble*` entry points; the
+// node's BLE driver decides. UUIDs and sizes come from the core
+// (`PollenGatt`, `gattContract()`).
 
 import CoreBluetooth
 import Foundation
+import os
 import PollenBindings
+
+private let log = Logger(subsystem: "org.pollen", category: "ble")
 
 // Sendable: every mutable field is touched only on `queue`.
 public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
-    private let core: BleCore
+    private let node: PollenNode
     private let queue = DispatchQueue(label: "org.pollen.ble")
     private var central: CBCentralManager!
     private var peripheral: CBPeripheralManager!
@@ -40,8 +45,8 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
         }
     }
 
-    public init(core: BleCore) {
-        self.core = core
+    public init(node: PollenNode) {
+        self.node = node
         super.init()
         central = CBCentralManager(
             delegate: self, queue: queue,
@@ -69,8 +74,10 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
 
     public func advertise(serviceData: Data, localName: String, intervalMs: UInt32) {
         // iOS cannot advertise service data: the identifier rides in the
-        // local name, which iOS drops in the background (the service UUID
-        // then sits in the overflow area, found by a filtered scan).
+        // local name, which iOS drops in the background. The service UUID
+        // then sits in Apple's overflow area, which only an iOS scan for it
+        // finds; Android phones are reached because this iPhone connects to
+        // them (ios/README.md, "Bluetooth in the background").
         queue.async {
             self.advert = [
                 CBAdvertisementDataServiceUUIDsKey: [PollenGatt.service],
@@ -90,7 +97,7 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
     public func connect(handle: String) {
         queue.async {
             guard let p = self.seen[handle], self.central.state == .poweredOn else {
-                self.core.bleConnectFailed(handle: handle)
+                self.tell { try self.node.bleConnectFailed(handle: handle) }
                 return
             }
             p.delegate = self
@@ -114,6 +121,17 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
         }
     }
 
+    /// Tells the node: its `ble*` entry points never block; a refused call (a
+    /// value over the contract's size, a node shut down) is logged, never
+    /// thrown into CoreBluetooth's queue.
+    private func tell(_ call: () throws -> Void) {
+        do {
+            try call()
+        } catch {
+            log.warning("BLE call refused: \(String(describing: error), privacy: .public)")
+        }
+    }
+
     // MARK: Sending
 
     /// Sends what the platform takes now; the rest waits for "ready".
@@ -130,7 +148,7 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
             }
             guard sent else { return }
             link.queue.removeFirst()
-            core.bleReady(linkId: link.id, sent: 1)
+            tell { try node.bleReady(linkId: link.id, sent: 1) }
         }
         if link.closing { close(link) }
     }
@@ -141,7 +159,7 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
             central.cancelPeripheralConnection(p)
         }
         // A peripheral cannot hang up on a central: stop serving this link.
-        core.bleLinkDown(linkId: link.id)
+        tell { try node.bleLinkDown(linkId: link.id) }
     }
 
     private func link(of p: CBPeripheral) -> Link? {
@@ -180,7 +198,7 @@ extension PollenBle: CBCentralManagerDelegate {
         } else {
             for link in links.values where link.peer != nil {
                 links[link.id] = nil
-                core.bleLinkDown(linkId: link.id)
+                tell { try node.bleLinkDown(linkId: link.id) }
             }
         }
     }
@@ -201,7 +219,7 @@ extension PollenBle: CBCentralManagerDelegate {
         seen[handle] = peripheral
         let serviceData = (advertisementData[CBAdvertisementDataServiceDataKey] as? [CBUUID: Data])?[PollenGatt.service]
         let name = advertisementData[CBAdvertisementDataLocalNameKey] as? String
-        core.bleAdvertisement(handle: handle, serviceData: serviceData, localName: name)
+        tell { try node.bleAdvertisement(handle: handle, serviceData: serviceData, localName: name) }
     }
 
     public func centralManager(_ central: CBCentralManager, didConnect peripheral: CBPeripheral) {
@@ -211,7 +229,7 @@ extension PollenBle: CBCentralManagerDelegate {
     public func centralManager(
         _ central: CBCentralManager, didFailToConnect peripheral: CBPeripheral, error: Error?
     ) {
-        core.bleConnectFailed(handle: peripheral.identifier.uuidString)
+        tell { try node.bleConnectFailed(handle: peripheral.identifier.uuidString) }
     }
 
     public func centralManager(
@@ -219,9 +237,9 @@ extension PollenBle: CBCentralManagerDelegate {
     ) {
         if let link = link(of: peripheral) {
             links[link.id] = nil
-            core.bleLinkDown(linkId: link.id)
+            tell { try node.bleLinkDown(linkId: link.id) }
         } else {
-            core.bleConnectFailed(handle: peripheral.identifier.uuidString)
+            tell { try node.bleConnectFailed(handle: peripheral.identifier.uuidString) }
         }
     }
 }
@@ -260,10 +278,12 @@ extension PollenBle: CBPeripheralDelegate {
         link.write = characteristic.service?.characteristics?.first { $0.uuid == PollenGatt.write }
         links[link.id] = link
         // iOS negotiates the MTU itself; the write size tells what it got.
-        let mtu = peripheral.maximumWriteValueLength(for: .withoutResponse) + 3
-        core.bleLinkUp(
-            linkId: link.id, handle: peripheral.identifier.uuidString, central: true,
-            attMtu: UInt16(clamping: mtu))
+        let mtu = peripheral.maximumWriteValueLength(for: .withoutResponse) + Int(PollenGatt.contract.attHeader)
+        tell {
+            try node.bleLinkUp(
+                linkId: link.id, handle: peripheral.identifier.uuidString, central: true,
+                attMtu: UInt16(clamping: mtu))
+        }
     }
 
     public func peripheral(
@@ -272,7 +292,7 @@ extension PollenBle: CBPeripheralDelegate {
         guard error == nil, characteristic.uuid == PollenGatt.notify,
             let link = link(of: peripheral), let value = characteristic.value
         else { return }
-        core.bleReceived(linkId: link.id, value: value)
+        tell { try node.bleReceived(linkId: link.id, value: value) }
     }
 
     public func peripheralIsReady(toSendWriteWithoutResponse peripheral: CBPeripheral) {
@@ -287,7 +307,7 @@ extension PollenBle: CBPeripheralManagerDelegate {
         guard peripheral.state == .poweredOn else {
             for link in links.values where link.subscriber != nil {
                 links[link.id] = nil
-                core.bleLinkDown(linkId: link.id)
+                tell { try node.bleLinkDown(linkId: link.id) }
             }
             return
         }
@@ -318,9 +338,12 @@ extension PollenBle: CBPeripheralManagerDelegate {
         guard characteristic.uuid == PollenGatt.notify, link(of: central) == nil else { return }
         let link = Link(id: newLinkId(), peer: nil, subscriber: central)
         links[link.id] = link
-        core.bleLinkUp(
-            linkId: link.id, handle: central.identifier.uuidString, central: false,
-            attMtu: UInt16(clamping: central.maximumUpdateValueLength + 3))
+        let mtu = central.maximumUpdateValueLength + Int(PollenGatt.contract.attHeader)
+        tell {
+            try node.bleLinkUp(
+                linkId: link.id, handle: central.identifier.uuidString, central: false,
+                attMtu: UInt16(clamping: mtu))
+        }
     }
 
     public func peripheralManager(
@@ -329,7 +352,7 @@ extension PollenBle: CBPeripheralManagerDelegate {
     ) {
         if let link = link(of: central) {
             links[link.id] = nil
-            core.bleLinkDown(linkId: link.id)
+            tell { try node.bleLinkDown(linkId: link.id) }
         }
     }
 
@@ -341,7 +364,7 @@ extension PollenBle: CBPeripheralManagerDelegate {
                 peripheral.respond(to: request, withResult: .requestNotSupported)
                 return
             }
-            core.bleReceived(linkId: link.id, value: value)
+            tell { try node.bleReceived(linkId: link.id, value: value) }
         }
         if let first = requests.first {
             peripheral.respond(to: first, withResult: .success)

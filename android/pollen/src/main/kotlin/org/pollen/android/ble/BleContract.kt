@@ -36,20 +36,25 @@ interface BleCore {
  */
 typealias BleRadio = uniffi.pollen.BleRadio
 
-/** The Pollen GATT profile (`core/src/ble/profile.rs`). */
+/**
+ * The Pollen GATT profile, from the core (`gattContract()`,
+ * `bindings/src/gatt.rs`) rather than written again here.
+ */
 object PollenGatt {
+    private val contract = uniffi.pollen.gattContract()
+
     /** The Pollen service. */
-    val SERVICE: UUID = UUID.fromString("7a3f0001-9c4e-4b8e-8f1d-5c0a6b2e9d41")
+    val SERVICE: UUID = UUID.fromString(contract.serviceUuid)
 
     /** Written by the central (without response). */
-    val WRITE: UUID = UUID.fromString("7a3f0002-9c4e-4b8e-8f1d-5c0a6b2e9d41")
+    val WRITE: UUID = UUID.fromString(contract.writeUuid)
 
     /** Notified by the peripheral. */
-    val NOTIFY: UUID = UUID.fromString("7a3f0003-9c4e-4b8e-8f1d-5c0a6b2e9d41")
+    val NOTIFY: UUID = UUID.fromString(contract.notifyUuid)
 
-    /** The client characteristic configuration descriptor (subscriptions). */
+    /** The client characteristic configuration descriptor (Bluetooth's, not Pollen's). */
     val CCCD: UUID = UUID.fromString("00002902-0000-1000-8000-00805f9b34fb")
 
     /** The ATT MTU a central asks for (Android's largest). */
-    const val MAX_MTU = 517
+    val MAX_MTU: Int = contract.maxAttMtu.toInt()
 }

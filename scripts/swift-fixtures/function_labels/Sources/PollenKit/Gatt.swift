@@ -1,0 +1,5 @@
+import PollenBindings
+
+enum Gatt {
+    static let contract: GattContract = gattContract(version: 1)
+}
