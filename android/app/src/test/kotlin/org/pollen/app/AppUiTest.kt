@@ -79,13 +79,6 @@ class AppUiTest {
         }
     }
 
-    private fun View.all(): List<View> =
-        listOf(this) + if (this is ViewGroup) (0 until childCount).flatMap { getChildAt(it).all() } else emptyList()
-
-    private fun View.button(text: String): Button = all().filterIsInstance<Button>().single { it.text.toString() == text }
-
-    private fun ListView.lines(): List<String> = (0 until adapter.count).map { adapter.getItem(it).toString() }
-
     @Test
     fun aPastedContactStartsAChatAndTheMessageIsSent() {
         var opened: Pair<String, String>? = null
@@ -138,7 +131,7 @@ class AppUiTest {
             chen.exportBundle(bundle)
             ana.importBundle(bundle)
         }
-        MessageNotifier.openChat = null
+        notifier.openChat = null
         carry("are you at the station?")
         until("a notification is posted") { shadow.allNotifications.isNotEmpty() }
         val posted = shadow.allNotifications.single()
@@ -153,12 +146,12 @@ class AppUiTest {
         assertEquals(conversation, opens.getStringExtra(MessageNotifier.EXTRA_CONVERSATION))
 
         // The same chat on screen: nothing new is posted; the count grows once it is not.
-        MessageNotifier.openChat = conversation
+        notifier.openChat = conversation
         carry("hello?")
         Thread.sleep(300)
         shadowOf(Looper.getMainLooper()).idle()
         assertEquals(1, shadow.allNotifications.size)
-        MessageNotifier.openChat = null
+        notifier.openChat = null
         carry("ping")
         until("the chat's notification is replaced") {
             shadow.allNotifications.singleOrNull()?.extras?.getCharSequence("android.text")?.toString() == "ping"
