@@ -45,6 +45,7 @@ class JourneyTest {
     private val mesh = LoopbackMesh()
     private lateinit var carrier: Pollen
     private val connections = mutableListOf<LoopbackConnection>()
+    private val activities = mutableListOf<ActivityController<MainActivity>>()
     private val app: JourneyApp get() = RuntimeEnvironment.getApplication() as JourneyApp
 
     @Before
@@ -58,6 +59,8 @@ class JourneyTest {
 
     @After
     fun close() {
+        // The activities first: their coroutines must not outlive the nodes.
+        activities.forEach { it.pause().stop().destroy() }
         connections.forEach { it.close() }
         carrier.close()
         mesh.close()
@@ -70,7 +73,7 @@ class JourneyTest {
         val notifier = MessageNotifier(app) { Intent(open) }
         val dir = File(root, who).apply { mkdirs() }
         connections += LoopbackConnection(dir, who, mesh, CARRIER, notifier).also { app.connections[who] = it }
-        return Robolectric.buildActivity(MainActivity::class.java, Intent(open)).setup()
+        return Robolectric.buildActivity(MainActivity::class.java, Intent(open)).setup().also { activities += it }
     }
 
     private fun Activity.timeline(): List<String> =
