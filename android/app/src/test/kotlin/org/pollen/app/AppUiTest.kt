@@ -5,8 +5,6 @@ import android.content.Context
 import android.content.Intent
 import android.os.Handler
 import android.os.Looper
-import android.view.View
-import android.view.ViewGroup
 import android.widget.Button
 import android.widget.EditText
 import android.widget.ListView
@@ -157,5 +155,41 @@ class AppUiTest {
             shadow.allNotifications.singleOrNull()?.extras?.getCharSequence("android.text")?.toString() == "ping"
         }
         assertEquals(3, shadow.allNotifications.single().number)
+    }
+
+    @Test
+    fun theChatScreensMuteButtonSilencesThatChatsNotifications() {
+        runBlocking {
+            ana.addContact(chen.card())
+            chen.addContact(ana.card())
+        }
+        val notifier = MessageNotifier(context) { Intent(context, MainActivity::class.java) }
+        scope.launch(Dispatchers.Default) { ana.events.collect { notifier.onEvent(ana, it) } }
+        val shadow = shadowOf(context.getSystemService(NotificationManager::class.java))
+        fun carry(text: String) = runBlocking {
+            chen.sendDirect("Ana", text)
+            val bundle = File(dir, "bundle-${System.nanoTime()}").path
+            chen.exportBundle(bundle)
+            ana.importBundle(bundle)
+        }
+        val id = runBlocking { ana.openChatWithContact("Chen") }.conversationId
+        val chat = ChatScreen(context, id, "Chen", scope, { ana }, { errors += it })
+        runBlocking { chat.refresh(ana) }
+        val mute = chat.view.findViewById<Button>(ChatScreen.MUTE_ID)
+        assertEquals("Mute", mute.text.toString())
+
+        mute.performClick()
+        until("the chat is muted") { mute.text.toString() == "Unmute" }
+        assertTrue(runBlocking { ana.chatList() }.single { it.conversationId == id }.muted)
+        carry("muted: no sound please")
+        until("the message is in") { runBlocking { ana.chatList() }.single().preview == "muted: no sound please" }
+        Thread.sleep(300)
+        shadowOf(Looper.getMainLooper()).idle()
+        assertEquals("a muted chat posts nothing", 0, shadow.allNotifications.size)
+
+        mute.performClick()
+        until("the chat is unmuted") { mute.text.toString() == "Mute" }
+        carry("unmuted")
+        until("an unmuted chat notifies again") { shadow.allNotifications.size == 1 }
     }
 }
