@@ -6,7 +6,9 @@
 #      generated bindings, JNA and kotlinx-coroutines;
 #   3. the Kotlin test program on the JVM: three nodes over a loopback
 #      platform transport, events, errors, the call+callback round trip;
-#   4. Robolectric: the foreground service starts the node, offline;
+#   4. Robolectric, offline: the foreground service runs the node and
+#      follows Bluetooth, permissions, process death and boot; the app's
+#      screens; the journey of two apps (own cores) through a carrier;
 #   5. every hand-written Swift file parses (tree-sitter-swift);
 #   6. no Swift or Kotlin spells the GATT UUIDs: they come from the core's
 #      gattContract() (scripts/gatt_literals.py, with a planted literal).
@@ -40,12 +42,13 @@ java -Djna.library.path="$LIB_DIR" \
     -cp "$CLASSES:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_STDLIB" \
     org.pollen.android.BindingsTestProgramKt
 
-echo "--> Robolectric (SDK 35, offline): the foreground service runs the node; the app's screens through their views"
+echo "--> Robolectric (SDK 35, offline): the service and its restarts; the app's screens; the two-app journey"
 java -Djna.library.path="$LIB_DIR" \
     -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
     -Dpollen.manifest="$ROOT/android/pollen/src/main/AndroidManifest.xml" \
     -cp "$CLASSES:$ROBOLECTRIC_CP:$ANDROID_ALL_35:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_STDLIB" \
-    org.pollen.android.JUnitSummaryKt org.pollen.android.PollenServiceTest org.pollen.app.AppUiTest
+    org.pollen.android.JUnitSummaryKt org.pollen.android.PollenServiceTest org.pollen.android.MeshRestartTest \
+    org.pollen.app.AppUiTest org.pollen.app.JourneyTest
 
 echo "--> Swift syntax: the hand-written Swift (the generated file is checked by test-bindings.sh)"
 scripts/swift-syntax.sh ios

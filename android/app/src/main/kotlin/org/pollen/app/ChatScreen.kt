@@ -31,8 +31,11 @@ class ChatScreen(
         hint = "Message"
     }
 
+    private var muted = false
+    private val mute = context.button("Mute") { toggleMute() }.apply { id = MUTE_ID }
+
     override val view = context.column(
-        context.label(chatTitle, 20f),
+        context.row(context.label(chatTitle, 20f), mute),
         ListView(context).apply {
             id = TIMELINE_ID
             adapter = this@ChatScreen.adapter
@@ -55,7 +58,22 @@ class ChatScreen(
         }
     }
 
+    /** Notifications for this chat off or back on (Rust keeps the flag and honours it). */
+    private fun toggleMute() {
+        val node = pollen() ?: return
+        scope.launch {
+            try {
+                node.setChatMuted(conversationId, !muted)
+                refresh(node)
+            } catch (e: Exception) {
+                report(e)
+            }
+        }
+    }
+
     override suspend fun refresh(pollen: Pollen) {
+        muted = pollen.chatList().firstOrNull { it.conversationId == conversationId }?.muted ?: false
+        mute.text = if (muted) "Unmute" else "Mute"
         val offset = TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 1000
         val items = pollen.timeline(conversationId, limit = 100, utcOffsetSecs = offset)
         adapter.clear()
@@ -73,6 +91,9 @@ class ChatScreen(
 
         /** The timeline list. */
         const val TIMELINE_ID = 0x7f0a0203
+
+        /** The mute / unmute button. */
+        const val MUTE_ID = 0x7f0a0204
 
         /** One timeline item as a line of text. */
         fun line(item: TimelineEntry): String = when (item) {

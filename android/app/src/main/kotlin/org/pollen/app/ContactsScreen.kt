@@ -25,7 +25,10 @@ class ContactsScreen(
     private val openChat: (conversationId: String, title: String) -> Unit,
 ) : Screen {
     override val title = "Contacts"
-    private val qr = ImageView(context).apply { adjustViewBounds = true }
+    private val qr = ImageView(context).apply {
+        id = QR_ID
+        adjustViewBounds = true
+    }
     private val cardText = context.label(size = 10f).apply { setTextIsSelectable(true) }
     private val pasted = EditText(context).apply {
         id = PASTE_ID
@@ -122,5 +125,8 @@ class ContactsScreen(
 
         /** The contact list (tap: chat; long press: safety number). */
         const val CONTACT_LIST_ID = 0x7f0a0102
+
+        /** Our card's QR code. */
+        const val QR_ID = 0x7f0a0103
     }
 }

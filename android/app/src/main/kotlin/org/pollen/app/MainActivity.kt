@@ -1,13 +1,11 @@
 package org.pollen.app
 
 import android.app.Activity
-import android.content.ComponentName
 import android.content.Intent
-import android.content.ServiceConnection
 import android.graphics.Bitmap
 import android.os.Bundle
-import android.os.IBinder
 import android.provider.MediaStore
+import android.view.View
 import android.widget.FrameLayout
 import android.widget.LinearLayout
 import android.widget.Toast
@@ -15,51 +13,38 @@ import java.util.concurrent.ConcurrentHashMap
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.MainScope
 import kotlinx.coroutines.cancel
-import kotlinx.coroutines.flow.filterNotNull
-import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.launch
 import org.pollen.android.MeshPermissions
-import org.pollen.android.MessageNotifier
 import org.pollen.android.Pollen
 import org.pollen.android.PollenEvent
-import org.pollen.android.PollenService
 import uniffi.pollen.NeighbourInfo
 
 /**
- * The app's one activity: asks for the mesh permissions, starts and binds the
- * service, and shows one [Screen] at a time under a row of tabs.
+ * The app's one activity: on first run asks for a name, asks for the mesh
+ * permissions, connects to the node ([MeshConnection]: the service, unless
+ * the application supplies another) and shows one [Screen] at a time under a
+ * row of tabs.
  */
 class MainActivity : Activity() {
     private val scope = MainScope()
-    private var pollen: Pollen? = null
-    private var bound = false
+    private lateinit var mesh: MeshConnection
+    private var node: MeshNode? = null
     private var events: Job? = null
+    private var connecting: Job? = null
+    private var pendingName: String? = null
     private val neighbours = ConcurrentHashMap<String, NeighbourInfo>()
     private lateinit var content: FrameLayout
+    private lateinit var tabRow: View
     private lateinit var contacts: ContactsScreen
     private lateinit var tabs: List<Screen>
     private lateinit var current: Screen
     private var resumed = false
 
-    private val connection = object : ServiceConnection {
-        override fun onServiceConnected(name: ComponentName?, binder: IBinder?) {
-            val service = (binder as PollenService.LocalBinder).service
-            scope.launch {
-                val node = service.node.filterNotNull().first()
-                pollen = node
-                events = launch { node.events.collect(::onEvent) }
-                refresh()
-            }
-        }
-
-        override fun onServiceDisconnected(name: ComponentName?) {
-            events?.cancel()
-            pollen = null
-        }
-    }
+    private val pollen: Pollen? get() = node?.pollen
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
+        mesh = (application as? MeshProvider)?.meshFor(this) ?: ServiceMesh(this)
         val node = { pollen }
         contacts = ContactsScreen(this, scope, node, ::photograph, ::report, ::openChat)
         tabs = listOf(
@@ -69,7 +54,7 @@ class MainActivity : Activity() {
             SettingsScreen(this, scope, node, ::report),
         )
         content = FrameLayout(this)
-        val tabRow = row(*tabs.map { screen -> button(screen.title) { show(screen) } }.toTypedArray())
+        tabRow = row(*tabs.map { screen -> button(screen.title) { show(screen) } }.toTypedArray())
         setContentView(
             LinearLayout(this).apply {
                 orientation = LinearLayout.VERTICAL
@@ -77,23 +62,53 @@ class MainActivity : Activity() {
                 addView(tabRow)
             },
         )
-        show(tabs.first())
+        if (mesh.hasIdentity) {
+            show(tabs.first())
+            begin(null)
+        } else {
+            tabRow.visibility = View.GONE
+            show(FirstRunScreen(this) { name -> begin(name) })
+        }
         openFromNotification(intent)
+    }
 
+    /** Asks for what is missing, then starts the mesh ([name]: a new identity's). */
+    private fun begin(name: String?) {
+        if (name != null) {
+            tabRow.visibility = View.VISIBLE
+            show(tabs.first())
+            BatteryExemption.askIfNeeded(this)
+        }
         val missing = MeshPermissions.missing(this)
-        if (missing.isEmpty()) startMesh() else requestPermissions(missing.toTypedArray(), REQUEST_PERMISSIONS)
+        if (missing.isEmpty()) {
+            startMesh(name)
+        } else {
+            pendingName = name
+            requestPermissions(missing.toTypedArray(), REQUEST_PERMISSIONS)
+        }
     }
 
     override fun onRequestPermissionsResult(requestCode: Int, permissions: Array<out String>, grantResults: IntArray) {
         super.onRequestPermissionsResult(requestCode, permissions, grantResults)
         // Whatever was refused, the mesh runs with what it has (LAN without
         // Bluetooth, or the other way round).
-        if (requestCode == REQUEST_PERMISSIONS) startMesh()
+        if (requestCode == REQUEST_PERMISSIONS) startMesh(pendingName)
     }
 
-    private fun startMesh() {
-        PollenService.start(this)
-        bound = bindService(Intent(this, PollenService::class.java), connection, BIND_AUTO_CREATE)
+    private fun startMesh(name: String?) {
+        if (connecting != null) return
+        connecting = scope.launch {
+            try {
+                val connected = mesh.connect(name)
+                node = connected
+                if (resumed) connected.notifier.openChat = (current as? ChatScreen)?.conversationId
+                events = launch { connected.pollen.events.collect(::onEvent) }
+                refresh()
+            } catch (e: Exception) {
+                connecting = null
+                report(e)
+            }
+        }
     }
 
     private fun onEvent(event: PollenEvent) {
@@ -107,7 +122,7 @@ class MainActivity : Activity() {
 
     private fun show(screen: Screen) {
         current = screen
-        if (screen !is ChatScreen && resumed) MessageNotifier.openChat = null
+        if (resumed) node?.notifier?.openChat = (screen as? ChatScreen)?.conversationId
         content.removeAllViews()
         content.addView(screen.view)
         refresh()
@@ -115,12 +130,12 @@ class MainActivity : Activity() {
 
     private fun openChat(conversationId: String, title: String) {
         show(ChatScreen(this, conversationId, title, scope, { pollen }, ::report))
-        if (resumed) MessageNotifier.openChat = conversationId
+        node?.notifier?.clear(conversationId)
     }
 
     /** A tapped notification carries the chat to open. */
     private fun openFromNotification(intent: Intent?) {
-        val id = intent?.getStringExtra(MessageNotifier.EXTRA_CONVERSATION) ?: return
+        val id = intent?.getStringExtra(org.pollen.android.MessageNotifier.EXTRA_CONVERSATION) ?: return
         scope.launch {
             val node = pollen ?: awaitNode()
             runCatching { node.chatList().firstOrNull { it.conversationId == id } }
@@ -137,20 +152,21 @@ class MainActivity : Activity() {
 
     override fun onNewIntent(intent: Intent) {
         super.onNewIntent(intent)
+        setIntent(intent)
         openFromNotification(intent)
     }
 
     override fun onResume() {
         super.onResume()
         resumed = true
-        MessageNotifier.openChat = (current as? ChatScreen)?.conversationId
+        node?.notifier?.openChat = (current as? ChatScreen)?.conversationId
         refresh()
     }
 
     override fun onPause() {
         // In the background every chat's messages notify.
         resumed = false
-        MessageNotifier.openChat = null
+        node?.notifier?.openChat = null
         super.onPause()
     }
 
@@ -178,7 +194,7 @@ class MainActivity : Activity() {
     }
 
     override fun onDestroy() {
-        if (bound) unbindService(connection)
+        mesh.disconnect()
         scope.cancel()
         super.onDestroy()
     }

@@ -5,8 +5,6 @@ import android.content.Context
 import android.content.Intent
 import android.os.Handler
 import android.os.Looper
-import android.view.View
-import android.view.ViewGroup
 import android.widget.Button
 import android.widget.EditText
 import android.widget.ListView
@@ -79,13 +77,6 @@ class AppUiTest {
         }
     }
 
-    private fun View.all(): List<View> =
-        listOf(this) + if (this is ViewGroup) (0 until childCount).flatMap { getChildAt(it).all() } else emptyList()
-
-    private fun View.button(text: String): Button = all().filterIsInstance<Button>().single { it.text.toString() == text }
-
-    private fun ListView.lines(): List<String> = (0 until adapter.count).map { adapter.getItem(it).toString() }
-
     @Test
     fun aPastedContactStartsAChatAndTheMessageIsSent() {
         var opened: Pair<String, String>? = null
@@ -138,7 +129,7 @@ class AppUiTest {
             chen.exportBundle(bundle)
             ana.importBundle(bundle)
         }
-        MessageNotifier.openChat = null
+        notifier.openChat = null
         carry("are you at the station?")
         until("a notification is posted") { shadow.allNotifications.isNotEmpty() }
         val posted = shadow.allNotifications.single()
@@ -153,16 +144,52 @@ class AppUiTest {
         assertEquals(conversation, opens.getStringExtra(MessageNotifier.EXTRA_CONVERSATION))
 
         // The same chat on screen: nothing new is posted; the count grows once it is not.
-        MessageNotifier.openChat = conversation
+        notifier.openChat = conversation
         carry("hello?")
         Thread.sleep(300)
         shadowOf(Looper.getMainLooper()).idle()
         assertEquals(1, shadow.allNotifications.size)
-        MessageNotifier.openChat = null
+        notifier.openChat = null
         carry("ping")
         until("the chat's notification is replaced") {
             shadow.allNotifications.singleOrNull()?.extras?.getCharSequence("android.text")?.toString() == "ping"
         }
         assertEquals(3, shadow.allNotifications.single().number)
+    }
+
+    @Test
+    fun theChatScreensMuteButtonSilencesThatChatsNotifications() {
+        runBlocking {
+            ana.addContact(chen.card())
+            chen.addContact(ana.card())
+        }
+        val notifier = MessageNotifier(context) { Intent(context, MainActivity::class.java) }
+        scope.launch(Dispatchers.Default) { ana.events.collect { notifier.onEvent(ana, it) } }
+        val shadow = shadowOf(context.getSystemService(NotificationManager::class.java))
+        fun carry(text: String) = runBlocking {
+            chen.sendDirect("Ana", text)
+            val bundle = File(dir, "bundle-${System.nanoTime()}").path
+            chen.exportBundle(bundle)
+            ana.importBundle(bundle)
+        }
+        val id = runBlocking { ana.openChatWithContact("Chen") }.conversationId
+        val chat = ChatScreen(context, id, "Chen", scope, { ana }, { errors += it })
+        runBlocking { chat.refresh(ana) }
+        val mute = chat.view.findViewById<Button>(ChatScreen.MUTE_ID)
+        assertEquals("Mute", mute.text.toString())
+
+        mute.performClick()
+        until("the chat is muted") { mute.text.toString() == "Unmute" }
+        assertTrue(runBlocking { ana.chatList() }.single { it.conversationId == id }.muted)
+        carry("muted: no sound please")
+        until("the message is in") { runBlocking { ana.chatList() }.single().preview == "muted: no sound please" }
+        Thread.sleep(300)
+        shadowOf(Looper.getMainLooper()).idle()
+        assertEquals("a muted chat posts nothing", 0, shadow.allNotifications.size)
+
+        mute.performClick()
+        until("the chat is unmuted") { mute.text.toString() == "Mute" }
+        carry("unmuted")
+        until("an unmuted chat notifies again") { shadow.allNotifications.size == 1 }
     }
 }

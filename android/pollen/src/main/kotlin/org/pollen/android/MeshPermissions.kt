@@ -32,6 +32,16 @@ object MeshPermissions {
         if (sdkInt >= SDK_LOCAL_NETWORK) add(ACCESS_LOCAL_NETWORK)
     }
 
+    /** Whether the Bluetooth ones among [runtime] are all granted. */
+    fun bluetoothGranted(context: Context): Boolean {
+        val bluetooth = if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.S) {
+            listOf(Manifest.permission.BLUETOOTH_SCAN, Manifest.permission.BLUETOOTH_ADVERTISE, Manifest.permission.BLUETOOTH_CONNECT)
+        } else {
+            listOf(Manifest.permission.ACCESS_FINE_LOCATION)
+        }
+        return bluetooth.all { context.checkSelfPermission(it) == PackageManager.PERMISSION_GRANTED }
+    }
+
     /** Those of [runtime] not granted yet. */
     fun missing(context: Context): List<String> = runtime().filter {
         context.checkSelfPermission(it) != PackageManager.PERMISSION_GRANTED

@@ -22,6 +22,10 @@ class MessageNotifier(
 ) {
     private val manager = context.getSystemService(NotificationManager::class.java)
 
+    /** The chat on screen now (conversation id), or null when none is or the app is in the background. */
+    @Volatile
+    var openChat: String? = null
+
     init {
         for (kind in ConversationKind.entries) {
             manager.createNotificationChannel(
@@ -64,15 +68,11 @@ class MessageNotifier(
     /** Removes a chat's notification (the user opened it). */
     fun clear(conversationId: String) = manager.cancel(conversationId, NOTIFICATION_ID)
 
-    /** Channel ids, the open chat, and the tap's extra. */
+    /** Channel ids and the tap's extra. */
     companion object {
         /** The conversation id (hex) a tapped notification opens. */
         const val EXTRA_CONVERSATION = "org.pollen.android.CONVERSATION"
         private const val NOTIFICATION_ID = 2
-
-        /** The chat on screen now (conversation id), or null when none is or the app is in the background. */
-        @Volatile
-        var openChat: String? = null
 
         /** The notification channel for a kind of chat. */
         fun channel(kind: ConversationKind): String = "pollen-" + kind.name.lowercase()

@@ -195,6 +195,9 @@ class Pollen private constructor(
      */
     suspend fun setBleRadio(radio: BleRadio?): Unit = call { setBleRadio(radio) }
 
+    /** Whether BLE runs on the node (a radio is set). */
+    suspend fun bleIsOn(): Boolean = call { bleIsOn() }
+
     /** An advertisement of the Pollen service was heard; never blocks. */
     fun bleAdvertisement(handle: String, serviceData: ByteArray?, localName: String?) =
         node.bleAdvertisement(handle, serviceData, localName)

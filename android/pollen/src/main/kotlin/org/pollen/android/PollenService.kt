@@ -21,6 +21,8 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeoutOrNull
 import uniffi.pollen.RunOptions
@@ -37,12 +39,18 @@ class PollenService : Service() {
     private lateinit var multicast: MulticastLockHolder
     private var starting: Job? = null
     private var ble: org.pollen.android.ble.PollenBle? = null
+    private val radioLock = Mutex()
+    private val platform = MeshStateReceiver(bluetooth = { on -> scope.launch { followBluetooth(on) } }, screen = {})
 
     /** The running node once it is open and started; null before and after. */
     val node: StateFlow<Pollen?> = nodeState.asStateFlow()
 
     /** Why the node could not start, if it could not. */
     val failure: StateFlow<Throwable?> = failureState.asStateFlow()
+
+    /** Posts the node's messages; the app tells it which chat is on screen. */
+    lateinit var notifier: MessageNotifier
+        private set
 
     /** Whether the Wi-Fi multicast lock is held (mDNS needs it). */
     val multicastLockHeld: Boolean get() = multicast.isHeld
@@ -56,6 +64,8 @@ class PollenService : Service() {
     override fun onCreate() {
         super.onCreate()
         multicast = MulticastLockHolder(this)
+        notifier = MessageNotifier(this)
+        platform.register(this)
     }
 
     override fun onBind(intent: Intent?): IBinder = LocalBinder()
@@ -67,12 +77,18 @@ class PollenService : Service() {
             val lan = intent?.getBooleanExtra(EXTRA_LAN, true) ?: true
             multicast.acquire()
             starting = scope.launch { startNode(name, lan) }
+        } else {
+            // Started again (the app after a permission was granted): BLE
+            // may now be possible where it was not.
+            scope.launch { followBluetooth(true) }
         }
+        // Killed with the process, the service is recreated and started
+        // again with a null intent: the node reopens its identity.
         return START_STICKY
     }
 
     private suspend fun startNode(name: String, lan: Boolean) {
-        val dir = File(filesDir, DATA_DIR).apply { mkdirs() }
+        val dir = dataDir(this).apply { mkdirs() }
         try {
             val pollen = Pollen.openOrCreate(dir.path, name)
             try {
@@ -81,15 +97,29 @@ class PollenService : Service() {
                 pollen.close()
                 throw e
             }
-            val notifier = MessageNotifier(this)
             scope.launch { pollen.events.collect { runCatching { notifier.onEvent(pollen, it) } } }
             nodeState.value = pollen
-            ble = org.pollen.android.ble.BleCores.attach(this, pollen)
+            followBluetooth(true)
         } catch (e: Exception) {
             Log.e(TAG, "node did not start", e)
             failureState.value = e
         }
     }
+
+    /** Starts BLE on the running node when Bluetooth is on and permitted, or stops it. */
+    private suspend fun followBluetooth(on: Boolean) = radioLock.withLock {
+        val pollen = nodeState.value ?: return@withLock
+        val radio = ble
+        if (on && radio == null) {
+            ble = org.pollen.android.ble.BleCores.attach(this, pollen)
+        } else if (!on && radio != null) {
+            ble = null
+            org.pollen.android.ble.BleCores.detach(pollen, radio)
+        }
+    }
+
+    /** Whether BLE runs on the node now (tests and the status line). */
+    val bluetoothRunning: Boolean get() = ble != null
 
     private fun goForeground() {
         val manager = getSystemService(NotificationManager::class.java)
@@ -110,6 +140,7 @@ class PollenService : Service() {
     }
 
     override fun onDestroy() {
+        unregisterReceiver(platform)
         // A node still opening would otherwise be published after we looked.
         runBlocking { withTimeoutOrNull(STOP_TIMEOUT_MS) { starting?.join() } }
         val radio = ble
@@ -142,6 +173,11 @@ class PollenService : Service() {
 
         /** Whether to run the LAN transport (default true). */
         const val EXTRA_LAN = "org.pollen.android.LAN"
+
+        private fun dataDir(context: Context) = File(context.filesDir, DATA_DIR)
+
+        /** Whether an identity was made on this device (the app's first run is over). */
+        fun hasIdentity(context: Context): Boolean = dataDir(context).list()?.isNotEmpty() == true
 
         /** Starts the service in the foreground (call from a visible activity). */
         fun start(context: Context, name: String? = null) {

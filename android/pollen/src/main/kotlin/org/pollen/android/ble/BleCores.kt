@@ -15,6 +15,7 @@ object BleCores {
 
     /** A started radio wired to [pollen], or null when Bluetooth is off or not permitted. */
     suspend fun attach(context: Context, pollen: Pollen): PollenBle? {
+        if (!org.pollen.android.MeshPermissions.bluetoothGranted(context)) return null
         val ble = PollenBle(context, coreOf(pollen))
         if (!ble.start()) return null
         try {

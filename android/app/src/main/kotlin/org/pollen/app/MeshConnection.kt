@@ -1,0 +1,35 @@
+package org.pollen.app
+
+import android.app.Activity
+import org.pollen.android.MessageNotifier
+import org.pollen.android.Pollen
+
+/**
+ * Where an activity gets its node from: the foreground service on a phone
+ * ([ServiceMesh]); under a test, a node of the test's own (two apps in one
+ * JVM each need theirs, which one process-wide service cannot give).
+ */
+interface MeshConnection {
+    /** Whether this device already has an identity; if not, the first-run screen asks for a name. */
+    val hasIdentity: Boolean
+
+    /** Starts the mesh, creating the identity called [name] on first run, and returns the running node. */
+    suspend fun connect(name: String?): MeshNode
+
+    /** Lets go of the node (on a phone the service keeps running it). */
+    fun disconnect()
+}
+
+/** A running node and the notifier that posts its messages. */
+class MeshNode(
+    /** The node. */
+    val pollen: Pollen,
+    /** Posts its messages' notifications; told which chat is on screen. */
+    val notifier: MessageNotifier,
+)
+
+/** An [android.app.Application] that supplies its activities' connections (tests do). */
+interface MeshProvider {
+    /** The connection [activity] uses. */
+    fun meshFor(activity: Activity): MeshConnection
+}

@@ -1,0 +1,169 @@
+package org.pollen.app
+
+import android.app.Activity
+import android.app.AlertDialog
+import android.app.NotificationManager
+import android.content.Intent
+import android.graphics.drawable.BitmapDrawable
+import android.os.Looper
+import android.provider.MediaStore
+import android.provider.Settings
+import android.widget.Button
+import android.widget.EditText
+import android.widget.ImageView
+import android.widget.ListView
+import java.io.File
+import java.nio.file.Files
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.pollen.android.LoopbackMesh
+import org.pollen.android.MeshPermissions
+import org.pollen.android.MessageNotifier
+import org.pollen.android.Pollen
+import org.robolectric.Robolectric
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.android.controller.ActivityController
+import org.robolectric.annotation.Config
+import org.robolectric.shadows.ShadowAlertDialog
+
+/**
+ * Two people's apps in one JVM, each with its own core and data directory,
+ * joined by loopback links through a third node that only carries. Every
+ * step goes through the activities' views.
+ */
+@RunWith(RobolectricTestRunner::class)
+@Config(sdk = [35], manifest = Config.NONE, application = JourneyApp::class)
+class JourneyTest {
+    private lateinit var root: File
+    private val mesh = LoopbackMesh()
+    private lateinit var carrier: Pollen
+    private val connections = mutableListOf<LoopbackConnection>()
+    private val activities = mutableListOf<ActivityController<MainActivity>>()
+    private val app: JourneyApp get() = RuntimeEnvironment.getApplication() as JourneyApp
+
+    @Before
+    fun mesh() {
+        root = Files.createTempDirectory("pollen-journey").toFile()
+        carrier = runBlocking { Pollen.create(File(root, "carrier").path, "Carrier") }
+        mesh.join(CARRIER, carrier)
+        runBlocking { carrier.start(LoopbackConnection.OFFLINE) }
+        shadowOf(app).grantPermissions(*MeshPermissions.runtime(35).toTypedArray())
+    }
+
+    @After
+    fun close() {
+        // The activities first: their coroutines must not outlive the nodes.
+        activities.forEach { it.pause().stop().destroy() }
+        connections.forEach { it.close() }
+        carrier.close()
+        mesh.close()
+        root.deleteRecursively()
+    }
+
+    /** [who]'s app: a connection to a node of their own, and the activity showing it. */
+    private fun launch(who: String): ActivityController<MainActivity> {
+        val open = Intent(app, MainActivity::class.java).putExtra(JourneyApp.WHO, who)
+        val notifier = MessageNotifier(app) { Intent(open) }
+        val dir = File(root, who).apply { mkdirs() }
+        connections += LoopbackConnection(dir, who, mesh, CARRIER, notifier).also { app.connections[who] = it }
+        return Robolectric.buildActivity(MainActivity::class.java, Intent(open)).setup().also { activities += it }
+    }
+
+    private fun Activity.timeline(): List<String> =
+        findViewById<ListView>(ChatScreen.TIMELINE_ID)?.lines().orEmpty()
+
+    private fun Activity.scan(photo: android.graphics.Bitmap) {
+        window.decorView.button("Scan a QR code (camera)").performClick()
+        val camera = shadowOf(this).nextStartedActivityForResult
+        assertEquals(MediaStore.ACTION_IMAGE_CAPTURE, camera.intent.action)
+        shadowOf(this).receiveResult(camera.intent, Activity.RESULT_OK, Intent().putExtra("data", photo))
+    }
+
+    private fun Activity.send(text: String) {
+        findViewById<EditText>(ChatScreen.DRAFT_ID).setText(text)
+        findViewById<Button>(ChatScreen.SEND_ID).performClick()
+    }
+
+    @Test
+    fun anaAddsChenFromHisQrCodeTheyTalkAndHerMessageIsDelivered() {
+        // Chen has used Pollen before; his app shows his card as a QR code.
+        runBlocking { Pollen.create(File(root, "chen").apply { mkdirs() }.path, "Chen").close() }
+        val chenApp = launch("chen")
+        val chen = chenApp.get()
+        chen.window.decorView.button("Contacts").performClick()
+        val qr = chen.findViewById<ImageView>(ContactsScreen.QR_ID)
+        until("Chen's QR code is drawn") { qr.drawable is BitmapDrawable }
+        val photo = (qr.drawable as BitmapDrawable).bitmap
+
+        // Ana's first run: her name makes her identity.
+        val anaApp = launch("ana")
+        val ana = anaApp.get()
+        assertTrue("first run asks for a name", ana.findViewById<EditText>(FirstRunScreen.NAME_ID).isShown)
+        ana.findViewById<EditText>(FirstRunScreen.NAME_ID).setText("Ana")
+        ana.findViewById<Button>(FirstRunScreen.CREATE_ID).performClick()
+        // Asked, with the reason, to be let run in the background.
+        val battery = ShadowAlertDialog.getLatestAlertDialog()
+        assertEquals(BatteryExemption.REASON, shadowOf(battery).message.toString())
+        battery.getButton(AlertDialog.BUTTON_POSITIVE).performClick()
+        shadowOf(Looper.getMainLooper()).idle()
+        assertEquals(Settings.ACTION_REQUEST_IGNORE_BATTERY_OPTIMIZATIONS, shadowOf(ana).nextStartedActivity.action)
+        ana.window.decorView.button("Contacts").performClick()
+        val anaQr = ana.findViewById<ImageView>(ContactsScreen.QR_ID)
+        until("Ana's identity exists (her own QR code is drawn)") { anaQr.drawable is BitmapDrawable }
+
+        // They meet and photograph each other's screen: the camera hands
+        // each app the picture, which it decodes (ZXing) and adds.
+        chen.scan((anaQr.drawable as BitmapDrawable).bitmap)
+        ana.scan(photo)
+        val contacts = ana.findViewById<ListView>(ContactsScreen.CONTACT_LIST_ID)
+        until("Chen is in Ana's contacts") { contacts.lines() == listOf("Chen") }
+        val chenContacts = chen.findViewById<ListView>(ContactsScreen.CONTACT_LIST_ID)
+        until("Ana is in Chen's contacts") { chenContacts.lines() == listOf("Ana") }
+
+        // Chen's app goes to the background.
+        chenApp.pause().stop()
+
+        contacts.performItemClick(contacts, 0, 0)
+        until("Ana's chat with Chen opens") { ana.findViewById<ListView>(ChatScreen.TIMELINE_ID) != null }
+        val notifications = shadowOf(app.getSystemService(NotificationManager::class.java))
+        val sentAt = System.nanoTime()
+        ana.send("hello Chen, it's Ana")
+        until("Chen's app posts a notification", timeoutMs = 30_000) {
+            notifications.allNotifications.any { fromAna(it.extras.getString("android.title")) }
+        }
+        val notifiedMs = (System.nanoTime() - sentAt) / 1_000_000
+        println("     journey: Ana tapped send -> Chen's notification after $notifiedMs ms (loopback, via a carrier)")
+        val posted = notifications.allNotifications.single { fromAna(it.extras.getString("android.title")) }
+        assertEquals("hello Chen, it's Ana", posted.extras.getCharSequence("android.text").toString())
+
+        // Chen taps it: his app comes back with the chat open.
+        val tap = shadowOf(posted.contentIntent).savedIntent
+        assertEquals("chen", tap.getStringExtra(JourneyApp.WHO))
+        chenApp.newIntent(tap).restart().resume()
+        until("Chen's chat shows Ana's message") {
+            chen.timeline().contains("Ana: hello Chen, it's Ana")
+        }
+
+        chen.send("hi Ana! see you at the station")
+        until("Ana's timeline shows Chen's reply", timeoutMs = 30_000) {
+            ana.timeline().contains("Chen: hi Ana! see you at the station")
+        }
+        until("Ana's message is delivered", timeoutMs = 30_000) {
+            ana.timeline().any { it.matches(Regex("me · (delivered|read): hello Chen, it's Ana")) }
+        }
+        println("     journey: Ana's timeline ${ana.timeline()}")
+    }
+
+    private fun fromAna(title: String?) = title == "Ana"
+
+    private companion object {
+        const val CARRIER = "carrier"
+    }
+}
