@@ -68,7 +68,7 @@ struct Samples {
 impl Samples {
     /// Called after item `i` (0-based) of `n`.
     fn note(&mut self, i: usize, n: usize) {
-        if i % 1024 != 0 && i + 1 != n {
+        if !i.is_multiple_of(1024) && i + 1 != n {
             return;
         }
         let rss = proc_kib("VmRSS:");
@@ -127,7 +127,7 @@ pub fn run(o: Options) -> Result<(), CliError> {
         node.ingest_envelopes(&[(sealed.envelope.encode(), None)], &format!("ble:{i:x}"))
             .map_err(err)?;
         senders.note(i, n);
-        if i % 1024 == 0 || i + 1 == n {
+        if i.is_multiple_of(1024) || i + 1 == n {
             let b = store_bytes(&node)?;
             peak_store = peak_store.max(b);
             if i <= n / 4 {

@@ -218,11 +218,11 @@ impl Crash {
         }
         if session_finished(&out) {
             self.acked.extend(self.h_tracked.iter().copied());
-            if let Some(c) = cap_mb {
-                if held > c * MIB {
-                    self.problems
-                        .push(format!("{held} bytes held after eviction under {c} MiB"));
-                }
+            if let Some(c) = cap_mb
+                && held > c * MIB
+            {
+                self.problems
+                    .push(format!("{held} bytes held after eviction under {c} MiB"));
             }
         }
     }
