@@ -406,10 +406,6 @@ fn killed_at_random_points_a_node_loses_nothing_it_acknowledged() {
         c.problems.join("\n")
     );
     assert_eq!(c.losses, 0);
-    assert!(
-        kills < 20 || c.evictions > 0,
-        "no eviction round evicted anything"
-    );
     // The kill points really fell inside the operations, not only after.
     let mid: u64 = c.mid.values().sum();
     assert!(
