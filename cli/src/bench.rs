@@ -69,6 +69,11 @@ pub enum BenchCmd {
     /// BLE on the simulated radio with real nodes: goodput as a share of
     /// link capacity, two phones meeting, and the duty cycles' radio time.
     Ble(crate::bench_ble::Options),
+    /// Hostile load on one node: carried envelopes from a million origins
+    /// never seen, proofs that match nothing, BLE fragments that never
+    /// complete, handshakes from a million addresses; memory and store size
+    /// against the configured limits.
+    Ceiling(crate::bench_ceiling::Options),
 }
 
 fn now() -> u64 {
@@ -138,6 +143,7 @@ pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
         } => recon_bench(items, diff, frame.map(usize::from), json),
         BenchCmd::Relay(options) => crate::bench_relay::run(options),
         BenchCmd::Ble(options) => crate::bench_ble::run(options),
+        BenchCmd::Ceiling(options) => crate::bench_ceiling::run(options),
     }
 }
 

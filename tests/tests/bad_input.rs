@@ -251,3 +251,36 @@ fn d11_received_text_is_printed_without_terminal_control_sequences() {
         "hi \u{1b}]0;pwned\u{7}\u{1b}[2J \u{202e}gnp.exe"
     );
 }
+
+#[test]
+fn c6_channels_are_labelled_public_and_private_chats_are_not() {
+    let root = tempfile::tempdir().unwrap();
+    let a = Phone::new(root.path(), "Ana");
+    let b = Phone::new(root.path(), "Bo");
+    a.add(&b);
+    let joined = a.ok(&["channel", "join", "town"]);
+    assert!(joined.contains("public"), "{joined}");
+    a.ok(&["group", "create", "family", "--member", "Bo"]);
+    a.ok(&["send", "--to", "Bo", "hello"]);
+    let list = a.ok(&["conversations"]);
+    let line = |name: &str| {
+        list.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {list}"))
+            .to_owned()
+    };
+    assert!(line("#town").contains("(public)"), "{list}");
+    assert!(!line("family").contains("public"), "{list}");
+    assert!(!line("Bo").contains("public"), "{list}");
+    let kinds: Vec<String> = a
+        .json(&["conversations"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {}", c["name"], c["kind"]))
+        .collect();
+    assert!(
+        kinds.contains(&"\"#town\" \"channel\"".to_owned()),
+        "{kinds:?}"
+    );
+}

@@ -1,54 +1,23 @@
 //! Killing `pollen` in the middle of an import leaves a database that opens
-//! and holds everything an earlier import reported.
+//! and holds everything an earlier import reported; killing it at random
+//! points of ingest, sync, import and eviction (`crash_kills.rs`) loses
+//! nothing it acknowledged.
 
-use pollen_proto::bundle::{BundleWriter, Record};
-use pollen_proto::envelope::{self, Draft, Recipient, SharedKey};
-use pollen_proto::identity::Identity;
+mod crash_support;
+
+use crash_support::{Kind, Stranger};
 use pollen_tests::{Phone, pollen_bin};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// A bundle of `n` channel envelopes nobody here can read (carried traffic).
 fn carried_bundle(path: &Path, n: usize) -> Vec<[u8; 32]> {
-    let author = Identity::generate("stranger").unwrap();
-    let key = SharedKey::for_channel("somewhere-else");
-    let t = now();
-    let mut w = BundleWriter::new(std::io::BufWriter::new(
-        std::fs::File::create(path).unwrap(),
-    ))
-    .unwrap();
-    let mut ids = Vec::with_capacity(n);
-    for i in 0..n {
-        let payload = format!("bulk {i}");
-        let sealed = envelope::seal(
-            &author,
-            &Draft {
-                to: Recipient::Shared(&key),
-                payload: payload.as_bytes(),
-                sent_at: t,
-                expires_at: t + 86400,
-                hops: 5,
-            },
-        )
-        .unwrap();
-        let id = sealed.envelope.id().0;
-        ids.push(id);
-        w.write(&Record::Envelope {
-            id,
-            bytes: sealed.envelope.encode(),
-        })
-        .unwrap();
-    }
-    w.finish().unwrap();
-    ids
+    Stranger::new()
+        .bundle(path, &vec![Kind::Carried; n])
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
 }
 
 #[test]

@@ -35,6 +35,11 @@ pub const CONNECT_TIMEOUT_MS: u64 = 10_000;
 pub const PASSIVE_WAIT_MS: u64 = 20_000;
 /// A neighbour not seen for this long is out of range.
 pub const FORGET_MS: u64 = 90_000;
+/// Neighbours remembered at most. Every advertisement costs a pass over the
+/// table and a bystander may advertise a fresh identifier as often as it
+/// likes, so past this the one heard from longest ago (with no link and no
+/// connection under way) is forgotten; an honest one is heard again.
+pub const MAX_NEIGHBOURS: usize = 256;
 /// Radio-on time of one advertising event (a 31-byte PDU on three channels
 /// and the scan-response exchange), for the battery budget.
 pub const ADV_EVENT_US: u64 = 1_500;
@@ -283,6 +288,23 @@ impl LinkManager {
             return;
         }
         let key = id.map_or_else(|| Key::Handle(handle.to_owned()), Key::Id);
+        if self.neighbours.len() >= MAX_NEIGHBOURS && !self.neighbours.contains_key(&key) {
+            let connecting = &self.connecting;
+            let oldest = self
+                .neighbours
+                .iter()
+                .filter(|(_, n)| {
+                    n.link.is_none()
+                        && !n
+                            .handle
+                            .as_ref()
+                            .is_some_and(|h| connecting.contains_key(h))
+                })
+                .min_by_key(|(_, n)| n.last_seen)
+                .map(|(k, _)| k.clone());
+            let Some(oldest) = oldest else { return };
+            self.neighbours.remove(&oldest);
+        }
         let n = self
             .neighbours
             .entry(key)

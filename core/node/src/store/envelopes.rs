@@ -492,4 +492,26 @@ mod tests {
         assert_eq!(s.expire(100).unwrap(), 2);
         assert_eq!(s.usage().unwrap().count(), 0);
     }
+
+    #[test]
+    fn d7_origins_seen_once_leave_no_usage_row_once_their_envelopes_go() {
+        let s = store(2_000, 2_000);
+        for i in 0..50u8 {
+            let r = rec(i, 256, EnvelopeClass::Carried, 100 + u64::from(i));
+            s.insert_envelope(&r, &format!("origin {i}"), 0).unwrap();
+        }
+        let rows = |s: &Store| -> u64 {
+            s.conn()
+                .query_row("SELECT COUNT(*) FROM usage", [], |r| r.get::<_, i64>(0))
+                .unwrap() as u64
+        };
+        // Seven 256-byte envelopes fit; the 43 evicted origins left nothing.
+        assert_eq!(s.usage().unwrap().carried.0, 7);
+        assert_eq!(rows(&s), 7);
+        s.set_envelope_class(&[49; 32], EnvelopeClass::Shared)
+            .unwrap();
+        assert_eq!(rows(&s), 7, "a class change moves the row");
+        assert_eq!(s.expire(1_000).unwrap(), 7);
+        assert_eq!(rows(&s), 0);
+    }
 }

@@ -192,6 +192,26 @@ CREATE INDEX proofs_unmatched ON proofs(matched) WHERE matched = 0;";
 /// each origin's bytes, yet every insert paid for the index.
 const V6: &str = "DROP INDEX envelopes_origin;";
 
+/// V7: a usage row goes with its origin's last envelope. Origins are link
+/// addresses and bundles, which a flood can make new for every envelope;
+/// rows left at zero grew the store past its cap by one row per origin ever
+/// seen (`pollen bench ceiling`).
+const V7: &str = "DROP TRIGGER envelopes_usage_delete;
+CREATE TRIGGER envelopes_usage_delete AFTER DELETE ON envelopes BEGIN
+    UPDATE usage SET bytes = bytes - OLD.size, count = count - 1
+    WHERE origin = OLD.origin AND class = OLD.class;
+    DELETE FROM usage WHERE origin = OLD.origin AND class = OLD.class AND count <= 0;
+END;
+DROP TRIGGER envelopes_usage_update;
+CREATE TRIGGER envelopes_usage_update AFTER UPDATE OF class, origin, size ON envelopes BEGIN
+    UPDATE usage SET bytes = bytes - OLD.size, count = count - 1
+    WHERE origin = OLD.origin AND class = OLD.class;
+    DELETE FROM usage WHERE origin = OLD.origin AND class = OLD.class AND count <= 0;
+    INSERT INTO usage (origin, class, bytes, count) VALUES (NEW.origin, NEW.class, NEW.size, 1)
+    ON CONFLICT (origin, class) DO UPDATE SET bytes = bytes + NEW.size, count = count + 1;
+END;
+DELETE FROM usage WHERE count <= 0;";
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -200,6 +220,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V4),
         M::up(V5),
         M::up(V6),
+        M::up(V7),
     ])
 }
 

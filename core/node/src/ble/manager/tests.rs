@@ -436,3 +436,39 @@ fn a_power_change_asks_for_the_advertisement_again() {
     m.set_power(PowerMode::Background, T0 + 2);
     assert_eq!(m.poll_command(), None, "the same mode changes nothing");
 }
+
+#[test]
+fn d7_a_flood_of_fresh_identifiers_keeps_the_neighbour_table_bounded() {
+    let mut m = LinkManager::new(
+        AdvertKey::from_secret([1; 32]),
+        ManagerConfig::default(),
+        T0,
+    );
+    let honest = AdvertId([0xff; 8]);
+    m.seen("honest", Some(honest), T0);
+    for i in 0..5_000u64 {
+        m.seen(
+            &format!("fake-{i}"),
+            Some(AdvertId(i.to_le_bytes())),
+            T0 + i,
+        );
+        assert!(m.neighbour_count() <= MAX_NEIGHBOURS);
+    }
+    assert_eq!(m.neighbour_count(), MAX_NEIGHBOURS);
+    // The flood stops; the fakes are forgotten and the honest neighbour,
+    // heard again, is connected to.
+    let later = T0 + 5_000 + FORGET_MS;
+    m.handle_timeout(later);
+    while m.poll_command().is_some() {}
+    m.seen("honest", Some(honest), later);
+    let mut commands = Vec::new();
+    while let Some(c) = m.poll_command() {
+        commands.push(c);
+    }
+    assert!(
+        commands.contains(&Command::Connect {
+            handle: "honest".into()
+        }),
+        "{commands:?}"
+    );
+}
