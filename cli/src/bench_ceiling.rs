@@ -14,7 +14,7 @@ use pollen_node::ble::{BleHub, ManagerConfig, Role};
 use pollen_node::node::{Node, SystemClock};
 use pollen_node::store::StoreLimits;
 use pollen_proto::ble::{AdvertId, AdvertKey, advert, chunk};
-use pollen_proto::envelope::{self, Draft, Recipient, SharedKey};
+use pollen_proto::envelope::{self, DeliveryProof, Draft, Recipient, SharedKey};
 use pollen_proto::identity::Identity;
 use pollen_runtime::gate::{Gate, GateConfig, MAX_TRACKED};
 use serde_json::json;
@@ -146,11 +146,11 @@ pub fn run(o: Options) -> Result<(), CliError> {
     let batch = 256;
     let mut i = 0;
     while i < n {
-        let secrets: Vec<[u8; 32]> = (i..(i + batch).min(n))
+        let secrets: Vec<DeliveryProof> = (i..(i + batch).min(n))
             .map(|k| {
                 secret[..8].copy_from_slice(&(k as u64).to_le_bytes());
                 secret[8] = 0xee;
-                secret
+                DeliveryProof(secret)
             })
             .collect();
         node.ingest_proofs(&secrets).map_err(err)?;

@@ -6,8 +6,9 @@
 //! - [`lan`]: neighbours reached by TCP (mDNS, given addresses, relays);
 //! - [`platform`]: peers the platform links to (Bonjour, a test loopback).
 //!
-//! Bluetooth LE neighbours have their own manager in [`crate::ble::manager`]
-//! (who connects, duty cycle), since the radio decides more than a socket.
+//! Bluetooth LE links are chosen by the BLE link manager (`ble::manager`:
+//! who connects, duty cycle), which keeps each neighbour on this cadence with
+//! [`Schedule::BLE`].
 
 pub mod cadence;
 pub mod lan;

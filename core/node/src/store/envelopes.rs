@@ -508,7 +508,7 @@ mod tests {
         // Seven 256-byte envelopes fit; the 43 evicted origins left nothing.
         assert_eq!(s.usage().unwrap().carried.0, 7);
         assert_eq!(rows(&s), 7);
-        s.set_envelope_class(&[49; 32], EnvelopeClass::Shared)
+        s.set_envelope_class(&EnvelopeId([49; 32]), EnvelopeClass::Shared)
             .unwrap();
         assert_eq!(rows(&s), 7, "a class change moves the row");
         assert_eq!(s.expire(1_000).unwrap(), 7);
