@@ -2,7 +2,7 @@
 //!
 //! Two neighbours find which envelopes one holds and the other lacks with the
 //! negentropy protocol (version 1, the `negentropy` crate): the initiator
-//! sends one fingerprint of its whole set (sets in sync stop there), the peer
+//! splits the sorted set into ranges and sends their fingerprints, the peer
 //! answers with finer fingerprints or id lists where its own ranges differ, and
 //! so on until every range either matches or has been listed. Items are
 //! `(expiry, envelope id)`; expiries are the same on every holder and recent

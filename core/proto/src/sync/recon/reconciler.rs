@@ -1,8 +1,7 @@
 //! One side of a reconciliation: the negentropy engine over the local set,
 //! behind the caps that bound what the peer can make it do.
 
-use super::PROTOCOL_VERSION;
-use super::wire::{FINGERPRINT_SIZE, validate};
+use super::wire::validate;
 use super::{MIN_MESSAGE, ReconError, ReconItem, ReconLimits, ReconStep};
 use negentropy::{Id, Negentropy, NegentropyStorageBase, NegentropyStorageVector};
 use std::collections::HashSet;
@@ -26,8 +25,6 @@ pub struct Reconciler {
     limits: ReconLimits,
     initiator: bool,
     len: usize,
-    /// The fingerprint of the whole local set.
-    whole: [u8; FINGERPRINT_SIZE],
     state: State,
     rounds: u32,
     /// Every id reported so far (initiator only), to report each once.
@@ -49,15 +46,13 @@ impl std::fmt::Debug for Reconciler {
 }
 
 impl Reconciler {
-    /// Initiator side: returns the first message to send, one range over
-    /// the whole set with its fingerprint (see [`whole_set_message`]).
+    /// Initiator side: returns the first message to send.
     pub fn initiate(
         items: Vec<ReconItem>,
         limits: ReconLimits,
     ) -> Result<(Self, Vec<u8>), ReconError> {
         let mut this = Self::new(items, limits, true)?;
-        this.engine.set_initiator();
-        let first = whole_set_message(&this.whole);
+        let first = this.engine.initiate()?;
         this.check_outgoing(&first)?;
         Ok((this, first))
     }
@@ -92,14 +87,12 @@ impl Reconciler {
         // Sorts by (timestamp, id) and drops duplicates, as the protocol needs.
         storage.seal()?;
         let len = storage.size()?;
-        let whole = storage.fingerprint(0, len)?.to_bytes();
         let frame = u64::try_from(limits.max_message).unwrap_or(u64::MAX);
         Ok(Self {
             engine: Negentropy::owned(storage, frame)?,
             limits,
             initiator,
             len,
-            whole,
             state: State::Open,
             rounds: 0,
             learned: HashSet::new(),
@@ -212,20 +205,4 @@ impl Reconciler {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-}
-
-/// The first message of a reconciliation: the whole set as one range with its
-/// fingerprint (negentropy version 1: bound "infinity" with no id prefix,
-/// mode Fingerprint). Two sides already in sync settle in this message and a
-/// one-byte reply. Otherwise the responder splits the range as negentropy
-/// would have at the start, so a small set costs no more than before (its id
-/// list goes one way instead of both) and a large one one more message.
-pub(crate) fn whole_set_message(fingerprint: &[u8; FINGERPRINT_SIZE]) -> Vec<u8> {
-    const INFINITY: u8 = 0;
-    const NO_PREFIX: u8 = 0;
-    const MODE_FINGERPRINT: u8 = 1;
-    let mut msg = Vec::with_capacity(4 + FINGERPRINT_SIZE);
-    msg.extend([PROTOCOL_VERSION, INFINITY, NO_PREFIX, MODE_FINGERPRINT]);
-    msg.extend(fingerprint);
-    msg
 }
