@@ -4,6 +4,7 @@ import android.graphics.Bitmap
 import android.graphics.Color
 import com.google.zxing.BarcodeFormat
 import com.google.zxing.BinaryBitmap
+import com.google.zxing.DecodeHintType
 import com.google.zxing.EncodeHintType
 import com.google.zxing.NotFoundException
 import com.google.zxing.RGBLuminanceSource
@@ -28,12 +29,20 @@ object QrCodes {
         val pixels = IntArray(photo.width * photo.height)
         photo.getPixels(pixels, 0, photo.width, 0, 0, photo.width, photo.height)
         val source = RGBLuminanceSource(photo.width, photo.height, pixels)
-        return try {
-            QRCodeReader().decode(BinaryBitmap(HybridBinarizer(source))).text.lowercase()
-        } catch (_: NotFoundException) {
-            null
-        } catch (_: com.google.zxing.ReaderException) {
-            null
+        // A camera photo needs the finder-pattern search (tried harder); a
+        // saved or shared image of a code is exact, and ZXing's finder search
+        // misses some exact codes, which the pure-barcode reading never does.
+        val attempts = listOf(
+            mapOf(DecodeHintType.TRY_HARDER to true),
+            mapOf(DecodeHintType.PURE_BARCODE to true),
+        )
+        for (hints in attempts) {
+            try {
+                return QRCodeReader().decode(BinaryBitmap(HybridBinarizer(source)), hints).text.lowercase()
+            } catch (_: NotFoundException) {
+            } catch (_: com.google.zxing.ReaderException) {
+            }
         }
+        return null
     }
 }
