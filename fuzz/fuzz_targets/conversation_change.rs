@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pollen_node::conversation::{ConversationDoc, check_change};
+use pollen_proto::identity::ContactKey;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(mut doc) = ConversationDoc::load(data) {
@@ -19,8 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let at = (cut as usize * rest.len()) / 256;
     let (a, b) = rest.split_at(at);
     let (b, c) = b.split_at(b.len() / 2);
-    let mut author = [0u8; 32];
-    author.copy_from_slice(&[cut; 32]);
+    let author = ContactKey::from([cut; 32]);
     let _ = check_change(&author, a);
     let mut doc = ConversationDoc::new();
     let before = doc.heads();

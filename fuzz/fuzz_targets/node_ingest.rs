@@ -6,6 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use pollen_node::node::{Node, SystemClock};
+use pollen_proto::envelope::DeliveryProof;
 use std::sync::{Mutex, OnceLock};
 
 struct Nodes {
@@ -39,9 +40,9 @@ fuzz_target!(|data: &[u8]| {
                 n.bo.ingest_envelopes(&[(rest.to_vec(), None)], "tcp:10.0.0.1");
         }
         1 => {
-            let proofs: Vec<[u8; 32]> = rest
+            let proofs: Vec<DeliveryProof> = rest
                 .chunks_exact(32)
-                .map(|c| c.try_into().unwrap())
+                .map(|c| DeliveryProof(c.try_into().unwrap()))
                 .collect();
             let _ = n.bo.ingest_proofs(&proofs);
         }
@@ -63,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
             .find(|r| r.id == sent.envelope)
             .unwrap();
         let out =
-            n.bo.ingest_envelopes(&[(env.bytes, Some(env.id))], "tcp:10.0.0.2")
+            n.bo.ingest_envelopes(&[(env.bytes, Some(env.id.into()))], "tcp:10.0.0.2")
                 .unwrap();
         assert!(out[0].is_ok(), "{:?}", out[0]);
     }
