@@ -2,7 +2,7 @@
 //! with a reason, and nothing already stored is lost or changed.
 
 use pollen_proto::bundle::{BundleReader, BundleWriter, Record};
-use pollen_proto::envelope::Envelope;
+use pollen_proto::envelope::{DeliveryProof, Envelope, EnvelopeId};
 use pollen_tests::Phone;
 use serde_json::Value;
 use std::path::Path;
@@ -24,11 +24,11 @@ fn write(path: &Path, recs: &[Record]) {
     w.finish().unwrap();
 }
 
-fn envelope_record(bytes: Vec<u8>, id: Option<[u8; 32]>) -> Record {
+fn envelope_record(bytes: Vec<u8>, id: Option<EnvelopeId>) -> Record {
     let id = id.unwrap_or_else(|| {
         Envelope::decode(&bytes)
-            .map(|e| e.id().0)
-            .unwrap_or([0; 32])
+            .map(|e| e.id())
+            .unwrap_or(EnvelopeId([0; 32]))
     });
     Record::Envelope { id, bytes }
 }
@@ -100,22 +100,25 @@ fn damaged_envelopes_are_rejected_each_with_its_reason() {
     let mut wrong_version = good.clone();
     wrong_version[0] = 9;
     let cases: Vec<(&str, Record)> = vec![
-        ("bad_length", envelope_record(truncated, Some([1; 32]))),
+        (
+            "bad_length",
+            envelope_record(truncated, Some(EnvelopeId([1; 32]))),
+        ),
         // Corrupted in transit: the id it travels with no longer matches.
         (
             "id_mismatch",
-            envelope_record(
-                flipped.clone(),
-                Some(Envelope::decode(&good).unwrap().id().0),
-            ),
+            envelope_record(flipped.clone(), Some(Envelope::decode(&good).unwrap().id())),
         ),
         // Tampered so that the id matches: the seal catches it.
         ("tampered", envelope_record(flipped, None)),
         (
             "unsupported_version",
-            envelope_record(wrong_version, Some([2; 32])),
+            envelope_record(wrong_version, Some(EnvelopeId([2; 32]))),
         ),
-        ("bad_length", envelope_record(vec![1, 2, 3], Some([3; 32]))),
+        (
+            "bad_length",
+            envelope_record(vec![1, 2, 3], Some(EnvelopeId([3; 32]))),
+        ),
     ];
     for (n, (reason, rec)) in cases.into_iter().enumerate() {
         let f = w.dir.join(format!("case{n}.pollen"));
@@ -214,7 +217,10 @@ fn a_forged_delivery_proof_purges_nothing() {
     let forged = w.dir.join("forged.pollen");
     write(
         &forged,
-        &[Record::Proof([0x42; 32]), Record::Proof([0x43; 32])],
+        &[
+            Record::Proof(DeliveryProof([0x42; 32])),
+            Record::Proof(DeliveryProof([0x43; 32])),
+        ],
     );
     let (report, _) = import(&b, &forged);
     assert_eq!(report["purged"], 0, "{report}");

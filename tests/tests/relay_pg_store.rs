@@ -62,7 +62,7 @@ fn made(sealed: pollen_proto::envelope::Sealed) -> Made {
         bytes: env.encode(),
         id: env.id().0,
         secret: sealed.proof_secret.0,
-        commitment: env.header().commitment,
+        commitment: env.header().commitment.0,
         expires_at: env.header().expires_at,
     }
 }

@@ -53,7 +53,7 @@ impl BenchStore {
                 expires_at: h.expires_at,
                 kind: ItemKind::Envelope {
                     tag: h.tag,
-                    commitment: h.commitment,
+                    commitment: h.commitment.0,
                 },
             });
             store.outgoing.insert(id, e.encode());

@@ -100,11 +100,11 @@ impl Phone {
         }
     }
 
-    fn holds(&self, envelope: &[u8; 32]) -> bool {
+    fn holds(&self, envelope: &pollen_proto::envelope::EnvelopeId) -> bool {
         self.node
             .borrow()
             .store()
-            .has_envelope(&pollen_proto::envelope::EnvelopeId(*envelope))
+            .has_envelope(envelope)
             .unwrap_or(false)
     }
 

@@ -61,7 +61,7 @@ fn people(names: &[&str]) -> (TestClock, Vec<Node>) {
 }
 
 /// Hands the envelope `id` from `from` to `to`; returns the proof, if any.
-fn carry(from: &Node, to: &Node, id: [u8; 32]) -> Option<DeliveryProof> {
+fn carry(from: &Node, to: &Node, id: EnvelopeId) -> Option<DeliveryProof> {
     let rec = from
         .store()
         .envelopes(from.now())
@@ -70,7 +70,7 @@ fn carry(from: &Node, to: &Node, id: [u8; 32]) -> Option<DeliveryProof> {
         .find(|r| r.id == id)
         .expect("envelope held");
     match to
-        .ingest_envelopes(&[(rec.bytes, Some(EnvelopeId(rec.id)))], "test")
+        .ingest_envelopes(&[(rec.bytes, Some(rec.id))], "test")
         .unwrap()[0]
     {
         Ok(IngestOutcome::Opened { proof, .. }) => proof,

@@ -16,7 +16,7 @@ fn node(root: &std::path::Path, name: &str, clock: &TestClock) -> Node {
 }
 
 /// The envelope `from` sealed for `sent`, ready to ingest.
-fn envelope(from: &Node, id: [u8; 32]) -> Vec<(Vec<u8>, Option<EnvelopeId>)> {
+fn envelope(from: &Node, id: EnvelopeId) -> Vec<(Vec<u8>, Option<EnvelopeId>)> {
     let rec = from
         .store()
         .envelopes(from.now())
@@ -24,7 +24,7 @@ fn envelope(from: &Node, id: [u8; 32]) -> Vec<(Vec<u8>, Option<EnvelopeId>)> {
         .into_iter()
         .find(|r| r.id == id)
         .expect("own envelope held");
-    vec![(rec.bytes, Some(EnvelopeId(rec.id)))]
+    vec![(rec.bytes, Some(rec.id))]
 }
 
 fn pair() -> (tempfile::TempDir, TestClock, Node, Node) {

@@ -16,14 +16,14 @@ fn held(n: &Node) -> Vec<(Vec<u8>, Option<EnvelopeId>)> {
         .envelopes(n.now())
         .unwrap()
         .into_iter()
-        .map(|r| (r.bytes, Some(EnvelopeId(r.id))))
+        .map(|r| (r.bytes, Some(r.id)))
         .collect()
 }
 
-fn envelope_of(n: &Node, id: [u8; 32]) -> (Vec<u8>, Option<EnvelopeId>) {
+fn envelope_of(n: &Node, id: EnvelopeId) -> (Vec<u8>, Option<EnvelopeId>) {
     held(n)
         .into_iter()
-        .find(|(_, i)| *i == Some(EnvelopeId(id)))
+        .find(|(_, i)| *i == Some(id))
         .expect("own envelope held")
 }
 

@@ -13,7 +13,7 @@
 //! the file claims; records before a truncation or corruption are still usable
 //! because each envelope is checked against its own content address.
 
-use crate::envelope::MAX_ENVELOPE_BYTES;
+use crate::envelope::{DeliveryProof, EnvelopeId, MAX_ENVELOPE_BYTES};
 use std::io::{self, Read, Write};
 use thiserror::Error;
 
@@ -61,12 +61,12 @@ pub enum Record {
     /// An envelope and the id its writer computed for it.
     Envelope {
         /// Claimed content address; the reader checks it.
-        id: [u8; 32],
+        id: EnvelopeId,
         /// The encoded envelope.
         bytes: Vec<u8>,
     },
     /// A delivery proof secret.
-    Proof([u8; 32]),
+    Proof(DeliveryProof),
 }
 
 /// Writes a bundle to any sink.
@@ -99,13 +99,13 @@ impl<W: Write> BundleWriter<W> {
         match record {
             Record::Envelope { id, bytes } => {
                 self.put(&[KIND_ENVELOPE])?;
-                self.put(id)?;
+                self.put(id.as_bytes())?;
                 self.put(&(bytes.len() as u32).to_le_bytes())?;
                 self.put(bytes)?;
             }
             Record::Proof(secret) => {
                 self.put(&[KIND_PROOF])?;
-                self.put(secret)?;
+                self.put(secret.as_bytes())?;
             }
         }
         self.count += 1;
@@ -184,13 +184,16 @@ impl<R: Read> BundleReader<R> {
                 let mut bytes = vec![0u8; len as usize];
                 self.take(&mut bytes)?;
                 self.count += 1;
-                Ok(Some(Record::Envelope { id, bytes }))
+                Ok(Some(Record::Envelope {
+                    id: EnvelopeId(id),
+                    bytes,
+                }))
             }
             KIND_PROOF => {
                 let mut secret = [0u8; 32];
                 self.take(&mut secret)?;
                 self.count += 1;
-                Ok(Some(Record::Proof(secret)))
+                Ok(Some(Record::Proof(DeliveryProof(secret))))
             }
             KIND_END => {
                 let mut count = [0u8; 4];
@@ -233,11 +236,11 @@ mod tests {
     fn sample() -> Vec<u8> {
         let mut w = BundleWriter::new(Vec::new()).unwrap();
         w.write(&Record::Envelope {
-            id: [1; 32],
+            id: EnvelopeId([1; 32]),
             bytes: vec![9; 300],
         })
         .unwrap();
-        w.write(&Record::Proof([2; 32])).unwrap();
+        w.write(&Record::Proof(DeliveryProof([2; 32]))).unwrap();
         w.finish().unwrap()
     }
 
@@ -261,7 +264,7 @@ mod tests {
         let (records, err) = read_all(&sample());
         assert!(err.is_none());
         assert_eq!(records.len(), 2);
-        assert_eq!(records[1], Record::Proof([2; 32]));
+        assert_eq!(records[1], Record::Proof(DeliveryProof([2; 32])));
     }
 
     #[test]

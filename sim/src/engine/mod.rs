@@ -23,6 +23,7 @@ use crate::trace::LinkKind;
 use link::Link;
 use node::SimNode;
 use pollen_node::neighbours::{Cadence, Schedule};
+use pollen_proto::envelope::{Commitment, EnvelopeId};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use std::cmp::Reverse;
@@ -109,7 +110,7 @@ struct Written {
     /// Index of the message in the scenario.
     message: usize,
     /// Its delivery-proof commitment.
-    commitment: [u8; 32],
+    commitment: Commitment,
     /// Its expiry in unix seconds, from its header.
     expires_at: u64,
 }
@@ -137,7 +138,7 @@ struct Engine<'a> {
     waiting: Vec<BTreeSet<u32>>,
     nudge_pending: Vec<bool>,
     rng: ChaCha8Rng,
-    env_msg: HashMap<[u8; 32], Written>,
+    env_msg: HashMap<EnvelopeId, Written>,
     delivered: HashMap<(usize, u32), (f64, bool)>,
     peak: Vec<u64>,
     /// Each node's stored bytes as of its `version` (a store that has not

@@ -10,7 +10,7 @@ use crate::encounter::{Encounters, PeerSummary};
 use crate::policy::{Held, Policy};
 use crate::scenario::Role;
 use pollen_node::node::Node;
-use pollen_proto::envelope::{Envelope, RoutingTag};
+use pollen_proto::envelope::{Envelope, EnvelopeId, RoutingTag};
 use pollen_proto::sync::store::{
     Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
 };
@@ -229,7 +229,8 @@ impl SimNode {
     }
 
     /// Records a message this node just wrote.
-    pub fn wrote(&mut self, id: [u8; 32], public: bool) {
+    pub fn wrote(&mut self, id: EnvelopeId, public: bool) {
+        let id = id.0;
         self.own.insert(id);
         self.meta.insert(
             id,
@@ -380,7 +381,7 @@ impl SyncStore for SimNode {
             let copies = if self.policy.admits_as_phones() {
                 self.node
                     .store()
-                    .envelope_copies(&id)
+                    .envelope_copies(&EnvelopeId(id))
                     .map_err(|e| SyncStoreError(e.to_string()))?
                     .unwrap_or(1)
             } else {

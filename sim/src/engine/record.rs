@@ -5,13 +5,14 @@ use super::{EPOCH_S, Engine, Written};
 use crate::metrics::Target;
 use crate::oracle::Oracle;
 use crate::scenario::{Role, Scenario};
+use pollen_proto::envelope::EnvelopeId;
 
 impl Engine<'_> {
     pub(super) fn collect_deliveries(&mut self, n: u32, now: u64) {
         let node = &mut self.nodes[n as usize];
         self.stats.transmissions += std::mem::take(&mut node.received);
         for (env, via_relay) in node.opened.drain(..) {
-            if let Some(&Written { message: m, .. }) = self.env_msg.get(&env) {
+            if let Some(&Written { message: m, .. }) = self.env_msg.get(&EnvelopeId(env)) {
                 self.delivered
                     .entry((m, n))
                     .or_insert((now as f64 / 1000.0, via_relay));

@@ -7,7 +7,7 @@ use super::{SimClock, SimConfig, SimError};
 use crate::scenario::{Role, Scenario, Target};
 use pollen_node::node::Node;
 use pollen_node::store::StoreLimits;
-use pollen_proto::envelope::{Envelope, RoutingTag};
+use pollen_proto::envelope::{Commitment, Envelope, EnvelopeId, RoutingTag};
 use std::collections::BTreeSet;
 
 /// Name of the scenario's public channel.
@@ -35,13 +35,13 @@ pub(crate) fn text(i: usize, size: usize) -> String {
 
 /// The delivery-proof commitment and expiry of a held envelope (zero and
 /// never if unreadable).
-pub(crate) fn commitment(node: &Node, id: &[u8; 32]) -> ([u8; 32], u64) {
+pub(crate) fn commitment(node: &Node, id: &EnvelopeId) -> (Commitment, u64) {
     node.store()
         .envelope_bytes(id)
         .ok()
         .flatten()
         .and_then(|b| Envelope::decode(&b).ok())
-        .map_or(([0; 32], u64::MAX), |e| {
+        .map_or((Commitment([0; 32]), u64::MAX), |e| {
             (e.header().commitment, e.header().expires_at)
         })
 }
@@ -109,7 +109,7 @@ pub(crate) fn nodes(
             continue;
         }
         let names: Vec<String> = rest.iter().map(|&m| alias(m)).collect();
-        let before: BTreeSet<[u8; 32]> = held_ids(&nodes[creator as usize].node);
+        let before: BTreeSet<EnvelopeId> = held_ids(&nodes[creator as usize].node);
         nodes[creator as usize]
             .node
             .create_group(&group_name(g as u32), &names)
@@ -156,7 +156,7 @@ pub(crate) fn nodes(
     Ok(nodes)
 }
 
-fn held_ids(node: &Node) -> BTreeSet<[u8; 32]> {
+fn held_ids(node: &Node) -> BTreeSet<EnvelopeId> {
     node.store()
         .envelopes(node.now())
         .map(|v| v.into_iter().map(|e| e.id).collect())

@@ -7,7 +7,7 @@
 
 use pollen_node::conversation::{self, MessageId, Op};
 use pollen_proto::bundle::{BundleWriter, Record};
-use pollen_proto::envelope::{self, Draft, Recipient, SharedKey};
+use pollen_proto::envelope::{self, Draft, EnvelopeId, Recipient, SharedKey};
 use pollen_proto::identity::Identity;
 use pollen_proto::payload::Payload;
 use std::collections::BTreeMap;
@@ -89,7 +89,7 @@ impl Stranger {
             .unwrap();
             let id = sealed.envelope.id().0;
             w.write(&Record::Envelope {
-                id,
+                id: EnvelopeId(id),
                 bytes: sealed.envelope.encode(),
             })
             .unwrap();

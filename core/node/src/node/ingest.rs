@@ -12,9 +12,7 @@ use crate::admission::{self, MAX_UNMATCHED_PROOFS, Prior};
 use crate::conversation::ConversationDoc;
 use crate::node::events::{ConversationId, NodeEvent};
 use crate::store::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreError};
-use pollen_proto::envelope::{
-    self, Commitment, DeliveryProof, Envelope, EnvelopeId, RoutingTag, SharedKey,
-};
+use pollen_proto::envelope::{self, DeliveryProof, Envelope, EnvelopeId, RoutingTag, SharedKey};
 use std::collections::{HashMap, HashSet};
 
 pub use crate::admission::Rejection;
@@ -138,11 +136,11 @@ impl<'n> Batch<'n> {
             Err(r) => return Ok(Err(r)),
         };
         let header = *env.header();
-        let (held, seen, proven) = node.store.envelope_state(&id.0, &header.commitment)?;
+        let (held, seen, proven) = node.store.envelope_state(&id, &header.commitment)?;
         match Prior::of(held, seen, proven) {
             Prior::Held => return Ok(Ok(IngestOutcome::Duplicate)),
             Prior::Seen => {
-                let proof = node.store.proof_secret(&Commitment(header.commitment))?;
+                let proof = node.store.proof_secret(&header.commitment)?;
                 return Ok(Ok(IngestOutcome::AlreadyDelivered { proof }));
             }
             Prior::Proven => {
@@ -206,11 +204,11 @@ impl<'n> Batch<'n> {
     ) -> Result<Result<InsertOutcome, Rejection>, NodeError> {
         let h = env.header();
         let rec = EnvelopeRecord {
-            id: id.0,
+            id: *id,
             bytes: env.encode(),
             expires_at: h.expires_at,
             tag: h.tag,
-            commitment: Commitment(h.commitment),
+            commitment: h.commitment,
             class,
             copies: self.copies,
         };

@@ -6,7 +6,7 @@ use super::{DEFAULT_HOPS, Node, NodeError};
 use crate::conversation::{self, MessageId, Op};
 use crate::routing;
 use crate::store::{ConversationKind, ConversationRow, EnvelopeClass, EnvelopeRecord};
-use pollen_proto::envelope::{self, Commitment, Draft, EnvelopeId, Recipient};
+use pollen_proto::envelope::{self, Draft, EnvelopeId, Recipient};
 use pollen_proto::payload::Payload;
 
 /// What a send produced.
@@ -17,7 +17,7 @@ pub struct Sent {
     /// The conversation it went to.
     pub conversation: String,
     /// The envelope that carries it.
-    pub envelope: [u8; 32],
+    pub envelope: EnvelopeId,
 }
 
 impl Node {
@@ -212,12 +212,8 @@ impl Node {
             }
             let envelope = self.seal_for(conv, &payload.encode(), now)?;
             if let (Op::Post { .. }, ConversationKind::Direct) = (&op, conv.kind) {
-                self.store.insert_outbox(
-                    &envelope.commitment,
-                    &EnvelopeId(envelope.id),
-                    &conv.id,
-                    &message,
-                )?;
+                self.store
+                    .insert_outbox(&envelope.commitment, &envelope.id, &conv.id, &message)?;
             }
             let mut batch = Batch::new(self)?;
             batch.apply_change(
@@ -305,11 +301,11 @@ impl Node {
         )?;
         let env = sealed.envelope;
         let rec = EnvelopeRecord {
-            id: env.id().0,
+            id: env.id(),
             bytes: env.encode(),
             expires_at: env.header().expires_at,
             tag: env.header().tag,
-            commitment: Commitment(env.header().commitment),
+            commitment: env.header().commitment,
             class: EnvelopeClass::Own,
             copies,
         };

@@ -4,7 +4,6 @@
 use super::ingest::{Batch, IngestOutcome};
 use super::{Node, NodeError};
 use pollen_proto::bundle::{BundleReader, BundleWriter, Record};
-use pollen_proto::envelope::{DeliveryProof, EnvelopeId};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -79,7 +78,7 @@ impl Node {
             .map_err(|e| NodeError::io(&tmp, e))?;
         }
         for (secret, _) in &proofs {
-            w.write(&Record::Proof(secret.0))
+            w.write(&Record::Proof(*secret))
                 .map_err(|e| NodeError::io(&tmp, e))?;
         }
         let out = w.finish().map_err(|e| NodeError::io(&tmp, e))?;
@@ -136,7 +135,7 @@ impl Node {
                     match record {
                         Record::Envelope { id, bytes } => {
                             next.envelopes += 1;
-                            match batch.ingest(&bytes, Some(EnvelopeId(id)), &origin)? {
+                            match batch.ingest(&bytes, Some(id), &origin)? {
                                 Ok(IngestOutcome::Opened { .. }) => next.opened += 1,
                                 Ok(IngestOutcome::Carried) => next.carried += 1,
                                 Ok(IngestOutcome::Duplicate) => next.duplicates += 1,
@@ -151,7 +150,7 @@ impl Node {
                         }
                         Record::Proof(secret) => {
                             next.proofs += 1;
-                            let o = batch.ingest_proof(DeliveryProof(secret))?;
+                            let o = batch.ingest_proof(secret)?;
                             next.proofs_new += u64::from(o.new);
                             next.purged += o.purged as u64;
                             next.delivered += u64::from(o.delivered);

@@ -100,7 +100,7 @@ impl SyncStore for Node {
     }
 
     fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
-        self.store.envelope_bytes(id).map_err(err)
+        self.store.envelope_bytes(&EnvelopeId(*id)).map_err(err)
     }
 
     fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
@@ -119,14 +119,17 @@ impl SyncStore for Node {
             // Proofs are anti-packets: every carrier should drop its copy.
             ItemKind::Proof { .. } => Ok(true),
             ItemKind::Envelope { .. } => {
-                let copies = self.store.envelope_copies(&item.id).map_err(err)?;
+                let copies = self
+                    .store
+                    .envelope_copies(&EnvelopeId(item.id))
+                    .map_err(err)?;
                 Ok(routing::offers(copies.unwrap_or(1), role))
             }
         }
     }
 
     fn handover(&mut self, id: &[u8; 32], role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
-        let Some(held) = self.store.envelope_copies(id).map_err(err)? else {
+        let Some(held) = self.store.envelope_copies(&EnvelopeId(*id)).map_err(err)? else {
             return Ok(None);
         };
         let (kept, given) = routing::split(held, role);

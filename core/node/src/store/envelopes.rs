@@ -53,7 +53,7 @@ impl Default for StoreLimits {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EnvelopeRecord {
     /// Content address (see the envelope module).
-    pub id: [u8; 32],
+    pub id: EnvelopeId,
     /// The encoded envelope.
     pub bytes: Vec<u8>,
     /// Unix seconds after which it is dropped.
@@ -107,8 +107,8 @@ impl Store {
     /// (held, seen before, a proof for its commitment is known) in one lookup.
     pub fn envelope_state(
         &self,
-        id: &[u8; 32],
-        commitment: &[u8; 32],
+        id: &EnvelopeId,
+        commitment: &Commitment,
     ) -> Result<(bool, bool, bool), StoreError> {
         let mut st = self.conn().prepare_cached(
             "SELECT EXISTS(SELECT 1 FROM envelopes WHERE id = ?1),
@@ -146,7 +146,7 @@ impl Store {
         if rec.class == EnvelopeClass::Carried
             && !within_quota(used, size, self.limits.per_origin_bytes)
         {
-            if self.has_envelope(&EnvelopeId(rec.id))? {
+            if self.has_envelope(&rec.id)? {
                 return Ok(InsertOutcome::Duplicate);
             }
             return Err(StoreError::QuotaExceeded {
@@ -156,7 +156,7 @@ impl Store {
             });
         }
         let evicted = if room_needed(total, size, self.limits.global_bytes) > 0 {
-            if self.has_envelope(&EnvelopeId(rec.id))? {
+            if self.has_envelope(&rec.id)? {
                 return Ok(InsertOutcome::Duplicate);
             }
             self.make_room(total, size, rec.class)?
@@ -289,7 +289,7 @@ impl Store {
         for row in rows {
             let (id, bytes, expires_at, tag, commitment, class, copies) = row?;
             out.push(EnvelopeRecord {
-                id: blob(id)?,
+                id: EnvelopeId(blob(id)?),
                 bytes,
                 expires_at: expires_at.max(0) as u64,
                 tag: RoutingTag(blob(tag)?),
@@ -302,7 +302,7 @@ impl Store {
     }
 
     /// The bytes of one held envelope.
-    pub fn envelope_bytes(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn envelope_bytes(&self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT bytes FROM envelopes WHERE id = ?1")?;
@@ -354,7 +354,7 @@ impl Store {
     }
 
     /// The copy budget of a held envelope (None if not held).
-    pub fn envelope_copies(&self, id: &[u8; 32]) -> Result<Option<u32>, StoreError> {
+    pub fn envelope_copies(&self, id: &EnvelopeId) -> Result<Option<u32>, StoreError> {
         let mut st = self
             .conn()
             .prepare_cached("SELECT copies FROM envelopes WHERE id = ?1")?;
@@ -405,7 +405,7 @@ mod tests {
 
     fn rec(id: u8, size: usize, class: EnvelopeClass, expires_at: u64) -> EnvelopeRecord {
         EnvelopeRecord {
-            id: [id; 32],
+            id: EnvelopeId([id; 32]),
             bytes: vec![0; size],
             expires_at,
             tag: RoutingTag([0; 8]),
@@ -455,7 +455,7 @@ mod tests {
         s.insert_envelope(&rec(1, 256, EnvelopeClass::Carried, 100), "a", 0)
             .unwrap();
         s.spend_envelope_copies(&EnvelopeId([1; 32]), 8).unwrap();
-        assert_eq!(s.envelope_copies(&[1; 32]).unwrap(), Some(8));
+        assert_eq!(s.envelope_copies(&EnvelopeId([1; 32])).unwrap(), Some(8));
         let level: i64 = s
             .conn()
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
@@ -464,7 +464,7 @@ mod tests {
         // Inside a transaction too (the level cannot change there).
         s.transaction(|s| s.spend_envelope_copies(&EnvelopeId([1; 32]), 4))
             .unwrap();
-        assert_eq!(s.envelope_copies(&[1; 32]).unwrap(), Some(4));
+        assert_eq!(s.envelope_copies(&EnvelopeId([1; 32])).unwrap(), Some(4));
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub struct Header {
     /// Routing tag recipients recognise their envelopes by.
     pub tag: RoutingTag,
     /// BLAKE3 of the proof secret the recipient will reveal on delivery.
-    pub commitment: [u8; 32],
+    pub commitment: Commitment,
 }
 
 impl Header {
@@ -129,7 +129,7 @@ impl Header {
         out[1..9].copy_from_slice(&self.expires_at.to_le_bytes());
         out[9] = hops;
         out[10..18].copy_from_slice(&self.tag.0);
-        out[18..50].copy_from_slice(&self.commitment);
+        out[18..50].copy_from_slice(self.commitment.as_bytes());
         out
     }
 
@@ -182,7 +182,7 @@ impl DeliveryProof {
 
     /// True if this proof shows `header`'s envelope was delivered.
     pub fn proves(&self, header: &Header) -> bool {
-        self.commitment().0 == header.commitment
+        self.commitment() == header.commitment
     }
 }
 
@@ -218,7 +218,7 @@ impl Envelope {
             expires_at: r.u64("expires_at")?,
             hops: r.u8("hops")?,
             tag: RoutingTag(r.array("routing tag")?),
-            commitment: r.array("commitment")?,
+            commitment: Commitment(r.array("commitment")?),
         };
         Ok(Envelope {
             header,

@@ -1,8 +1,9 @@
 //! Sealing and opening envelope bodies.
 
 use super::{
-    BUCKETS, DIRECT_OVERHEAD, DeliveryProof, Envelope, EnvelopeError, HEADER_LEN, Header,
-    INNER_FIXED, MAX_PAYLOAD_BYTES, MAX_TTL_SECS, RoutingTag, SHARED_OVERHEAD, SharedKey, VERSION,
+    BUCKETS, Commitment, DIRECT_OVERHEAD, DeliveryProof, Envelope, EnvelopeError, HEADER_LEN,
+    Header, INNER_FIXED, MAX_PAYLOAD_BYTES, MAX_TTL_SECS, RoutingTag, SHARED_OVERHEAD, SharedKey,
+    VERSION,
 };
 use crate::codec::{Reader, Writer};
 use crate::identity::{ContactKey, Identity, MAX_NAME_BYTES, PublicIdentity, check_name};
@@ -122,7 +123,7 @@ pub fn seal_with_rng<R: CryptoRng>(
         expires_at: draft.expires_at,
         hops: draft.hops,
         tag,
-        commitment: *blake3::hash(&proof_secret).as_bytes(),
+        commitment: Commitment(*blake3::hash(&proof_secret).as_bytes()),
     };
     let aad = header.authenticated_bytes();
 
@@ -279,7 +280,7 @@ fn open_inner(
     let signature: [u8; 64] = r.array("signature")?;
     let padding = r.rest();
 
-    if blake3::hash(&proof_secret).as_bytes() != &header.commitment {
+    if blake3::hash(&proof_secret).as_bytes() != header.commitment.as_bytes() {
         return Err(EnvelopeError::BadCommitment);
     }
     if padding.iter().any(|&b| b != 0) {

@@ -73,10 +73,7 @@ fn direct_round_trip() {
     assert_eq!(opened.author_name, "Alice");
     assert_eq!(opened.sent_at, T0);
     assert_eq!(opened.payload, b"hi bob");
-    assert_eq!(
-        opened.proof_secret.commitment(),
-        Commitment(env.header().commitment)
-    );
+    assert_eq!(opened.proof_secret.commitment(), env.header().commitment);
     assert!(opened.proof_secret.proves(env.header()));
     assert_eq!(env.header().hops, 5);
     assert_eq!(
@@ -94,10 +91,7 @@ fn shared_round_trip_and_proof_secret() {
     let opened = open_shared(&SharedKey::for_channel("  TEST "), &env).unwrap();
     assert_eq!(opened.payload, b"x");
     assert_eq!(opened.proof_secret, sealed.proof_secret);
-    assert_eq!(
-        sealed.proof_secret.commitment(),
-        Commitment(env.header().commitment)
-    );
+    assert_eq!(sealed.proof_secret.commitment(), env.header().commitment);
 }
 
 #[test]
@@ -329,7 +323,7 @@ fn craft(
         expires_at: T0 + DAY,
         hops: 3,
         tag: RoutingTag::shared(key, T0 + DAY),
-        commitment,
+        commitment: Commitment(commitment),
     };
     let mut w = Writer::new();
     w.bytes(b"pollen v1 envelope")

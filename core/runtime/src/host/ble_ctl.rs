@@ -507,12 +507,12 @@ mod tests {
             .items()
             .unwrap()
             .into_iter()
-            .find(|i| i.id == id)
+            .find(|i| i.id == id.0)
             .unwrap();
         let mut store = Watched::new(&mut me);
         assert!(store.offer_to(&item, PeerRole::Carrier).unwrap());
-        assert_eq!(store.handover(&id, PeerRole::Carrier).unwrap(), Some(8));
-        assert_eq!(store.handover(&id, PeerRole::Carrier).unwrap(), Some(4));
+        assert_eq!(store.handover(&id.0, PeerRole::Carrier).unwrap(), Some(8));
+        assert_eq!(store.handover(&id.0, PeerRole::Carrier).unwrap(), Some(4));
         assert!(!store.changed, "a hand-over changes nothing the UI shows");
         assert_eq!(me.store().envelope_copies(&id).unwrap(), Some(4));
     }

@@ -5,7 +5,7 @@
 use super::Batch;
 use crate::admission::{MAX_COPIES, MAX_UNMATCHED_PROOFS};
 use crate::node::{Node, SystemClock};
-use pollen_proto::envelope::{DeliveryProof, EnvelopeId};
+use pollen_proto::envelope::DeliveryProof;
 
 fn node(root: &std::path::Path, name: &str) -> Node {
     Node::init(&root.join(name), name, Box::new(SystemClock)).unwrap()
@@ -50,7 +50,7 @@ fn r3_a_copy_claiming_u32_max_copies_is_kept_with_the_policy_maximum() {
         .envelopes(b.now())
         .unwrap()
         .into_iter()
-        .map(|r| (r.bytes, Some(EnvelopeId(r.id))))
+        .map(|r| (r.bytes, Some(r.id)))
         .collect();
     c.ingest_envelopes(&held, "tcp:10.0.0.2").unwrap();
     assert_eq!(

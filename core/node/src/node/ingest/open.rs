@@ -7,7 +7,7 @@ use crate::admission;
 use crate::conversation::ConversationId;
 use crate::node::{NodeError, NodeEvent, check_name};
 use crate::store::{ConversationKind, EnvelopeClass, KeyChange};
-use pollen_proto::envelope::{self, Envelope, EnvelopeId, Opened, RoutingTag, SharedKey};
+use pollen_proto::envelope::{self, Envelope, Opened, RoutingTag, SharedKey};
 use pollen_proto::identity::PublicIdentity;
 use pollen_proto::payload::{Member, Payload, PayloadError};
 
@@ -250,7 +250,7 @@ impl Batch<'_> {
                 match self.apply_change(conv, &opened.author, &opened.author_name, &k, &change) {
                     Ok(()) => node
                         .store
-                        .set_envelope_class(&EnvelopeId(rec.id), EnvelopeClass::Shared)?,
+                        .set_envelope_class(&rec.id, EnvelopeClass::Shared)?,
                     Err(e) => {
                         let r = content_error(e)?;
                         tracing::warn!(reason = %r, "carried envelope opened with a new key is invalid");

@@ -133,7 +133,7 @@ impl Batch<'_, '_> {
             .tx
             .query_one(&prior, &[&&id[..], &&header.commitment[..]])?;
         if Prior::of(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?).is_duplicate() {
-            self.proof_back(&header.commitment)?;
+            self.proof_back(header.commitment.as_bytes())?;
             return Ok(Received::Duplicate);
         }
         if let Err(r) = admission::spend_hop(&mut env) {
@@ -170,7 +170,7 @@ impl Batch<'_, '_> {
             ],
         )?;
         if n == 0 {
-            self.proof_back(&header.commitment)?;
+            self.proof_back(header.commitment.as_bytes())?;
             return Ok(Received::Duplicate);
         }
         self.total += size;
