@@ -226,6 +226,15 @@ impl PollenNode {
         self.write(move |n| Ok(n.mark_read(&conversation)?.map(sent)))
     }
 
+    /// Marks the conversation with this id (hex) read: the chat screen's
+    /// call, never ambiguous.
+    pub fn mark_read_in(&self, conversation_id: String) -> Result<Option<SentInfo>, PollenError> {
+        let id = hex_id(&conversation_id).ok_or(PollenError::UnknownConversation {
+            name: conversation_id.clone(),
+        })?;
+        self.write(move |n| Ok(n.mark_read_in(&ConversationId(id))?.map(sent)))
+    }
+
     /// Creates a group with these contacts (by alias), this node as admin.
     pub fn create_group(
         &self,

@@ -2,6 +2,7 @@
 
 use crate::CliError;
 use crate::sim_progress::SimProgress;
+use pollen_sim::adversary::Adversary;
 use pollen_sim::engine::{self, SimConfig};
 use pollen_sim::metrics::{Outcome, Report};
 use pollen_sim::policy::{self, Policy};
@@ -53,6 +54,11 @@ pub struct SimArgs {
     /// oracle assumes, as far as real sessions allow).
     #[arg(long)]
     unlimited: bool,
+    /// Hostile phones, KIND:FRACTION (black-hole, grey-hole, flood or liar,
+    /// for example black-hole:0.2): each policy runs honest and then with
+    /// them, and the figures count honest phones only.
+    #[arg(long, value_name = "KIND:FRACTION", conflicts_with = "unlimited")]
+    adversary: Option<Adversary>,
     /// Print the figures as JSON (one object, or an array for `--policy all`).
     #[arg(long)]
     json: bool,
@@ -126,7 +132,15 @@ pub fn run(args: SimArgs) -> Result<(), CliError> {
         return blind_spray(&sc, &args);
     }
     let mut outcomes: Vec<Outcome> = Vec::new();
-    for p in policies {
+    // With an adversary, each policy runs first with the same phones honest.
+    let settings: Vec<(Option<Adversary>, bool)> = match args.adversary {
+        Some(a) => vec![(Some(a), true), (Some(a), false)],
+        None => vec![(None, false)],
+    };
+    for (p, (adversary, baseline)) in policies
+        .into_iter()
+        .flat_map(|p| settings.iter().map(move |a| (p, *a)))
+    {
         let mut cfg = if args.unlimited {
             SimConfig::unlimited(p, args.seed)
         } else {
@@ -135,6 +149,8 @@ pub fn run(args: SimArgs) -> Result<(), CliError> {
         if !args.unlimited {
             cfg.store_cap_bytes = args.cap_mb.max(1) * 1_000_000;
         }
+        cfg.adversary = adversary;
+        cfg.adversary_baseline = baseline;
         let bar = SimProgress::new(p.name(), sc.duration, args.json);
         if !args.json && !bar.shown() {
             eprintln!("running {} on {} ...", p.name(), sc.name);
@@ -262,10 +278,15 @@ fn print_table(reports: &[Report]) {
         "uplink",
         "wall s"
     );
+    let mut honest = None;
     for r in reports {
+        let label = match r.adversary.as_deref() {
+            Some("honest") | None => r.policy.clone(),
+            Some(a) => format!("  +{a}"),
+        };
         println!(
             "{:<15} {:>9.3} {:>9.3} {:>8.3} {:>9.0} {:>9.0} {:>10.2} {:>9.2} {:>9.3} {:>8.1}",
-            r.policy,
+            label,
             r.delivery_ratio,
             r.oracle_delivery_ratio,
             r.share_of_oracle,
@@ -276,5 +297,16 @@ fn print_table(reports: &[Report]) {
             r.uplink_delivery_ratio,
             r.wall_s
         );
+        match (r.adversary.as_deref(), honest) {
+            (Some("honest") | None, _) => honest = Some(r.delivery_ratio),
+            (Some(_), Some(h)) => println!(
+                "{:<15} delivery {:.3} of the honest run, {} hostile phones, own lost {}",
+                "",
+                if h > 0.0 { r.delivery_ratio / h } else { 0.0 },
+                r.hostile,
+                r.own_lost
+            ),
+            _ => {}
+        }
     }
 }

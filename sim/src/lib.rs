@@ -16,6 +16,7 @@
 //!   rotating tag, daily-keyed summaries);
 //! - [`engine`]: real core nodes syncing over simulated BLE, hotspot and
 //!   uplink links on virtual time;
+//! - [`adversary`]: hostile phones (black and grey holes, flooders, liars);
 //! - [`metrics`]: the figures of a run.
 //!
 //! ```
@@ -28,6 +29,7 @@
 //! # Ok::<(), pollen_sim::TraceError>(())
 //! ```
 
+pub mod adversary;
 pub mod bound;
 pub mod encounter;
 pub mod engine;

@@ -86,6 +86,8 @@ pub struct Outcome {
     pub storage: Vec<(f64, f64)>,
     /// Own undelivered, unexpired messages their sender no longer holds.
     pub own_lost: u64,
+    /// Hostile phones (left out of every other figure).
+    pub hostile: u32,
     /// Simulated seconds.
     pub duration_s: f64,
     /// Wall-clock seconds the run took.
@@ -139,6 +141,11 @@ pub struct Report {
     pub earlier_than_oracle: u64,
     /// Own undelivered messages their sender lost (must be 0).
     pub own_lost: u64,
+    /// The adversary setting (`KIND:FRACTION`), if any; `honest` in its
+    /// baseline (the same phones behaving honestly).
+    pub adversary: Option<String>,
+    /// Hostile phones; the other figures count honest phones only.
+    pub hostile: u32,
     /// Sessions opened.
     pub sessions: u64,
     /// Sessions cut short.
@@ -272,6 +279,14 @@ impl Outcome {
             uplink_delivery_ratio: round(ratio(via_relay as f64, delivered as f64), 4),
             earlier_than_oracle: earlier,
             own_lost: self.own_lost,
+            adversary: self.config.adversary.map(|a| {
+                if self.config.adversary_baseline {
+                    "honest".to_owned()
+                } else {
+                    a.to_string()
+                }
+            }),
+            hostile: self.hostile,
             sessions: self.stats.sessions,
             sessions_cut: self.stats.sessions_cut,
             sessions_idle: self.stats.sessions_idle,

@@ -5,6 +5,7 @@ mod common;
 
 use common::{T0, TestClock, node};
 use pollen_node::node::{ConversationId, NodeError};
+use pollen_node::store::ConversationKind;
 
 #[test]
 fn an_id_picks_one_conversation_where_a_name_is_ambiguous() {
@@ -40,6 +41,65 @@ fn an_id_picks_one_conversation_where_a_name_is_ambiguous() {
     let unknown = ConversationId([7; 16]);
     assert!(matches!(
         a.send_in(&unknown, "nowhere"),
+        Err(NodeError::UnknownConversation(_))
+    ));
+}
+
+/// Every envelope `from` holds, handed to `to`.
+fn carry_all(from: &pollen_node::node::Node, to: &pollen_node::node::Node) {
+    let all: Vec<_> = from
+        .store()
+        .envelopes(from.now())
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.bytes, Some(r.id)))
+        .collect();
+    to.ingest_envelopes(&all, "test").unwrap();
+}
+
+#[test]
+fn mark_read_in_clears_the_one_conversation_it_names() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let a = node(root.path(), "Ana", &clock);
+    let c = node(root.path(), "Chen", &clock);
+    a.add_contact(&c.card(), None).unwrap();
+    c.add_contact(&a.card(), None).unwrap();
+    // Chen writes to Ana directly and in a group he named after himself.
+    c.create_group("Chen", &["Ana".to_owned()]).unwrap();
+    clock.tick();
+    c.send_direct("Ana", "direct").unwrap();
+    c.send_group("Chen", "in the group").unwrap();
+    carry_all(&c, &a);
+    let unread = |kind: ConversationKind| {
+        a.conversations(10)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.kind == kind)
+            .map(|r| (r.id, r.unread))
+            .unwrap()
+    };
+    let (direct, n_direct) = unread(ConversationKind::Direct);
+    let (group, n_group) = unread(ConversationKind::Group);
+    assert_eq!((n_direct, n_group), (1, 1), "one unread in each");
+    assert!(
+        matches!(
+            a.mark_read("Chen"),
+            Err(NodeError::AmbiguousConversation(_))
+        ),
+        "by name: ambiguous"
+    );
+    let read = a.mark_read_in(&direct).unwrap();
+    assert!(read.is_some(), "a read marker goes to Chen");
+    assert_eq!(unread(ConversationKind::Direct), (direct, 0));
+    assert_eq!(
+        unread(ConversationKind::Group),
+        (group, 1),
+        "the group is untouched"
+    );
+    assert_eq!(a.mark_read_in(&direct).unwrap(), None, "nothing new");
+    assert!(matches!(
+        a.mark_read_in(&ConversationId([9; 16])),
         Err(NodeError::UnknownConversation(_))
     ));
 }

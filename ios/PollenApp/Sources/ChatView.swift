@@ -56,11 +56,10 @@ struct ChatView: View {
         guard let items = await model.run(refresh: false, { try $0.timeline(conversationId: id, limit: 100, before: nil, utcOffsetSecs: offset) })
         else { return }
         entries = items
-        // Once per newest message, so the reload it causes cannot loop (marking
-        // read goes by name, which a contact and a group may share).
+        // Once per newest message, so the reload it causes cannot loop.
         if case TimelineEntry.message(let newest)? = items.last, newest.id != readUpTo {
             readUpTo = newest.id
-            await model.run { try $0.markRead(conversation: chat.title) }
+            await model.run { try $0.markReadIn(conversationId: id) }
         }
     }
 

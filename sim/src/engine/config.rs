@@ -2,6 +2,7 @@
 //! storage caps and the model of each kind of link.
 
 use super::link::LinkModel;
+use crate::adversary::Adversary;
 use crate::policy::Policy;
 use crate::trace::LinkKind;
 use pollen_node::ble::manager::DEFAULT_MAX_LINKS;
@@ -31,6 +32,12 @@ pub struct SimConfig {
     /// How long a node that got something new waits before telling its
     /// neighbours (coalescing bursts), in seconds.
     pub nudge_s: f64,
+    /// Hostile phones, if any (`crate::adversary`).
+    pub adversary: Option<Adversary>,
+    /// The adversary's phones are picked and left out of the figures but
+    /// behave honestly: the baseline a hostile run is compared with, over
+    /// the same pairs.
+    pub adversary_baseline: bool,
 }
 
 fn as_name<S: serde::Serializer>(p: &Policy, s: S) -> Result<S::Ok, S::Error> {
@@ -72,6 +79,8 @@ impl SimConfig {
             idealised: false,
             sample_s: 60.0,
             nudge_s: 1.0,
+            adversary: None,
+            adversary_baseline: false,
         }
     }
 

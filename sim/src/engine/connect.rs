@@ -187,7 +187,7 @@ impl Engine<'_> {
         }
         let now_s = EPOCH_S + now / 1000;
         let (tx, ty) = (x.hello_tags(), y.hello_tags());
-        let (sx, sy) = (x.encounters.summary(now_s), y.encounters.summary(now_s));
+        let (sx, sy) = (x.summary(now_s), y.summary(now_s));
         self.stats.summary_entries += (sx.len() + sy.len()) as u64;
         x.peer_summaries.insert(key.1, PeerSummary::new(&sy, now_s));
         y.peer_summaries.insert(key.0, PeerSummary::new(&sx, now_s));

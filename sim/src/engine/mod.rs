@@ -17,6 +17,7 @@ pub use config::SimConfig;
 pub use link::LinkModel;
 pub use record::recipients;
 
+use crate::adversary::{self, AdversaryKind};
 use crate::metrics::Outcome;
 use crate::scenario::Scenario;
 use crate::trace::LinkKind;
@@ -56,6 +57,7 @@ enum Ev {
     Open(u32, u32, KindIx),
     Wake(u64),
     Nudge(u32),
+    Flood(u32),
     Sample,
 }
 
@@ -147,6 +149,9 @@ struct Engine<'a> {
     storage: Vec<(f64, f64)>,
     stats: RunStats,
     end_ms: u64,
+    /// The hostile phones (`crate::adversary`): their messages and their
+    /// stores are left out of the figures.
+    hostile: BTreeSet<u32>,
     progress: &'a mut dyn FnMut(Progress),
 }
 
@@ -180,7 +185,11 @@ pub fn run_with_progress(
     // Keys, envelopes and handshakes from the seed: a run repeats bit for bit.
     let _seeded = pollen_proto::random::seed_thread_for_simulation(cfg.seed);
     let clock = SimClock::new(EPOCH_S * 1000);
-    let nodes = setup::nodes(sc, cfg, &clock)?;
+    let hostile = cfg
+        .adversary
+        .map(|a| a.pick(&sc.roles, cfg.seed))
+        .unwrap_or_default();
+    let nodes = setup::nodes(sc, cfg, &clock, &hostile)?;
     let n = nodes.len();
     let end_ms = (sc.duration * 1000.0).ceil() as u64;
     let mut e = Engine {
@@ -205,6 +214,7 @@ pub fn run_with_progress(
         storage: Vec::new(),
         stats: RunStats::default(),
         end_ms,
+        hostile,
         progress,
     };
     for (i, c) in sc.trace.contacts.iter().enumerate() {
@@ -215,6 +225,15 @@ pub fn run_with_progress(
         e.push(secs_ms(m.at), Ev::Send(i));
     }
     e.push(0, Ev::Sample);
+    if cfg
+        .adversary
+        .is_some_and(|a| a.kind == AdversaryKind::Flood)
+        && !cfg.adversary_baseline
+    {
+        for n in e.hostile.clone() {
+            e.push(0, Ev::Flood(n));
+        }
+    }
     while let Some(Reverse((t, _, ev))) = e.queue.pop() {
         if t > e.end_ms {
             break;
@@ -235,6 +254,7 @@ pub fn run_with_progress(
         peak_store_bytes: e.peak,
         storage: e.storage,
         own_lost,
+        hostile: e.hostile.len() as u32,
         duration_s: sc.duration,
         wall_s: wall.elapsed().as_secs_f64(),
     })
@@ -292,6 +312,13 @@ impl Engine<'_> {
                     self.try_connect(ordered(n, m), now);
                 }
             }
+            Ev::Flood(n) => {
+                self.flood(n, now);
+                let next = now + adversary::FLOOD_EVERY_S * 1000;
+                if next <= self.end_ms {
+                    self.push(next, Ev::Flood(n));
+                }
+            }
             Ev::Sample => {
                 self.sample(now);
                 (self.progress)(Progress {
@@ -339,6 +366,23 @@ impl Engine<'_> {
                 self.stats.send_failures += 1;
             }
         }
+    }
+
+    /// A flooder writes a batch of junk and tells its neighbours.
+    fn flood(&mut self, n: u32, now: u64) {
+        let now_s = EPOCH_S + now / 1000;
+        let junk = adversary::junk(now_s, 86_400, adversary::FLOOD_BATCH);
+        let node = &mut self.nodes[n as usize];
+        let items: Vec<(Vec<u8>, Option<EnvelopeId>)> =
+            junk.iter().map(|(b, id)| (b.clone(), Some(*id))).collect();
+        if let Err(e) = node.node.ingest_envelopes(&items, "flood") {
+            tracing::debug!(node = n, error = %e, "flood batch refused");
+            return;
+        }
+        for (_, id) in junk {
+            node.wrote(id, false);
+        }
+        self.nudge(n, now, 0);
     }
 
     fn nudge(&mut self, n: u32, now: u64, delay: u64) {

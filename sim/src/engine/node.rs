@@ -6,7 +6,8 @@
 //! [`SyncStore::handover`]). Hop counts (the flood baseline's) and whether a
 //! copy passed the relay (a measurement) travel beside it, as a [`Trail`].
 
-use crate::encounter::{Encounters, PeerSummary};
+use crate::adversary::{AdversaryKind, FLOOD_CLAIMED_COPIES};
+use crate::encounter::{Encounters, PeerSummary, SUMMARY_MAX, SummaryEntry, summary_key};
 use crate::policy::{Held, Policy};
 use crate::scenario::Role;
 use pollen_node::node::Node;
@@ -82,6 +83,8 @@ pub(crate) struct SimNode {
     pub encounters: Encounters,
     /// The summaries that the peers of live sessions sent, by peer.
     pub peer_summaries: HashMap<u32, PeerSummary>,
+    /// What this phone does if it is hostile (`crate::adversary`).
+    pub hostile: Option<AdversaryKind>,
 }
 
 impl SimNode {
@@ -104,6 +107,7 @@ impl SimNode {
             tags: None,
             encounters: Encounters::default(),
             peer_summaries: HashMap::new(),
+            hostile: None,
         }
     }
 
@@ -147,6 +151,31 @@ impl SimNode {
             }
             self.policy.offers(self.role, held, role, peer.role)
         })
+    }
+
+    /// The encounter summary this phone gives a peer at `now_s`. A liar
+    /// claims certainty for every recipient it has heard of: those it met
+    /// and those of every envelope it holds.
+    pub fn summary(&mut self, now_s: u64) -> Vec<SummaryEntry> {
+        let honest = self.encounters.summary(now_s);
+        if self.hostile != Some(AdversaryKind::Liar) {
+            return honest;
+        }
+        let day = now_s / crate::encounter::DAY_S;
+        let mut keys: HashSet<[u8; 8]> = honest.into_iter().map(|(k, _)| k).collect();
+        if self.refresh()
+            && let Some(c) = &self.cache
+        {
+            for item in &c.items {
+                if let ItemKind::Envelope { tag, .. } = item.kind {
+                    keys.insert(summary_key(&tag.0, day));
+                }
+            }
+        }
+        let mut lie: Vec<SummaryEntry> = keys.into_iter().map(|k| (k, u8::MAX)).collect();
+        lie.sort_unstable();
+        lie.truncate(SUMMARY_MAX);
+        lie
     }
 
     /// This node's direct tags for today (what its Hello shows).
@@ -287,6 +316,16 @@ impl SyncStore for SimNode {
         let Some((_, peer_role)) = self.peer else {
             return Ok(false);
         };
+        if let Some(kind) = self.hostile {
+            let own = self.own.contains(&item.id);
+            if !kind.forwards(&item.id, own) {
+                return Ok(false);
+            }
+            // A flooder pushes everything it has to everyone.
+            if kind == AdversaryKind::Flood {
+                return Ok(true);
+            }
+        }
         let theirs = match (
             item.kind,
             self.peer.and_then(|(p, _)| self.peer_summaries.get(&p)),
@@ -328,6 +367,9 @@ impl SyncStore for SimNode {
         };
         if !self.policy.keeps_budgets() {
             return Ok(None);
+        }
+        if self.hostile == Some(AdversaryKind::Flood) {
+            return Ok(Some(FLOOD_CLAIMED_COPIES));
         }
         let mine = self.meta.get(id).map_or(1, |m| m.copies.max(1));
         let (kept, given) = self.policy.split(mine, role, peer_role);

@@ -22,6 +22,11 @@ impl Engine<'_> {
 
     /// The bytes `n` stores now, noted towards its peak.
     pub(super) fn note_usage(&mut self, n: u32) -> u64 {
+        // Hostile software ignores caps and infrastructure has disks: the
+        // peak is the honest phones'.
+        if self.hostile.contains(&n) || self.nodes[n as usize].role != Role::Person {
+            return 0;
+        }
         let i = n as usize;
         let version = self.nodes[i].version;
         if let Some((v, bytes)) = self.usage[i]
@@ -47,7 +52,7 @@ impl Engine<'_> {
         // housekeeping, done every ten samples.
         let purge = self.storage.len().is_multiple_of(10);
         for n in 0..self.nodes.len() {
-            if self.nodes[n].role == Role::Person {
+            if self.nodes[n].role == Role::Person && !self.hostile.contains(&(n as u32)) {
                 if purge {
                     match self.nodes[n].node.expire() {
                         Ok(0) => {}
@@ -65,8 +70,14 @@ impl Engine<'_> {
         let oracle = Oracle::new(&self.sc.trace);
         let mut out = Vec::new();
         for (i, m) in self.sc.messages.iter().enumerate() {
+            if self.hostile.contains(&m.from) {
+                continue;
+            }
             let arrivals = oracle.arrivals(m.from, m.at, m.ttl);
             for r in recipients(self.sc, m) {
+                if self.hostile.contains(&r) {
+                    continue;
+                }
                 let deadline = (m.at + m.ttl).min(self.sc.duration);
                 out.push(Target {
                     message: i as u32,
@@ -97,7 +108,11 @@ impl Engine<'_> {
             if w.expires_at <= now {
                 continue;
             }
-            let node = &self.nodes[self.sc.messages[w.message].from as usize].node;
+            let from = self.sc.messages[w.message].from;
+            if self.hostile.contains(&from) {
+                continue;
+            }
+            let node = &self.nodes[from as usize].node;
             match node.store().envelope_state(env, &w.commitment) {
                 Ok((held, _, proven)) if held || proven => {}
                 _ => lost += 1,

@@ -5,6 +5,7 @@
 use super::node::SimNode;
 use super::{SimClock, SimConfig, SimError};
 use crate::scenario::{Role, Scenario, Target};
+use pollen_node::admission::{NODE_GLOBAL_BYTES, NODE_PER_ORIGIN_BYTES};
 use pollen_node::node::Node;
 use pollen_node::store::StoreLimits;
 use pollen_proto::envelope::{Commitment, Envelope, EnvelopeId, RoutingTag};
@@ -50,6 +51,7 @@ pub(crate) fn nodes(
     sc: &Scenario,
     cfg: &SimConfig,
     clock: &SimClock,
+    hostile: &BTreeSet<u32>,
 ) -> Result<Vec<SimNode>, SimError> {
     let fail = |node: u32| {
         move |e: pollen_node::node::NodeError| SimError::Setup {
@@ -59,10 +61,13 @@ pub(crate) fn nodes(
     };
     let mut nodes = Vec::with_capacity(sc.roles.len());
     for (i, &role) in sc.roles.iter().enumerate() {
+        let bad = hostile.contains(&(i as u32)) && !cfg.adversary_baseline;
         let limits = match role {
-            Role::Person => StoreLimits {
+            // A hostile phone's software ignores any cap.
+            // One neighbour may fill the same share of the cap as on a phone.
+            Role::Person if !bad => StoreLimits {
                 global_bytes: cfg.store_cap_bytes,
-                per_origin_bytes: cfg.store_cap_bytes,
+                per_origin_bytes: cfg.store_cap_bytes / (NODE_GLOBAL_BYTES / NODE_PER_ORIGIN_BYTES),
             },
             // Infrastructure has disks.
             _ => StoreLimits {
@@ -72,7 +77,11 @@ pub(crate) fn nodes(
         };
         let node = Node::in_memory(&alias(i as u32), limits, Box::new(clock.clone()))
             .map_err(fail(i as u32))?;
-        nodes.push(SimNode::new(node, role, cfg.policy));
+        let mut sim = SimNode::new(node, role, cfg.policy);
+        if bad {
+            sim.hostile = cfg.adversary.map(|a| a.kind);
+        }
+        nodes.push(sim);
     }
     // Who must know whom: senders and addressees, group creators and members.
     let mut pairs = BTreeSet::new();

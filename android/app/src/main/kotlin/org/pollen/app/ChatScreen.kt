@@ -78,7 +78,7 @@ class ChatScreen(
         val items = pollen.timeline(conversationId, limit = 100, utcOffsetSecs = offset)
         adapter.clear()
         adapter.addAll(items.map(::line))
-        pollen.markRead(chatTitle)
+        pollen.markReadIn(conversationId)
     }
 
     /** View ids the UI tests find views by. */

@@ -119,6 +119,9 @@ class Pollen private constructor(
     /** Marks a conversation read; null if there was nothing to mark. */
     suspend fun markRead(conversation: String): SentInfo? = call { markRead(conversation) }
 
+    /** Marks the conversation with this id read: the chat screen's call, never ambiguous. */
+    suspend fun markReadIn(conversationId: String): SentInfo? = call { markReadIn(conversationId) }
+
     /** Creates a group with contacts [members] (by alias). */
     suspend fun createGroup(name: String, members: List<String>): ConversationInfo =
         call { createGroup(name, members) }
