@@ -166,9 +166,11 @@ fn a_phone_and_pollen_run_talk_through_a_carrier_both_ways() {
         .iter()
         .find(|m| m["text"] == "from the phone")
         .expect("in the inbox");
-    // Two hops: Bo carried it (and may already have dropped its copy on
-    // Chen's delivery proof).
-    assert_eq!(got["hops"], 2, "carried by Bo: {got}");
+    // Bo carried it (and may already have dropped its copy on Chen's
+    // delivery proof): two links, counted as at least one since Bo may keep
+    // the maximum hop count (checklist P4).
+    let hops = got["hops"].as_u64().expect("hops");
+    assert!((1..=2).contains(&hops), "carried by Bo: {got}");
 
     // Written by another process on Chen's data directory while it runs.
     chen.ok(&["send", "--to", "Ana", "from the laptop"]);

@@ -476,7 +476,8 @@ def test_message_carried_a_to_c_through_b(w):
     (_, got) = crec.wait_for("new", lambda m: m.id == sent.message_id)
     assert got.text == "hello through bob"
     assert got.sender_name == "alice"
-    assert got.hops == 2, f"hops {got.hops}"
+    # Two links; Bob may keep the maximum hop count (checklist P4), so at least one.
+    assert got.hops in (1, 2), f"hops {got.hops}"
     assert not got.outgoing and got.status == MessageStatus.RECEIVED
     assert b.status().carried_for_others >= 1
     # C's delivery proof travels back C -> B -> A.
@@ -793,7 +794,7 @@ def test_ble_carried_a_to_c_through_b(w):
     for name, n in (("A", a), ("B", b), ("C", c)):
         n.set_ble_radio(air.radio(name, n))
     (_, got) = crec.wait_for("new", lambda m: m.id == sent.message_id, timeout=60)
-    assert got.hops == 2, got.hops
+    assert got.hops in (1, 2), got.hops  # at least one: checklist P4
     assert b.status().carried_for_others >= 1
     arec.wait_for("status", lambda cv, mid, st: mid == sent.message_id and st == MessageStatus.DELIVERED, timeout=60)
     assert all(frozenset(p) != frozenset(("A", "C")) for p in air.connects), air.connects

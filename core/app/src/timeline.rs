@@ -66,7 +66,8 @@ pub struct TimelineMessage {
     pub reactions: Vec<Reaction>,
     /// Where it has got to.
     pub delivery: Delivery,
-    /// Relays it crossed to get here (received messages, when known).
+    /// Links it crossed to get here, at least (received messages, when
+    /// known; a carrier may hide a hop, checklist P4).
     pub hops: Option<u32>,
 }
 

@@ -172,16 +172,35 @@ impl Prior {
     }
 }
 
+/// The hop budget every author's envelope starts with, and the most a
+/// carrier accepts: a larger claim is clamped to it.
+pub const MAX_HOPS: u8 = 12;
+
 /// Rule 4: a carrier spends one hop of the envelope's budget and refuses it
-/// when none is left. The id ignores hops, so it does not change.
-pub fn spend_hop(env: &mut Envelope) -> Result<(), Rejection> {
-    match env.header().hops {
+/// when none is left. The id ignores hops, so it does not change. A claim
+/// above [`MAX_HOPS`] is clamped. At `MAX_HOPS`, a carrier whose
+/// [`hop_coin`] for this envelope says `keep_max` keeps it there (Freenet's
+/// probabilistic decrement, checklist P4): a neighbour handed an envelope at
+/// the maximum cannot tell its author from a carrier.
+pub fn spend_hop(env: &mut Envelope, keep_max: bool) -> Result<(), Rejection> {
+    match env.header().hops.min(MAX_HOPS) {
         0 => Err(Rejection::NoHopsLeft),
+        MAX_HOPS if keep_max => {
+            env.set_hops(MAX_HOPS);
+            Ok(())
+        }
         hops => {
             env.set_hops(hops - 1);
             Ok(())
         }
     }
+}
+
+/// This carrier's coin for envelope `id`: a keyed hash, so the same carrier
+/// always decides the same way for the same envelope (asking again learns
+/// nothing) and other carriers cannot predict it.
+pub fn hop_coin(key: &[u8; 32], id: &EnvelopeId) -> bool {
+    blake3::keyed_hash(key, id.as_bytes()).as_bytes()[0] & 1 == 1
 }
 
 /// Rule 5, the quota: true when an origin already holding `used` bytes may

@@ -163,7 +163,8 @@ impl<'n> Batch<'n> {
                 Err(e) => Ok(Err(e.into())),
             };
         }
-        if let Err(r) = admission::spend_hop(&mut env) {
+        let keep_max = admission::hop_coin(&node.hop_key(), &id);
+        if let Err(r) = admission::spend_hop(&mut env, keep_max) {
             return Ok(Err(r));
         }
         match self.store_envelope(&env, &id, EnvelopeClass::Carried, origin)? {

@@ -74,7 +74,7 @@ pub struct Expired {
 /// a store that deduplicates keeps that order itself.
 pub fn check_envelope(bytes: &[u8], now: u64) -> Result<(Envelope, EnvelopeId), &'static str> {
     let (mut env, id) = admission::decode_fresh(bytes, None, now).map_err(|r| r.reason())?;
-    admission::spend_hop(&mut env).map_err(|r| r.reason())?;
+    admission::spend_hop(&mut env, false).map_err(|r| r.reason())?;
     Ok((env, id))
 }
 

@@ -147,9 +147,10 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// Remembers how far a message travelled, in links (author to first
-    /// carrier is one): every carrier lowers the hop budget by one, and Pollen
-    /// senders start from [`DEFAULT_HOPS`].
+    /// Remembers how far a message travelled at least, in links (author to
+    /// first carrier is one): Pollen senders start from [`DEFAULT_HOPS`] and
+    /// every carrier lowers the budget by one, except that a carrier may keep
+    /// the maximum (`crate::admission::spend_hop`, checklist P4).
     pub(super) fn note_hops(
         &self,
         conv: &ConversationId,

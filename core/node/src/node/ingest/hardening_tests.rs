@@ -3,7 +3,7 @@
 //! over unmatched proofs only.
 
 use super::Batch;
-use crate::admission::{MAX_COPIES, MAX_UNMATCHED_PROOFS};
+use crate::admission::{MAX_COPIES, MAX_HOPS, MAX_UNMATCHED_PROOFS};
 use crate::node::{Node, SystemClock};
 use pollen_proto::envelope::DeliveryProof;
 
@@ -96,4 +96,58 @@ fn d5_unmatched_proofs_are_capped_by_one_rule_that_counts_only_unmatched_ones() 
         b.store().unmatched_proof_count().unwrap(),
         MAX_UNMATCHED_PROOFS
     );
+}
+
+/// The hop count Bo stores for an envelope Ana wrote with `hops`.
+fn carried_hops(a: &Node, b: &Node, text: &str, hops: Option<u8>) -> u8 {
+    let sent = a.send_direct("Chen", text).unwrap();
+    let rec = a
+        .store()
+        .envelopes(a.now())
+        .unwrap()
+        .into_iter()
+        .find(|r| r.id == sent.envelope)
+        .unwrap();
+    let mut env = pollen_proto::envelope::Envelope::decode(&rec.bytes).unwrap();
+    assert_eq!(env.header().hops, MAX_HOPS, "authors start at the maximum");
+    if let Some(h) = hops {
+        env.set_hops(h);
+    }
+    b.ingest_envelopes(&[(env.encode(), Some(rec.id))], "tcp:10.0.0.3")
+        .unwrap();
+    let held = b.store().envelope_bytes(&rec.id).unwrap().unwrap();
+    pollen_proto::envelope::Envelope::decode(&held)
+        .unwrap()
+        .header()
+        .hops
+}
+
+#[test]
+fn p4_a_carrier_keeps_the_maximum_hop_count_about_half_the_time() {
+    let root = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        node(root.path(), "Ana"),
+        node(root.path(), "Bo"),
+        node(root.path(), "Chen"),
+    );
+    a.add_contact(&c.card(), None).unwrap();
+    let mut kept = 0;
+    for i in 0..200 {
+        match carried_hops(&a, &b, &format!("message {i}"), None) {
+            MAX_HOPS => kept += 1,
+            h => assert_eq!(h, MAX_HOPS - 1),
+        }
+    }
+    // Binomial(200, 1/2): outside 70..=130 about once in 10^5 runs.
+    assert!((70..=130).contains(&kept), "kept the maximum {kept} of 200");
+    // The coin is the carrier's and the envelope's: asking again is the same.
+    let id = pollen_proto::envelope::EnvelopeId([5; 32]);
+    assert_eq!(
+        crate::admission::hop_coin(&b.hop_key(), &id),
+        crate::admission::hop_coin(&b.hop_key(), &id)
+    );
+    // A claim above the maximum is clamped; one hop left is spent.
+    let clamped = carried_hops(&a, &b, "inflated", Some(u8::MAX));
+    assert!(clamped == MAX_HOPS || clamped == MAX_HOPS - 1, "{clamped}");
+    assert_eq!(carried_hops(&a, &b, "last hop", Some(1)), 0);
 }

@@ -123,7 +123,7 @@ impl Batch<'_, '_> {
         let fits = admission::within_quota(self.used, size, self.limits.per_origin_bytes)
             && admission::room_needed(self.total, size, self.limits.global_bytes) == 0;
         // The common case: the insert itself tells a duplicate apart.
-        if fits && admission::spend_hop(&mut env).is_ok() {
+        if fits && admission::spend_hop(&mut env, false).is_ok() {
             return self.insert(&env.encode(), &id, &header, size);
         }
         // Otherwise the order of the rules decides the answer: a duplicate
@@ -136,7 +136,7 @@ impl Batch<'_, '_> {
             self.proof_back(header.commitment.as_bytes())?;
             return Ok(Received::Duplicate);
         }
-        if let Err(r) = admission::spend_hop(&mut env) {
+        if let Err(r) = admission::spend_hop(&mut env, false) {
             return Ok(Received::Rejected(r.reason()));
         }
         if !admission::within_quota(self.used, size, self.limits.per_origin_bytes) {
