@@ -134,12 +134,13 @@ fn verify(blob: &BlobId, blob_len: u64, index: u16, slice: &[u8]) -> Result<Vec<
     if index >= count {
         return Err(ChunkError::BadIndex { index, count });
     }
-    let header: [u8; 8] = slice
-        .get(..8)
-        .and_then(|h| h.try_into().ok())
-        .ok_or(DecodeError::Truncated {
-            what: "slice length",
-        })?;
+    let header: [u8; 8] =
+        slice
+            .get(..8)
+            .and_then(|h| h.try_into().ok())
+            .ok_or(DecodeError::Truncated {
+                what: "slice length",
+            })?;
     let sliced = u64::from_le_bytes(header);
     if sliced != blob_len {
         return Err(ChunkError::LyingLength {

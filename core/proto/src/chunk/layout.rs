@@ -57,7 +57,7 @@ pub fn check_blob_len(blob_len: u64) -> Result<u16, ChunkError> {
     if SMALL_BLOBS.iter().any(|&b| b as u64 == blob_len) {
         return Ok(1);
     }
-    if blob_len == 0 || blob_len > MAX_BLOB_BYTES || blob_len % CHUNK_BYTES as u64 != 0 {
+    if blob_len == 0 || blob_len > MAX_BLOB_BYTES || !blob_len.is_multiple_of(CHUNK_BYTES as u64) {
         return Err(bad);
     }
     let k = (blob_len / CHUNK_BYTES as u64) as usize;
@@ -108,14 +108,29 @@ mod tests {
     #[test]
     fn blob_lengths_are_buckets_and_fit() {
         assert_eq!(MAX_CHUNKS, 272);
-        for size in [0u64, 1, 4080, 4081, 16368, 65520, 65521, 5 << 20, MAX_ATTACHMENT_BYTES] {
+        for size in [
+            0u64,
+            1,
+            4080,
+            4081,
+            16368,
+            65520,
+            65521,
+            5 << 20,
+            MAX_ATTACHMENT_BYTES,
+        ] {
             let len = blob_len_for(size).unwrap();
             check_blob_len(len).unwrap();
             assert!(capacity(len) >= size, "{size} in {len}");
         }
         assert_eq!(blob_len_for(5 << 20).unwrap(), 88 * CHUNK_BYTES as u64);
         assert!(blob_len_for(MAX_ATTACHMENT_BYTES + 1).is_err());
-        for bad in [0, 1000, 9 * CHUNK_BYTES as u64, MAX_BLOB_BYTES + CHUNK_BYTES as u64] {
+        for bad in [
+            0,
+            1000,
+            9 * CHUNK_BYTES as u64,
+            MAX_BLOB_BYTES + CHUNK_BYTES as u64,
+        ] {
             assert_eq!(check_blob_len(bad), Err(ChunkError::BadBlobLength(bad)));
         }
     }

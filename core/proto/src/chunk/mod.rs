@@ -67,7 +67,9 @@ pub enum ChunkError {
         count: u16,
     },
     /// The slice's own length header disagrees with the declared blob length.
-    #[error("chunk lies about its blob's length: declared {declared} bytes, its slice says {sliced}")]
+    #[error(
+        "chunk lies about its blob's length: declared {declared} bytes, its slice says {sliced}"
+    )]
     LyingLength {
         /// The blob length in the chunk header.
         declared: u64,

@@ -54,13 +54,19 @@ impl Preview {
     pub fn check(&self) -> Result<(), ChunkError> {
         let bad = |s: String| Err(ChunkError::BadPreview(s));
         if self.name.len() > MAX_NAME_BYTES {
-            return bad(format!("name is {} bytes, more than {MAX_NAME_BYTES}", self.name.len()));
+            return bad(format!(
+                "name is {} bytes, more than {MAX_NAME_BYTES}",
+                self.name.len()
+            ));
         }
         if self.name.contains(['/', '\\', '\0']) || self.name == "." || self.name == ".." {
             return bad(format!("name {:?} is not a plain file name", self.name));
         }
         if self.mime.len() > MAX_MIME_BYTES {
-            return bad(format!("type is {} bytes, more than {MAX_MIME_BYTES}", self.mime.len()));
+            return bad(format!(
+                "type is {} bytes, more than {MAX_MIME_BYTES}",
+                self.mime.len()
+            ));
         }
         if self.thumbnail.len() > MAX_THUMBNAIL_BYTES {
             return bad(format!(

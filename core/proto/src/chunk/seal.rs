@@ -88,7 +88,13 @@ pub fn seal_attachment_with_key(
         plain.fill(0);
         plain[..end - start].copy_from_slice(&data[start..end]);
         let ct = c
-            .encrypt(&nonce(index), Payload { msg: &plain, aad: &ad })
+            .encrypt(
+                &nonce(index),
+                Payload {
+                    msg: &plain,
+                    aad: &ad,
+                },
+            )
             .map_err(|_| ChunkError::Decrypt(index))?;
         blob.extend_from_slice(&ct);
     }
@@ -110,7 +116,9 @@ pub fn seal_attachment_with_key(
             blob: blob_id,
             index,
         })?;
-        chunks.push(Chunk::from_slice(expires_at, blob_id, blob_len, index, slice)?);
+        chunks.push(Chunk::from_slice(
+            expires_at, blob_id, blob_len, index, slice,
+        )?);
     }
     Ok(SealedAttachment {
         reference: AttachmentRef {
@@ -126,7 +134,10 @@ pub fn seal_attachment_with_key(
 
 /// Opens one verified chunk of `reference`: its plaintext part (before
 /// the file is cut to its true size).
-pub fn open_chunk(reference: &AttachmentRef, chunk: &Chunk) -> Result<Zeroizing<Vec<u8>>, ChunkError> {
+pub fn open_chunk(
+    reference: &AttachmentRef,
+    chunk: &Chunk,
+) -> Result<Zeroizing<Vec<u8>>, ChunkError> {
     if chunk.blob != reference.blob || chunk.blob_len != reference.blob_len {
         return Err(ChunkError::WrongBlob);
     }

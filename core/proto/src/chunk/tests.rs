@@ -95,7 +95,10 @@ fn a_lying_length_is_refused() {
     ));
     let mut long = good.clone();
     long.extend_from_slice(&[0; 7]);
-    assert!(matches!(Chunk::decode(&long), Err(ChunkError::WrongSize { .. })));
+    assert!(matches!(
+        Chunk::decode(&long),
+        Err(ChunkError::WrongSize { .. })
+    ));
     let mut past = good.clone();
     past[45..47].copy_from_slice(&2u16.to_le_bytes());
     assert_eq!(
@@ -138,14 +141,23 @@ fn references_refuse_lies() {
     let good = s.reference.encode();
     let mut v = good.clone();
     v[0] = 9;
-    assert_eq!(AttachmentRef::decode(&v), Err(ChunkError::UnsupportedVersion(9)));
+    assert_eq!(
+        AttachmentRef::decode(&v),
+        Err(ChunkError::UnsupportedVersion(9))
+    );
     // A 70,000-byte file padded to 4 chunks instead of 2.
     let mut padded = good.clone();
     padded[33..37].copy_from_slice(&(4 * CHUNK_BYTES as u32).to_le_bytes());
-    assert!(matches!(AttachmentRef::decode(&padded), Err(ChunkError::BadPreview(_))));
+    assert!(matches!(
+        AttachmentRef::decode(&padded),
+        Err(ChunkError::BadPreview(_))
+    ));
     let mut trailing = good;
     trailing.push(0);
-    assert!(matches!(AttachmentRef::decode(&trailing), Err(ChunkError::Decode(_))));
+    assert!(matches!(
+        AttachmentRef::decode(&trailing),
+        Err(ChunkError::Decode(_))
+    ));
     let bad_name = Preview {
         name: "../etc/passwd".into(),
         ..Preview::default()
@@ -158,7 +170,10 @@ fn references_refuse_lies() {
         thumbnail: vec![0; 9000],
         ..Preview::default()
     };
-    assert!(matches!(seal_attachment(b"x", thumb, EXPIRES), Err(ChunkError::BadPreview(_))));
+    assert!(matches!(
+        seal_attachment(b"x", thumb, EXPIRES),
+        Err(ChunkError::BadPreview(_))
+    ));
 }
 
 #[test]

@@ -47,25 +47,37 @@ fn computed() -> Vec<(&'static str, String)> {
         ("padme(257)", padme(257).to_string()),
         ("blob_len(27)", blob_len_for(27).unwrap().to_string()),
         ("blob_len(70000)", blob_len_for(70_000).unwrap().to_string()),
-        ("blob_len(5242880)", blob_len_for(5 << 20).unwrap().to_string()),
+        (
+            "blob_len(5242880)",
+            blob_len_for(5 << 20).unwrap().to_string(),
+        ),
         ("small.blob", small.reference.blob.to_hex()),
         ("small.reference", hex::encode(small.reference.encode())),
         ("small.chunk0.item", hex::encode(small.chunks[0].item_id())),
         ("small.chunk0.len", s0.len().to_string()),
         ("small.chunk0.head", hex::encode(&s0[..64])),
-        ("small.chunk0.blake3", blake3::hash(&s0).to_hex().to_string()),
+        (
+            "small.chunk0.blake3",
+            blake3::hash(&s0).to_hex().to_string(),
+        ),
         ("large.blob", large.reference.blob.to_hex()),
         ("large.blob_len", large.reference.blob_len.to_string()),
         ("large.chunk1.len", l1.len().to_string()),
         ("large.chunk1.head", hex::encode(&l1[..64])),
-        ("large.chunk1.blake3", blake3::hash(&l1).to_hex().to_string()),
+        (
+            "large.chunk1.blake3",
+            blake3::hash(&l1).to_hex().to_string(),
+        ),
     ]
 }
 
 #[test]
 fn protocol_doc_attachment_vectors_match() {
     let computed = computed();
-    let rendered: String = computed.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+    let rendered: String = computed
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect();
     let documented = crate::doc_vectors::documented("### Attachment test vectors");
     let as_doc: Vec<(String, String)> = computed
         .iter()
