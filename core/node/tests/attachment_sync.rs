@@ -85,3 +85,40 @@ fn a_file_reaches_chen_through_two_carriers_after_the_text_sent_later() {
         assert_eq!(chunk.blob, r.blob);
     }
 }
+
+/// 5 MiB in one session over an unlimited in-memory link: the figures the
+/// issue asks for (bytes on the link, time, storage per chunk), printed with
+/// `--nocapture`.
+#[test]
+fn five_mib_in_one_session() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let mut ana = node(root.path(), "Ana", &clock);
+    let mut chen = node(root.path(), "Chen", &clock);
+    let file: Vec<u8> = (0..5u32 << 20).map(|i| (i % 251) as u8).collect();
+    let started = std::time::Instant::now();
+    let sealed = seal_attachment(&file, Preview::default(), T0 + 86_400).unwrap();
+    let seal_ms = started.elapsed().as_millis();
+    for c in &sealed.chunks {
+        ana.store().put_own_chunk(c, T0).unwrap();
+    }
+    let r = &sealed.reference;
+    chen.store()
+        .want_blob(&r.blob, r.blob_len, ChunkClass::Wanted)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let report = sync(&mut ana, &mut chen, None);
+    let sync_ms = started.elapsed().as_millis();
+    assert!(report.finished);
+    let got = chen.store().assemble_attachment(r).unwrap();
+    assert_eq!(blake3::hash(&got), blake3::hash(&file));
+    let usage = chen.store().chunk_usage().unwrap();
+    assert_eq!(usage.wanted.0, 88);
+    println!(
+        "{{\"attachment_bytes\":{},\"chunks\":{},\"link_bytes\":{},\"stored_bytes_per_chunk\":{},\"seal_ms\":{seal_ms},\"session_ms\":{sync_ms}}}",
+        file.len(),
+        usage.wanted.0,
+        report.bytes[0] + report.bytes[1],
+        usage.wanted.1 / usage.wanted.0,
+    );
+}
