@@ -4,6 +4,7 @@
 //! clocks and radios are `pollen-runtime`'s.
 //!
 //! - [`admission`]: what a node or relay accepts, and the limits it uses;
+//! - [`attachments`]: attachment chunks: verified storage under their own quota, assembly;
 //! - [`conversation`]: Automerge state of one conversation;
 //! - [`store`]: SQLite persistence, quotas and eviction;
 //! - [`routing`]: copy budgets (who gets an envelope, with how many copies);
@@ -13,6 +14,7 @@
 //! - [`ble`]: Bluetooth LE neighbours: who to connect, the links, a simulated radio.
 
 pub mod admission;
+pub mod attachments;
 pub mod ble;
 pub mod conversation;
 pub mod neighbours;

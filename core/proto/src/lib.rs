@@ -9,11 +9,13 @@
 //! - [`envelope`]: sealed, signed, padded, content-addressed envelopes;
 //! - [`payload`]: what travels inside an opened envelope;
 //! - [`bundle`]: sneakernet files of envelopes and delivery proofs;
+//! - [`chunk`]: attachments as padded, encrypted, verifiable chunks;
 //! - [`sync`]: the sync session state machine between two neighbours;
 //! - [`ble`]: Bluetooth LE profile, rotating identifiers and link framing.
 
 pub mod ble;
 pub mod bundle;
+pub mod chunk;
 pub mod codec;
 #[cfg(test)]
 mod doc_vectors;

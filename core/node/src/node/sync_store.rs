@@ -2,6 +2,7 @@
 
 use super::Node;
 use super::ingest::{Batch, IngestOutcome, Rejection};
+use crate::attachments::{ChunkLimits, ChunkOutcome, ChunkRejection};
 use crate::routing;
 use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId, MAX_TTL_SECS, RoutingTag};
 use pollen_proto::sync::store::{
@@ -36,6 +37,13 @@ impl SyncStore for Node {
         if self.proof_ids.len() > 2 * proofs.len() + 1024 {
             // Expired proofs leave the store; forget their ids too.
             self.proof_ids.clear();
+        }
+        for (id, expires_at) in self.store.chunk_index(now).map_err(err)? {
+            items.push(LocalItem {
+                id,
+                expires_at,
+                kind: ItemKind::Chunk,
+            });
         }
         for (commitment, expires_at) in proofs {
             let commitment = commitment.0;
@@ -103,6 +111,10 @@ impl SyncStore for Node {
         self.store.envelope_bytes(&EnvelopeId(*id)).map_err(err)
     }
 
+    fn chunk(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        self.store.chunk_bytes(id).map_err(err)
+    }
+
     fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
         self.store
             .proof_secret(&Commitment(*commitment))
@@ -117,7 +129,8 @@ impl SyncStore for Node {
     fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
         match item.kind {
             // Proofs are anti-packets: every carrier should drop its copy.
-            ItemKind::Proof { .. } => Ok(true),
+            // Chunks spread to whoever lacks them, within each node's chunk quota.
+            ItemKind::Proof { .. } | ItemKind::Chunk => Ok(true),
             ItemKind::Envelope { .. } => {
                 let copies = self
                     .store
@@ -162,6 +175,18 @@ impl SyncStore for Node {
                         let outcome = batch.ingest_copy(bytes, None, origin, copies)?;
                         received(outcome, origin, &mut proofs)
                     }
+                    Incoming::Chunk(bytes) => {
+                        let limits = ChunkLimits::default();
+                        let now = node.now();
+                        match node.store.receive_chunk(bytes, origin, now, &limits)? {
+                            Ok(ChunkOutcome::Stored { .. }) => Received::Carried,
+                            Ok(ChunkOutcome::Duplicate) => Received::Duplicate,
+                            Err(rejection) => {
+                                tracing::debug!(%origin, reason = %rejection, "chunk refused");
+                                Received::Rejected(chunk_reason(&rejection))
+                            }
+                        }
+                    }
                     Incoming::Proof(secret) => {
                         let o = batch.ingest_proof(DeliveryProof(*secret))?;
                         if o.new {
@@ -180,6 +205,17 @@ impl SyncStore for Node {
             Ok::<_, super::NodeError>((results, proofs))
         })
         .map_err(err)
+    }
+}
+
+/// The acceptance-rule name of a refused chunk.
+fn chunk_reason(rejection: &ChunkRejection) -> &'static str {
+    match rejection {
+        ChunkRejection::Invalid(_) => "bad_chunk",
+        ChunkRejection::Expired(_) => "expired",
+        ChunkRejection::ExpiryTooFar(_) => "expiry_too_far",
+        ChunkRejection::QuotaExceeded { .. } => "quota_exceeded",
+        ChunkRejection::Full => "store_full",
     }
 }
 

@@ -212,6 +212,31 @@ CREATE TRIGGER envelopes_usage_update AFTER UPDATE OF class, origin, size ON env
 END;
 DELETE FROM usage WHERE count <= 0;";
 
+/// V8: attachment chunks (`crate::attachments`), apart from envelopes and
+/// under their own quota, and the blobs this node wants (its own attachments
+/// and those it fetches), whose chunks are never evicted for others'.
+const V8: &str = "CREATE TABLE chunks (
+    id          BLOB NOT NULL UNIQUE,
+    blob        BLOB NOT NULL,
+    blob_len    INTEGER NOT NULL,
+    idx         INTEGER NOT NULL,
+    bytes       BLOB NOT NULL,
+    size        INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    class       INTEGER NOT NULL,
+    origin      TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE INDEX chunks_blob ON chunks(blob, blob_len, idx);
+CREATE INDEX chunks_evict ON chunks(class, expires_at);
+CREATE INDEX chunks_origin ON chunks(origin, class);
+CREATE TABLE wanted_blobs (
+    blob     BLOB NOT NULL,
+    blob_len INTEGER NOT NULL,
+    class    INTEGER NOT NULL,
+    PRIMARY KEY (blob, blob_len)
+) WITHOUT ROWID;";
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -221,6 +246,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V5),
         M::up(V6),
         M::up(V7),
+        M::up(V8),
     ])
 }
 

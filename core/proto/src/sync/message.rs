@@ -4,6 +4,7 @@
 //! other Pollen format (the record length prefix is big-endian, as in Noise's
 //! own framing). Every count and length is capped before anything is read.
 
+use crate::chunk::companion::MAX_CHUNK_WIRE_BYTES;
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::envelope::MAX_ENVELOPE_BYTES;
 use thiserror::Error;
@@ -26,6 +27,7 @@ const T_ACK: u8 = 6;
 const T_DONE: u8 = 7;
 const T_CLOSE: u8 = 8;
 const T_COPY: u8 = 9;
+const T_CHUNK: u8 = 10;
 
 /// A routing tag keyed with the session's handshake hash, so a neighbour can
 /// match envelopes to what the other side wants without learning tags it
@@ -74,6 +76,9 @@ pub enum Message {
         /// The envelope bytes.
         envelope: Vec<u8>,
     },
+    /// One attachment chunk (session version 3 and later; see
+    /// [`crate::chunk::Chunk`]).
+    Chunk(Vec<u8>),
 }
 
 /// Why a session message could not be read.
@@ -144,6 +149,9 @@ impl Message {
             Message::Copy { copies, envelope } => {
                 w.u8(T_COPY).u32(*copies).bytes(envelope);
             }
+            Message::Chunk(bytes) => {
+                w.u8(T_CHUNK).bytes(bytes);
+            }
         }
         w.finish()
     }
@@ -209,6 +217,18 @@ impl Message {
                     copies,
                     envelope: envelope_bytes(&mut r)?,
                 }
+            }
+            T_CHUNK => {
+                let rest = r.rest();
+                if rest.len() > MAX_CHUNK_WIRE_BYTES {
+                    return Err(DecodeError::TooLong {
+                        what: "chunk",
+                        len: rest.len(),
+                        max: MAX_CHUNK_WIRE_BYTES,
+                    }
+                    .into());
+                }
+                Message::Chunk(rest.to_vec())
             }
             T_PROOF => Message::Proof(r.array("proof")?),
             T_ACK => Message::Ack(r.u32("ack count")?),
@@ -280,6 +300,7 @@ mod tests {
                 copies: 8,
                 envelope: vec![2; 300],
             },
+            Message::Chunk(vec![1, 2, 3]),
         ]
     }
 

@@ -25,6 +25,9 @@ pub enum ItemKind {
         /// The commitment the proof opens.
         commitment: [u8; 32],
     },
+    /// An attachment chunk (its id is [`crate::chunk::chunk_item_id`]);
+    /// offered only in sessions of version 3 and later, after every envelope.
+    Chunk,
 }
 
 /// One thing this side holds and offers: an envelope or a delivery proof.
@@ -62,6 +65,8 @@ pub enum Incoming {
     },
     /// A delivery proof secret.
     Proof([u8; 32]),
+    /// An encoded attachment chunk.
+    Chunk(Vec<u8>),
 }
 
 impl Incoming {
@@ -72,7 +77,7 @@ impl Incoming {
             | Incoming::Copy {
                 envelope: bytes, ..
             } => Some(bytes),
-            Incoming::Proof(_) => None,
+            Incoming::Proof(_) | Incoming::Chunk(_) => None,
         }
     }
 }
@@ -146,6 +151,12 @@ pub trait SyncStore {
     fn interests(&mut self) -> Result<Interests, SyncStoreError>;
     /// The bytes of a held envelope, if it is still held.
     fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError>;
+    /// The bytes of a held attachment chunk, if still held. The default
+    /// holds none (a store that offers no [`ItemKind::Chunk`] items).
+    fn chunk(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        let _ = id;
+        Ok(None)
+    }
     /// The secret of a known proof, if still known.
     fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError>;
     /// Whether an envelope id was already received and need not be asked for

@@ -52,6 +52,8 @@ pub(super) fn run(
                 envelope: bytes, ..
             } => batch.envelope(bytes)?,
             Incoming::Proof(secret) => batch.proof(secret)?,
+            // Relays do not hold attachment chunks yet.
+            Incoming::Chunk(_) => Received::Rejected("chunks_unsupported"),
         };
         if let Received::Rejected(reason) = r {
             tracing::debug!(%origin, reason, "envelope refused");

@@ -146,6 +146,10 @@ pub struct SessionStats {
     pub envelopes_received: u64,
     /// Delivery proofs received from the peer.
     pub proofs_received: u64,
+    /// Attachment chunks sent.
+    pub chunks_sent: u64,
+    /// Attachment chunks received.
+    pub chunks_received: u64,
     /// Received envelopes that opened here.
     pub opened: u64,
     /// Received envelopes stored to carry on.

@@ -139,6 +139,7 @@ impl SyncStore for MemStore {
                         delivered: false,
                     });
                 }
+                Incoming::Chunk(_) => out.push(Received::Rejected("bad_chunk")),
             }
         }
         Ok((out, fresh))
@@ -386,12 +387,12 @@ fn unknown_versions_get_a_clear_close_reason() {
     let mut sb = MemStore::default();
     let mut b = Session::new(SessionConfig::tcp(false, "b"), T0);
     let mut future = MAGIC.to_vec();
-    future.extend_from_slice(&[3, 3, 0xff, 0xff]);
+    future.extend_from_slice(&[4, 4, 0xff, 0xff]);
     b.handle_input(&future, T0, &mut sb);
     let reason = closed_reason(&std::iter::from_fn(|| b.poll_event()).collect::<Vec<_>>());
     assert_eq!(
         reason.as_deref(),
-        Some("handshake: unsupported version: peer speaks 3..=3, this node speaks 1..=2")
+        Some("handshake: unsupported version: peer speaks 4..=4, this node speaks 1..=3")
     );
     // The peer is told why, in cleartext, after our preamble.
     let out: Vec<u8> = std::iter::from_fn(|| b.poll_transmit(&mut sb))

@@ -2,7 +2,7 @@
 //! commits, acknowledged, and answered with delivery proofs.
 
 use super::{SendItem, Transfer};
-use crate::envelope::MAX_ENVELOPE_BYTES;
+use crate::chunk::companion::MAX_CHUNK_WIRE_BYTES;
 use crate::sync::message::Message;
 use crate::sync::session::{SessionError, SessionEvent, SessionStats};
 use crate::sync::store::{Incoming, Received, SyncStore};
@@ -16,9 +16,9 @@ impl Transfer {
     ) -> Result<(), SessionError> {
         self.pending_bytes += cost;
         self.pending.push(item);
-        // One item may always be in flight whatever its size, so a window
-        // smaller than an envelope cannot wedge the link.
-        if self.pending_bytes > self.window as u64 + MAX_ENVELOPE_BYTES as u64 {
+        // One item may always be in flight whatever its size (an envelope or
+        // the larger chunk), so a small window cannot wedge the link.
+        if self.pending_bytes > self.window as u64 + MAX_CHUNK_WIRE_BYTES as u64 {
             return Err(SessionError::WindowExceeded(self.window));
         }
         self.commit_at

@@ -16,6 +16,12 @@ const FOR_PEER: u8 = 0;
 const PROOF: u8 = 1;
 const PEER_GROUPS: u8 = 2;
 const CARRIED: u8 = 3;
+/// Attachment chunks: after every envelope, so a message never waits
+/// behind a photo.
+const CHUNKS: u8 = 4;
+
+/// The first session version that carries attachment chunks.
+const CHUNK_VERSION: u8 = 3;
 
 /// The first session version whose envelopes may carry a copy budget.
 const COPY_VERSION: u8 = 2;
@@ -140,6 +146,9 @@ impl Transfer {
             );
         }
         let mut items = items;
+        if version < CHUNK_VERSION {
+            items.retain(|i| i.kind != ItemKind::Chunk);
+        }
         items.sort_unstable_by_key(|i| Reverse(i.expires_at));
         items.truncate(self.limits.recon.max_items);
         self.local = items.into_iter().map(|i| (i.id, i)).collect();
@@ -209,6 +218,15 @@ impl Transfer {
                 stats.envelopes_received += 1;
                 let cost = envelope.len() as u64;
                 self.receive(cost, Incoming::Copy { copies, envelope }, now_ms)?;
+            }
+            Message::Chunk(bytes) => {
+                if self.version < CHUNK_VERSION {
+                    return Err(SessionError::Protocol(
+                        "chunk in a session before version 3",
+                    ));
+                }
+                stats.chunks_received += 1;
+                self.receive(bytes.len() as u64, Incoming::Chunk(bytes), now_ms)?;
             }
             Message::Proof(secret) => {
                 stats.proofs_received += 1;
@@ -297,6 +315,7 @@ impl Transfer {
     fn class_of(&self, item: &LocalItem) -> u8 {
         match item.kind {
             ItemKind::Proof { .. } => PROOF,
+            ItemKind::Chunk => CHUNKS,
             ItemKind::Envelope { tag, .. } => {
                 let b = super::blind(&self.hash, &tag.0);
                 if self.peer_direct.contains(&b) {
@@ -334,6 +353,7 @@ impl Transfer {
             {
                 match msg {
                     Message::Proof(_) => stats.proofs_sent += 1,
+                    Message::Chunk(_) => stats.chunks_sent += 1,
                     _ => stats.envelopes_sent += 1,
                 }
                 self.in_flight.push_back(cost);
@@ -388,6 +408,12 @@ impl Transfer {
                         ItemKind::Proof { commitment } => {
                             if let Some(secret) = store.proof(&commitment)? {
                                 return Ok(Some((Message::Proof(secret), PROOF_COST)));
+                            }
+                        }
+                        ItemKind::Chunk => {
+                            if let Some(bytes) = store.chunk(&id)? {
+                                let cost = bytes.len() as u64;
+                                return Ok(Some((Message::Chunk(bytes), cost)));
                             }
                         }
                     }

@@ -15,7 +15,8 @@ use std::collections::HashSet;
 /// disagree on its item and exchange it again at every encounter.
 fn recon_timestamp(item: &LocalItem) -> u64 {
     match item.kind {
-        ItemKind::Proof { .. } => 0,
+        // A chunk's expiry is not authenticated: holders may disagree.
+        ItemKind::Proof { .. } | ItemKind::Chunk => 0,
         ItemKind::Envelope { .. } => item.expires_at,
     }
 }
