@@ -113,7 +113,7 @@ fn a_stranger_flood_never_evicts_own_or_wanted_chunks_nor_text() {
     };
     // A text envelope, own and wanted attachments.
     let text = EnvelopeRecord {
-        id: [1; 32],
+        id: pollen_proto::envelope::EnvelopeId([1; 32]),
         bytes: vec![0; 512],
         expires_at: NOW + 3600,
         tag: RoutingTag([2; 8]),
