@@ -26,8 +26,6 @@ use thiserror::Error;
 
 /// How long a message is carried before it expires.
 pub const DEFAULT_TTL_SECS: u64 = 7 * 86400;
-/// Hop budget of a new envelope.
-pub const DEFAULT_HOPS: u8 = crate::admission::MAX_HOPS;
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "pollen.db";
 
@@ -209,8 +207,8 @@ impl std::fmt::Debug for Node {
 }
 
 impl Node {
-    /// The key of this node's [`crate::admission::hop_coin`]: derived from its
-    /// identity, so it is stable across restarts and secret.
+    /// The key of this node's hop coin (rule 4 of the admission module):
+    /// derived from its identity, so it is stable across restarts and secret.
     pub(crate) fn hop_key(&self) -> [u8; 32] {
         blake3::derive_key(
             "pollen 2026-12 hop coin v1",

@@ -2,7 +2,8 @@
 //! applied locally at once and sealed into an envelope for the others.
 
 use super::ingest::Batch;
-use super::{DEFAULT_HOPS, Node, NodeError};
+use super::{Node, NodeError};
+use crate::admission::MAX_HOPS;
 use crate::conversation::{self, MessageId, Op};
 use crate::routing;
 use crate::store::{ConversationKind, ConversationRow, EnvelopeClass, EnvelopeRecord};
@@ -313,7 +314,7 @@ impl Node {
                 payload,
                 sent_at: now,
                 expires_at: now + self.ttl_secs,
-                hops: DEFAULT_HOPS,
+                hops: MAX_HOPS,
             },
         )?;
         let env = sealed.envelope;

@@ -2,9 +2,10 @@
 //! the keys a change may write, and the projection the UI reads.
 
 use super::Batch;
+use crate::admission::MAX_HOPS;
 use crate::conversation::{self, ConversationDoc, ConversationError, MessageId};
+use crate::node::NodeError;
 use crate::node::events::{ConversationId, MessageChange, NodeEvent};
-use crate::node::{DEFAULT_HOPS, NodeError};
 use crate::store::ProjectedMessage;
 use pollen_proto::identity::{ContactKey, PublicIdentity};
 
@@ -148,7 +149,7 @@ impl Batch<'_> {
     }
 
     /// Remembers how far a message travelled at least, in links (author to
-    /// first carrier is one): Pollen senders start from [`DEFAULT_HOPS`] and
+    /// first carrier is one): Pollen senders start from [`MAX_HOPS`] and
     /// every carrier lowers the budget by one, except that a carrier may keep
     /// the maximum (`crate::admission::spend_hop`, checklist P4).
     pub(super) fn note_hops(
@@ -161,7 +162,7 @@ impl Batch<'_> {
             .strip_prefix("m:")
             .and_then(|h| MessageId::from_hex(h).ok())
         {
-            let travelled = DEFAULT_HOPS.saturating_sub(hops_left) as u32 + 1;
+            let travelled = MAX_HOPS.saturating_sub(hops_left) as u32 + 1;
             self.node.store.set_message_hops(conv, &id, travelled)?;
         }
         Ok(())
