@@ -133,6 +133,7 @@ class MainActivity : Activity() {
         meshStatus.visibility = if (connected == null) View.VISIBLE else View.GONE
         if (connected == null) return
         if (resumed) connected.notifier.openChat = (current as? ChatScreen)?.conversationId
+        connected.inFront(resumed)
         events = scope.launch { connected.pollen.events.collect(::onEvent) }
         refresh()
     }
@@ -186,6 +187,7 @@ class MainActivity : Activity() {
         super.onResume()
         resumed = true
         node?.notifier?.openChat = (current as? ChatScreen)?.conversationId
+        node?.inFront?.invoke(true)
         refresh()
     }
 
@@ -193,6 +195,7 @@ class MainActivity : Activity() {
         // In the background every chat's messages notify.
         resumed = false
         node?.notifier?.openChat = null
+        node?.inFront?.invoke(false)
         super.onPause()
     }
 

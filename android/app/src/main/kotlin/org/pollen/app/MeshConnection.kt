@@ -30,6 +30,8 @@ class MeshNode(
     val pollen: Pollen,
     /** Posts its messages' notifications; told which chat is on screen. */
     val notifier: MessageNotifier,
+    /** Told when the app comes to the front or leaves it (the radio's power mode follows). */
+    val inFront: (Boolean) -> Unit = {},
 )
 
 /** An [android.app.Application] that supplies its activities' connections (tests do). */

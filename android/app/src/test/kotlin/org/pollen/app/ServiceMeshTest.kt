@@ -25,6 +25,7 @@ import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.android.controller.ServiceController
 import org.robolectric.annotation.Config
+import uniffi.pollen.BlePowerMode
 
 /**
  * The app on a phone gets its node from the foreground service; when the
@@ -58,11 +59,13 @@ class ServiceMeshTest {
         }
         val first = service()
         startedServices()
-        val activity = Robolectric.buildActivity(MainActivity::class.java).setup().get()
+        val controller = Robolectric.buildActivity(MainActivity::class.java).setup()
+        val activity = controller.get()
         val status = activity.findViewById<TextView>(MainActivity.MESH_STATUS_ID)
         val chats = activity.findViewById<ListView>(ConversationsScreen.CHAT_LIST_ID)
         until("the chat list is drawn from the service's node") { chats.lines().any { it.startsWith("#square") } }
         assertEquals(View.GONE, status.visibility)
+        until("the app in front asks for the low-latency radio") { first.get().powerMode == BlePowerMode.FOREGROUND }
         // Started (Robolectric also lists the bound service as started).
         assertTrue(PollenService::class.java.name in startedServices())
 
@@ -104,6 +107,12 @@ class ServiceMeshTest {
         draft.setText("after rebinding")
         send.performClick()
         until("sent after rebinding") { "me · sent: after rebinding" in timeline.lines() }
+
+        // The app leaves the front: the new node's radio goes balanced.
+        controller.pause()
+        until("background mode") { second.get().powerMode == BlePowerMode.BACKGROUND }
+        controller.resume()
+        until("foreground mode") { second.get().powerMode == BlePowerMode.FOREGROUND }
         second.destroy()
     }
 }
