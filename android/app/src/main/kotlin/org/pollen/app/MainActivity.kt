@@ -113,7 +113,7 @@ class MainActivity : Activity() {
             } catch (e: Exception) {
                 onNode(null)
                 connecting = null
-                report(e)
+                toast(e)
             }
         }
     }
@@ -202,7 +202,7 @@ class MainActivity : Activity() {
     private fun refresh() {
         val node = pollen ?: return
         val screen = current
-        scope.launch { runCatching { screen.refresh(node) }.onFailure(::report) }
+        scope.launch { runCatching { screen.refresh(node) }.onFailure { if (!node.isClosed) report(it) } }
     }
 
     private fun photograph() {
@@ -219,6 +219,13 @@ class MainActivity : Activity() {
     }
 
     private fun report(error: Throwable) {
+        // A call in flight when the service closed its node fails; the
+        // status line already says the mesh stopped.
+        if (node?.pollen?.isClosed == true || (node == null && lost)) return
+        toast(error)
+    }
+
+    private fun toast(error: Throwable) {
         Toast.makeText(this, error.message ?: error.toString(), Toast.LENGTH_LONG).show()
     }
 

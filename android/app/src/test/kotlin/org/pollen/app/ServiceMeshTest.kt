@@ -13,6 +13,7 @@ import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
@@ -25,6 +26,7 @@ import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.android.controller.ServiceController
 import org.robolectric.annotation.Config
+import org.robolectric.shadows.ShadowToast
 import uniffi.pollen.BlePowerMode
 
 /**
@@ -89,7 +91,9 @@ class ServiceMeshTest {
         // toast that until() catches): the draft waits.
         draft.setText("while it was down")
         send.performClick()
-        until("nothing is sent") { true }
+        Thread.sleep(200)
+        shadowOf(android.os.Looper.getMainLooper()).idle()
+        assertNull("no error shown", ShadowToast.getTextOfLatestToast())
         assertEquals("while it was down", draft.text.toString())
 
         // The service runs again; Android connects the binding to it.
