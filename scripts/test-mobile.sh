@@ -48,7 +48,7 @@ java -Djna.library.path="$LIB_DIR" \
     -Dpollen.manifest="$ROOT/android/pollen/src/main/AndroidManifest.xml" \
     -cp "$CLASSES:$ROBOLECTRIC_CP:$ANDROID_ALL_35:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_STDLIB" \
     org.pollen.android.JUnitSummaryKt org.pollen.android.PollenServiceTest org.pollen.android.MeshRestartTest \
-    org.pollen.app.AppUiTest org.pollen.app.JourneyTest
+    org.pollen.app.AppUiTest org.pollen.app.ServiceMeshTest org.pollen.app.JourneyTest
 
 echo "--> Swift syntax: the hand-written Swift (the generated file is checked by test-bindings.sh)"
 scripts/swift-syntax.sh ios

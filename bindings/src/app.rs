@@ -4,7 +4,7 @@
 
 use crate::error::PollenError;
 use crate::node::{PollenNode, hex_id};
-use crate::records::{ContactInfo, ConversationKind, MessageCursor};
+use crate::records::{BlePowerMode, ContactInfo, ConversationKind, MessageCursor};
 use pollen_app::AppError;
 use pollen_app::cards;
 use pollen_app::chats::{ChatList, ChatSummary};
@@ -315,4 +315,18 @@ impl PollenNode {
         let id = parse_conversation(&conversation_id)?;
         self.read(move |n| Ok(notify::set_muted(n, &id, muted)?))
     }
+}
+
+/// The Bluetooth power mode the phone's state calls for (the app model
+/// decides; the app applies it with `PollenNode::ble_set_power`): screen off
+/// → `Saver`; app in front → `Foreground`; otherwise `Background`; the
+/// battery saver steps each down one.
+#[uniffi::export]
+pub fn ble_power_mode(screen_on: bool, app_in_front: bool, battery_saver: bool) -> BlePowerMode {
+    pollen_app::power::ble_power_mode(pollen_app::power::DeviceState {
+        screen_on,
+        app_in_front,
+        battery_saver,
+    })
+    .into()
 }

@@ -439,6 +439,16 @@ impl From<BlePowerMode> for pollen_node::ble::PowerMode {
     }
 }
 
+impl From<pollen_node::ble::PowerMode> for BlePowerMode {
+    fn from(m: pollen_node::ble::PowerMode) -> Self {
+        match m {
+            pollen_node::ble::PowerMode::Foreground => Self::Foreground,
+            pollen_node::ble::PowerMode::Background => Self::Background,
+            pollen_node::ble::PowerMode::Saver => Self::Saver,
+        }
+    }
+}
+
 /// A neighbour, as the runtime names it.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct NeighbourInfo {

@@ -10,6 +10,7 @@
 //! - [`notify`]: which events warrant a notification.
 //! - [`mute`]: muted chats.
 //! - [`nearby`]: the Nearby screen's summary.
+//! - [`power`]: the Bluetooth power mode the screen and the app's state call for.
 //!
 //! Arrows: `pollen-ffi → pollen-app → pollen-node`.
 
@@ -18,6 +19,7 @@ pub mod chats;
 pub mod mute;
 pub mod nearby;
 pub mod notify;
+pub mod power;
 pub mod timeline;
 
 use pollen_node::NodeError;

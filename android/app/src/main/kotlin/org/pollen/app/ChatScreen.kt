@@ -32,6 +32,9 @@ class ChatScreen(
     }
 
     private var muted = false
+    private var items = emptyList<TimelineEntry>()
+    private var selected: TimelineMessageInfo? = null
+    private val selection = context.label(size = 14f).apply { id = SELECTED_ID }
     private val mute = context.button("Mute") { toggleMute() }.apply { id = MUTE_ID }
 
     override val view = context.column(
@@ -39,9 +42,44 @@ class ChatScreen(
         ListView(context).apply {
             id = TIMELINE_ID
             adapter = this@ChatScreen.adapter
+            setOnItemClickListener { _, _, position, _ -> select(position) }
         },
+        selection,
+        context.row(
+            context.button("Reply") { act { node, m -> node.reply(m.id, take() ?: return@act) } }.apply { id = REPLY_ID },
+            context.button(REACTION) { act { node, m -> node.react(m.id, if (m.reactions.any { it.mine && it.emoji == REACTION }) "" else REACTION) } }
+                .apply { id = REACT_ID },
+            context.button("Edit") { act { node, m -> node.edit(m.id, take() ?: return@act) } }.apply { id = EDIT_ID },
+            context.button("Delete") { act { node, m -> node.delete(m.id) } }.apply { id = DELETE_ID },
+        ),
         context.row(draft, context.button("Send") { send() }.apply { id = SEND_ID }),
     ).apply { (getChildAt(1).layoutParams as LinearLayout.LayoutParams).apply { height = 0; weight = 1f } }
+
+    /** A tapped message becomes the one Reply, react, Edit and Delete act on (tapped again, none). */
+    private fun select(position: Int) {
+        val m = (items.getOrNull(position) as? TimelineEntry.Message)?.message
+        selected = if (m == null || m.id == selected?.id) null else m
+        selection.text = selected?.let { "Selected: ${message(it)}" } ?: ""
+    }
+
+    /** The draft's text, taken out of the field; null if blank. */
+    private fun take(): String? = draft.text.toString().takeIf { it.isNotBlank() }?.also { draft.setText("") }
+
+    /** Runs [action] on the selected message, then redraws (the core refuses what is not allowed: the error is shown). */
+    private fun act(action: suspend (Pollen, TimelineMessageInfo) -> Unit) {
+        val node = pollen() ?: return
+        val m = selected ?: return
+        scope.launch {
+            try {
+                action(node, m)
+                selected = null
+                selection.text = ""
+                refresh(node)
+            } catch (e: Exception) {
+                report(e)
+            }
+        }
+    }
 
     private fun send() {
         val text = draft.text.toString()
@@ -76,8 +114,10 @@ class ChatScreen(
         mute.text = if (muted) "Unmute" else "Mute"
         val offset = TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 1000
         val items = pollen.timeline(conversationId, limit = 100, utcOffsetSecs = offset)
+        this.items = items
+        val texts = items.mapNotNull { (it as? TimelineEntry.Message)?.message }.associate { it.id to it.text }
         adapter.clear()
-        adapter.addAll(items.map(::line))
+        adapter.addAll(items.map { line(it, texts) })
         pollen.markReadIn(conversationId)
     }
 
@@ -95,18 +135,39 @@ class ChatScreen(
         /** The mute / unmute button. */
         const val MUTE_ID = 0x7f0a0204
 
-        /** One timeline item as a line of text. */
-        fun line(item: TimelineEntry): String = when (item) {
+        /** The reply button. */
+        const val REPLY_ID = 0x7f0a0205
+
+        /** The react button. */
+        const val REACT_ID = 0x7f0a0206
+
+        /** The edit button. */
+        const val EDIT_ID = 0x7f0a0207
+
+        /** The delete button. */
+        const val DELETE_ID = 0x7f0a0208
+
+        /** What the selected message is. */
+        const val SELECTED_ID = 0x7f0a0209
+
+        /** The emoji the react button adds (or, when already ours, removes). */
+        const val REACTION = "👍"
+
+        /** One timeline item as a line of text; [texts] (id → text) quotes what a reply answers. */
+        fun line(item: TimelineEntry, texts: Map<String, String> = emptyMap()): String = when (item) {
             is TimelineEntry.Day -> "— ${item.label} —"
-            is TimelineEntry.Message -> message(item.message)
+            is TimelineEntry.Message -> message(item.message, texts)
         }
 
-        private fun message(m: TimelineMessageInfo): String {
+        private fun message(m: TimelineMessageInfo, texts: Map<String, String> = emptyMap()): String {
             val body = if (m.deleted) "(deleted)" else m.text + if (m.edited) " (edited)" else ""
             val reactions = m.reactions.joinToString("") { r -> " ${r.emoji}${if (r.count > 1u) r.count else ""}" }
             val who = if (m.own) "me · ${delivery(m.delivery)}" else m.author
-            return "$who: $body$reactions"
+            val answers = m.replyTo?.let { "↪ \"${texts[it]?.take(QUOTE) ?: "…"}\" " } ?: ""
+            return "$who: $answers$body$reactions"
         }
+
+        private const val QUOTE = 24
 
         private fun delivery(d: DeliveryState): String = when (d) {
             is DeliveryState.Received -> "received"

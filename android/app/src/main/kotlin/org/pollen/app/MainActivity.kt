@@ -8,6 +8,7 @@ import android.provider.MediaStore
 import android.view.View
 import android.widget.FrameLayout
 import android.widget.LinearLayout
+import android.widget.TextView
 import android.widget.Toast
 import java.util.concurrent.ConcurrentHashMap
 import kotlinx.coroutines.Job
@@ -33,7 +34,9 @@ class MainActivity : Activity() {
     private var connecting: Job? = null
     private var pendingName: String? = null
     private val neighbours = ConcurrentHashMap<String, NeighbourInfo>()
+    private var lost = false
     private lateinit var content: FrameLayout
+    private lateinit var meshStatus: TextView
     private lateinit var tabRow: View
     private lateinit var contacts: ContactsScreen
     private lateinit var tabs: List<Screen>
@@ -54,10 +57,15 @@ class MainActivity : Activity() {
             SettingsScreen(this, scope, node, ::report),
         )
         content = FrameLayout(this)
+        meshStatus = label("Starting the mesh…").apply {
+            id = MESH_STATUS_ID
+            visibility = View.GONE
+        }
         tabRow = row(*tabs.map { screen -> button(screen.title) { show(screen) } }.toTypedArray())
         setContentView(
             LinearLayout(this).apply {
                 orientation = LinearLayout.VERTICAL
+                addView(meshStatus)
                 addView(content, LinearLayout.LayoutParams(LinearLayout.LayoutParams.MATCH_PARENT, 0, 1f))
                 addView(tabRow)
             },
@@ -99,16 +107,35 @@ class MainActivity : Activity() {
         if (connecting != null) return
         connecting = scope.launch {
             try {
-                val connected = mesh.connect(name)
-                node = connected
-                if (resumed) connected.notifier.openChat = (current as? ChatScreen)?.conversationId
-                events = launch { connected.pollen.events.collect(::onEvent) }
-                refresh()
+                mesh.connect(name).collect(::onNode)
+            } catch (e: kotlinx.coroutines.CancellationException) {
+                throw e
             } catch (e: Exception) {
+                onNode(null)
                 connecting = null
-                report(e)
+                toast(e)
             }
         }
+    }
+
+    /**
+     * The node to draw from: a new one, or null while there is none (the
+     * service lost it; a closed node must not be called, so nothing is
+     * until the next one comes).
+     */
+    private fun onNode(connected: MeshNode?) {
+        events?.cancel()
+        events = null
+        if (connected == null && node != null) lost = true
+        node = connected
+        neighbours.clear()
+        meshStatus.text = if (lost) LOST else STARTING
+        meshStatus.visibility = if (connected == null) View.VISIBLE else View.GONE
+        if (connected == null) return
+        if (resumed) connected.notifier.openChat = (current as? ChatScreen)?.conversationId
+        connected.inFront(resumed)
+        events = scope.launch { connected.pollen.events.collect(::onEvent) }
+        refresh()
     }
 
     private fun onEvent(event: PollenEvent) {
@@ -160,6 +187,7 @@ class MainActivity : Activity() {
         super.onResume()
         resumed = true
         node?.notifier?.openChat = (current as? ChatScreen)?.conversationId
+        node?.inFront?.invoke(true)
         refresh()
     }
 
@@ -167,13 +195,14 @@ class MainActivity : Activity() {
         // In the background every chat's messages notify.
         resumed = false
         node?.notifier?.openChat = null
+        node?.inFront?.invoke(false)
         super.onPause()
     }
 
     private fun refresh() {
         val node = pollen ?: return
         val screen = current
-        scope.launch { runCatching { screen.refresh(node) }.onFailure(::report) }
+        scope.launch { runCatching { screen.refresh(node) }.onFailure { if (!node.isClosed) report(it) } }
     }
 
     private fun photograph() {
@@ -190,17 +219,34 @@ class MainActivity : Activity() {
     }
 
     private fun report(error: Throwable) {
+        // A call in flight when the service closed its node fails; the
+        // status line already says the mesh stopped.
+        if (node?.pollen?.isClosed == true || (node == null && lost)) return
+        toast(error)
+    }
+
+    private fun toast(error: Throwable) {
         Toast.makeText(this, error.message ?: error.toString(), Toast.LENGTH_LONG).show()
     }
 
     override fun onDestroy() {
-        mesh.disconnect()
+        // Stops collecting the connection, which unbinds the service.
         scope.cancel()
         super.onDestroy()
     }
 
-    private companion object {
-        const val REQUEST_PERMISSIONS = 1
-        const val REQUEST_PHOTO = 2
+    /** View ids and texts the UI tests find. */
+    companion object {
+        private const val REQUEST_PERMISSIONS = 1
+        private const val REQUEST_PHOTO = 2
+
+        /** The line above the screens saying the mesh is not there (hidden while it runs). */
+        const val MESH_STATUS_ID = 0x7f0a0101
+
+        /** Shown until the node first runs. */
+        const val STARTING = "Starting the mesh…"
+
+        /** Shown when the running node was lost, until the next one runs. */
+        const val LOST = "The mesh stopped; starting it again…"
     }
 }

@@ -1,6 +1,7 @@
 package org.pollen.app
 
 import android.app.Activity
+import kotlinx.coroutines.flow.Flow
 import org.pollen.android.MessageNotifier
 import org.pollen.android.Pollen
 
@@ -13,11 +14,14 @@ interface MeshConnection {
     /** Whether this device already has an identity; if not, the first-run screen asks for a name. */
     val hasIdentity: Boolean
 
-    /** Starts the mesh, creating the identity called [name] on first run, and returns the running node. */
-    suspend fun connect(name: String?): MeshNode
-
-    /** Lets go of the node (on a phone the service keeps running it). */
-    fun disconnect()
+    /**
+     * Starts the mesh, creating the identity called [name] on first run. The
+     * flow gives the running node; null while there is none (not yet, or the
+     * node was lost: its service stopped or died), then the next one. It
+     * fails if the mesh cannot start; collecting stops lets go of the node
+     * (on a phone the service keeps running it).
+     */
+    fun connect(name: String?): Flow<MeshNode?>
 }
 
 /** A running node and the notifier that posts its messages. */
@@ -26,6 +30,8 @@ class MeshNode(
     val pollen: Pollen,
     /** Posts its messages' notifications; told which chat is on screen. */
     val notifier: MessageNotifier,
+    /** Told when the app comes to the front or leaves it (the radio's power mode follows). */
+    val inFront: (Boolean) -> Unit = {},
 )
 
 /** An [android.app.Application] that supplies its activities' connections (tests do). */

@@ -192,4 +192,71 @@ class AppUiTest {
         carry("unmuted")
         until("an unmuted chat notifies again") { shadow.allNotifications.size == 1 }
     }
+
+    @Test
+    fun replyReactEditAndDeleteFromTheChatScreenAndTheOtherSideSeesThem() {
+        runBlocking {
+            ana.addContact(chen.card())
+            chen.addContact(ana.card())
+        }
+        fun carry(from: Pollen, to: Pollen) = runBlocking {
+            val bundle = File(dir, "bundle-${System.nanoTime()}").path
+            from.exportBundle(bundle)
+            to.importBundle(bundle)
+        }
+        runBlocking { chen.sendDirect("Ana", "lunch at noon?") }
+        carry(chen, ana)
+        val id = runBlocking { ana.openChatWithContact("Chen") }.conversationId
+        val chat = ChatScreen(context, id, "Chen", scope, { ana }, { errors += it })
+        runBlocking { chat.refresh(ana) }
+        val timeline = chat.view.findViewById<ListView>(ChatScreen.TIMELINE_ID)
+        val draft = chat.view.findViewById<EditText>(ChatScreen.DRAFT_ID)
+        fun tap(prefix: String) {
+            val i = timeline.lines().indexOfFirst { it.startsWith(prefix) }
+            assertTrue("no line starting $prefix in ${timeline.lines()}", i >= 0)
+            timeline.performItemClick(timeline, i, i.toLong())
+        }
+        fun click(id: Int) = chat.view.findViewById<Button>(id).performClick()
+
+        // React to Chen's message.
+        tap("Chen: lunch at noon?")
+        click(ChatScreen.REACT_ID)
+        until("the reaction is shown") { "Chen: lunch at noon? 👍" in timeline.lines() }
+
+        // Reply to it, quoting it.
+        tap("Chen: lunch at noon?")
+        draft.setText("yes, see you there")
+        click(ChatScreen.REPLY_ID)
+        until("the reply is shown") { timeline.lines().any { it.endsWith(": ↪ \"lunch at noon?\" yes, see you there") } }
+
+        // Edit the reply.
+        tap("me · ")
+        draft.setText("yes, see you at 12")
+        click(ChatScreen.EDIT_ID)
+        until("the edit is shown") { timeline.lines().any { it.endsWith(": ↪ \"lunch at noon?\" yes, see you at 12 (edited)") } }
+
+        // Send something by mistake and delete it.
+        draft.setText("wrong chat, sorry")
+        click(ChatScreen.SEND_ID)
+        until("sent") { timeline.lines().any { it.endsWith(": wrong chat, sorry") } }
+        tap(timeline.lines().first { it.endsWith(": wrong chat, sorry") })
+        click(ChatScreen.DELETE_ID)
+        until("the deletion is shown") { timeline.lines().any { it.startsWith("me · ") && it.endsWith(": (deleted)") } }
+        assertTrue(timeline.lines().none { "wrong chat" in it })
+
+        // Carried to Chen: his chat screen shows all four.
+        carry(ana, chen)
+        val chenId = runBlocking { chen.openChatWithContact("Ana") }.conversationId
+        val chenChat = ChatScreen(context, chenId, "Ana", scope, { chen }, { errors += it })
+        val chenTimeline = chenChat.view.findViewById<ListView>(ChatScreen.TIMELINE_ID)
+        until("Chen sees Ana's reply, edit, reaction and deletion") {
+            runBlocking { chenChat.refresh(chen) }
+            val lines = chenTimeline.lines()
+            lines.any { it.startsWith("me · ") && it.endsWith(": lunch at noon? 👍") } &&
+                "Ana: ↪ \"lunch at noon?\" yes, see you at 12 (edited)" in lines &&
+                "Ana: (deleted)" in lines
+        }
+        println("     chat actions: Ana ${timeline.lines()}")
+        println("     chat actions: Chen ${chenTimeline.lines()}")
+    }
 }

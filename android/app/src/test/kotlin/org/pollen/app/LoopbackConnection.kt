@@ -5,6 +5,8 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.launch
 import org.pollen.android.LoopbackMesh
 import org.pollen.android.MessageNotifier
@@ -31,7 +33,7 @@ class LoopbackConnection(
 
     override val hasIdentity: Boolean get() = dir.list()?.isNotEmpty() == true
 
-    override suspend fun connect(name: String?): MeshNode {
+    override fun connect(name: String?): Flow<MeshNode?> = flow {
         val node = if (name != null) Pollen.create(dir.path, name) else Pollen.open(dir.path)
         pollen = node
         mesh.join(peer, node)
@@ -39,10 +41,8 @@ class LoopbackConnection(
         node.start(OFFLINE)
         scope.launch { node.events.collect { runCatching { notifier.onEvent(node, it) } } }
         mesh.connect(peer, carrier)
-        return MeshNode(node, notifier)
+        emit(MeshNode(node, notifier))
     }
-
-    override fun disconnect() = Unit
 
     /** Stops notifying and closes the node. */
     fun close() {

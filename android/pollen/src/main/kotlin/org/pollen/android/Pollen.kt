@@ -39,6 +39,9 @@ class Pollen private constructor(
     private val closed = AtomicBoolean(false)
     private val eventFlow = MutableSharedFlow<PollenEvent>(extraBufferCapacity = EVENT_BUFFER)
 
+    /** Whether [close] was called: every call fails from then on. */
+    val isClosed: Boolean get() = closed.get()
+
     /** Events from the core, in order, to every collector subscribed at the time. */
     val events: SharedFlow<PollenEvent> = eventFlow.asSharedFlow()
 

@@ -10,6 +10,7 @@ import android.content.pm.ServiceInfo
 import android.os.Binder
 import android.os.Build
 import android.os.IBinder
+import android.os.PowerManager
 import android.util.Log
 import java.io.File
 import kotlinx.coroutines.CoroutineScope
@@ -25,7 +26,9 @@ import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeoutOrNull
+import uniffi.pollen.BlePowerMode
 import uniffi.pollen.RunOptions
+import uniffi.pollen.blePowerMode
 
 /**
  * The foreground service (type `connectedDevice`) that keeps the node and its
@@ -40,7 +43,23 @@ class PollenService : Service() {
     private var starting: Job? = null
     private var ble: org.pollen.android.ble.PollenBle? = null
     private val radioLock = Mutex()
-    private val platform = MeshStateReceiver(bluetooth = { on -> scope.launch { followBluetooth(on) } }, screen = {})
+    private val platform = MeshStateReceiver(
+        bluetooth = { on -> scope.launch { followBluetooth(on) } },
+        screen = { on ->
+            screenOn = on
+            applyPower()
+        },
+    )
+    @Volatile private var screenOn = true
+    @Volatile private var appInFront = false
+
+    /** The BLE power mode last applied (the app model decides it from the screen and the app). */
+    @Volatile
+    var powerMode: BlePowerMode? = null
+        private set
+
+    /** The radio BLE runs on, while it runs (tests read what was asked of Android). */
+    val radio: org.pollen.android.ble.PollenBle? get() = ble
 
     /** The running node once it is open and started; null before and after. */
     val node: StateFlow<Pollen?> = nodeState.asStateFlow()
@@ -65,6 +84,7 @@ class PollenService : Service() {
         super.onCreate()
         multicast = MulticastLockHolder(this)
         notifier = MessageNotifier(this)
+        screenOn = getSystemService(PowerManager::class.java)?.isInteractive ?: true
         platform.register(this)
     }
 
@@ -99,6 +119,7 @@ class PollenService : Service() {
             }
             scope.launch { pollen.events.collect { runCatching { notifier.onEvent(pollen, it) } } }
             nodeState.value = pollen
+            applyPower()
             followBluetooth(true)
         } catch (e: Exception) {
             Log.e(TAG, "node did not start", e)
@@ -116,6 +137,26 @@ class PollenService : Service() {
             ble = null
             org.pollen.android.ble.BleCores.detach(pollen, radio)
         }
+    }
+
+    /** The app came to the front or left it: the power mode follows. */
+    fun setAppInFront(inFront: Boolean) {
+        appInFront = inFront
+        applyPower()
+    }
+
+    /**
+     * Asks the app model which BLE power mode the screen, the app and the
+     * battery saver call for, and gives it to the node (which keeps it for
+     * the next radio while BLE is off, and re-advertises at its interval).
+     */
+    private fun applyPower() {
+        val pollen = nodeState.value ?: return
+        val saver = getSystemService(PowerManager::class.java)?.isPowerSaveMode ?: false
+        val mode = blePowerMode(screenOn, appInFront, saver)
+        runCatching { pollen.bleSetPower(mode) }
+            .onSuccess { powerMode = mode }
+            .onFailure { Log.w(TAG, "power mode", it) }
     }
 
     /** Whether BLE runs on the node now (tests and the status line). */

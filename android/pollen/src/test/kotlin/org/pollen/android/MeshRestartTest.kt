@@ -3,6 +3,7 @@ package org.pollen.android
 import android.app.Service
 import android.bluetooth.BluetoothAdapter
 import android.bluetooth.BluetoothManager
+import android.bluetooth.le.AdvertiseSettings
 import android.content.Intent
 import android.os.Looper
 import java.io.File
@@ -22,6 +23,7 @@ import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.android.controller.ServiceController
 import org.robolectric.annotation.Config
+import uniffi.pollen.BlePowerMode
 
 /** The mesh stops and starts again with Bluetooth, permissions, process death and boot. */
 @RunWith(RobolectricTestRunner::class)
@@ -70,6 +72,34 @@ class MeshRestartTest {
 
         bluetooth(true)
         until("BLE starts again with Bluetooth") { service.ble(pollen) }
+        controller.destroy()
+    }
+
+    @Test
+    fun theBluetoothPowerModeFollowsTheScreenAndTheApp() {
+        shadowOf(app).grantPermissions(*MeshPermissions.runtime(35).toTypedArray())
+        shadowOf(adapter).setEnabled(true)
+        val controller = service(offline).startCommand(0, 1)
+        val service = controller.get()
+        val pollen = service.running()
+        until("BLE runs") { service.ble(pollen) }
+        fun applied(mode: BlePowerMode, advertise: Int) = service.powerMode == mode && service.radio?.advertiseMode == advertise
+
+        // The app comes to the front: low latency (the core advertises every 250 ms).
+        service.setAppInFront(true)
+        until("foreground mode applied") { applied(BlePowerMode.FOREGROUND, AdvertiseSettings.ADVERTISE_MODE_BALANCED) }
+
+        // The screen goes off: low power, whatever the app.
+        app.sendBroadcast(Intent(Intent.ACTION_SCREEN_OFF))
+        until("saver mode applied") { applied(BlePowerMode.SAVER, AdvertiseSettings.ADVERTISE_MODE_LOW_POWER) }
+
+        // On again with the app in front: low latency again.
+        app.sendBroadcast(Intent(Intent.ACTION_SCREEN_ON))
+        until("foreground mode again") { applied(BlePowerMode.FOREGROUND, AdvertiseSettings.ADVERTISE_MODE_BALANCED) }
+
+        // Another app in front: balanced.
+        service.setAppInFront(false)
+        until("background mode applied") { applied(BlePowerMode.BACKGROUND, AdvertiseSettings.ADVERTISE_MODE_LOW_POWER) }
         controller.destroy()
     }
 

@@ -46,6 +46,11 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
     private var notifyChar: BluetoothGattCharacteristic? = null
     private var advertising: AdvertiseCallback? = null
     private var scanning = false
+
+    /** The `AdvertiseSettings` mode last asked of Android (from the core's interval for its power mode). */
+    @Volatile
+    var advertiseMode: Int? = null
+        private set
     private val seen = HashMap<String, BluetoothDevice>()
     private val links = HashMap<Long, Link>()
 
@@ -147,6 +152,7 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
         try {
             advertiser.startAdvertising(settings, data, response, callback)
             advertising = callback
+            advertiseMode = mode
         } catch (e: SecurityException) {
             Log.w(TAG, "advertising not permitted", e)
         }
