@@ -10,7 +10,10 @@ use pollen_proto::chunk::{AttachmentRef, Chunk};
 fuzz_target!(|data: &[u8]| {
     if let Ok(chunk) = Chunk::decode(data) {
         assert_eq!(chunk.encode(), data);
-        assert_eq!(chunk.ciphertext().len(), pollen_proto::chunk::chunk_len(chunk.blob_len));
+        assert_eq!(
+            chunk.ciphertext().len(),
+            pollen_proto::chunk::chunk_len(chunk.blob_len)
+        );
     }
     if let Ok(reference) = AttachmentRef::decode(data) {
         assert_eq!(reference.encode(), data);

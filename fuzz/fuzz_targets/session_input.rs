@@ -7,6 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId};
 use pollen_proto::sync::frame::{self, MAX_RECORD, RecordDecoder};
 use pollen_proto::sync::handshake::{self, HS_NOISE, Preamble};
 use pollen_proto::sync::store::{
@@ -24,20 +25,20 @@ impl SyncStore for Empty {
     fn interests(&mut self) -> Result<Interests, SyncStoreError> {
         Ok(Interests::default())
     }
-    fn envelope(&mut self, _: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+    fn envelope(&mut self, _: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
         Ok(None)
     }
-    fn proof(&mut self, _: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+    fn proof(&mut self, _: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
         Ok(None)
     }
-    fn seen(&mut self, _: &[u8; 32]) -> Result<bool, SyncStoreError> {
+    fn seen(&mut self, _: &EnvelopeId) -> Result<bool, SyncStoreError> {
         Ok(false)
     }
     fn ingest(
         &mut self,
         items: &[Incoming],
         _: &str,
-    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+    ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError> {
         Ok((vec![Received::Carried; items.len()], Vec::new()))
     }
 }

@@ -11,7 +11,9 @@
 use pollen_node::node::{Clock, Node, SystemClock};
 use pollen_node::relay::postgres::{PgRelayStore, RelayStoreError};
 use pollen_node::relay::{Expired, MAX_UNMATCHED_PROOFS, RelayLimits, RelayUsage};
-use pollen_proto::envelope::{Draft, Envelope, Recipient, SharedKey, seal};
+use pollen_proto::envelope::{
+    Commitment, DeliveryProof, Draft, Envelope, EnvelopeId, Recipient, SharedKey, seal,
+};
 use pollen_proto::identity::Identity;
 use pollen_proto::sync::store::{Incoming, ItemKind, Received, SyncStore, proof_item_id};
 use pollen_tests::Pg;
@@ -50,9 +52,9 @@ fn store(pg: &Pg, limits: RelayLimits, clock: &TestClock) -> PgRelayStore {
 /// A sealed envelope and what a test needs to know about it.
 struct Made {
     bytes: Vec<u8>,
-    id: [u8; 32],
-    secret: [u8; 32],
-    commitment: [u8; 32],
+    id: EnvelopeId,
+    secret: DeliveryProof,
+    commitment: Commitment,
     expires_at: u64,
 }
 
@@ -60,9 +62,9 @@ fn made(sealed: pollen_proto::envelope::Sealed) -> Made {
     let env = sealed.envelope;
     Made {
         bytes: env.encode(),
-        id: env.id().0,
-        secret: sealed.proof_secret.0,
-        commitment: env.header().commitment.0,
+        id: env.id(),
+        secret: sealed.proof_secret,
+        commitment: env.header().commitment,
         expires_at: env.header().expires_at,
     }
 }
@@ -121,11 +123,11 @@ fn ingest_deduplicates_spends_a_hop_and_refuses_with_the_protocol_reasons() {
     assert_eq!(held[9], 4);
     assert_eq!(held[..9], a.bytes[..9]);
     assert_eq!(held[10..], a.bytes[10..]);
-    assert_eq!(Envelope::decode(&held).unwrap().id().0, a.id);
+    assert_eq!(Envelope::decode(&held).unwrap().id(), a.id);
 
     let items = s.items().unwrap();
     assert_eq!(items.len(), 2);
-    let item = items.iter().find(|i| i.id == a.id).unwrap();
+    let item = items.iter().find(|i| i.id == a.id.0).unwrap();
     assert_eq!(item.expires_at, a.expires_at);
     let header = *Envelope::decode(&a.bytes).unwrap().header();
     assert_eq!(
@@ -202,11 +204,14 @@ fn a_proof_purges_its_envelope_and_a_forged_one_purges_nothing() {
     // Made-up proofs, one a bit away from the real secret: they open no
     // commitment, so nothing is purged (they are kept to travel on).
     let mut near = a.secret;
-    near[0] ^= 1;
+    near.0[0] ^= 1;
     assert_eq!(
         ingest(
             &mut s,
-            &[Incoming::Proof([9; 32]), Incoming::Proof(near)],
+            &[
+                Incoming::Proof(DeliveryProof([9; 32])),
+                Incoming::Proof(near)
+            ],
             "tcp:evil"
         ),
         [
@@ -256,7 +261,7 @@ fn a_proof_purges_its_envelope_and_a_forged_one_purges_nothing() {
     );
     // Kept as long as the envelope could still be around.
     assert_eq!(proof.expires_at, a.expires_at);
-    assert!(items.iter().all(|i| i.id != a.id));
+    assert!(items.iter().all(|i| i.id != a.id.0));
 
     // Neither comes back.
     assert_eq!(
@@ -282,18 +287,14 @@ fn a_proof_purges_its_envelope_and_a_forged_one_purges_nothing() {
     )
     .unwrap();
     assert_eq!(
-        ingest(&mut s, &[Incoming::Proof([7; 32])], "tcp:evil"),
+        ingest(
+            &mut s,
+            &[Incoming::Proof(DeliveryProof([7; 32]))],
+            "tcp:evil"
+        ),
         [Received::ProofKnown]
     );
-    assert_eq!(
-        s.proof(
-            &pollen_proto::envelope::DeliveryProof([7; 32])
-                .commitment()
-                .0
-        )
-        .unwrap(),
-        None
-    );
+    assert_eq!(s.proof(&DeliveryProof([7; 32]).commitment()).unwrap(), None);
     assert_eq!(
         ingest(&mut s, &[Incoming::Proof(other.secret)], "tcp:b"),
         [Received::Proof {
@@ -389,7 +390,7 @@ fn expiry_drops_envelopes_proofs_and_seen_ids() {
             env(&soon),
             env(&late),
             Incoming::Proof(late.secret),
-            Incoming::Proof([5; 32]),
+            Incoming::Proof(DeliveryProof([5; 32])),
         ],
         "tcp:a",
     );
@@ -455,7 +456,7 @@ fn two_relays_on_one_database_behave_as_one() {
         [Received::Carried]
     );
     // What one holds, the other offers and hands out.
-    assert!(r2.items().unwrap().iter().any(|i| i.id == a.id));
+    assert!(r2.items().unwrap().iter().any(|i| i.id == a.id.0));
     assert_eq!(r2.envelope(&a.id).unwrap(), r1.envelope(&a.id).unwrap());
     assert_eq!(
         ingest(&mut r2, &[env(&a)], "tcp:other"),

@@ -1,7 +1,7 @@
 //! A client's storage for the benchmark: in memory, holding what it uploads
 //! and checking that its own mail arrives exactly once.
 
-use pollen_proto::envelope::{Envelope, RoutingTag, Sealed};
+use pollen_proto::envelope::{Commitment, DeliveryProof, Envelope, EnvelopeId, RoutingTag, Sealed};
 use pollen_proto::identity::PublicIdentity;
 use pollen_proto::sync::store::{
     Incoming, Interests, ItemKind, LocalItem, Received, SyncStore, SyncStoreError,
@@ -53,7 +53,7 @@ impl BenchStore {
                 expires_at: h.expires_at,
                 kind: ItemKind::Envelope {
                     tag: h.tag,
-                    commitment: h.commitment.0,
+                    commitment: h.commitment,
                 },
             });
             store.outgoing.insert(id, e.encode());
@@ -119,23 +119,23 @@ impl SyncStore for BenchStore {
         })
     }
 
-    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
-        Ok(self.outgoing.get(id).cloned())
+    fn envelope(&mut self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        Ok(self.outgoing.get(&id.0).cloned())
     }
 
-    fn proof(&mut self, _commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+    fn proof(&mut self, _commitment: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
         Ok(None)
     }
 
-    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
-        Ok(self.received.contains_key(id))
+    fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
+        Ok(self.received.contains_key(&id.0))
     }
 
     fn ingest(
         &mut self,
         items: &[Incoming],
         _origin: &str,
-    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+    ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError> {
         let mut results = Vec::with_capacity(items.len());
         let mut proofs = Vec::new();
         for item in items {
@@ -159,7 +159,7 @@ impl SyncStore for BenchStore {
             } else if let Some(secret) = self.inbox.get(&id) {
                 // Like a phone: the proof goes straight back, and the relay
                 // drops its copy.
-                proofs.push(*secret);
+                proofs.push(DeliveryProof(*secret));
                 results.push(Received::Opened);
             } else {
                 self.unexpected += 1;

@@ -1,7 +1,7 @@
 use super::clients::{envelopes_of, seal_batch};
 use super::measure::percentile;
 use super::*;
-use pollen_proto::envelope::Envelope;
+use pollen_proto::envelope::{Envelope, EnvelopeId};
 use pollen_proto::sync::store::{Incoming, Received, SyncStore};
 
 #[test]
@@ -28,10 +28,7 @@ fn a_bench_store_checks_exactly_once_delivery() {
         .collect();
     let (results, proofs) = inbox.ingest(&first, "t").unwrap();
     assert_eq!(results, vec![Received::Opened, Received::Opened]);
-    assert_eq!(
-        proofs,
-        vec![sealed[0].proof_secret.0, sealed[1].proof_secret.0]
-    );
+    assert_eq!(proofs, vec![sealed[0].proof_secret, sealed[1].proof_secret]);
     assert!(inbox.check().unwrap_err().starts_with("1 of 3 missing"));
     let rest = vec![
         Incoming::Envelope(sealed[2].envelope.encode()),
@@ -55,7 +52,7 @@ fn outgoing_envelopes_are_offered_until_handed_over() {
     let items = store.items().unwrap();
     assert_eq!(items.len(), 2);
     for item in &items {
-        let bytes = store.envelope(&item.id).unwrap().unwrap();
+        let bytes = store.envelope(&EnvelopeId(item.id)).unwrap().unwrap();
         assert_eq!(Envelope::decode(&bytes).unwrap().id().0, item.id);
     }
     store.download_only();

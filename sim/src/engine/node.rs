@@ -11,7 +11,7 @@ use crate::encounter::{Encounters, PeerSummary, SUMMARY_MAX, SummaryEntry, summa
 use crate::policy::{Held, Policy};
 use crate::scenario::Role;
 use pollen_node::node::Node;
-use pollen_proto::envelope::{Envelope, EnvelopeId, RoutingTag};
+use pollen_proto::envelope::{Commitment, DeliveryProof, Envelope, EnvelopeId, RoutingTag};
 use pollen_proto::sync::store::{
     Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
 };
@@ -342,16 +342,16 @@ impl SyncStore for SimNode {
         self.node.interests()
     }
 
-    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+    fn envelope(&mut self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
         let bytes = self.node.envelope(id)?;
         if bytes.is_some()
             && let Some((peer, _)) = self.peer
         {
             // The session loads an envelope only to send it to this peer.
-            let mine = self.meta.get(id).copied().unwrap_or_default();
+            let mine = self.meta.get(&id.0).copied().unwrap_or_default();
             self.outgoing.push((
                 peer,
-                *id,
+                id.0,
                 Trail {
                     hops: mine.hops.saturating_add(1),
                     via_relay: mine.via_relay || self.role == Role::Relay,
@@ -361,7 +361,7 @@ impl SyncStore for SimNode {
         Ok(bytes)
     }
 
-    fn handover(&mut self, id: &[u8; 32], role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+    fn handover(&mut self, id: &EnvelopeId, role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
         let Some((_, peer_role)) = self.peer else {
             return Ok(None);
         };
@@ -371,20 +371,20 @@ impl SyncStore for SimNode {
         if self.hostile == Some(AdversaryKind::Flood) {
             return Ok(Some(FLOOD_CLAIMED_COPIES));
         }
-        let mine = self.meta.get(id).map_or(1, |m| m.copies.max(1));
+        let mine = self.meta.get(&id.0).map_or(1, |m| m.copies.max(1));
         let (kept, given) = self.policy.split(mine, role, peer_role);
-        if let Some(m) = self.meta.get_mut(id) {
+        if let Some(m) = self.meta.get_mut(&id.0) {
             m.copies = kept.max(1);
             m.retired |= kept == 0;
         }
         Ok(Some(given))
     }
 
-    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+    fn proof(&mut self, commitment: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
         self.node.proof(commitment)
     }
 
-    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+    fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
         self.node.seen(id)
     }
 
@@ -392,7 +392,7 @@ impl SyncStore for SimNode {
         &mut self,
         items: &[Incoming],
         origin: &str,
-    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+    ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError> {
         let from = peer_of(origin);
         let (results, proofs) = self.node.ingest(items, origin)?;
         for (item, result) in items.iter().zip(&results) {

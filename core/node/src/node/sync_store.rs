@@ -29,7 +29,7 @@ impl SyncStore for Node {
                 expires_at: e.expires_at,
                 kind: ItemKind::Envelope {
                     tag: e.tag,
-                    commitment: e.commitment.0,
+                    commitment: e.commitment,
                 },
             })
             .collect();
@@ -46,10 +46,9 @@ impl SyncStore for Node {
             });
         }
         for (commitment, expires_at) in proofs {
-            let commitment = commitment.0;
             let id = *self
                 .proof_ids
-                .entry(commitment)
+                .entry(commitment.0)
                 .or_insert_with(|| proof_item_id(&commitment));
             items.push(LocalItem {
                 id,
@@ -77,7 +76,7 @@ impl SyncStore for Node {
                     expires_at: e.expires_at,
                     kind: ItemKind::Envelope {
                         tag: e.tag,
-                        commitment: e.commitment.0,
+                        commitment: e.commitment,
                     },
                 });
             }
@@ -107,23 +106,20 @@ impl SyncStore for Node {
         Ok(Interests { direct, shared })
     }
 
-    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
-        self.store.envelope_bytes(&EnvelopeId(*id)).map_err(err)
+    fn envelope(&mut self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        self.store.envelope_bytes(id).map_err(err)
     }
 
     fn chunk(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
         self.store.chunk_bytes(id).map_err(err)
     }
 
-    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
-        self.store
-            .proof_secret(&Commitment(*commitment))
-            .map(|p| p.map(|p| p.0))
-            .map_err(err)
+    fn proof(&mut self, commitment: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
+        self.store.proof_secret(commitment).map_err(err)
     }
 
-    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
-        self.store.was_seen(&EnvelopeId(*id)).map_err(err)
+    fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
+        self.store.was_seen(id).map_err(err)
     }
 
     fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
@@ -141,15 +137,13 @@ impl SyncStore for Node {
         }
     }
 
-    fn handover(&mut self, id: &[u8; 32], role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
-        let Some(held) = self.store.envelope_copies(&EnvelopeId(*id)).map_err(err)? else {
+    fn handover(&mut self, id: &EnvelopeId, role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+        let Some(held) = self.store.envelope_copies(id).map_err(err)? else {
             return Ok(None);
         };
         let (kept, given) = routing::split(held, role);
         if kept != held {
-            self.store
-                .spend_envelope_copies(&EnvelopeId(*id), kept)
-                .map_err(err)?;
+            self.store.spend_envelope_copies(id, kept).map_err(err)?;
         }
         Ok(Some(given))
     }
@@ -158,7 +152,7 @@ impl SyncStore for Node {
         &mut self,
         items: &[Incoming],
         origin: &str,
-    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+    ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError> {
         let node: &Node = self;
         node.transaction(|_| {
             let mut batch = Batch::new(node)?;
@@ -188,7 +182,7 @@ impl SyncStore for Node {
                         }
                     }
                     Incoming::Proof(secret) => {
-                        let o = batch.ingest_proof(DeliveryProof(*secret))?;
+                        let o = batch.ingest_proof(*secret)?;
                         if o.new {
                             Received::Proof {
                                 purged: o.purged,
@@ -224,18 +218,18 @@ fn chunk_reason(rejection: &ChunkRejection) -> &'static str {
 fn received(
     outcome: Result<IngestOutcome, Rejection>,
     origin: &str,
-    proofs: &mut Vec<[u8; 32]>,
+    proofs: &mut Vec<DeliveryProof>,
 ) -> Received {
     match outcome {
         Ok(IngestOutcome::Opened { proof, .. }) => {
-            proofs.extend(proof.map(|p| p.0));
+            proofs.extend(proof);
             Received::Opened
         }
         Ok(IngestOutcome::Carried) => Received::Carried,
         Ok(IngestOutcome::Duplicate) => Received::Duplicate,
         Ok(IngestOutcome::AlreadyDelivered { proof }) => {
             // The sender still carries it: send the proof back.
-            proofs.extend(proof.map(|p| p.0));
+            proofs.extend(proof);
             Received::Duplicate
         }
         Err(rejection) => {

@@ -37,7 +37,7 @@ mod worker;
 
 use super::{Expired, RelayLimits, RelayUsage};
 use crate::node::{Clock, SystemClock};
-use pollen_proto::envelope::RoutingTag;
+use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId, RoutingTag};
 use pollen_proto::sync::store::{
     Incoming, Interests, LocalItem, Received, SyncStore, SyncStoreError,
 };
@@ -255,18 +255,18 @@ impl SyncStore for PgRelayStore {
         Ok(Interests::default())
     }
 
-    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
-        let (id, now) = (*id, self.clock.now());
+    fn envelope(&mut self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        let (id, now) = (id.0, self.clock.now());
         Ok(self.call(move |w| w.envelope(&id, now))?)
     }
 
-    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
-        let commitment = *commitment;
-        Ok(self.call(move |w| w.proof(&commitment))?)
+    fn proof(&mut self, commitment: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
+        let commitment = commitment.0;
+        Ok(self.call(move |w| w.proof(&commitment))?.map(DeliveryProof))
     }
 
-    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
-        let id = *id;
+    fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
+        let id = id.0;
         Ok(self.call(move |w| w.seen(&id))?)
     }
 
@@ -276,12 +276,13 @@ impl SyncStore for PgRelayStore {
         &mut self,
         items: &[Incoming],
         origin: &str,
-    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+    ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError> {
         let now = self.clock.now();
         // The job must own its data; a batch is at most a session window.
         let items = items.to_vec();
         let origin = origin.to_owned();
-        Ok(self.call(move |w| w.ingest(&items, &origin, now))?)
+        let (received, proofs) = self.call(move |w| w.ingest(&items, &origin, now))?;
+        Ok((received, proofs.into_iter().map(DeliveryProof).collect()))
     }
 }
 

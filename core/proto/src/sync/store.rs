@@ -2,7 +2,7 @@
 //! session stays sans-IO and runs unchanged on the SQLite node, in tests and
 //! in the simulator.
 
-use crate::envelope::RoutingTag;
+use crate::envelope::{Commitment, DeliveryProof, EnvelopeId, RoutingTag};
 use thiserror::Error;
 
 /// A local storage failure; the session closes with it (the peer did nothing wrong).
@@ -18,12 +18,12 @@ pub enum ItemKind {
         /// The envelope's routing tag.
         tag: RoutingTag,
         /// The envelope's delivery-proof commitment.
-        commitment: [u8; 32],
+        commitment: Commitment,
     },
     /// A known delivery proof for this commitment.
     Proof {
         /// The commitment the proof opens.
-        commitment: [u8; 32],
+        commitment: Commitment,
     },
     /// An attachment chunk (its id is [`crate::chunk::chunk_item_id`]);
     /// offered only in sessions of version 3 and later, after every envelope.
@@ -33,7 +33,8 @@ pub enum ItemKind {
 /// One thing this side holds and offers: an envelope or a delivery proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LocalItem {
-    /// Envelope id, or [`proof_item_id`] of the commitment.
+    /// Reconciliation id: the envelope id, [`proof_item_id`] of the
+    /// commitment, or the chunk's item id (one 32-byte space, so raw bytes).
     pub id: [u8; 32],
     /// Expiry in unix seconds (the reconciliation timestamp).
     pub expires_at: u64,
@@ -64,7 +65,7 @@ pub enum Incoming {
         envelope: Vec<u8>,
     },
     /// A delivery proof secret.
-    Proof([u8; 32]),
+    Proof(DeliveryProof),
     /// An encoded attachment chunk.
     Chunk(Vec<u8>),
 }
@@ -143,14 +144,14 @@ pub trait SyncStore {
     /// copy budget that goes with it, taken from this node's, or `None` when
     /// this node keeps no budgets (the envelope travels without one). Only
     /// asked in sessions whose version carries budgets.
-    fn handover(&mut self, id: &[u8; 32], role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+    fn handover(&mut self, id: &EnvelopeId, role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
         let _ = (id, role);
         Ok(None)
     }
     /// The tags this node wants first (see [`Interests`]).
     fn interests(&mut self) -> Result<Interests, SyncStoreError>;
     /// The bytes of a held envelope, if it is still held.
-    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError>;
+    fn envelope(&mut self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError>;
     /// The bytes of a held attachment chunk, if still held. The default
     /// holds none (a store that offers no [`ItemKind::Chunk`] items).
     fn chunk(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
@@ -158,10 +159,10 @@ pub trait SyncStore {
         Ok(None)
     }
     /// The secret of a known proof, if still known.
-    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError>;
+    fn proof(&mut self, commitment: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError>;
     /// Whether an envelope id was already received and need not be asked for
     /// (delivered, opened or purged here, so no longer among the items).
-    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError>;
+    fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError>;
     /// Commits received items durably, in one transaction. `origin` names the
     /// link for per-origin quotas. Returns one outcome per item, and the secrets
     /// of delivery proofs the sender should get at once (envelopes that opened
@@ -171,11 +172,11 @@ pub trait SyncStore {
         &mut self,
         items: &[Incoming],
         origin: &str,
-    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError>;
+    ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError>;
 }
 
 /// The reconciliation id of a delivery proof: distinct from every envelope id
 /// and the same on every node that knows the proof.
-pub fn proof_item_id(commitment: &[u8; 32]) -> [u8; 32] {
-    blake3::derive_key("pollen v1 proof item", commitment)
+pub fn proof_item_id(commitment: &Commitment) -> [u8; 32] {
+    blake3::derive_key("pollen v1 proof item", commitment.as_bytes())
 }

@@ -10,7 +10,7 @@ use crate::LinkClock;
 use pollen_node::ble::{AdvertKey, BleDriver, BleHub, BleRadio, HubEvent, LinkId, ManagerConfig};
 use pollen_node::ble::{PowerMode, Role};
 use pollen_node::node::Node;
-use pollen_proto::envelope::RoutingTag;
+use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId, RoutingTag};
 use pollen_proto::sync::store::{
     Incoming, Interests, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
 };
@@ -458,26 +458,26 @@ impl SyncStore for Watched<'_> {
     fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
         self.node.offer_to(item, role)
     }
-    fn handover(&mut self, id: &[u8; 32], role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+    fn handover(&mut self, id: &EnvelopeId, role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
         self.node.handover(id, role)
     }
     fn interests(&mut self) -> Result<Interests, SyncStoreError> {
         self.node.interests()
     }
-    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+    fn envelope(&mut self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
         self.node.envelope(id)
     }
-    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+    fn proof(&mut self, commitment: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
         self.node.proof(commitment)
     }
-    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+    fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
         self.node.seen(id)
     }
     fn ingest(
         &mut self,
         items: &[Incoming],
         origin: &str,
-    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+    ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError> {
         let out = self.node.ingest(items, origin)?;
         self.changed |= out.0.iter().any(|r| {
             matches!(
@@ -511,8 +511,8 @@ mod tests {
             .unwrap();
         let mut store = Watched::new(&mut me);
         assert!(store.offer_to(&item, PeerRole::Carrier).unwrap());
-        assert_eq!(store.handover(&id.0, PeerRole::Carrier).unwrap(), Some(8));
-        assert_eq!(store.handover(&id.0, PeerRole::Carrier).unwrap(), Some(4));
+        assert_eq!(store.handover(&id, PeerRole::Carrier).unwrap(), Some(8));
+        assert_eq!(store.handover(&id, PeerRole::Carrier).unwrap(), Some(4));
         assert!(!store.changed, "a hand-over changes nothing the UI shows");
         assert_eq!(me.store().envelope_copies(&id).unwrap(), Some(4));
     }

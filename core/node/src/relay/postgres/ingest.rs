@@ -51,7 +51,7 @@ pub(super) fn run(
             | Incoming::Copy {
                 envelope: bytes, ..
             } => batch.envelope(bytes)?,
-            Incoming::Proof(secret) => batch.proof(secret)?,
+            Incoming::Proof(secret) => batch.proof(secret.as_bytes())?,
             // Relays do not hold attachment chunks yet.
             Incoming::Chunk(_) => Received::Rejected("chunks_unsupported"),
         };

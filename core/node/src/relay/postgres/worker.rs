@@ -4,7 +4,7 @@
 use super::sql::*;
 use super::{Expired, RelayStoreError, RelayUsage, array, ingest, int, schema, uint};
 use crate::relay::RelayLimits;
-use pollen_proto::envelope::RoutingTag;
+use pollen_proto::envelope::{Commitment, RoutingTag};
 use pollen_proto::sync::store::{Incoming, ItemKind, LocalItem, Received, proof_item_id};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
@@ -103,7 +103,7 @@ impl Worker {
                 expires_at: uint(row.try_get(1)?),
                 kind: ItemKind::Envelope {
                     tag: RoutingTag(array(&row, 2)?),
-                    commitment: array(&row, 3)?,
+                    commitment: Commitment(array(&row, 3)?),
                 },
             });
         }
@@ -125,7 +125,7 @@ impl Worker {
                     expires_at: uint(row.try_get(1)?),
                     kind: ItemKind::Envelope {
                         tag: RoutingTag(array(&row, 2)?),
-                        commitment: array(&row, 3)?,
+                        commitment: Commitment(array(&row, 3)?),
                     },
                 });
             }
@@ -133,7 +133,7 @@ impl Worker {
         let proofs = st.get(client, PROOF_INDEX)?;
         let mut rows = client.query_raw(&proofs, [&now as &dyn ToSql])?;
         while let Some(row) = rows.next()? {
-            let commitment = array(&row, 0)?;
+            let commitment = Commitment(array(&row, 0)?);
             items.push(LocalItem {
                 id: proof_item_id(&commitment),
                 expires_at: uint(row.try_get(1)?),

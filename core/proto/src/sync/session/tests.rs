@@ -1,5 +1,5 @@
 use super::*;
-use crate::envelope::RoutingTag;
+use crate::envelope::{Commitment, DeliveryProof, EnvelopeId, RoutingTag};
 use crate::sync::frame::MAX_RECORD;
 use crate::sync::handshake::{self, MAGIC};
 use crate::sync::pump::{LinkModel, pump};
@@ -48,7 +48,7 @@ impl MemStore {
             expires_at: EXPIRY,
             kind: ItemKind::Envelope {
                 tag: RoutingTag(tag),
-                commitment,
+                commitment: Commitment(commitment),
             },
         };
         self.held.insert(id, (bytes, item));
@@ -65,9 +65,11 @@ impl SyncStore for MemStore {
         let mut out: Vec<LocalItem> = self.held.values().map(|(_, i)| *i).collect();
         for (c, (_, exp)) in &self.proofs {
             out.push(LocalItem {
-                id: proof_item_id(c),
+                id: proof_item_id(&Commitment(*c)),
                 expires_at: *exp,
-                kind: ItemKind::Proof { commitment: *c },
+                kind: ItemKind::Proof {
+                    commitment: Commitment(*c),
+                },
             });
         }
         Ok(out)
@@ -80,19 +82,22 @@ impl SyncStore for MemStore {
         })
     }
 
-    fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
-        Ok(self.held.get(id).map(|(b, _)| b.clone()))
+    fn envelope(&mut self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        Ok(self.held.get(&id.0).map(|(b, _)| b.clone()))
     }
 
-    fn proof(&mut self, commitment: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
-        Ok(self.proofs.get(commitment).map(|(s, _)| *s))
+    fn proof(&mut self, commitment: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
+        Ok(self
+            .proofs
+            .get(&commitment.0)
+            .map(|(s, _)| DeliveryProof(*s)))
     }
 
-    fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
-        Ok(self.seen.contains(id))
+    fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
+        Ok(self.seen.contains(&id.0))
     }
 
-    fn handover(&mut self, _: &[u8; 32], _: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+    fn handover(&mut self, _: &EnvelopeId, _: PeerRole) -> Result<Option<u32>, SyncStoreError> {
         Ok(self.budget)
     }
 
@@ -100,7 +105,7 @@ impl SyncStore for MemStore {
         &mut self,
         items: &[Incoming],
         _origin: &str,
-    ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+    ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError> {
         let mut out = Vec::new();
         let mut fresh = Vec::new();
         for item in items {
@@ -118,7 +123,7 @@ impl SyncStore for MemStore {
                         self.seen.insert(id);
                         let c = *blake3::hash(&secret).as_bytes();
                         self.proofs.insert(c, (secret, EXPIRY));
-                        fresh.push(secret);
+                        fresh.push(DeliveryProof(secret));
                         out.push(Received::Opened);
                     } else {
                         self.add(bytes.to_vec(), [0; 8]);
@@ -126,14 +131,14 @@ impl SyncStore for MemStore {
                     }
                 }
                 Incoming::Proof(secret) => {
-                    let c = *blake3::hash(secret).as_bytes();
+                    let c = *blake3::hash(secret.as_bytes()).as_bytes();
                     if self.proofs.contains_key(&c) {
                         out.push(Received::ProofKnown);
                         continue;
                     }
                     let before = self.held.len();
                     self.held.retain(|_, (b, _)| b[8..40] != c);
-                    self.proofs.insert(c, (*secret, EXPIRY));
+                    self.proofs.insert(c, (secret.0, EXPIRY));
                     out.push(Received::Proof {
                         purged: before - self.held.len(),
                         delivered: false,
@@ -264,20 +269,20 @@ fn envelopes_for_the_neighbour_go_first_then_proofs() {
         fn interests(&mut self) -> Result<Interests, SyncStoreError> {
             self.0.interests()
         }
-        fn envelope(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        fn envelope(&mut self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
             self.0.envelope(id)
         }
-        fn proof(&mut self, c: &[u8; 32]) -> Result<Option<[u8; 32]>, SyncStoreError> {
+        fn proof(&mut self, c: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
             self.0.proof(c)
         }
-        fn seen(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+        fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
             self.0.seen(id)
         }
         fn ingest(
             &mut self,
             items: &[Incoming],
             origin: &str,
-        ) -> Result<(Vec<Received>, Vec<[u8; 32]>), SyncStoreError> {
+        ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError> {
             self.1.extend(items.iter().cloned());
             self.0.ingest(items, origin)
         }
@@ -296,7 +301,7 @@ fn envelopes_for_the_neighbour_go_first_then_proofs() {
         first.iter().collect::<HashSet<_>>(),
         urgent.iter().collect::<HashSet<_>>()
     );
-    assert_eq!(order[3], Incoming::Proof(secret));
+    assert_eq!(order[3], Incoming::Proof(DeliveryProof(secret)));
     assert_eq!(order.len(), 54);
 }
 

@@ -88,7 +88,7 @@ impl Transfer {
         }
         self.control.push_back(Message::Ack(items.len() as u32));
         for secret in proofs {
-            self.enqueue(SendItem::Fresh(secret), store)?;
+            self.enqueue(SendItem::Fresh(secret.0), store)?;
         }
         self.pending_bytes = 0;
         self.commit_at = None;

@@ -2,6 +2,7 @@
 //! priority order with a credit window, acknowledgements and the end.
 
 use super::config::{Offer, SessionConfig, SessionError, SessionLimits, SessionStats};
+use crate::envelope::{DeliveryProof, EnvelopeId};
 use crate::sync::message::{Blinded, Message};
 use crate::sync::recon::Reconciler;
 use crate::sync::store::{Incoming, ItemKind, LocalItem, PeerRole, SyncStore};
@@ -230,7 +231,7 @@ impl Transfer {
             }
             Message::Proof(secret) => {
                 stats.proofs_received += 1;
-                self.receive(PROOF_COST, Incoming::Proof(secret), now_ms)?;
+                self.receive(PROOF_COST, Incoming::Proof(DeliveryProof(secret)), now_ms)?;
             }
             Message::Ack(n) => {
                 let n = n as usize;
@@ -383,7 +384,7 @@ impl Transfer {
                     };
                     match local.kind {
                         ItemKind::Envelope { .. } => {
-                            if let Some(bytes) = store.envelope(&id)? {
+                            if let Some(bytes) = store.envelope(&EnvelopeId(id))? {
                                 let cost = bytes.len() as u64;
                                 let role = role_of(self.class_of(local));
                                 // Budgets are spent between neighbours only: a
@@ -391,7 +392,7 @@ impl Transfer {
                                 let budget = if self.version >= COPY_VERSION
                                     && self.offer == Offer::Routed
                                 {
-                                    store.handover(&id, role)?
+                                    store.handover(&EnvelopeId(id), role)?
                                 } else {
                                     None
                                 };
@@ -407,7 +408,7 @@ impl Transfer {
                         }
                         ItemKind::Proof { commitment } => {
                             if let Some(secret) = store.proof(&commitment)? {
-                                return Ok(Some((Message::Proof(secret), PROOF_COST)));
+                                return Ok(Some((Message::Proof(secret.0), PROOF_COST)));
                             }
                         }
                         ItemKind::Chunk => {

@@ -2,6 +2,7 @@
 //! and turning the differences into sends and wants.
 
 use super::{FOR_PEER, PEER_GROUPS, SendItem, Transfer};
+use crate::envelope::EnvelopeId;
 use crate::sync::message::{MAX_WANT_IDS, Message};
 use crate::sync::recon::{ReconItem, Reconciler};
 use crate::sync::session::{Offer, SessionError, SessionStats};
@@ -101,7 +102,7 @@ impl Transfer {
         }
         let mut wants = Vec::new();
         for id in need {
-            if !store.seen(&id)? {
+            if !store.seen(&EnvelopeId(id))? {
                 wants.push(id);
             }
         }
