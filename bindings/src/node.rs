@@ -37,7 +37,7 @@ pub(crate) fn hex_id<T: From<[u8; 16]>>(s: &str) -> Option<T> {
     Some(T::from(bytes))
 }
 
-fn sent(s: Sent) -> SentInfo {
+pub(crate) fn sent(s: Sent) -> SentInfo {
     SentInfo {
         message_id: s.message.to_hex(),
         conversation: s.conversation,

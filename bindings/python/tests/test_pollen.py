@@ -595,8 +595,15 @@ def test_the_ios_screens_calls_in_order(w):
     items = b.timeline(got.conversation_id, 100, None, 0)
     assert isinstance(items[0], pollen.TimelineEntry.DAY), items
     assert items[-1].message.text == "from the iPhone" and not items[-1].message.own
+    m = items[-1].message
+    assert (m.shown_text, m.reactions_line, m.byline) == ("from the iPhone", "", "alice"), m
     note = b.notification_for_message(got.conversation_id, got.id, None)
     assert note is not None and note.title == "alice" and note.conversation_id == got.conversation_id
+    assert note.subtitle is None, note  # one unread
+    # The chat screen marks read by id on every reload: once it writes, then nothing.
+    assert b.mark_chat_read(got.conversation_id) is not None
+    assert b.mark_chat_read(got.conversation_id) is None
+    assert [c.unread for c in b.chat_list(200) if c.conversation_id == got.conversation_id] == [0]
     assert b.notification_for_message(got.conversation_id, got.id, got.conversation_id) is None, "chat on screen"
     b.set_chat_muted(got.conversation_id, True)
     assert b.notification_for_message(got.conversation_id, got.id, None) is None, "muted"

@@ -103,6 +103,25 @@ impl Node {
     /// unread count. Returns None when there was nothing new to mark.
     pub fn mark_read(&self, conversation: &str) -> Result<Option<Sent>, NodeError> {
         let conv = self.resolve_conversation(conversation)?;
+        self.mark_read_conv(&conv)
+    }
+
+    /// [`Node::mark_read`] by conversation id, never ambiguous (a contact
+    /// and a group may share a name): what a chat screen calls. Marking a
+    /// chat with nothing new writes nothing and raises no event, so a screen
+    /// may call it on every reload.
+    pub fn mark_read_in(
+        &self,
+        conversation: &super::ConversationId,
+    ) -> Result<Option<Sent>, NodeError> {
+        let conv = self
+            .store
+            .conversation(conversation)?
+            .ok_or_else(|| NodeError::UnknownConversation(conversation.to_hex()))?;
+        self.mark_read_conv(&conv)
+    }
+
+    fn mark_read_conv(&self, conv: &ConversationRow) -> Result<Option<Sent>, NodeError> {
         let newest = self
             .store
             .messages(Some(&conv.id), &self.public.signing, 50, None)?
@@ -112,7 +131,7 @@ impl Node {
         let marked = self.store.read_marker(&conv.id, &self.public.signing)?;
         match newest {
             // The unread count is cleared in the marker's own transaction.
-            Some(up_to) if marked < Some(up_to) => self.write(&conv, Op::Read { up_to }).map(Some),
+            Some(up_to) if marked < Some(up_to) => self.write(conv, Op::Read { up_to }).map(Some),
             _ => {
                 self.transaction(|s| {
                     if s.clear_unread(&conv.id)? {
