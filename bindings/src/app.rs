@@ -3,8 +3,8 @@
 //! notification decision. The apps draw these records; the logic is Rust's.
 
 use crate::error::PollenError;
-use crate::node::{PollenNode, hex_id};
-use crate::records::{BlePowerMode, ContactInfo, ConversationKind, MessageCursor};
+use crate::node::{PollenNode, hex_id, sent};
+use crate::records::{BlePowerMode, ContactInfo, ConversationKind, MessageCursor, SentInfo};
 use pollen_app::AppError;
 use pollen_app::cards;
 use pollen_app::chats::{ChatList, ChatSummary};
@@ -129,11 +129,21 @@ pub struct TimelineMessageInfo {
     pub reactions: Vec<ReactionInfo>,
     /// Where it has got to.
     pub delivery: DeliveryState,
+    /// The text as drawn: "(deleted)", or the text with " (edited)".
+    pub shown_text: String,
+    /// The reactions on one line ("👍2 ❤️"); empty without any.
+    pub reactions_line: String,
+    /// Under the message: "me · delivered" for own messages, else the author.
+    pub byline: String,
 }
 
 impl From<TimelineMessage> for TimelineMessageInfo {
     fn from(m: TimelineMessage) -> Self {
+        let (shown_text, reactions_line, byline) = (m.shown_text(), m.reactions_line(), m.byline());
         TimelineMessageInfo {
+            shown_text,
+            reactions_line,
+            byline,
             id: m.id,
             author: m.author,
             own: m.own,
@@ -196,6 +206,8 @@ pub struct NotificationInfo {
     pub body: String,
     /// Unread messages in the chat.
     pub count: u64,
+    /// "3 new messages" when more than one is unread.
+    pub subtitle: Option<String>,
     /// The message that raised it (hex).
     pub message_id: String,
 }
@@ -208,6 +220,7 @@ impl From<Notification> for NotificationInfo {
             title: n.title,
             body: n.body,
             count: n.count,
+            subtitle: (n.count > 1).then(|| format!("{} new messages", n.count)),
             message_id: n.message,
         }
     }
@@ -308,6 +321,14 @@ impl PollenNode {
             };
             Ok(notify::notification_for(n, &event, open.as_ref())?.map(Into::into))
         })
+    }
+
+    /// Marks the chat with this id read (tells the others, clears the unread
+    /// count); None when nothing was new, and then nothing is written and no
+    /// event raised, so a chat screen may call it on every reload.
+    pub fn mark_chat_read(&self, conversation_id: String) -> Result<Option<SentInfo>, PollenError> {
+        let id = parse_conversation(&conversation_id)?;
+        self.write(move |n| Ok(n.mark_read_in(&id)?.map(sent)))
     }
 
     /// Turns notifications for a chat off or back on.

@@ -12,10 +12,12 @@
 //!   run by the host like TCP connections; `peer_discovered`/`peer_lost`
 //!   (`discovery`) hand it peers the platform found itself (Bonjour);
 //! - [`BleRadio`]: the phone's Bluetooth LE radio, driven by the node's BLE
-//!   driver on the host thread.
+//!   driver on the host thread, with [`ble_links::BleLinks`], the radio's
+//!   own link table (ids, values waiting for the stack, when to hang up).
 
 mod adapters;
 pub mod app;
+pub mod ble_links;
 mod callbacks;
 mod discovery;
 mod error;

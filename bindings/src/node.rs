@@ -37,7 +37,7 @@ pub(crate) fn hex_id<T: From<[u8; 16]>>(s: &str) -> Option<T> {
     Some(T::from(bytes))
 }
 
-fn sent(s: Sent) -> SentInfo {
+pub(crate) fn sent(s: Sent) -> SentInfo {
     SentInfo {
         message_id: s.message.to_hex(),
         conversation: s.conversation,
@@ -224,15 +224,6 @@ impl PollenNode {
     /// Marks a conversation read (tells the others); None if nothing was new.
     pub fn mark_read(&self, conversation: String) -> Result<Option<SentInfo>, PollenError> {
         self.write(move |n| Ok(n.mark_read(&conversation)?.map(sent)))
-    }
-
-    /// Marks the conversation with this id (hex) read: the chat screen's
-    /// call, never ambiguous.
-    pub fn mark_read_in(&self, conversation_id: String) -> Result<Option<SentInfo>, PollenError> {
-        let id = hex_id(&conversation_id).ok_or(PollenError::UnknownConversation {
-            name: conversation_id.clone(),
-        })?;
-        self.write(move |n| Ok(n.mark_read_in(&ConversationId(id))?.map(sent)))
     }
 
     /// Creates a group with these contacts (by alias), this node as admin.

@@ -21,6 +21,9 @@ import traceback
 
 import pollen
 from pollen import (
+    BleLinkPeer,
+    BleLinks,
+    BleStep,
     BlePowerMode,
     BleRadio,
     CallbackError,
@@ -200,14 +203,15 @@ BLE_MTU = 185
 
 class Air:
     """Radios in range of each other: advertisements reach scanners, connect()
-    brings a link up at both ends, values written at one end arrive at the
-    other (acknowledged with ble_ready), disconnect() takes both ends down."""
+    brings a link up at both ends, values sent at one end arrive at the
+    other, disconnect() takes both ends down. Each radio keeps its links in a
+    `BleLinks` table, as the Swift and Kotlin radios do: the table numbers
+    the links, holds what the core sent until the "stack" takes it, counts
+    it back for ble_ready and says when a closing link may hang up."""
 
     def __init__(self, in_range=None):
         self.lock = threading.Lock()
         self.radios = {}
-        self.ends = {}  # link id -> (own radio, peer radio, peer's link id)
-        self.next_id = 100
         self.in_range = in_range  # None: everyone hears everyone
         self.connects = []  # (central handle, peripheral handle)
         self.live = {}  # frozenset of handles -> live links
@@ -246,54 +250,73 @@ class Air:
         with self.lock:
             target = self.radios.get(handle)
             ok = target is not None and target.adv is not None and self.hears(central.handle, handle)
-            if ok:
-                la, lb = self.next_id, self.next_id + 1
-                self.next_id += 2
-                self.ends[la] = (central, target, lb)
-                self.ends[lb] = (target, central, la)
-                pair = frozenset((central.handle, handle))
-                self.live[pair] = self.live.get(pair, 0) + 1
-                self.max_live[pair] = max(self.max_live.get(pair, 0), self.live[pair])
-                self.connects.append((central.handle, handle))
-        if not ok:
+        # Each end numbers the link in its own table; iOS reports the value
+        # length (MAX_WRITE), the table adds the ATT header.
+        mine = central.links.up(handle, True, MAX_WRITE) if ok else None
+        theirs = target.links.up(central.handle, False, MAX_WRITE) if mine else None
+        if theirs is None:
+            if mine is not None:
+                central.links.gone(mine.link_id)
             central.node.ble_connect_failed(handle)
             return
+        assert mine.att_mtu == theirs.att_mtu == BLE_MTU, (mine, theirs)
+        with self.lock:
+            pair = frozenset((central.handle, handle))
+            self.live[pair] = self.live.get(pair, 0) + 1
+            self.max_live[pair] = max(self.max_live.get(pair, 0), self.live[pair])
+            self.connects.append((central.handle, handle))
         # Both link_ups are queued before either core can send: this runs on
         # the central's core thread, which takes its own link_up after this
         # call, and the peripheral answers only once it took its link_up. (A
         # value for a link not yet up is dropped, as from a real radio.)
-        central.node.ble_link_up(la, handle, True, BLE_MTU)
-        target.node.ble_link_up(lb, central.handle, False, BLE_MTU)
+        central.node.ble_link_up(mine.link_id, handle, True, mine.att_mtu)
+        target.node.ble_link_up(theirs.link_id, central.handle, False, theirs.att_mtu)
 
     def send(self, radio, link_id, value):
-        if len(value) > BLE_MTU - 3:
+        if len(value) > MAX_WRITE:
             self.oversize.append(len(value))
-        with self.lock:
-            end = self.ends.get(link_id)
-        if end is None:
+        if not radio.links.queue(link_id, bytes(value)):
             raise CallbackError.Failed(f"BLE link {link_id} is closed")
-        _, peer, other = end
-        peer.node.ble_received(other, bytes(value))
-        radio.node.ble_ready(link_id, 1)
-        radio.values += 1
+        self.pump(radio, link_id)
 
-    def disconnect(self, link_id):
-        with self.lock:
-            end = self.ends.pop(link_id, None)
-            if end is None:
+    def disconnect(self, radio, link_id):
+        radio.links.hang_up(link_id)
+        self.pump(radio, link_id)
+
+    def pump(self, radio, link_id):
+        """The platform's loop over its table, with a stack that takes every value."""
+        while True:
+            step = radio.links.next(link_id)
+            peer = radio.links.peer(link_id)
+            if step.is_wait() or peer is None:
                 return
-            own, peer, other = end
-            self.ends.pop(other, None)
-            self.live[frozenset((own.handle, peer.handle))] -= 1
-        for node, link in ((peer.node, other), (own.node, link_id)):
-            try:
-                node.ble_link_down(link)
-            except PollenError:
-                pass
+            with self.lock:
+                other = self.radios[peer.handle]
+            theirs = other.links.find(radio.handle, not peer.central)
+            if step.is_send():
+                if theirs is not None:
+                    other.node.ble_received(theirs, step.value)
+                assert radio.links.sent(link_id)
+                radio.node.ble_ready(link_id, 1)
+                radio.values += 1
+                continue
+            # Hang up: both ends see the connection drop.
+            assert radio.links.gone(link_id)
+            theirs = other.links.gone_handle(radio.handle, not peer.central)
+            with self.lock:
+                self.live[frozenset((radio.handle, other.handle))] -= 1
+            for node, link in ((other.node, theirs), (radio.node, link_id)):
+                try:
+                    if link is not None:
+                        node.ble_link_down(link)
+                except PollenError:
+                    pass
+            return
 
     def live_links(self):
         with self.lock:
-            return len(self.ends) // 2
+            radios = list(self.radios.values())
+        return sum(len(r.links.ids(None)) for r in radios) // 2
 
     def close(self):
         self.stopped.set()
@@ -307,6 +330,7 @@ class AirRadio(BleRadio):
         self.air = air
         self.handle = handle
         self.node = node
+        self.links = BleLinks()
         self.scanning = False
         self.adv = None
         self.intervals = []
@@ -337,7 +361,7 @@ class AirRadio(BleRadio):
 
     def disconnect(self, link_id):
         self.calls.append(("disconnect", link_id))
-        self.air.disconnect(link_id)
+        self.air.disconnect(self, link_id)
 
     def send(self, link_id, value):
         self.air.send(self, link_id, value)
@@ -572,8 +596,15 @@ def test_the_ios_screens_calls_in_order(w):
     items = b.timeline(got.conversation_id, 100, None, 0)
     assert isinstance(items[0], pollen.TimelineEntry.DAY), items
     assert items[-1].message.text == "from the iPhone" and not items[-1].message.own
+    m = items[-1].message
+    assert (m.shown_text, m.reactions_line, m.byline) == ("from the iPhone", "", "alice"), m
     note = b.notification_for_message(got.conversation_id, got.id, None)
     assert note is not None and note.title == "alice" and note.conversation_id == got.conversation_id
+    assert note.subtitle is None, note  # one unread
+    # The chat screen marks read by id on every reload: once it writes, then nothing.
+    assert b.mark_chat_read(got.conversation_id) is not None
+    assert b.mark_chat_read(got.conversation_id) is None
+    assert [c.unread for c in b.chat_list(200) if c.conversation_id == got.conversation_id] == [0]
     assert b.notification_for_message(got.conversation_id, got.id, got.conversation_id) is None, "chat on screen"
     b.set_chat_muted(got.conversation_id, True)
     assert b.notification_for_message(got.conversation_id, got.id, None) is None, "muted"
@@ -800,6 +831,36 @@ def test_ble_carried_a_to_c_through_b(w):
     assert all(frozenset(p) != frozenset(("A", "C")) for p in air.connects), air.connects
 
 
+def test_ble_link_table_as_ios_uses_it(w):
+    # The radio's table through the bindings, as PollenBle.swift drives it:
+    # the link numbered at subscription, values refused while CoreBluetooth
+    # has no room and given again at "ready", the close after the drain.
+    links = BleLinks()
+    up = links.up("AA-UUID", True, 182)
+    assert (up.link_id, up.att_mtu) == (1, 185), up
+    assert links.up("AA-UUID", True, 182) is None  # a second subscription
+    assert links.find("AA-UUID", True) == 1 and links.find("AA-UUID", False) is None
+    assert links.peer(1) == BleLinkPeer(handle="AA-UUID", central=True)
+    assert links.queue(1, b"one") and links.queue(1, b"two")
+    links.hang_up(1)
+    assert not links.queue(1, b"late")
+    assert links.next(1) == BleStep.SEND(b"one")
+    assert links.sent(1)
+    step = links.next(1)
+    assert step.is_send() and step.value == b"two"
+    links.refused(1)  # no room: "ready" comes later
+    assert not links.sent(1)
+    assert links.next(1) == BleStep.SEND(b"two")
+    assert links.sent(1)
+    assert links.next(1).is_hang_up()
+    assert links.next(1).is_wait()
+    assert links.gone(1) and not links.gone(1)
+    # Android: the MTU noted before the subscription; the adapter going off.
+    links.note_mtu("BB:MAC", False, 247)
+    assert links.up("BB:MAC", False, None).att_mtu == 247
+    assert links.gone_all(False) == [2] and links.ids(None) == []
+
+
 def test_ble_stop_and_bad_callbacks(w):
     a, arec = w.node("alice")
     air = w.air()
@@ -924,6 +985,7 @@ TESTS = [
     test_lan_between_two_nodes,
     test_ble_direct_message_and_proof,
     test_ble_carried_a_to_c_through_b,
+    test_ble_link_table_as_ios_uses_it,
     test_ble_stop_and_bad_callbacks,
     measure,
 ]

@@ -71,6 +71,55 @@ pub struct TimelineMessage {
     pub hops: Option<u32>,
 }
 
+impl Delivery {
+    /// What the chat shows: "queued", "delivered", "failed: why"…
+    pub fn label(&self) -> String {
+        match self {
+            Delivery::Received => "received".to_owned(),
+            Delivery::Queued => "queued".to_owned(),
+            Delivery::Sent => "sent".to_owned(),
+            Delivery::Delivered => "delivered".to_owned(),
+            Delivery::Read => "read".to_owned(),
+            Delivery::Failed { reason } => format!("failed: {reason}"),
+        }
+    }
+}
+
+impl TimelineMessage {
+    /// The text as the chat draws it: "(deleted)", or the text, with
+    /// " (edited)" after an edit.
+    pub fn shown_text(&self) -> String {
+        match (self.deleted, self.edited) {
+            (true, _) => "(deleted)".to_owned(),
+            (false, true) => format!("{} (edited)", self.text),
+            (false, false) => self.text.clone(),
+        }
+    }
+
+    /// The reactions on one line, most chosen first, a count after an
+    /// emoji chosen more than once: "👍2 ❤️"; empty without reactions.
+    pub fn reactions_line(&self) -> String {
+        self.reactions
+            .iter()
+            .map(|r| match r.count {
+                0 | 1 => r.emoji.clone(),
+                n => format!("{}{n}", r.emoji),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Under the message: "me · delivered" for this node's own (where it
+    /// has got to), the author's name for the others'.
+    pub fn byline(&self) -> String {
+        if self.own {
+            format!("me · {}", self.delivery.label())
+        } else {
+            self.author.clone()
+        }
+    }
+}
+
 /// An item of the timeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TimelineItem {

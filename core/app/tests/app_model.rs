@@ -225,6 +225,24 @@ fn the_timeline_folds_edits_reactions_and_deletes_and_separates_days() {
     );
     assert!(ms[2].deleted && ms[2].text.is_empty() && !ms[2].edited);
     assert!(ms.iter().all(|m| m.own && m.author == "Ana"));
+    // What both apps draw for each message, ready made.
+    let shown: Vec<_> = ms
+        .iter()
+        .map(|m| (m.shown_text(), m.reactions_line()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("hello (edited)".to_owned(), "❤".to_owned()),
+            ("how are you".to_owned(), "👍2".to_owned()),
+            ("(deleted)".to_owned(), String::new()),
+        ]
+    );
+    assert!(
+        ms.iter().all(|m| m.byline() == "me · queued"),
+        "{:?}",
+        ms[0].delivery
+    );
 
     // Seen from Tokyo (UTC+9), 08:00 UTC is 17:00 the same day; from
     // UTC-9 it is 23:00 the day before: both messages of "yesterday" and
@@ -243,8 +261,13 @@ fn the_timeline_folds_edits_reactions_and_deletes_and_separates_days() {
     assert!(
         messages(&chen_view)
             .iter()
-            .all(|m| !m.own && m.delivery == Delivery::Received)
+            .all(|m| !m.own && m.delivery == Delivery::Received && m.byline() == "Ana")
     );
+    let failed = Delivery::Failed {
+        reason: "expired".into(),
+    };
+    assert_eq!(failed.label(), "failed: expired");
+    assert_eq!(Delivery::Read.label(), "read");
 }
 
 #[test]

@@ -11,7 +11,6 @@ struct ChatView: View {
     @State private var draft = ""
     @State private var replyTo: TimelineMessageInfo?
     @State private var editing: TimelineMessageInfo?
-    @State private var readUpTo: String?
 
     var body: some View {
         VStack {
@@ -56,11 +55,8 @@ struct ChatView: View {
         guard let items = await model.run(refresh: false, { try $0.timeline(conversationId: id, limit: 100, before: nil, utcOffsetSecs: offset) })
         else { return }
         entries = items
-        // Once per newest message, so the reload it causes cannot loop.
-        if case TimelineEntry.message(let newest)? = items.last, newest.id != readUpTo {
-            readUpTo = newest.id
-            await model.run { try $0.markReadIn(conversationId: id) }
-        }
+        // By id; nothing new writes nothing, so the reload cannot loop.
+        await model.run(refresh: false) { try $0.markChatRead(conversationId: id) }
     }
 
     private func act(_ body: @escaping (PollenNode) throws -> SentInfo) async {
@@ -80,27 +76,16 @@ struct ChatView: View {
     }
 }
 
-/// One message as the timeline gives it.
+/// One message as the timeline gives it: text, reactions and byline are the app model's.
 struct MessageRow: View {
     let message: TimelineMessageInfo
 
     var body: some View {
         VStack(alignment: message.own ? .trailing : .leading) {
-            Text(message.deleted ? "(deleted)" : message.text + (message.edited ? " (edited)" : ""))
-            Text(message.reactions.map { "\($0.emoji)\($0.count > 1 ? "\($0.count)" : "")" }.joined(separator: " "))
-            Text("\(message.own ? "me" : message.author) · \(delivery)").font(.caption2).foregroundColor(.secondary)
+            Text(message.shownText)
+            Text(message.reactionsLine)
+            Text(message.byline).font(.caption2).foregroundColor(.secondary)
         }
         .frame(maxWidth: .infinity, alignment: message.own ? .trailing : .leading)
-    }
-
-    private var delivery: String {
-        switch message.delivery {
-        case .received: return "received"
-        case .queued: return "queued"
-        case .sent: return "sent"
-        case .delivered: return "delivered"
-        case .read: return "read"
-        case .failed(let reason): return "failed: \(reason)"
-        }
     }
 }

@@ -14,7 +14,7 @@ enum Notifier {
         content.body = info.body
         content.threadIdentifier = info.conversationId
         content.userInfo = ["conversationId": info.conversationId]
-        if info.count > 1 { content.subtitle = "\(info.count) new messages" }
+        content.subtitle = info.subtitle ?? ""
         let request = UNNotificationRequest(identifier: info.conversationId, content: content, trigger: nil)
         UNUserNotificationCenter.current().add(request)
     }

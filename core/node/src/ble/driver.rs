@@ -369,6 +369,151 @@ mod tests {
         assert_eq!(stores[1].status().unwrap().carried_for_others, 1);
     }
 
+    /// The same two phones, with the platform side played as Swift and
+    /// Kotlin now play it: each keeps a [`RadioLinks`] table, numbers its
+    /// links with it, queues what the driver hands over there, and moves a
+    /// value only when the table says so; phone 0's stack has room for one
+    /// value per round (iOS refusing the rest), phone 1's confirms one at a
+    /// time (Android). The message is carried and the driver's close drains
+    /// and hangs up both ends.
+    #[test]
+    fn two_phones_with_the_radio_link_table() {
+        use crate::ble::radio_links::{RadioLinks, Step};
+        let root = tempfile::tempdir().unwrap();
+        let clock = SimClock(Arc::new(AtomicU64::new(T0_MS)));
+        let mut stores: Vec<Node> = ["ana", "bo"]
+            .iter()
+            .map(|n| Node::init(&root.path().join(n), n, Box::new(clock.clone())).unwrap())
+            .collect();
+        stores[0].join_channel("x").unwrap();
+        stores[0]
+            .send_channel("x", "hello through the tables")
+            .unwrap();
+        let radios = [Recorder::default(), Recorder::default()];
+        let mut tables = [RadioLinks::new(), RadioLinks::new()];
+        let mut drivers: Vec<BleDriver> = (0..2u8)
+            .map(|i| {
+                let key = AdvertKey::from_secret([i + 1; 32]);
+                BleDriver::new(BleHub::new(key, ManagerConfig::default(), T0_MS))
+            })
+            .collect();
+        let name = |i: usize| format!("phone-{i}");
+        let mut now = T0_MS;
+        let mut adverts: [Option<Vec<u8>>; 2] = [None, None];
+        for i in 0..2 {
+            drivers[i].flush(&radios[i], &mut stores[i]);
+        }
+        let (mut hang_ups, mut ups) = (0, 0);
+        for _ in 0..20_000 {
+            now += 5;
+            for i in 0..2 {
+                let j = 1 - i;
+                for call in take(&radios[i]) {
+                    match call {
+                        Call::Advertise(data) => adverts[i] = Some(data),
+                        Call::StopAdvertising => adverts[i] = None,
+                        Call::Scan(_) => {}
+                        Call::Connect(handle) => {
+                            ups += 1;
+                            let mine = tables[i].open(&handle, true, Some(182)).unwrap();
+                            let theirs = tables[j].open(&name(i), false, None).unwrap();
+                            assert_eq!(theirs.att_mtu, 23, "nothing noted: the smallest MTU");
+                            let (s_i, s_j) = pair(&mut stores, i);
+                            drivers[i].link_up(
+                                &radios[i],
+                                s_i,
+                                mine.link,
+                                &handle,
+                                Role::Central,
+                                mine.att_mtu,
+                                now,
+                            );
+                            drivers[j].link_up(
+                                &radios[j],
+                                s_j,
+                                theirs.link,
+                                &name(i),
+                                Role::Peripheral,
+                                185,
+                                now,
+                            );
+                        }
+                        Call::Send(link, v) => assert!(tables[i].queue(link, v)),
+                        Call::Disconnect(link) => tables[i].hang_up(link),
+                    }
+                }
+                // The platform pumps every link as its table says.
+                for link in tables[i].ids(None) {
+                    let mut room = 1;
+                    loop {
+                        match tables[i].next(link) {
+                            Step::Send(_) if i == 0 && room == 0 => {
+                                tables[i].refused(link);
+                                break;
+                            }
+                            Step::Send(v) => {
+                                room -= 1;
+                                let (handle, central) = tables[i]
+                                    .peer(link)
+                                    .map(|(h, c)| (h.to_owned(), c))
+                                    .unwrap();
+                                assert_eq!(handle, name(j));
+                                let theirs = tables[j]
+                                    .find(&name(i), !central)
+                                    .expect("the other end is up");
+                                drivers[j].received(&radios[j], &mut stores[j], theirs, &v, now);
+                                assert!(tables[i].sent(link));
+                                drivers[i].ready(&radios[i], &mut stores[i], link, 1);
+                                if i == 1 {
+                                    break; // Android: the next waits for the next callback
+                                }
+                            }
+                            Step::HangUp => {
+                                hang_ups += 1;
+                                let (handle, central) = tables[i]
+                                    .peer(link)
+                                    .map(|(h, c)| (h.to_owned(), c))
+                                    .unwrap();
+                                assert!(tables[i].gone(link));
+                                drivers[i].link_down(&radios[i], &mut stores[i], link, now);
+                                // The other end sees the connection drop.
+                                let me = name(i);
+                                assert_eq!(handle, name(j));
+                                if let Some(theirs) = tables[j].gone_handle(&me, !central) {
+                                    drivers[j].link_down(&radios[j], &mut stores[j], theirs, now);
+                                }
+                                break;
+                            }
+                            Step::Wait => break,
+                        }
+                    }
+                }
+            }
+            for i in 0..2 {
+                if let Some(data) = adverts[1 - i].clone() {
+                    drivers[i].advertisement(
+                        &radios[i],
+                        &mut stores[i],
+                        &name(1 - i),
+                        Some(&data),
+                        None,
+                        now,
+                    );
+                }
+                if drivers[i].poll_timeout().is_some_and(|t| t <= now) {
+                    drivers[i].handle_timeout(&radios[i], &mut stores[i], now);
+                }
+            }
+            if hang_ups > 0 && stores[1].status().unwrap().carried_for_others == 1 {
+                break;
+            }
+        }
+        assert_eq!(ups, 1, "one link");
+        assert!(hang_ups >= 1, "the finished link was not hung up");
+        assert_eq!(stores[1].status().unwrap().carried_for_others, 1);
+        assert!(tables[0].ids(None).is_empty() && tables[1].ids(None).is_empty());
+    }
+
     fn pair(stores: &mut [Node], i: usize) -> (&mut Node, &mut Node) {
         let (a, b) = stores.split_at_mut(1);
         if i == 0 {

@@ -107,8 +107,10 @@ impl Node {
         self.mark_conversation_read(&conv)
     }
 
-    /// [`Node::mark_read`] for the conversation with this id: what a chat
-    /// screen uses, since two conversations may share a name.
+    /// [`Node::mark_read`] by conversation id, never ambiguous (a contact
+    /// and a group may share a name): what a chat screen calls. Marking a
+    /// chat with nothing new writes nothing and raises no event, so a screen
+    /// may call it on every reload.
     pub fn mark_read_in(
         &self,
         conversation: &super::ConversationId,

@@ -6,7 +6,9 @@
 // a Bluetooth event (background modes bluetooth-central and
 // bluetooth-peripheral in Info.plist). Thin on purpose: bytes in, bytes out,
 // link up, link down, each handed to the node's `ble*` entry points; the
-// node's BLE driver decides. UUIDs and sizes come from the core
+// node's BLE driver decides. The link table (ids, values waiting for room in
+// CoreBluetooth, when to hang up) is the core's `BleLinks`; this file keeps
+// only CoreBluetooth's objects by handle. UUIDs and sizes come from the core
 // (`PollenGatt`, `gattContract()`).
 
 import CoreBluetooth
@@ -23,27 +25,12 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
     private var central: CBCentralManager!
     private var peripheral: CBPeripheralManager!
     private var notifyChar: CBMutableCharacteristic?
+    private let links: BleLinks = BleLinks()
+    /// Peripherals heard (central role) and subscribed centrals (peripheral role), by handle.
     private var seen: [String: CBPeripheral] = [:]
-    private var links: [UInt64: Link] = [:]
-    private var nextLink: UInt64 = 1
+    private var subscribers: [String: CBCentral] = [:]
     private var wantScan = false
     private var advert: [String: Any]?
-
-    /// One connection, either role, with its queue of values to send.
-    private final class Link {
-        let id: UInt64
-        let peer: CBPeripheral?
-        let subscriber: CBCentral?
-        var write: CBCharacteristic?
-        var queue: [Data] = []
-        var closing = false
-
-        init(id: UInt64, peer: CBPeripheral?, subscriber: CBCentral?) {
-            self.id = id
-            self.peer = peer
-            self.subscriber = subscriber
-        }
-    }
 
     public init(node: PollenNode) {
         self.node = node
@@ -107,17 +94,14 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
 
     public func disconnect(linkId: UInt64) {
         queue.async {
-            guard let link = self.links[linkId] else { return }
-            link.closing = true
-            self.pump(link)
+            self.links.hangUp(linkId: linkId)
+            self.pump(linkId)
         }
     }
 
     public func send(linkId: UInt64, value: Data) {
         queue.async {
-            guard let link = self.links[linkId] else { return }
-            link.queue.append(value)
-            self.pump(link)
+            if self.links.queue(linkId: linkId, value: value) { self.pump(linkId) }
         }
     }
 
@@ -132,47 +116,47 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
         }
     }
 
-    // MARK: Sending
+    // MARK: Links (the table decides; this hands values to CoreBluetooth)
 
-    /// Sends what the platform takes now; the rest waits for "ready".
-    private func pump(_ link: Link) {
-        while let value = link.queue.first {
-            var sent = false
-            if let p = link.peer, let w = link.write {
-                if p.canSendWriteWithoutResponse {
-                    p.writeValue(value, for: w, type: .withoutResponse)
-                    sent = true
+    /// Does what the table says until CoreBluetooth has no room ("ready" comes later).
+    private func pump(_ id: UInt64) {
+        while true {
+            switch links.next(linkId: id) {
+            case BleStep.send(let value):
+                guard push(id, value) else { return links.refused(linkId: id) }
+                if links.sent(linkId: id) { tell { try node.bleReady(linkId: id, sent: 1) } }
+            case BleStep.hangUp:
+                // A central hangs up (the link goes down in didDisconnect); a
+                // peripheral cannot hang up on a central: it stops serving the link.
+                if let peer = links.peer(linkId: id), peer.central, let p = seen[peer.handle] {
+                    central.cancelPeripheralConnection(p)
+                } else {
+                    down(links.gone(linkId: id) ? id : nil)
                 }
-            } else if let c = link.subscriber, let n = notifyChar {
-                sent = peripheral.updateValue(value, for: n, onSubscribedCentrals: [c])
+                return
+            case BleStep.wait:
+                return
             }
-            guard sent else { return }
-            link.queue.removeFirst()
-            tell { try node.bleReady(linkId: link.id, sent: 1) }
         }
-        if link.closing { close(link) }
     }
 
-    private func close(_ link: Link) {
-        links[link.id] = nil
-        if let p = link.peer {
-            central.cancelPeripheralConnection(p)
+    /// Hands one value to CoreBluetooth; false when it has no room now.
+    private func push(_ id: UInt64, _ value: Data) -> Bool {
+        guard let peer = links.peer(linkId: id) else { return false }
+        if peer.central {
+            guard let p = seen[peer.handle], p.canSendWriteWithoutResponse,
+                let w = p.services?.first(where: { $0.uuid == PollenGatt.service })?
+                    .characteristics?.first(where: { $0.uuid == PollenGatt.write })
+            else { return false }
+            p.writeValue(value, for: w, type: .withoutResponse)
+            return true
         }
-        // A peripheral cannot hang up on a central: stop serving this link.
-        tell { try node.bleLinkDown(linkId: link.id) }
+        guard let c = subscribers[peer.handle], let n = notifyChar else { return false }
+        return peripheral.updateValue(value, for: n, onSubscribedCentrals: [c])
     }
 
-    private func link(of p: CBPeripheral) -> Link? {
-        links.values.first { $0.peer?.identifier == p.identifier }
-    }
-
-    private func link(of c: CBCentral) -> Link? {
-        links.values.first { $0.subscriber?.identifier == c.identifier }
-    }
-
-    private func newLinkId() -> UInt64 {
-        defer { nextLink += 1 }
-        return nextLink
+    private func down(_ id: UInt64?) {
+        if let id { tell { try node.bleLinkDown(linkId: id) } }
     }
 
     private func scanIfReady() {
@@ -196,10 +180,7 @@ extension PollenBle: CBCentralManagerDelegate {
         if central.state == .poweredOn {
             scanIfReady()
         } else {
-            for link in links.values where link.peer != nil {
-                links[link.id] = nil
-                tell { try node.bleLinkDown(linkId: link.id) }
-            }
+            links.goneAll(central: true).forEach { down($0) }
         }
     }
 
@@ -235,12 +216,11 @@ extension PollenBle: CBCentralManagerDelegate {
     public func centralManager(
         _ central: CBCentralManager, didDisconnectPeripheral peripheral: CBPeripheral, error: Error?
     ) {
-        if let link = link(of: peripheral) {
-            links[link.id] = nil
-            tell { try node.bleLinkDown(linkId: link.id) }
-        } else {
-            tell { try node.bleConnectFailed(handle: peripheral.identifier.uuidString) }
+        let handle = peripheral.identifier.uuidString
+        guard let id = links.goneHandle(handle: handle, central: true) else {
+            return tell { try node.bleConnectFailed(handle: handle) }
         }
+        down(id)
     }
 }
 
@@ -270,33 +250,27 @@ extension PollenBle: CBPeripheralDelegate {
         _ peripheral: CBPeripheral, didUpdateNotificationStateFor characteristic: CBCharacteristic,
         error: Error?
     ) {
-        guard error == nil, characteristic.isNotifying, link(of: peripheral) == nil else {
-            if error != nil { central.cancelPeripheralConnection(peripheral) }
-            return
-        }
-        let link = Link(id: newLinkId(), peer: peripheral, subscriber: nil)
-        link.write = characteristic.service?.characteristics?.first { $0.uuid == PollenGatt.write }
-        links[link.id] = link
+        if error != nil { central.cancelPeripheralConnection(peripheral) }
         // iOS negotiates the MTU itself; the write size tells what it got.
-        let mtu = peripheral.maximumWriteValueLength(for: .withoutResponse) + Int(PollenGatt.contract.attHeader)
-        tell {
-            try node.bleLinkUp(
-                linkId: link.id, handle: peripheral.identifier.uuidString, central: true,
-                attMtu: UInt16(clamping: mtu))
-        }
+        let handle = peripheral.identifier.uuidString
+        let room = UInt32(clamping: peripheral.maximumWriteValueLength(for: .withoutResponse))
+        guard error == nil, characteristic.isNotifying,
+            let up = links.up(handle: handle, central: true, maxValue: room)
+        else { return }
+        tell { try node.bleLinkUp(linkId: up.linkId, handle: handle, central: true, attMtu: up.attMtu) }
     }
 
     public func peripheral(
         _ peripheral: CBPeripheral, didUpdateValueFor characteristic: CBCharacteristic, error: Error?
     ) {
-        guard error == nil, characteristic.uuid == PollenGatt.notify,
-            let link = link(of: peripheral), let value = characteristic.value
+        guard error == nil, characteristic.uuid == PollenGatt.notify, let value = characteristic.value,
+            let id = links.find(handle: peripheral.identifier.uuidString, central: true)
         else { return }
-        tell { try node.bleReceived(linkId: link.id, value: value) }
+        tell { try node.bleReceived(linkId: id, value: value) }
     }
 
     public func peripheralIsReady(toSendWriteWithoutResponse peripheral: CBPeripheral) {
-        if let link = link(of: peripheral) { pump(link) }
+        if let id = links.find(handle: peripheral.identifier.uuidString, central: true) { pump(id) }
     }
 }
 
@@ -305,11 +279,7 @@ extension PollenBle: CBPeripheralDelegate {
 extension PollenBle: CBPeripheralManagerDelegate {
     public func peripheralManagerDidUpdateState(_ peripheral: CBPeripheralManager) {
         guard peripheral.state == .poweredOn else {
-            for link in links.values where link.subscriber != nil {
-                links[link.id] = nil
-                tell { try node.bleLinkDown(linkId: link.id) }
-            }
-            return
+            return links.goneAll(central: false).forEach { down($0) }
         }
         if notifyChar == nil {
             let write = CBMutableCharacteristic(
@@ -335,36 +305,32 @@ extension PollenBle: CBPeripheralManagerDelegate {
         _ peripheral: CBPeripheralManager, central: CBCentral,
         didSubscribeTo characteristic: CBCharacteristic
     ) {
-        guard characteristic.uuid == PollenGatt.notify, link(of: central) == nil else { return }
-        let link = Link(id: newLinkId(), peer: nil, subscriber: central)
-        links[link.id] = link
-        let mtu = central.maximumUpdateValueLength + Int(PollenGatt.contract.attHeader)
-        tell {
-            try node.bleLinkUp(
-                linkId: link.id, handle: central.identifier.uuidString, central: false,
-                attMtu: UInt16(clamping: mtu))
-        }
+        let handle = central.identifier.uuidString
+        let room = UInt32(clamping: central.maximumUpdateValueLength)
+        guard characteristic.uuid == PollenGatt.notify,
+            let up = links.up(handle: handle, central: false, maxValue: room)
+        else { return }
+        subscribers[handle] = central
+        tell { try node.bleLinkUp(linkId: up.linkId, handle: handle, central: false, attMtu: up.attMtu) }
     }
 
     public func peripheralManager(
         _ peripheral: CBPeripheralManager, central: CBCentral,
         didUnsubscribeFrom characteristic: CBCharacteristic
     ) {
-        if let link = link(of: central) {
-            links[link.id] = nil
-            tell { try node.bleLinkDown(linkId: link.id) }
-        }
+        let handle = central.identifier.uuidString
+        subscribers[handle] = nil
+        down(links.goneHandle(handle: handle, central: false))
     }
 
     public func peripheralManager(_ peripheral: CBPeripheralManager, didReceiveWrite requests: [CBATTRequest]) {
         for request in requests {
-            guard request.characteristic.uuid == PollenGatt.write, request.offset == 0,
-                let link = link(of: request.central), let value = request.value
+            guard request.characteristic.uuid == PollenGatt.write, request.offset == 0, let value = request.value,
+                let id = links.find(handle: request.central.identifier.uuidString, central: false)
             else {
-                peripheral.respond(to: request, withResult: .requestNotSupported)
-                return
+                return peripheral.respond(to: request, withResult: .requestNotSupported)
             }
-            tell { try node.bleReceived(linkId: link.id, value: value) }
+            tell { try node.bleReceived(linkId: id, value: value) }
         }
         if let first = requests.first {
             peripheral.respond(to: first, withResult: .success)
@@ -372,8 +338,6 @@ extension PollenBle: CBPeripheralManagerDelegate {
     }
 
     public func peripheralManagerIsReady(toUpdateSubscribers peripheral: CBPeripheralManager) {
-        for link in links.values where link.subscriber != nil {
-            pump(link)
-        }
+        links.ids(central: false).forEach(pump)
     }
 }

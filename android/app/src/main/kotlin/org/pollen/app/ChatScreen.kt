@@ -118,7 +118,7 @@ class ChatScreen(
         val texts = items.mapNotNull { (it as? TimelineEntry.Message)?.message }.associate { it.id to it.text }
         adapter.clear()
         adapter.addAll(items.map { line(it, texts) })
-        pollen.markReadIn(conversationId)
+        pollen.markChatRead(conversationId)
     }
 
     /** View ids the UI tests find views by. */

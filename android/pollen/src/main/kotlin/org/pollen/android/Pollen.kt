@@ -122,8 +122,8 @@ class Pollen private constructor(
     /** Marks a conversation read; null if there was nothing to mark. */
     suspend fun markRead(conversation: String): SentInfo? = call { markRead(conversation) }
 
-    /** Marks the conversation with this id read: the chat screen's call, never ambiguous. */
-    suspend fun markReadIn(conversationId: String): SentInfo? = call { markReadIn(conversationId) }
+    /** Marks the chat with this id read: the chat screen's call, never ambiguous; nothing new writes nothing. */
+    suspend fun markChatRead(conversationId: String): SentInfo? = call { markChatRead(conversationId) }
 
     /** Creates a group with contacts [members] (by alias). */
     suspend fun createGroup(name: String, members: List<String>): ConversationInfo =

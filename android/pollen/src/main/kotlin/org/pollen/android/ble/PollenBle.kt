@@ -23,13 +23,16 @@ import android.content.Context
 import android.os.Build
 import android.os.ParcelUuid
 import android.util.Log
-import java.util.ArrayDeque
-import java.util.concurrent.atomic.AtomicLong
+import uniffi.pollen.BleLinkPeer
+import uniffi.pollen.BleLinks
+import uniffi.pollen.BleStep
 
 /**
  * The Android radio for the Pollen core: advertiser, scanner, GATT server
  * (peripheral role) and GATT clients (central role). Thin on purpose: it
- * moves bytes and reports links; [BleCore] decides everything. Runs inside
+ * moves bytes and reports links; [BleCore] decides everything, and the link
+ * table (ids, values waiting for the stack, when to hang up) is the core's
+ * [BleLinks]: this class keeps only the platform's objects by address. Runs inside
  * [org.pollen.android.PollenService] (a `connectedDevice` foreground
  * service), which holds the Bluetooth permissions.
  */
@@ -37,7 +40,6 @@ import java.util.concurrent.atomic.AtomicLong
 class PollenBle(private val context: Context, private val core: BleCore) : BleRadio {
     private val manager = context.getSystemService(BluetoothManager::class.java)
     private val adapter get() = manager?.adapter
-    private val nextLink = AtomicLong(1)
     private val lock = Any()
     private var gattServer: BluetoothGattServer? = null
 
@@ -51,17 +53,12 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
     @Volatile
     var advertiseMode: Int? = null
         private set
-    private val seen = HashMap<String, BluetoothDevice>()
-    private val links = HashMap<Long, Link>()
+    private val links = BleLinks()
 
-    /** One connection, either role, with its queue of values to send. */
-    private class Link(val id: Long, val device: BluetoothDevice, val gatt: BluetoothGatt?) {
-        var mtu = 23
-        var write: BluetoothGattCharacteristic? = null
-        val queue = ArrayDeque<ByteArray>()
-        var busy = false
-        var closing = false
-    }
+    /** By address: devices heard, our GATT clients (central role), subscribed centrals (peripheral role). */
+    private val seen = HashMap<String, BluetoothDevice>()
+    private val clients = HashMap<String, BluetoothGatt>()
+    private val centrals = HashMap<String, BluetoothDevice>()
 
     /** Opens the GATT server so centrals can connect; the core then asks for scanning and advertising. */
     fun start(): Boolean {
@@ -101,11 +98,12 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
     fun stop() {
         stopScan()
         stopAdvertising()
-        val open = synchronized(lock) { links.values.toList().also { links.clear() } }
-        for (l in open) {
-            runCatching { l.gatt?.close() ?: server?.cancelConnection(l.device) }
-            core.bleLinkDown(l.id.toULong())
+        val (gatts, devices) = synchronized(lock) {
+            (clients.values.toList() to centrals.values.toList()).also { clients.clear(); centrals.clear() }
         }
+        gatts.forEach { runCatching { it.close() } }
+        devices.forEach { runCatching { server?.cancelConnection(it) } }
+        for (id in links.goneAll(null)) core.bleLinkDown(id)
         synchronized(lock) {
             runCatching { gattServer?.close() }
             gattServer = null
@@ -173,53 +171,53 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
         try {
             // Deprecated on the newest SDK, but its replacement is not in minSdk 26.
             @Suppress("DEPRECATION")
-            device.connectGatt(context, false, clientCallback, BluetoothDevice.TRANSPORT_LE)
-                ?: core.bleConnectFailed(handle)
+            val gatt = device.connectGatt(context, false, clientCallback, BluetoothDevice.TRANSPORT_LE)
+            if (gatt == null) core.bleConnectFailed(handle) else synchronized(lock) { clients[handle] = gatt }
         } catch (e: SecurityException) {
             core.bleConnectFailed(handle)
         }
     }
 
     override fun disconnect(linkId: ULong) {
-        val link = synchronized(lock) { links[linkId.toLong()] } ?: return
-        synchronized(lock) { link.closing = true }
-        pump(link)
+        links.hangUp(linkId)
+        pump(linkId)
     }
 
     override fun send(linkId: ULong, value: ByteArray) {
-        val link = synchronized(lock) { links[linkId.toLong()] } ?: return
-        synchronized(lock) { link.queue.addLast(value) }
-        pump(link)
+        if (links.queue(linkId, value)) pump(linkId)
     }
 
-    /** Sends the next queued value if none is in flight; closes a drained closing link. */
-    private fun pump(link: Link) {
-        val value = synchronized(lock) {
-            if (link.busy) return
-            val next = link.queue.pollFirst()
-            if (next == null) {
-                if (link.closing) close(link)
-                return
+    /** Does what the table says: one value with the stack at a time (confirmed in a callback), or hang up. */
+    private fun pump(id: ULong) {
+        val peer = links.peer(id) ?: return
+        when (val step = links.next(id)) {
+            is BleStep.Send -> if (!push(peer, step.value)) {
+                // The stack refused the value: the link cannot carry the stream.
+                Log.w(TAG, "link $id: value not accepted, closing")
+                links.abort(id)
+                pump(id)
             }
-            link.busy = true
-            next
-        }
-        val ok = try {
-            if (link.gatt != null) writeValue(link, value) else notifyValue(link, value)
-        } catch (e: SecurityException) {
-            false
-        }
-        if (!ok) {
-            // The stack refused the value: the link cannot carry the stream.
-            Log.w(TAG, "link ${link.id}: value not accepted, closing")
-            synchronized(lock) { link.queue.clear() }
-            close(link)
+            // The link goes down when the disconnection is reported.
+            BleStep.HangUp -> runCatching {
+                if (peer.central) clientOf(peer.handle)?.disconnect() else centralOf(peer.handle)?.let { server?.cancelConnection(it) }
+            }
+            BleStep.Wait -> {}
         }
     }
 
-    private fun writeValue(link: Link, value: ByteArray): Boolean {
-        val gatt = link.gatt ?: return false
-        val char = link.write ?: return false
+    private fun clientOf(address: String) = synchronized(lock) { clients[address] }
+
+    private fun centralOf(address: String) = synchronized(lock) { centrals[address] }
+
+    private fun push(peer: BleLinkPeer, value: ByteArray): Boolean = try {
+        if (peer.central) writeValue(peer.handle, value) else notifyValue(peer.handle, value)
+    } catch (e: SecurityException) {
+        false
+    }
+
+    private fun writeValue(address: String, value: ByteArray): Boolean {
+        val gatt = clientOf(address) ?: return false
+        val char = gatt.getService(PollenGatt.SERVICE)?.getCharacteristic(PollenGatt.WRITE) ?: return false
         return if (Build.VERSION.SDK_INT >= 33) {
             gatt.writeCharacteristic(char, value, BluetoothGattCharacteristic.WRITE_TYPE_NO_RESPONSE) ==
                 BluetoothStatusCodes.SUCCESS
@@ -233,41 +231,34 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
         }
     }
 
-    private fun notifyValue(link: Link, value: ByteArray): Boolean {
+    private fun notifyValue(address: String, value: ByteArray): Boolean {
         val s = server ?: return false
         val char = notifyChar ?: return false
+        val device = centralOf(address) ?: return false
         return if (Build.VERSION.SDK_INT >= 33) {
-            s.notifyCharacteristicChanged(link.device, char, false, value) == BluetoothStatusCodes.SUCCESS
+            s.notifyCharacteristicChanged(device, char, false, value) == BluetoothStatusCodes.SUCCESS
         } else {
             @Suppress("DEPRECATION")
             run {
                 char.value = value
-                s.notifyCharacteristicChanged(link.device, char, false)
+                s.notifyCharacteristicChanged(device, char, false)
             }
         }
     }
 
-    /** A value went out: report it and send the next. */
-    private fun sent(link: Link) {
-        synchronized(lock) { link.busy = false }
-        core.bleReady(link.id.toULong(), 1u)
-        pump(link)
+    /** The value in flight went out: report it and send the next. */
+    private fun sent(address: String, central: Boolean) {
+        val id = links.find(address, central) ?: return
+        if (links.sent(id)) core.bleReady(id, 1u)
+        pump(id)
     }
 
-    private fun close(link: Link) {
-        runCatching {
-            if (link.gatt != null) link.gatt.disconnect() else server?.cancelConnection(link.device)
-        }
-    }
-
-    private fun linkOf(device: BluetoothDevice, central: Boolean): Link? = synchronized(lock) {
-        links.values.firstOrNull { it.device.address == device.address && (it.gatt != null) == central }
-    }
-
-    private fun gone(link: Link) {
-        val removed = synchronized(lock) { links.remove(link.id) != null }
-        link.gatt?.let { runCatching { it.close() } }
-        if (removed) core.bleLinkDown(link.id.toULong())
+    /** The connection to [address] in this role is gone: its link (if one was up) goes down. */
+    private fun gone(address: String, central: Boolean): ULong? {
+        val id = links.goneHandle(address, central)
+        synchronized(lock) { if (central) clients.remove(address) else centrals.remove(address) }
+        if (id != null) core.bleLinkDown(id)
+        return id
     }
 
     private val scanCallback = object : ScanCallback() {
@@ -290,25 +281,19 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
 
     /** Central role: connect, MTU, discover, subscribe, then bytes. */
     private val clientCallback = object : BluetoothGattCallback() {
-        private val pending = HashMap<String, Int>()
 
         override fun onConnectionStateChange(gatt: BluetoothGatt, status: Int, newState: Int) {
             val handle = gatt.device.address
-            val link = linkOf(gatt.device, central = true)
             if (newState == BluetoothProfile.STATE_CONNECTED && status == BluetoothGatt.GATT_SUCCESS) {
                 if (!gatt.requestMtu(PollenGatt.MAX_MTU)) gatt.discoverServices()
             } else if (newState == BluetoothProfile.STATE_DISCONNECTED) {
-                if (link != null) {
-                    gone(link)
-                } else {
-                    gatt.close()
-                    core.bleConnectFailed(handle)
-                }
+                gatt.close()
+                if (gone(handle, central = true) == null) core.bleConnectFailed(handle)
             }
         }
 
         override fun onMtuChanged(gatt: BluetoothGatt, mtu: Int, status: Int) {
-            synchronized(lock) { pending[gatt.device.address] = if (status == BluetoothGatt.GATT_SUCCESS) mtu else 23 }
+            if (status == BluetoothGatt.GATT_SUCCESS) links.noteMtu(gatt.device.address, true, mtu.toUShort())
             gatt.discoverServices()
         }
 
@@ -338,22 +323,19 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
                 gatt.disconnect()
                 return
             }
-            val link = Link(nextLink.getAndIncrement(), gatt.device, gatt)
-            link.write = gatt.getService(PollenGatt.SERVICE)?.getCharacteristic(PollenGatt.WRITE)
-            link.mtu = synchronized(lock) { pending.remove(gatt.device.address) } ?: 23
-            synchronized(lock) { links[link.id] = link }
-            core.bleLinkUp(link.id.toULong(), gatt.device.address, true, link.mtu.toUShort())
+            val address = gatt.device.address
+            val up = links.up(address, true, null) ?: return
+            core.bleLinkUp(up.linkId, address, true, up.attMtu)
         }
 
         override fun onCharacteristicWrite(gatt: BluetoothGatt, characteristic: BluetoothGattCharacteristic, status: Int) {
-            val link = linkOf(gatt.device, central = true) ?: return
-            sent(link)
+            sent(gatt.device.address, central = true)
         }
 
         override fun onCharacteristicChanged(gatt: BluetoothGatt, characteristic: BluetoothGattCharacteristic, value: ByteArray) {
             if (characteristic.uuid != PollenGatt.NOTIFY) return
-            val link = linkOf(gatt.device, central = true) ?: return
-            core.bleReceived(link.id.toULong(), value)
+            val id = links.find(gatt.device.address, true) ?: return
+            core.bleReceived(id, value)
         }
 
         @Deprecated("Android 12 and lower")
@@ -367,17 +349,12 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
 
     /** Peripheral role: a central subscribes (link up), writes (bytes in), we notify (bytes out). */
     private val serverCallback = object : BluetoothGattServerCallback() {
-        private val mtus = HashMap<String, Int>()
-
         override fun onConnectionStateChange(device: BluetoothDevice, status: Int, newState: Int) {
-            if (newState == BluetoothProfile.STATE_DISCONNECTED) {
-                synchronized(lock) { mtus.remove(device.address) }
-                linkOf(device, central = false)?.let { gone(it) }
-            }
+            if (newState == BluetoothProfile.STATE_DISCONNECTED) gone(device.address, central = false)
         }
 
         override fun onMtuChanged(device: BluetoothDevice, mtu: Int) {
-            synchronized(lock) { mtus[device.address] = mtu }
+            links.noteMtu(device.address, false, mtu.toUShort())
         }
 
         override fun onDescriptorWriteRequest(
@@ -391,16 +368,13 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
         ) {
             if (responseNeeded) server?.sendResponse(device, requestId, BluetoothGatt.GATT_SUCCESS, 0, null)
             if (descriptor.uuid != PollenGatt.CCCD || descriptor.characteristic.uuid != PollenGatt.NOTIFY) return
-            val subscribe = value.contentEquals(BluetoothGattDescriptor.ENABLE_NOTIFICATION_VALUE)
-            val existing = linkOf(device, central = false)
-            if (subscribe && existing == null) {
-                val link = Link(nextLink.getAndIncrement(), device, null)
-                link.mtu = synchronized(lock) { mtus[device.address] } ?: 23
-                synchronized(lock) { links[link.id] = link }
-                core.bleLinkUp(link.id.toULong(), device.address, false, link.mtu.toUShort())
-            } else if (!subscribe && existing != null) {
-                gone(existing)
+            if (!value.contentEquals(BluetoothGattDescriptor.ENABLE_NOTIFICATION_VALUE)) {
+                gone(device.address, central = false)
+                return
             }
+            val up = links.up(device.address, false, null) ?: return
+            synchronized(lock) { centrals[device.address] = device }
+            core.bleLinkUp(up.linkId, device.address, false, up.attMtu)
         }
 
         override fun onCharacteristicWriteRequest(
@@ -412,18 +386,17 @@ class PollenBle(private val context: Context, private val core: BleCore) : BleRa
             offset: Int,
             value: ByteArray,
         ) {
-            val link = linkOf(device, central = false)
-            val ok = characteristic.uuid == PollenGatt.WRITE && link != null && !preparedWrite && offset == 0
+            val id = links.find(device.address, false)
+            val ok = characteristic.uuid == PollenGatt.WRITE && id != null && !preparedWrite && offset == 0
             if (responseNeeded) {
                 val status = if (ok) BluetoothGatt.GATT_SUCCESS else BluetoothGatt.GATT_FAILURE
                 server?.sendResponse(device, requestId, status, 0, null)
             }
-            if (ok) core.bleReceived(link.id.toULong(), value)
+            if (ok) core.bleReceived(id, value)
         }
 
         override fun onNotificationSent(device: BluetoothDevice, status: Int) {
-            val link = linkOf(device, central = false) ?: return
-            sent(link)
+            sent(device.address, central = false)
         }
     }
 

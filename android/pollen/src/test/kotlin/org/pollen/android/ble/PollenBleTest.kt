@@ -121,14 +121,22 @@ class PollenBleTest {
         callback.onConnectionStateChange(device, 0, BluetoothProfile.STATE_DISCONNECTED)
         assertEquals("down 1", core.calls.last())
 
-        // A second central: its notification-sent callback lets the core send more.
+        // A second central, no MTU exchanged: the smallest. A notification-sent
+        // callback with no value in flight counts nothing (the link table
+        // gives back only what it handed out; the credit rules are tested
+        // in Rust, core/node/src/ble/radio_links.rs).
         val other = adapter.getRemoteDevice("22:33:44:55:66:77")
         callback.onDescriptorWriteRequest(
             other, 3, cccd, false, false, 0, BluetoothGattDescriptor.ENABLE_NOTIFICATION_VALUE,
         )
         assertEquals("up 2 22:33:44:55:66:77 central=false mtu=23", core.calls.last())
         callback.onNotificationSent(other, 0)
-        assertEquals("ready 2 1", core.calls.last())
+        assertEquals("up 2 22:33:44:55:66:77 central=false mtu=23", core.calls.last())
+        // A second subscription from the same central is not a second link.
+        callback.onDescriptorWriteRequest(
+            other, 4, cccd, false, false, 0, BluetoothGattDescriptor.ENABLE_NOTIFICATION_VALUE,
+        )
+        assertEquals("up 2 22:33:44:55:66:77 central=false mtu=23", core.calls.last())
 
         // Stop: the open link is reported down and the server closed.
         ble.stop()
