@@ -154,7 +154,8 @@ private suspend fun runAll() = coroutineScope {
         // Bob carried it but cannot read it: it is sealed to Carol.
         expect(bob.messages(null).messages.none { it.text == text }) { "bob can read carol's message" }
         // Two links travelled: A -> B, B -> C (there is no A-C link to take).
-        expect(message.hops == 2u) { "arrived after ${message.hops} hops" }
+        // Bob may keep the maximum hop count (checklist P4), so at least one.
+        expect(message.hops in 1u..2u) { "arrived after ${message.hops} hops" }
         expect(mesh.oversizedWrites.get() == 0L) { "${mesh.oversizedWrites} writes over max_write" }
         println("     carried ${mesh.bytesCarried} bytes over ${mesh.linksOpened} links")
         println("     A -> B -> C: opened at C after $arrivedMs ms, delivered (proof back at A) after $deliveredMs ms")
