@@ -166,6 +166,7 @@ impl Node {
             id: MessageId::for_author(&self.public.signing),
             text: text.to_owned(),
             reply_to,
+            attachment: None,
         };
         self.write(conv, op)
     }
