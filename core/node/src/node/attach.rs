@@ -70,6 +70,18 @@ impl Node {
         }
     }
 
+    /// The attachment a message carries, if any.
+    pub fn message_attachment(
+        &self,
+        conversation: &super::ConversationId,
+        message: &MessageId,
+    ) -> Result<Option<AttachmentRef>, NodeError> {
+        Ok(self
+            .load_doc(conversation)?
+            .message(message)
+            .and_then(|m| m.attachment))
+    }
+
     /// Marks an attachment wanted: its chunks are kept as this node's and
     /// asked for in every session until it is complete.
     pub fn fetch(&self, reference: &AttachmentRef) -> Result<Progress, NodeError> {
