@@ -6,6 +6,7 @@
 mod args;
 mod attach;
 mod bench;
+mod bench_attach;
 mod bench_ble;
 mod bench_ceiling;
 mod bench_json;
