@@ -59,7 +59,7 @@ pub(crate) fn fetch(node: &Node, blob: &str, out: Option<&Path>) -> Result<(), C
     let p = node.fetch(&reference)?;
     println!(
         "{} {} bytes: {}/{} chunks ({}%)",
-        reference.preview.name,
+        crate::output::clean(&reference.preview.name),
         reference.preview.size,
         p.have,
         p.need,

@@ -222,7 +222,7 @@ fn send(node: &Node, args: &SendArgs) -> Result<(), CliError> {
         if !args.json {
             println!(
                 "attached {} ({} bytes, {} chunks), blob {}",
-                reference.preview.name,
+                output::clean(&reference.preview.name),
                 reference.preview.size,
                 reference.chunk_count(),
                 pollen_node::node::blob_hex(&reference.blob)
