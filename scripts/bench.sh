@@ -67,6 +67,7 @@ bench recon --items 10000 --diff 100 -- --items 100000 --diff 0
 bench relay --clients 20 --envelopes 5 --idle 20 --uploads 2 -- --clients 1000
 bench ble --bulk 20 --messages 10 -- --mtu 185
 bench ceiling --senders 2000 --storage-kib 256 -- --senders 1000000
+bench attachments --mib 1 -- --mib 5
 
 if [ "$failed" != 0 ]; then
     echo "benchmarks: FAILED" >&2

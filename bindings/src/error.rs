@@ -179,6 +179,8 @@ impl From<NodeError> for PollenError {
             NodeError::AmbiguousConversation(name) => Self::AmbiguousConversation { name },
             NodeError::UnknownMessage(id) => Self::UnknownMessage { id },
             NodeError::AmbiguousMessage(id) => Self::AmbiguousMessage { id },
+            NodeError::UnknownAttachment(id) => Self::UnknownMessage { id },
+            NodeError::AmbiguousAttachment(id) => Self::AmbiguousMessage { id },
             NodeError::KeyChanged {
                 alias,
                 pinned,
@@ -212,7 +214,9 @@ impl From<NodeError> for PollenError {
             | NodeError::Identity(_)
             | NodeError::Conversation(_)
             | NodeError::Payload(_)
-            | NodeError::Bundle(_) => Self::Storage { detail: text },
+            | NodeError::Bundle(_)
+            | NodeError::Attachment(_)
+            | NodeError::Incomplete(..) => Self::Storage { detail: text },
         }
     }
 }

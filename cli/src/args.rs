@@ -37,6 +37,14 @@ pub(crate) enum Command {
     Contact(ContactCmd),
     /// Send a message to a contact, group or channel.
     Send(SendArgs),
+    /// Fetch an attachment: mark it wanted, print progress, save it with --out.
+    Fetch {
+        /// Blob id (or a unique prefix of at least 8 hex digits), from `pollen inbox`.
+        blob: String,
+        /// Save the file here once every chunk is held.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Reply to a message.
     Reply {
         /// Message id (or a unique prefix of at least 4 hex digits).
@@ -291,8 +299,11 @@ pub(crate) struct SendTarget {
 pub(crate) struct SendArgs {
     #[command(flatten)]
     pub(crate) target: SendTarget,
-    /// The message.
-    pub(crate) text: String,
+    /// The message (optional with --file).
+    pub(crate) text: Option<String>,
+    /// Attach this file (at most 16 MiB).
+    #[arg(long)]
+    pub(crate) file: Option<std::path::PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,

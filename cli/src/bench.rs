@@ -74,6 +74,9 @@ pub enum BenchCmd {
     /// complete, handshakes from a million addresses; memory and store size
     /// against the configured limits.
     Ceiling(crate::bench_ceiling::Options),
+    /// A file to a contact in one in-memory sync session: link bytes, time
+    /// to seal, sync and save, store bytes per chunk.
+    Attachments(crate::bench_attach::Options),
 }
 
 fn now() -> u64 {
@@ -143,6 +146,7 @@ pub fn run(cmd: BenchCmd) -> Result<(), CliError> {
         } => recon_bench(items, diff, frame.map(usize::from), json),
         BenchCmd::Relay(options) => crate::bench_relay::run(options),
         BenchCmd::Ble(options) => crate::bench_ble::run(options),
+        BenchCmd::Attachments(options) => crate::bench_attach::run(options),
         BenchCmd::Ceiling(options) => crate::bench_ceiling::run(options),
     }
 }

@@ -16,6 +16,7 @@ pub(crate) fn payloads(author: &Identity, count: usize) -> Result<Vec<Vec<u8>>, 
                 id: MessageId::for_author(&author.public().signing),
                 text: format!("message {i}: meet at the water point by the old mill at noon"),
                 reply_to: None,
+                attachment: None,
             };
             let change = conversation::build_change(&author.public().signing, &op, t, &[])
                 .map_err(NodeError::from)?;

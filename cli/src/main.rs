@@ -4,7 +4,9 @@
 //! one line on stderr and a non-zero exit status.
 
 mod args;
+mod attach;
 mod bench;
+mod bench_attach;
 mod bench_ble;
 mod bench_ceiling;
 mod bench_json;
@@ -120,6 +122,7 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
         Command::Id { qr, json } => output::id(&open(&dir()?)?, qr, json)?,
         Command::Contact(cmd) => contact(&open(&dir()?)?, cmd)?,
         Command::Send(args) => send(&open(&dir()?)?, &args)?,
+        Command::Fetch { blob, out } => attach::fetch(&open(&dir()?)?, &blob, out.as_deref())?,
         Command::Reply { message, text } => {
             output::sent(&open(&dir()?)?.reply(&message, &text)?, false)
         }
@@ -205,10 +208,37 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
 
 fn send(node: &Node, args: &SendArgs) -> Result<(), CliError> {
     let t = &args.target;
+    let text = args.text.as_deref().unwrap_or("");
+    if let Some(path) = &args.file {
+        let name = match (&t.to, &t.group, &t.channel) {
+            (Some(to), _, _) => to.clone(),
+            (_, Some(g), _) => g.clone(),
+            (_, _, Some(c)) if c.starts_with('#') => c.clone(),
+            (_, _, Some(c)) => format!("#{c}"),
+            _ => return Err(CliError::Other("say --to, --group or --channel".into())),
+        };
+        let (sent, reference) = attach::send_file(node, &name, path, text)?;
+        output::sent(&sent, args.json);
+        if !args.json {
+            println!(
+                "attached {} ({} bytes, {} chunks), blob {}",
+                output::clean(&reference.preview.name),
+                reference.preview.size,
+                reference.chunk_count(),
+                pollen_node::node::blob_hex(&reference.blob)
+            );
+        }
+        return Ok(());
+    }
+    let Some(text) = &args.text else {
+        return Err(CliError::Other(
+            "say what to send: TEXT or --file PATH".into(),
+        ));
+    };
     let sent = match (&t.to, &t.group, &t.channel) {
-        (Some(to), _, _) => node.send_direct(to, &args.text)?,
-        (_, Some(g), _) => node.send_group(g, &args.text)?,
-        (_, _, Some(c)) => node.send_channel(c, &args.text)?,
+        (Some(to), _, _) => node.send_direct(to, text)?,
+        (_, Some(g), _) => node.send_group(g, text)?,
+        (_, _, Some(c)) => node.send_channel(c, text)?,
         _ => return Err(CliError::Other("say --to, --group or --channel".into())),
     };
     output::sent(&sent, args.json);

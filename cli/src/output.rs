@@ -191,7 +191,28 @@ pub fn inbox(
     let mut rows = node.messages(conversation, limit, None)?;
     rows.reverse();
     if json {
-        return print_json(&Value::Array(rows.iter().map(message_json).collect()));
+        let mut out = Vec::new();
+        for m in &rows {
+            let mut v = message_json(m);
+            if let (Some(a), Value::Object(map)) =
+                (node.message_attachment(&m.conversation, &m.id)?, &mut v)
+            {
+                let p = node.attachment_progress(&a)?;
+                map.insert(
+                    "attachment".into(),
+                    serde_json::json!({
+                        "blob": pollen_node::node::blob_hex(&a.blob),
+                        "name": a.preview.name,
+                        "mime": a.preview.mime,
+                        "size": a.preview.size,
+                        "have": p.have,
+                        "need": p.need,
+                    }),
+                );
+            }
+            out.push(v);
+        }
+        return print_json(&Value::Array(out));
     }
     if rows.is_empty() {
         println!("no messages");
@@ -228,6 +249,17 @@ pub fn inbox(
             },
             m.status
         );
+        if let Some(a) = node.message_attachment(&m.conversation, &m.id)? {
+            let p = node.attachment_progress(&a)?;
+            println!(
+                "    attachment {} {} bytes, {}/{} chunks, blob {}",
+                clean(&a.preview.name),
+                a.preview.size,
+                p.have,
+                p.need,
+                &pollen_node::node::blob_hex(&a.blob)[..16]
+            );
+        }
     }
     Ok(())
 }

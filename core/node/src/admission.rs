@@ -25,6 +25,13 @@ use crate::store::StoreError;
 use pollen_proto::envelope::{Commitment, DeliveryProof, Envelope, EnvelopeError, EnvelopeId};
 use thiserror::Error;
 
+/// Largest attachment fetched without asking, when its message opens and its
+/// author is a contact; larger ones, and any from a stranger, wait for an
+/// explicit fetch. One figure for now; the idea is one per transport (a few
+/// MiB over Wi-Fi or a cable, a few hundred KiB over Bluetooth), chosen by
+/// the app and applied by the session that asks for chunks.
+pub const AUTO_FETCH_BYTES: u64 = 2 * 1024 * 1024;
+
 /// Bytes of envelopes a node holds by default, all classes together: room
 /// for weeks of a busy phone's traffic without crowding the phone.
 pub const NODE_GLOBAL_BYTES: u64 = 256 * 1024 * 1024;

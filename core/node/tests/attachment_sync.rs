@@ -122,3 +122,80 @@ fn five_mib_in_one_session() {
         usage.wanted.1 / usage.wanted.0,
     );
 }
+
+#[test]
+fn send_file_fetch_and_save_through_the_node_api() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let mut ana = node(root.path(), "Ana", &clock);
+    let mut chen = node(root.path(), "Chen", &clock);
+    ana.add_contact(&chen.card(), None).unwrap();
+    chen.add_contact(&ana.card(), None).unwrap();
+
+    let file: Vec<u8> = (0..200_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let preview = Preview {
+        name: "list.txt".into(),
+        mime: "text/plain".into(),
+        ..Preview::default()
+    };
+    let (_, sent) = ana
+        .send_file("Chen", &file, preview, "who needs insulin")
+        .unwrap();
+    assert_eq!(sent.preview.size, file.len() as u64);
+    assert!(ana.attachment_progress(&sent).unwrap().complete());
+
+    assert!(sync(&mut ana, &mut chen, None).finished);
+    let prefix = &pollen_node::node::blob_hex(&sent.blob)[..12];
+    let got = chen.find_attachment(prefix).unwrap();
+    assert_eq!(got, sent);
+    assert_eq!(got.preview.name, "list.txt");
+    let out = root.path().join("saved.txt");
+    let progress = chen.fetch(&got).unwrap();
+    if !progress.complete() {
+        assert!(matches!(
+            chen.save_attachment(&got, &out),
+            Err(pollen_node::node::NodeError::Incomplete(..))
+        ));
+        assert!(sync(&mut ana, &mut chen, None).finished);
+    }
+    assert!(chen.attachment_progress(&got).unwrap().complete());
+    assert_eq!(chen.save_attachment(&got, &out).unwrap(), file.len() as u64);
+    assert_eq!(
+        blake3::hash(&std::fs::read(&out).unwrap()),
+        blake3::hash(&file)
+    );
+    assert!(chen.find_attachment("zz").is_err());
+}
+
+#[test]
+fn a_contacts_small_file_is_fetched_when_its_message_opens_a_large_one_waits() {
+    use pollen_node::admission::AUTO_FETCH_BYTES;
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let mut ana = node(root.path(), "Ana", &clock);
+    let mut chen = node(root.path(), "Chen", &clock);
+    ana.add_contact(&chen.card(), None).unwrap();
+    chen.add_contact(&ana.card(), None).unwrap();
+    let preview = Preview::default;
+
+    let small = vec![7u8; 100_000];
+    let (_, s) = ana.send_file("Chen", &small, preview(), "").unwrap();
+    let large = vec![9u8; AUTO_FETCH_BYTES as usize + 1];
+    let (_, l) = ana.send_file("Chen", &large, preview(), "big").unwrap();
+    for _ in 0..3 {
+        assert!(sync(&mut ana, &mut chen, None).finished);
+    }
+    // The small one arrived as wanted without a fetch.
+    assert!(chen.attachment_progress(&s).unwrap().complete());
+    assert_eq!(
+        chen.store().chunk_usage().unwrap().wanted.0,
+        u64::from(s.chunk_count())
+    );
+    // The large one only once asked for.
+    chen.fetch(&l).unwrap();
+    assert!(sync(&mut ana, &mut chen, None).finished);
+    assert!(chen.attachment_progress(&l).unwrap().complete());
+    let out = root.path().join("large.bin");
+    chen.save_attachment(&l, &out).unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), large);
+}

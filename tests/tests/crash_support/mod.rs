@@ -108,6 +108,7 @@ impl Stranger {
             id: MessageId::for_author(&signing),
             text: text.to_owned(),
             reply_to: None,
+            attachment: None,
         };
         let change = conversation::build_change(&signing, &op, self.t * 1000, &[]).unwrap();
         Payload::Change {

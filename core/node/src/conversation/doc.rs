@@ -25,6 +25,8 @@ pub struct MessageView {
     pub deleted: bool,
     /// (reactor key, emoji), sorted by reactor; removed reactions left out.
     pub reactions: Vec<(ContactKey, String)>,
+    /// The attachment the post names (key `a`), if any.
+    pub attachment: Option<pollen_proto::chunk::AttachmentRef>,
 }
 
 /// One conversation's Automerge document.
@@ -163,6 +165,13 @@ impl ConversationDoc {
             .owned(&obj, "r", &author)
             .and_then(|v| v.as_str().and_then(|s| MessageId::from_hex(s).ok()));
         let edited_at = self.owned(&obj, "e", &author).and_then(|v| v.as_u64());
+        let attachment = self.owned(&obj, "a", &author).and_then(|v| match v {
+            Value::Scalar(s) => match s.as_ref() {
+                automerge::ScalarValue::Bytes(b) => super::check_attachment(b).ok(),
+                _ => None,
+            },
+            _ => None,
+        });
         let mut reactions = Vec::new();
         for key in self.doc.keys(&obj) {
             let Some(hex_key) = key.strip_prefix("x:") else {
@@ -190,6 +199,7 @@ impl ConversationDoc {
             edited_at,
             deleted,
             reactions,
+            attachment,
         })
     }
 

@@ -75,6 +75,9 @@ pub enum ConversationError {
     /// The OS random generator failed.
     #[error("random generator failed: {0}")]
     Random(String),
+    /// The attachment reference (key `a`) does not decode or breaks a limit.
+    #[error("bad attachment reference: {0}")]
+    BadAttachment(String),
 }
 
 /// The part of a message id bound to its author's key.
@@ -155,6 +158,8 @@ pub enum Op {
         text: String,
         /// The message it replies to.
         reply_to: Option<MessageId>,
+        /// An encoded attachment reference (`pollen_proto::chunk::AttachmentRef`).
+        attachment: Option<Vec<u8>>,
     },
     /// Replace the text of one's own message.
     Edit {
@@ -242,7 +247,12 @@ pub fn build_change(
     }
     doc.set_actor(fresh_actor(author)?);
     match op {
-        Op::Post { id, text, reply_to } => {
+        Op::Post {
+            id,
+            text,
+            reply_to,
+            attachment,
+        } => {
             check_text(text)?;
             if !id.is_by(author) {
                 return Err(ConversationError::BadMessageId(id.to_hex()));
@@ -252,6 +262,11 @@ pub fn build_change(
             doc.put(&obj, "t", text.as_str()).map_err(am)?;
             if let Some(r) = reply_to {
                 doc.put(&obj, "r", r.to_hex()).map_err(am)?;
+            }
+            if let Some(a) = attachment {
+                check_attachment(a)?;
+                doc.put(&obj, "a", automerge::ScalarValue::Bytes(a.clone()))
+                    .map_err(am)?;
             }
         }
         Op::Edit { text, .. } => {
@@ -294,6 +309,21 @@ fn message_obj(doc: &AutoCommit, key: &str) -> Result<automerge::ObjId, Conversa
         Some((Value::Object(ObjType::Map), id)) => Ok(id),
         _ => Err(ConversationError::MissingBase),
     }
+}
+
+/// Decodes an attachment reference, enforcing its size and preview limits.
+pub fn check_attachment(
+    bytes: &[u8],
+) -> Result<pollen_proto::chunk::AttachmentRef, ConversationError> {
+    if bytes.len() > pollen_proto::chunk::MAX_REFERENCE_BYTES {
+        return Err(ConversationError::BadAttachment(format!(
+            "{} bytes, more than {}",
+            bytes.len(),
+            pollen_proto::chunk::MAX_REFERENCE_BYTES
+        )));
+    }
+    pollen_proto::chunk::AttachmentRef::decode(bytes)
+        .map_err(|e| ConversationError::BadAttachment(e.to_string()))
 }
 
 fn check_text(text: &str) -> Result<(), ConversationError> {
@@ -359,7 +389,7 @@ pub(crate) fn validate(bytes: &[u8]) -> Result<(Change, ContactKey), Conversatio
                     let creator = obj.1.to_bytes();
                     let owns_message = creator.len() == ACTOR_LEN && creator[..32] == writer.0;
                     key == own_reaction
-                        || (owns_message && matches!(key, "s" | "t" | "r" | "e" | "d"))
+                        || (owns_message && matches!(key, "s" | "t" | "r" | "e" | "d" | "a"))
                 }
                 _ => false,
             };
@@ -367,6 +397,14 @@ pub(crate) fn validate(bytes: &[u8]) -> Result<(Change, ContactKey), Conversatio
             return Err(ConversationError::BadKey(key.to_owned()));
         }
         // The sender's limits hold on receive too.
+        if key == "a" {
+            match &op.action {
+                OpType::Put(automerge::ScalarValue::Bytes(b)) => {
+                    check_attachment(b)?;
+                }
+                _ => return Err(ConversationError::BadKey(key.to_owned())),
+            }
+        }
         if let OpType::Put(automerge::ScalarValue::Str(v)) = &op.action {
             if key == "t" && v.len() > MAX_TEXT_BYTES {
                 return Err(ConversationError::TextTooLong(v.len()));

@@ -11,6 +11,7 @@ fn post(author: &ContactKey, text: &str, at: u64) -> (MessageId, BuiltChange) {
         id,
         text: text.into(),
         reply_to: None,
+        attachment: None,
     };
     (id, build_change(author, &op, at, &[]).unwrap())
 }
@@ -212,7 +213,8 @@ fn bad_changes_are_refused_and_leave_the_document_alone() {
             &Op::Post {
                 id: MessageId([9; 16]),
                 text: "x".repeat(MAX_TEXT_BYTES + 1),
-                reply_to: None
+                reply_to: None,
+                attachment: None,
             },
             1,
             &[]
@@ -411,6 +413,7 @@ fn s9_a_message_cannot_be_hidden_by_reusing_its_id() {
         id,
         text: "x".into(),
         reply_to: None,
+        attachment: None,
     };
     assert!(matches!(
         build_change(&BO, &op, 1, &[]),
@@ -449,4 +452,92 @@ fn d11_text_and_reactions_over_the_limits_are_refused_on_receive() {
     doc.apply(std::slice::from_ref(&p.bytes)).unwrap();
     assert!(doc.apply(&[text]).is_err());
     assert_eq!(texts(&doc), ["short"]);
+}
+
+fn reference(thumbnail: usize, name_len: usize) -> pollen_proto::chunk::AttachmentRef {
+    use pollen_proto::chunk::{Preview, seal_attachment};
+    let mut thumb = vec![0u8; thumbnail];
+    pollen_proto::random::fill(&mut thumb).unwrap();
+    let preview = Preview {
+        name: "n".repeat(name_len),
+        mime: "image/jpeg".into(),
+        thumbnail: thumb,
+        ..Preview::default()
+    };
+    seal_attachment(b"a photo of the map", preview, 99)
+        .unwrap()
+        .reference
+}
+
+#[test]
+fn a_post_carries_an_attachment_reference_within_its_limits() {
+    use pollen_proto::chunk::reference::{MAX_NAME_BYTES, MAX_THUMBNAIL_BYTES};
+    let full = reference(MAX_THUMBNAIL_BYTES, MAX_NAME_BYTES);
+    let id = MessageId::for_author(&ANA);
+    let op = Op::Post {
+        id,
+        text: "x".repeat(MAX_TEXT_BYTES),
+        reply_to: None,
+        attachment: Some(full.encode()),
+    };
+    let change = build_change(&ANA, &op, 5, &[]).unwrap();
+    // The largest reference beside the longest text still fits one change.
+    assert!(
+        change.bytes.len() <= MAX_CHANGE_BYTES,
+        "{}",
+        change.bytes.len()
+    );
+    check_change(&ANA, &change.bytes).unwrap();
+    let mut doc = ConversationDoc::new();
+    doc.apply(std::slice::from_ref(&change.bytes)).unwrap();
+    assert_eq!(doc.message(&id).unwrap().attachment, Some(full));
+    // A text-only post has none.
+    let (plain, p) = post(&ANA, "hi", 6);
+    doc.apply(std::slice::from_ref(&p.bytes)).unwrap();
+    assert_eq!(doc.message(&plain).unwrap().attachment, None);
+
+    // Bytes that are no reference, or `a` as a string, are refused on
+    // receive; and refused when building.
+    let bad = Op::Post {
+        id: MessageId::for_author(&ANA),
+        text: "x".into(),
+        reply_to: None,
+        attachment: Some(vec![1, 2, 3]),
+    };
+    assert!(matches!(
+        build_change(&ANA, &bad, 1, &[]),
+        Err(ConversationError::BadAttachment(_))
+    ));
+    for value in [
+        automerge::ScalarValue::Bytes(vec![1, 2, 3]),
+        automerge::ScalarValue::Str("ref".into()),
+    ] {
+        let mut d = automerge::AutoCommit::new();
+        d.set_actor(fresh_actor(&ANA).unwrap());
+        let obj = d
+            .put_object(
+                ROOT,
+                message_key(&MessageId::for_author(&ANA)),
+                ObjType::Map,
+            )
+            .unwrap();
+        d.put(&obj, "s", 1u64).unwrap();
+        d.put(&obj, "a", value).unwrap();
+        let bytes = d.get_last_local_change().unwrap().bytes().into_owned();
+        assert!(check_change(&ANA, &bytes).is_err());
+    }
+    // Only the author may attach to a message.
+    let small = reference(0, 5);
+    let mut d = automerge::AutoCommit::new();
+    d.apply_changes([Change::from_bytes(p.bytes.clone()).unwrap()])
+        .unwrap();
+    d.set_actor(fresh_actor(&BO).unwrap());
+    let obj = message_obj(&d, &message_key(&plain)).unwrap();
+    d.put(&obj, "a", automerge::ScalarValue::Bytes(small.encode()))
+        .unwrap();
+    let bytes = d.get_last_local_change().unwrap().bytes().into_owned();
+    assert!(matches!(
+        check_change(&BO, &bytes),
+        Err(ConversationError::BadKey(_))
+    ));
 }

@@ -3,6 +3,7 @@
 //! drive this; it reads time only through a [`Clock`] so tests stay
 //! deterministic.
 
+mod attach;
 mod contacts;
 pub mod events;
 mod groups;
@@ -11,6 +12,7 @@ pub mod send;
 mod sneakernet;
 mod sync_store;
 
+pub use attach::{ATTACHMENT_TTL_SECS, blob_hex};
 pub use events::{ConversationId, MessageChange, NodeEvent};
 pub use ingest::{IngestOutcome, Rejection};
 pub use sneakernet::{ExportReport, ImportReport};
@@ -143,6 +145,18 @@ pub enum NodeError {
     /// A text is empty or too long.
     #[error("message text is {0}")]
     BadText(&'static str),
+    /// An attachment could not be sealed or assembled.
+    #[error("attachment: {0}")]
+    Attachment(String),
+    /// No message names an attachment with this id.
+    #[error("no attachment with id {0:?}")]
+    UnknownAttachment(String),
+    /// Several attachments start with this id.
+    #[error("attachment id {0:?} is ambiguous; give more characters")]
+    AmbiguousAttachment(String),
+    /// Not every chunk is here yet.
+    #[error("attachment is incomplete: {0} of {1} chunks")]
+    Incomplete(u16, u16),
 }
 
 impl NodeError {

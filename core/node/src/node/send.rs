@@ -168,6 +168,7 @@ impl Node {
             id: MessageId::for_author(&self.public.signing),
             text: text.to_owned(),
             reply_to,
+            attachment: None,
         };
         self.write(conv, op)
     }
@@ -206,7 +207,7 @@ impl Node {
 
     /// Builds the change, applies it locally and seals it for the others, all
     /// in one transaction.
-    fn write(&self, conv: &ConversationRow, op: Op) -> Result<Sent, NodeError> {
+    pub(super) fn write(&self, conv: &ConversationRow, op: Op) -> Result<Sent, NodeError> {
         let now = self.now();
         let now_ms = self.clock.now_ms();
         let key = op.key(&self.public.signing);

@@ -2,7 +2,8 @@
 //! the keys a change may write, and the projection the UI reads.
 
 use super::Batch;
-use crate::admission::MAX_HOPS;
+use crate::admission::{AUTO_FETCH_BYTES, MAX_HOPS};
+use crate::attachments::ChunkClass;
 use crate::conversation::{self, ConversationDoc, ConversationError, MessageId};
 use crate::node::NodeError;
 use crate::node::events::{ConversationId, MessageChange, NodeEvent};
@@ -100,6 +101,14 @@ impl Batch<'_> {
                 None => {
                     node.store
                         .touch_conversation(conv, view.sent_at, u64::from(!own))?;
+                    if let Some(a) = &view.attachment
+                        && !own
+                        && a.preview.size <= AUTO_FETCH_BYTES
+                        && node.store.contact_by_key(&view.author)?.is_some()
+                    {
+                        node.store
+                            .want_blob(&a.blob, a.blob_len, ChunkClass::Wanted)?;
+                    }
                     Some(NodeEvent::MessageAdded {
                         conversation,
                         message: id,

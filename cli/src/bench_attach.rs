@@ -1,0 +1,105 @@
+//! `pollen bench attachments`: a file from one node to a contact over an
+//! in-memory link in one sync session: bytes on the link, time to seal, to
+//! sync and to save, and the store's bytes per chunk.
+
+use crate::CliError;
+use pollen_node::node::{Clock, Node, SystemClock};
+use pollen_proto::chunk::Preview;
+use pollen_proto::sync::pump::{LinkModel, pump};
+use pollen_proto::sync::{Session, SessionConfig};
+use serde_json::json;
+use std::time::Instant;
+
+/// What to measure.
+#[derive(clap::Args, Debug)]
+pub struct Options {
+    /// Size of the file in MiB.
+    #[arg(long, default_value_t = 5)]
+    mib: u32,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn err(e: impl std::fmt::Display) -> CliError {
+    CliError::Other(e.to_string())
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1000.0 * 10.0)
+        .round()
+        .max(1.0)
+        / 10.0
+}
+
+/// Runs the benchmark and prints its figures.
+pub fn run(o: Options) -> Result<(), CliError> {
+    let dir = tempfile::tempdir().map_err(err)?;
+    let mut ana = Node::init(&dir.path().join("ana"), "Ana", Box::new(SystemClock))?;
+    let mut chen = Node::init(&dir.path().join("chen"), "Chen", Box::new(SystemClock))?;
+    ana.add_contact(&chen.card(), None)?;
+    chen.add_contact(&ana.card(), None)?;
+    let file: Vec<u8> = (0..o.mib << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let started = Instant::now();
+    let (_, reference) = ana.send_file("Chen", &file, Preview::default(), "")?;
+    let send_ms = ms(started);
+    chen.fetch(&reference)?;
+    let now_ms = SystemClock.now_ms();
+    let mut a = Session::new(SessionConfig::tcp(true, "tcp:a").routed(), now_ms);
+    let mut b = Session::new(SessionConfig::tcp(false, "tcp:b").routed(), now_ms);
+    let started = Instant::now();
+    let report = pump(
+        &mut a,
+        &mut ana,
+        &mut b,
+        &mut chen,
+        LinkModel::default(),
+        now_ms,
+    );
+    let session_ms = ms(started);
+    if !report.finished {
+        return Err(CliError::Other("the session did not finish".into()));
+    }
+    let progress = chen.attachment_progress(&reference)?;
+    if !progress.complete() {
+        return Err(CliError::Other(format!(
+            "only {}/{} chunks arrived",
+            progress.have, progress.need
+        )));
+    }
+    let out = dir.path().join("saved");
+    let started = Instant::now();
+    chen.save_attachment(&reference, &out)?;
+    let save_ms = ms(started);
+    let saved = std::fs::read(&out).map_err(err)?;
+    if saved != file {
+        return Err(CliError::Other("the saved file differs".into()));
+    }
+    let usage = chen.store().chunk_usage().map_err(err)?;
+    let chunks = usage.wanted.0.max(1);
+    let link_bytes = report.bytes[0] + report.bytes[1];
+    let figures = json!({
+        "file_bytes": file.len(),
+        "chunks": usage.wanted.0,
+        "link_bytes": link_bytes,
+        "link_overhead": link_bytes as f64 / file.len() as f64,
+        "stored_bytes_per_chunk": usage.wanted.1 / chunks,
+        "send_ms": send_ms,
+        "session_ms": session_ms,
+        "save_ms": save_ms,
+    });
+    if o.json {
+        return crate::bench_json::emit("attachments", figures);
+    }
+    println!(
+        "{} bytes in {} chunks: {} link bytes ({:.3}x), send {send_ms} ms, session {session_ms} ms, save {save_ms} ms, {} stored bytes per chunk",
+        file.len(),
+        usage.wanted.0,
+        link_bytes,
+        link_bytes as f64 / file.len() as f64,
+        usage.wanted.1 / chunks
+    );
+    Ok(())
+}

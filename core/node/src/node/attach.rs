@@ -1,0 +1,121 @@
+//! Sending and fetching attachments: the file is sealed into chunks held as
+//! this node's own, the post carries the reference (message key `a`), and a
+//! recipient marks the blob wanted, follows its progress and saves it once
+//! every chunk is here.
+
+use super::send::Sent;
+use super::{Node, NodeError};
+use crate::attachments::{ChunkClass, Progress};
+use crate::conversation::{MessageId, Op};
+use pollen_proto::chunk::{AttachmentRef, BlobId, Preview, seal_attachment};
+use std::path::Path;
+
+/// How long an attachment's chunks are kept by those who carry them.
+pub const ATTACHMENT_TTL_SECS: u64 = 30 * 24 * 3600;
+
+impl Node {
+    /// Sends `data` as an attachment with an optional text, to a contact,
+    /// group or channel by name. `preview.size` is set from `data`; a name
+    /// with a path, an oversized file or thumbnail is refused.
+    pub fn send_file(
+        &self,
+        to: &str,
+        data: &[u8],
+        preview: Preview,
+        text: &str,
+    ) -> Result<(Sent, AttachmentRef), NodeError> {
+        let conv = self.resolve_conversation(to)?;
+        let now = self.now();
+        let sealed = seal_attachment(data, preview, now + ATTACHMENT_TTL_SECS)
+            .map_err(|e| NodeError::Attachment(e.to_string()))?;
+        let reference = sealed.reference;
+        self.transaction(|s| -> Result<(), NodeError> {
+            s.want_blob(&reference.blob, reference.blob_len, ChunkClass::Own)?;
+            for chunk in &sealed.chunks {
+                s.put_own_chunk(chunk, now)?;
+            }
+            Ok(())
+        })?;
+        let op = Op::Post {
+            id: MessageId::for_author(&self.public.signing),
+            text: text.to_owned(),
+            reply_to: None,
+            attachment: Some(reference.encode()),
+        };
+        Ok((self.write(&conv, op)?, reference))
+    }
+
+    /// The attachment whose blob id starts with `prefix` (hex, at least 8
+    /// digits), among the messages of every conversation.
+    pub fn find_attachment(&self, prefix: &str) -> Result<AttachmentRef, NodeError> {
+        let p = prefix.trim().to_ascii_lowercase();
+        if p.len() < 8 || !p.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(NodeError::UnknownAttachment(prefix.to_owned()));
+        }
+        let mut hits: Vec<AttachmentRef> = Vec::new();
+        for conv in self.store.conversations(u32::MAX)? {
+            for m in self.load_doc(&conv.id)?.messages() {
+                if let Some(a) = m.attachment
+                    && hex::encode(a.blob.0).starts_with(&p)
+                    && !hits.iter().any(|h| h.blob == a.blob)
+                {
+                    hits.push(a);
+                }
+            }
+        }
+        match hits.len() {
+            1 => Ok(hits.remove(0)),
+            0 => Err(NodeError::UnknownAttachment(prefix.to_owned())),
+            _ => Err(NodeError::AmbiguousAttachment(prefix.to_owned())),
+        }
+    }
+
+    /// The attachment a message carries, if any.
+    pub fn message_attachment(
+        &self,
+        conversation: &super::ConversationId,
+        message: &MessageId,
+    ) -> Result<Option<AttachmentRef>, NodeError> {
+        Ok(self
+            .load_doc(conversation)?
+            .message(message)
+            .and_then(|m| m.attachment))
+    }
+
+    /// Marks an attachment wanted: its chunks are kept as this node's and
+    /// asked for in every session until it is complete.
+    pub fn fetch(&self, reference: &AttachmentRef) -> Result<Progress, NodeError> {
+        self.store
+            .want_blob(&reference.blob, reference.blob_len, ChunkClass::Wanted)?;
+        self.attachment_progress(reference)
+    }
+
+    /// (chunks held, chunks needed) of an attachment.
+    pub fn attachment_progress(&self, reference: &AttachmentRef) -> Result<Progress, NodeError> {
+        Ok(self.store.attachment_progress(reference)?)
+    }
+
+    /// Writes a complete attachment to `path`: every chunk is verified
+    /// against the blob id again and decrypted before anything is written.
+    pub fn save_attachment(
+        &self,
+        reference: &AttachmentRef,
+        path: &Path,
+    ) -> Result<u64, NodeError> {
+        let progress = self.attachment_progress(reference)?;
+        if !progress.complete() {
+            return Err(NodeError::Incomplete(progress.have, progress.need));
+        }
+        let data = self
+            .store
+            .assemble_attachment(reference)
+            .map_err(|e| NodeError::Attachment(e.to_string()))?;
+        std::fs::write(path, &data).map_err(|e| NodeError::io(path, e))?;
+        Ok(data.len() as u64)
+    }
+}
+
+/// The hex id of a blob, as the CLI shows it.
+pub fn blob_hex(blob: &BlobId) -> String {
+    hex::encode(blob.0)
+}
