@@ -25,13 +25,15 @@ fn the_mesh_demo_delivers_across_the_gap_and_the_carrier_reads_nothing() {
     let out = demo(&[]);
     assert!(out.contains("Delivered across the gap"), "{out}");
     assert!(out.contains("Bo's inbox: 0 messages"), "{out}");
-    // Every message crossed at least one carrier: two links or more.
-    for line in out
+    // Every message crossed a carrier. The hop count a receiver sees is a
+    // lower bound (a carrier may keep the maximum, checklist P4), so the
+    // carrier's part is shown by what it held, not by the count.
+    assert!(out.contains("Bo carries two sealed envelopes"), "{out}");
+    let deliveries = out
         .lines()
         .filter(|l| l.contains(" -> ") && l.contains(" in "))
-    {
-        assert!(!line.contains("1 hop "), "{line}");
-    }
+        .count();
+    assert!(deliveries >= 3, "{out}");
 }
 
 #[test]
