@@ -55,9 +55,9 @@ impl NodeRadio for Radio {
         logged("connect", self.0.connect(handle));
     }
     fn disconnect(&self, link: LinkId) {
-        logged("disconnect", self.0.disconnect(link));
+        logged("disconnect", self.0.disconnect(link.0));
     }
     fn send(&self, link: LinkId, value: Vec<u8>) {
-        logged("send", self.0.send(link, value));
+        logged("send", self.0.send(link.0, value));
     }
 }

@@ -9,11 +9,12 @@
 //! lock makes any thread safe). It never calls the node: the platform tells
 //! the node what the table returns.
 
+use pollen_node::ble::LinkId;
 use pollen_node::ble::radio_links::{RadioLinks, Step};
 use pollen_runtime::host::lock;
 use std::sync::{Arc, Mutex};
 
-/// A link that came up: tell the node `ble_link_up(link_id, handle,
+/// A link that came up: tell the node `ble_link_up(LinkId(link_id), handle,
 /// central, att_mtu)`.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct BleLinkUp {
@@ -74,59 +75,69 @@ impl BleLinks {
         lock(&self.0)
             .open(&handle, central, max_value)
             .map(|o| BleLinkUp {
-                link_id: o.link,
+                link_id: o.link.0,
                 att_mtu: o.att_mtu,
             })
     }
 
     /// The live link to `handle` in this role.
     pub fn find(&self, handle: String, central: bool) -> Option<u64> {
-        lock(&self.0).find(&handle, central)
+        lock(&self.0).find(&handle, central).map(|l| l.0)
     }
 
     /// Who a live link is with.
     pub fn peer(&self, link_id: u64) -> Option<BleLinkPeer> {
-        lock(&self.0).peer(link_id).map(|(h, c)| BleLinkPeer {
-            handle: h.to_owned(),
-            central: c,
-        })
+        lock(&self.0)
+            .peer(LinkId(link_id))
+            .map(|(h, c)| BleLinkPeer {
+                handle: h.to_owned(),
+                central: c,
+            })
     }
 
     /// Live links in one role, or (`None`) both.
     pub fn ids(&self, central: Option<bool>) -> Vec<u64> {
-        lock(&self.0).ids(central)
+        lock(&self.0)
+            .ids(central)
+            .into_iter()
+            .map(|l| l.0)
+            .collect()
     }
 
     /// The link is gone; true if it was live (then tell the node down).
     pub fn gone(&self, link_id: u64) -> bool {
-        lock(&self.0).gone(link_id)
+        lock(&self.0).gone(LinkId(link_id))
     }
 
     /// The connection to `handle` in this role dropped: its link, to report
     /// down; None if no link was up (a central's connect failed).
     pub fn gone_handle(&self, handle: String, central: bool) -> Option<u64> {
-        lock(&self.0).gone_handle(&handle, central)
+        lock(&self.0).gone_handle(&handle, central).map(|l| l.0)
     }
 
     /// Every link in one role (or both) is gone: their ids, to report down.
     pub fn gone_all(&self, central: Option<bool>) -> Vec<u64> {
-        lock(&self.0).gone_all(central)
+        lock(&self.0)
+            .gone_all(central)
+            .into_iter()
+            .map(|l| l.0)
+            .collect()
     }
 
     /// The node's `BleRadio::send`: holds the value; false (dropped) for a
     /// link that is not live or is closing.
     pub fn queue(&self, link_id: u64, value: Vec<u8>) -> bool {
-        lock(&self.0).queue(link_id, value)
+        lock(&self.0).queue(LinkId(link_id), value)
     }
 
     /// The node's `BleRadio::disconnect`: hang up once what is queued went out.
     pub fn hang_up(&self, link_id: u64) {
-        lock(&self.0).hang_up(link_id);
+        lock(&self.0).hang_up(LinkId(link_id));
     }
 
     /// What to do next on the link.
     pub fn next(&self, link_id: u64) -> BleStep {
-        match lock(&self.0).next(link_id) {
+        match lock(&self.0).next(LinkId(link_id)) {
             Step::Send(value) => BleStep::Send { value },
             Step::HangUp => BleStep::HangUp,
             Step::Wait => BleStep::Wait,
@@ -134,19 +145,19 @@ impl BleLinks {
     }
 
     /// The stack took (iOS) or confirmed (Android) the value `next` gave:
-    /// true, then tell the node `ble_ready(link_id, 1)` and ask `next`.
+    /// true, then tell the node `ble_ready(LinkId(link_id), 1)` and ask `next`.
     pub fn sent(&self, link_id: u64) -> bool {
-        lock(&self.0).sent(link_id)
+        lock(&self.0).sent(LinkId(link_id))
     }
 
     /// The stack has no room now: the value comes again from `next` once
     /// the stack is ready.
     pub fn refused(&self, link_id: u64) {
-        lock(&self.0).refused(link_id);
+        lock(&self.0).refused(LinkId(link_id));
     }
 
     /// The stack will not take values on this link: drop them and hang up.
     pub fn abort(&self, link_id: u64) {
-        lock(&self.0).abort(link_id);
+        lock(&self.0).abort(LinkId(link_id));
     }
 }

@@ -9,6 +9,7 @@ use crate::records::{
     IdentityInfo, ImportInfo, KeyChangeInfo, MessageCursor, MessageInfo, MessagePage, NodeStatus,
     RunOptions, SentInfo,
 };
+use pollen_node::ble::LinkId;
 use pollen_node::node::send::Sent;
 use pollen_node::node::{ConversationId, Node, SystemClock};
 use pollen_runtime::host::ble_ctl::{self, SharedRadio};
@@ -454,7 +455,9 @@ impl PollenNode {
         att_mtu: u16,
     ) -> Result<(), PollenError> {
         ble_ctl::check_link_up(att_mtu)?;
-        self.post(move |core: &mut Core| core.ble.link_up(link_id, handle, central, att_mtu))
+        self.post(move |core: &mut Core| {
+            core.ble.link_up(LinkId(link_id), handle, central, att_mtu)
+        })
     }
 
     /// A `BleRadio::connect` failed before a link came up; never blocks.
@@ -466,18 +469,18 @@ impl PollenNode {
     /// ignored); never blocks.
     pub fn ble_received(&self, link_id: u64, value: Vec<u8>) -> Result<(), PollenError> {
         ble_ctl::check_value(&value)?;
-        self.post(move |core: &mut Core| core.ble.received(link_id, value))
+        self.post(move |core: &mut Core| core.ble.received(LinkId(link_id), value))
     }
 
     /// `sent` values handed to `BleRadio::send` on this link went out;
     /// never blocks.
     pub fn ble_ready(&self, link_id: u64, sent: u32) -> Result<(), PollenError> {
-        self.post(move |core: &mut Core| core.ble.ready(link_id, sent))
+        self.post(move |core: &mut Core| core.ble.ready(LinkId(link_id), sent))
     }
 
     /// A BLE link is gone (unknown ids are ignored); never blocks.
     pub fn ble_link_down(&self, link_id: u64) -> Result<(), PollenError> {
-        self.post(move |core: &mut Core| core.ble.link_down(link_id))
+        self.post(move |core: &mut Core| core.ble.link_down(LinkId(link_id)))
     }
 
     /// Switches BLE's duty cycle (kept for the next radio while BLE is off);

@@ -10,7 +10,7 @@
 
 use crate::CliError;
 use pollen_node::admission::MAX_UNMATCHED_PROOFS;
-use pollen_node::ble::{BleHub, ManagerConfig, Role};
+use pollen_node::ble::{BleHub, LinkId, ManagerConfig, Role};
 use pollen_node::node::{Node, SystemClock};
 use pollen_node::store::StoreLimits;
 use pollen_proto::ble::{AdvertId, AdvertKey, advert, chunk};
@@ -176,7 +176,7 @@ pub fn run(o: Options) -> Result<(), CliError> {
         let id = AdvertId(raw);
         let handle = format!("fake-{i:x}");
         hub.advertisement(&handle, Some(&advert::service_data(id)), None, now_ms);
-        let link = i as u64 + 1;
+        let link = LinkId(i as u64 + 1);
         hub.link_up(link, &handle, Role::Peripheral, 185, now_ms);
         hub.received(link, &chunk::hello(id), now_ms, &mut node);
         hub.received(link, &[0x00, b'P', b'O'], now_ms, &mut node);

@@ -189,7 +189,7 @@ pub async fn run_ble(
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let mut ids: HashMap<String, PeripheralId> = HashMap::new();
     let mut writers: HashMap<LinkId, mpsc::UnboundedSender<Vec<u8>>> = HashMap::new();
-    let mut next_link: LinkId = 1;
+    let mut next_link = LinkId::FIRST;
     // Connection tasks, ended inside the runtime at shutdown: dropped
     // later, btleplug's D-Bus streams would panic without a reactor.
     let mut tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
@@ -211,8 +211,7 @@ pub async fn run_ble(
                 }
                 Command::Connect(handle) => match ids.get(&handle) {
                     Some(id) => {
-                        let link = next_link;
-                        next_link += 1;
+                        let link = next_link.take();
                         tasks.retain(|t| !t.is_finished());
                         tasks.push(tokio::task::spawn_local(connect(
                             adapter.clone(),

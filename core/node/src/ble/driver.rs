@@ -320,14 +320,22 @@ mod tests {
                             drivers[i].link_up(
                                 &radios[i],
                                 s_i,
-                                1,
+                                LinkId(1),
                                 &handle,
                                 Role::Central,
                                 185,
                                 now,
                             );
                             let me = format!("phone-{i}");
-                            drivers[j].link_up(&radios[j], s_j, 1, &me, Role::Peripheral, 185, now);
+                            drivers[j].link_up(
+                                &radios[j],
+                                s_j,
+                                LinkId(1),
+                                &me,
+                                Role::Peripheral,
+                                185,
+                                now,
+                            );
                         }
                         Call::Send(link, v) => {
                             assert!(v.len() <= 182);

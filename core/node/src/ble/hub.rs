@@ -157,7 +157,7 @@ impl BleHub {
     pub fn link_up(&mut self, link: LinkId, handle: &str, role: Role, att_mtu: u16, now_ms: u64) {
         self.now = self.now.max(now_ms);
         if let Some(own) = self.manager.link_up(link, handle, role, now_ms) {
-            tracing::debug!(link, %handle, ?role, att_mtu, "BLE link up");
+            tracing::debug!(link = link.0, %handle, ?role, att_mtu, "BLE link up");
             let link_state = BleLink::new(role, att_mtu, own, format!("ble:{handle}"), now_ms);
             self.links.insert(
                 link,

@@ -24,8 +24,29 @@ use pollen_proto::ble::advert::{AdvertId, AdvertKey, next_rotation_ms};
 use pollen_proto::ble::link::Role;
 use std::collections::{BTreeMap, VecDeque};
 
-/// A link as the platform numbers it (unique while it lives).
-pub type LinkId = u64;
+/// A link as the platform numbers it: unique while it lives, local to one
+/// radio and never sent on the air.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LinkId(pub u64);
+
+impl LinkId {
+    /// The number a radio gives its first link.
+    pub const FIRST: LinkId = LinkId(1);
+
+    /// Hands out this id and moves on to the next one: how radios number
+    /// the links they open.
+    pub fn take(&mut self) -> LinkId {
+        let id = *self;
+        self.0 += 1;
+        id
+    }
+}
+
+impl std::fmt::Display for LinkId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "link {}", self.0)
+    }
+}
 
 /// Links (and pending connections) at once by default.
 pub const DEFAULT_MAX_LINKS: usize = 7;
@@ -330,7 +351,7 @@ impl LinkManager {
             self.connecting.remove(handle);
             key = self.key_by_handle(handle);
         } else if self.links.len() + self.connecting.len() >= self.config.max_links {
-            tracing::debug!(link, "BLE link refused: at the connection cap");
+            tracing::debug!(link = link.0, "BLE link refused: at the connection cap");
             self.commands.push_back(Command::Disconnect { link });
             return None;
         }
@@ -411,7 +432,7 @@ impl LinkManager {
                 } else {
                     (other, link)
                 };
-                tracing::debug!(keep, drop, %peer, "two BLE links to one neighbour");
+                tracing::debug!(keep = keep.0, drop = drop.0, %peer, "two BLE links to one neighbour");
                 if let Some(i) = self.links.get_mut(&drop) {
                     i.closing = true;
                     i.done = true;

@@ -83,7 +83,7 @@ impl RadioLinks {
     /// An empty table; ids start at 1.
     pub fn new() -> RadioLinks {
         RadioLinks {
-            next_id: 1,
+            next_id: LinkId::FIRST,
             links: BTreeMap::new(),
             mtus: BTreeMap::new(),
         }
@@ -112,8 +112,7 @@ impl RadioLinks {
             (None, None) => MIN_ATT_MTU,
         }
         .clamp(MIN_ATT_MTU, MAX_ATT_MTU);
-        let link = self.next_id;
-        self.next_id += 1;
+        let link = self.next_id.take();
         self.links.insert(
             link,
             Entry {
@@ -266,7 +265,7 @@ mod tests {
         let mut t = RadioLinks::new();
         let a = t.open("AA", true, None).unwrap();
         let b = t.open("AA", false, Some(182)).unwrap();
-        assert_eq!((a.link, b.link), (1, 2));
+        assert_eq!((a.link, b.link), (LinkId(1), LinkId(2)));
         assert_eq!(a.att_mtu, MIN_ATT_MTU);
         assert_eq!(
             b.att_mtu, 185,
@@ -277,18 +276,18 @@ mod tests {
             None,
             "a second subscription is not a second link"
         );
-        assert_eq!(t.find("AA", true), Some(1));
-        assert_eq!(t.find("AA", false), Some(2));
+        assert_eq!(t.find("AA", true), Some(LinkId(1)));
+        assert_eq!(t.find("AA", false), Some(LinkId(2)));
         assert_eq!(t.find("BB", true), None);
-        assert_eq!(t.peer(2), Some(("AA", false)));
-        assert_eq!(t.ids(Some(true)), vec![1]);
-        assert_eq!(t.ids(None), vec![1, 2]);
-        assert_eq!(t.gone_handle("AA", false), Some(2));
+        assert_eq!(t.peer(LinkId(2)), Some(("AA", false)));
+        assert_eq!(t.ids(Some(true)), vec![LinkId(1)]);
+        assert_eq!(t.ids(None), vec![LinkId(1), LinkId(2)]);
+        assert_eq!(t.gone_handle("AA", false), Some(LinkId(2)));
         assert_eq!(t.gone_handle("AA", false), None, "reported down once");
-        assert!(t.gone(1));
-        assert!(!t.gone(1));
+        assert!(t.gone(LinkId(1)));
+        assert!(!t.gone(LinkId(1)));
         // Ids are never reused while the radio lives.
-        assert_eq!(t.open("AA", true, None).unwrap().link, 3);
+        assert_eq!(t.open("AA", true, None).unwrap().link, LinkId(3));
     }
 
     #[test]
@@ -399,13 +398,13 @@ mod tests {
     #[test]
     fn unknown_links_and_a_full_queue() {
         let mut t = RadioLinks::new();
-        assert!(!t.queue(9, value(1)));
-        assert_eq!(t.next(9), Step::Wait);
-        assert!(!t.sent(9));
-        t.refused(9);
-        t.abort(9);
-        t.hang_up(9);
-        assert_eq!(t.peer(9), None);
+        assert!(!t.queue(LinkId(9), value(1)));
+        assert_eq!(t.next(LinkId(9)), Step::Wait);
+        assert!(!t.sent(LinkId(9)));
+        t.refused(LinkId(9));
+        t.abort(LinkId(9));
+        t.hang_up(LinkId(9));
+        assert_eq!(t.peer(LinkId(9)), None);
         let l = t.open("AA", true, None).unwrap().link;
         for n in 0..MAX_HELD {
             assert!(t.queue(l, value(n as u8)));
@@ -421,11 +420,11 @@ mod tests {
         t.open("CC", true, None);
         t.note_mtu("DD", true, 100);
         t.note_mtu("EE", false, 100);
-        assert_eq!(t.gone_all(Some(true)), vec![1, 3]);
-        assert_eq!(t.ids(None), vec![2]);
+        assert_eq!(t.gone_all(Some(true)), vec![LinkId(1), LinkId(3)]);
+        assert_eq!(t.ids(None), vec![LinkId(2)]);
         assert_eq!(t.open("DD", true, None).unwrap().att_mtu, MIN_ATT_MTU);
         assert_eq!(t.open("EE", false, None).unwrap().att_mtu, 100);
-        assert_eq!(t.gone_all(None), vec![2, 4, 5]);
+        assert_eq!(t.gone_all(None), vec![LinkId(2), LinkId(4), LinkId(5)]);
         assert!(t.ids(None).is_empty());
     }
 

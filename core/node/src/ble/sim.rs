@@ -144,7 +144,7 @@ impl<S: SyncStore> World<S> {
             rng: Xoshiro256PlusPlus::seed_from_u64(radio.seed),
             now_us: now_ms * 1000,
             links: BTreeMap::new(),
-            next_link: 1,
+            next_link: LinkId::FIRST,
             connects: Vec::new(),
             next_adv: BTreeMap::new(),
             stats: WorldStats::default(),
@@ -377,8 +377,7 @@ impl<S: SyncStore> World<S> {
             p.hub.connect_failed(&handle(b), now_ms);
             return;
         }
-        let id = self.next_link;
-        self.next_link += 1;
+        let id = self.next_link.take();
         let mtu = self.phones[a].max_mtu.min(self.phones[b].max_mtu);
         let drop_at_us = if self.radio.drops_per_min > 0.0 {
             // Exponential time to the next loss.

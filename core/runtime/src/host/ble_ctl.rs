@@ -205,7 +205,7 @@ impl BleCtl {
             Some(s) => !s.links.contains_key(&link),
         };
         if !fresh {
-            tracing::warn!(link, %handle, "BLE link id already up; ignored");
+            tracing::warn!(link = link.0, %handle, "BLE link id already up; ignored");
             return;
         }
         let accepted = self.call(|d, r, s, now| {
@@ -271,7 +271,7 @@ impl BleCtl {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 s.present.remove(&note.handle);
-                tracing::debug!(link, handle = %note.handle, synced = note.synced, "BLE neighbour unlinked");
+                tracing::debug!(link = link.0, handle = %note.handle, synced = note.synced, "BLE neighbour unlinked");
                 Some(note.handle)
             } else {
                 None
@@ -331,7 +331,11 @@ impl BleCtl {
             }
             Some(s) if s.links.contains_key(&link) => true,
             Some(_) => {
-                tracing::debug!(link, what, "BLE callback for an unknown link; ignored");
+                tracing::debug!(
+                    link = link.0,
+                    what,
+                    "BLE callback for an unknown link; ignored"
+                );
                 false
             }
         }
@@ -388,13 +392,15 @@ impl BleCtl {
             news |= stats.opened + stats.carried + stats.new_proofs > 0;
             match error {
                 None => tracing::debug!(
-                    link,
+                    link = link.0,
                     ?peer,
                     sent = stats.envelopes_sent,
                     received = stats.envelopes_received,
                     "BLE session finished"
                 ),
-                Some(e) => tracing::info!(link, ?peer, reason = %e, "BLE session ended early"),
+                Some(e) => {
+                    tracing::info!(link = link.0, ?peer, reason = %e, "BLE session ended early")
+                }
             }
         }
         if news && let Some(hook) = &*self.on_news.borrow() {

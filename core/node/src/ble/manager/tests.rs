@@ -59,7 +59,7 @@ impl Net {
             queue: BTreeMap::new(),
             seq: 0,
             links: BTreeMap::new(),
-            next_link: 1,
+            next_link: LinkId::FIRST,
             now: T0,
             synced: Vec::new(),
             max_pair_links: 0,
@@ -124,8 +124,7 @@ impl Net {
                     self.m[central].connect_failed(&peripheral.to_string(), now);
                     return;
                 }
-                let link = self.next_link;
-                self.next_link += 1;
+                let link = self.next_link.take();
                 self.links.insert(link, (central, peripheral, false));
                 assert!(
                     self.m[central]
@@ -314,16 +313,19 @@ fn at_the_cap_inbound_links_are_refused_and_scanning_and_advertising_stop() {
         cmds.iter()
             .any(|c| matches!(c, Command::Advertise(Some(_))))
     );
-    assert!(m.link_up(1, "x", Role::Peripheral, T0).is_some());
-    assert!(m.link_up(2, "y", Role::Peripheral, T0).is_some());
+    assert!(m.link_up(LinkId(1), "x", Role::Peripheral, T0).is_some());
+    assert!(m.link_up(LinkId(2), "y", Role::Peripheral, T0).is_some());
     let mut cmds = Vec::new();
     while let Some(c) = m.poll_command() {
         cmds.push(c);
     }
     assert_eq!(cmds, vec![Command::Scan(false), Command::Advertise(None)]);
-    assert_eq!(m.link_up(3, "z", Role::Peripheral, T0), None);
-    assert_eq!(m.poll_command(), Some(Command::Disconnect { link: 3 }));
-    m.link_down(1, T0 + 10);
+    assert_eq!(m.link_up(LinkId(3), "z", Role::Peripheral, T0), None);
+    assert_eq!(
+        m.poll_command(),
+        Some(Command::Disconnect { link: LinkId(3) })
+    );
+    m.link_down(LinkId(1), T0 + 10);
     let mut cmds = Vec::new();
     while let Some(c) = m.poll_command() {
         cmds.push(c);
