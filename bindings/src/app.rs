@@ -69,6 +69,11 @@ pub enum DeliveryState {
     Received,
     /// Written here, not yet known to be carried on.
     Queued,
+    /// Not delivered yet; this many neighbours took it from this phone.
+    Carried {
+        /// Neighbours that acknowledged holding it.
+        by: u32,
+    },
     /// Sent to a group or channel (no per-recipient receipt).
     Sent,
     /// The recipient's delivery proof came back.
@@ -87,6 +92,7 @@ impl From<Delivery> for DeliveryState {
         match d {
             Delivery::Received => Self::Received,
             Delivery::Queued => Self::Queued,
+            Delivery::Carried { by } => Self::Carried { by },
             Delivery::Sent => Self::Sent,
             Delivery::Delivered => Self::Delivered,
             Delivery::Read => Self::Read,

@@ -177,7 +177,8 @@ pub(crate) fn translate(node: &Node, learned: Vec<NodeEvent>) -> Result<Vec<Even
                 }
                 touch(conversation);
             }
-            NodeEvent::MessageChanged { conversation, .. } => touch(conversation),
+            NodeEvent::MessageChanged { conversation, .. }
+            | NodeEvent::Carried { conversation, .. } => touch(conversation),
             NodeEvent::Delivered {
                 conversation,
                 message,

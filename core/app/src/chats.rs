@@ -186,6 +186,7 @@ pub fn conversation_of(e: &NodeEvent) -> Option<ConversationId> {
         NodeEvent::MessageAdded { conversation, .. }
         | NodeEvent::MessageChanged { conversation, .. }
         | NodeEvent::Delivered { conversation, .. }
+        | NodeEvent::Carried { conversation, .. }
         | NodeEvent::Read { conversation, .. }
         | NodeEvent::ConversationChanged { conversation } => Some(*conversation),
         NodeEvent::KeyChanged { .. } | NodeEvent::StoragePressure { .. } => None,

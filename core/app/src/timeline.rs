@@ -15,10 +15,14 @@ use pollen_proto::identity::ContactKey;
 pub enum Delivery {
     /// Someone else wrote it.
     Received,
-    /// Written here; no carrier has taken it yet as far as this node knows
-    /// (the store does not record hand-overs, so "carried by N" is not told
-    /// apart from this).
+    /// Written here; no neighbour has acknowledged holding it yet.
     Queued,
+    /// Written here, not delivered yet, and held by this many neighbours
+    /// that took it from this phone (carriers, or a relay).
+    Carried {
+        /// Neighbours that acknowledged holding it.
+        by: u32,
+    },
     /// Sent to a group or channel: there is no per-recipient receipt.
     Sent,
     /// The recipient's delivery proof came back.
@@ -77,6 +81,7 @@ impl Delivery {
         match self {
             Delivery::Received => "received".to_owned(),
             Delivery::Queued => "queued".to_owned(),
+            Delivery::Carried { by } => format!("carried by {by}"),
             Delivery::Sent => "sent".to_owned(),
             Delivery::Delivered => "delivered".to_owned(),
             Delivery::Read => "read".to_owned(),
@@ -190,7 +195,7 @@ pub fn fold(
 
 fn message(row: MessageRow, me: &ContactKey, now_secs: u64) -> TimelineMessage {
     let own = &row.author == me;
-    let delivery = delivery(&row.status, row.sent_at, now_secs);
+    let delivery = delivery(&row.status, row.carriers, row.sent_at, now_secs);
     let my_key = hex::encode(me);
     TimelineMessage {
         id: hex::encode(row.id),
@@ -211,9 +216,10 @@ fn message(row: MessageRow, me: &ContactKey, now_secs: u64) -> TimelineMessage {
     }
 }
 
-/// The delivery state from the store's status column. A direct message still
-/// pending when the longest envelope lifetime has passed can no longer arrive.
-pub fn delivery(status: &str, sent_at_ms: u64, now_secs: u64) -> Delivery {
+/// The delivery state from the store's status column and the neighbours that
+/// took the message. A direct message still pending when the longest envelope
+/// lifetime has passed can no longer arrive.
+pub fn delivery(status: &str, carriers: u32, sent_at_ms: u64, now_secs: u64) -> Delivery {
     match status {
         "received" => Delivery::Received,
         "read" => Delivery::Read,
@@ -224,6 +230,7 @@ pub fn delivery(status: &str, sent_at_ms: u64, now_secs: u64) -> Delivery {
                 reason: "expired before anyone carried it to the recipient".to_owned(),
             }
         }
+        "pending" if carriers > 0 => Delivery::Carried { by: carriers },
         "pending" => Delivery::Queued,
         other => Delivery::Failed {
             reason: format!("unknown delivery state {other:?}"),

@@ -271,7 +271,7 @@ fn the_timeline_folds_edits_reactions_and_deletes_and_separates_days() {
 }
 
 #[test]
-fn delivery_moves_from_queued_to_delivered_to_read_or_fails_when_expired() {
+fn delivery_moves_from_queued_to_carried_to_delivered_to_read_or_fails_when_expired() {
     let (clock, n) = people(&["Ana", "Chen"]);
     let (ana, chen) = (&n[0], &n[1]);
     let conv = ana.resolve_conversation("Chen").unwrap().id;
@@ -286,8 +286,17 @@ fn delivery_moves_from_queued_to_delivered_to_read_or_fails_when_expired() {
     };
     let m1 = ana.send_direct("Chen", "one").unwrap();
     assert_eq!(state(0, clock.now()), Delivery::Queued);
+    // Two neighbours acknowledge holding it (what a session's Ack records).
+    ana.store().note_carried(&[m1.envelope]).unwrap();
+    ana.store().note_carried(&[m1.envelope]).unwrap();
+    assert_eq!(state(0, clock.now()), Delivery::Carried { by: 2 });
+    assert_eq!(Delivery::Carried { by: 2 }.label(), "carried by 2");
     let proof = carry(ana, chen, m1.envelope).expect("direct messages prove delivery");
-    assert_eq!(state(0, clock.now()), Delivery::Queued, "no proof back yet");
+    assert_eq!(
+        state(0, clock.now()),
+        Delivery::Carried { by: 2 },
+        "no proof back yet"
+    );
     ana.ingest_proofs(&[proof]).unwrap();
     assert_eq!(state(0, clock.now()), Delivery::Delivered);
     clock.advance(10);

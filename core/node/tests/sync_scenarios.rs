@@ -135,3 +135,53 @@ fn phones_spray_a_copy_budget_and_a_last_copy_waits_for_the_recipient() {
     assert_eq!(carriers[5].store().envelope_copies(&b).unwrap(), Some(1));
     assert_eq!(a.store().envelope_copies(&b).unwrap(), Some(16));
 }
+
+#[test]
+fn the_author_sees_how_many_carriers_took_a_message_until_it_is_delivered() {
+    use pollen_node::node::NodeEvent;
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let mut a = node(root.path(), "Ada", &clock);
+    let mut c = node(root.path(), "Chen", &clock);
+    let mut b1 = node(root.path(), "Bo", &clock);
+    let mut b2 = node(root.path(), "Bea", &clock);
+    a.add_contact(&c.card(), None).unwrap();
+    c.add_contact(&a.card(), None).unwrap();
+    let sent = a.send_direct("Chen", "meet at the well").unwrap();
+    let carriers = |a: &Node| {
+        let rows = a.messages(None, 10, None).unwrap();
+        let row = rows.iter().find(|m| m.id == sent.message).unwrap();
+        (row.status.clone(), row.carriers)
+    };
+    assert_eq!(carriers(&a), ("pending".to_owned(), 0));
+    a.watch_events(true);
+
+    routed(&mut a, &mut b1, 3);
+    assert_eq!(carriers(&a), ("pending".to_owned(), 1));
+    let events = a.take_events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, NodeEvent::Carried { message, .. } if *message == sent.message)),
+        "{events:?}"
+    );
+    // Meeting the same carrier again hands nothing over and counts nothing.
+    routed(&mut a, &mut b1, 3);
+    assert_eq!(carriers(&a), ("pending".to_owned(), 1));
+    routed(&mut a, &mut b2, 3);
+    assert_eq!(carriers(&a), ("pending".to_owned(), 2));
+
+    // Carried envelopes of others change no count at the carrier.
+    routed(&mut b1, &mut c, 3);
+    routed(&mut a, &mut b1, 3);
+    let (status, _) = carriers(&a);
+    assert_eq!(status, "delivered");
+    a.take_events();
+    routed(&mut a, &mut b2, 3);
+    assert!(
+        !a.take_events()
+            .iter()
+            .any(|e| matches!(e, NodeEvent::Carried { .. })),
+        "a delivered message is no longer counted"
+    );
+}

@@ -47,6 +47,14 @@ pub enum NodeEvent {
         /// The message.
         message: MessageId,
     },
+    /// One more neighbour acknowledged holding one of this node's direct
+    /// messages that is not delivered yet ("carried by N" grew).
+    Carried {
+        /// Its conversation.
+        conversation: ConversationId,
+        /// The message.
+        message: MessageId,
+    },
     /// Someone else read this conversation up to a time: this node's
     /// messages sent in `(after, up_to]` now show as read.
     Read {

@@ -148,6 +148,20 @@ impl SyncStore for Node {
         Ok(Some(given))
     }
 
+    fn handed_over(&mut self, ids: &[EnvelopeId]) -> Result<(), SyncStoreError> {
+        let node: &Node = self;
+        node.transaction(|_| {
+            for (conversation, message) in node.store.note_carried(ids)? {
+                node.events.raise(super::NodeEvent::Carried {
+                    conversation,
+                    message,
+                });
+            }
+            Ok::<_, super::NodeError>(())
+        })
+        .map_err(err)
+    }
+
     fn ingest(
         &mut self,
         items: &[Incoming],

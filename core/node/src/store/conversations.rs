@@ -86,6 +86,9 @@ pub struct MessageRow {
     pub status: String,
     /// Links the message travelled to get here, 1 = straight from its author (received messages).
     pub hops: Option<u32>,
+    /// Neighbours that acknowledged holding it (own direct messages not yet
+    /// delivered; 0 otherwise).
+    pub carriers: u32,
 }
 
 /// A message's projected state, written after its document changed.
@@ -474,7 +477,7 @@ const MESSAGE_SELECT: &str = "SELECT m.conversation, c.name, m.id, m.author, COA
           WHEN o.delivered_at IS NULL THEN 'pending'
           ELSE 'delivered'
         END,
-        m.hops
+        m.hops, COALESCE(o.carriers, 0)
  FROM messages m
  JOIN conversations c ON c.id = m.conversation
  LEFT JOIN contacts k ON k.signing = m.author
@@ -495,6 +498,7 @@ type RawMessage = (
     String,
     String,
     Option<i64>,
+    i64,
 );
 
 fn raw_message(r: &Row<'_>) -> rusqlite::Result<RawMessage> {
@@ -516,6 +520,7 @@ fn message_row(raw: RawMessage) -> Result<MessageRow, StoreError> {
         reactions,
         status,
         hops,
+        carriers,
     ) = raw;
     Ok(MessageRow {
         conversation: ConversationId(blob(conv)?),
@@ -532,5 +537,6 @@ fn message_row(raw: RawMessage) -> Result<MessageRow, StoreError> {
             .map_err(|e| StoreError::Corrupt(format!("reactions: {e}")))?,
         status,
         hops: hops.map(|h| h.clamp(0, u8::MAX as i64) as u32),
+        carriers: carriers.clamp(0, u32::MAX as i64) as u32,
     })
 }

@@ -158,6 +158,34 @@ impl Store {
         Ok(st.execute(params![&commitment[..], at as i64])? == 1)
     }
 
+    /// Counts one more neighbour holding each of these envelopes that is one
+    /// of this node's undelivered direct messages; returns those messages.
+    /// Envelopes carried for others match nothing and change nothing.
+    pub fn note_carried(
+        &self,
+        ids: &[EnvelopeId],
+    ) -> Result<Vec<super::conversations::MessageRef>, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "UPDATE outbox SET carriers = carriers + 1
+             WHERE envelope = ?1 AND delivered_at IS NULL
+             RETURNING conversation, message",
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            let rows = st.query_map([&id[..]], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            for row in rows {
+                let (c, m) = row?;
+                out.push((
+                    crate::conversation::ConversationId(blob(c)?),
+                    crate::conversation::MessageId(blob(m)?),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     /// The (conversation, message) of this node's direct message with this
     /// commitment, if it is one.
     pub fn outbox_message(

@@ -237,6 +237,12 @@ CREATE TABLE wanted_blobs (
     PRIMARY KEY (blob, blob_len)
 ) WITHOUT ROWID;";
 
+/// V9: how many neighbours acknowledged holding each of this node's direct
+/// messages (the app's "carried by N"), looked up by envelope id at every
+/// acknowledgement.
+const V9: &str = "ALTER TABLE outbox ADD COLUMN carriers INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbox_envelope ON outbox(envelope);";
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -247,6 +253,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V6),
         M::up(V7),
         M::up(V8),
+        M::up(V9),
     ])
 }
 

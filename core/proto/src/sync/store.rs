@@ -148,6 +148,13 @@ pub trait SyncStore {
         let _ = (id, role);
         Ok(None)
     }
+    /// The peer acknowledged holding these envelopes, which this side sent
+    /// it: hand-overs the author's app can show ("carried by 2"). The
+    /// default notes nothing.
+    fn handed_over(&mut self, ids: &[EnvelopeId]) -> Result<(), SyncStoreError> {
+        let _ = ids;
+        Ok(())
+    }
     /// The tags this node wants first (see [`Interests`]).
     fn interests(&mut self) -> Result<Interests, SyncStoreError>;
     /// The bytes of a held envelope, if it is still held.

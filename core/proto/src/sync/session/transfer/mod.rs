@@ -38,6 +38,10 @@ enum SendItem {
     Fresh([u8; 32]),
 }
 
+/// The next item to send: the message, its window cost, and the envelope id
+/// when it carries one (to note the hand-over once acknowledged).
+type Ready = (Message, u64, Option<[u8; 32]>);
+
 /// The transfer state of one session.
 pub(super) struct Transfer {
     initiator: bool,
@@ -64,8 +68,10 @@ pub(super) struct Transfer {
     queue: BinaryHeap<Reverse<(u8, u64, SendItem)>>,
     queued: HashSet<[u8; 32]>,
     seq: u64,
-    ready: Option<(Message, u64)>,
-    in_flight: VecDeque<u64>,
+    /// The next item to send.
+    ready: Option<Ready>,
+    /// Sent and not yet acknowledged, in order: cost, envelope id if one.
+    in_flight: VecDeque<(u64, Option<[u8; 32]>)>,
     in_flight_bytes: u64,
     pending: Vec<Incoming>,
     pending_bytes: u64,
@@ -238,8 +244,13 @@ impl Transfer {
                 if n > self.in_flight.len() {
                     return Err(SessionError::Protocol("acknowledged more than was sent"));
                 }
-                for size in self.in_flight.drain(..n) {
+                let mut held = Vec::new();
+                for (size, envelope) in self.in_flight.drain(..n) {
                     self.in_flight_bytes -= size;
+                    held.extend(envelope.map(EnvelopeId));
+                }
+                if !held.is_empty() {
+                    store.handed_over(&held)?;
                 }
             }
             Message::Done => self.peer_done = true,
@@ -348,16 +359,16 @@ impl Transfer {
             if self.ready.is_none() {
                 self.ready = self.load_next(store)?;
             }
-            if let Some((_, cost)) = &self.ready
+            if let Some((_, cost, _)) = &self.ready
                 && (self.in_flight.is_empty() || self.in_flight_bytes + cost <= self.peer_window)
-                && let Some((msg, cost)) = self.ready.take()
+                && let Some((msg, cost, envelope)) = self.ready.take()
             {
                 match msg {
                     Message::Proof(_) => stats.proofs_sent += 1,
                     Message::Chunk(_) => stats.chunks_sent += 1,
                     _ => stats.envelopes_sent += 1,
                 }
-                self.in_flight.push_back(cost);
+                self.in_flight.push_back((cost, envelope));
                 self.in_flight_bytes += cost;
                 self.last_sent_done = false;
                 return Ok(Some(msg));
@@ -374,10 +385,12 @@ impl Transfer {
     fn load_next(
         &mut self,
         store: &mut dyn SyncStore,
-    ) -> Result<Option<(Message, u64)>, SessionError> {
+    ) -> Result<Option<Ready>, SessionError> {
         while let Some(Reverse((_, _, item))) = self.queue.pop() {
             match item {
-                SendItem::Fresh(secret) => return Ok(Some((Message::Proof(secret), PROOF_COST))),
+                SendItem::Fresh(secret) => {
+                    return Ok(Some((Message::Proof(secret), PROOF_COST, None)));
+                }
                 SendItem::Local(id) => {
                     let Some(local) = self.local.get(&id) else {
                         continue;
@@ -403,18 +416,18 @@ impl Transfer {
                                     },
                                     None => Message::Envelope(bytes),
                                 };
-                                return Ok(Some((msg, cost)));
+                                return Ok(Some((msg, cost, Some(id))));
                             }
                         }
                         ItemKind::Proof { commitment } => {
                             if let Some(secret) = store.proof(&commitment)? {
-                                return Ok(Some((Message::Proof(secret.0), PROOF_COST)));
+                                return Ok(Some((Message::Proof(secret.0), PROOF_COST, None)));
                             }
                         }
                         ItemKind::Chunk => {
                             if let Some(bytes) = store.chunk(&id)? {
                                 let cost = bytes.len() as u64;
-                                return Ok(Some((Message::Chunk(bytes), cost)));
+                                return Ok(Some((Message::Chunk(bytes), cost, None)));
                             }
                         }
                     }

@@ -9,7 +9,6 @@ import java.util.TimeZone
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.launch
 import org.pollen.android.Pollen
-import uniffi.pollen.DeliveryState
 import uniffi.pollen.TimelineEntry
 import uniffi.pollen.TimelineMessageInfo
 
@@ -159,23 +158,13 @@ class ChatScreen(
             is TimelineEntry.Message -> message(item.message, texts)
         }
 
+        /** The app model words the text, reactions and byline; this only lays them out. */
         private fun message(m: TimelineMessageInfo, texts: Map<String, String> = emptyMap()): String {
-            val body = if (m.deleted) "(deleted)" else m.text + if (m.edited) " (edited)" else ""
-            val reactions = m.reactions.joinToString("") { r -> " ${r.emoji}${if (r.count > 1u) r.count else ""}" }
-            val who = if (m.own) "me · ${delivery(m.delivery)}" else m.author
+            val reactions = if (m.reactionsLine.isEmpty()) "" else " ${m.reactionsLine}"
             val answers = m.replyTo?.let { "↪ \"${texts[it]?.take(QUOTE) ?: "…"}\" " } ?: ""
-            return "$who: $answers$body$reactions"
+            return "${m.byline}: $answers${m.shownText}$reactions"
         }
 
         private const val QUOTE = 24
-
-        private fun delivery(d: DeliveryState): String = when (d) {
-            is DeliveryState.Received -> "received"
-            is DeliveryState.Queued -> "queued"
-            is DeliveryState.Sent -> "sent"
-            is DeliveryState.Delivered -> "delivered"
-            is DeliveryState.Read -> "read"
-            is DeliveryState.Failed -> "failed: ${d.reason}"
-        }
     }
 }
