@@ -6,6 +6,7 @@
 //!   node's host thread;
 //! - [`records`]: what the UI shows, as plain records and enums;
 //! - [`app`]: the app model (chat list, timelines, notifications) from `pollen-app`;
+//! - [`nearby`]: the Nearby screen, from the neighbours the host reports;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //! - [`PlatformTransport`]: links the platform opens (Bonjour, a loopback),
@@ -23,6 +24,7 @@ mod discovery;
 mod error;
 mod events;
 pub mod gatt;
+pub mod nearby;
 mod node;
 pub mod records;
 

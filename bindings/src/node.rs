@@ -4,6 +4,7 @@ use crate::adapters::{Radio, Transport};
 use crate::callbacks::{BleRadio, PlatformTransport, PollenListener};
 use crate::error::PollenError;
 use crate::events::{self, Event, Listener, Observer};
+use crate::nearby::{self, SharedNeighbourhood};
 use crate::records::{
     BlePowerMode, ContactInfo, ConversationCursor, ConversationInfo, ConversationPage, ExportInfo,
     IdentityInfo, ImportInfo, KeyChangeInfo, MessageCursor, MessageInfo, MessagePage, NodeStatus,
@@ -30,6 +31,8 @@ pub struct PollenNode {
     listener: Listener,
     events_thread: Mutex<Option<JoinHandle<()>>>,
     events_id: ThreadId,
+    /// Who is in reach, kept by the host's events (the Nearby screen).
+    pub(crate) neighbourhood: SharedNeighbourhood,
 }
 
 /// A 16-byte id (`ConversationId`, `MessageId` or the bare bytes) from its hex form.
@@ -59,8 +62,11 @@ impl PollenNode {
                 detail: format!("cannot start a thread: {e}"),
             })?;
         let host_events = tx.clone();
+        let neighbourhood = SharedNeighbourhood::default();
+        let hood = neighbourhood.clone();
         let host = NodeHost::spawn(node, move || -> EventSink {
             Rc::new(move |e| {
+                nearby::observe(&hood, &e);
                 if let Some(e) = Event::from_host(e) {
                     let _ = host_events.send(e);
                 }
@@ -72,11 +78,12 @@ impl PollenNode {
             listener,
             events_id: events_thread.thread().id(),
             events_thread: Mutex::new(Some(events_thread)),
+            neighbourhood,
         }))
     }
 
     /// Runs `f` on the host thread and waits for its result.
-    fn on_host<T: Send + 'static>(
+    pub(crate) fn on_host<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Core) -> Result<T, PollenError> + Send + 'static,
     ) -> Result<T, PollenError> {
@@ -384,7 +391,9 @@ impl PollenNode {
 
     /// Stops the runtime; sessions get up to 5 s to commit what they received.
     pub async fn stop(&self) -> Result<(), PollenError> {
-        Ok(self.host.stop().await?)
+        let stopped = self.host.stop().await;
+        nearby::stopped(&self.neighbourhood);
+        Ok(stopped?)
     }
 
     /// Whether the runtime is running.

@@ -153,6 +153,10 @@ fn a_phone_and_pollen_run_talk_through_a_carrier_both_ways() {
     block_on(bo.start(lan)).expect("bo starts");
     block_on(ana.start(no_lan)).expect("ana starts");
     hub.open("ana", "bo").expect("ana meets bo");
+    // Ana's Nearby screen, from the host's events alone.
+    wait_for("Ana's Nearby screen to show Bo", PATIENCE, || {
+        ana.nearby().expect("nearby").lines[0] == "In reach: 1 over phone link"
+    });
 
     let sent = ana
         .send_direct("Chen".into(), "from the phone".into())
@@ -193,8 +197,74 @@ fn a_phone_and_pollen_run_talk_through_a_carrier_both_ways() {
     );
 
     block_on(ana.stop()).expect("ana stops");
+    let hood = ana.nearby().expect("nearby");
+    assert_eq!(
+        (hood.neighbours, hood.lines[0].as_str()),
+        (0, "Nobody in reach"),
+        "a stopped runtime reaches nobody"
+    );
     block_on(bo.stop()).expect("bo stops");
     assert!(run.stop().success(), "pollen run stops cleanly");
+    ana.shutdown();
+    bo.shutdown();
+}
+
+/// Ana's phone meets a carrier while Chen is away: her timeline says her
+/// message is carried by one neighbour, which the carrier's acknowledgement
+/// alone tells her.
+#[test]
+fn a_phone_sees_its_message_carried_while_the_recipient_is_away() {
+    use pollen_ffi::app::{DeliveryState, TimelineEntry};
+    let root = tempfile::tempdir().unwrap();
+    let hub = Arc::new(Loopback::default());
+    let phone = |name: &str| {
+        let node = PollenNode::create(
+            root.path().join(name).to_string_lossy().into_owned(),
+            name.to_owned(),
+        )
+        .expect("create");
+        hub.nodes
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), Arc::downgrade(&node));
+        node.set_transport(Some(Arc::new(Port {
+            hub: hub.clone(),
+            me: name.to_owned(),
+        })));
+        node
+    };
+    let ana = phone("ana");
+    let bo = phone("bo");
+    let chen = Phone::new(root.path(), "Chen");
+    ana.add_contact(chen.card(), Some("Chen".into()))
+        .expect("ana pins chen");
+    let offline = || RunOptions {
+        lan: false,
+        listen: String::new(),
+        mdns: false,
+        peers: Vec::new(),
+    };
+    block_on(bo.start(offline())).expect("bo starts");
+    block_on(ana.start(offline())).expect("ana starts");
+    ana.send_direct("Chen".into(), "water at the school".into())
+        .expect("send");
+    let chat = ana.chat_list(10).expect("chats")[0].conversation_id.clone();
+    let state = || {
+        ana.timeline(chat.clone(), 10, None, 0)
+            .expect("timeline")
+            .into_iter()
+            .find_map(|e| match e {
+                TimelineEntry::Message { message } => Some(message.delivery),
+                _ => None,
+            })
+    };
+    assert_eq!(state(), Some(DeliveryState::Queued));
+    hub.open("ana", "bo").expect("ana meets bo");
+    wait_for("Ana's message to show carried by Bo", PATIENCE, || {
+        state() == Some(DeliveryState::Carried { by: 1 })
+    });
+    block_on(ana.stop()).expect("ana stops");
+    block_on(bo.stop()).expect("bo stops");
     ana.shutdown();
     bo.shutdown();
 }

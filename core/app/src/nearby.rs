@@ -2,6 +2,7 @@
 //! this node carries, and when it last reached the wider network.
 
 use pollen_node::node::Status;
+use std::collections::BTreeSet;
 
 /// A neighbour as the runtime reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,5 +70,112 @@ pub fn summarise(
         own_waiting: status.own_undelivered,
         storage_percent,
         last_uplink_secs,
+    }
+}
+
+/// Who is in reach now, kept from the runtime's "appeared" and "left"
+/// events, and when a relay was last reached: the state behind the Nearby
+/// screen, so the apps keep no table of their own.
+#[derive(Clone, Debug, Default)]
+pub struct Neighbourhood {
+    live: BTreeSet<(String, String)>,
+    last_uplink_secs: Option<u64>,
+}
+
+impl Neighbourhood {
+    /// A neighbour came into reach over `transport` ("ble", "lan", "platform").
+    pub fn appeared(&mut self, transport: &str, id: &str) {
+        self.live.insert((transport.to_owned(), id.to_owned()));
+    }
+
+    /// A neighbour went out of reach (unknown ones are ignored).
+    pub fn left(&mut self, transport: &str, id: &str) {
+        self.live.remove(&(transport.to_owned(), id.to_owned()));
+    }
+
+    /// Every neighbour on one transport went (its radio or network is off).
+    pub fn all_left(&mut self, transport: &str) {
+        self.live.retain(|(t, _)| t != transport);
+    }
+
+    /// A relay (the internet) was reached at `now_secs`.
+    pub fn reached_relay(&mut self, now_secs: u64) {
+        self.last_uplink_secs = Some(self.last_uplink_secs.map_or(now_secs, |t| t.max(now_secs)));
+    }
+
+    /// The neighbours in reach, one entry each.
+    pub fn seen(&self) -> Vec<NeighbourSeen> {
+        self.live
+            .iter()
+            .map(|(transport, _)| NeighbourSeen {
+                transport: transport.clone(),
+            })
+            .collect()
+    }
+
+    /// The Nearby summary for the node's current status.
+    pub fn summary(&self, status: &Status) -> NearbySummary {
+        summarise(status, &self.seen(), self.last_uplink_secs)
+    }
+}
+
+/// What a transport is called on screen.
+fn transport_name(transport: &str) -> &str {
+    match transport {
+        "ble" => "Bluetooth",
+        "lan" => "Wi-Fi",
+        "platform" => "phone link",
+        other => other,
+    }
+}
+
+/// "5 min ago"-style age of a unix time, coarse on purpose.
+fn ago(then_secs: u64, now_secs: u64) -> String {
+    let d = now_secs.saturating_sub(then_secs);
+    match d {
+        0..60 => "just now".to_owned(),
+        60..3_600 => format!("{} min ago", d / 60),
+        3_600..86_400 => format!("{} h ago", d / 3_600),
+        _ => format!("{} days ago", d / 86_400),
+    }
+}
+
+impl NearbySummary {
+    /// The Nearby screen's lines, worded here so both apps say the same.
+    pub fn lines(&self, now_secs: u64) -> Vec<String> {
+        let reach = if self.by_transport.is_empty() {
+            "Nobody in reach".to_owned()
+        } else {
+            let parts: Vec<String> = self
+                .by_transport
+                .iter()
+                .map(|t| format!("{} over {}", t.count, transport_name(&t.transport)))
+                .collect();
+            format!("In reach: {}", parts.join(", "))
+        };
+        let plural = |n: u64, one: &str, many: &str| {
+            if n == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
+        vec![
+            reach,
+            format!(
+                "Carrying {} for others",
+                plural(self.carrying_for_others, "message", "messages")
+            ),
+            match self.own_waiting {
+                0 => "None of your messages is waiting".to_owned(),
+                1 => "1 of your messages is waiting for its recipient".to_owned(),
+                n => format!("{n} of your messages are waiting for their recipients"),
+            },
+            format!("Storage: {}% used", self.storage_percent),
+            match self.last_uplink_secs {
+                Some(t) => format!("Internet: last reached {}", ago(t, now_secs)),
+                None => "Internet: not reached yet".to_owned(),
+            },
+        ]
     }
 }

@@ -6,7 +6,7 @@ use pollen_app::cards::{
     add_contact_from_input, card_from_input, join_channel, open_chat_with_contact,
 };
 use pollen_app::chats::ChatList;
-use pollen_app::nearby::{NeighbourSeen, summarise};
+use pollen_app::nearby::{NeighbourSeen, Neighbourhood, summarise};
 use pollen_app::notify::{notification_for, notifications_for, set_muted};
 use pollen_app::timeline::{Delivery, TimelineItem, TimelineMessage, TimelineQuery, timeline};
 use pollen_node::node::{Clock, ConversationId, IngestOutcome, Node, NodeEvent};
@@ -441,5 +441,51 @@ fn nearby_counts_neighbours_by_transport_and_storage_use() {
     assert_eq!(
         (s.carrying_for_others, s.storage_percent, s.last_uplink_secs),
         (12, 25, Some(T0))
+    );
+}
+
+#[test]
+fn the_neighbourhood_follows_appeared_and_left_and_words_the_nearby_screen() {
+    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let mut status = node("Ana", &clock).status().unwrap();
+    let mut hood = Neighbourhood::default();
+    assert_eq!(
+        hood.summary(&status).lines(T0),
+        [
+            "Nobody in reach",
+            "Carrying 0 messages for others",
+            "None of your messages is waiting",
+            "Storage: 0% used",
+            "Internet: not reached yet",
+        ]
+    );
+    hood.appeared("ble", "AA:01");
+    hood.appeared("ble", "AA:02");
+    hood.appeared("ble", "AA:02");
+    hood.appeared("lan", "pollen-1f");
+    hood.left("ble", "AA:01");
+    hood.left("ble", "never-seen");
+    hood.appeared("platform", "carrier");
+    hood.reached_relay(T0 - 600);
+    hood.reached_relay(T0 - 7_200);
+    status.carried_for_others = 1;
+    status.own_undelivered = 3;
+    let s = hood.summary(&status);
+    assert_eq!(s.neighbours, 3, "a repeated appearance counts once");
+    assert_eq!(
+        s.lines(T0),
+        [
+            "In reach: 1 over Bluetooth, 1 over Wi-Fi, 1 over phone link",
+            "Carrying 1 message for others",
+            "3 of your messages are waiting for their recipients",
+            "Storage: 0% used",
+            "Internet: last reached 10 min ago",
+        ]
+    );
+    hood.all_left("ble");
+    hood.all_left("lan");
+    assert_eq!(
+        hood.summary(&status).lines(T0)[0],
+        "In reach: 1 over phone link"
     );
 }

@@ -10,7 +10,8 @@ final class AppModel: ObservableObject {
     @Published private(set) var chats: [ChatInfo] = []
     @Published private(set) var contacts: [ContactInfo] = []
     @Published private(set) var status: NodeStatus?
-    @Published private(set) var neighbours: [NeighbourInfo] = []
+    /// The Nearby screen, worded by the core (who is in reach, what is carried).
+    @Published private(set) var nearby: NearbyInfo?
     /// Bumped on every change the node reports: open screens reload on it.
     @Published private(set) var revision = 0
     @Published var lastError: String?
@@ -36,10 +37,7 @@ final class AppModel: ObservableObject {
             for await event in events.stream {
                 switch event {
                 case .message(let message): await notify(message)
-                case .neighbour(let n, let here):
-                    neighbours.removeAll { $0.id == n.id }
-                    if here { neighbours.append(n) }
-                case .changed: break
+                case .neighbour, .changed: break
                 }
                 await refresh()
             }
@@ -50,9 +48,11 @@ final class AppModel: ObservableObject {
 
     /// Reloads the lists from the node.
     func refresh() async {
-        let lists = await run(refresh: false) { node in try (node.chatList(limit: 200), node.contacts(), node.status()) }
+        let lists = await run(refresh: false) { node in
+            try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby())
+        }
         guard let lists else { return }
-        (chats, contacts, status) = lists
+        (chats, contacts, status, nearby) = lists
         revision += 1
     }
 

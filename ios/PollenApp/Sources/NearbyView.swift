@@ -1,25 +1,20 @@
 import SwiftUI
 import PollenKit
 
-/// Who is in reach right now and what the node carries.
+/// Who is in reach right now, what this phone carries and when it last
+/// reached the internet: the core's lines (`PollenNode.nearby`), drawn.
 struct NearbyView: View {
     @EnvironmentObject private var model: AppModel
 
     var body: some View {
         List {
-            Section("Neighbours") {
-                if model.neighbours.isEmpty { Text("Nobody in reach").foregroundColor(.secondary) }
-                ForEach(model.neighbours, id: \.id) { n in
-                    Text("\(n.id) · \(String(describing: n.kind))")
-                }
+            ForEach(model.nearby?.lines ?? [], id: \.self) { line in
+                Text(line)
             }
             if let status = model.status {
-                Section("Carrying") {
-                    LabeledContent("Envelopes", value: "\(status.envelopesStored)")
-                    LabeledContent("For others", value: "\(status.carriedForOthers)")
-                    LabeledContent("Mine undelivered", value: "\(status.ownUndelivered)")
-                    LabeledContent("Mine delivered", value: "\(status.ownDelivered)")
+                Section("Mesh") {
                     LabeledContent("LAN", value: status.lanAddress ?? "off")
+                    LabeledContent("Links", value: "\(status.links)")
                 }
             }
         }

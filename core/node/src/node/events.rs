@@ -156,6 +156,11 @@ impl EventQueue {
         self.commit(mark);
     }
 
+    /// Whether committed events wait to be taken.
+    pub(crate) fn any_ready(&self) -> bool {
+        !self.ready.borrow().is_empty()
+    }
+
     /// Takes every ready event, oldest first.
     pub(crate) fn take(&self) -> Vec<NodeEvent> {
         std::mem::take(&mut *self.ready.borrow_mut())

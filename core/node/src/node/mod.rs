@@ -320,6 +320,12 @@ impl Node {
         self.events.take()
     }
 
+    /// Whether events wait for [`Node::take_events`]: the runtime wakes the
+    /// app's observer on this, whatever raised them.
+    pub fn has_events(&self) -> bool {
+        self.events.any_ready()
+    }
+
     /// One message as the UI shows it.
     pub fn message(
         &self,

@@ -367,7 +367,7 @@ impl BleCtl {
             let mut store = Watched::new(&mut node);
             let radio: &dyn BleRadio = &*s.radio;
             let out = f(&mut s.driver, radio, &mut store, self.clock.now_ms());
-            (out, store.changed)
+            (out, store.changed || node.has_events())
         };
         if changed {
             self.view.notify_one();
@@ -466,6 +466,12 @@ impl SyncStore for Watched<'_> {
     }
     fn handover(&mut self, id: &EnvelopeId, role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
         self.node.handover(id, role)
+    }
+    fn handed_over(&mut self, ids: &[EnvelopeId]) -> Result<(), SyncStoreError> {
+        self.node.handed_over(ids)
+    }
+    fn chunk(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        self.node.chunk(id)
     }
     fn interests(&mut self) -> Result<Interests, SyncStoreError> {
         self.node.interests()

@@ -62,7 +62,9 @@ impl Ctx {
             }
             self.ble.note_news();
         }
-        if s.opened + s.new_proofs + s.delivered > 0 {
+        // Whatever the session taught the node (messages, proofs, hand-overs
+        // of this node's own messages) is in its events.
+        if self.node.borrow().has_events() {
             self.view.notify_one();
         }
     }

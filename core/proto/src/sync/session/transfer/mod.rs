@@ -382,10 +382,7 @@ impl Transfer {
     }
 
     /// Pops queued items until one is still held here.
-    fn load_next(
-        &mut self,
-        store: &mut dyn SyncStore,
-    ) -> Result<Option<Ready>, SessionError> {
+    fn load_next(&mut self, store: &mut dyn SyncStore) -> Result<Option<Ready>, SessionError> {
         while let Some(Reverse((_, _, item))) = self.queue.pop() {
             match item {
                 SendItem::Fresh(secret) => {

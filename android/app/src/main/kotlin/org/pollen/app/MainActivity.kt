@@ -10,7 +10,6 @@ import android.widget.FrameLayout
 import android.widget.LinearLayout
 import android.widget.TextView
 import android.widget.Toast
-import java.util.concurrent.ConcurrentHashMap
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.MainScope
 import kotlinx.coroutines.cancel
@@ -18,7 +17,6 @@ import kotlinx.coroutines.launch
 import org.pollen.android.MeshPermissions
 import org.pollen.android.Pollen
 import org.pollen.android.PollenEvent
-import uniffi.pollen.NeighbourInfo
 
 /**
  * The app's one activity: on first run asks for a name, asks for the mesh
@@ -33,7 +31,6 @@ class MainActivity : Activity() {
     private var events: Job? = null
     private var connecting: Job? = null
     private var pendingName: String? = null
-    private val neighbours = ConcurrentHashMap<String, NeighbourInfo>()
     private var lost = false
     private lateinit var content: FrameLayout
     private lateinit var meshStatus: TextView
@@ -53,7 +50,7 @@ class MainActivity : Activity() {
         tabs = listOf(
             ConversationsScreen(this, ::openChat),
             contacts,
-            NearbyScreen(this) { neighbours.values },
+            NearbyScreen(this),
             SettingsScreen(this, scope, node, ::report),
         )
         content = FrameLayout(this)
@@ -128,7 +125,6 @@ class MainActivity : Activity() {
         events = null
         if (connected == null && node != null) lost = true
         node = connected
-        neighbours.clear()
         meshStatus.text = if (lost) LOST else STARTING
         meshStatus.visibility = if (connected == null) View.VISIBLE else View.GONE
         if (connected == null) return
@@ -138,12 +134,8 @@ class MainActivity : Activity() {
         refresh()
     }
 
-    private fun onEvent(event: PollenEvent) {
-        when (event) {
-            is PollenEvent.NeighbourAppeared -> neighbours[event.neighbour.id] = event.neighbour
-            is PollenEvent.NeighbourLeft -> neighbours.remove(event.neighbour.id)
-            else -> Unit
-        }
+    /** Every event may change what the screen shows; the core keeps the state (neighbours too). */
+    private fun onEvent(@Suppress("UNUSED_PARAMETER") event: PollenEvent) {
         refresh()
     }
 
@@ -241,7 +233,7 @@ class MainActivity : Activity() {
         private const val REQUEST_PHOTO = 2
 
         /** The line above the screens saying the mesh is not there (hidden while it runs). */
-        const val MESH_STATUS_ID = 0x7f0a0101
+        const val MESH_STATUS_ID = 0x7f0a0001
 
         /** Shown until the node first runs. */
         const val STARTING = "Starting the mesh…"

@@ -1,28 +1,27 @@
 package org.pollen.app
 
 import android.content.Context
+import android.widget.ArrayAdapter
+import android.widget.ListView
 import org.pollen.android.Pollen
-import uniffi.pollen.NeighbourInfo
 
-/** Who is in reach now and what this phone carries. */
-class NearbyScreen(context: Context, private val neighbours: () -> Collection<NeighbourInfo>) : Screen {
+/** Who is in reach now, what this phone carries and when it last reached the internet: the core's words, drawn. */
+class NearbyScreen(context: Context) : Screen {
     override val title = "Nearby"
-    private val text = context.label()
-    override val view = context.column(text)
+    private val adapter = ArrayAdapter<String>(context, android.R.layout.simple_list_item_1)
+    override val view = ListView(context).apply {
+        id = LINES_ID
+        adapter = this@NearbyScreen.adapter
+    }
 
     override suspend fun refresh(pollen: Pollen) {
-        val s = pollen.status()
-        val near = neighbours()
-        text.text = buildString {
-            appendLine(if (s.running) "Mesh running" else "Mesh stopped")
-            appendLine("LAN: ${s.lanAddress ?: "off"}")
-            appendLine("Neighbours: ${s.neighbours} over ${s.links} links")
-            near.forEach { appendLine("  · ${it.id} (${it.kind.name.lowercase()})") }
-            appendLine()
-            appendLine("Envelopes held: ${s.envelopesStored}")
-            appendLine("Carried for others: ${s.carriedForOthers}")
-            appendLine("Mine, not yet delivered: ${s.ownUndelivered}")
-            appendLine("Mine, delivered: ${s.ownDelivered}")
-        }
+        val lines = pollen.nearby().lines
+        adapter.clear()
+        adapter.addAll(lines)
+    }
+
+    companion object {
+        /** The list of the summary's lines. */
+        const val LINES_ID = 0x7f0a0501
     }
 }

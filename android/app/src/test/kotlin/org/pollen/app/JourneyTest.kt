@@ -161,6 +161,49 @@ class JourneyTest {
         println("     journey: Ana's timeline ${ana.timeline()}")
     }
 
+    @Test
+    fun whileChenIsAwayAnaSeesHowManyCarriedHerMessage() {
+        // Chen is not in range: only his card reaches Ana (pasted).
+        val chenCard = runBlocking {
+            Pollen.create(File(root, "chen").apply { mkdirs() }.path, "Chen").use { it.card() }
+        }
+        val anaApp = launch("ana")
+        val ana = anaApp.get()
+        until("first run asks for a name") { ana.findViewById<android.view.View>(FirstRunScreen.NAME_ID) is EditText }
+        ana.findViewById<EditText>(FirstRunScreen.NAME_ID).setText("Ana")
+        ana.findViewById<Button>(FirstRunScreen.CREATE_ID).performClick()
+        ShadowAlertDialog.getLatestAlertDialog()?.getButton(AlertDialog.BUTTON_NEGATIVE)?.performClick()
+        shadowOf(Looper.getMainLooper()).idle()
+        ana.window.decorView.button("Contacts").performClick()
+        val anaQr = ana.findViewById<ImageView>(ContactsScreen.QR_ID)
+        until("Ana's node is up (her own QR code is drawn)") { anaQr.drawable is BitmapDrawable }
+        ana.findViewById<EditText>(ContactsScreen.PASTE_ID).setText(chenCard)
+        ana.window.decorView.button("Add").performClick()
+        val contacts = ana.findViewById<ListView>(ContactsScreen.CONTACT_LIST_ID)
+        until("Chen is in Ana's contacts") { contacts.lines() == listOf("Chen") }
+        contacts.performItemClick(contacts, 0, 0)
+        until("Ana's chat with Chen opens") { ana.findViewById<ListView>(ChatScreen.TIMELINE_ID) != null }
+
+        ana.send("I left water at the school")
+        // The carrier node in range takes a copy and acknowledges it.
+        try {
+            until("Ana sees her message carried", timeoutMs = 30_000) {
+                ana.timeline().contains("me · carried by 1: I left water at the school")
+            }
+        } catch (e: AssertionError) {
+            throw AssertionError("${e.message}; Ana's timeline: ${ana.timeline()}", e)
+        }
+        println("     journey: Ana's timeline while Chen is away ${ana.timeline()}")
+
+        // The Nearby screen: the carrier in reach, her message waiting.
+        ana.window.decorView.button("Nearby").performClick()
+        val nearby = { ana.findViewById<ListView>(NearbyScreen.LINES_ID)?.lines().orEmpty() }
+        until("Nearby shows the carrier and the waiting message") {
+            nearby().containsAll(listOf("In reach: 1 over phone link", "1 of your messages is waiting for its recipient"))
+        }
+        println("     journey: Ana's Nearby screen ${nearby()}")
+    }
+
     private fun fromAna(title: String?) = title == "Ana"
 
     private companion object {

@@ -17,6 +17,7 @@ import uniffi.pollen.ConversationInfo
 import uniffi.pollen.ExportInfo
 import uniffi.pollen.IdentityInfo
 import uniffi.pollen.ImportInfo
+import uniffi.pollen.NearbyInfo
 import uniffi.pollen.KeyChangeInfo
 import uniffi.pollen.MessageCursor
 import uniffi.pollen.MessagePage
@@ -165,6 +166,9 @@ class Pollen private constructor(
 
     /** Counts and network state. */
     suspend fun status(): NodeStatus = call { status() }
+
+    /** The Nearby screen's summary (who is in reach, what is carried), worded by the core. */
+    suspend fun nearby(): NearbyInfo = call { nearby() }
 
     /** Writes everything a stranger may carry to a bundle file. */
     suspend fun exportBundle(path: String): ExportInfo = node.exportBundle(path)
