@@ -22,6 +22,7 @@ class ContactsScreen(
     private val pollen: () -> Pollen?,
     private val photograph: () -> Unit,
     private val report: (Throwable) -> Unit,
+    private val newGroup: () -> Unit = {},
     private val openChat: (conversationId: String, title: String) -> Unit,
 ) : Screen {
     override val title = "Contacts"
@@ -51,6 +52,7 @@ class ContactsScreen(
                 true
             }
         },
+        context.button("New group") { newGroup() },
     ).apply { (getChildAt(4).layoutParams as LinearLayout.LayoutParams).apply { height = 0; weight = 1f } }
 
     /** A photo came back from the camera: add the card in it, if any. */

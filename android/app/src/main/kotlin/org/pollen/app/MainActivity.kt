@@ -46,7 +46,7 @@ class MainActivity : Activity() {
         super.onCreate(savedInstanceState)
         mesh = (application as? MeshProvider)?.meshFor(this) ?: ServiceMesh(this)
         val node = { pollen }
-        contacts = ContactsScreen(this, scope, node, ::photograph, ::report, ::openChat)
+        contacts = ContactsScreen(this, scope, node, ::photograph, ::report, { show(NewGroupScreen(this, scope, node, ::report, ::openChat)) }, ::openChat)
         tabs = listOf(
             ConversationsScreen(this, ::openChat),
             contacts,

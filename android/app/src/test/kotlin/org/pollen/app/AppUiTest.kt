@@ -78,6 +78,54 @@ class AppUiTest {
     }
 
     @Test
+    fun aGroupIsMadeFromContactsAndItsChatOpens() {
+        runBlocking { ana.addContactFromInput(chen.card()) }
+        var opened: Pair<String, String>? = null
+        var asked = false
+        val contacts = ContactsScreen(context, scope, { ana }, {}, { errors += it }, { asked = true }) { id, title ->
+            opened = id to title
+        }
+        contacts.view.button("New group").performClick()
+        assertTrue("the contacts screen asks for the new-group screen", asked)
+
+        val group = NewGroupScreen(context, scope, { ana }, { errors += it }) { id, title -> opened = id to title }
+        runBlocking { group.refresh(ana) }
+        val members = group.view.findViewById<ListView>(NewGroupScreen.MEMBERS_ID)
+        assertEquals(listOf("Chen"), members.lines())
+        group.view.findViewById<EditText>(NewGroupScreen.NAME_ID).setText("Stage crew")
+        members.performItemClick(members, 0, 0)
+        group.view.button("Create").performClick()
+        until("the group's chat opens") { opened != null }
+        val (id, title) = opened!!
+        assertEquals("Stage crew", title)
+
+        val chat = ChatScreen(context, id, title, scope, { ana }, { errors += it })
+        chat.view.findViewById<EditText>(ChatScreen.DRAFT_ID).setText("doors at eight")
+        chat.view.findViewById<Button>(ChatScreen.SEND_ID).performClick()
+        val timeline = chat.view.findViewById<ListView>(ChatScreen.TIMELINE_ID)
+        until("the message is in the group's timeline") { timeline.lines().contains("me · sent: doors at eight") }
+        val chats = runBlocking { ana.chatList() }
+        assertEquals("the group is in the chat list", listOf("Stage crew"), chats.map { it.title })
+    }
+
+    @Test
+    fun aGroupWithoutANameIsRefusedWithTheCoresReason() {
+        runBlocking { ana.addContactFromInput(chen.card()) }
+        val group = NewGroupScreen(context, scope, { ana }, { errors += it }) { _, _ -> }
+        runBlocking { group.refresh(ana) }
+        val members = group.view.findViewById<ListView>(NewGroupScreen.MEMBERS_ID)
+        members.performItemClick(members, 0, 0)
+        group.view.button("Create").performClick()
+        val deadline = System.currentTimeMillis() + 20_000
+        while (errors.isEmpty() && System.currentTimeMillis() < deadline) {
+            shadowOf(Looper.getMainLooper()).idle()
+            Thread.sleep(10)
+        }
+        assertEquals("one clear error", 1, errors.size)
+        assertTrue("no group was made", runBlocking { ana.chatList() }.none { it.kind.name == "GROUP" })
+    }
+
+    @Test
     fun aPastedContactStartsAChatAndTheMessageIsSent() {
         var opened: Pair<String, String>? = null
         val contacts = ContactsScreen(context, scope, { ana }, {}, { errors += it }) { id, title -> opened = id to title }

@@ -6,15 +6,18 @@ import android.content.Context
 import android.content.Intent
 import android.content.IntentFilter
 import android.os.Build
+import android.os.PowerManager
 
 /**
  * The platform states the running mesh follows: Bluetooth switched on or off
- * (the BLE transport stops and starts with it) and the screen on or off.
+ * (the BLE transport stops and starts with it), the screen on or off, and
+ * the battery saver switched on or off (the power mode is asked again).
  * It only translates broadcasts; [PollenService] acts on them.
  */
 class MeshStateReceiver(
     private val bluetooth: (on: Boolean) -> Unit,
     private val screen: (on: Boolean) -> Unit,
+    private val batterySaver: () -> Unit = {},
 ) : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {
         when (intent.action) {
@@ -26,6 +29,7 @@ class MeshStateReceiver(
                 }
             Intent.ACTION_SCREEN_ON -> screen(true)
             Intent.ACTION_SCREEN_OFF -> screen(false)
+            PowerManager.ACTION_POWER_SAVE_MODE_CHANGED -> batterySaver()
         }
     }
 
@@ -35,6 +39,7 @@ class MeshStateReceiver(
             addAction(BluetoothAdapter.ACTION_STATE_CHANGED)
             addAction(Intent.ACTION_SCREEN_ON)
             addAction(Intent.ACTION_SCREEN_OFF)
+            addAction(PowerManager.ACTION_POWER_SAVE_MODE_CHANGED)
         }
         if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU) {
             context.registerReceiver(this, filter, Context.RECEIVER_NOT_EXPORTED)

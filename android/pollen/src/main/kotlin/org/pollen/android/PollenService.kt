@@ -49,6 +49,7 @@ class PollenService : Service() {
             screenOn = on
             applyPower()
         },
+        batterySaver = { applyPower() },
     )
     @Volatile private var screenOn = true
     @Volatile private var appInFront = false

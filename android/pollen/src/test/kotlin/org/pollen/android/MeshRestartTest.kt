@@ -100,6 +100,15 @@ class MeshRestartTest {
         // Another app in front: balanced.
         service.setAppInFront(false)
         until("background mode applied") { applied(BlePowerMode.BACKGROUND, AdvertiseSettings.ADVERTISE_MODE_LOW_POWER) }
+
+        // The battery saver comes on: saver mode at once, and back when it goes off.
+        val power = shadowOf(app.getSystemService(android.os.PowerManager::class.java))
+        power.setIsPowerSaveMode(true)
+        app.sendBroadcast(Intent(android.os.PowerManager.ACTION_POWER_SAVE_MODE_CHANGED))
+        until("saver mode on battery saver") { applied(BlePowerMode.SAVER, AdvertiseSettings.ADVERTISE_MODE_LOW_POWER) }
+        power.setIsPowerSaveMode(false)
+        app.sendBroadcast(Intent(android.os.PowerManager.ACTION_POWER_SAVE_MODE_CHANGED))
+        until("background mode after the saver") { applied(BlePowerMode.BACKGROUND, AdvertiseSettings.ADVERTISE_MODE_LOW_POWER) }
         controller.destroy()
     }
 
