@@ -153,6 +153,14 @@ pub enum PollenError {
         /// What is wrong.
         why: String,
     },
+    /// Not a relay address (`pollen-relay://HOST:PORT/KEY`).
+    #[error("invalid relay address {address:?}: {why}")]
+    InvalidRelay {
+        /// The address given.
+        address: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// `shutdown` was called; the node can no longer be used.
     #[error("the node was shut down")]
     ShutDown,

@@ -7,6 +7,7 @@
 //! - [`records`]: what the UI shows, as plain records and enums;
 //! - [`app`]: the app model (chat list, timelines, notifications) from `pollen-app`;
 //! - [`nearby`]: the Nearby screen, from the neighbours the host reports;
+//! - [`uplink`]: relays, reached by the runtime or in one session now;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //! - [`PlatformTransport`]: links the platform opens (Bonjour, a loopback),
@@ -27,6 +28,7 @@ pub mod gatt;
 pub mod nearby;
 mod node;
 pub mod records;
+pub mod uplink;
 
 pub use callbacks::{BleRadio, CallbackError, PlatformTransport, PollenListener};
 pub use error::PollenError;

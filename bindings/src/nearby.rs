@@ -66,6 +66,11 @@ pub(crate) fn observe(hood: &SharedNeighbourhood, event: &HostEvent) {
     }
 }
 
+/// A session with a relay finished: the internet was reached now.
+pub(crate) fn reached_relay(hood: &SharedNeighbourhood) {
+    lock(hood).reached_relay(now_secs());
+}
+
 /// The runtime stopped: nobody is in reach any more.
 pub(crate) fn stopped(hood: &SharedNeighbourhood) {
     let mut hood = lock(hood);

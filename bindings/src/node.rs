@@ -91,7 +91,7 @@ impl PollenNode {
     }
 
     /// Runs `f` on the host thread; resolves with its result.
-    async fn on_host_async<T: Send + 'static>(
+    pub(crate) async fn on_host_async<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Core) -> Result<T, PollenError> + Send + 'static,
     ) -> Result<T, PollenError> {
@@ -376,14 +376,19 @@ impl PollenNode {
             .set_transport(transport.map(|t| Arc::new(Transport(t)) as _));
     }
 
-    /// Starts the runtime: the LAN (if `options.lan`) and platform links.
+    /// Starts the runtime: the LAN (if `options.lan`) with the relays saved
+    /// by `set_relays`, and platform links.
     pub async fn start(&self, options: RunOptions) -> Result<(), PollenError> {
+        let saved = self
+            .on_host_async(|core: &mut Core| Ok(pollen_app::relays::relays(&core.node.borrow())?))
+            .await?;
+        let relays = crate::uplink::parse(&saved)?;
         let options = HostOptions {
             lan: options.lan,
             listen: options.listen,
             mdns: options.mdns,
             peers: options.peers,
-            relays: Vec::new(),
+            relays,
             max_links: None,
         };
         Ok(self.host.start(options).await?)

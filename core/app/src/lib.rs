@@ -11,6 +11,7 @@
 //! - [`mute`]: muted chats.
 //! - [`nearby`]: the Nearby screen's summary.
 //! - [`power`]: the Bluetooth power mode the screen and the app's state call for.
+//! - [`relays`]: the relays the user gave, kept across restarts.
 //!
 //! Arrows: `pollen-ffi → pollen-app → pollen-node`.
 
@@ -20,6 +21,7 @@ pub mod mute;
 pub mod nearby;
 pub mod notify;
 pub mod power;
+pub mod relays;
 pub mod timeline;
 
 use pollen_node::NodeError;

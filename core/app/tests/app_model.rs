@@ -489,3 +489,26 @@ fn the_neighbourhood_follows_appeared_and_left_and_words_the_nearby_screen() {
         "In reach: 1 over phone link"
     );
 }
+
+#[test]
+fn relays_are_kept_in_order_without_blanks_or_repeats_and_survive_a_reopen() {
+    use pollen_app::relays::{relays, set_relays};
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("ana");
+    let a = "pollen-relay://relay.example:7000/".to_owned() + &"ab".repeat(32);
+    let b = "pollen-relay://10.0.0.2:7000/".to_owned() + &"cd".repeat(32);
+    {
+        let node = Node::init(&dir, "Ana", Box::new(pollen_node::node::SystemClock)).unwrap();
+        assert!(relays(&node).unwrap().is_empty());
+        let kept = set_relays(
+            &node,
+            &[format!("  {a} "), String::new(), b.clone(), a.clone()],
+        )
+        .unwrap();
+        assert_eq!(kept, [a.clone(), b.clone()]);
+    }
+    let node = Node::open(&dir, Box::new(pollen_node::node::SystemClock)).unwrap();
+    assert_eq!(relays(&node).unwrap(), [a, b]);
+    set_relays(&node, &[]).unwrap();
+    assert!(relays(&node).unwrap().is_empty());
+}

@@ -1,11 +1,13 @@
 import BackgroundTasks
 import UIKit
+import UserNotifications
 
 /// Starts the node at launch, also when iOS relaunches the app in the
 /// background (Core Bluetooth state restoration, a background refresh),
-/// and asks for background refreshes to sync with whoever is in reach.
+/// asks for background refreshes to hand mail to the relays the user gave,
+/// and opens the chat of a tapped notification.
 @MainActor
-final class AppDelegate: NSObject, UIApplicationDelegate {
+final class AppDelegate: NSObject, UIApplicationDelegate, UNUserNotificationCenterDelegate {
     /// Listed in project.yml as BGTaskSchedulerPermittedIdentifiers.
     static let refreshTask = "org.pollen.app.refresh"
     let model = AppModel()
@@ -17,8 +19,32 @@ final class AppDelegate: NSObject, UIApplicationDelegate {
         BGTaskScheduler.shared.register(forTaskWithIdentifier: Self.refreshTask, using: nil) { task in
             Task { @MainActor in self.refresh(task) }
         }
+        UNUserNotificationCenter.current().delegate = self
         Task { await self.model.start() }
         return true
+    }
+
+    /// A tapped notification: its chat opens (the core put the chat's id in it).
+    nonisolated func userNotificationCenter(
+        _ center: UNUserNotificationCenter,
+        didReceive response: UNNotificationResponse,
+        withCompletionHandler completionHandler: @escaping () -> Void
+    ) {
+        let id = response.notification.request.content.userInfo["conversationId"] as? String
+        Task { @MainActor in
+            if let id { await self.model.openChat(conversationId: id) }
+            completionHandler()
+        }
+    }
+
+    /// In the foreground the app model already decided a notification is
+    /// due (never for the chat on screen): show it as a banner.
+    nonisolated func userNotificationCenter(
+        _ center: UNUserNotificationCenter,
+        willPresent notification: UNNotification,
+        withCompletionHandler completionHandler: @escaping (UNNotificationPresentationOptions) -> Void
+    ) {
+        completionHandler([.banner, .list, .sound])
     }
 
     /// The scene went to the background or came back (a SwiftUI app gets no
@@ -35,11 +61,20 @@ final class AppDelegate: NSObject, UIApplicationDelegate {
         try? BGTaskScheduler.shared.submit(request)
     }
 
-    /// The node is already running: give its sessions the task's time.
+    /// The node is already running and syncs with whoever is in reach; the
+    /// task's seconds of network go to the relays the user gave, one session
+    /// each (this phone's mail and what it carries go up, its own comes down).
     private func refresh(_ task: BGTask) {
         schedule()
+        let model = self.model
         let work = Task {
-            try? await Task.sleep(nanoseconds: 25_000_000_000)
+            let saved = await model.run(refresh: false) { node in try node.relays() }
+            let relays = saved ?? []
+            for relay in relays {
+                if Task.isCancelled { break }
+                _ = try? await model.pollen?.node.syncRelay(address: relay)
+            }
+            await model.refresh()
             task.setTaskCompleted(success: true)
         }
         task.expirationHandler = {

@@ -12,6 +12,12 @@ final class AppModel: ObservableObject {
     @Published private(set) var status: NodeStatus?
     /// The Nearby screen, worded by the core (who is in reach, what is carried).
     @Published private(set) var nearby: NearbyInfo?
+    /// The relays the user gave (kept by the core across restarts).
+    @Published private(set) var relays: [String] = []
+    /// The tab on screen, and the chats open on the Chats tab (a tapped
+    /// notification pushes its chat).
+    @Published var tab = Tab.chats
+    @Published var chatPath: [ChatInfo] = []
     /// Bumped on every change the node reports: open screens reload on it.
     @Published private(set) var revision = 0
     @Published var lastError: String?
@@ -49,10 +55,10 @@ final class AppModel: ObservableObject {
     /// Reloads the lists from the node.
     func refresh() async {
         let lists = await run(refresh: false) { node in
-            try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby())
+            try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby(), node.relays())
         }
         guard let lists else { return }
-        (chats, contacts, status, nearby) = lists
+        (chats, contacts, status, nearby, relays) = lists
         revision += 1
     }
 
@@ -70,6 +76,24 @@ final class AppModel: ObservableObject {
             return nil
         }
     }
+
+    /// Shows a chat on the Chats tab (a tapped notification).
+    func openChat(conversationId: String) async {
+        await refresh()
+        guard let chat = chats.first(where: { $0.conversationId == conversationId }) else { return }
+        tab = .chats
+        chatPath = [chat]
+    }
+
+    /// Adds a relay (`pollen-relay://HOST:PORT/KEY`); the core refuses a bad
+    /// one with its reason, shown as the last error.
+    func addRelay(_ address: String) async {
+        let all = relays + [address]
+        await run { try $0.setRelays(addresses: all) }
+    }
+
+    /// The app's tabs.
+    enum Tab: Hashable { case chats, contacts, nearby, settings }
 
     /// Posts what the app model says a new message warrants.
     private func notify(_ message: MessageInfo) async {

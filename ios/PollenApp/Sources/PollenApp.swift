@@ -8,15 +8,21 @@ struct PollenApp: App {
 
     var body: some Scene {
         WindowGroup {
-            TabView {
-                NavigationStack { ConversationsView() }
-                    .tabItem { Label("Chats", systemImage: "bubble.left.and.bubble.right") }
+            TabView(selection: Binding(get: { delegate.model.tab }, set: { delegate.model.tab = $0 })) {
+                NavigationStack(path: Binding(get: { delegate.model.chatPath }, set: { delegate.model.chatPath = $0 })) {
+                    ConversationsView()
+                }
+                .tabItem { Label("Chats", systemImage: "bubble.left.and.bubble.right") }
+                .tag(AppModel.Tab.chats)
                 NavigationStack { ContactsView() }
                     .tabItem { Label("Contacts", systemImage: "person.2") }
+                    .tag(AppModel.Tab.contacts)
                 NavigationStack { NearbyView() }
                     .tabItem { Label("Nearby", systemImage: "dot.radiowaves.left.and.right") }
+                    .tag(AppModel.Tab.nearby)
                 NavigationStack { SettingsView() }
                     .tabItem { Label("Settings", systemImage: "gear") }
+                    .tag(AppModel.Tab.settings)
             }
             .environmentObject(delegate.model)
         }

@@ -1,12 +1,13 @@
 import SwiftUI
 import PollenKit
 
-/// Identity, storage, new groups and channels, and the last error.
+/// Identity, storage, new groups and channels, relays, and the last error.
 struct SettingsView: View {
     @EnvironmentObject private var model: AppModel
     @State private var channel = ""
     @State private var group = ""
     @State private var members: Set<String> = []
+    @State private var relay = ""
 
     var body: some View {
         Form {
@@ -33,6 +34,11 @@ struct SettingsView: View {
                         set: { _ in members.formSymmetricDifference([contact.alias]) }))
                 }
                 Button("Create") { Task { await model.run { try $0.createGroup(name: group, members: Array(members)) } } }
+            }
+            Section("Relays (internet uplink)") {
+                ForEach(model.relays, id: \.self) { Text($0).font(.caption) }
+                TextField("pollen-relay://host:port/key", text: $relay)
+                Button("Add relay") { Task { await model.addRelay(relay); relay = "" } }
             }
             if let error = model.lastError {
                 Section("Last error") { Text(error).font(.caption) }

@@ -8,7 +8,7 @@ import kotlinx.coroutines.launch
 import org.pollen.android.Pollen
 import org.pollen.android.PollenService
 
-/** Identity, storage, public channels, and stopping the mesh. */
+/** Identity, storage, public channels, relays (the internet uplink), and stopping the mesh. */
 class SettingsScreen(
     private val context: Context,
     private val scope: CoroutineScope,
@@ -18,10 +18,17 @@ class SettingsScreen(
     override val title = "Settings"
     private val identity = context.label().apply { setTextIsSelectable(true) }
     private val channel = EditText(context).apply { hint = "#channel" }
+    private val relays = context.label(size = 12f).apply { id = RELAYS_ID }
+    private val relay = EditText(context).apply {
+        id = RELAY_ID
+        hint = "pollen-relay://host:port/key"
+    }
 
     override val view = context.column(
         identity,
         context.row(channel, context.button("Join") { join() }),
+        relays,
+        context.row(relay, context.button("Add relay") { addRelay() }),
         context.button("Stop the mesh") { PollenService.stop(context) },
     )
 
@@ -39,6 +46,22 @@ class SettingsScreen(
         }
     }
 
+    /** Saves one more relay; the core refuses a bad address with its reason. Used from the mesh's next start. */
+    private fun addRelay() {
+        val node = pollen() ?: return
+        val address = relay.text.toString().trim()
+        if (address.isEmpty()) return
+        scope.launch {
+            try {
+                node.setRelays(node.relays() + address)
+                relay.setText("")
+                refresh(node)
+            } catch (e: Exception) {
+                report(e)
+            }
+        }
+    }
+
     override suspend fun refresh(pollen: Pollen) {
         val s = pollen.status()
         identity.text = buildString {
@@ -47,5 +70,16 @@ class SettingsScreen(
             appendLine("Storage: ${Formatter.formatFileSize(context, s.storageBytes.toLong())} of ${Formatter.formatFileSize(context, s.storageCapBytes.toLong())}")
             appendLine("Contacts ${s.contacts}, conversations ${s.conversations}, messages ${s.messages}")
         }
+        val saved = pollen.relays()
+        relays.text = if (saved.isEmpty()) "No relay: messages leave only through people nearby" else "Relays:\n" + saved.joinToString("\n")
+    }
+
+    /** View ids the UI tests find views by. */
+    companion object {
+        /** The relays saved. */
+        const val RELAYS_ID = 0x7f0a0701
+
+        /** The relay address field. */
+        const val RELAY_ID = 0x7f0a0702
     }
 }

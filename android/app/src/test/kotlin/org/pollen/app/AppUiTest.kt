@@ -126,6 +126,34 @@ class AppUiTest {
     }
 
     @Test
+    fun aRelayIsSavedFromSettingsAndABadOneIsRefusedWithItsReason() {
+        val settings = SettingsScreen(context, scope, { ana }, { errors += it })
+        runBlocking { settings.refresh(ana) }
+        val saved = settings.view.findViewById<android.widget.TextView>(SettingsScreen.RELAYS_ID)
+        assertTrue(saved.text.startsWith("No relay"))
+        val field = settings.view.findViewById<EditText>(SettingsScreen.RELAY_ID)
+
+        field.setText("relay.example:7000")
+        settings.view.button("Add relay").performClick()
+        val deadline = System.currentTimeMillis() + 20_000
+        while (errors.isEmpty() && System.currentTimeMillis() < deadline) {
+            shadowOf(Looper.getMainLooper()).idle()
+            Thread.sleep(10)
+        }
+        val refused = errors.single()
+        assertTrue("the core's reason: $refused", refused.message.orEmpty().contains("pollen-relay://"))
+        errors.clear()
+        assertEquals("nothing saved", emptyList<String>(), runBlocking { ana.relays() })
+
+        val good = "pollen-relay://relay.example:7000/" + "ab".repeat(32)
+        field.setText(good)
+        settings.view.button("Add relay").performClick()
+        until("the relay is listed") { saved.text.contains(good) }
+        assertEquals(listOf(good), runBlocking { ana.relays() })
+        assertEquals("the field is cleared", "", field.text.toString())
+    }
+
+    @Test
     fun aPastedContactStartsAChatAndTheMessageIsSent() {
         var opened: Pair<String, String>? = null
         val contacts = ContactsScreen(context, scope, { ana }, {}, { errors += it }) { id, title -> opened = id to title }

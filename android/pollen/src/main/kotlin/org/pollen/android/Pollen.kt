@@ -18,6 +18,7 @@ import uniffi.pollen.ExportInfo
 import uniffi.pollen.IdentityInfo
 import uniffi.pollen.ImportInfo
 import uniffi.pollen.NearbyInfo
+import uniffi.pollen.RelaySyncInfo
 import uniffi.pollen.KeyChangeInfo
 import uniffi.pollen.MessageCursor
 import uniffi.pollen.MessagePage
@@ -175,6 +176,15 @@ class Pollen private constructor(
 
     /** Reads a bundle file. */
     suspend fun importBundle(path: String): ImportInfo = node.importBundle(path)
+
+    /** Saves the relays (`pollen-relay://HOST:PORT/KEY`) the mesh reaches from its next start; a bad one throws. */
+    suspend fun setRelays(addresses: List<String>): List<String> = call { setRelays(addresses) }
+
+    /** The relays saved. */
+    suspend fun relays(): List<String> = call { relays() }
+
+    /** One session with a relay now (a background job's few seconds of network). */
+    suspend fun syncRelay(address: String): RelaySyncInfo = node.syncRelay(address)
 
     /** Starts the runtime: LAN if asked and the platform transport's links. */
     suspend fun start(options: RunOptions): Unit = node.start(options)

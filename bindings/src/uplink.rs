@@ -1,0 +1,94 @@
+//! The internet uplink for phones: relays the runtime reaches whenever the
+//! LAN is on (`set_relays`, used at the next `start`), and one session with a
+//! relay now (`sync_relay`), for a background task (iOS `BGAppRefreshTask`)
+//! that gets a few seconds of network and must use them.
+
+use crate::PollenNode;
+use crate::error::PollenError;
+use crate::nearby;
+use pollen_runtime::host::Core;
+use pollen_runtime::relay::RelayAddress;
+use tokio::sync::oneshot;
+
+/// What one session with a relay did.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct RelaySyncInfo {
+    /// Both sides finished (else `error` says why it ended early; what was
+    /// committed before stands).
+    pub finished: bool,
+    /// Envelopes handed to the relay (this phone's and those it carried).
+    pub sent: u64,
+    /// Messages for this phone that came down and opened.
+    pub opened: u64,
+    /// This phone's messages now known delivered.
+    pub delivered: u64,
+    /// Why the session ended early.
+    pub error: Option<String>,
+}
+
+/// Reads relay addresses; the first bad one is the error.
+pub(crate) fn parse(addresses: &[String]) -> Result<Vec<RelayAddress>, PollenError> {
+    addresses
+        .iter()
+        .map(|a| {
+            a.parse()
+                .map_err(
+                    |e: pollen_runtime::relay::RelayAddressError| PollenError::InvalidRelay {
+                        address: a.clone(),
+                        why: e.to_string(),
+                    },
+                )
+        })
+        .collect()
+}
+
+#[uniffi::export]
+impl PollenNode {
+    /// The relays (`pollen-relay://HOST:PORT/KEY`) the runtime syncs with
+    /// whenever it can reach them, from the next `start` on, kept across
+    /// restarts; a bad address is refused and nothing changes. Returns what
+    /// was kept (trimmed, without blanks or repeats).
+    pub fn set_relays(&self, addresses: Vec<String>) -> Result<Vec<String>, PollenError> {
+        parse(&addresses)?;
+        self.write(move |n| Ok(pollen_app::relays::set_relays(n, &addresses)?))
+    }
+
+    /// The relays saved with `set_relays`.
+    pub fn relays(&self) -> Result<Vec<String>, PollenError> {
+        self.read(|n| Ok(pollen_app::relays::relays(n)?))
+    }
+
+    /// One session with a relay now: this phone hands over what it holds
+    /// and takes its own mail. Works whether or not the runtime is started.
+    pub async fn sync_relay(&self, address: String) -> Result<RelaySyncInfo, PollenError> {
+        let relay = parse(std::slice::from_ref(&address))?.remove(0);
+        let hood = self.neighbourhood.clone();
+        let done = self
+            .on_host_async(move |core: &mut Core| {
+                let (tx, rx) = oneshot::channel();
+                let node = core.node.clone();
+                let view = core.view.clone();
+                tokio::task::spawn_local(async move {
+                    let outcome =
+                        pollen_runtime::sync_once_with(&relay.host_port, &node, Some(relay.key))
+                            .await;
+                    // The observer tells the app what came down.
+                    view.notify_one();
+                    let _ = tx.send(outcome);
+                });
+                Ok(rx)
+            })
+            .await?;
+        let outcome = done.await.map_err(|_| PollenError::ShutDown)??;
+        if outcome.error.is_none() {
+            nearby::reached_relay(&hood);
+        }
+        Ok(RelaySyncInfo {
+            finished: outcome.error.is_none(),
+            sent: outcome.stats.envelopes_sent,
+            opened: outcome.opened,
+            delivered: outcome.delivered,
+            error: outcome.error.map(|e| e.to_string()),
+        })
+    }
+}
