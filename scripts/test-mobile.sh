@@ -9,6 +9,7 @@
 #   4. Robolectric, offline: the foreground service runs the node and
 #      follows Bluetooth, permissions, process death and boot; the app's
 #      screens; the journey of two apps (own cores) through a carrier;
+#      every screen drawn (native graphics) into docs/screenshots/;
 #   5. every hand-written Swift file parses (tree-sitter-swift);
 #   6. no Swift or Kotlin spells the GATT UUIDs: they come from the core's
 #      gattContract() (scripts/gatt_literals.py, with a planted literal).
@@ -46,9 +47,11 @@ echo "--> Robolectric (SDK 35, offline): the service and its restarts; the app's
 java -Djna.library.path="$LIB_DIR" \
     -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
     -Dpollen.manifest="$ROOT/android/pollen/src/main/AndroidManifest.xml" \
+    -Dpollen.screenshots="$ROOT/docs/screenshots" \
     -cp "$CLASSES:$ROBOLECTRIC_CP:$ANDROID_ALL_35:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_STDLIB" \
     org.pollen.android.JUnitSummaryKt org.pollen.android.PollenServiceTest org.pollen.android.MeshRestartTest \
-    org.pollen.app.AppUiTest org.pollen.app.ServiceMeshTest org.pollen.app.JourneyTest
+    org.pollen.app.AppUiTest org.pollen.app.ServiceMeshTest org.pollen.app.JourneyTest \
+    org.pollen.app.ScreenshotTest
 
 echo "--> Swift syntax: the hand-written Swift (the generated file is checked by test-bindings.sh)"
 scripts/swift-syntax.sh ios

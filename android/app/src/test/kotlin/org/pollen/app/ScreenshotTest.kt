@@ -1,0 +1,130 @@
+package org.pollen.app
+
+import android.content.Context
+import android.graphics.Bitmap
+import android.graphics.Canvas
+import android.graphics.Color
+import android.os.Handler
+import android.os.Looper
+import android.view.View
+import android.widget.EditText
+import android.widget.FrameLayout
+import java.io.File
+import java.nio.file.Files
+import kotlin.coroutines.CoroutineContext
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.pollen.android.Pollen
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.annotation.Config
+import org.robolectric.annotation.GraphicsMode
+
+/**
+ * Every screen drawn with real content (two people's nodes, a conversation
+ * between them carried by a bundle file) under Robolectric's native
+ * graphics, into PNG files: `docs/screenshots/` when scripts/test-mobile.sh
+ * passes `-Dpollen.screenshots=…`, else a temporary directory.
+ */
+@RunWith(RobolectricTestRunner::class)
+@Config(sdk = [35], manifest = Config.NONE)
+@GraphicsMode(GraphicsMode.Mode.NATIVE)
+class ScreenshotTest {
+    private lateinit var dir: File
+    private lateinit var ana: Pollen
+    private lateinit var chen: Pollen
+    private val scope = CoroutineScope(SupervisorJob() + object : CoroutineDispatcher() {
+        private val handler = Handler(Looper.getMainLooper())
+        override fun dispatch(context: CoroutineContext, block: Runnable) {
+            handler.post(block)
+        }
+    })
+    /** The app's theme (its manifest's), which the test runs without. */
+    private val context: Context by lazy {
+        android.view.ContextThemeWrapper(RuntimeEnvironment.getApplication(), android.R.style.Theme_Material_Light)
+    }
+    private val out: File by lazy {
+        (System.getProperty("pollen.screenshots")?.let(::File) ?: File(dir, "screenshots")).apply { mkdirs() }
+    }
+
+    @Before
+    fun nodes() {
+        dir = Files.createTempDirectory("pollen-shots").toFile()
+        ana = runBlocking { Pollen.create(File(dir, "ana").path, "Ana") }
+        chen = runBlocking { Pollen.create(File(dir, "chen").path, "Chen") }
+    }
+
+    @After
+    fun close() {
+        scope.cancel()
+        ana.close()
+        chen.close()
+        dir.deleteRecursively()
+    }
+
+    /** Lays [screen] out on a 1080 × 1920 phone and writes it to `<name>.png`. */
+    private fun shoot(name: String, screen: Screen) {
+        runBlocking { screen.refresh(ana) }
+        shadowOf(Looper.getMainLooper()).idle()
+        val frame = FrameLayout(context).apply {
+            setBackgroundColor(Color.WHITE)
+            addView(screen.view)
+        }
+        frame.measure(
+            View.MeasureSpec.makeMeasureSpec(WIDTH, View.MeasureSpec.EXACTLY),
+            View.MeasureSpec.makeMeasureSpec(HEIGHT, View.MeasureSpec.EXACTLY),
+        )
+        frame.layout(0, 0, WIDTH, HEIGHT)
+        val bitmap = Bitmap.createBitmap(WIDTH, HEIGHT, Bitmap.Config.ARGB_8888)
+        frame.draw(Canvas(bitmap))
+        frame.removeAllViews()
+        // Real content, not an empty screen: enough ink (text, controls).
+        var ink = 0
+        for (y in 0 until HEIGHT step 4) for (x in 0 until WIDTH step 4) {
+            if (Color.red(bitmap.getPixel(x, y)) < 200) ink++
+        }
+        File(out, "$name.png").outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
+        assertTrue("$name shows text ($ink inked samples)", ink > 30)
+    }
+
+    @Test
+    fun everyScreenIsDrawnWithRealContent() {
+        runBlocking {
+            ana.addContactFromInput(chen.card())
+            chen.addContactFromInput(ana.card())
+            ana.sendDirect("Chen", "The bridge is out. Take the ferry at six?")
+            chen.sendDirect("Ana", "Yes! I'll bring water for the queue.")
+            val bundle = File(dir, "chen.bundle").path
+            chen.exportBundle(bundle)
+            ana.importBundle(bundle)
+            ana.joinChannel("festival-info")
+        }
+        val chat = runBlocking { ana.openChatWithContact("Chen") }
+        val errors = mutableListOf<Throwable>()
+        shoot("first-run", FirstRunScreen(context) {}.also {
+            it.view.findViewById<EditText>(FirstRunScreen.NAME_ID).setText("Ana")
+        })
+        shoot("chats", ConversationsScreen(context) { _, _ -> })
+        shoot("chat", ChatScreen(context, chat.conversationId, chat.title, scope, { ana }, { errors += it }))
+        shoot("contacts", ContactsScreen(context, scope, { ana }, {}, { errors += it }) { _, _ -> })
+        shoot("new-group", NewGroupScreen(context, scope, { ana }, { errors += it }) { _, _ -> })
+        shoot("nearby", NearbyScreen(context))
+        shoot("settings", SettingsScreen(context, scope, { ana }, { errors += it }))
+        assertTrue("errors: $errors", errors.isEmpty())
+        println("     screenshots: ${out.list()?.sorted()} in $out")
+    }
+
+    private companion object {
+        const val WIDTH = 1080
+        const val HEIGHT = 1920
+    }
+}
