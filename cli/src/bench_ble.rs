@@ -63,8 +63,8 @@ pub fn run(o: Options) -> Result<(), CliError> {
         );
     }
     println!(
-        "two phones meet: {} messages shown after {} ms (link up after {} ms, {} link)",
-        meet.messages, meet.ms_to_sync, meet.ms_to_link, meet.links
+        "two phones meet: {} messages shown after {} ms (link up after {} ms, {} link); a reply written after that sync shown after {} ms",
+        meet.messages, meet.ms_to_sync, meet.ms_to_link, meet.links, meet.ms_reply_after_sync
     );
     for b in &budgets {
         println!(

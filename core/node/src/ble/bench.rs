@@ -152,6 +152,10 @@ pub struct Meeting {
     pub ms_to_link: u64,
     /// Links made.
     pub links: u64,
+    /// After that sync, the recipient's user writes a reply: until it is
+    /// shown on the first phone (the news that waited 10 + 20 s before
+    /// what the user wrote got its own gap).
+    pub ms_reply_after_sync: u64,
 }
 
 /// Two phones come into range; one holds `messages` short direct messages
@@ -192,11 +196,24 @@ pub fn meeting(
     if !done {
         return Err(BenchError::Timeout(limit));
     }
+    let ms_to_sync = world.now_ms() - T0_MS;
+    let ms_to_link = world.stats.first_link_ms.unwrap_or(T0_MS) - T0_MS;
+    // Settle (the finished link closes), then Bo answers.
+    world.run_until(1_000, |w| w.link_count() == 0);
+    let shown = |w: &World<Node>| w.phones[0].store.status().map_or(0, |s| s.messages);
+    let before = shown(&world);
+    let wrote = world.now_ms();
+    world.phones[1].store.send_direct("ana", "on my way")?;
+    world.phones[1].hub.note_local_write(wrote);
+    if !world.run_until(limit, |w| shown(w) > before) {
+        return Err(BenchError::Timeout(limit));
+    }
     Ok(Meeting {
         messages,
-        ms_to_sync: world.now_ms() - T0_MS,
-        ms_to_link: world.stats.first_link_ms.unwrap_or(T0_MS) - T0_MS,
+        ms_to_sync,
+        ms_to_link,
         links: world.stats.links_up,
+        ms_reply_after_sync: world.now_ms() - wrote,
     })
 }
 

@@ -170,9 +170,20 @@ impl BleDriver {
         self.flush(radio, store);
     }
 
-    /// Something was written locally.
+    /// A session on another link brought something.
     pub fn note_news(&mut self, radio: &dyn BleRadio, store: &mut dyn SyncStore, now_ms: u64) {
         self.hub.note_news(now_ms);
+        self.flush(radio, store);
+    }
+
+    /// This node's user wrote something.
+    pub fn note_local_write(
+        &mut self,
+        radio: &dyn BleRadio,
+        store: &mut dyn SyncStore,
+        now_ms: u64,
+    ) {
+        self.hub.note_local_write(now_ms);
         self.flush(radio, store);
     }
 

@@ -130,9 +130,14 @@ impl BleHub {
         self.manager.set_power(mode, now_ms);
     }
 
-    /// Something was written locally: every neighbour should hear it.
+    /// A session brought something: every neighbour should hear it.
     pub fn note_news(&mut self, now_ms: u64) {
         self.manager.note_news(now_ms);
+    }
+
+    /// This node's user wrote something: every neighbour should have it soon.
+    pub fn note_local_write(&mut self, now_ms: u64) {
+        self.manager.note_local_write(now_ms);
     }
 
     /// An advertisement of the Pollen service was received. Its Pollen

@@ -9,11 +9,13 @@
 //!   cap, scanning and advertising stop and inbound links are refused;
 //! - a neighbour is due on the shared [`Cadence`] with [`Schedule::BLE`]:
 //!   when never synced under its current identifier, when there is news for
-//!   it (ten seconds after the last sync at the soonest), or every five
-//!   minutes; the least recently synced due neighbour goes first;
+//!   it (ten seconds after the last sync at the soonest; one second for what
+//!   this phone's user wrote), or every five minutes; the least recently
+//!   synced due neighbour goes first;
 //! - of two phones that see each other, the one advertising the lower
 //!   identifier connects; the other connects only after [`PASSIVE_WAIT_MS`]
-//!   (it may be invisible to the first); of two links between the same
+//!   (it may be invisible to the first), or at once with what its user
+//!   wrote; of two links between the same
 //!   pair, the one whose central sent the lower HELLO identifier stays;
 //! - a link whose session finished is dropped at once; failures back off
 //!   exponentially, as the schedule says;
@@ -294,10 +296,21 @@ impl LinkManager {
         }
     }
 
-    /// Something new to tell every neighbour (a local write).
+    /// Something new to tell every neighbour that passed through here (a
+    /// session brought it): it waits the schedule's news gap.
     pub fn note_news(&mut self, now_ms: u64) {
         for n in self.neighbours.values_mut() {
             n.cadence.dirty = true;
+        }
+        self.plan(now_ms);
+    }
+
+    /// This node's user wrote something: every neighbour should have it
+    /// soon, and this side connects whatever the identifiers say (the
+    /// neighbour cannot know there is news; two links are settled as usual).
+    pub fn note_local_write(&mut self, now_ms: u64) {
+        for n in self.neighbours.values_mut() {
+            n.cadence.local_news();
         }
         self.plan(now_ms);
     }
@@ -574,7 +587,9 @@ impl LinkManager {
                     && n.cadence.due(now)
                     && now < n.last_seen + FORGET_MS
                     && match k {
-                        Key::Id(id) => own < *id || now >= n.first_seen + PASSIVE_WAIT_MS,
+                        Key::Id(id) => {
+                            own < *id || n.cadence.urgent || now >= n.first_seen + PASSIVE_WAIT_MS
+                        }
                         Key::Handle(_) => true,
                     }
             })

@@ -14,6 +14,10 @@ pub const MAX_FAILURES: u32 = 5;
 pub struct Schedule {
     /// News goes to a neighbour no sooner than this after its last sync.
     pub min_resync_ms: u64,
+    /// What this phone's user just wrote goes no sooner than this after the
+    /// last sync: someone is waiting for it, so it does not wait like news
+    /// that only passes through.
+    pub min_local_ms: u64,
     /// A quiet neighbour is re-synced this often.
     pub resync_ms: u64,
     /// First retry delay after a failure.
@@ -26,15 +30,18 @@ impl Schedule {
     /// TCP and platform links: a session is cheap, so news goes at once.
     pub const LAN: Schedule = Schedule {
         min_resync_ms: 0,
+        min_local_ms: 0,
         resync_ms: 30_000,
         backoff_min_ms: 500,
         backoff_max_ms: 10_000,
     };
     /// Bluetooth LE: a connection costs seconds of radio time and one of a
-    /// handful of link slots, so news waits for ten seconds after a sync
-    /// and a quiet neighbour waits five minutes.
+    /// handful of link slots, so news passing through waits for ten seconds
+    /// after a sync and a quiet neighbour waits five minutes; what the user
+    /// wrote waits one second (a burst of messages shares one connection).
     pub const BLE: Schedule = Schedule {
         min_resync_ms: 10_000,
+        min_local_ms: 1_000,
         resync_ms: 300_000,
         backoff_min_ms: 2_000,
         backoff_max_ms: 120_000,
@@ -42,6 +49,7 @@ impl Schedule {
     /// No gaps and no backoff (the simulator's idealised runs).
     pub const IMMEDIATE: Schedule = Schedule {
         min_resync_ms: 0,
+        min_local_ms: 0,
         resync_ms: 30_000,
         backoff_min_ms: 0,
         backoff_max_ms: 0,
@@ -65,6 +73,8 @@ pub struct Cadence {
     pub schedule: Schedule,
     /// Something new happened here since the last session with it started.
     pub dirty: bool,
+    /// Of which something this node's user wrote (see [`Schedule::min_local_ms`]).
+    pub urgent: bool,
     /// Failed sessions (or link requests) in a row.
     pub failures: u32,
     /// Not before this time (ms).
@@ -79,6 +89,7 @@ impl Cadence {
         Cadence {
             schedule,
             dirty: true,
+            urgent: false,
             failures: 0,
             next_ms: now_ms,
             last_ok_ms: None,
@@ -93,6 +104,13 @@ impl Cadence {
     /// A session was started: its news is on the way.
     pub fn started(&mut self) {
         self.dirty = false;
+        self.urgent = false;
+    }
+
+    /// This node's user wrote something: news that someone waits for.
+    pub fn local_news(&mut self) {
+        self.dirty = true;
+        self.urgent = true;
     }
 
     /// A session finished.
@@ -139,6 +157,7 @@ impl Cadence {
         match self.last_ok_ms {
             _ if self.failures > 0 => self.next_ms,
             None => self.next_ms,
+            Some(t) if self.urgent => self.next_ms.max(t + s.min_local_ms),
             Some(t) if self.dirty => self.next_ms.max(t + s.min_resync_ms),
             Some(t) => self.next_ms.max(t + s.resync_ms),
         }
@@ -174,6 +193,22 @@ mod tests {
         assert!(c.due(1_000 + s.min_resync_ms));
         c.dirty = false;
         assert_eq!(c.next_due(), 1_000 + s.resync_ms);
+    }
+
+    #[test]
+    fn what_the_user_wrote_waits_less_than_news_passing_through() {
+        let s = Schedule::BLE;
+        let mut c = Cadence::new(0, s);
+        c.started();
+        c.succeeded(1_000);
+        c.local_news();
+        assert!(!c.due(1_000 + s.min_local_ms - 1));
+        assert!(c.due(1_000 + s.min_local_ms));
+        assert!(s.min_local_ms < s.min_resync_ms);
+        c.started();
+        assert!(!c.urgent, "the session carries it");
+        c.dirty = true;
+        assert_eq!(c.next_due(), 1_000 + s.min_resync_ms);
     }
 
     #[test]

@@ -53,7 +53,10 @@ pub struct BleCtl {
     power: Cell<PowerMode>,
     /// Re-arms the timer, or tells it there is news.
     wake: Notify,
+    /// A session on another transport brought something.
     news: Cell<bool>,
+    /// This node's user wrote something.
+    local_news: Cell<bool>,
     /// Called when a BLE session brought news: the running runtime's other
     /// neighbours (LAN, platform links) should hear it.
     on_news: RefCell<Option<Box<dyn Fn()>>>,
@@ -97,6 +100,7 @@ impl BleCtl {
             power: Cell::new(PowerMode::Foreground),
             wake: Notify::new(),
             news: Cell::new(false),
+            local_news: Cell::new(false),
             on_news: RefCell::new(None),
         }
     }
@@ -173,10 +177,17 @@ impl BleCtl {
         }
     }
 
-    /// Something new to tell the BLE neighbours (a local write, or items
-    /// another link brought); handled by the timer task.
+    /// Something another link brought, to tell the BLE neighbours; handled
+    /// by the timer task.
     pub fn note_news(&self) {
         self.news.set(true);
+        self.wake.notify_one();
+    }
+
+    /// Something this node's user wrote (here, or another process on the
+    /// same data directory): the BLE neighbours should have it soon.
+    pub fn note_local_write(&self) {
+        self.local_news.set(true);
         self.wake.notify_one();
     }
 
@@ -308,6 +319,9 @@ impl BleCtl {
     }
 
     fn tick(&self) {
+        if self.local_news.take() {
+            self.drive(|d, r, s, now| d.note_local_write(r, s, now));
+        }
         if self.news.take() {
             self.drive(|d, r, s, now| d.note_news(r, s, now));
         }

@@ -202,7 +202,7 @@ impl Core {
         if let Some(run) = &self.run {
             run.local_write();
         }
-        self.ble.note_news();
+        self.ble.note_local_write();
     }
 
     /// Starts the runtime.

@@ -314,7 +314,7 @@ fn on_mesh_event(ctx: &Ctx, event: MeshEvent) {
         }
         MeshEvent::StoreChanged => {
             ctx.peers.borrow_mut().mark_dirty(None);
-            ctx.ble.note_news();
+            ctx.ble.note_local_write();
             ctx.view.notify_one();
         }
     }

@@ -297,6 +297,43 @@ fn the_higher_id_connects_after_the_passive_wait_if_the_lower_cannot_see_it() {
 }
 
 #[test]
+fn what_the_user_wrote_goes_within_two_seconds_of_a_sync_from_either_side() {
+    let session_ms = 500;
+    let mut net = Net::new(2, DEFAULT_MAX_LINKS, move |_, _| session_ms);
+    let (lo, hi) = if net.m[0].own_id(T0) < net.m[1].own_id(T0) {
+        (0, 1)
+    } else {
+        (1, 0)
+    };
+    net.link(0, 1);
+    net.run(5_000);
+    assert_eq!(net.synced.len(), 1, "they met: {:?}", net.synced);
+
+    // The higher identifier's user writes: it connects itself, after the
+    // one-second gap, instead of waiting out the news gap and the passive wait.
+    let wrote = net.now;
+    net.m[hi].note_local_write(wrote);
+    net.run(3_000);
+    assert_eq!(net.synced.len(), 2, "{:?}", net.synced);
+    let (at, central, _) = net.synced[1];
+    assert_eq!(central, hi, "the writer connected");
+    let took = at - wrote;
+    assert!(took <= 2_000, "synced {took} ms after the write");
+
+    // News that only passed through still waits the news gap.
+    let passed = net.now;
+    net.m[hi].note_news(passed);
+    net.m[lo].note_news(passed);
+    net.run(Schedule::BLE.min_resync_ms / 2);
+    assert_eq!(
+        net.synced.len(),
+        2,
+        "no sync before the news gap: {:?}",
+        net.synced
+    );
+}
+
+#[test]
 fn at_the_cap_inbound_links_are_refused_and_scanning_and_advertising_stop() {
     let key = AdvertKey::from_secret([3; 32]);
     let config = ManagerConfig {
