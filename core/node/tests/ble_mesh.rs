@@ -147,4 +147,6 @@ fn two_phones_that_just_met_sync_100_messages() {
     // Discovery within a scan period, then about 100 × 512 B at 20 kB/s.
     assert!(m.ms_to_link < 10_000, "{m:?}");
     assert!(m.ms_to_sync < 15_000, "{m:?}");
+    // What the user writes after that sync does not wait out the news gap.
+    assert!(m.ms_reply_after_sync <= 2_000, "{m:?}");
 }

@@ -150,7 +150,7 @@ pub struct Meeting {
     pub ms_to_sync: u64,
     /// Of which: until the link was up (discovery and connection set-up).
     pub ms_to_link: u64,
-    /// Links made.
+    /// Links made for that sync.
     pub links: u64,
     /// After that sync, the recipient's user writes a reply: until it is
     /// shown on the first phone (the news that waited 10 + 20 s before
@@ -198,6 +198,7 @@ pub fn meeting(
     }
     let ms_to_sync = world.now_ms() - T0_MS;
     let ms_to_link = world.stats.first_link_ms.unwrap_or(T0_MS) - T0_MS;
+    let links = world.stats.links_up;
     // Settle (the finished link closes), then Bo answers.
     world.run_until(1_000, |w| w.link_count() == 0);
     let shown = |w: &World<Node>| w.phones[0].store.status().map_or(0, |s| s.messages);
@@ -212,7 +213,7 @@ pub fn meeting(
         messages,
         ms_to_sync,
         ms_to_link,
-        links: world.stats.links_up,
+        links,
         ms_reply_after_sync: world.now_ms() - wrote,
     })
 }
