@@ -218,6 +218,34 @@ fn identical_sides_exchange_only_a_few_hundred_bytes() {
     assert_eq!(a.stats().envelopes_sent + b.stats().envelopes_sent, 0);
     // Preamble, handshake, hellos, one reconciliation round trip, wants, dones.
     assert!(r.bytes[0] + r.bytes[1] < 1200, "{:?}", r.bytes);
+    // Version 4: a 20-byte whole-set fingerprint and a 1-byte answer.
+    assert_eq!((a.stats().recon_bytes, a.stats().recon_rounds), (21, 1));
+    assert_eq!(b.stats().recon_bytes, 21);
+}
+
+#[test]
+fn version_3_peers_still_reconcile_with_negentropys_own_opening() {
+    for (a_version, b_version) in [(handshake::VERSION, 3), (3, handshake::VERSION)] {
+        let (mut sa, mut sb) = stores(30, 20, 2000);
+        let union: HashSet<_> = sa.ids().union(&sb.ids()).copied().collect();
+        let mut ca = SessionConfig::tcp(true, "a");
+        let mut cb = SessionConfig::tcp(false, "b");
+        ca.max_version = a_version;
+        cb.max_version = b_version;
+        let (mut a, mut b) = (Session::new(ca, T0), Session::new(cb, T0));
+        let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+        assert!(r.finished, "{:?}", r.events);
+        assert_eq!((sa.ids(), sb.ids()), (union.clone(), union));
+        // In sync now, yet negentropy's opening is 16 fingerprinted ranges.
+        let mut ca = SessionConfig::tcp(true, "a");
+        ca.max_version = a_version;
+        let mut cb = SessionConfig::tcp(false, "b");
+        cb.max_version = b_version;
+        let (mut a, mut b) = (Session::new(ca, T0), Session::new(cb, T0));
+        let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+        assert!(r.finished, "{:?}", r.events);
+        assert!(a.stats().recon_bytes > 300, "{}", a.stats().recon_bytes);
+    }
 }
 
 #[test]
@@ -392,12 +420,12 @@ fn unknown_versions_get_a_clear_close_reason() {
     let mut sb = MemStore::default();
     let mut b = Session::new(SessionConfig::tcp(false, "b"), T0);
     let mut future = MAGIC.to_vec();
-    future.extend_from_slice(&[4, 4, 0xff, 0xff]);
+    future.extend_from_slice(&[5, 5, 0xff, 0xff]);
     b.handle_input(&future, T0, &mut sb);
     let reason = closed_reason(&std::iter::from_fn(|| b.poll_event()).collect::<Vec<_>>());
     assert_eq!(
         reason.as_deref(),
-        Some("handshake: unsupported version: peer speaks 4..=4, this node speaks 1..=3")
+        Some("handshake: unsupported version: peer speaks 5..=5, this node speaks 1..=4")
     );
     // The peer is told why, in cleartext, after our preamble.
     let out: Vec<u8> = std::iter::from_fn(|| b.poll_transmit(&mut sb))

@@ -22,9 +22,17 @@ fn recon_timestamp(item: &LocalItem) -> u64 {
     }
 }
 
+/// The first session version whose reconciliation opens with one
+/// fingerprint of the whole set (`docs/PROTOCOL.md`, *Set reconciliation*).
+const WHOLE_SET_VERSION: u8 = 4;
+
 impl Transfer {
     pub(super) fn initiate(&mut self, stats: &mut SessionStats) -> Result<(), SessionError> {
-        let (rec, first) = Reconciler::initiate(self.recon_items(), self.limits.recon)?;
+        let (rec, first) = if self.version >= WHOLE_SET_VERSION {
+            Reconciler::initiate(self.recon_items(), self.limits.recon)?
+        } else {
+            Reconciler::initiate_split(self.recon_items(), self.limits.recon)?
+        };
         stats.recon_bytes += first.len() as u64;
         self.recon = Some(rec);
         self.control.push_back(Message::Recon(first));
