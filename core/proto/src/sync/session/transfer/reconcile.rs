@@ -154,9 +154,12 @@ impl Transfer {
             {
                 continue;
             }
-            if self.offers_only() {
+            if self.offers_only() && self.class_of(item) != FOR_PEER {
                 // The peer left out what it holds but would not send this
-                // side: it may hold this one, so it says what it wants.
+                // side: it may hold this one, so it says what it wants. Mail
+                // for the peer goes at once, as before: a recipient that
+                // holds it has opened it, and its proof (in its set) stopped
+                // the push above.
                 offers.push(id);
             } else {
                 self.enqueue(SendItem::Local(id), store)?;
