@@ -28,6 +28,7 @@ const T_DONE: u8 = 7;
 const T_CLOSE: u8 = 8;
 const T_COPY: u8 = 9;
 const T_CHUNK: u8 = 10;
+const T_OFFER: u8 = 11;
 
 /// A routing tag keyed with the session's handshake hash, so a neighbour can
 /// match envelopes to what the other side wants without learning tags it
@@ -79,6 +80,15 @@ pub enum Message {
     /// One attachment chunk (session version 3 and later; see
     /// [`crate::chunk::Chunk`]).
     Chunk(Vec<u8>),
+    /// Ids the initiator of a routed session would send; the responder
+    /// answers with a `Want` for those it lacks (session version 4 and
+    /// later). Same layout as `Want`.
+    Offer {
+        /// Whether this is the last offer message of the session.
+        last: bool,
+        /// The ids offered.
+        ids: Vec<[u8; 32]>,
+    },
 }
 
 /// Why a session message could not be read.
@@ -121,8 +131,13 @@ impl Message {
             Message::Recon(bytes) => {
                 w.u8(T_RECON).bytes(bytes);
             }
-            Message::Want { last, ids } => {
-                w.u8(T_WANT).u8(*last as u8).u16(ids.len() as u16);
+            Message::Want { last, ids } | Message::Offer { last, ids } => {
+                let t = if matches!(self, Message::Want { .. }) {
+                    T_WANT
+                } else {
+                    T_OFFER
+                };
+                w.u8(t).u8(*last as u8).u16(ids.len() as u16);
                 for id in ids {
                     w.bytes(id);
                 }
@@ -177,31 +192,12 @@ impl Message {
             }
             T_RECON => Message::Recon(r.rest().to_vec()),
             T_WANT => {
-                let last = match r.u8("want flag")? {
-                    0 => false,
-                    1 => true,
-                    v => {
-                        return Err(DecodeError::Invalid {
-                            what: "want flag",
-                            value: v as u64,
-                        }
-                        .into());
-                    }
-                };
-                let n = r.u16("want count")? as usize;
-                if n > MAX_WANT_IDS {
-                    return Err(DecodeError::TooLong {
-                        what: "want list",
-                        len: n,
-                        max: MAX_WANT_IDS,
-                    }
-                    .into());
-                }
-                let mut ids = Vec::with_capacity(n.min(r.remaining() / 32));
-                for _ in 0..n {
-                    ids.push(r.array("wanted id")?);
-                }
+                let (last, ids) = id_list(&mut r)?;
                 Message::Want { last, ids }
+            }
+            T_OFFER => {
+                let (last, ids) = id_list(&mut r)?;
+                Message::Offer { last, ids }
             }
             T_ENVELOPE => Message::Envelope(envelope_bytes(&mut r)?),
             T_COPY => {
@@ -257,6 +253,34 @@ fn envelope_bytes(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
     Ok(rest.to_vec())
 }
 
+/// The body of a `Want` or an `Offer`: the last flag, then at most
+/// [`MAX_WANT_IDS`] ids.
+fn id_list(r: &mut Reader<'_>) -> Result<(bool, Vec<[u8; 32]>), DecodeError> {
+    let last = match r.u8("want flag")? {
+        0 => false,
+        1 => true,
+        v => {
+            return Err(DecodeError::Invalid {
+                what: "want flag",
+                value: v as u64,
+            });
+        }
+    };
+    let n = r.u16("want count")? as usize;
+    if n > MAX_WANT_IDS {
+        return Err(DecodeError::TooLong {
+            what: "want list",
+            len: n,
+            max: MAX_WANT_IDS,
+        });
+    }
+    let mut ids = Vec::with_capacity(n.min(r.remaining() / 32));
+    for _ in 0..n {
+        ids.push(r.array("wanted id")?);
+    }
+    Ok((last, ids))
+}
+
 fn blinded_list(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<Blinded>, DecodeError> {
     let n = r.u16(what)? as usize;
     if n > MAX_INTERESTS {
@@ -301,6 +325,10 @@ mod tests {
                 envelope: vec![2; 300],
             },
             Message::Chunk(vec![1, 2, 3]),
+            Message::Offer {
+                last: false,
+                ids: vec![[4; 32], [5; 32]],
+            },
         ]
     }
 
@@ -326,6 +354,11 @@ mod tests {
         ));
         assert!(Message::decode(&[T_DONE, 0]).is_err());
         assert!(Message::decode(&[T_WANT, 7, 0, 0]).is_err());
+        assert!(Message::decode(&[T_OFFER, 2, 0, 0]).is_err());
+        assert!(matches!(
+            Message::decode(&[T_OFFER, 1, 0xff, 0xff]),
+            Err(MessageError::Decode(DecodeError::TooLong { .. }))
+        ));
         // A copy with no budget, and one whose budget is cut short.
         assert!(matches!(
             Message::decode(&[T_COPY, 0, 0, 0, 0, 1, 2, 3]),
@@ -364,6 +397,26 @@ mod tests {
         }
         assert_eq!(value("copy(copies 0)"), "malformed");
         assert!(Message::decode(&hex::decode("0900000000eeeeee").unwrap()).is_err());
+    }
+
+    #[test]
+    fn offer_matches_the_documented_vectors() {
+        let doc = crate::doc_vectors::documented("### Messages");
+        let value = |name: &str| {
+            doc.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("{name} is not documented"))
+        };
+        let cases = [
+            ("offer(last, no ids)", true, vec![]),
+            ("offer(not last, id 07x32)", false, vec![[7; 32]]),
+        ];
+        for (name, last, ids) in cases {
+            let m = Message::Offer { last, ids };
+            assert_eq!(hex::encode(m.encode()), value(name));
+            assert_eq!(Message::decode(&hex::decode(value(name)).unwrap()), Ok(m));
+        }
     }
 
     #[test]

@@ -1,10 +1,46 @@
 //! One side of a reconciliation: the negentropy engine over the local set,
 //! behind the caps that bound what the peer can make it do.
 
-use super::wire::validate;
-use super::{MIN_MESSAGE, ReconError, ReconItem, ReconLimits, ReconStep};
+use super::wire::{FINGERPRINT_SIZE, validate};
+use super::{MIN_MESSAGE, PROTOCOL_VERSION, ReconError, ReconItem, ReconLimits, ReconStep};
 use negentropy::{Id, Negentropy, NegentropyStorageBase, NegentropyStorageVector};
 use std::collections::HashSet;
+
+/// The initiator's first message: version, one range ending at infinity
+/// (timestamp 0, no id prefix), fingerprint mode, the whole set's
+/// fingerprint. A valid negentropy v1 message of 20 bytes: a peer holding
+/// the same set answers the lone version byte; one that differs either
+/// splits the range (as negentropy would) or answers the same message with
+/// its own fingerprint, which negentropy on the initiator splits exactly as
+/// its own opening would have (see `lists_on_odd_split`).
+pub(super) fn whole_set_message(fingerprint: &[u8; FINGERPRINT_SIZE]) -> Vec<u8> {
+    let mut msg = Vec::with_capacity(4 + FINGERPRINT_SIZE);
+    msg.extend_from_slice(&[PROTOCOL_VERSION, 0x00, 0x00, 0x01]);
+    msg.extend_from_slice(fingerprint);
+    msg
+}
+
+/// Whether a set of `len` items reaches ranges under 32 items (which are
+/// listed) on the 1st, 3rd, 5th… split of 16. The side that lists a range
+/// should be the responder: it lists once and the initiator learns; when
+/// the initiator lists, the responder lists the range back a round later.
+/// The responder to a whole-set opening splits first when this holds, else
+/// hands the first split back to the initiator.
+fn lists_on_odd_split(len: usize) -> bool {
+    let (mut range, mut split) = (len, 1u32);
+    while range >= 32 {
+        range = range.div_ceil(16);
+        split += 1;
+    }
+    split % 2 == 1
+}
+
+/// True for a message shaped like [`whole_set_message`]. Negentropy's own
+/// opening never is: it lists a set under 32 items and splits a larger one
+/// into 16 ranges.
+fn is_whole_set_message(msg: &[u8]) -> bool {
+    msg.len() == 4 + FINGERPRINT_SIZE && msg[..4] == [PROTOCOL_VERSION, 0x00, 0x00, 0x01]
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -29,6 +65,8 @@ pub struct Reconciler {
     rounds: u32,
     /// Every id reported so far (initiator only), to report each once.
     learned: HashSet<[u8; 32]>,
+    /// The fingerprint of the whole local set.
+    whole: [u8; FINGERPRINT_SIZE],
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -46,12 +84,30 @@ impl std::fmt::Debug for Reconciler {
 }
 
 impl Reconciler {
-    /// Initiator side: returns the first message to send.
+    /// Initiator side: returns the first message to send, one range over
+    /// the whole set in fingerprint mode (see [`whole_set_message`]). Only a
+    /// version-4 responder answers it in one byte when the sets match;
+    /// towards older peers use [`Reconciler::initiate_split`].
     pub fn initiate(
         items: Vec<ReconItem>,
         limits: ReconLimits,
     ) -> Result<(Self, Vec<u8>), ReconError> {
-        let mut this = Self::new(items, limits, true)?;
+        let mut this = Self::build(items, limits, true)?;
+        // Negentropy keeps no state between rounds but the initiator flag, so
+        // the crafted first message stands in for its own `initiate()`.
+        this.engine.set_initiator();
+        let first = whole_set_message(&this.whole);
+        this.check_outgoing(&first)?;
+        Ok((this, first))
+    }
+
+    /// Initiator side, negentropy's own first message: the set split into
+    /// 16 fingerprinted ranges (or listed, under 32 items).
+    pub fn initiate_split(
+        items: Vec<ReconItem>,
+        limits: ReconLimits,
+    ) -> Result<(Self, Vec<u8>), ReconError> {
+        let mut this = Self::build(items, limits, true)?;
         let first = this.engine.initiate()?;
         this.check_outgoing(&first)?;
         Ok((this, first))
@@ -59,10 +115,10 @@ impl Reconciler {
 
     /// Responder side: waits for the initiator's first message.
     pub fn respond_to(items: Vec<ReconItem>, limits: ReconLimits) -> Result<Self, ReconError> {
-        Self::new(items, limits, false)
+        Self::build(items, limits, false)
     }
 
-    fn new(
+    fn build(
         items: Vec<ReconItem>,
         limits: ReconLimits,
         initiator: bool,
@@ -87,6 +143,7 @@ impl Reconciler {
         // Sorts by (timestamp, id) and drops duplicates, as the protocol needs.
         storage.seal()?;
         let len = storage.size()?;
+        let whole = storage.fingerprint(0, len)?.to_bytes();
         let frame = u64::try_from(limits.max_message).unwrap_or(u64::MAX);
         Ok(Self {
             engine: Negentropy::owned(storage, frame)?,
@@ -96,6 +153,7 @@ impl Reconciler {
             state: State::Open,
             rounds: 0,
             learned: HashSet::new(),
+            whole,
         })
     }
 
@@ -125,6 +183,24 @@ impl Reconciler {
             });
         }
         validate(msg)?;
+        if !self.initiator && self.rounds == 1 && is_whole_set_message(msg) {
+            if msg[4..] == self.whole {
+                self.state = State::Done;
+                return Ok(ReconStep {
+                    reply: Some(vec![PROTOCOL_VERSION]),
+                    ..ReconStep::default()
+                });
+            }
+            if !lists_on_odd_split(self.len) {
+                // Let the initiator split first, as in negentropy's own
+                // opening, so that the id lists come from this side.
+                return Ok(ReconStep {
+                    reply: Some(whole_set_message(&self.whole)),
+                    ..ReconStep::default()
+                });
+            }
+            // Otherwise negentropy splits the range here, below.
+        }
         if !self.initiator {
             let reply = self.engine.reconcile(msg)?;
             self.check_outgoing(&reply)?;

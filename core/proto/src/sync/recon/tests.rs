@@ -80,6 +80,92 @@ fn identical_sets_finish_in_one_round_trip() {
 }
 
 #[test]
+fn the_first_message_is_one_whole_set_fingerprint() {
+    for n in [0u64, 1, 40, 5_000] {
+        let set: Vec<ReconItem> = (0..n).map(|i| item(i, (i % 251) as u8)).collect();
+        let (_, msg) = Reconciler::initiate(set, limits(MIN_MESSAGE)).unwrap();
+        assert_eq!(msg.len(), 4 + FINGERPRINT_SIZE, "{n} items");
+        assert_eq!(msg[..4], [PROTOCOL_VERSION, 0x00, 0x00, 0x01]);
+    }
+}
+
+#[test]
+fn whole_set_first_message_test_vectors() {
+    // docs/PROTOCOL.md, "Set reconciliation": recon.first.empty / .two
+    let hex = |msg: &[u8]| msg.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let (_, empty) = Reconciler::initiate(Vec::new(), limits(MIN_MESSAGE)).unwrap();
+    assert_eq!(hex(&empty), "610000017f9c9e31ac8256ca2f258583df262dbc");
+    let (_, two) = Reconciler::initiate(vec![item(5, 2), item(7, 1)], limits(MIN_MESSAGE)).unwrap();
+    assert_eq!(hex(&two), "6100000112a7b248579deb04f68dac6d3db20efd");
+}
+
+#[test]
+fn a_responder_that_differs_leaves_the_listing_split_to_itself() {
+    // 200 items: ranges of 13 after one split, listed on the 2nd split, so
+    // the responder hands the 1st back with its own whole-set fingerprint.
+    let a: Vec<ReconItem> = (0..200u32).map(|i| item(u64::from(i), i as u8)).collect();
+    let b: Vec<ReconItem> = a[..199].to_vec();
+    let (mut initiator, first) = Reconciler::initiate(a.clone(), limits(MIN_MESSAGE)).unwrap();
+    let mut responder = Reconciler::respond_to(b.clone(), limits(MIN_MESSAGE)).unwrap();
+    let reply = responder.receive(&first).unwrap().reply.unwrap();
+    let (_, theirs) = Reconciler::initiate(b, limits(MIN_MESSAGE)).unwrap();
+    assert_eq!(reply, theirs);
+    assert!(!responder.is_done());
+    // The initiator then splits exactly as negentropy's own opening does.
+    let step = initiator.receive(&reply).unwrap();
+    let (_, split) = Reconciler::initiate_split(a.clone(), limits(MIN_MESSAGE)).unwrap();
+    assert_eq!(step.reply, Some(split));
+    let out = reconcile(a.clone(), a[..199].to_vec(), limits(MIN_MESSAGE));
+    assert_eq!((out.have, out.round_trips), (vec![a[199].id], 2));
+
+    // 20 items: listed on the 1st split, which the responder makes at once;
+    // the initiator learns the difference in one round trip.
+    let out = reconcile(a[..21].to_vec(), a[..20].to_vec(), limits(MIN_MESSAGE));
+    assert_eq!((out.have, out.round_trips), (vec![a[20].id], 1));
+}
+
+#[test]
+fn in_sync_at_100k_costs_one_small_frame_each_way() {
+    let report = bench(100_000, 0, |len| len).unwrap();
+    assert_eq!((report.round_trips, report.messages), (1, 2));
+    assert_eq!(report.bytes_total, 4 + FINGERPRINT_SIZE + 1);
+}
+
+#[test]
+fn a_responder_still_answers_negentropys_own_first_message() {
+    // A version-3 initiator opens with negentropy's bucket split.
+    let a: Vec<ReconItem> = (0..300u32).map(|i| item(u64::from(i), i as u8)).collect();
+    let b: Vec<ReconItem> = a[..290].to_vec();
+    let mut storage = negentropy::NegentropyStorageVector::new();
+    for it in &a {
+        storage
+            .insert(it.timestamp, negentropy::Id::from_byte_array(it.id))
+            .unwrap();
+    }
+    storage.seal().unwrap();
+    let mut old = negentropy::Negentropy::owned(storage, MIN_MESSAGE as u64).unwrap();
+    let mut msg = old.initiate().unwrap();
+    assert!(msg.len() > 4 + FINGERPRINT_SIZE);
+    let mut responder = Reconciler::respond_to(b, limits(MIN_MESSAGE)).unwrap();
+    let mut have = Vec::new();
+    loop {
+        let reply = responder.receive(&msg).unwrap().reply.unwrap();
+        let mut need = Vec::new();
+        match old
+            .reconcile_with_ids(&reply, &mut have, &mut need)
+            .unwrap()
+        {
+            Some(next) => msg = next,
+            None => break,
+        }
+        assert!(need.is_empty());
+    }
+    let have: HashSet<[u8; 32]> = have.into_iter().map(|id| id.to_bytes()).collect();
+    let truth: HashSet<[u8; 32]> = a[290..].iter().map(|it| it.id).collect();
+    assert_eq!(have, truth);
+}
+
+#[test]
 fn responder_knows_it_is_done_when_nothing_differs() {
     // Over 32 items, so the initiator sends fingerprints: a responder always
     // answers an id list with its own.

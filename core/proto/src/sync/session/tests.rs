@@ -28,6 +28,9 @@ struct MemStore {
     budget: Option<u32>,
     /// Budgets received with envelopes, by id.
     budgets: HashMap<[u8; 32], u32>,
+    /// Envelopes this store's policy keeps from every neighbour (a carrier's
+    /// last copy).
+    held_back: HashSet<[u8; 32]>,
 }
 
 fn envelope(n: u64, size: usize) -> (Vec<u8>, [u8; 32]) {
@@ -99,6 +102,10 @@ impl SyncStore for MemStore {
 
     fn handover(&mut self, _: &EnvelopeId, _: PeerRole) -> Result<Option<u32>, SyncStoreError> {
         Ok(self.budget)
+    }
+
+    fn offer_to(&mut self, item: &LocalItem, _: PeerRole) -> Result<bool, SyncStoreError> {
+        Ok(!self.held_back.contains(&item.id))
     }
 
     fn ingest(
@@ -218,6 +225,34 @@ fn identical_sides_exchange_only_a_few_hundred_bytes() {
     assert_eq!(a.stats().envelopes_sent + b.stats().envelopes_sent, 0);
     // Preamble, handshake, hellos, one reconciliation round trip, wants, dones.
     assert!(r.bytes[0] + r.bytes[1] < 1200, "{:?}", r.bytes);
+    // Version 4: a 20-byte whole-set fingerprint and a 1-byte answer.
+    assert_eq!((a.stats().recon_bytes, a.stats().recon_rounds), (21, 1));
+    assert_eq!(b.stats().recon_bytes, 21);
+}
+
+#[test]
+fn version_3_peers_still_reconcile_with_negentropys_own_opening() {
+    for (a_version, b_version) in [(handshake::VERSION, 3), (3, handshake::VERSION)] {
+        let (mut sa, mut sb) = stores(30, 20, 2000);
+        let union: HashSet<_> = sa.ids().union(&sb.ids()).copied().collect();
+        let mut ca = SessionConfig::tcp(true, "a");
+        let mut cb = SessionConfig::tcp(false, "b");
+        ca.max_version = a_version;
+        cb.max_version = b_version;
+        let (mut a, mut b) = (Session::new(ca, T0), Session::new(cb, T0));
+        let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+        assert!(r.finished, "{:?}", r.events);
+        assert_eq!((sa.ids(), sb.ids()), (union.clone(), union));
+        // In sync now, yet negentropy's opening is 16 fingerprinted ranges.
+        let mut ca = SessionConfig::tcp(true, "a");
+        ca.max_version = a_version;
+        let mut cb = SessionConfig::tcp(false, "b");
+        cb.max_version = b_version;
+        let (mut a, mut b) = (Session::new(ca, T0), Session::new(cb, T0));
+        let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+        assert!(r.finished, "{:?}", r.events);
+        assert!(a.stats().recon_bytes > 300, "{}", a.stats().recon_bytes);
+    }
 }
 
 #[test]
@@ -392,12 +427,12 @@ fn unknown_versions_get_a_clear_close_reason() {
     let mut sb = MemStore::default();
     let mut b = Session::new(SessionConfig::tcp(false, "b"), T0);
     let mut future = MAGIC.to_vec();
-    future.extend_from_slice(&[4, 4, 0xff, 0xff]);
+    future.extend_from_slice(&[5, 5, 0xff, 0xff]);
     b.handle_input(&future, T0, &mut sb);
     let reason = closed_reason(&std::iter::from_fn(|| b.poll_event()).collect::<Vec<_>>());
     assert_eq!(
         reason.as_deref(),
-        Some("handshake: unsupported version: peer speaks 4..=4, this node speaks 1..=3")
+        Some("handshake: unsupported version: peer speaks 5..=5, this node speaks 1..=4")
     );
     // The peer is told why, in cleartext, after our preamble.
     let out: Vec<u8> = std::iter::from_fn(|| b.poll_transmit(&mut sb))
@@ -675,4 +710,86 @@ fn a_hundred_thousand_one_sided_items_all_arrive() {
     let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
     assert!(r.finished, "{:?}", r.events);
     assert_eq!(sb.held.len(), 100_000, "{:?}", a.stats());
+}
+
+/// Two routed neighbours, each holding envelopes some of which its policy
+/// keeps back, synced in one session of `version`.
+fn routed_session(
+    pool: &[(u8, bool, bool)],
+    version: u8,
+) -> (MemStore, MemStore, SessionStats, SessionStats) {
+    let (mut sa, mut sb) = (MemStore::default(), MemStore::default());
+    for (n, &(member, back_a, back_b)) in pool.iter().enumerate() {
+        let (bytes, _) = envelope(n as u64, 100);
+        if member & 1 != 0 {
+            let id = sa.add(bytes.clone(), [1; 8]);
+            if back_a {
+                sa.held_back.insert(id);
+            }
+        }
+        if member & 2 != 0 {
+            let id = sb.add(bytes, [1; 8]);
+            if back_b {
+                sb.held_back.insert(id);
+            }
+        }
+    }
+    let mut ca = SessionConfig::tcp(true, "a").routed();
+    let mut cb = SessionConfig::tcp(false, "b").routed();
+    ca.max_version = version;
+    cb.max_version = version;
+    let (mut a, mut b) = (Session::new(ca, T0), Session::new(cb, T0));
+    let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+    assert!(r.finished, "{:?}", r.events);
+    (sa, sb, a.stats().clone(), b.stats().clone())
+}
+
+#[test]
+fn routed_version_4_neighbours_with_nothing_to_give_spend_one_small_frame_each_way() {
+    // Each holds 300 envelopes the other lacks but keeps them all back.
+    let pool: Vec<(u8, bool, bool)> = (0..600)
+        .map(|n| (if n % 2 == 0 { 1 } else { 2 }, true, true))
+        .chain((0..200).map(|_| (3, false, false)))
+        .collect();
+    let (sa, sb, a, b) = routed_session(&pool, handshake::VERSION);
+    assert_eq!((sa.held.len(), sb.held.len()), (500, 500));
+    assert_eq!((a.recon_bytes, a.recon_rounds), (21, 1));
+    assert_eq!(a.envelopes_sent + b.envelopes_sent, 0);
+    // Version 3 finds the 600 held-back envelopes different, and sends none.
+    let (_, _, a, b) = routed_session(&pool, 3);
+    assert!(a.recon_bytes > 20_000, "{}", a.recon_bytes);
+    assert_eq!(a.envelopes_sent + b.envelopes_sent, 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Reconciling only what each side offers still delivers every envelope
+    /// a side's policy offers and the other lacks, sends nothing held back,
+    /// and never sends a side an envelope it already holds.
+    #[test]
+    fn restricted_sets_deliver_every_offered_envelope_and_no_duplicate(
+        pool in prop::collection::vec((1u8..=3, any::<bool>(), any::<bool>()), 0..400),
+    ) {
+        let (sa, sb, a, b) = routed_session(&pool, handshake::VERSION);
+        let mut want_a = HashSet::new();
+        let mut want_b = HashSet::new();
+        for (n, &(member, back_a, back_b)) in pool.iter().enumerate() {
+            let id = *blake3::hash(&envelope(n as u64, 100).0).as_bytes();
+            let (in_a, in_b) = (member & 1 != 0, member & 2 != 0);
+            if in_a || (in_b && !back_b) {
+                want_a.insert(id);
+            }
+            if in_b || (in_a && !back_a) {
+                want_b.insert(id);
+            }
+        }
+        prop_assert_eq!(sa.ids(), want_a);
+        prop_assert_eq!(sb.ids(), want_b);
+        prop_assert_eq!(a.duplicates + b.duplicates, 0);
+        prop_assert_eq!(
+            a.envelopes_received + b.envelopes_received,
+            a.envelopes_sent + b.envelopes_sent
+        );
+    }
 }

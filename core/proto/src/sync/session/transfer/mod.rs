@@ -63,6 +63,8 @@ pub(super) struct Transfer {
     peer_shared: HashSet<Blinded>,
     recon: Option<Reconciler>,
     recon_done: bool,
+    /// The initiator sent Offers and waits for the responder's last Want.
+    awaiting_wants: bool,
     have: Vec<[u8; 32]>,
     need: Vec<[u8; 32]>,
     queue: BinaryHeap<Reverse<(u8, u64, SendItem)>>,
@@ -110,6 +112,7 @@ impl Transfer {
             peer_shared: HashSet::new(),
             recon: None,
             recon_done: false,
+            awaiting_wants: false,
             have: Vec::new(),
             need: Vec::new(),
             queue: BinaryHeap::new(),
@@ -172,11 +175,12 @@ impl Transfer {
             direct: blind_all(&interests.direct),
             shared: blind_all(&interests.shared),
         });
-        // Offering by interests needs the peer's Hello first; a routed
-        // session reconciles everything held and lets the policy pick what
-        // to send once the differences are known.
-        if self.initiator && self.offer != Offer::Interests {
-            self.initiate(stats)?;
+        // Offering by interests, or by what the policy offers this peer
+        // (routed, version 4), needs the peer's Hello first; otherwise a
+        // routed session reconciles everything held and lets the policy pick
+        // what to send once the differences are known.
+        if self.initiator && self.offer != Offer::Interests && !self.offers_only() {
+            self.initiate(store, stats)?;
         }
         Ok(())
     }
@@ -203,7 +207,13 @@ impl Transfer {
             } => self.on_hello(window, port, (direct, shared), store, stats)?,
             Message::Recon(bytes) => self.on_recon(&bytes, store, stats)?,
             Message::Want { last, ids } => {
-                if self.initiator || self.recon_done {
+                // An initiator gets Wants only in answer to its Offers.
+                let expected = if self.initiator {
+                    self.awaiting_wants
+                } else {
+                    !self.recon_done
+                };
+                if !expected {
                     return Err(SessionError::Protocol("unexpected want"));
                 }
                 for id in ids {
@@ -212,8 +222,13 @@ impl Transfer {
                         self.enqueue(SendItem::Local(id), store)?;
                     }
                 }
-                self.recon_done = last;
+                if self.initiator {
+                    self.awaiting_wants = !last;
+                } else {
+                    self.recon_done = last;
+                }
             }
+            Message::Offer { last, ids } => self.on_offer(last, ids, store)?,
             Message::Envelope(bytes) => {
                 stats.envelopes_received += 1;
                 self.receive(bytes.len() as u64, Incoming::Envelope(bytes), now_ms)?;
@@ -289,8 +304,10 @@ impl Transfer {
             items.truncate(self.limits.recon.max_items);
             self.local = items.into_iter().map(|i| (i.id, i)).collect();
             if self.initiator {
-                self.initiate(stats)?;
+                self.initiate(store, stats)?;
             }
+        } else if self.initiator && self.offers_only() {
+            self.initiate(store, stats)?;
         }
         Ok(())
     }
@@ -438,6 +455,7 @@ impl Transfer {
         self.started
             && self.peer_hello
             && self.recon_done
+            && !self.awaiting_wants
             && self.control.is_empty()
             && self.queue.is_empty()
             && self.ready.is_none()
