@@ -91,6 +91,10 @@ pub fn run(o: RelayOptions<'_>, postgres: Option<&str>) -> Result<ExitCode, CliE
         Err(e) => return Err(e.into()),
     };
     node.set_limits(o.limits);
+    // A relay looks envelopes up by tag for every client; phones do not.
+    node.store()
+        .serve_as_relay()
+        .map_err(|e| CliError::Other(format!("relay tag index: {e}")))?;
     serve_relay(o, node, key)
 }
 

@@ -243,6 +243,16 @@ CREATE TABLE wanted_blobs (
 const V9: &str = "ALTER TABLE outbox ADD COLUMN carriers INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX outbox_envelope ON outbox(envelope);";
 
+/// V10: only relays keep the tag index of V3 (`Store::serve_as_relay`
+/// builds it again there): every phone paid for it at every insert, in
+/// pages written per commit, for a lookup only a relay makes.
+const V10: &str = "DROP INDEX IF EXISTS envelopes_by_tag;";
+
+/// The relay's lookup by routing tag (covering, so it never reads envelope
+/// bytes); the same index V3 made everywhere.
+pub const RELAY_TAG_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS envelopes_by_tag ON envelopes (tag, expires_at, id, commitment);";
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
@@ -254,6 +264,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V7),
         M::up(V8),
         M::up(V9),
+        M::up(V10),
     ])
 }
 

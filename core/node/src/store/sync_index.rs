@@ -46,6 +46,25 @@ impl Store {
         Ok(out)
     }
 
+    /// Builds the lookup by routing tag that a relay's sessions use
+    /// ([`Store::envelope_tags`], [`Store::envelope_index_for_tag`]); a
+    /// phone does without it (migration V10). Idempotent; the first call on
+    /// a large store takes one pass over the envelopes.
+    pub fn serve_as_relay(&self) -> Result<(), StoreError> {
+        self.conn().execute_batch(super::schema::RELAY_TAG_INDEX)?;
+        Ok(())
+    }
+
+    /// Whether the relay's tag index is present.
+    pub fn has_relay_index(&self) -> Result<bool, StoreError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'envelopes_by_tag'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n > 0)
+    }
+
     /// Distinct routing tags of envelopes held and not expired at `now`.
     pub fn envelope_tags(&self, now: u64) -> Result<Vec<RoutingTag>, StoreError> {
         let mut st = self
@@ -102,5 +121,40 @@ impl Store {
             out.push((Commitment(blob(c)?), exp.max(0) as u64));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Store, StoreLimits};
+
+    #[test]
+    fn only_a_relay_keeps_the_tag_index() {
+        let store = Store::in_memory(StoreLimits::default()).unwrap();
+        assert!(
+            !store.has_relay_index().unwrap(),
+            "a phone pays for no tag index"
+        );
+        store.serve_as_relay().unwrap();
+        assert!(store.has_relay_index().unwrap());
+        store.serve_as_relay().unwrap();
+        assert!(
+            store.has_relay_index().unwrap(),
+            "asking again changes nothing"
+        );
+        // The relay's lookup is answered from the index alone.
+        let plan: Vec<String> = store
+            .conn()
+            .prepare("EXPLAIN QUERY PLAN SELECT id, expires_at, commitment FROM envelopes WHERE tag = ?1 AND expires_at > ?2")
+            .unwrap()
+            .query_map(rusqlite::params![vec![0u8; 8], 0i64], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("COVERING INDEX envelopes_by_tag")),
+            "{plan:?}"
+        );
     }
 }
