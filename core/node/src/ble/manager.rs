@@ -26,6 +26,8 @@ use pollen_proto::ble::advert::{AdvertId, AdvertKey, next_rotation_ms};
 use pollen_proto::ble::link::Role;
 use std::collections::{BTreeMap, VecDeque};
 
+pub use super::duty::{ADV_EVENT_US, DutyCycle, PowerMode};
+
 /// A link as the platform numbers it: unique while it lives, local to one
 /// radio and never sent on the air.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,79 +65,6 @@ pub const FORGET_MS: u64 = 90_000;
 /// likes, so past this the one heard from longest ago (with no link and no
 /// connection under way) is forgotten; an honest one is heard again.
 pub const MAX_NEIGHBOURS: usize = 256;
-/// Radio-on time of one advertising event (a 31-byte PDU on three channels
-/// and the scan-response exchange), for the battery budget.
-pub const ADV_EVENT_US: u64 = 1_500;
-
-/// How much radio time the node may spend, chosen by the app.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PowerMode {
-    /// The app is on screen: find neighbours within seconds.
-    Foreground,
-    /// The app is in the background: find neighbours within a minute.
-    Background,
-    /// The battery is low: find neighbours within two minutes.
-    Saver,
-}
-
-/// When the node scans and how often it advertises.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DutyCycle {
-    /// Scanning lasts this long ...
-    pub scan_on_ms: u64,
-    /// ... at the start of every period this long.
-    pub scan_period_ms: u64,
-    /// Interval between advertising events (asked of the platform).
-    pub adv_interval_ms: u64,
-}
-
-impl PowerMode {
-    /// The duty cycle of this mode (the battery budget in `docs/PROTOCOL.md`).
-    pub fn duty_cycle(self) -> DutyCycle {
-        match self {
-            PowerMode::Foreground => DutyCycle {
-                scan_on_ms: 5_000,
-                scan_period_ms: 10_000,
-                adv_interval_ms: 250,
-            },
-            PowerMode::Background => DutyCycle {
-                scan_on_ms: 5_000,
-                scan_period_ms: 60_000,
-                adv_interval_ms: 1_000,
-            },
-            PowerMode::Saver => DutyCycle {
-                scan_on_ms: 4_000,
-                scan_period_ms: 120_000,
-                adv_interval_ms: 2_000,
-            },
-        }
-    }
-}
-
-impl DutyCycle {
-    /// Expected radio-on milliseconds per hour spent scanning and advertising
-    /// (connections come on top, bounded by the sync work itself).
-    pub fn radio_on_ms_per_hour(&self) -> u64 {
-        const HOUR: u64 = 3_600_000;
-        let scan = HOUR * self.scan_on_ms / self.scan_period_ms;
-        let adv = HOUR / self.adv_interval_ms * ADV_EVENT_US / 1000;
-        scan + adv
-    }
-
-    fn scanning_at(&self, phase_start: u64, now: u64) -> bool {
-        (now.saturating_sub(phase_start)) % self.scan_period_ms < self.scan_on_ms
-    }
-
-    fn next_toggle(&self, phase_start: u64, now: u64) -> u64 {
-        let into = now.saturating_sub(phase_start) % self.scan_period_ms;
-        if into < self.scan_on_ms {
-            now + (self.scan_on_ms - into)
-        } else {
-            now + (self.scan_period_ms - into)
-        }
-    }
-}
-
 /// What the platform must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {

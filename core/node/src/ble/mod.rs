@@ -1,7 +1,8 @@
 //! Bluetooth LE neighbours, sans-IO: which to connect, when, and the links
 //! to them (the wire side is `pollen_proto::ble`).
 //!
-//! - [`manager`]: which neighbours to connect, scan and advertise duty cycle;
+//! - [`manager`]: which neighbours to connect, when to scan and advertise;
+//! - [`duty`]: the power modes and the scan and advertising duty cycle each means;
 //! - [`hub`]: the manager and the links together, what a platform drives;
 //! - [`driver`]: the hub behind a callback interface, for phones' platform code;
 //! - [`radio_links`]: the phone radio's own link table (ids, values waiting
@@ -14,6 +15,7 @@
 
 pub mod bench;
 pub mod driver;
+pub mod duty;
 pub mod hub;
 pub mod manager;
 pub mod radio_links;
