@@ -4,27 +4,13 @@
 //! delivery proof comes back the same way, and the runtime keeps reaching
 //! relays it was given while it runs.
 
-use pollen_ffi::PollenError;
-use pollen_ffi::PollenNode;
+mod ffi_support;
+
+use ffi_support::{block_on, status_of};
 use pollen_ffi::records::{MessageStatus, RunOptions};
+use pollen_ffi::{PollenError, PollenNode};
 use pollen_tests::{Phone, Server, wait_for};
 use std::time::Duration;
-
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(f)
-}
-
-fn status_of(node: &PollenNode, text: &str) -> Option<MessageStatus> {
-    let page = node.messages(None, 100, None).expect("messages");
-    page.messages
-        .into_iter()
-        .find(|m| m.text == text)
-        .map(|m| m.status)
-}
 
 #[test]
 fn a_phone_uplinks_through_a_relay_in_one_session_and_while_it_runs() {

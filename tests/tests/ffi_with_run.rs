@@ -5,6 +5,9 @@
 //! crosses a platform link and a TCP link, every hop run by the same runtime
 //! (`pollen_runtime::host`) that `pollen run` uses.
 
+mod ffi_support;
+
+use ffi_support::{block_on, status_of};
 use pollen_ffi::records::{MessageStatus, RunOptions};
 use pollen_ffi::{CallbackError, PlatformTransport, PollenNode};
 use pollen_tests::{Phone, Server, wait_for};
@@ -92,44 +95,30 @@ impl PlatformTransport for Port {
     }
 }
 
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(f)
-}
-
-fn has_text(node: &PollenNode, text: &str) -> Option<MessageStatus> {
-    let page = node.messages(None, 100, None).expect("messages");
-    page.messages
-        .into_iter()
-        .find(|m| m.text == text)
-        .map(|m| m.status)
+/// A phone node on the loopback, by name, under `root`.
+fn phone(hub: &Arc<Loopback>, root: &std::path::Path, name: &str) -> Arc<PollenNode> {
+    let node = PollenNode::create(
+        root.join(name).to_string_lossy().into_owned(),
+        name.to_owned(),
+    )
+    .expect("create");
+    hub.nodes
+        .lock()
+        .unwrap()
+        .insert(name.to_owned(), Arc::downgrade(&node));
+    node.set_transport(Some(Arc::new(Port {
+        hub: hub.clone(),
+        me: name.to_owned(),
+    })));
+    node
 }
 
 #[test]
 fn a_phone_and_pollen_run_talk_through_a_carrier_both_ways() {
     let root = tempfile::tempdir().unwrap();
     let hub = Arc::new(Loopback::default());
-    let phone = |name: &str| {
-        let node = PollenNode::create(
-            root.path().join(name).to_string_lossy().into_owned(),
-            name.to_owned(),
-        )
-        .expect("create");
-        hub.nodes
-            .lock()
-            .unwrap()
-            .insert(name.to_owned(), Arc::downgrade(&node));
-        node.set_transport(Some(Arc::new(Port {
-            hub: hub.clone(),
-            me: name.to_owned(),
-        })));
-        node
-    };
-    let ana = phone("ana");
-    let bo = phone("bo");
+    let ana = phone(&hub, root.path(), "ana");
+    let bo = phone(&hub, root.path(), "bo");
     let chen = Phone::new(root.path(), "Chen");
     ana.add_contact(chen.card(), Some("Chen".into()))
         .expect("ana pins chen");
@@ -179,16 +168,16 @@ fn a_phone_and_pollen_run_talk_through_a_carrier_both_ways() {
     // Written by another process on Chen's data directory while it runs.
     chen.ok(&["send", "--to", "Ana", "from the laptop"]);
     let took = wait_for("Ana to receive Chen's message", PATIENCE, || {
-        has_text(&ana, "from the laptop").is_some()
+        status_of(&ana, "from the laptop").is_some()
     });
     eprintln!("pollen run -> carrier -> phone: {took:?}");
     assert_eq!(
-        has_text(&ana, "from the laptop"),
+        status_of(&ana, "from the laptop"),
         Some(MessageStatus::Received)
     );
     // Chen's delivery proof came back the same way.
     wait_for("Ana's message to show delivered", PATIENCE, || {
-        has_text(&ana, "from the phone") == Some(MessageStatus::Delivered)
+        status_of(&ana, "from the phone") == Some(MessageStatus::Delivered)
     });
     assert!(sent.message_id.len() == 32);
     assert!(
@@ -217,24 +206,8 @@ fn a_phone_sees_its_message_carried_while_the_recipient_is_away() {
     use pollen_ffi::app::{DeliveryState, TimelineEntry};
     let root = tempfile::tempdir().unwrap();
     let hub = Arc::new(Loopback::default());
-    let phone = |name: &str| {
-        let node = PollenNode::create(
-            root.path().join(name).to_string_lossy().into_owned(),
-            name.to_owned(),
-        )
-        .expect("create");
-        hub.nodes
-            .lock()
-            .unwrap()
-            .insert(name.to_owned(), Arc::downgrade(&node));
-        node.set_transport(Some(Arc::new(Port {
-            hub: hub.clone(),
-            me: name.to_owned(),
-        })));
-        node
-    };
-    let ana = phone("ana");
-    let bo = phone("bo");
+    let ana = phone(&hub, root.path(), "ana");
+    let bo = phone(&hub, root.path(), "bo");
     let chen = Phone::new(root.path(), "Chen");
     ana.add_contact(chen.card(), Some("Chen".into()))
         .expect("ana pins chen");

@@ -3,15 +3,11 @@ package org.pollen.app
 import android.app.NotificationManager
 import android.content.Context
 import android.content.Intent
-import android.os.Handler
 import android.os.Looper
 import android.widget.Button
 import android.widget.EditText
 import android.widget.ListView
 import java.io.File
-import java.nio.file.Files
-import kotlin.coroutines.CoroutineContext
-import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
@@ -32,38 +28,26 @@ import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
 
-/** Runs coroutines on the main looper, as `MainScope` does on a phone. */
-private object MainLooper : CoroutineDispatcher() {
-    private val handler = Handler(Looper.getMainLooper())
-    override fun dispatch(context: CoroutineContext, block: Runnable) {
-        handler.post(block)
-    }
-}
-
 /** The app's screens driven through their views, over real nodes. */
 @RunWith(RobolectricTestRunner::class)
 @Config(sdk = [35], manifest = Config.NONE)
 class AppUiTest {
-    private lateinit var dir: File
-    private lateinit var ana: Pollen
-    private lateinit var chen: Pollen
+    private lateinit var nodes: TwoNodes
+    private val ana: Pollen get() = nodes.ana
+    private val chen: Pollen get() = nodes.chen
     private val scope = CoroutineScope(SupervisorJob() + MainLooper)
     private val context: Context get() = RuntimeEnvironment.getApplication()
     private val errors = mutableListOf<Throwable>()
 
     @Before
     fun nodes() {
-        dir = Files.createTempDirectory("pollen-ui").toFile()
-        ana = runBlocking { Pollen.create(File(dir, "ana").path, "Ana") }
-        chen = runBlocking { Pollen.create(File(dir, "chen").path, "Chen") }
+        nodes = TwoNodes("pollen-ui")
     }
 
     @After
     fun close() {
         scope.cancel()
-        ana.close()
-        chen.close()
-        dir.deleteRecursively()
+        nodes.close()
     }
 
     /** Runs the main looper until [done] holds (the node answers on its own thread). */
@@ -201,7 +185,7 @@ class AppUiTest {
         // Carried by hand: Chen's bundle imported on Ana's phone.
         fun carry(text: String) = runBlocking {
             chen.sendDirect("Ana", text)
-            val bundle = File(dir, "bundle-${System.nanoTime()}").path
+            val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
             chen.exportBundle(bundle)
             ana.importBundle(bundle)
         }
@@ -244,7 +228,7 @@ class AppUiTest {
         val shadow = shadowOf(context.getSystemService(NotificationManager::class.java))
         fun carry(text: String) = runBlocking {
             chen.sendDirect("Ana", text)
-            val bundle = File(dir, "bundle-${System.nanoTime()}").path
+            val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
             chen.exportBundle(bundle)
             ana.importBundle(bundle)
         }
@@ -276,7 +260,7 @@ class AppUiTest {
             chen.addContact(ana.card())
         }
         fun carry(from: Pollen, to: Pollen) = runBlocking {
-            val bundle = File(dir, "bundle-${System.nanoTime()}").path
+            val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
             from.exportBundle(bundle)
             to.importBundle(bundle)
         }

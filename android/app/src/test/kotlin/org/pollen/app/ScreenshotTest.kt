@@ -4,15 +4,11 @@ import android.content.Context
 import android.graphics.Bitmap
 import android.graphics.Canvas
 import android.graphics.Color
-import android.os.Handler
 import android.os.Looper
 import android.view.View
 import android.widget.EditText
 import android.widget.FrameLayout
 import java.io.File
-import java.nio.file.Files
-import kotlin.coroutines.CoroutineContext
-import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
@@ -39,15 +35,11 @@ import org.robolectric.annotation.GraphicsMode
 @Config(sdk = [35], manifest = Config.NONE)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
 class ScreenshotTest {
-    private lateinit var dir: File
-    private lateinit var ana: Pollen
-    private lateinit var chen: Pollen
-    private val scope = CoroutineScope(SupervisorJob() + object : CoroutineDispatcher() {
-        private val handler = Handler(Looper.getMainLooper())
-        override fun dispatch(context: CoroutineContext, block: Runnable) {
-            handler.post(block)
-        }
-    })
+    private lateinit var nodes: TwoNodes
+    private val ana: Pollen get() = nodes.ana
+    private val chen: Pollen get() = nodes.chen
+    private val dir: File get() = nodes.dir
+    private val scope = CoroutineScope(SupervisorJob() + MainLooper)
     /** The app's theme (its manifest's), which the test runs without. */
     private val context: Context by lazy {
         android.view.ContextThemeWrapper(RuntimeEnvironment.getApplication(), android.R.style.Theme_Material_Light)
@@ -58,17 +50,13 @@ class ScreenshotTest {
 
     @Before
     fun nodes() {
-        dir = Files.createTempDirectory("pollen-shots").toFile()
-        ana = runBlocking { Pollen.create(File(dir, "ana").path, "Ana") }
-        chen = runBlocking { Pollen.create(File(dir, "chen").path, "Chen") }
+        nodes = TwoNodes("pollen-shots")
     }
 
     @After
     fun close() {
         scope.cancel()
-        ana.close()
-        chen.close()
-        dir.deleteRecursively()
+        nodes.close()
     }
 
     /** Lays [screen] out on a 1080 × 1920 phone and writes it to `<name>.png`. */
