@@ -4,6 +4,7 @@ import android.app.Notification
 import android.app.NotificationChannel
 import android.app.NotificationManager
 import android.app.PendingIntent
+import android.app.RemoteInput
 import android.content.Context
 import android.content.Intent
 import uniffi.pollen.ConversationKind
@@ -13,7 +14,8 @@ import uniffi.pollen.NotificationInfo
  * Posts a notification per chat for messages from others. Whether a message
  * warrants one (not ours, not the open chat, not muted) is decided in Rust
  * (`notificationForMessage`); this class only draws it. A tap opens the app's
- * launch activity with [EXTRA_CONVERSATION].
+ * launch activity with [EXTRA_CONVERSATION]; "Reply" takes a text in the
+ * notification and hands it to [ReplyReceiver], which sends it in that chat.
  */
 class MessageNotifier(
     private val context: Context,
@@ -62,7 +64,23 @@ class MessageNotifier(
                 ),
             )
         }
+        builder.addAction(replyAction(info.conversationId))
         manager.notify(info.conversationId, NOTIFICATION_ID, builder.build())
+    }
+
+    /** "Reply" with a text field; the text goes to [ReplyReceiver] (a mutable intent: the system adds it). */
+    private fun replyAction(conversationId: String): Notification.Action {
+        val intent = Intent(context, ReplyReceiver::class.java)
+            .setAction(ReplyReceiver.ACTION)
+            .putExtra(EXTRA_CONVERSATION, conversationId)
+        val pending = PendingIntent.getBroadcast(
+            context,
+            conversationId.hashCode(),
+            intent,
+            PendingIntent.FLAG_UPDATE_CURRENT or PendingIntent.FLAG_MUTABLE,
+        )
+        val input = RemoteInput.Builder(KEY_REPLY).setLabel("Reply").build()
+        return Notification.Action.Builder(null, "Reply", pending).addRemoteInput(input).build()
     }
 
     /** Removes a chat's notification (the user opened it). */
@@ -72,6 +90,9 @@ class MessageNotifier(
     companion object {
         /** The conversation id (hex) a tapped notification opens. */
         const val EXTRA_CONVERSATION = "org.pollen.android.CONVERSATION"
+
+        /** The reply typed in a notification ([RemoteInput] result key). */
+        const val KEY_REPLY = "org.pollen.android.REPLY"
         private const val NOTIFICATION_ID = 2
 
         /** The notification channel for a kind of chat. */

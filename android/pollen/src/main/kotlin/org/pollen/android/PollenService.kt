@@ -19,6 +19,8 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.filterNotNull
+import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
@@ -103,6 +105,11 @@ class PollenService : Service() {
             // may now be possible where it was not.
             scope.launch { followBluetooth(true) }
         }
+        if (intent?.action == ACTION_REPLY) {
+            val conversation = intent.getStringExtra(MessageNotifier.EXTRA_CONVERSATION)
+            val text = intent.getStringExtra(EXTRA_TEXT)
+            if (conversation != null && text != null) scope.launch { sendReply(conversation, text) }
+        }
         // Killed with the process, the service is recreated and started
         // again with a null intent: the node reopens its identity.
         return START_STICKY
@@ -126,6 +133,14 @@ class PollenService : Service() {
             Log.e(TAG, "node did not start", e)
             failureState.value = e
         }
+    }
+
+    /** Sends a notification's reply once the node runs; the chat's notification goes (it was answered). */
+    private suspend fun sendReply(conversation: String, text: String) {
+        val pollen = nodeState.filterNotNull().first()
+        runCatching { pollen.sendIn(conversation, text) }
+            .onSuccess { notifier.clear(conversation) }
+            .onFailure { Log.w(TAG, "reply from a notification", it) }
     }
 
     /** Starts BLE on the running node when Bluetooth is on and permitted, or stops it. */
@@ -216,6 +231,12 @@ class PollenService : Service() {
         /** Whether to run the LAN transport (default true). */
         const val EXTRA_LAN = "org.pollen.android.LAN"
 
+        /** A start that sends a notification's reply ([reply]). */
+        const val ACTION_REPLY = "org.pollen.android.SEND_REPLY"
+
+        /** The reply's text. */
+        const val EXTRA_TEXT = "org.pollen.android.TEXT"
+
         private fun dataDir(context: Context) = File(context.filesDir, DATA_DIR)
 
         /** Whether an identity was made on this device (the app's first run is over). */
@@ -225,6 +246,15 @@ class PollenService : Service() {
         fun start(context: Context, name: String? = null) {
             val intent = Intent(context, PollenService::class.java)
             if (name != null) intent.putExtra(EXTRA_NAME, name)
+            context.startForegroundService(intent)
+        }
+
+        /** Sends [text] in [conversation] (a notification's reply), starting the service if need be. */
+        fun reply(context: Context, conversation: String, text: String) {
+            val intent = Intent(context, PollenService::class.java)
+                .setAction(ACTION_REPLY)
+                .putExtra(MessageNotifier.EXTRA_CONVERSATION, conversation)
+                .putExtra(EXTRA_TEXT, text)
             context.startForegroundService(intent)
         }
 

@@ -55,6 +55,67 @@ class PollenServiceTest {
     }
 
     @Test
+    fun aReplyTypedInAMessageNotificationIsSentInItsChat() {
+        val app = RuntimeEnvironment.getApplication()
+        val intent = Intent().putExtra(PollenService.EXTRA_NAME, "Ana").putExtra(PollenService.EXTRA_LAN, false)
+        val controller = Robolectric.buildService(PollenService::class.java, intent).create().startCommand(0, 1)
+        val service = controller.get()
+        val ana = runBlocking { withTimeout(START_TIMEOUT_MS) { service.node.filterNotNull().first() } }
+        val dir = java.nio.file.Files.createTempDirectory("pollen-reply").toFile()
+        try {
+            // Chen's message reaches Ana's phone (by a bundle file): the service posts its notification.
+            runBlocking { Pollen.create(File(dir, "chen").path, "Chen") }.use { chen ->
+                runBlocking {
+                    ana.addContactFromInput(chen.card())
+                    chen.addContactFromInput(ana.card())
+                    chen.sendDirect("Ana", "are you coming to the square?")
+                    chen.exportBundle(File(dir, "b").path)
+                    ana.importBundle(File(dir, "b").path)
+                }
+            }
+            val notifications = shadowOf(app.getSystemService(android.app.NotificationManager::class.java))
+            val deadline = System.currentTimeMillis() + START_TIMEOUT_MS
+            while (notifications.allNotifications.none { it.extras.getString("android.title") == "Chen" }) {
+                assertTrue("the message's notification is posted", System.currentTimeMillis() < deadline)
+                shadowOf(android.os.Looper.getMainLooper()).idle()
+                Thread.sleep(10)
+            }
+            val posted = notifications.allNotifications.single { it.extras.getString("android.title") == "Chen" }
+            val reply = posted.actions.single { it.title == "Reply" }
+            val input = reply.remoteInputs.single()
+
+            // Ana types her answer in the notification and sends it.
+            val typed = Intent(shadowOf(reply.actionIntent).savedIntent)
+            android.app.RemoteInput.addResultsToIntent(
+                arrayOf(input),
+                typed,
+                android.os.Bundle().apply { putCharSequence(input.resultKey, "yes, in ten minutes") },
+            )
+            ReplyReceiver().onReceive(app, typed)
+            val forwarded = shadowOf(app).nextStartedService
+            assertEquals(PollenService.ACTION_REPLY, forwarded.action)
+            controller.withIntent(forwarded).startCommand(0, 2)
+
+            val chat = runBlocking { ana.openChatWithContact("Chen") }.conversationId
+            fun sent() = runBlocking { ana.timeline(chat) }.any { entry ->
+                (entry as? uniffi.pollen.TimelineEntry.Message)?.message?.let { it.own && it.text == "yes, in ten minutes" } == true
+            }
+            while (!sent()) {
+                assertTrue("the reply is sent in Chen's chat", System.currentTimeMillis() < deadline)
+                shadowOf(android.os.Looper.getMainLooper()).idle()
+                Thread.sleep(10)
+            }
+            assertTrue(
+                "the answered chat's notification is gone",
+                notifications.allNotifications.none { it.extras.getString("android.title") == "Chen" },
+            )
+        } finally {
+            controller.destroy()
+            dir.deleteRecursively()
+        }
+    }
+
+    @Test
     fun permissionsAreMissingUntilGranted() {
         val app = RuntimeEnvironment.getApplication()
         assertEquals(MeshPermissions.runtime(35), MeshPermissions.missing(app))
@@ -88,6 +149,8 @@ class PollenServiceTest {
         val service = elements("service").single { it.android("name") == PollenService::class.java.name }
         assertEquals("connectedDevice", service.android("foregroundServiceType"))
         assertEquals("false", service.android("exported"))
+        val reply = elements("receiver").single { it.android("name") == ReplyReceiver::class.java.name }
+        assertEquals("only our notification's intent reaches it", "false", reply.android("exported"))
     }
 
     private companion object {
