@@ -676,3 +676,64 @@ fn a_hundred_thousand_one_sided_items_all_arrive() {
     assert!(r.finished, "{:?}", r.events);
     assert_eq!(sb.held.len(), 100_000, "{:?}", a.stats());
 }
+
+/// Moves everything `from` has to send into `to`, returning the bytes moved.
+fn relay_all(
+    from: &mut Session,
+    from_store: &mut MemStore,
+    to: &mut Session,
+    to_store: &mut MemStore,
+    now: u64,
+) -> Vec<Vec<u8>> {
+    let mut moved = Vec::new();
+    while let Some(chunk) = from.poll_transmit(from_store) {
+        to.handle_input(&chunk, now, to_store);
+        moved.push(chunk);
+    }
+    moved
+}
+
+#[test]
+fn t5_a_replayed_handshake_transcript_establishes_nothing() {
+    // A wormhole records everything an honest initiator sent in a real session...
+    let (mut sa, mut sb) = stores(5, 0, 3);
+    let (mut a, mut b) = pair(MAX_RECORD);
+    let mut recorded = Vec::new();
+    for step in 0..2000 {
+        let now = T0 + step * 10;
+        a.handle_timeout(now, &mut sa);
+        b.handle_timeout(now, &mut sb);
+        recorded.extend(relay_all(&mut a, &mut sa, &mut b, &mut sb, now));
+        relay_all(&mut b, &mut sb, &mut a, &mut sa, now);
+        if a.is_finished() && b.is_finished() {
+            break;
+        }
+    }
+    assert_eq!(sb.held.len(), 8, "the honest session carried the envelopes");
+
+    // ...and replays it to the same responder later: the responder's fresh
+    // ephemeral key changes the session keys, so the first replayed transport
+    // record fails to decrypt and nothing is received.
+    let mut replayed = Session::new(SessionConfig::tcp(false, "b"), T0 + 100_000);
+    let mut fresh = MemStore::default();
+    for chunk in &recorded {
+        replayed.handle_input(chunk, T0 + 100_000, &mut fresh);
+        while replayed.poll_transmit(&mut fresh).is_some() {}
+    }
+    let mut events = Vec::new();
+    while let Some(e) = replayed.poll_event() {
+        events.push(e);
+    }
+    assert!(replayed.is_closed(), "{events:?}");
+    assert!(
+        events.contains(&SessionEvent::Closed(SessionError::Decrypt)),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::Committed { .. }))
+    );
+    assert_eq!(replayed.stats().carried, 0);
+    assert!(fresh.held.is_empty() && fresh.ingested.is_empty());
+}
