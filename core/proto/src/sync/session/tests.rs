@@ -737,3 +737,23 @@ fn t5_a_replayed_handshake_transcript_establishes_nothing() {
     assert_eq!(replayed.stats().carried, 0);
     assert!(fresh.held.is_empty() && fresh.ingested.is_empty());
 }
+
+#[test]
+fn c3_a_session_closes_before_its_record_counter_could_wrap() {
+    let (mut sa, mut sb) = stores(40, 0, 0);
+    let mut ca = SessionConfig::tcp(true, "a");
+    ca.limits.max_records = 6;
+    let cb = SessionConfig::tcp(false, "b");
+    let (mut a, mut b) = (Session::new(ca, T0), Session::new(cb, T0));
+    let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+    assert!(!r.finished);
+    assert!(
+        r.events[0].contains(&SessionEvent::Closed(SessionError::RecordLimit(6))),
+        "{:?}",
+        r.events[0]
+    );
+    // The limit stopped the session early: far from all 40 envelopes crossed.
+    assert!(sb.held.len() < 40, "{}", sb.held.len());
+    // The default leaves 2^24 sessions' worth of margin before a 64-bit wrap.
+    assert!(SessionLimits::default().max_records <= 1 << 40);
+}
