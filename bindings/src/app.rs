@@ -357,3 +357,13 @@ pub fn ble_power_mode(screen_on: bool, app_in_front: bool, battery_saver: bool) 
     })
     .into()
 }
+
+/// Panic wipe: erases the identity, contacts, messages, attachments and caches
+/// of `data_dir` for good (returns the number of files erased). Drop the
+/// `PollenNode` first; a directory without a Pollen database is refused.
+#[uniffi::export]
+pub fn wipe(data_dir: String) -> Result<u64, PollenError> {
+    Ok(pollen_node::node::wipe_data_dir(std::path::Path::new(
+        &data_dir,
+    ))?)
+}

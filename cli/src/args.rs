@@ -23,6 +23,13 @@ pub(crate) enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Panic wipe: erase the identity, contacts, messages and caches of the
+    /// data directory for good.
+    Wipe {
+        /// Confirm: without it nothing is erased.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print your contact card.
     Id {
         /// Also draw it as a QR code in the terminal.

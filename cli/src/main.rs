@@ -119,6 +119,17 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             println!("fingerprint: {}", node.fingerprint());
             println!("card: {}", node.card());
         }
+        Command::Wipe { yes } => {
+            let dir = dir()?;
+            if !yes {
+                return Err(CliError::Other(format!(
+                    "refusing to wipe {} without --yes: it erases this identity, its contacts and messages for good",
+                    dir.display()
+                )));
+            }
+            let files = pollen_node::node::wipe_data_dir(&dir)?;
+            println!("wiped {} ({files} files erased)", dir.display());
+        }
         Command::Id { qr, json } => output::id(&open(&dir()?)?, qr, json)?,
         Command::Contact(cmd) => contact(&open(&dir()?)?, cmd)?,
         Command::Send(args) => send(&open(&dir()?)?, &args)?,

@@ -242,3 +242,29 @@ fn cli_errors_are_one_clear_line_and_init_never_overwrites() {
     let out = a.run(&["send", "--help"]);
     assert!(out.status.success());
 }
+
+#[test]
+fn p7_pollen_wipe_refuses_without_yes_then_erases_everything() {
+    let root = tempfile::tempdir().unwrap();
+    let a = Phone::new(root.path(), "Ana");
+    let b = Phone::new(root.path(), "Bo");
+    a.add(&b);
+    a.ok(&["send", "--to", "Bo", "meet at the old mill"]);
+    let card = a.card();
+    let err = a.fails(&["wipe"]);
+    assert!(err.contains("without --yes"), "{err}");
+    assert!(
+        a.dir.join("pollen.db").exists(),
+        "nothing erased without --yes"
+    );
+
+    let out = a.ok(&["wipe", "--yes"]);
+    assert!(out.contains("wiped"), "{out}");
+    assert!(!a.dir.exists(), "the data directory is gone");
+    let err = a.fails(&["id"]);
+    assert!(err.contains("pollen init"), "{err}");
+    // A new identity starts clean.
+    a.ok(&["init", "--name", "Ana"]);
+    assert_ne!(a.card(), card);
+    assert!(a.texts().is_empty());
+}

@@ -450,6 +450,20 @@ def test_identity_and_data_dir_errors(w):
     expect_error(PollenError.NotInitialized, PollenNode.open, os.path.join(w.tmp.name, "nobody"))
 
 
+def test_panic_wipe(w):
+    path = os.path.join(w.tmp.name, "wiped")
+    n = PollenNode.create(path, "wiped")
+    card = n.card()
+    n.shutdown()
+    del n
+    expect_error(PollenError.NotInitialized, pollen.wipe, w.tmp.name)
+    assert pollen.wipe(path) >= 1
+    assert not os.path.exists(path)
+    expect_error(PollenError.NotInitialized, PollenNode.open, path)
+    fresh = PollenNode.create(path, "wiped")
+    assert fresh.card() != card
+
+
 def test_contacts_safety_numbers_and_key_change(w):
     a, arec = w.node("alice")
     c, _ = w.node("carol")
@@ -973,6 +987,7 @@ def measure(w):
 
 TESTS = [
     test_identity_and_data_dir_errors,
+    test_panic_wipe,
     test_contacts_safety_numbers_and_key_change,
     test_sending_errors_are_typed,
     test_message_carried_a_to_c_through_b,

@@ -120,7 +120,9 @@ impl Rejection {
                 EnvelopeError::PayloadTooLarge(_) => OVERSIZED,
                 EnvelopeError::NotForMe => TAMPERED,
                 EnvelopeError::BadCommitment | EnvelopeError::BadPadding => TAMPERED,
-                EnvelopeError::BadSignature | EnvelopeError::BadAuthorName(_) => BAD_SIGNATURE,
+                EnvelopeError::BadSignature
+                | EnvelopeError::BadAuthorName(_)
+                | EnvelopeError::WeakAuthorKey => BAD_SIGNATURE,
                 EnvelopeError::Crypto(_) => CRYPTO,
             },
             Rejection::IdMismatch => ID_MISMATCH,

@@ -2,14 +2,14 @@
 
 use super::{Node, NodeError, NodeEvent, check_name, direct_conversation_id};
 use crate::store::{Contact, ConversationKind, ConversationRow, KeyChange};
-use pollen_proto::identity::{ContactCard, PublicIdentity, safety_number};
+use pollen_proto::identity::{ContactCard, PublicIdentity, keys_equal, safety_number};
 
 impl Node {
     /// Pins the contact on `card` under `alias` (default: the card's name).
     /// A card with other keys for a pinned alias or key is refused and recorded.
     pub fn add_contact(&self, card: &str, alias: Option<&str>) -> Result<Contact, NodeError> {
         let card = ContactCard::decode(card)?;
-        if card.identity.signing == self.public.signing {
+        if keys_equal(&card.identity.signing.0, &self.public.signing.0) {
             return Err(NodeError::BadName(
                 card.name.clone(),
                 "that is your own card",
@@ -18,7 +18,10 @@ impl Node {
         let alias = check_name(alias.unwrap_or(&card.name))?.to_owned();
         let offered = card.identity.fingerprint();
         if let Some(pinned) = self.store.contact_by_key(&card.identity.signing)? {
-            if pinned.identity == card.identity {
+            // The pinning decision: constant time (C4).
+            if keys_equal(&pinned.identity.signing.0, &card.identity.signing.0)
+                & keys_equal(&pinned.identity.agreement, &card.identity.agreement)
+            {
                 return Ok(pinned);
             }
             return Err(self.refuse_key_change(&pinned, &card)?);

@@ -11,11 +11,13 @@ mod ingest;
 pub mod send;
 mod sneakernet;
 mod sync_store;
+mod wipe;
 
 pub use attach::{ATTACHMENT_TTL_SECS, blob_hex};
 pub use events::{ConversationId, MessageChange, NodeEvent};
 pub use ingest::{IngestOutcome, Rejection};
 pub use sneakernet::{ExportReport, ImportReport};
+pub use wipe::wipe_data_dir;
 
 use crate::conversation::{ConversationError, MessageId};
 use crate::store::{ConversationRow, MessageRow, Store, StoreError, StoreLimits};

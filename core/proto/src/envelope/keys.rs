@@ -62,8 +62,15 @@ impl fmt::Display for RoutingTag {
 
 /// A symmetric key shared by several people: a group epoch key or a channel key.
 /// Zeroized on drop.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Eq)]
 pub struct SharedKey(pub [u8; 32]);
+
+impl PartialEq for SharedKey {
+    // A secret: compared in constant time so timing tells nothing of it.
+    fn eq(&self, other: &Self) -> bool {
+        crate::identity::keys_equal(&self.0, &other.0)
+    }
+}
 
 impl Drop for SharedKey {
     fn drop(&mut self) {

@@ -97,6 +97,9 @@ pub enum EnvelopeError {
     /// The author's signature does not verify.
     #[error("envelope signature does not verify")]
     BadSignature,
+    /// The author's keys are known-bad (small order, weak).
+    #[error("envelope author key is a known-bad key")]
+    WeakAuthorKey,
     /// The author's name inside breaks the naming rules.
     #[error("envelope author name is invalid: {0}")]
     BadAuthorName(String),
@@ -182,7 +185,7 @@ impl DeliveryProof {
 
     /// True if this proof shows `header`'s envelope was delivered.
     pub fn proves(&self, header: &Header) -> bool {
-        self.commitment() == header.commitment
+        crate::identity::keys_equal(self.commitment().as_bytes(), header.commitment.as_bytes())
     }
 }
 

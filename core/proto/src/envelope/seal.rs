@@ -273,6 +273,9 @@ fn open_inner(
         signing: ContactKey(r.array("author signing key")?),
         agreement: r.array("author agreement key")?,
     };
+    author
+        .check_keys()
+        .map_err(|_| EnvelopeError::WeakAuthorKey)?;
     let author_name = r.short_str(MAX_NAME_BYTES, "author name")?;
     let proof_secret: [u8; 32] = r.array("proof secret")?;
     let payload = r.long_bytes(MAX_PAYLOAD_BYTES, "payload")?;
@@ -280,7 +283,10 @@ fn open_inner(
     let signature: [u8; 64] = r.array("signature")?;
     let padding = r.rest();
 
-    if blake3::hash(&proof_secret).as_bytes() != header.commitment.as_bytes() {
+    if !crate::identity::keys_equal(
+        blake3::hash(&proof_secret).as_bytes(),
+        header.commitment.as_bytes(),
+    ) {
         return Err(EnvelopeError::BadCommitment);
     }
     if padding.iter().any(|&b| b != 0) {

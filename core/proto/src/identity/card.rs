@@ -5,7 +5,6 @@ use super::{ContactKey, Identity, MAX_NAME_BYTES, PublicIdentity, check_name};
 use crate::codec::{DecodeError, Reader, Writer};
 use bech32::primitives::decode::CheckedHrpstring;
 use bech32::{Bech32m, Hrp};
-use ed25519_dalek::VerifyingKey;
 use thiserror::Error;
 
 /// Human-readable prefix of every card.
@@ -125,10 +124,7 @@ impl ContactCard {
         r.finish()?;
 
         check_name(name).map_err(|e| CardError::BadName(e.to_string()))?;
-        let key = VerifyingKey::from_bytes(&identity.signing.0).map_err(|_| CardError::BadKey)?;
-        if key.is_weak() {
-            return Err(CardError::BadKey);
-        }
+        identity.check_keys().map_err(|_| CardError::BadKey)?;
         identity
             .verify(&signed_message(&identity, name), &signature)
             .map_err(|_| CardError::BadSignature)?;
@@ -302,6 +298,14 @@ mod tests {
         };
         let weak = raw_encode(1, &weak, card.name.as_bytes(), &sig);
         assert_eq!(ContactCard::decode(&weak), Err(CardError::BadKey));
+        // S8: a small-order X25519 key would make every envelope sealed to
+        // this card readable by anyone; refused even before the signature.
+        let zero_agreement = PublicIdentity {
+            signing: card.identity.signing,
+            agreement: [0u8; 32],
+        };
+        let zero_agreement = raw_encode(1, &zero_agreement, card.name.as_bytes(), &sig);
+        assert_eq!(ContactCard::decode(&zero_agreement), Err(CardError::BadKey));
 
         let wrong_hrp =
             bech32::encode_lower::<Bech32m>(Hrp::parse("pollem").unwrap(), &[1, 2, 3]).unwrap();

@@ -7,8 +7,10 @@
 //! [`safety_number`] or a [`Fingerprint`].
 
 mod card;
+mod weak;
 
 pub use card::{CardError, ContactCard};
+pub use weak::{is_weak_agreement_key, is_weak_signing_key, keys_equal};
 
 use crate::codec::{DecodeError, Reader, Writer};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -44,6 +46,10 @@ pub enum IdentityError {
     /// The operating system's random number generator failed.
     #[error("the system random number generator failed: {0}")]
     Random(String),
+    /// A public key is known-bad (small order, weak): no key agreement or
+    /// signature with it would mean anything.
+    #[error("the {0} key is a known-bad (small-order) key")]
+    WeakKey(&'static str),
 }
 
 impl From<DecodeError> for IdentityError {
@@ -128,7 +134,10 @@ impl Identity {
         let id = filled.map(|()| Identity::from_parts(&seed, agreement, name.to_owned()));
         seed.zeroize();
         agreement.zeroize();
-        id.map_err(|e| IdentityError::Random(e.to_string()))
+        let id = id.map_err(|e| IdentityError::Random(e.to_string()))?;
+        // Only a broken generator (all zeros, say) could land here.
+        id.public().check_keys()?;
+        Ok(id)
     }
 
     fn from_parts(seed: &[u8; 32], agreement: [u8; 32], name: String) -> Identity {
@@ -167,7 +176,9 @@ impl Identity {
             .and_then(|name| {
                 r.finish()?;
                 check_name(name)?;
-                Ok(Identity::from_parts(&seed, agreement, name.to_owned()))
+                let id = Identity::from_parts(&seed, agreement, name.to_owned());
+                id.public().check_keys()?;
+                Ok(id)
             });
         // The key types zeroize themselves on drop; these stack copies do not.
         seed.zeroize();

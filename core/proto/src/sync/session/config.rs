@@ -29,6 +29,9 @@ pub struct SessionLimits {
     pub commit_batch: usize,
     /// Longest wait before committing a partial batch.
     pub commit_delay_ms: u64,
+    /// Records each direction may carry before the session closes: the Noise
+    /// nonce is a 64-bit counter that must never wrap or repeat under one key.
+    pub max_records: u64,
 }
 
 impl Default for SessionLimits {
@@ -50,6 +53,8 @@ impl Default for SessionLimits {
             },
             commit_batch: 1024,
             commit_delay_ms: 10,
+            // 2^40 records: years of traffic, and 2^24 times short of a wrap.
+            max_records: 1 << 40,
         }
     }
 }
@@ -229,6 +234,10 @@ pub enum SessionError {
     /// The peer used up the session's byte budget.
     #[error("peer sent more than the session budget of {0} bytes")]
     BudgetExhausted(u64),
+    /// A direction reached the session's record limit (its nonce counter
+    /// must not wrap); a new session gets fresh keys.
+    #[error("record limit of {0} reached; the session must be renewed")]
+    RecordLimit(u64),
     /// Local storage failed.
     #[error(transparent)]
     Store(#[from] SyncStoreError),

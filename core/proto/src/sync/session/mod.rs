@@ -351,6 +351,10 @@ impl Session {
             Phase::Preamble | Phase::Closed => Ok(()),
             Phase::Handshake(_) => self.on_handshake_record(record, store),
             Phase::Transport(noise) => {
+                let limit = self.config.limits.max_records;
+                if noise.receiving_nonce() >= limit {
+                    return Err(SessionError::RecordLimit(limit));
+                }
                 let mut plain = vec![0u8; record.len()];
                 let n = noise
                     .read_message(record, &mut plain)
@@ -471,7 +475,11 @@ impl Session {
             return Ok(());
         };
         let max_plain = frame::max_plain(self.max_record);
+        let limit = self.config.limits.max_records;
         for plain in self.fragmenter.split(&msg.encode(), max_plain)? {
+            if noise.sending_nonce() >= limit {
+                return Err(SessionError::RecordLimit(limit));
+            }
             let mut body = vec![0u8; plain.len() + 16];
             let n = noise
                 .write_message(&plain, &mut body)

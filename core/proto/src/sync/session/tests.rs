@@ -793,3 +793,84 @@ proptest! {
         );
     }
 }
+
+/// Moves everything `from` has to send into `to`, returning the bytes moved.
+fn relay_all(
+    from: &mut Session,
+    from_store: &mut MemStore,
+    to: &mut Session,
+    to_store: &mut MemStore,
+    now: u64,
+) -> Vec<Vec<u8>> {
+    let mut moved = Vec::new();
+    while let Some(chunk) = from.poll_transmit(from_store) {
+        to.handle_input(&chunk, now, to_store);
+        moved.push(chunk);
+    }
+    moved
+}
+
+#[test]
+fn t5_a_replayed_handshake_transcript_establishes_nothing() {
+    // A wormhole records everything an honest initiator sent in a real session...
+    let (mut sa, mut sb) = stores(5, 0, 3);
+    let (mut a, mut b) = pair(MAX_RECORD);
+    let mut recorded = Vec::new();
+    for step in 0..2000 {
+        let now = T0 + step * 10;
+        a.handle_timeout(now, &mut sa);
+        b.handle_timeout(now, &mut sb);
+        recorded.extend(relay_all(&mut a, &mut sa, &mut b, &mut sb, now));
+        relay_all(&mut b, &mut sb, &mut a, &mut sa, now);
+        if a.is_finished() && b.is_finished() {
+            break;
+        }
+    }
+    assert_eq!(sb.held.len(), 8, "the honest session carried the envelopes");
+
+    // ...and replays it to the same responder later: the responder's fresh
+    // ephemeral key changes the session keys, so the first replayed transport
+    // record fails to decrypt and nothing is received.
+    let mut replayed = Session::new(SessionConfig::tcp(false, "b"), T0 + 100_000);
+    let mut fresh = MemStore::default();
+    for chunk in &recorded {
+        replayed.handle_input(chunk, T0 + 100_000, &mut fresh);
+        while replayed.poll_transmit(&mut fresh).is_some() {}
+    }
+    let mut events = Vec::new();
+    while let Some(e) = replayed.poll_event() {
+        events.push(e);
+    }
+    assert!(replayed.is_closed(), "{events:?}");
+    assert!(
+        events.contains(&SessionEvent::Closed(SessionError::Decrypt)),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, SessionEvent::Committed { .. }))
+    );
+    assert_eq!(replayed.stats().carried, 0);
+    assert!(fresh.held.is_empty() && fresh.ingested.is_empty());
+}
+
+#[test]
+fn c3_a_session_closes_before_its_record_counter_could_wrap() {
+    let (mut sa, mut sb) = stores(40, 0, 0);
+    let mut ca = SessionConfig::tcp(true, "a");
+    ca.limits.max_records = 6;
+    let cb = SessionConfig::tcp(false, "b");
+    let (mut a, mut b) = (Session::new(ca, T0), Session::new(cb, T0));
+    let r = pump(&mut a, &mut sa, &mut b, &mut sb, LinkModel::default(), T0);
+    assert!(!r.finished);
+    assert!(
+        r.events[0].contains(&SessionEvent::Closed(SessionError::RecordLimit(6))),
+        "{:?}",
+        r.events[0]
+    );
+    // The limit stopped the session early: far from all 40 envelopes crossed.
+    assert!(sb.held.len() < 40, "{}", sb.held.len());
+    // The default leaves 2^24 sessions' worth of margin before a 64-bit wrap.
+    assert!(SessionLimits::default().max_records <= 1 << 40);
+}
