@@ -241,7 +241,7 @@ pub async fn run_ble(
             }
             Some(msg) = rx.recv() => match msg {
                 Msg::Up { link, handle, mtu, writer } => {
-                    tracing::info!(link, %handle, mtu, "BLE link up");
+                    tracing::info!(link = link.0, %handle, mtu, "BLE link up");
                     writers.insert(link, writer);
                     ble.link_up(link, handle, true, mtu);
                 }
@@ -252,7 +252,7 @@ pub async fn run_ble(
                 Msg::Value(link, v) => ble.received(link, v),
                 Msg::Written(link) => ble.ready(link, 1),
                 Msg::Down(link) => {
-                    tracing::debug!(link, "BLE link down");
+                    tracing::debug!(link = link.0, "BLE link down");
                     writers.remove(&link);
                     ble.link_down(link);
                 }
