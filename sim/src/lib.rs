@@ -12,8 +12,6 @@
 //! - [`workload`]: synthetic message workloads;
 //! - [`plot`]: SVG charts of delivery, latency and storage per policy.
 //! - [`policy`]: the routing policies compared;
-//! - [`encounter`]: encounter-aware routing state (predictability per
-//!   rotating tag, daily-keyed summaries);
 //! - [`engine`]: real core nodes syncing over simulated BLE, hotspot and
 //!   uplink links on virtual time;
 //! - [`adversary`]: hostile phones (black and grey holes, flooders, liars);
@@ -31,7 +29,6 @@
 
 pub mod adversary;
 pub mod bound;
-pub mod encounter;
 pub mod engine;
 pub mod metrics;
 pub mod oracle;

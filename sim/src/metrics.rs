@@ -49,9 +49,9 @@ pub struct RunStats {
     pub transmissions: u64,
     /// Messages the sender could not send (store refused).
     pub send_failures: u64,
-    /// Encounter-summary entries swapped (`encounter` policy; 9 bytes each
-    /// if they went on the wire, which the simulator does not count yet).
-    pub summary_entries: u64,
+    /// Bytes of encounter summaries sent in Hellos (`encounter` policy;
+    /// also counted in the link bytes).
+    pub summary_bytes: u64,
 }
 
 /// Delivery of one kind of message.
@@ -154,8 +154,8 @@ pub struct Report {
     pub sessions_idle: u64,
     /// Meetings with nothing to exchange, where no session was run.
     pub sessions_skipped: u64,
-    /// Encounter-summary entries swapped (9 bytes each on a wire).
-    pub summary_entries: u64,
+    /// Bytes of encounter summaries sent in Hellos (part of `bytes`).
+    pub summary_bytes: u64,
     /// Bytes on all links in total.
     pub bytes: u64,
     /// Of which reconciliation (before framing and encryption).
@@ -291,7 +291,7 @@ impl Outcome {
             sessions_cut: self.stats.sessions_cut,
             sessions_idle: self.stats.sessions_idle,
             sessions_skipped: self.stats.sessions_skipped,
-            summary_entries: self.stats.summary_entries,
+            summary_bytes: self.stats.summary_bytes,
             bytes: self.stats.bytes,
             recon_bytes: self.stats.recon_bytes,
             proofs_sent: self.stats.proofs_sent,

@@ -9,7 +9,7 @@
 
 use crate::scenario::Role;
 use pollen_node::routing;
-use pollen_proto::sync::store::PeerRole;
+use pollen_proto::sync::store::{PeerRole, Toward};
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
@@ -47,17 +47,12 @@ pub enum Policy {
     },
     /// `pollen` plus encounter history: private copies go only to carriers
     /// at least as likely to meet the recipient, and a last copy moves on
-    /// to a clearly better one (`crate::encounter`).
+    /// to a clearly better one (`pollen_node::routing::encounter`).
     Encounter {
         /// Copies the source starts with.
         copies: u32,
     },
 }
-
-/// How much better (in predictability) a carrier must be to take a last
-/// copy from the `encounter` policy. Each move climbs at least this much,
-/// so a copy moves at most `1 / FORWARD_MARGIN` times.
-pub const FORWARD_MARGIN: f32 = 0.1;
 
 /// Every policy with its default parameters, in table order.
 pub const ALL: [Policy; 6] = [
@@ -119,9 +114,9 @@ pub struct Held {
     pub hops: u8,
     /// It handed its last copy on (`encounter`): it waits for a recipient.
     pub retired: bool,
-    /// Predictability of meeting the recipient: (this node's, the peer's),
-    /// `encounter` only (0 where unknown).
-    pub predict: (f32, f32),
+    /// Predictability of meeting the recipient: this node's, and the peer's
+    /// if its Hello told one (`encounter` only; 0 and `None` elsewhere).
+    pub predict: (f32, Option<f32>),
     /// It is a delivery proof, not an envelope.
     pub proof: bool,
 }
@@ -219,37 +214,32 @@ impl Policy {
 
     /// Copies a carrier gets when a node holding `held` copies hands it one:
     /// binary spray gives away half. Returns (kept, given).
-    pub fn split(&self, held: u32, role: PeerRole, peer: Role) -> (u32, u32) {
+    pub fn split(&self, held: u32, to: Toward, peer: Role) -> (u32, u32) {
         // Infrastructure hands everything on anyway; between phones the
         // spray policies split as phones do (`pollen_node::routing`).
         if peer != Role::Person {
             return (held, 1);
         }
         match self {
-            Policy::SprayAndWait { .. } | Policy::Pollen { .. } => routing::split(held, role),
+            Policy::SprayAndWait { .. } | Policy::Pollen { .. } => routing::split(held, to.role),
             // A last copy moves: the giver keeps the bytes but no budget.
-            Policy::Encounter { .. } if held <= 1 && role == PeerRole::Carrier => (0, 1),
-            Policy::Encounter { .. } => routing::split(held, role),
+            Policy::Encounter { .. } => routing::encounter::split(held, to),
             _ => (held, 1),
         }
     }
 }
 
-/// The `encounter` policy towards a phone that is only a carrier: channel
-/// posts flood as in `pollen`; a private copy with budget to spare goes to
-/// a carrier at least as likely to meet the recipient (with no history on
-/// either side, that is the blind spray); a last copy moves only to a
-/// carrier better by `FORWARD_MARGIN`.
+/// The `encounter` policy towards a phone that is only a carrier: the
+/// node's own rule (`pollen_node::routing::encounter`); a copy whose last
+/// budget moved on waits for a recipient.
 fn encounter_offers(item: Held) -> bool {
-    if item.retired {
-        return false;
-    }
     let (mine, theirs) = item.predict;
-    if item.copies > 1 {
-        theirs >= mine
-    } else {
-        theirs >= mine + FORWARD_MARGIN
-    }
+    let copies = if item.retired { 0 } else { item.copies };
+    let to = Toward {
+        role: PeerRole::Carrier,
+        meets: theirs,
+    };
+    routing::encounter::offers(copies, to, mine)
 }
 
 #[cfg(test)]
@@ -263,7 +253,7 @@ mod tests {
             hops,
             proof: false,
             retired: false,
-            predict: (0.0, 0.0),
+            predict: (0.0, None),
         }
     }
 
@@ -289,10 +279,11 @@ mod tests {
         assert!(p.offers(Role::Person, held(8, 0), PeerRole::Carrier, Role::Person));
         assert!(!p.offers(Role::Person, held(1, 2), PeerRole::Carrier, Role::Person));
         assert!(p.offers(Role::Person, held(1, 2), PeerRole::Recipient, Role::Person));
-        assert_eq!(p.split(8, PeerRole::Carrier, Role::Person), (4, 4));
-        assert_eq!(p.split(3, PeerRole::Carrier, Role::Person), (2, 1));
-        assert_eq!(p.split(8, PeerRole::Recipient, Role::Person), (8, 1));
-        assert_eq!(p.split(8, PeerRole::Member, Role::Person), (4, 4));
+        let to = Toward::blind;
+        assert_eq!(p.split(8, to(PeerRole::Carrier), Role::Person), (4, 4));
+        assert_eq!(p.split(3, to(PeerRole::Carrier), Role::Person), (2, 1));
+        assert_eq!(p.split(8, to(PeerRole::Recipient), Role::Person), (8, 1));
+        assert_eq!(p.split(8, to(PeerRole::Member), Role::Person), (4, 4));
     }
 
     #[test]
@@ -306,7 +297,7 @@ mod tests {
     fn encounter_sprays_up_the_gradient_and_moves_last_copies() {
         let p = Policy::Encounter { copies: 16 };
         let with = |copies, mine, theirs| Held {
-            predict: (mine, theirs),
+            predict: (mine, Some(theirs)),
             ..held(copies, 1)
         };
         let carrier = |h| p.offers(Role::Person, h, PeerRole::Carrier, Role::Person);
@@ -321,9 +312,18 @@ mod tests {
         };
         assert!(!carrier(retired));
         assert!(p.offers(Role::Person, retired, PeerRole::Recipient, Role::Person));
-        assert_eq!(p.split(1, PeerRole::Carrier, Role::Person), (0, 1));
-        assert_eq!(p.split(8, PeerRole::Carrier, Role::Person), (4, 4));
-        assert_eq!(p.split(1, PeerRole::Recipient, Role::Person), (1, 1));
+        let told = |role| Toward {
+            role,
+            meets: Some(0.5),
+        };
+        assert_eq!(p.split(1, told(PeerRole::Carrier), Role::Person), (0, 1));
+        assert_eq!(p.split(8, told(PeerRole::Carrier), Role::Person), (4, 4));
+        assert_eq!(p.split(1, told(PeerRole::Recipient), Role::Person), (1, 1));
+        // A phone that told nothing gets the blind spray's last-copy rule.
+        assert!(!carrier(Held {
+            predict: (0.0, None),
+            ..held(1, 1)
+        }));
     }
 
     #[test]

@@ -185,3 +185,61 @@ fn the_author_sees_how_many_carriers_took_a_message_until_it_is_delivered() {
         "a delivered message is no longer counted"
     );
 }
+
+/// Encounter routing between real nodes (session version 5): a carrier's
+/// last copy stays away from strangers and climbs to a phone that met the
+/// recipient today; a phone with the switch off tells nothing and moves
+/// nothing, and the switch survives a restart.
+#[test]
+fn a_last_copy_climbs_to_whoever_met_the_recipient() {
+    use pollen_proto::sync::SyncStore;
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let mut ada = node(root.path(), "Ada", &clock);
+    let mut zed = node(root.path(), "Zed", &clock);
+    let mut carrier = node(root.path(), "Cy", &clock);
+    let mut stranger = node(root.path(), "Sol", &clock);
+    let mut friend = node(root.path(), "Fay", &clock);
+    ada.add_contact(&zed.card(), None).unwrap();
+    let id = ada
+        .send_direct("Zed", "the bridge is out")
+        .unwrap()
+        .envelope;
+    let copies = |n: &Node| n.store().envelope_copies(&id).unwrap();
+
+    // Fay meets Zed today; nobody else has.
+    routed(&mut friend, &mut zed, 5);
+    routed(&mut ada, &mut carrier, 5);
+    carrier.store().set_envelope_copies(&id, 1).unwrap();
+
+    // The last copy is kept from a stranger ...
+    routed(&mut carrier, &mut stranger, 5);
+    assert_eq!(copies(&stranger), None);
+    // ... and moves to Fay, who met Zed: the carrier keeps the bytes for
+    // Zed alone (budget 0), Fay holds the one copy.
+    routed(&mut carrier, &mut friend, 5);
+    assert_eq!((copies(&carrier), copies(&friend)), (Some(0), Some(1)));
+    let mut other = node(root.path(), "Oz", &clock);
+    routed(&mut carrier, &mut other, 5);
+    assert_eq!(copies(&other), None, "a moved copy is not offered again");
+    routed(&mut friend, &mut zed, 5);
+    assert!(
+        zed.messages(None, 10, None)
+            .unwrap()
+            .iter()
+            .any(|m| m.text == "the bridge is out")
+    );
+
+    // Switched off: no summary, and a last copy waits as in blind routing.
+    let second = ada.send_direct("Zed", "take the ford").unwrap().envelope;
+    let mut blind = node(root.path(), "Bly", &clock);
+    blind.set_encounter_routing(false).unwrap();
+    assert!(blind.encounter_summary().unwrap().is_none());
+    routed(&mut ada, &mut blind, 5);
+    blind.store().set_envelope_copies(&second, 1).unwrap();
+    routed(&mut blind, &mut friend, 5);
+    assert_eq!(friend.store().envelope_copies(&second).unwrap(), None);
+    drop(blind);
+    let reopened = Node::open(&root.path().join("Bly"), Box::new(clock.clone())).unwrap();
+    assert!(!reopened.encounter_routing());
+}

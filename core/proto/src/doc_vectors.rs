@@ -15,3 +15,13 @@ pub(crate) fn documented(heading: &str) -> Vec<(String, String)> {
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect()
 }
+
+/// The documented value of `name` under `heading`; panics (failing the test)
+/// if the document does not give it.
+pub(crate) fn documented_value(heading: &str, name: &str) -> String {
+    documented(heading)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("{name} is not documented under {heading}"))
+}

@@ -3,8 +3,6 @@
 
 use super::link::Link;
 use super::{EPOCH_S, Engine, Ev, KindIx, LiveLink, kind_ix, ordered, secs_ms, two};
-use crate::encounter::PeerSummary;
-use crate::scenario::Role;
 use crate::trace::LinkKind;
 use pollen_proto::sync::session::{Offer, Session, SessionConfig};
 use rand_chacha::rand_core::Rng;
@@ -171,27 +169,6 @@ impl Engine<'_> {
             p.link = Some(id);
         }
         self.stats.sessions += 1;
-        self.swap_encounters(key, now);
         self.step(id, now);
-    }
-
-    /// Inside a new session, two phones under the `encounter` policy see
-    /// each other's Hello tags and swap summaries (`crate::encounter`).
-    fn swap_encounters(&mut self, key: (u32, u32), now: u64) {
-        if !self.cfg.policy.uses_encounters() {
-            return;
-        }
-        let (x, y) = two(&mut self.nodes, key.0, key.1);
-        if x.role != Role::Person || y.role != Role::Person {
-            return;
-        }
-        let now_s = EPOCH_S + now / 1000;
-        let (tx, ty) = (x.hello_tags(), y.hello_tags());
-        let (sx, sy) = (x.summary(now_s), y.summary(now_s));
-        self.stats.summary_entries += (sx.len() + sy.len()) as u64;
-        x.peer_summaries.insert(key.1, PeerSummary::new(&sy, now_s));
-        y.peer_summaries.insert(key.0, PeerSummary::new(&sx, now_s));
-        x.encounters.meet(&ty, &sy, now_s);
-        y.encounters.meet(&tx, &sx, now_s);
     }
 }

@@ -71,8 +71,6 @@ impl Engine<'_> {
         }
         na.incoming.retain(|(f, _), _| *f != b);
         nb.incoming.retain(|(f, _), _| *f != a);
-        na.peer_summaries.remove(&b);
-        nb.peer_summaries.remove(&a);
         self.stats.bytes += live.link.bytes[0] + live.link.bytes[1];
         for session in &live.link.sessions {
             let st = session.stats();

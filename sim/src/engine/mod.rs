@@ -244,6 +244,7 @@ pub fn run_with_progress(
     e.sample(e.end_ms);
     let targets = e.targets();
     let own_lost = e.own_lost();
+    e.stats.summary_bytes = e.nodes.iter().map(|n| n.summary_bytes).sum();
     Ok(Outcome {
         scenario: sc.name.clone(),
         config: cfg.clone(),

@@ -7,13 +7,14 @@
 //! copy passed the relay (a measurement) travel beside it, as a [`Trail`].
 
 use crate::adversary::{AdversaryKind, FLOOD_CLAIMED_COPIES};
-use crate::encounter::{Encounters, PeerSummary, SUMMARY_MAX, SummaryEntry, summary_key};
 use crate::policy::{Held, Policy};
 use crate::scenario::Role;
-use pollen_node::node::Node;
+use pollen_node::node::{Node, NodeError};
+use pollen_node::routing::encounter::{LEVELS, own_keys};
 use pollen_proto::envelope::{Commitment, DeliveryProof, Envelope, EnvelopeId, RoutingTag};
+use pollen_proto::sync::encounter::{DAY_S, EncounterSummary, summary_key};
 use pollen_proto::sync::store::{
-    Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
+    Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError, Toward,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -79,17 +80,18 @@ pub(crate) struct SimNode {
     cache: Option<ItemCache>,
     /// This node's interest tags as of one day: (day, direct, shared).
     tags: Option<TagCache>,
-    /// Encounter history (`encounter` policy only).
-    pub encounters: Encounters,
-    /// The summaries that the peers of live sessions sent, by peer.
-    pub peer_summaries: HashMap<u32, PeerSummary>,
+    /// Bytes of encounter summaries this node sent.
+    pub summary_bytes: u64,
     /// What this phone does if it is hostile (`crate::adversary`).
     pub hostile: Option<AdversaryKind>,
 }
 
 impl SimNode {
-    pub fn new(node: Node, role: Role, policy: Policy) -> SimNode {
-        SimNode {
+    /// Wraps `node`; a phone routes by encounters (the node's own switch)
+    /// only under the `encounter` policy.
+    pub fn new(mut node: Node, role: Role, policy: Policy) -> Result<SimNode, NodeError> {
+        node.set_encounter_routing(policy.uses_encounters() && role == Role::Person)?;
+        Ok(SimNode {
             node,
             role,
             policy,
@@ -105,10 +107,9 @@ impl SimNode {
             received: 0,
             cache: None,
             tags: None,
-            encounters: Encounters::default(),
-            peer_summaries: HashMap::new(),
+            summary_bytes: 0,
             hostile: None,
-        }
+        })
     }
 
     /// Whether a session with `peer` would hand it an envelope: one this
@@ -137,7 +138,12 @@ impl SimNode {
             };
             // The peer's own table: never below what its summary would
             // say, so this errs towards running the session.
-            let theirs = self.predict_of(&peer.encounters, item);
+            let theirs = match item.kind {
+                ItemKind::Envelope { tag, .. } if self.policy.uses_encounters() => {
+                    Some(peer.node.meets(&tag))
+                }
+                _ => None,
+            };
             let held = self.held(item, theirs);
             // A last copy moving on (`encounter`) never wakes the radio by
             // itself; it moves in sessions run for other reasons. Asking
@@ -153,48 +159,30 @@ impl SimNode {
         })
     }
 
-    /// The encounter summary this phone gives a peer at `now_s`. A liar
-    /// claims certainty for every recipient it has heard of: those it met
-    /// and those of every envelope it holds.
-    pub fn summary(&mut self, now_s: u64) -> Vec<SummaryEntry> {
-        let honest = self.encounters.summary(now_s);
-        if self.hostile != Some(AdversaryKind::Liar) {
-            return honest;
-        }
-        let day = now_s / crate::encounter::DAY_S;
-        let mut keys: HashSet<[u8; 8]> = honest.into_iter().map(|(k, _)| k).collect();
+    /// A liar's encounter summary: certainty of meeting every recipient it
+    /// has heard of, those of every envelope it holds.
+    fn lie(&mut self) -> EncounterSummary {
+        let now = self.node.now();
+        let day = (now / DAY_S) as u32;
+        let mut entries = Vec::new();
         if self.refresh()
             && let Some(c) = &self.cache
         {
             for item in &c.items {
                 if let ItemKind::Envelope { tag, .. } = item.kind {
-                    keys.insert(summary_key(&tag.0, day));
+                    entries.push((summary_key(&tag.0, day), u8::MAX));
                 }
             }
         }
-        let mut lie: Vec<SummaryEntry> = keys.into_iter().map(|k| (k, u8::MAX)).collect();
-        lie.sort_unstable();
-        lie.truncate(SUMMARY_MAX);
-        lie
+        EncounterSummary::build(day, own_keys(self.node.public(), now), &entries, &LEVELS)
     }
 
-    /// This node's direct tags for today (what its Hello shows).
-    pub fn hello_tags(&mut self) -> Vec<[u8; 8]> {
-        self.refresh_tags();
-        self.tags
-            .as_ref()
-            .map(|(_, direct, _)| {
-                let mut tags: Vec<[u8; 8]> = direct.iter().copied().collect();
-                tags.sort_unstable();
-                tags
-            })
-            .unwrap_or_default()
-    }
-
-    fn predict_of(&self, table: &Encounters, item: &LocalItem) -> f32 {
+    /// This phone's predictability of meeting `item`'s recipient
+    /// (`encounter` only; 0 elsewhere).
+    fn mine(&self, item: &LocalItem) -> f32 {
         match item.kind {
             ItemKind::Envelope { tag, .. } if self.policy.uses_encounters() => {
-                table.predict(&tag.0, self.node.now())
+                self.node.meets(&tag)
             }
             _ => 0.0,
         }
@@ -275,8 +263,8 @@ impl SimNode {
     }
 
     /// What the policy knows of `item`, with `theirs` the peer's
-    /// predictability of meeting its recipient.
-    fn held(&self, item: &LocalItem, theirs: f32) -> Held {
+    /// predictability of meeting its recipient, if it told one.
+    fn held(&self, item: &LocalItem, theirs: Option<f32>) -> Held {
         let m = self.meta.get(&item.id).copied().unwrap_or_default();
         Held {
             own: self.own.contains(&item.id),
@@ -284,7 +272,7 @@ impl SimNode {
             hops: m.hops,
             proof: matches!(item.kind, ItemKind::Proof { .. }),
             retired: m.retired,
-            predict: (self.predict_of(&self.encounters, item), theirs),
+            predict: (self.mine(item), theirs),
         }
     }
 }
@@ -312,7 +300,7 @@ impl SyncStore for SimNode {
         Ok(items)
     }
 
-    fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
+    fn offer_to(&mut self, item: &LocalItem, to: Toward) -> Result<bool, SyncStoreError> {
         let Some((_, peer_role)) = self.peer else {
             return Ok(false);
         };
@@ -326,20 +314,28 @@ impl SyncStore for SimNode {
                 return Ok(true);
             }
         }
-        let theirs = match (
-            item.kind,
-            self.peer.and_then(|(p, _)| self.peer_summaries.get(&p)),
-        ) {
-            (ItemKind::Envelope { tag, .. }, Some(summary)) => summary.predict(&tag.0),
-            _ => 0.0,
-        };
         Ok(self
             .policy
-            .offers(self.role, self.held(item, theirs), role, peer_role))
+            .offers(self.role, self.held(item, to.meets), to.role, peer_role))
     }
 
     fn interests(&mut self) -> Result<Interests, SyncStoreError> {
         self.node.interests()
+    }
+
+    fn encounter_summary(&mut self) -> Result<Option<EncounterSummary>, SyncStoreError> {
+        let summary = if self.hostile == Some(AdversaryKind::Liar) && self.policy.uses_encounters()
+        {
+            Some(self.lie())
+        } else {
+            self.node.encounter_summary()?
+        };
+        self.summary_bytes += summary.as_ref().map_or(0, |s| s.wire_len() as u64);
+        Ok(summary)
+    }
+
+    fn met(&mut self, summary: &EncounterSummary) -> Result<(), SyncStoreError> {
+        self.node.met(summary)
     }
 
     fn envelope(&mut self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
@@ -361,7 +357,7 @@ impl SyncStore for SimNode {
         Ok(bytes)
     }
 
-    fn handover(&mut self, id: &EnvelopeId, role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+    fn handover(&mut self, id: &EnvelopeId, to: Toward) -> Result<Option<u32>, SyncStoreError> {
         let Some((_, peer_role)) = self.peer else {
             return Ok(None);
         };
@@ -372,7 +368,7 @@ impl SyncStore for SimNode {
             return Ok(Some(FLOOD_CLAIMED_COPIES));
         }
         let mine = self.meta.get(&id.0).map_or(1, |m| m.copies.max(1));
-        let (kept, given) = self.policy.split(mine, role, peer_role);
+        let (kept, given) = self.policy.split(mine, to, peer_role);
         if let Some(m) = self.meta.get_mut(&id.0) {
             m.copies = kept.max(1);
             m.retired |= kept == 0;

@@ -77,7 +77,7 @@ pub(crate) fn nodes(
         };
         let node = Node::in_memory(&alias(i as u32), limits, Box::new(clock.clone()))
             .map_err(fail(i as u32))?;
-        let mut sim = SimNode::new(node, role, cfg.policy);
+        let mut sim = SimNode::new(node, role, cfg.policy).map_err(fail(i as u32))?;
         if bad {
             sim.hostile = cfg.adversary.map(|a| a.kind);
         }

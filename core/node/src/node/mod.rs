@@ -34,6 +34,8 @@ pub const DEFAULT_TTL_SECS: u64 = 7 * 86400;
 pub const DB_FILE: &str = "pollen.db";
 
 const IDENTITY_KEY: &str = "identity";
+/// Meta key of the encounter-routing switch (`on` or `off`).
+const ENCOUNTER_ROUTING_KEY: &str = "routing.encounters";
 
 /// Where time comes from.
 pub trait Clock: Send + Sync {
@@ -214,6 +216,12 @@ pub struct Node {
     proof_ids: std::collections::HashMap<[u8; 32], [u8; 32]>,
     /// What the node learned, released as transactions commit.
     events: events::EventQueue,
+    /// Whether this phone tells neighbours whom it meets and routes by what
+    /// they tell (the user's switch; see [`Node::set_encounter_routing`]).
+    encounter_routing: bool,
+    /// Whom this phone and its neighbours met today (kept in memory only:
+    /// it is forgotten at the day's end anyway).
+    encounters: crate::routing::encounter::Encounters,
 }
 
 impl std::fmt::Debug for Node {
@@ -272,6 +280,9 @@ impl Node {
 
     fn assemble(store: Store, me: Identity, clock: Box<dyn Clock>, dir: &Path) -> Node {
         let public = me.public();
+        // Unset means on: the setting is written only when the user turns it off.
+        let encounter_routing =
+            !matches!(store.meta(ENCOUNTER_ROUTING_KEY), Ok(Some(v)) if v == b"off");
         Node {
             store,
             me,
@@ -281,7 +292,34 @@ impl Node {
             ttl_secs: DEFAULT_TTL_SECS,
             proof_ids: std::collections::HashMap::new(),
             events: events::EventQueue::default(),
+            encounter_routing,
+            encounters: Default::default(),
         }
+    }
+
+    /// Turns encounter routing on or off, and keeps the choice. Off, the
+    /// phone tells neighbours nothing of whom it meets, ignores what they
+    /// tell, forgets what it learned and routes blind; it still carries for
+    /// others (`docs/THREAT_MODEL.md`, *Encounter routing*).
+    pub fn set_encounter_routing(&mut self, on: bool) -> Result<(), NodeError> {
+        let value: &[u8] = if on { b"on" } else { b"off" };
+        self.store.set_meta(ENCOUNTER_ROUTING_KEY, value)?;
+        self.encounter_routing = on;
+        if !on {
+            self.encounters = Default::default();
+        }
+        Ok(())
+    }
+
+    /// This phone's predictability (0..=1) of meeting the owner of `tag`,
+    /// from today's encounters (0 with encounter routing off).
+    pub fn meets(&self, tag: &pollen_proto::envelope::RoutingTag) -> f32 {
+        self.encounters.predict(tag, self.now())
+    }
+
+    /// Whether encounter routing is on (it is unless the user turned it off).
+    pub fn encounter_routing(&self) -> bool {
+        self.encounter_routing
     }
 
     /// Runs `f` in one store transaction; the events it raised are released

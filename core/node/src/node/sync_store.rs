@@ -5,8 +5,9 @@ use super::ingest::{Batch, IngestOutcome, Rejection};
 use crate::attachments::{ChunkLimits, ChunkOutcome, ChunkRejection};
 use crate::routing;
 use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId, MAX_TTL_SECS, RoutingTag};
+use pollen_proto::sync::encounter::EncounterSummary;
 use pollen_proto::sync::store::{
-    Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
+    Incoming, Interests, ItemKind, LocalItem, Received, SyncStore, SyncStoreError, Toward,
     proof_item_id,
 };
 
@@ -122,30 +123,54 @@ impl SyncStore for Node {
         self.store.was_seen(id).map_err(err)
     }
 
-    fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
+    fn offer_to(&mut self, item: &LocalItem, to: Toward) -> Result<bool, SyncStoreError> {
         match item.kind {
             // Proofs are anti-packets: every carrier should drop its copy.
             // Chunks spread to whoever lacks them, within each node's chunk quota.
             ItemKind::Proof { .. } | ItemKind::Chunk => Ok(true),
-            ItemKind::Envelope { .. } => {
+            ItemKind::Envelope { tag, .. } => {
                 let copies = self
                     .store
                     .envelope_copies(&EnvelopeId(item.id))
-                    .map_err(err)?;
-                Ok(routing::offers(copies.unwrap_or(1), role))
+                    .map_err(err)?
+                    .unwrap_or(1);
+                Ok(if self.encounter_routing {
+                    let mine = self.encounters.predict(&tag, self.now());
+                    routing::encounter::offers(copies, to, mine)
+                } else {
+                    routing::offers(copies, to.role)
+                })
             }
         }
     }
 
-    fn handover(&mut self, id: &EnvelopeId, role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+    fn handover(&mut self, id: &EnvelopeId, to: Toward) -> Result<Option<u32>, SyncStoreError> {
         let Some(held) = self.store.envelope_copies(id).map_err(err)? else {
             return Ok(None);
         };
-        let (kept, given) = routing::split(held, role);
+        let (kept, given) = if self.encounter_routing {
+            routing::encounter::split(held, to)
+        } else {
+            routing::split(held, to.role)
+        };
         if kept != held {
             self.store.spend_envelope_copies(id, kept).map_err(err)?;
         }
         Ok(Some(given))
+    }
+
+    fn encounter_summary(&mut self) -> Result<Option<EncounterSummary>, SyncStoreError> {
+        Ok(self
+            .encounter_routing
+            .then(|| self.encounters.summary(&self.public, self.now())))
+    }
+
+    fn met(&mut self, summary: &EncounterSummary) -> Result<(), SyncStoreError> {
+        if self.encounter_routing {
+            let now = self.now();
+            self.encounters.meet(summary, now);
+        }
+        Ok(())
     }
 
     fn handed_over(&mut self, ids: &[EnvelopeId]) -> Result<(), SyncStoreError> {

@@ -359,7 +359,8 @@ impl Store {
             .conn()
             .prepare_cached("SELECT copies FROM envelopes WHERE id = ?1")?;
         let copies: Option<i64> = st.query_row([&id[..]], |r| r.get(0)).optional()?;
-        Ok(copies.map(|c| c.clamp(1, i64::from(u32::MAX)) as u32))
+        // 0: the last copy moved on (encounter routing); kept for the recipient.
+        Ok(copies.map(|c| c.clamp(0, i64::from(u32::MAX)) as u32))
     }
 
     /// Sets the copy budget of a held envelope as a session hands a copy
@@ -394,7 +395,7 @@ impl Store {
         let mut st = self
             .conn()
             .prepare_cached("UPDATE envelopes SET copies = ?2 WHERE id = ?1")?;
-        st.execute(params![&id[..], i64::from(copies.max(1))])?;
+        st.execute(params![&id[..], i64::from(copies)])?;
         Ok(())
     }
 }

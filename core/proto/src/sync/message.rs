@@ -7,6 +7,7 @@
 use crate::chunk::companion::MAX_CHUNK_WIRE_BYTES;
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::envelope::MAX_ENVELOPE_BYTES;
+use crate::sync::encounter::EncounterSummary;
 use thiserror::Error;
 
 /// Most blinded interests one side may announce.
@@ -49,6 +50,9 @@ pub enum Message {
         direct: Vec<Blinded>,
         /// Blinded tags of its groups and channels.
         shared: Vec<Blinded>,
+        /// Its encounter summary (version 5 and later, and only while
+        /// encounter routing is on): what follows the tag lists, if anything.
+        encounters: Option<EncounterSummary>,
     },
     /// A reconciliation message (see [`super::recon`]).
     Recon(Vec<u8>),
@@ -115,6 +119,7 @@ impl Message {
                 port,
                 direct,
                 shared,
+                encounters,
             } => {
                 w.u8(T_HELLO)
                     .u32(*window)
@@ -126,6 +131,9 @@ impl Message {
                 w.u16(shared.len() as u16);
                 for b in shared {
                     w.bytes(b);
+                }
+                if let Some(e) = encounters {
+                    e.encode(&mut w);
                 }
             }
             Message::Recon(bytes) => {
@@ -183,11 +191,17 @@ impl Message {
                 let port = r.u16("port")?;
                 let direct = blinded_list(&mut r, "direct interests")?;
                 let shared = blinded_list(&mut r, "shared interests")?;
+                let encounters = if r.remaining() > 0 {
+                    Some(EncounterSummary::decode(&mut r)?)
+                } else {
+                    None
+                };
                 Message::Hello {
                     window,
                     port,
                     direct,
                     shared,
+                    encounters,
                 }
             }
             T_RECON => Message::Recon(r.rest().to_vec()),
@@ -309,6 +323,19 @@ mod tests {
                 port: 7745,
                 direct: vec![[1; 8], [2; 8]],
                 shared: vec![[3; 8]],
+                encounters: None,
+            },
+            Message::Hello {
+                window: 4096,
+                port: 0,
+                direct: vec![],
+                shared: vec![],
+                encounters: Some(EncounterSummary::build(
+                    20_454,
+                    vec![[5; 8]],
+                    &[([6; 8], 200), ([7; 8], 30)],
+                    &[191, 128, 64, 26],
+                )),
             },
             Message::Recon(vec![0x61, 1, 2, 3]),
             Message::Want {
@@ -375,13 +402,7 @@ mod tests {
 
     #[test]
     fn copy_matches_the_documented_vectors() {
-        let doc = crate::doc_vectors::documented("### Messages");
-        let value = |name: &str| {
-            doc.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_else(|| panic!("{name} is not documented"))
-        };
+        let value = |name: &str| crate::doc_vectors::documented_value("### Messages", name);
         for copies in [16, 0x0102_0304] {
             let name = if copies == 16 {
                 "copy(copies 16, envelope eeeeee)"
@@ -401,13 +422,7 @@ mod tests {
 
     #[test]
     fn offer_matches_the_documented_vectors() {
-        let doc = crate::doc_vectors::documented("### Messages");
-        let value = |name: &str| {
-            doc.iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_else(|| panic!("{name} is not documented"))
-        };
+        let value = |name: &str| crate::doc_vectors::documented_value("### Messages", name);
         let cases = [
             ("offer(last, no ids)", true, vec![]),
             ("offer(not last, id 07x32)", false, vec![[7; 32]]),

@@ -3,6 +3,7 @@
 //! in the simulator.
 
 use crate::envelope::{Commitment, DeliveryProof, EnvelopeId, RoutingTag};
+use crate::sync::encounter::EncounterSummary;
 use thiserror::Error;
 
 /// A local storage failure; the session closes with it (the peer did nothing wrong).
@@ -116,6 +117,25 @@ pub enum PeerRole {
     Carrier,
 }
 
+/// Whom one held item would go to: what the peer is for it, and how likely
+/// the peer is to meet its recipient.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Toward {
+    /// What the peer is for the item, as far as its Hello tells.
+    pub role: PeerRole,
+    /// The peer's predictability (0..=1) of meeting the envelope's
+    /// recipient, from the encounter summary in its Hello; `None` when it
+    /// sent none (or the item is not an envelope).
+    pub meets: Option<f32>,
+}
+
+impl Toward {
+    /// A peer that is `role` and told nothing of whom it meets.
+    pub fn blind(role: PeerRole) -> Toward {
+        Toward { role, meets: None }
+    }
+}
+
 /// The storage side of a sync session.
 pub trait SyncStore {
     /// Everything this node holds, unexpired, and is willing to offer.
@@ -134,19 +154,32 @@ pub trait SyncStore {
             .collect())
     }
     /// Whether a routed session ([`Offer::Routed`](crate::sync::Offer::Routed))
-    /// sends `item`, which the peer lacks, to a peer that is `role` for it:
-    /// the routing policy's one decision. The default sends everything (epidemic).
-    fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
-        let _ = (item, role);
+    /// sends `item`, which the peer lacks, to a peer that is `to.role` for
+    /// it: the routing policy's one decision. The default sends everything
+    /// (epidemic).
+    fn offer_to(&mut self, item: &LocalItem, to: Toward) -> Result<bool, SyncStoreError> {
+        let _ = (item, to);
         Ok(true)
     }
-    /// An envelope is about to be sent to a peer that is `role` for it: the
-    /// copy budget that goes with it, taken from this node's, or `None` when
-    /// this node keeps no budgets (the envelope travels without one). Only
-    /// asked in sessions whose version carries budgets.
-    fn handover(&mut self, id: &EnvelopeId, role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
-        let _ = (id, role);
+    /// An envelope is about to be sent to a peer that is `to.role` for it:
+    /// the copy budget that goes with it, taken from this node's, or `None`
+    /// when this node keeps no budgets (the envelope travels without one).
+    /// Only asked in sessions whose version carries budgets.
+    fn handover(&mut self, id: &EnvelopeId, to: Toward) -> Result<Option<u32>, SyncStoreError> {
+        let _ = (id, to);
         Ok(None)
+    }
+    /// The encounter summary this side puts in its Hello (session version 5
+    /// and later), or `None` to tell nothing: the default, and a phone with
+    /// encounter routing off.
+    fn encounter_summary(&mut self) -> Result<Option<EncounterSummary>, SyncStoreError> {
+        Ok(None)
+    }
+    /// The peer's Hello carried `summary`: whom it meets. The default
+    /// ignores it.
+    fn met(&mut self, summary: &EncounterSummary) -> Result<(), SyncStoreError> {
+        let _ = summary;
+        Ok(())
     }
     /// The peer acknowledged holding these envelopes, which this side sent
     /// it: hand-overs the author's app can show ("carried by 2"). The

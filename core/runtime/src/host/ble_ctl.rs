@@ -11,8 +11,9 @@ use pollen_node::ble::{AdvertKey, BleDriver, BleHub, BleRadio, HubEvent, LinkId,
 use pollen_node::ble::{PowerMode, Role};
 use pollen_node::node::Node;
 use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId, RoutingTag};
+use pollen_proto::sync::encounter::EncounterSummary;
 use pollen_proto::sync::store::{
-    Incoming, Interests, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
+    Incoming, Interests, LocalItem, Received, SyncStore, SyncStoreError, Toward,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -475,11 +476,17 @@ impl SyncStore for Watched<'_> {
     ) -> Result<Vec<LocalItem>, SyncStoreError> {
         self.node.items_matching(wanted)
     }
-    fn offer_to(&mut self, item: &LocalItem, role: PeerRole) -> Result<bool, SyncStoreError> {
-        self.node.offer_to(item, role)
+    fn offer_to(&mut self, item: &LocalItem, to: Toward) -> Result<bool, SyncStoreError> {
+        self.node.offer_to(item, to)
     }
-    fn handover(&mut self, id: &EnvelopeId, role: PeerRole) -> Result<Option<u32>, SyncStoreError> {
-        self.node.handover(id, role)
+    fn handover(&mut self, id: &EnvelopeId, to: Toward) -> Result<Option<u32>, SyncStoreError> {
+        self.node.handover(id, to)
+    }
+    fn encounter_summary(&mut self) -> Result<Option<EncounterSummary>, SyncStoreError> {
+        self.node.encounter_summary()
+    }
+    fn met(&mut self, summary: &EncounterSummary) -> Result<(), SyncStoreError> {
+        self.node.met(summary)
     }
     fn handed_over(&mut self, ids: &[EnvelopeId]) -> Result<(), SyncStoreError> {
         self.node.handed_over(ids)
@@ -520,6 +527,7 @@ mod tests {
     use super::*;
     use pollen_node::node::SystemClock;
     use pollen_node::store::StoreLimits;
+    use pollen_proto::sync::store::PeerRole;
 
     /// The wrapper must hand the node's routing decisions through: a budget
     /// that is not taken on hand-over would let a phone spray without end.
@@ -536,9 +544,20 @@ mod tests {
             .find(|i| i.id == id.0)
             .unwrap();
         let mut store = Watched::new(&mut me);
-        assert!(store.offer_to(&item, PeerRole::Carrier).unwrap());
-        assert_eq!(store.handover(&id, PeerRole::Carrier).unwrap(), Some(8));
-        assert_eq!(store.handover(&id, PeerRole::Carrier).unwrap(), Some(4));
+        let carrier = Toward::blind(PeerRole::Carrier);
+        assert!(store.offer_to(&item, carrier).unwrap());
+        assert_eq!(store.handover(&id, carrier).unwrap(), Some(8));
+        assert_eq!(store.handover(&id, carrier).unwrap(), Some(4));
+        // And the encounter summaries, both ways.
+        let told = store
+            .encounter_summary()
+            .unwrap()
+            .expect("encounter routing is on");
+        assert_eq!(
+            told.met.len(),
+            pollen_proto::sync::encounter::MET_DAYS as usize
+        );
+        store.met(&told).unwrap();
         assert!(!store.changed, "a hand-over changes nothing the UI shows");
         assert_eq!(me.store().envelope_copies(&id).unwrap(), Some(4));
     }

@@ -5,7 +5,7 @@ use crate::sync::handshake::{self, MAGIC};
 use crate::sync::pump::{LinkModel, pump};
 use crate::sync::recon::{ReconItem, Reconciler};
 use crate::sync::store::{
-    Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStoreError, proof_item_id,
+    Incoming, Interests, ItemKind, LocalItem, Received, SyncStoreError, Toward, proof_item_id,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -100,11 +100,11 @@ impl SyncStore for MemStore {
         Ok(self.seen.contains(&id.0))
     }
 
-    fn handover(&mut self, _: &EnvelopeId, _: PeerRole) -> Result<Option<u32>, SyncStoreError> {
+    fn handover(&mut self, _: &EnvelopeId, _: Toward) -> Result<Option<u32>, SyncStoreError> {
         Ok(self.budget)
     }
 
-    fn offer_to(&mut self, item: &LocalItem, _: PeerRole) -> Result<bool, SyncStoreError> {
+    fn offer_to(&mut self, item: &LocalItem, _: Toward) -> Result<bool, SyncStoreError> {
         Ok(!self.held_back.contains(&item.id))
     }
 
@@ -427,12 +427,12 @@ fn unknown_versions_get_a_clear_close_reason() {
     let mut sb = MemStore::default();
     let mut b = Session::new(SessionConfig::tcp(false, "b"), T0);
     let mut future = MAGIC.to_vec();
-    future.extend_from_slice(&[5, 5, 0xff, 0xff]);
+    future.extend_from_slice(&[6, 6, 0xff, 0xff]);
     b.handle_input(&future, T0, &mut sb);
     let reason = closed_reason(&std::iter::from_fn(|| b.poll_event()).collect::<Vec<_>>());
     assert_eq!(
         reason.as_deref(),
-        Some("handshake: unsupported version: peer speaks 5..=5, this node speaks 1..=4")
+        Some("handshake: unsupported version: peer speaks 6..=6, this node speaks 1..=5")
     );
     // The peer is told why, in cleartext, after our preamble.
     let out: Vec<u8> = std::iter::from_fn(|| b.poll_transmit(&mut sb))
@@ -560,6 +560,7 @@ impl Hostile {
                 port: 0,
                 direct: vec![],
                 shared: vec![],
+                encounters: None,
             },
             T0,
         );

@@ -3,9 +3,10 @@
 
 use super::config::{Offer, SessionConfig, SessionError, SessionLimits, SessionStats};
 use crate::envelope::{DeliveryProof, EnvelopeId};
+use crate::sync::encounter::EncounterSummary;
 use crate::sync::message::{Blinded, Message};
 use crate::sync::recon::Reconciler;
-use crate::sync::store::{Incoming, ItemKind, LocalItem, PeerRole, SyncStore};
+use crate::sync::store::{Incoming, ItemKind, LocalItem, PeerRole, SyncStore, Toward};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
@@ -26,6 +27,9 @@ const CHUNK_VERSION: u8 = 3;
 
 /// The first session version whose envelopes may carry a copy budget.
 const COPY_VERSION: u8 = 2;
+
+/// The first session version whose Hello may carry an encounter summary.
+const ENCOUNTER_VERSION: u8 = 5;
 
 /// Window accounting charges a proof like this many bytes.
 const PROOF_COST: u64 = 32;
@@ -61,6 +65,8 @@ pub(super) struct Transfer {
     peer_window: u64,
     peer_direct: HashSet<Blinded>,
     peer_shared: HashSet<Blinded>,
+    /// Whom the peer meets, from its Hello (version 5 and later).
+    peer_encounters: Option<EncounterSummary>,
     recon: Option<Reconciler>,
     recon_done: bool,
     /// The initiator sent Offers and waits for the responder's last Want.
@@ -110,6 +116,7 @@ impl Transfer {
             peer_window: 0,
             peer_direct: HashSet::new(),
             peer_shared: HashSet::new(),
+            peer_encounters: None,
             recon: None,
             recon_done: false,
             awaiting_wants: false,
@@ -169,11 +176,17 @@ impl Transfer {
                 .map(|t| super::blind(&hash, &t.0))
                 .collect::<Vec<_>>()
         };
+        let encounters = if version >= ENCOUNTER_VERSION && self.offer == Offer::Routed {
+            store.encounter_summary()?
+        } else {
+            None
+        };
         self.control.push_back(Message::Hello {
             window: self.window,
             port: self.listen_port,
             direct: blind_all(&interests.direct),
             shared: blind_all(&interests.shared),
+            encounters,
         });
         // Offering by interests, or by what the policy offers this peer
         // (routed, version 4), needs the peer's Hello first; otherwise a
@@ -204,7 +217,20 @@ impl Transfer {
                 port,
                 direct,
                 shared,
-            } => self.on_hello(window, port, (direct, shared), store, stats)?,
+                encounters,
+            } => {
+                if encounters.is_some() && self.version < ENCOUNTER_VERSION {
+                    return Err(SessionError::Protocol(
+                        "encounter summary in a session before version 5",
+                    ));
+                }
+                // Only phones route by encounters; a relay ignores them.
+                if let Some(summary) = encounters.filter(|_| self.offer == Offer::Routed) {
+                    store.met(&summary)?;
+                    self.peer_encounters = Some(summary);
+                }
+                self.on_hello(window, port, (direct, shared), store, stats)?
+            }
             Message::Recon(bytes) => self.on_recon(&bytes, store, stats)?,
             Message::Want { last, ids } => {
                 // An initiator gets Wants only in answer to its Offers.
@@ -328,7 +354,7 @@ impl Transfer {
                     return Ok(());
                 };
                 let class = self.class_of(&local);
-                if self.offer == Offer::Routed && !store.offer_to(&local, role_of(class))? {
+                if self.offer == Offer::Routed && !store.offer_to(&local, self.toward(&local))? {
                     return Ok(());
                 }
                 class
@@ -413,13 +439,13 @@ impl Transfer {
                         ItemKind::Envelope { .. } => {
                             if let Some(bytes) = store.envelope(&EnvelopeId(id))? {
                                 let cost = bytes.len() as u64;
-                                let role = role_of(self.class_of(local));
+                                let to = self.toward(local);
                                 // Budgets are spent between neighbours only: a
                                 // relay hands everything to whoever asks.
                                 let budget = if self.version >= COPY_VERSION
                                     && self.offer == Offer::Routed
                                 {
-                                    store.handover(&EnvelopeId(id), role)?
+                                    store.handover(&EnvelopeId(id), to)?
                                 } else {
                                     None
                                 };
@@ -461,6 +487,17 @@ impl Transfer {
             && self.ready.is_none()
             && self.in_flight.is_empty()
             && self.pending.is_empty()
+    }
+
+    /// Whom `item` would go to: the peer's role for it and, for an envelope,
+    /// how likely the peer says it is to meet the recipient.
+    fn toward(&self, item: &LocalItem) -> Toward {
+        let role = role_of(self.class_of(item));
+        let meets = match (item.kind, &self.peer_encounters) {
+            (ItemKind::Envelope { tag, .. }, Some(summary)) => Some(summary.predict(&tag.0)),
+            _ => None,
+        };
+        Toward { role, meets }
     }
 
     /// The port the peer accepts sessions on, once its Hello arrived.

@@ -1,7 +1,7 @@
 //! Reconciliation inside a session: the set this side offers, the rounds,
 //! and turning the differences into sends and wants.
 
-use super::{FOR_PEER, PEER_GROUPS, SendItem, Transfer, role_of};
+use super::{FOR_PEER, PEER_GROUPS, SendItem, Transfer};
 use crate::envelope::EnvelopeId;
 use crate::sync::message::{MAX_WANT_IDS, Message};
 use crate::sync::recon::{ReconItem, Reconciler};
@@ -63,7 +63,7 @@ impl Transfer {
             let class = self.class_of(i);
             let keep = match self.offer {
                 Offer::Interests => matches!(class, FOR_PEER | PEER_GROUPS),
-                _ if self.offers_only() => store.offer_to(i, role_of(class))?,
+                _ if self.offers_only() => store.offer_to(i, self.toward(i))?,
                 _ => true,
             };
             if keep {

@@ -10,6 +10,11 @@
 //! is also a delivery. Delivery proofs always travel, so carriers drop what
 //! was delivered. Why these numbers: `docs/ROUTING.md`, measured with
 //! `pollen sim`.
+//!
+//! [`encounter`] refines the carrier rule with what neighbours tell about
+//! whom they meet, when the user leaves encounter routing on.
+
+pub mod encounter;
 
 use pollen_proto::sync::store::PeerRole;
 
@@ -23,6 +28,8 @@ pub fn initial_copies(channel: bool) -> u32 {
 
 /// Whether an envelope of which this node holds `copies` copies is handed
 /// to a peer that is `role` for it.
+/// A budget of 0 means the node moved its last copy on ([`encounter`]) and
+/// keeps the envelope for its recipient only.
 pub fn offers(copies: u32, role: PeerRole) -> bool {
     match role {
         PeerRole::Recipient | PeerRole::Member => true,
