@@ -8,6 +8,7 @@
 //! - [`app`]: the app model (chat list, timelines, notifications) from `pollen-app`;
 //! - [`nearby`]: the Nearby screen, from the neighbours the host reports;
 //! - [`uplink`]: relays, reached by the runtime or in one session now;
+//! - `routing`: the encounter-routing switch;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //! - [`PlatformTransport`]: links the platform opens (Bonjour, a loopback),
@@ -28,6 +29,7 @@ pub mod gatt;
 pub mod nearby;
 mod node;
 pub mod records;
+mod routing;
 pub mod uplink;
 
 pub use callbacks::{BleRadio, CallbackError, PlatformTransport, PollenListener};

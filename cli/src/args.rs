@@ -107,6 +107,15 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Encounter routing: tell neighbours, inside encrypted sessions and as
+    /// keys that change every day, whom you met today, and route carried
+    /// messages by what they tell (on by default). Prints the setting;
+    /// `on` or `off` changes it.
+    Encounters {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: Option<String>,
+    },
     /// Identity, storage and delivery figures.
     Status {
         /// Print JSON.

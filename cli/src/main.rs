@@ -175,6 +175,18 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             limit,
             json,
         } => output::inbox(&open(&dir()?)?, conversation.as_deref(), limit, json)?,
+        Command::Encounters { state } => {
+            let mut node = open(&dir()?)?;
+            if let Some(state) = state {
+                node.set_encounter_routing(state == "on")?;
+            }
+            let now = if node.encounter_routing() {
+                "on"
+            } else {
+                "off"
+            };
+            println!("encounter routing: {now}");
+        }
         Command::Status { json } => {
             let dir = dir()?;
             output::status(&open(&dir)?.status()?, run::live_status(&dir), json)?

@@ -14,6 +14,8 @@ final class AppModel: ObservableObject {
     @Published private(set) var nearby: NearbyInfo?
     /// The relays the user gave (kept by the core across restarts).
     @Published private(set) var relays: [String] = []
+    /// Whether encounter routing is on (the core keeps the switch).
+    @Published private(set) var encounterRouting = true
     /// The tab on screen, and the chats open on the Chats tab (a tapped
     /// notification pushes its chat).
     @Published var tab = Tab.chats
@@ -55,10 +57,11 @@ final class AppModel: ObservableObject {
     /// Reloads the lists from the node.
     func refresh() async {
         let lists = await run(refresh: false) { node in
-            try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby(), node.relays())
+            try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby(), node.relays(),
+                 node.encounterRouting())
         }
         guard let lists else { return }
-        (chats, contacts, status, nearby, relays) = lists
+        (chats, contacts, status, nearby, relays, encounterRouting) = lists
         revision += 1
     }
 
@@ -90,6 +93,11 @@ final class AppModel: ObservableObject {
     func addRelay(_ address: String) async {
         let all = relays + [address]
         await run { try $0.setRelays(addresses: all) }
+    }
+
+    /// Turns encounter routing on or off; the core keeps it.
+    func setEncounterRouting(_ on: Bool) async {
+        await run { try $0.setEncounterRouting(on: on) }
     }
 
     /// The app's tabs.

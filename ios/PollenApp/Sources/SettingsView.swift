@@ -1,7 +1,8 @@
 import SwiftUI
 import PollenKit
 
-/// Identity, storage, new groups and channels, relays, and the last error.
+/// Identity, storage, new groups and channels, relays, encounter routing,
+/// and the last error.
 struct SettingsView: View {
     @EnvironmentObject private var model: AppModel
     @State private var channel = ""
@@ -39,6 +40,11 @@ struct SettingsView: View {
                 ForEach(model.relays, id: \.self) { Text($0).font(.caption) }
                 TextField("pollen-relay://host:port/key", text: $relay)
                 Button("Add relay") { Task { await model.addRelay(relay); relay = "" } }
+            }
+            Section("Routing") {
+                Toggle("Tell nearby phones whom I meet (keys that change daily)", isOn: Binding(
+                    get: { model.encounterRouting },
+                    set: { on in Task { await model.setEncounterRouting(on) } }))
             }
             if let error = model.lastError {
                 Section("Last error") { Text(error).font(.caption) }

@@ -2,13 +2,14 @@ package org.pollen.app
 
 import android.content.Context
 import android.text.format.Formatter
+import android.widget.CheckBox
 import android.widget.EditText
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.launch
 import org.pollen.android.Pollen
 import org.pollen.android.PollenService
 
-/** Identity, storage, public channels, relays (the internet uplink), and stopping the mesh. */
+/** Identity, storage, public channels, relays (the internet uplink), encounter routing, and stopping the mesh. */
 class SettingsScreen(
     private val context: Context,
     private val scope: CoroutineScope,
@@ -24,11 +25,18 @@ class SettingsScreen(
         hint = "pollen-relay://host:port/key"
     }
 
+    private val encounters = CheckBox(context).apply {
+        id = ENCOUNTERS_ID
+        text = "Tell nearby phones whom I meet (keys that change daily), to route others' messages better"
+        setOnClickListener { setEncounters(isChecked) }
+    }
+
     override val view = context.column(
         identity,
         context.row(channel, context.button("Join") { join() }),
         relays,
         context.row(relay, context.button("Add relay") { addRelay() }),
+        encounters,
         context.button("Stop the mesh") { PollenService.stop(context) },
     )
 
@@ -62,6 +70,19 @@ class SettingsScreen(
         }
     }
 
+    /** The core keeps the switch; on failure the box shows what the core holds again. */
+    private fun setEncounters(on: Boolean) {
+        val node = pollen() ?: return
+        scope.launch {
+            try {
+                node.setEncounterRouting(on)
+            } catch (e: Exception) {
+                report(e)
+            }
+            encounters.isChecked = node.encounterRouting()
+        }
+    }
+
     override suspend fun refresh(pollen: Pollen) {
         val s = pollen.status()
         identity.text = buildString {
@@ -72,6 +93,7 @@ class SettingsScreen(
         }
         val saved = pollen.relays()
         relays.text = if (saved.isEmpty()) "No relay: messages leave only through people nearby" else "Relays:\n" + saved.joinToString("\n")
+        encounters.isChecked = pollen.encounterRouting()
     }
 
     /** View ids the UI tests find views by. */
@@ -81,5 +103,8 @@ class SettingsScreen(
 
         /** The relay address field. */
         const val RELAY_ID = 0x7f0a0702
+
+        /** The encounter-routing switch. */
+        const val ENCOUNTERS_ID = 0x7f0a0703
     }
 }

@@ -16,6 +16,7 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import org.junit.After
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertTrue
 import org.junit.Before
@@ -135,6 +136,21 @@ class AppUiTest {
         until("the relay is listed") { saved.text.contains(good) }
         assertEquals(listOf(good), runBlocking { ana.relays() })
         assertEquals("the field is cleared", "", field.text.toString())
+    }
+
+    @Test
+    fun encounterRoutingIsSwitchedOffAndOnFromSettings() {
+        val settings = SettingsScreen(context, scope, { ana }, { errors += it })
+        runBlocking { settings.refresh(ana) }
+        val box = settings.view.findViewById<android.widget.CheckBox>(SettingsScreen.ENCOUNTERS_ID)
+        assertTrue("on by default", box.isChecked)
+        box.performClick()
+        until("the core turned it off") { !runBlocking { ana.encounterRouting() } }
+        assertFalse(box.isChecked)
+        box.performClick()
+        until("the core turned it on") { runBlocking { ana.encounterRouting() } }
+        assertTrue(box.isChecked)
+        assertTrue("no error: $errors", errors.isEmpty())
     }
 
     @Test

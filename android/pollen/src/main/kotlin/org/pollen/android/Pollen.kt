@@ -183,6 +183,12 @@ class Pollen private constructor(
     /** The relays saved. */
     suspend fun relays(): List<String> = call { relays() }
 
+    /** Turns encounter routing on or off (kept by the core; see `bindings/API.md`). */
+    suspend fun setEncounterRouting(on: Boolean) = call { setEncounterRouting(on) }
+
+    /** Whether encounter routing is on. */
+    suspend fun encounterRouting(): Boolean = call { encounterRouting() }
+
     /** One session with a relay now (a background job's few seconds of network). */
     suspend fun syncRelay(address: String): RelaySyncInfo = node.syncRelay(address)
 
