@@ -1,0 +1,172 @@
+//! Working days, in the spirit of the Working Day Movement model (Ekman et
+//! al. 2008): nights at home, a commute to the same desk every day, lunch
+//! near work, and some evenings with the same friends at the same bar.
+
+use super::super::mobility::{Path, PathBuilder, Point, in_disc};
+use super::super::rng::SimRng;
+use super::places::{City, Occupation, Person, Society};
+use super::transit::{WALK_M, travel};
+
+pub(super) const DAY: f64 = 86_400.0;
+const HOUR: f64 = 3600.0;
+/// Chance that a friend group meets on a given evening, and that a member
+/// comes along when it does.
+const MEET: f64 = 0.5;
+const ATTEND: f64 = 0.85;
+/// Chance of an evening at the relatives' on a day without friends.
+const VISIT: f64 = 0.08;
+
+/// When each friend group meets: `[group][day]`, `(from, to)` seconds.
+pub(super) type Meetings = Vec<Vec<Option<(f64, f64)>>>;
+
+/// Days begun within `duration` (time 0 is midnight).
+pub(super) fn days(duration: f64) -> usize {
+    (duration / DAY).ceil() as usize
+}
+
+/// Draws which evenings each of `groups` friend groups meets, and when.
+pub(super) fn meetings(rng: &mut SimRng, groups: usize, duration: f64) -> Meetings {
+    (0..groups)
+        .map(|_| {
+            (0..days(duration))
+                .map(|d| {
+                    rng.chance(MEET).then(|| {
+                        let from = d as f64 * DAY + 19.0 * HOUR + rng.normal(0.0, 1800.0);
+                        (from, from + rng.range(1.5, 3.0) * HOUR)
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// One person's days until `duration`.
+pub(super) fn routine(
+    rng: &mut SimRng,
+    me: &Person,
+    society: &Society,
+    city: &City,
+    meetings: &Meetings,
+    duration: f64,
+) -> Path {
+    let mut b = PathBuilder::start(0.0, me.home);
+    for d in 0..days(duration) {
+        let day = d as f64 * DAY;
+        let at = |rng: &mut SimRng, hour: f64, sd_min: f64| {
+            day + hour * HOUR + rng.normal(0.0, sd_min * 60.0)
+        };
+        match me.job {
+            Occupation::Worker { office } => {
+                let start = at(rng, me.start_h, 10.0);
+                commute(rng, &mut b, city, me, start);
+                b.stay_until(at(rng, 12.5, 20.0));
+                if rng.chance(0.6) {
+                    let district = &city.districts[city.offices[office].district];
+                    let cafe = *rng.pick(&district.cafes);
+                    let cafe = in_disc(rng, cafe, 8.0);
+                    travel(rng, &mut b, city, cafe, me.speed);
+                    let done = b.now() + rng.range(25.0, 50.0) * 60.0;
+                    b.stay_until(done);
+                    travel(rng, &mut b, city, me.desk, me.speed);
+                }
+                b.stay_until(at(rng, me.start_h + 8.5, 15.0));
+                travel(rng, &mut b, city, me.home, me.speed);
+            }
+            Occupation::Student { school } => {
+                let start = at(rng, 8.0, 5.0);
+                commute(rng, &mut b, city, me, start);
+                b.stay_until(at(rng, 15.0, 5.0));
+                if rng.chance(0.4) {
+                    let square = in_disc(rng, city.districts[school].square, 20.0);
+                    travel(rng, &mut b, city, square, me.speed);
+                    b.stay_until(at(rng, 17.5, 20.0));
+                }
+                travel(rng, &mut b, city, me.home, me.speed);
+            }
+            Occupation::AtHome => {
+                let district = &city.districts[me.district];
+                if rng.chance(0.5) {
+                    b.stay_until(day + rng.range(9.0, 11.0) * HOUR);
+                    let place = if rng.chance(0.6) {
+                        let cafe = *rng.pick(&district.cafes);
+                        in_disc(rng, cafe, 8.0)
+                    } else {
+                        in_disc(rng, district.square, 20.0)
+                    };
+                    outing(rng, &mut b, city, me, place, (30.0, 90.0));
+                }
+                if rng.chance(0.3) {
+                    b.stay_until(day + rng.range(15.0, 17.0) * HOUR);
+                    let square = in_disc(rng, district.square, 20.0);
+                    outing(rng, &mut b, city, me, square, (30.0, 60.0));
+                }
+            }
+        }
+        if !matches!(me.job, Occupation::Student { .. }) {
+            evening(rng, &mut b, me, society, city, meetings, d);
+        }
+    }
+    b.build()
+}
+
+/// Sets off from home so as to reach the desk near `start`.
+fn commute(rng: &mut SimRng, b: &mut PathBuilder, city: &City, me: &Person, start: f64) {
+    let dist = me.home.dist(me.desk);
+    // A rough guess of the trip, as people make one: the wait for a
+    // vehicle and the walks to stops cost about ten minutes.
+    let guess = if dist < WALK_M {
+        dist / me.speed
+    } else {
+        dist / 5.0 + 600.0
+    };
+    b.stay_until(start - guess);
+    travel(rng, b, city, me.desk, me.speed);
+}
+
+/// Goes to `place`, stays `minutes` (a range), comes home.
+fn outing(
+    rng: &mut SimRng,
+    b: &mut PathBuilder,
+    city: &City,
+    me: &Person,
+    place: Point,
+    minutes: (f64, f64),
+) {
+    travel(rng, b, city, place, me.speed);
+    let done = b.now() + rng.range(minutes.0, minutes.1) * 60.0;
+    b.stay_until(done);
+    travel(rng, b, city, me.home, me.speed);
+}
+
+/// The evening of day `d`: out with friends if the group meets, now and
+/// then at the relatives', otherwise at home.
+fn evening(
+    rng: &mut SimRng,
+    b: &mut PathBuilder,
+    me: &Person,
+    society: &Society,
+    city: &City,
+    meetings: &Meetings,
+    d: usize,
+) {
+    let day = d as f64 * DAY;
+    let meeting = me.friends.and_then(|g| Some((g, meetings[g][d]?)));
+    if let Some((g, (from, to))) = meeting
+        && rng.chance(ATTEND)
+    {
+        let venue = in_disc(rng, society.friends[g].venue, 5.0);
+        b.stay_until(from - 15.0 * 60.0 + rng.normal(0.0, 600.0));
+        travel(rng, b, city, venue, me.speed);
+        b.stay_until(to + rng.normal(0.0, 900.0));
+        travel(rng, b, city, me.home, me.speed);
+        return;
+    }
+    let relatives = society.households[me.household].relatives;
+    if relatives != me.household && rng.chance(VISIT) {
+        let home = in_disc(rng, society.households[relatives].home, 4.0);
+        b.stay_until(day + 18.75 * HOUR + rng.normal(0.0, 1200.0));
+        travel(rng, b, city, home, me.speed);
+        b.stay_until(day + 21.25 * HOUR + rng.normal(0.0, 1200.0));
+        travel(rng, b, city, me.home, me.speed);
+    }
+}
