@@ -16,8 +16,24 @@ const ATTEND: f64 = 0.85;
 /// Chance of an evening at the relatives' on a day without friends.
 const VISIT: f64 = 0.08;
 
+/// Chance that someone at home, or a worker on the way home, goes to
+/// charge the phone at the nearest powered square that day.
+const CHARGE_AT_HOME: f64 = 0.35;
+const CHARGE_AFTER_WORK: f64 = 0.15;
+
 /// When each friend group meets: `[group][day]`, `(from, to)` seconds.
 pub(super) type Meetings = Vec<Vec<Option<(f64, f64)>>>;
+
+/// The powered squares and when each has power.
+pub(super) type Blackout = [(Point, Vec<(f64, f64)>)];
+
+/// What a routine needs to know about the city besides its own person.
+pub(super) struct World<'a> {
+    pub society: &'a Society,
+    pub city: &'a City,
+    pub meetings: &'a Meetings,
+    pub blackout: &'a Blackout,
+}
 
 /// Days begun within `duration` (time 0 is midnight).
 pub(super) fn days(duration: f64) -> usize {
@@ -41,14 +57,8 @@ pub(super) fn meetings(rng: &mut SimRng, groups: usize, duration: f64) -> Meetin
 }
 
 /// One person's days until `duration`.
-pub(super) fn routine(
-    rng: &mut SimRng,
-    me: &Person,
-    society: &Society,
-    city: &City,
-    meetings: &Meetings,
-    duration: f64,
-) -> Path {
+pub(super) fn routine(rng: &mut SimRng, me: &Person, world: &World, duration: f64) -> Path {
+    let city = world.city;
     let mut b = PathBuilder::start(0.0, me.home);
     for d in 0..days(duration) {
         let day = d as f64 * DAY;
@@ -70,6 +80,17 @@ pub(super) fn routine(
                     travel(rng, &mut b, city, me.desk, me.speed);
                 }
                 b.stay_until(at(rng, me.start_h + 8.5, 15.0));
+                if rng.chance(CHARGE_AFTER_WORK) {
+                    let now = b.now();
+                    charge(
+                        rng,
+                        &mut b,
+                        city,
+                        me,
+                        world.blackout,
+                        (now, now + 2.0 * HOUR),
+                    );
+                }
                 travel(rng, &mut b, city, me.home, me.speed);
             }
             Occupation::Student { school } => {
@@ -95,6 +116,11 @@ pub(super) fn routine(
                     };
                     outing(rng, &mut b, city, me, place, (30.0, 90.0));
                 }
+                if rng.chance(CHARGE_AT_HOME) {
+                    let (after, before) = (day + 8.0 * HOUR, day + 20.0 * HOUR);
+                    charge(rng, &mut b, city, me, world.blackout, (after, before));
+                    travel(rng, &mut b, city, me.home, me.speed);
+                }
                 if rng.chance(0.3) {
                     b.stay_until(day + rng.range(15.0, 17.0) * HOUR);
                     let square = in_disc(rng, district.square, 20.0);
@@ -103,7 +129,7 @@ pub(super) fn routine(
             }
         }
         if !matches!(me.job, Occupation::Student { .. }) {
-            evening(rng, &mut b, me, society, city, meetings, d);
+            evening(rng, &mut b, me, world, d);
         }
     }
     b.build()
@@ -123,6 +149,39 @@ fn commute(rng: &mut SimRng, b: &mut PathBuilder, city: &City, me: &Person, star
     travel(rng, b, city, me.desk, me.speed);
 }
 
+/// Goes to the powered square nearest home while it has power, if it has
+/// power for half an hour or more between `after` and `before`, to
+/// charge the phone for half an hour to an hour: in a blackout, word of
+/// where there is power spreads. Stays where it is otherwise.
+fn charge(
+    rng: &mut SimRng,
+    b: &mut PathBuilder,
+    city: &City,
+    me: &Person,
+    blackout: &Blackout,
+    (after, before): (f64, f64),
+) {
+    let nearest = blackout
+        .iter()
+        .min_by(|x, y| x.0.dist(me.home).total_cmp(&y.0.dist(me.home)));
+    let Some((square, windows)) = nearest else {
+        return;
+    };
+    let after = after.max(b.now());
+    let Some(&(on, off)) = windows
+        .iter()
+        .find(|&&(on, off)| off.min(before) > on.max(after) + 1800.0)
+    else {
+        return;
+    };
+    let spot = in_disc(rng, *square, 12.0);
+    let guess = b.here().dist(spot) / 4.0;
+    b.stay_until(on.max(after) - guess + rng.range(0.0, 1800.0));
+    travel(rng, b, city, spot, me.speed);
+    let done = b.now() + rng.range(30.0, 60.0) * 60.0;
+    b.stay_until(done.min(off));
+}
+
 /// Goes to `place`, stays `minutes` (a range), comes home.
 fn outing(
     rng: &mut SimRng,
@@ -140,17 +199,10 @@ fn outing(
 
 /// The evening of day `d`: out with friends if the group meets, now and
 /// then at the relatives', otherwise at home.
-fn evening(
-    rng: &mut SimRng,
-    b: &mut PathBuilder,
-    me: &Person,
-    society: &Society,
-    city: &City,
-    meetings: &Meetings,
-    d: usize,
-) {
+fn evening(rng: &mut SimRng, b: &mut PathBuilder, me: &Person, world: &World, d: usize) {
+    let (society, city) = (world.society, world.city);
     let day = d as f64 * DAY;
-    let meeting = me.friends.and_then(|g| Some((g, meetings[g][d]?)));
+    let meeting = me.friends.and_then(|g| Some((g, world.meetings[g][d]?)));
     if let Some((g, (from, to))) = meeting
         && rng.chance(ATTEND)
     {

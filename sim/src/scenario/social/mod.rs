@@ -29,6 +29,10 @@
 //!   their square (a generator and a satellite terminal), on a rolling
 //!   timetable: 4 hours on, 8 off, the districts taking turns. A gateway
 //!   is switched off (no BLE, no uplink) while its district has no power.
+//!   Word of where there is power spreads: on a third of the days, people
+//!   at home go to charge their phone on the nearest powered square while
+//!   it has power (08:00–20:00), and one worker in seven does on the way
+//!   home.
 //!
 //! Workload: direct messages to colleagues or classmates, friends and
 //! relatives (40 %) and to anyone (10 %); household (10 %), friend-group
@@ -44,7 +48,7 @@ mod transit;
 mod tests;
 
 use super::contacts::{self, contacts_over, merge_intervals};
-use super::mobility::Path;
+use super::mobility::{Path, Point};
 use super::rng::SimRng;
 use super::{Defaults, Resolved, Role, Scenario, ScenarioError, ScenarioParams, assemble, stream};
 use crate::trace::{Contact, LinkKind};
@@ -75,31 +79,29 @@ pub fn social(p: &ScenarioParams) -> Result<Scenario, ScenarioError> {
     let mut city = places::city(&mut layout, people);
     let society = places::society(&mut layout, &mut ties, &mut city, people);
 
+    let powered = powered_districts(&mut layout, city.districts.len());
+    let blackout: Vec<(Point, Vec<(f64, f64)>)> = powered
+        .iter()
+        .enumerate()
+        .map(|(n, &d)| (city.districts[d].square, timetable(n % SHIFTS, v.duration)))
+        .collect();
     let mut moving = SimRng::new(v.seed, stream::MOBILITY);
     let meetings = day::meetings(&mut moving, society.friends.len(), v.duration);
+    let world = day::World {
+        society: &society,
+        city: &city,
+        meetings: &meetings,
+        blackout: &blackout,
+    };
     let mut paths: Vec<Option<Path>> = society
         .people
         .iter()
-        .map(|me| {
-            Some(day::routine(
-                &mut moving,
-                me,
-                &society,
-                &city,
-                &meetings,
-                v.duration,
-            ))
-        })
-        .collect();
-
-    let powered = powered_districts(&mut layout, city.districts.len());
-    let power: Vec<Vec<(f64, f64)>> = (0..powered.len())
-        .map(|n| timetable(n % SHIFTS, v.duration))
+        .map(|me| Some(day::routine(&mut moving, me, &world, v.duration)))
         .collect();
     paths.extend(
-        powered
+        blackout
             .iter()
-            .map(|&d| Some(Path::fixed(city.districts[d].square))),
+            .map(|&(square, _)| Some(Path::fixed(square))),
     );
     paths.push(None);
     let relay = people + powered.len() as u32;
@@ -107,13 +109,13 @@ pub fn social(p: &ScenarioParams) -> Result<Scenario, ScenarioError> {
     roles.extend(vec![Role::Gateway; powered.len()]);
     roles.push(Role::Relay);
 
-    let on = |node: u32| (node >= people).then(|| power[(node - people) as usize].as_slice());
+    let on = |node: u32| (node >= people).then(|| blackout[(node - people) as usize].1.as_slice());
     let mut trace = switch_off(
         contacts::sample(&paths, &[], &[], &v.sampling()),
         on,
         v.min_contact,
     );
-    for (n, windows) in power.iter().enumerate() {
+    for (n, (_, windows)) in blackout.iter().enumerate() {
         trace.extend(contacts_over(
             people + n as u32,
             relay,

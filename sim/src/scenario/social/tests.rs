@@ -104,12 +104,18 @@ fn people_are_home_at_night_and_most_workers_at_their_desk_by_day() {
     let (_, society, city) = small(12, 300, 30.0);
     let mut moving = SimRng::new(12, stream::MOBILITY);
     let meetings = day::meetings(&mut moving, society.friends.len(), 30.0 * HOUR);
+    let world = day::World {
+        society: &society,
+        city: &city,
+        meetings: &meetings,
+        blackout: &[],
+    };
     let mut home = 0;
     let mut at_desk = 0;
     let mut workers = 0;
     let mut far = 0;
     for me in &society.people {
-        let path = day::routine(&mut moving, me, &society, &city, &meetings, 30.0 * HOUR);
+        let path = day::routine(&mut moving, me, &world, 30.0 * HOUR);
         if path.at(27.0 * HOUR).dist(me.home) < 1.0 {
             home += 1;
         }
