@@ -18,9 +18,13 @@ const AWAKE_H: (f64, f64) = (7.0, 23.0);
 
 /// The chat groups, by kind: indices into `groups`.
 pub(super) struct Chats {
+    /// Every chat's members, ascending: the scenario's groups.
     pub groups: Vec<Vec<u32>>,
+    /// Households of two or more.
     pub households: Range<usize>,
+    /// Friend groups of two or more.
     pub friends: Range<usize>,
+    /// Pairs of related households.
     pub families: Range<usize>,
 }
 

@@ -29,9 +29,13 @@ pub(super) type Blackout = [(Point, Vec<(f64, f64)>)];
 
 /// What a routine needs to know about the city besides its own person.
 pub(super) struct World<'a> {
+    /// Homes, desks, friends and relatives.
     pub society: &'a Society,
+    /// Where everything is.
     pub city: &'a City,
+    /// When friend groups meet.
     pub meetings: &'a Meetings,
+    /// Where and when there is power.
     pub blackout: &'a Blackout,
 }
 

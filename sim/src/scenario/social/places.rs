@@ -39,7 +39,9 @@ pub(super) struct District {
 /// An office: where its workers' desks are.
 #[derive(Debug, Clone)]
 pub(super) struct Office {
+    /// The middle of the office floor.
     pub centre: Point,
+    /// The district it is in.
     pub district: usize,
     /// Desks spread over a disc this wide, growing with the staff.
     pub radius: f64,
@@ -48,9 +50,13 @@ pub(super) struct Office {
 /// The city's layout: `k × k` districts of side `side`.
 #[derive(Debug, Clone)]
 pub(super) struct City {
+    /// Districts per side of the grid.
     pub k: usize,
+    /// Side of a district, metres.
     pub side: f64,
+    /// Row by row, from the south-west corner.
     pub districts: Vec<District>,
+    /// Filled in by [`society`], once the workers are known.
     pub offices: Vec<Office>,
 }
 
@@ -81,13 +87,17 @@ pub(super) enum Occupation {
 /// One person's fixed facts.
 #[derive(Debug, Clone)]
 pub(super) struct Person {
+    /// Index into [`Society::households`].
     pub household: usize,
+    /// Where this person sleeps (a few metres from housemates).
     pub home: Point,
+    /// The home's district.
     pub district: usize,
+    /// What the days are for.
     pub job: Occupation,
     /// Where this person sits at work or school, every day.
     pub desk: Point,
-    /// Usual start of the working or school day, hours.
+    /// Usual start of the working day, hours.
     pub start_h: f64,
     /// Walking speed, m/s.
     pub speed: f64,
@@ -98,7 +108,9 @@ pub(super) struct Person {
 /// A household: one home, 1–5 members.
 #[derive(Debug, Clone)]
 pub(super) struct Household {
+    /// The home's middle.
     pub home: Point,
+    /// Person ids, ascending.
     pub members: Vec<u32>,
     /// The household of the relatives this one visits and writes to (itself
     /// if it has none).
@@ -108,15 +120,20 @@ pub(super) struct Household {
 /// Friends who meet regularly at `venue`.
 #[derive(Debug, Clone)]
 pub(super) struct FriendGroup {
+    /// Person ids, ascending.
     pub members: Vec<u32>,
+    /// Their regular bar.
     pub venue: Point,
 }
 
 /// Everyone and their ties.
 #[derive(Debug, Clone)]
 pub(super) struct Society {
+    /// Indexed by person id.
     pub people: Vec<Person>,
+    /// Each person is in exactly one.
     pub households: Vec<Household>,
+    /// Each adult is in exactly one; pupils in none.
     pub friends: Vec<FriendGroup>,
 }
 
