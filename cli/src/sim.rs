@@ -12,7 +12,8 @@ use std::path::PathBuf;
 /// Options of `pollen sim`.
 #[derive(clap::Args, Debug)]
 pub struct SimArgs {
-    /// Built-in scenario: festival, village or city.
+    /// Built-in scenario: festival, village, city (random waypoint) or
+    /// social (a city of homes, work, transit and friends, in a blackout).
     #[arg(long, default_value = "festival", conflicts_with = "trace")]
     scenario: String,
     /// Replay a contact trace instead: ONE events (`time CONN a b up|down`)

@@ -4,7 +4,8 @@
 //! seconds) override the radio model too.
 //!
 //! `cargo run --release -p pollen-sim --example scenario_stats [people hours [range min_contact]]`
-//! or `… scenario_stats small` for the small test variants.
+//! or `… scenario_stats small` for the small test variants; a scenario's
+//! name first (`… scenario_stats social 20000 48`) prints that one only.
 
 use std::time::Instant;
 
@@ -12,7 +13,14 @@ use pollen_sim::scenario::{NAMES, Scenario, ScenarioParams, by_name};
 use pollen_sim::{LinkKind, Message, Oracle, Role, Target};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let only = args
+        .first()
+        .filter(|a| NAMES.contains(&a.as_str()))
+        .cloned();
+    if only.is_some() {
+        args.remove(0);
+    }
     let arg = |i: usize| args.get(i).filter(|a| *a != "-" && *a != "small");
     let people = arg(0).map(|a| a.parse()).transpose()?;
     let hours: Option<f64> = arg(1).map(|a| a.parse()).transpose()?;
@@ -25,6 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     for name in NAMES {
+        if only.as_ref().is_some_and(|o| o != name) {
+            continue;
+        }
         let params = if args.first().is_some_and(|a| a == "small") {
             ScenarioParams::small(name, 1)?
         } else {

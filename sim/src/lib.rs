@@ -6,7 +6,7 @@
 //!   carriers from bad ones (the ideal blind spray);
 //! - [`oracle`]: the earliest possible delivery of a message over a trace,
 //!   the yardstick no routing policy can beat;
-//! - [`scenario`]: festival, village and city scenarios (mobility turned
+//! - [`scenario`]: festival, village, city and social-city scenarios (mobility turned
 //!   into BLE, LAN and uplink contacts, plus a message workload), and
 //!   replays of recorded traces;
 //! - [`workload`]: synthetic message workloads;
@@ -42,6 +42,6 @@ pub use oracle::{Message, Oracle, earliest_deliveries, earliest_delivery};
 pub use plot::{PlotData, PlotError, Series, write_plots};
 pub use scenario::{
     MessageSpec, Role, Scenario, ScenarioError, ScenarioParams, Target, by_name, city, festival,
-    from_trace, village,
+    from_trace, social, village,
 };
 pub use trace::{Contact, LinkKind, Trace, TraceError, TraceFormat, TraceStats, parse, read};

@@ -76,6 +76,36 @@ fn prints_the_figures_and_draws_the_charts() {
 }
 
 #[test]
+fn the_social_city_runs_every_policy() {
+    let out = sim(&[
+        "--scenario",
+        "social",
+        "--people",
+        "30",
+        "--hours",
+        "9",
+        "--messages",
+        "10",
+        "--policy",
+        "all",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reports: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(reports.len(), 6);
+    for r in &reports {
+        assert_eq!(r["scenario"], "social");
+        assert_eq!(r["messages"], 10);
+        assert_eq!(r["earlier_than_oracle"], 0);
+        assert_eq!(r["own_lost"], 0);
+    }
+}
+
+#[test]
 fn same_seed_same_json() {
     let strip = |out: std::process::Output| {
         let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -324,13 +324,6 @@ impl Grid {
         self.order.sort_unstable();
     }
 
-    /// The nodes in cell `c` (as a slice of `order`).
-    fn cell(&self, c: i64) -> &[(i64, usize)] {
-        let from = self.order.partition_point(|&(k, _)| k < c);
-        let to = from + self.order[from..].partition_point(|&(k, _)| k == c);
-        &self.order[from..to]
-    }
-
     /// Calls `f(i, j)` once per unordered pair within `sqrt(range2)`, with
     /// `i < j` indices into `pos`.
     fn for_each_close_pair(&self, pos: &[Point], range2: f64, mut f: impl FnMut(usize, usize)) {
@@ -342,11 +335,19 @@ impl Grid {
         // Half of the neighbourhood (E, SW, S, SE), so each pair of cells
         // is visited once.
         let neighbours = [1, self.cols - 1, self.cols, self.cols + 1];
+        // Where each neighbour cell starts in `order`. Cells are visited in
+        // ascending order, so each neighbour's start only moves forward:
+        // one pass per sample. Two binary searches per neighbour of every
+        // occupied cell took the social city at 20,000 people, 2 days,
+        // 114 s to generate instead of 52 s.
+        let mut starts = [0usize; 4];
+        let order = &self.order;
+        let run = |from: usize, c: i64| order[from..].iter().take_while(|&&(k, _)| k == c).count();
         let mut at = 0;
-        while at < self.order.len() {
-            let c = self.order[at].0;
-            let len = self.order[at..].partition_point(|&(k, _)| k == c);
-            let here = &self.order[at..at + len];
+        while at < order.len() {
+            let c = order[at].0;
+            let len = run(at, c);
+            let here = &order[at..at + len];
             for (k, &(_, i)) in here.iter().enumerate() {
                 for &(_, j) in &here[k + 1..] {
                     if close(i, j) {
@@ -354,8 +355,12 @@ impl Grid {
                     }
                 }
             }
-            for d in neighbours {
-                for &(_, j) in self.cell(c + d) {
+            for (start, d) in starts.iter_mut().zip(neighbours) {
+                while *start < order.len() && order[*start].0 < c + d {
+                    *start += 1;
+                }
+                let there = &order[*start..*start + run(*start, c + d)];
+                for &(_, j) in there {
                     for &(_, i) in here {
                         if close(i, j) {
                             f(i.min(j), i.max(j));

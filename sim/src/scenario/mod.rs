@@ -12,7 +12,7 @@
 //! duration: f64               seconds
 //! ```
 //!
-//! Built-in scenarios ([`festival`], [`village`], [`city`], or by name with
+//! Built-in scenarios ([`festival`], [`village`], [`city`], [`social`], or by name with
 //! [`by_name`]) and replays of a recorded trace ([`from_trace`]) all take
 //! [`ScenarioParams`]: a seed plus optional overrides of each default.
 //! Everything is drawn from seeded ChaCha8 streams and sorted before it is
@@ -21,21 +21,21 @@
 //! Defaults (messages scale with people × duration unless given):
 //!
 //! ```text
-//!               festival   village   city    trace
-//! people        2,000      300       2,500   the trace's nodes
-//! duration      6 h        3 days    12 h    the trace's end
-//! messages      3,000      1,000     2,000   200
-//! ttl           the event  2 days    12 h    1 day
+//!               festival   village   city    social   trace
+//! people        2,000      300       2,500   2,000    the trace's nodes
+//! duration      6 h        3 days    12 h    2 days   the trace's end
+//! messages      3,000      1,000     2,000   5,000    200
+//! ttl           the event  2 days    12 h    1 day    1 day
 //! msg_size      20-300 B (log-uniform) everywhere
-//! ble_range_m   5 m        20 m      15 m    -
-//! step_s        5 s        10 s      5 s     -
-//! min_contact_s 30 s       30 s      30 s    -
+//! ble_range_m   5 m        20 m      15 m    15 m     -
+//! step_s        5 s        10 s      5 s     10 s     -
+//! min_contact_s 30 s       30 s      30 s    30 s     -
 //! ```
 //!
 //! Conventions: Persons come first (ids `0..people`), then gateways, then
 //! the relay (always the last node when there is one). Gateways are
 //! uplinked infrastructure (the festival's info point, the village bus,
-//! the city's fixed gateways); the relay stands for the internet and has
+//! the city's fixed gateways, the social city's powered squares); the relay stands for the internet and has
 //! `Uplink` contacts with each gateway while that gateway is online, and no
 //! other contacts.
 
@@ -46,6 +46,7 @@ pub mod mobility;
 mod params;
 mod replay;
 pub mod rng;
+mod social;
 mod village;
 
 use thiserror::Error;
@@ -60,6 +61,7 @@ pub use festival::festival;
 pub use params::ScenarioParams;
 pub(crate) use params::{Defaults, Resolved};
 pub use replay::{MAX_TRACE_NODES, from_trace};
+pub use social::social;
 pub use village::village;
 
 /// What a node is.
@@ -77,7 +79,7 @@ pub enum Role {
 /// A complete simulation input: nodes, contacts and workload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
-    /// `festival`, `village`, `city` or `trace`.
+    /// `festival`, `village`, `city`, `social` or `trace`.
     pub name: String,
     /// One role per node; node ids are indices.
     pub roles: Vec<Role>,
@@ -119,7 +121,7 @@ impl Scenario {
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ScenarioError {
     /// No scenario has this name.
-    #[error("unknown scenario {0:?}: expected festival, village or city")]
+    #[error("unknown scenario {0:?}: expected festival, village, city or social")]
     UnknownScenario(String),
     /// A replayed trace is too large or has a malformed contact.
     #[error("unusable trace: {0}")]
@@ -133,12 +135,14 @@ pub enum ScenarioError {
         reason: String,
     },
 }
-/// The built-in scenario called `name` (`festival`, `village`, `city`).
+/// The built-in scenario called `name` (`festival`, `village`, `city`,
+/// `social`).
 pub fn by_name(name: &str, p: &ScenarioParams) -> Result<Scenario, ScenarioError> {
     match name {
         "festival" => festival(p),
         "village" => village(p),
         "city" => city(p),
+        "social" => social(p),
         other => Err(ScenarioError::UnknownScenario(
             other.chars().take(40).collect(),
         )),
@@ -146,7 +150,7 @@ pub fn by_name(name: &str, p: &ScenarioParams) -> Result<Scenario, ScenarioError
 }
 
 /// Names accepted by [`by_name`].
-pub const NAMES: [&str; 3] = ["festival", "village", "city"];
+pub const NAMES: [&str; 4] = ["festival", "village", "city", "social"];
 /// Puts a scenario together, sorting contacts and messages into their
 /// canonical order.
 pub(crate) fn assemble(

@@ -30,13 +30,15 @@ pub struct ScenarioParams {
 impl ScenarioParams {
     /// A small variant of built-in scenario `name` for tests: the same
     /// model with fewer people over less time (festival 120 people for
-    /// 2 h, village 48 for a day, city 160 for 3 h), generated in well
+    /// 2 h, village 48 for a day, city 160 for 3 h, social 300 (four
+    /// districts) for a day), generated in well
     /// under a second even in a debug build.
     pub fn small(name: &str, seed: u64) -> Result<Self, ScenarioError> {
         let (people, hours) = match name {
             "festival" => (120, 2.0),
             "village" => (48, 24.0),
             "city" => (160, 3.0),
+            "social" => (300, 24.0),
             other => {
                 return Err(ScenarioError::UnknownScenario(
                     other.chars().take(40).collect(),

@@ -181,6 +181,21 @@ fn city_small_is_sane_with_always_online_gateways() {
     assert!((0.05..=1.0).contains(&share), "{share}");
 }
 
+#[test]
+fn social_small_is_sane_with_gateways_only_some_of_the_time() {
+    let s = small("social", 4);
+    check(&s);
+    assert_eq!(s.persons().len(), 300);
+    // Four districts, one with power: one gateway, up a third of the day.
+    assert_eq!(s.ids_of(Role::Gateway).len(), 1);
+    assert_eq!(s.count(LinkKind::Uplink), 2);
+    assert_eq!(s.count(LinkKind::Lan), 0);
+    assert!(s.channel.is_empty());
+    assert!(s.count(LinkKind::Ble) > 1000, "{}", s.count(LinkKind::Ble));
+    let share = oracle_share(&s);
+    assert!((0.5..=1.0).contains(&share), "{share}");
+}
+
 /// One seed, one scenario, bit for bit; another seed, another scenario.
 fn deterministic(name: &str) {
     let a = small(name, 7);
@@ -203,6 +218,11 @@ fn village_is_deterministic() {
 #[test]
 fn city_is_deterministic() {
     deterministic("city");
+}
+
+#[test]
+fn social_is_deterministic() {
+    deterministic("social");
 }
 
 #[test]
@@ -401,7 +421,7 @@ mod random_params {
         /// and an explicit workload size is met exactly.
         #[test]
         fn any_valid_params_give_a_sane_scenario(
-            which in 0usize..3,
+            which in 0usize..NAMES.len(),
             seed in any::<u64>(),
             people in 2u32..40,
             minutes in 5u32..240,
