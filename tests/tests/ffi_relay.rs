@@ -6,8 +6,8 @@
 
 mod ffi_support;
 
-use ffi_support::{block_on, status_of};
-use pollen_ffi::records::{MessageStatus, RunOptions};
+use ffi_support::{block_on, loopback, status_of};
+use pollen_ffi::records::MessageStatus;
 use pollen_ffi::{PollenError, PollenNode};
 use pollen_tests::{Phone, Server, wait_for};
 use std::time::Duration;
@@ -69,13 +69,7 @@ fn a_phone_uplinks_through_a_relay_in_one_session_and_while_it_runs() {
         .expect("relays");
     assert_eq!(kept, std::slice::from_ref(&relay.addr), "trimmed, once");
     assert_eq!(ana.relays().expect("relays"), kept);
-    block_on(ana.start(RunOptions {
-        lan: true,
-        listen: "127.0.0.1:0".into(),
-        mdns: false,
-        peers: Vec::new(),
-    }))
-    .expect("start");
+    block_on(ana.start(loopback(Vec::new()))).expect("start");
     let patience = Duration::from_secs(60);
     wait_for("Chen's answer to reach Ana", patience, || {
         status_of(&ana, "got it, thanks") == Some(MessageStatus::Received)

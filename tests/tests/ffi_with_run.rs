@@ -7,8 +7,8 @@
 
 mod ffi_support;
 
-use ffi_support::{block_on, status_of};
-use pollen_ffi::records::{MessageStatus, RunOptions};
+use ffi_support::{block_on, loopback, offline, status_of};
+use pollen_ffi::records::MessageStatus;
 use pollen_ffi::{CallbackError, PlatformTransport, PollenNode};
 use pollen_tests::{Phone, Server, wait_for};
 use std::collections::HashMap;
@@ -127,20 +127,8 @@ fn a_phone_and_pollen_run_talk_through_a_carrier_both_ways() {
     // Chen's laptop runs `pollen run`; Bo's phone (the carrier) reaches it
     // over TCP; Ana's phone reaches only Bo, over a platform link.
     let run = Server::start_with(&chen, &["run", "--listen", "127.0.0.1:0", "--no-mdns"]);
-    let lan = RunOptions {
-        lan: true,
-        listen: "127.0.0.1:0".into(),
-        mdns: false,
-        peers: vec![run.addr.clone()],
-    };
-    let no_lan = RunOptions {
-        lan: false,
-        listen: String::new(),
-        mdns: false,
-        peers: Vec::new(),
-    };
-    block_on(bo.start(lan)).expect("bo starts");
-    block_on(ana.start(no_lan)).expect("ana starts");
+    block_on(bo.start(loopback(vec![run.addr.clone()]))).expect("bo starts");
+    block_on(ana.start(offline())).expect("ana starts");
     hub.open("ana", "bo").expect("ana meets bo");
     // Ana's Nearby screen, from the host's events alone.
     wait_for("Ana's Nearby screen to show Bo", PATIENCE, || {
@@ -211,12 +199,6 @@ fn a_phone_sees_its_message_carried_while_the_recipient_is_away() {
     let chen = Phone::new(root.path(), "Chen");
     ana.add_contact(chen.card(), Some("Chen".into()))
         .expect("ana pins chen");
-    let offline = || RunOptions {
-        lan: false,
-        listen: String::new(),
-        mdns: false,
-        peers: Vec::new(),
-    };
     block_on(bo.start(offline())).expect("bo starts");
     block_on(ana.start(offline())).expect("ana starts");
     ana.send_direct("Chen".into(), "water at the school".into())
