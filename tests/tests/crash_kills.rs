@@ -74,6 +74,15 @@ fn session_finished(stdout: &str) -> bool {
         .is_ok_and(|v| v["finished"] == serde_json::Value::Bool(true))
 }
 
+/// Whether a `pollen sync --json` ended with the link lost before the peer
+/// sent a byte (the peer closed it at once).
+fn cut_before_answer(stdout: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(stdout.trim()).is_ok_and(|v| {
+        v["error"] == serde_json::Value::String("link lost".into())
+            && v["received"]["bytes"] == serde_json::json!(0)
+    })
+}
+
 /// Polls until `delay` has passed or `done()` holds; returns the time
 /// `done()` first held, if it did.
 fn wait_or_done(delay: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
@@ -111,6 +120,8 @@ struct Crash {
     bundles: u64,
     /// Eviction rounds whose node ended up holding less than before.
     evictions: u64,
+    /// Honest syncs the peer cut before answering, tried again.
+    retries: u64,
 }
 
 impl Crash {
@@ -151,6 +162,7 @@ impl Crash {
             problems: Vec::new(),
             bundles: 0,
             evictions: 0,
+            retries: 0,
         }
     }
 
@@ -318,9 +330,23 @@ impl Crash {
         let news = format!("from Hal {round}");
         self.h.ok(&["send", "--to", "Nod", &news]);
         // The per-peer quota is lifted: everything here comes from loopback.
-        let out = self
+        // A link the peer cut before answering (it may still be tearing down
+        // the killed node's session) is retried as phones retry a cut
+        // session, backing off; the retries are counted and printed.
+        let mut out = self
             .n
             .run(&["sync", &self.h_srv.addr, "--json", "--per-peer-mb", "1024"]);
+        for backoff_ms in [1_000, 2_000, 4_000] {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            if session_finished(&stdout) || !cut_before_answer(&stdout) {
+                break;
+            }
+            self.retries += 1;
+            std::thread::sleep(std::time::Duration::from_millis(backoff_ms));
+            out = self
+                .n
+                .run(&["sync", &self.h_srv.addr, "--json", "--per-peer-mb", "1024"]);
+        }
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !session_finished(&stdout) {
             self.problems.push(format!(
@@ -387,12 +413,13 @@ fn killed_at_random_points_a_node_loses_nothing_it_acknowledged() {
         }
     }
     println!(
-        "kills={} losses={} seed={seed} acknowledged={} texts={} evictions={} mid-operation={:?} after={:?} spans_ms={:?} in {:.0?} (operations {:.0?}, checks {:.0?})",
+        "kills={} losses={} seed={seed} acknowledged={} texts={} evictions={} retries={} mid-operation={:?} after={:?} spans_ms={:?} in {:.0?} (operations {:.0?}, checks {:.0?})",
         c.kills,
         c.losses,
         c.acked.len(),
         c.texts.len(),
         c.evictions,
+        c.retries,
         c.mid,
         c.after,
         c.span_ms,
