@@ -330,9 +330,11 @@ impl Crash {
         let news = format!("from Hal {round}");
         self.h.ok(&["send", "--to", "Nod", &news]);
         // The per-peer quota is lifted: everything here comes from loopback.
-        // A link the peer cut before answering (it may still be tearing down
-        // the killed node's session) is retried as phones retry a cut
-        // session, backing off; the retries are counted and printed.
+        // A link the peer cut before answering is retried as phones retry a
+        // cut session, backing off; the retries are counted and printed. The
+        // peer's gate allows one address 16 handshakes at once, then 4 a
+        // second (`GateConfig::node`), and a seed that draws many killed
+        // syncs in a row spends them all from this one loopback address.
         let mut out = self
             .n
             .run(&["sync", &self.h_srv.addr, "--json", "--per-peer-mb", "1024"]);
