@@ -41,6 +41,15 @@ pub enum DecodeError {
     },
 }
 
+/// A declared count or length `len` of `what`, refused above `max` before
+/// anything is read or allocated for it.
+pub fn capped(len: usize, max: usize, what: &'static str) -> Result<usize, DecodeError> {
+    if len > max {
+        return Err(DecodeError::TooLong { what, len, max });
+    }
+    Ok(len)
+}
+
 /// A cursor over untrusted bytes.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {

@@ -13,7 +13,7 @@
 //! a carrier receives links two days (`docs/PROTOCOL.md`, *Encounter
 //! summaries*; `docs/THREAT_MODEL.md`).
 
-use crate::codec::{DecodeError, Reader, Writer};
+use crate::codec::{DecodeError, Reader, Writer, capped};
 
 /// Expiry days a phone lists its met keys for: envelopes written today with
 /// the default week-long TTL expire within these (plus a day of skew).
@@ -181,26 +181,12 @@ impl EncounterSummary {
     /// Reads an untrusted summary.
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<EncounterSummary, DecodeError> {
         let day = r.u32("summary day")?;
-        let n = r.u8("met count")? as usize;
-        if n > MAX_MET {
-            return Err(DecodeError::TooLong {
-                what: "met keys",
-                len: n,
-                max: MAX_MET,
-            });
-        }
+        let n = capped(r.u8("met count")? as usize, MAX_MET, "met keys")?;
         let mut met = Vec::with_capacity(n);
         for _ in 0..n {
             met.push(r.array("met key")?);
         }
-        let bands_n = r.u8("band count")? as usize;
-        if bands_n > MAX_BANDS {
-            return Err(DecodeError::TooLong {
-                what: "bands",
-                len: bands_n,
-                max: MAX_BANDS,
-            });
-        }
+        let bands_n = capped(r.u8("band count")? as usize, MAX_BANDS, "bands")?;
         let mut bands = Vec::with_capacity(bands_n);
         for _ in 0..bands_n {
             let level = r.u8("band level")?;
@@ -210,14 +196,7 @@ impl EncounterSummary {
                     value: 0,
                 });
             }
-            let len = r.u16("band length")? as usize;
-            if len > MAX_BAND_BYTES {
-                return Err(DecodeError::TooLong {
-                    what: "band",
-                    len,
-                    max: MAX_BAND_BYTES,
-                });
-            }
+            let len = capped(r.u16("band length")? as usize, MAX_BAND_BYTES, "band")?;
             bands.push(Band {
                 level,
                 bits: r.bytes(len, "band bits")?.to_vec(),

@@ -5,7 +5,7 @@
 //! own framing). Every count and length is capped before anything is read.
 
 use crate::chunk::companion::MAX_CHUNK_WIRE_BYTES;
-use crate::codec::{DecodeError, Reader, Writer};
+use crate::codec::{DecodeError, Reader, Writer, capped};
 use crate::envelope::MAX_ENVELOPE_BYTES;
 use crate::sync::encounter::EncounterSummary;
 use thiserror::Error;
@@ -280,14 +280,7 @@ fn id_list(r: &mut Reader<'_>) -> Result<(bool, Vec<[u8; 32]>), DecodeError> {
             });
         }
     };
-    let n = r.u16("want count")? as usize;
-    if n > MAX_WANT_IDS {
-        return Err(DecodeError::TooLong {
-            what: "want list",
-            len: n,
-            max: MAX_WANT_IDS,
-        });
-    }
+    let n = capped(r.u16("want count")? as usize, MAX_WANT_IDS, "want list")?;
     let mut ids = Vec::with_capacity(n.min(r.remaining() / 32));
     for _ in 0..n {
         ids.push(r.array("wanted id")?);
@@ -296,14 +289,7 @@ fn id_list(r: &mut Reader<'_>) -> Result<(bool, Vec<[u8; 32]>), DecodeError> {
 }
 
 fn blinded_list(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<Blinded>, DecodeError> {
-    let n = r.u16(what)? as usize;
-    if n > MAX_INTERESTS {
-        return Err(DecodeError::TooLong {
-            what,
-            len: n,
-            max: MAX_INTERESTS,
-        });
-    }
+    let n = capped(r.u16(what)? as usize, MAX_INTERESTS, what)?;
     let mut out = Vec::with_capacity(n.min(r.remaining() / BLINDED_LEN));
     for _ in 0..n {
         out.push(r.array(what)?);
