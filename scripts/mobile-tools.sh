@@ -52,10 +52,27 @@ ZXING_JAR=$(jar_of 'zxing/core/')
 # ROBOLECTRIC_SDK_DIR (offline mode). The test's own class path needs a plain
 # android-all it can read on Java 17 (17 is Java 21 bytecode; an instrumented
 # one breaks code outside the sandbox), hence the same SDK's plain jar.
-ANDROID_ALL_35=$M2/org/robolectric/android-all/15-robolectric-13954326/android-all-15-robolectric-13954326.jar
-if [ ! -s "$ANDROID_ALL_35" ]; then
-    quiet mvn -B -Dmaven.repo.local="$M2" dependency:get \
-        -Dartifact=org.robolectric:android-all:15-robolectric-13954326 -Dtransitive=false
+maven_jar() { # group:artifact:version -> the jar in $M2, fetched once
+    local g=${1%%:*} rest=${1#*:}
+    local a=${rest%%:*} v=${rest#*:}
+    local jar=$M2/${g//.//}/$a/$v/$a-$v.jar
+    if [ ! -s "$jar" ]; then
+        quiet mvn -B -Dmaven.repo.local="$M2" dependency:get -Dartifact="$1" -Dtransitive=false
+    fi
+    echo "$jar"
+}
+ANDROID_ALL_35=$(maven_jar org.robolectric:android-all:15-robolectric-13954326)
+# SDK 36 (Android 16, "Baklava"), the newest Robolectric 4.16.1 runs: its
+# framework is Java 21 bytecode, so it runs under Java 21+ (JAVA_NEWEST).
+ANDROID_ALL_36=$(maven_jar org.robolectric:android-all:16-robolectric-13921718)
+SDK_36_JAR=$(maven_jar org.robolectric:android-all-instrumented:16-robolectric-13921718-i7)
+JAVA_NEWEST=
+for j in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/java-25-openjdk-amd64 /usr/lib/jvm/java-21-openjdk-amd64; do
+    [ -x "$j/bin/java" ] && { JAVA_NEWEST=$j/bin/java; break; }
+done
+if [ -z "$JAVA_NEWEST" ] && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-21-jdk-headless >/dev/null \
+        && JAVA_NEWEST=/usr/lib/jvm/java-21-openjdk-amd64/bin/java
 fi
 # androidx.test comes as .aar: its classes.jar is what goes on a class path.
 AAR_DIR=$TOOLS/aar-classes
@@ -73,7 +90,10 @@ done
 for j in "$ANDROID_ALL" "$ROBOLECTRIC_SDK_JAR" "$JNA_JAR" "$COROUTINES_JAR" "$ZXING_JAR"; do
     [ -f "$j" ] || { echo "mobile-tools: missing jar ($j)" >&2; exit 1; }
 done
-ROBOLECTRIC_SDK_DIR=$(dirname "$ROBOLECTRIC_SDK_JAR")
+# Offline, Robolectric finds each SDK's instrumented jar in one directory.
+ROBOLECTRIC_SDK_DIR=$TOOLS/robolectric-sdks
+mkdir -p "$ROBOLECTRIC_SDK_DIR"
+ln -sf "$ROBOLECTRIC_SDK_JAR" "$SDK_36_JAR" "$ROBOLECTRIC_SDK_DIR/"
 
 cat >"$TOOLS/env.sh" <<ENV
 # Written by scripts/mobile-tools.sh.
@@ -83,6 +103,8 @@ KOTLIN_STDLIB='$KOTLIN_HOME/lib/kotlin-stdlib.jar'
 ANDROID_ALL='$ANDROID_ALL'
 ROBOLECTRIC_SDK_DIR='$ROBOLECTRIC_SDK_DIR'
 ANDROID_ALL_35='$ANDROID_ALL_35'
+ANDROID_ALL_36='$ANDROID_ALL_36'
+JAVA_NEWEST='$JAVA_NEWEST'
 JNA_JAR='$JNA_JAR'
 COROUTINES_JAR='$COROUTINES_JAR'
 JUNIT_JARS='$JUNIT_JARS'

@@ -6,7 +6,8 @@
 #      generated bindings, JNA and kotlinx-coroutines;
 #   3. the Kotlin test program on the JVM: three nodes over a loopback
 #      platform transport, events, errors, the call+callback round trip;
-#   4. Robolectric, offline: the foreground service runs the node and
+#   4. Robolectric, offline, on SDK 35 (Java 17) and again on SDK 36 (the
+#      newest Robolectric runs; Java 21+): the foreground service runs the node and
 #      follows Bluetooth, permissions, process death and boot; the app's
 #      screens; the journey of two apps (own cores) through a carrier;
 #      every screen drawn (native graphics) into docs/screenshots/;
@@ -43,15 +44,31 @@ java -Djna.library.path="$LIB_DIR" \
     -cp "$CLASSES:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_STDLIB" \
     org.pollen.android.BindingsTestProgramKt
 
-echo "--> Robolectric (SDK 35, offline): the service and its restarts; the app's screens; the two-app journey"
-java -Djna.library.path="$LIB_DIR" \
-    -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
-    -Dpollen.manifest="$ROOT/android/pollen/src/main/AndroidManifest.xml" \
-    -Dpollen.screenshots="$ROOT/docs/screenshots" \
-    -cp "$CLASSES:$ROBOLECTRIC_CP:$ANDROID_ALL_35:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_STDLIB" \
-    org.pollen.android.JUnitSummaryKt org.pollen.android.PollenServiceTest org.pollen.android.MeshRestartTest \
-    org.pollen.app.AppUiTest org.pollen.app.ServiceMeshTest org.pollen.app.JourneyTest \
-    org.pollen.app.ScreenshotTest
+# robolectric JAVA SDK PLAIN_ANDROID_ALL SCREENSHOTS: every Robolectric class
+# on one SDK (the classes list 35 and 36; robolectric.enabledSdks picks).
+# java.io opened: Robolectric's ParcelFileDescriptor (behind the file
+# picker's content resolver, bundles in Settings) reaches into FileDescriptor.
+robolectric() {
+    "$1" --add-opens java.base/java.io=ALL-UNNAMED -Djna.library.path="$LIB_DIR" \
+        -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
+        -Drobolectric.enabledSdks="$2" \
+        -Dpollen.manifest="$ROOT/android/pollen/src/main/AndroidManifest.xml" \
+        -Dpollen.screenshots="$4" \
+        -cp "$CLASSES:$ROBOLECTRIC_CP:$3:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_STDLIB" \
+        org.pollen.android.JUnitSummaryKt org.pollen.android.PollenServiceTest org.pollen.android.MeshRestartTest \
+        org.pollen.app.AppUiTest org.pollen.app.ServiceMeshTest org.pollen.app.JourneyTest \
+        org.pollen.app.ScreenshotTest
+}
+
+echo "--> Robolectric (SDK 35 on Java 17, offline): the service and its restarts; the app's screens; the two-app journey"
+robolectric java 35 "$ANDROID_ALL_35" "$ROOT/docs/screenshots"
+
+echo "--> Robolectric again on SDK 36, the newest it supports (Java 21+: $JAVA_NEWEST)"
+if [ -n "$JAVA_NEWEST" ]; then
+    robolectric "$JAVA_NEWEST" 36 "$ANDROID_ALL_36" "$OUT/screenshots-36"
+else
+    echo "SKIP Robolectric on SDK 36: no Java 21 or newer here (and not root to install one)"
+fi
 
 echo "--> Swift syntax: the hand-written Swift (the generated file is checked by test-bindings.sh)"
 scripts/swift-syntax.sh ios

@@ -17,14 +17,19 @@ impl PollenNode {
     /// The platform found `peer` (e.g. a Bonjour service name): the core
     /// asks for a link to it with `PlatformTransport::connect(peer)` as soon
     /// as a sync is due (at once for a new peer). Never blocks;
-    /// `NotRunning` before `start`.
+    /// `NotRunning` before `start`. Ignored while the user has Wi-Fi
+    /// switched off (`set_transports`).
     pub fn peer_discovered(&self, peer: String) -> Result<(), PollenError> {
         if !self.host().is_running() {
             return Err(PollenError::NotRunning);
         }
-        Ok(self
-            .host()
-            .post(move |core| core.platform_peer_discovered(&peer))?)
+        Ok(self.host().post(move |core| {
+            let wifi =
+                pollen_app::transports::transports(&core.node.borrow()).map_or(true, |t| t.wifi);
+            if wifi {
+                core.platform_peer_discovered(&peer);
+            }
+        })?)
     }
 
     /// The platform no longer sees `peer`: the core stops asking for links

@@ -101,6 +101,28 @@ pub enum PollenError {
         /// The group.
         group: String,
     },
+    /// The person is in the group already.
+    #[error("{name:?} is already a member of {group:?}")]
+    AlreadyMember {
+        /// The person.
+        name: String,
+        /// The group.
+        group: String,
+    },
+    /// The group has as many members as it can have.
+    #[error("{group:?} is full: a group has at most {max} members")]
+    GroupFull {
+        /// The group.
+        group: String,
+        /// The most members a group can have.
+        max: u32,
+    },
+    /// The user switched this transport off in Settings.
+    #[error("{transport} is switched off in Settings")]
+    TransportOff {
+        /// "Bluetooth" or "Wi-Fi".
+        transport: String,
+    },
     /// The conversation cannot be written to.
     #[error("cannot send to {conversation:?}: {why}")]
     CannotSend {
@@ -209,6 +231,11 @@ impl From<NodeError> for PollenError {
             NodeError::NotAuthor(id) => Self::NotAuthor { id },
             NodeError::NotAdmin(group) => Self::NotAdmin { group },
             NodeError::NotMember(name, group) => Self::NotMember { name, group },
+            NodeError::AlreadyMember(name, group) => Self::AlreadyMember { name, group },
+            NodeError::GroupFull(group, max) => Self::GroupFull {
+                group,
+                max: max as u32,
+            },
             NodeError::CannotSend(conversation, why) => Self::CannotSend {
                 conversation,
                 why: why.to_owned(),

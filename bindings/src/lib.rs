@@ -9,6 +9,8 @@
 //! - [`nearby`]: the Nearby screen, from the neighbours the host reports;
 //! - [`uplink`]: relays, reached by the runtime or in one session now;
 //! - `routing`: the encounter-routing switch;
+//! - [`members`]: a group's members, adding and removing them;
+//! - [`transports`]: which transports the user allows;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //! - [`PlatformTransport`]: links the platform opens (Bonjour, a loopback),
@@ -26,10 +28,12 @@ mod discovery;
 mod error;
 mod events;
 pub mod gatt;
+pub mod members;
 pub mod nearby;
 mod node;
 pub mod records;
 mod routing;
+pub mod transports;
 pub mod uplink;
 
 pub use callbacks::{BleRadio, CallbackError, PlatformTransport, PollenListener};

@@ -33,6 +33,9 @@ pub struct PollenNode {
     events_id: ThreadId,
     /// Who is in reach, kept by the host's events (the Nearby screen).
     pub(crate) neighbourhood: SharedNeighbourhood,
+    /// What the runtime was last started with, to restart it the same way
+    /// when the allowed transports change.
+    run_options: Mutex<Option<RunOptions>>,
 }
 
 /// A 16-byte id (`ConversationId`, `MessageId` or the bare bytes) from its hex form.
@@ -79,6 +82,7 @@ impl PollenNode {
             events_id: events_thread.thread().id(),
             events_thread: Mutex::new(Some(events_thread)),
             neighbourhood,
+            run_options: Mutex::new(None),
         }))
     }
 
@@ -376,22 +380,30 @@ impl PollenNode {
             .set_transport(transport.map(|t| Arc::new(Transport(t)) as _));
     }
 
-    /// Starts the runtime: the LAN (if `options.lan`) with the relays saved
-    /// by `set_relays`, and platform links.
+    /// Starts the runtime: the LAN (if `options.lan` and Wi-Fi is allowed,
+    /// see `set_transports`) with the relays saved by `set_relays`, and
+    /// platform links.
     pub async fn start(&self, options: RunOptions) -> Result<(), PollenError> {
+        *lock(&self.run_options) = Some(options.clone());
+        let wifi = self.allowed().await?.wifi;
         let saved = self
             .on_host_async(|core: &mut Core| Ok(pollen_app::relays::relays(&core.node.borrow())?))
             .await?;
         let relays = crate::uplink::parse(&saved)?;
         let options = HostOptions {
-            lan: options.lan,
+            lan: options.lan && wifi,
             listen: options.listen,
-            mdns: options.mdns,
-            peers: options.peers,
+            mdns: options.mdns && wifi,
+            peers: if wifi { options.peers } else { Vec::new() },
             relays,
             max_links: None,
         };
         Ok(self.host.start(options).await?)
+    }
+
+    /// The options of the last `start`.
+    pub(crate) fn run_options(&self) -> Option<RunOptions> {
+        lock(&self.run_options).clone()
     }
 
     /// Stops the runtime; sessions get up to 5 s to commit what they received.
@@ -437,6 +449,13 @@ impl PollenNode {
     pub fn set_ble_radio(&self, radio: Option<Arc<dyn BleRadio>>) -> Result<(), PollenError> {
         let radio = radio.map(|r| Arc::new(Radio(r)) as SharedRadio);
         self.on_host(move |core: &mut Core| {
+            if radio.is_some()
+                && !pollen_app::transports::transports(&core.node.borrow())?.bluetooth
+            {
+                return Err(PollenError::TransportOff {
+                    transport: "Bluetooth".into(),
+                });
+            }
             core.ble
                 .set_radio(radio)
                 .map_err(|detail| PollenError::Runtime { detail })

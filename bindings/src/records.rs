@@ -352,11 +352,14 @@ pub struct ExportInfo {
     pub proofs: u64,
     /// File size.
     pub bytes: u64,
+    /// What was written, in words for the user.
+    pub summary: String,
 }
 
 impl From<ExportReport> for ExportInfo {
     fn from(r: ExportReport) -> Self {
         ExportInfo {
+            summary: pollen_app::bundles::exported_line(&r),
             envelopes: r.envelopes,
             proofs: r.proofs,
             bytes: r.bytes,
@@ -387,11 +390,14 @@ pub struct ImportInfo {
     pub complete: bool,
     /// Why reading stopped early, if it did.
     pub error: Option<String>,
+    /// What the import did, in words for the user.
+    pub summary: String,
 }
 
 impl From<ImportReport> for ImportInfo {
     fn from(r: ImportReport) -> Self {
         ImportInfo {
+            summary: pollen_app::bundles::imported_line(&r),
             rejected: r.rejected_total(),
             envelopes: r.envelopes,
             opened: r.opened,

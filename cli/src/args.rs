@@ -335,6 +335,14 @@ pub(crate) enum GroupCmd {
         #[arg(long = "member", required = true)]
         members: Vec<String>,
     },
+    /// Add a contact; a new group key goes to every member (the new one reads from now on).
+    Add {
+        /// Group name.
+        name: String,
+        /// Contact alias to add.
+        #[arg(long)]
+        member: String,
+    },
     /// Remove a member; the group key is rotated.
     Remove {
         /// Group name.

@@ -156,6 +156,12 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
                 members.len()
             );
         }
+        Command::Group(GroupCmd::Add { name, member }) => {
+            let epoch = open(&dir()?)?.add_member(&name, &member)?;
+            println!(
+                "added {member:?} to {name:?}; new key (epoch {epoch}) sealed to every member"
+            );
+        }
         Command::Group(GroupCmd::Remove { name, member }) => {
             let epoch = open(&dir()?)?.remove_member(&name, &member)?;
             println!(

@@ -2,6 +2,15 @@
 
 use pollen_tests::{Phone, contains};
 
+/// Ana, Bo and Chen, each with the other two as contacts.
+fn friends(root: &std::path::Path) -> [Phone; 3] {
+    let [a, b, c] = ["Ana", "Bo", "Chen"].map(|n| Phone::new(root, n));
+    for (x, y) in [(&a, &b), (&a, &c), (&b, &a), (&b, &c), (&c, &a), (&c, &b)] {
+        x.add(y);
+    }
+    [a, b, c]
+}
+
 #[test]
 fn a_message_travels_a_to_b_to_c_and_the_proof_comes_back() {
     let root = tempfile::tempdir().unwrap();
@@ -91,12 +100,7 @@ fn importing_the_same_bundle_twice_changes_nothing() {
 fn a_removed_group_member_cannot_read_what_comes_after() {
     let root = tempfile::tempdir().unwrap();
     let stick = root.path().join("stick.pollen");
-    let a = Phone::new(root.path(), "Ana");
-    let b = Phone::new(root.path(), "Bo");
-    let c = Phone::new(root.path(), "Chen");
-    for (x, y) in [(&a, &b), (&a, &c), (&b, &a), (&b, &c), (&c, &a), (&c, &b)] {
-        x.add(y);
-    }
+    let [a, b, c] = friends(root.path());
     a.ok(&[
         "group", "create", "crew", "--member", "Bo", "--member", "Chen",
     ]);
@@ -130,6 +134,51 @@ fn a_removed_group_member_cannot_read_what_comes_after() {
     // And the removed member is told why it cannot write.
     let err = c.fails(&["send", "--group", "crew", "hello?"]);
     assert!(err.contains("no longer a member"), "{err}");
+}
+
+#[test]
+fn an_added_member_reads_from_then_on_and_everyone_reads_them() {
+    let root = tempfile::tempdir().unwrap();
+    let stick = root.path().join("stick.pollen");
+    let [a, b, c] = friends(root.path());
+    a.ok(&["group", "create", "crew", "--member", "Bo"]);
+    a.ok(&["send", "--group", "crew", "before Chen came"]);
+    a.hand_to(&b, &stick);
+
+    // Only the admin adds, and nobody twice.
+    let err = b.fails(&["group", "add", "crew", "--member", "Chen"]);
+    assert!(err.contains("only the admin"), "{err}");
+    let err = a.fails(&["group", "add", "crew", "--member", "Bo"]);
+    assert!(err.contains("already a member"), "{err}");
+
+    a.ok(&["group", "add", "crew", "--member", "Chen"]);
+    a.ok(&["send", "--group", "crew", "welcome Chen"]);
+    a.hand_to(&b, &stick);
+    a.hand_to(&c, &stick);
+    assert_eq!(
+        c.texts(),
+        ["welcome Chen"],
+        "the new key does not open the old"
+    );
+    assert_eq!(b.texts(), ["before Chen came", "welcome Chen"]);
+
+    // The new member writes to the group, and the others read it.
+    c.ok(&["send", "--group", "crew", "thanks, from Chen"]);
+    c.hand_to(&a, &stick);
+    c.hand_to(&b, &stick);
+    assert!(a.texts().contains(&"thanks, from Chen".to_owned()));
+    assert!(b.texts().contains(&"thanks, from Chen".to_owned()));
+
+    // Removed and added again, a member reads again.
+    a.ok(&["group", "remove", "crew", "--member", "Chen"]);
+    a.ok(&["group", "add", "crew", "--member", "Chen"]);
+    a.ok(&["send", "--group", "crew", "back again"]);
+    a.hand_to(&c, &stick);
+    assert!(
+        c.texts().contains(&"back again".to_owned()),
+        "{:?}",
+        c.texts()
+    );
 }
 
 #[test]

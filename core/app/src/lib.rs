@@ -5,24 +5,30 @@
 //!   current by applying [`NodeEvent`](pollen_node::node::NodeEvent)s.
 //! - [`timeline`]: one chat's items, edits/reactions/deletes folded, day
 //!   separators for the viewer's UTC offset, delivery state per message.
+//! - [`bundles`]: what a sneakernet export or import did, in words.
 //! - [`cards`]: adding a contact from a scanned or pasted card or link, and
 //!   starting a chat with a contact, group or channel.
 //! - [`notify`]: which events warrant a notification.
+//! - [`members`]: a group's members, and adding and removing them.
 //! - [`mute`]: muted chats.
 //! - [`nearby`]: the Nearby screen's summary.
 //! - [`power`]: the Bluetooth power mode the screen and the app's state call for.
 //! - [`relays`]: the relays the user gave, kept across restarts.
+//! - [`transports`]: which transports the user allows.
 //!
 //! Arrows: `pollen-ffi → pollen-app → pollen-node`.
 
+pub mod bundles;
 pub mod cards;
 pub mod chats;
+pub mod members;
 pub mod mute;
 pub mod nearby;
 pub mod notify;
 pub mod power;
 pub mod relays;
 pub mod timeline;
+pub mod transports;
 
 use pollen_node::NodeError;
 

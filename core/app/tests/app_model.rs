@@ -9,74 +9,11 @@ use pollen_app::chats::ChatList;
 use pollen_app::nearby::{NeighbourSeen, Neighbourhood, summarise};
 use pollen_app::notify::{notification_for, notifications_for, set_muted};
 use pollen_app::timeline::{Delivery, TimelineItem, TimelineMessage, TimelineQuery, timeline};
-use pollen_node::node::{Clock, ConversationId, IngestOutcome, Node, NodeEvent};
-use pollen_node::store::StoreLimits;
-use pollen_proto::envelope::{DeliveryProof, EnvelopeId};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use pollen_node::node::{ConversationId, Node, NodeEvent};
 
-#[derive(Clone)]
-struct TestClock(Arc<AtomicU64>);
+mod common;
 
-impl Clock for TestClock {
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// 2027-01-15 08:00:00 UTC.
-const T0: u64 = 1_800_000_000;
-const DAY: u64 = 86_400;
-
-impl TestClock {
-    fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-fn node(name: &str, clock: &TestClock) -> Node {
-    let n = Node::in_memory(name, StoreLimits::default(), Box::new(clock.clone())).unwrap();
-    n.watch_events(true);
-    n
-}
-
-/// Nodes that know each other's cards.
-fn people(names: &[&str]) -> (TestClock, Vec<Node>) {
-    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
-    let nodes: Vec<Node> = names.iter().map(|n| node(n, &clock)).collect();
-    for a in &nodes {
-        for b in &nodes {
-            if a.card() != b.card() {
-                a.add_contact(&b.card(), None).unwrap();
-            }
-        }
-    }
-    for n in &nodes {
-        n.take_events();
-    }
-    (clock, nodes)
-}
-
-/// Hands the envelope `id` from `from` to `to`; returns the proof, if any.
-fn carry(from: &Node, to: &Node, id: EnvelopeId) -> Option<DeliveryProof> {
-    let rec = from
-        .store()
-        .envelopes(from.now())
-        .unwrap()
-        .into_iter()
-        .find(|r| r.id == id)
-        .expect("envelope held");
-    match to
-        .ingest_envelopes(&[(rec.bytes, Some(rec.id))], "test")
-        .unwrap()[0]
-    {
-        Ok(IngestOutcome::Opened { proof, .. }) => proof,
-        ref other => panic!("not opened: {other:?}"),
-    }
-}
+use common::{DAY, T0, TestClock, carry, node, people};
 
 fn query(clock: &TestClock) -> TimelineQuery {
     TimelineQuery {
@@ -382,7 +319,7 @@ fn notifications_only_for_others_messages_in_chats_not_open_or_muted() {
 
 #[test]
 fn cards_are_found_in_links_and_malformed_ones_are_refused_clearly() {
-    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let clock = TestClock::at(T0);
     let card = node("Chen", &clock).card();
     let (head, tail) = card.split_at(20);
     for input in [
@@ -423,7 +360,7 @@ fn cards_are_found_in_links_and_malformed_ones_are_refused_clearly() {
 
 #[test]
 fn nearby_counts_neighbours_by_transport_and_storage_use() {
-    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let clock = TestClock::at(T0);
     let mut status = node("Ana", &clock).status().unwrap();
     status.envelope_bytes = status.storage_cap_bytes / 4;
     status.carried_for_others = 12;
@@ -446,7 +383,7 @@ fn nearby_counts_neighbours_by_transport_and_storage_use() {
 
 #[test]
 fn the_neighbourhood_follows_appeared_and_left_and_words_the_nearby_screen() {
-    let clock = TestClock(Arc::new(AtomicU64::new(T0)));
+    let clock = TestClock::at(T0);
     let mut status = node("Ana", &clock).status().unwrap();
     let mut hood = Neighbourhood::default();
     assert_eq!(

@@ -13,6 +13,7 @@ pub fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
 }
 
 /// The status of the newest message with this text, if the node shows one.
+#[allow(dead_code)] // not every test binary follows a message
 pub fn status_of(node: &PollenNode, text: &str) -> Option<MessageStatus> {
     let page = node.messages(None, 100, None).expect("messages");
     page.messages

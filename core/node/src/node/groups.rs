@@ -4,9 +4,9 @@
 use super::{Node, NodeError, check_name};
 use crate::conversation::ConversationId;
 use crate::routing;
-use crate::store::{ConversationKind, ConversationRow};
+use crate::store::{ConversationKind, ConversationRow, GroupRow};
 use pollen_proto::envelope::{Recipient, SharedKey};
-use pollen_proto::payload::{Member, Payload};
+use pollen_proto::payload::{MAX_GROUP_MEMBERS, Member, Payload};
 
 impl Node {
     /// Creates a group with this node as admin and sends each member the key.
@@ -37,6 +37,7 @@ impl Node {
                 });
             }
         }
+        check_size(&name, &list)?;
         let mut id = ConversationId([0u8; 16]);
         pollen_proto::random::fill(&mut id.0)
             .map_err(|e| NodeError::CannotSend(name.clone(), rng_failed(e)))?;
@@ -49,22 +50,30 @@ impl Node {
             .ok_or_else(|| NodeError::UnknownConversation(name.clone()))
     }
 
+    /// Adds a contact to a group this node administers: a new epoch key goes
+    /// to every member, the new one included, who reads from now on (not what
+    /// was written under earlier keys).
+    pub fn add_member(&self, group: &str, alias: &str) -> Result<u32, NodeError> {
+        let (conv, g) = self.administered(group)?;
+        let added = self.contact(alias)?;
+        if g.members.iter().any(|m| m.identity == added.identity) {
+            return Err(NodeError::AlreadyMember(added.alias, conv.name));
+        }
+        let mut members = g.members;
+        members.push(Member {
+            identity: added.identity,
+            name: added.alias,
+        });
+        check_size(&conv.name, &members)?;
+        let epoch = g.epoch + 1;
+        self.transaction(|_| self.rekey(&conv.id, &conv.name, epoch, &members))?;
+        Ok(epoch)
+    }
+
     /// Removes a member: a new epoch key goes to everyone else, so the removed
     /// member cannot read anything sent afterwards.
     pub fn remove_member(&self, group: &str, alias: &str) -> Result<u32, NodeError> {
-        let conv = self
-            .store
-            .conversations_named(group.trim())?
-            .into_iter()
-            .find(|c| c.kind == ConversationKind::Group)
-            .ok_or_else(|| NodeError::UnknownConversation(group.to_owned()))?;
-        let g = self
-            .store
-            .group(&conv.id)?
-            .ok_or_else(|| NodeError::UnknownConversation(group.to_owned()))?;
-        if g.admin != self.public.signing {
-            return Err(NodeError::NotAdmin(conv.name));
-        }
+        let (conv, g) = self.administered(group)?;
         let removed = self.contact(alias)?;
         if !g.members.iter().any(|m| m.identity == removed.identity) {
             return Err(NodeError::NotMember(alias.to_owned(), conv.name));
@@ -94,6 +103,37 @@ impl Node {
             Ok(())
         })?;
         Ok(epoch)
+    }
+
+    /// The group called `group` (its name, or its id in hex as the apps
+    /// give it) and its member list, if this node is its admin.
+    fn administered(&self, group: &str) -> Result<(ConversationRow, GroupRow), NodeError> {
+        let by_id = hex::decode(group.trim())
+            .ok()
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .map(ConversationId);
+        let found = match by_id {
+            Some(id) => self.store.conversation(&id)?,
+            None => None,
+        };
+        let conv = match found {
+            Some(c) => Some(c),
+            None => self
+                .store
+                .conversations_named(group.trim())?
+                .into_iter()
+                .find(|c| c.kind == ConversationKind::Group),
+        }
+        .filter(|c| c.kind == ConversationKind::Group)
+        .ok_or_else(|| NodeError::UnknownConversation(group.to_owned()))?;
+        let g = self
+            .store
+            .group(&conv.id)?
+            .ok_or_else(|| NodeError::UnknownConversation(group.to_owned()))?;
+        if g.admin != self.public.signing {
+            return Err(NodeError::NotAdmin(conv.name));
+        }
+        Ok((conv, g))
     }
 
     /// Makes a fresh epoch key, stores it and seals it to every other member.
@@ -153,6 +193,15 @@ impl Node {
             .conversation(&id)?
             .ok_or(NodeError::UnknownConversation(display))
     }
+}
+
+/// A group key payload lists at most [`MAX_GROUP_MEMBERS`]; more would be
+/// refused by every member's decoder, so it is refused here first.
+fn check_size(group: &str, members: &[Member]) -> Result<(), NodeError> {
+    if members.len() > MAX_GROUP_MEMBERS {
+        return Err(NodeError::GroupFull(group.to_owned(), MAX_GROUP_MEMBERS));
+    }
+    Ok(())
 }
 
 fn rng_failed(_: getrandom::Error) -> &'static str {

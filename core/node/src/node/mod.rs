@@ -143,6 +143,12 @@ pub enum NodeError {
     /// The person is not a member of the group.
     #[error("{0:?} is not a member of group {1:?}")]
     NotMember(String, String),
+    /// The person is a member of the group already.
+    #[error("{0:?} is already a member of group {1:?}")]
+    AlreadyMember(String, String),
+    /// A group has as many members as a group key can list.
+    #[error("group {0:?} is full: a group has at most {1} members")]
+    GroupFull(String, usize),
     /// The conversation cannot be written to (e.g. a group we were removed from).
     #[error("cannot send to {0:?}: {1}")]
     CannotSend(String, &'static str),

@@ -9,6 +9,7 @@ import java.util.TimeZone
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.launch
 import org.pollen.android.Pollen
+import uniffi.pollen.ConversationKind
 import uniffi.pollen.TimelineEntry
 import uniffi.pollen.TimelineMessageInfo
 
@@ -22,6 +23,8 @@ class ChatScreen(
     private val scope: CoroutineScope,
     private val pollen: () -> Pollen?,
     private val report: (Throwable) -> Unit,
+    /** Opens a group's members screen (id, title); shown for groups only. */
+    private val openMembers: (String, String) -> Unit = { _, _ -> },
 ) : Screen {
     override val title = chatTitle
     private val adapter = ArrayAdapter<String>(context, android.R.layout.simple_list_item_1)
@@ -35,9 +38,13 @@ class ChatScreen(
     private var selected: TimelineMessageInfo? = null
     private val selection = context.label(size = 14f).apply { id = SELECTED_ID }
     private val mute = context.button("Mute") { toggleMute() }.apply { id = MUTE_ID }
+    private val members = context.button("Members") { openMembers(conversationId, chatTitle) }.apply {
+        id = MEMBERS_ID
+        visibility = android.view.View.GONE
+    }
 
     override val view = context.column(
-        context.row(context.label(chatTitle, 20f), mute),
+        context.row(context.label(chatTitle, 20f), members, mute),
         ListView(context).apply {
             id = TIMELINE_ID
             adapter = this@ChatScreen.adapter
@@ -109,7 +116,9 @@ class ChatScreen(
     }
 
     override suspend fun refresh(pollen: Pollen) {
-        muted = pollen.chatList().firstOrNull { it.conversationId == conversationId }?.muted ?: false
+        val chat = pollen.chatList().firstOrNull { it.conversationId == conversationId }
+        muted = chat?.muted ?: false
+        members.visibility = if (chat?.kind == ConversationKind.GROUP) android.view.View.VISIBLE else android.view.View.GONE
         mute.text = if (muted) "Unmute" else "Mute"
         val offset = TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 1000
         val items = pollen.timeline(conversationId, limit = 100, utcOffsetSecs = offset)
@@ -148,6 +157,9 @@ class ChatScreen(
 
         /** What the selected message is. */
         const val SELECTED_ID = 0x7f0a0209
+
+        /** The group's members button. */
+        const val MEMBERS_ID = 0x7f0a020a
 
         /** The emoji the react button adds (or, when already ours, removes). */
         const val REACTION = "👍"

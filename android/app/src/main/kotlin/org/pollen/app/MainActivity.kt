@@ -36,6 +36,7 @@ class MainActivity : Activity() {
     private lateinit var meshStatus: TextView
     private lateinit var tabRow: View
     private lateinit var contacts: ContactsScreen
+    private lateinit var settings: SettingsScreen
     private lateinit var tabs: List<Screen>
     private lateinit var current: Screen
     private var resumed = false
@@ -47,11 +48,12 @@ class MainActivity : Activity() {
         mesh = (application as? MeshProvider)?.meshFor(this) ?: ServiceMesh(this)
         val node = { pollen }
         contacts = ContactsScreen(this, scope, node, ::photograph, ::report, { show(NewGroupScreen(this, scope, node, ::report, ::openChat)) }, ::openChat)
+        settings = SettingsScreen(this, scope, node, ::report, { this.node?.transportsChanged?.invoke() }, ::pickBundle)
         tabs = listOf(
             ConversationsScreen(this, ::openChat),
             contacts,
             NearbyScreen(this),
-            SettingsScreen(this, scope, node, ::report),
+            settings,
         )
         content = FrameLayout(this)
         meshStatus = label("Starting the mesh…").apply {
@@ -148,8 +150,23 @@ class MainActivity : Activity() {
     }
 
     private fun openChat(conversationId: String, title: String) {
-        show(ChatScreen(this, conversationId, title, scope, { pollen }, ::report))
+        show(ChatScreen(this, conversationId, title, scope, { pollen }, ::report, ::openMembers))
         node?.notifier?.clear(conversationId)
+    }
+
+    private fun openMembers(conversationId: String, title: String) {
+        show(GroupMembersScreen(this, conversationId, title, scope, { pollen }, ::report))
+    }
+
+    /** The system's file picker: where to write a bundle, or which to read (the Storage Access Framework). */
+    private fun pickBundle(export: Boolean) {
+        val intent = if (export) {
+            Intent(Intent.ACTION_CREATE_DOCUMENT).putExtra(Intent.EXTRA_TITLE, "pollen-bundle.pollen")
+        } else {
+            Intent(Intent.ACTION_OPEN_DOCUMENT)
+        }
+        intent.addCategory(Intent.CATEGORY_OPENABLE).setType("application/octet-stream")
+        startActivityForResult(intent, if (export) REQUEST_EXPORT else REQUEST_IMPORT)
     }
 
     /** A tapped notification carries the chat to open. */
@@ -204,6 +221,11 @@ class MainActivity : Activity() {
     @Deprecated("Framework callback; the app uses no AndroidX result API.")
     override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
         super.onActivityResult(requestCode, resultCode, data)
+        val picked = data?.data
+        if (resultCode == RESULT_OK && picked != null) {
+            if (requestCode == REQUEST_EXPORT) return settings.exportTo(picked)
+            if (requestCode == REQUEST_IMPORT) return settings.importFrom(picked)
+        }
         if (requestCode != REQUEST_PHOTO || resultCode != RESULT_OK) return
         @Suppress("DEPRECATION")
         val photo = data?.extras?.get("data") as? Bitmap
@@ -231,6 +253,8 @@ class MainActivity : Activity() {
     companion object {
         private const val REQUEST_PERMISSIONS = 1
         private const val REQUEST_PHOTO = 2
+        private const val REQUEST_EXPORT = 3
+        private const val REQUEST_IMPORT = 4
 
         /** The line above the screens saying the mesh is not there (hidden while it runs). */
         const val MESH_STATUS_ID = 0x7f0a0001

@@ -32,6 +32,8 @@ class MeshNode(
     val notifier: MessageNotifier,
     /** Told when the app comes to the front or leaves it (the radio's power mode follows). */
     val inFront: (Boolean) -> Unit = {},
+    /** Told when the user changed the transports allowed (the radios follow). */
+    val transportsChanged: () -> Unit = {},
 )
 
 /** An [android.app.Application] that supplies its activities' connections (tests do). */

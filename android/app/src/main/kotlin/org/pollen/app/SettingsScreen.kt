@@ -1,20 +1,35 @@
 package org.pollen.app
 
 import android.content.Context
+import android.net.Uri
 import android.text.format.Formatter
 import android.widget.CheckBox
 import android.widget.EditText
+import java.io.File
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
+import kotlinx.coroutines.withContext
 import org.pollen.android.Pollen
 import org.pollen.android.PollenService
+import uniffi.pollen.TransportsInfo
 
-/** Identity, storage, public channels, relays (the internet uplink), encounter routing, and stopping the mesh. */
+/**
+ * Identity, storage, public channels, relays (the internet uplink), the
+ * transports allowed, encounter routing, sneakernet bundles, and stopping
+ * the mesh.
+ */
 class SettingsScreen(
     private val context: Context,
     private val scope: CoroutineScope,
     private val pollen: () -> Pollen?,
     private val report: (Throwable) -> Unit,
+    /** Tells the mesh the allowed transports changed (the service starts or stops its radios). */
+    private val transportsChanged: () -> Unit,
+    /** Asks the system for a file to write a bundle to (true) or to read one from (false). */
+    private val pickBundle: (export: Boolean) -> Unit,
 ) : Screen {
     override val title = "Settings"
     private val identity = context.label().apply { setTextIsSelectable(true) }
@@ -25,20 +40,112 @@ class SettingsScreen(
         hint = "pollen-relay://host:port/key"
     }
 
+    /** One switch change at a time: a later tap waits for the core to take the earlier one. */
+    private val switching = Mutex()
+
     private val encounters = CheckBox(context).apply {
         id = ENCOUNTERS_ID
         text = "Tell nearby phones whom I meet (keys that change daily), to route others' messages better"
         setOnClickListener { setEncounters(isChecked) }
     }
 
+    private val bluetooth = CheckBox(context).apply {
+        id = BLUETOOTH_ID
+        text = "Bluetooth: phones in reach"
+        setOnClickListener { isChecked.let { on -> setTransport { it.copy(bluetooth = on) } } }
+    }
+
+    private val wifi = CheckBox(context).apply {
+        id = WIFI_ID
+        text = "Wi-Fi: phones on the same network"
+        setOnClickListener { isChecked.let { on -> setTransport { it.copy(wifi = on) } } }
+    }
+
+    private val bundle = context.label(size = 12f).apply { id = BUNDLE_ID }
+
     override val view = context.column(
         identity,
         context.row(channel, context.button("Join") { join() }),
         relays,
         context.row(relay, context.button("Add relay") { addRelay() }),
+        bluetooth,
+        wifi,
         encounters,
+        context.row(
+            context.button(EXPORT) { pickBundle(true) },
+            context.button(IMPORT) { pickBundle(false) },
+        ),
+        bundle,
         context.button("Stop the mesh") { PollenService.stop(context) },
     )
+
+    /**
+     * The core keeps and applies the choice; the boxes then show what it
+     * holds. Each box changes only its own transport, one change at a time,
+     * so quick taps on both are all kept.
+     */
+    private fun setTransport(change: (TransportsInfo) -> TransportsInfo) {
+        val node = pollen() ?: return
+        scope.launch {
+            switching.withLock {
+                try {
+                    node.setTransports(change(node.transports()))
+                    transportsChanged()
+                } catch (e: Exception) {
+                    report(e)
+                }
+                showTransports(node)
+            }
+        }
+    }
+
+    private suspend fun showTransports(node: Pollen) {
+        val allowed = node.transports()
+        bluetooth.isChecked = allowed.bluetooth
+        wifi.isChecked = allowed.wifi
+    }
+
+    /**
+     * Writes a bundle of what this phone carries to [uri] (a file the user
+     * picked: a USB stick, a shared folder) for someone to carry by hand.
+     */
+    fun exportTo(uri: Uri) = withBundleFile { node, file ->
+        val written = node.exportBundle(file.path)
+        withContext(Dispatchers.IO) {
+            context.contentResolver.openOutputStream(uri, "wt").use { out ->
+                checkNotNull(out) { "cannot write to $uri" }
+                file.inputStream().use { it.copyTo(out) }
+            }
+        }
+        written.summary
+    }
+
+    /** Reads the bundle at [uri] (checked record by record by the core) and says what it brought. */
+    fun importFrom(uri: Uri) = withBundleFile { node, file ->
+        withContext(Dispatchers.IO) {
+            context.contentResolver.openInputStream(uri).use { input ->
+                checkNotNull(input) { "cannot read $uri" }
+                file.outputStream().use { input.copyTo(it) }
+            }
+        }
+        node.importBundle(file.path).summary
+    }
+
+    /** Runs [work] with a scratch file the core reads or writes (it takes paths, the system gives URIs), then shows its line. */
+    private fun withBundleFile(work: suspend (Pollen, File) -> String) {
+        val node = pollen() ?: return
+        scope.launch {
+            val file = File(context.cacheDir, "bundle-${System.nanoTime()}.pollen")
+            try {
+                bundle.text = work(node, file)
+                refresh(node)
+            } catch (e: Exception) {
+                report(e)
+            } finally {
+                file.delete()
+            }
+        }
+    }
 
     private fun join() {
         val node = pollen() ?: return
@@ -74,12 +181,14 @@ class SettingsScreen(
     private fun setEncounters(on: Boolean) {
         val node = pollen() ?: return
         scope.launch {
-            try {
-                node.setEncounterRouting(on)
-            } catch (e: Exception) {
-                report(e)
+            switching.withLock {
+                try {
+                    node.setEncounterRouting(on)
+                } catch (e: Exception) {
+                    report(e)
+                }
+                encounters.isChecked = node.encounterRouting()
             }
-            encounters.isChecked = node.encounterRouting()
         }
     }
 
@@ -94,6 +203,7 @@ class SettingsScreen(
         val saved = pollen.relays()
         relays.text = if (saved.isEmpty()) "No relay: messages leave only through people nearby" else "Relays:\n" + saved.joinToString("\n")
         encounters.isChecked = pollen.encounterRouting()
+        showTransports(pollen)
     }
 
     /** View ids the UI tests find views by. */
@@ -106,5 +216,20 @@ class SettingsScreen(
 
         /** The encounter-routing switch. */
         const val ENCOUNTERS_ID = 0x7f0a0703
+
+        /** The Bluetooth switch. */
+        const val BLUETOOTH_ID = 0x7f0a0704
+
+        /** The Wi-Fi switch. */
+        const val WIFI_ID = 0x7f0a0705
+
+        /** What the last bundle export or import did. */
+        const val BUNDLE_ID = 0x7f0a0706
+
+        /** The export button's label. */
+        const val EXPORT = "Export a bundle"
+
+        /** The import button's label. */
+        const val IMPORT = "Import a bundle"
     }
 }

@@ -31,7 +31,7 @@ import org.robolectric.annotation.Config
 
 /** The app's screens driven through their views, over real nodes. */
 @RunWith(RobolectricTestRunner::class)
-@Config(sdk = [35], manifest = Config.NONE)
+@Config(sdk = [35, 36], manifest = Config.NONE)
 class AppUiTest {
     private lateinit var nodes: TwoNodes
     private val ana: Pollen get() = nodes.ana
@@ -112,7 +112,7 @@ class AppUiTest {
 
     @Test
     fun aRelayIsSavedFromSettingsAndABadOneIsRefusedWithItsReason() {
-        val settings = SettingsScreen(context, scope, { ana }, { errors += it })
+        val settings = SettingsScreen(context, scope, { ana }, { errors += it }, {}, {})
         runBlocking { settings.refresh(ana) }
         val saved = settings.view.findViewById<android.widget.TextView>(SettingsScreen.RELAYS_ID)
         assertTrue(saved.text.startsWith("No relay"))
@@ -140,17 +140,99 @@ class AppUiTest {
 
     @Test
     fun encounterRoutingIsSwitchedOffAndOnFromSettings() {
-        val settings = SettingsScreen(context, scope, { ana }, { errors += it })
+        val settings = SettingsScreen(context, scope, { ana }, { errors += it }, {}, {})
         runBlocking { settings.refresh(ana) }
         val box = settings.view.findViewById<android.widget.CheckBox>(SettingsScreen.ENCOUNTERS_ID)
         assertTrue("on by default", box.isChecked)
         box.performClick()
-        until("the core turned it off") { !runBlocking { ana.encounterRouting() } }
-        assertFalse(box.isChecked)
+        until("the core turned it off, and the box shows it") { !runBlocking { ana.encounterRouting() } && !box.isChecked }
         box.performClick()
-        until("the core turned it on") { runBlocking { ana.encounterRouting() } }
-        assertTrue(box.isChecked)
+        until("the core turned it on, and the box shows it") { runBlocking { ana.encounterRouting() } && box.isChecked }
+        // Tapped twice quickly: both taps are kept, in order.
+        box.performClick()
+        box.performClick()
+        until("off then on again") { runBlocking { ana.encounterRouting() } && box.isChecked }
         assertTrue("no error: $errors", errors.isEmpty())
+    }
+
+    @Test
+    fun bluetoothAndWifiAreSwitchedFromSettingsKeptByTheCoreAndTheMeshIsTold() {
+        var told = 0
+        val settings = SettingsScreen(context, scope, { ana }, { errors += it }, { told++ }, {})
+        runBlocking { settings.refresh(ana) }
+        val bluetooth = settings.view.findViewById<android.widget.CheckBox>(SettingsScreen.BLUETOOTH_ID)
+        val wifi = settings.view.findViewById<android.widget.CheckBox>(SettingsScreen.WIFI_ID)
+        assertTrue("both on at first", bluetooth.isChecked && wifi.isChecked)
+
+        wifi.performClick()
+        until("the core keeps Wi-Fi off, the mesh is told, the boxes show it") {
+            !runBlocking { ana.transports() }.wifi && told == 1 && !wifi.isChecked && bluetooth.isChecked
+        }
+        assertTrue("Bluetooth untouched", runBlocking { ana.transports() }.bluetooth)
+        bluetooth.performClick()
+        until("the core keeps Bluetooth off, and the box shows it") {
+            !runBlocking { ana.transports() }.bluetooth && told == 2 && !bluetooth.isChecked
+        }
+
+        // A fresh screen shows what the core holds.
+        val again = SettingsScreen(context, scope, { ana }, { errors += it }, {}, {})
+        runBlocking { again.refresh(ana) }
+        assertFalse(again.view.findViewById<android.widget.CheckBox>(SettingsScreen.BLUETOOTH_ID).isChecked)
+        assertFalse(again.view.findViewById<android.widget.CheckBox>(SettingsScreen.WIFI_ID).isChecked)
+        // Both tapped at once: neither tap is lost.
+        bluetooth.performClick()
+        wifi.performClick()
+        until("both on again, and shown") {
+            runBlocking { ana.transports() }.let { it.bluetooth && it.wifi } && bluetooth.isChecked && wifi.isChecked
+        }
+        assertTrue("no error: $errors", errors.isEmpty())
+    }
+
+    @Test
+    fun aGroupsAdminAddsAndRemovesMembersFromTheMembersScreen() {
+        val bo = runBlocking { Pollen.create(File(nodes.dir, "bo").path, "Bo") }
+        try {
+            runBlocking {
+                ana.addContactFromInput(chen.card())
+                ana.addContactFromInput(bo.card())
+            }
+            val group = runBlocking { ana.createGroup("Stage crew", listOf("Chen")) }
+            var members: Pair<String, String>? = null
+            val chat = ChatScreen(context, group.id, group.name, scope, { ana }, { errors += it }) { id, title -> members = id to title }
+            runBlocking { chat.refresh(ana) }
+            val button = chat.view.findViewById<Button>(ChatScreen.MEMBERS_ID)
+            assertEquals("a group's chat offers its members", android.view.View.VISIBLE, button.visibility)
+            button.performClick()
+            assertEquals(group.id to "Stage crew", members)
+
+            val screen = GroupMembersScreen(context, group.id, group.name, scope, { ana }, { errors += it })
+            runBlocking { screen.refresh(ana) }
+            val list = screen.view.findViewById<ListView>(GroupMembersScreen.MEMBERS_ID)
+            val addable = screen.view.findViewById<ListView>(GroupMembersScreen.ADDABLE_ID)
+            assertEquals(listOf("You (admin)", "Chen"), list.lines())
+            assertEquals(listOf("Bo"), addable.lines())
+
+            addable.performItemClick(addable, 0, 0)
+            until("Bo is a member") { list.lines() == listOf("You (admin)", "Bo", "Chen") }
+            assertEquals(emptyList<String>(), addable.lines())
+
+            list.performItemClick(list, 2, 0)
+            val confirm = org.robolectric.shadows.ShadowAlertDialog.getLatestAlertDialog()
+            assertTrue(shadowOf(confirm).message.toString().startsWith("Remove Chen from Stage crew?"))
+            confirm.getButton(android.app.AlertDialog.BUTTON_POSITIVE).performClick()
+            until("Chen is removed") { list.lines() == listOf("You (admin)", "Bo") }
+            assertEquals(listOf("Chen"), addable.lines())
+            assertEquals("the core agrees", 2, runBlocking { ana.groupMembers(group.id) }.members.size)
+
+            // A direct chat has no members button.
+            val direct = runBlocking { ana.openChatWithContact("Bo") }
+            val dm = ChatScreen(context, direct.conversationId, direct.title, scope, { ana }, { errors += it })
+            runBlocking { dm.refresh(ana) }
+            assertEquals(android.view.View.GONE, dm.view.findViewById<Button>(ChatScreen.MEMBERS_ID).visibility)
+            assertTrue("no error: $errors", errors.isEmpty())
+        } finally {
+            bo.close()
+        }
     }
 
     @Test

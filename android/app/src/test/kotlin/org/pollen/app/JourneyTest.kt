@@ -39,7 +39,7 @@ import org.robolectric.shadows.ShadowAlertDialog
  * step goes through the activities' views.
  */
 @RunWith(RobolectricTestRunner::class)
-@Config(sdk = [35], manifest = Config.NONE, application = JourneyApp::class)
+@Config(sdk = [35, 36], manifest = Config.NONE, application = JourneyApp::class)
 class JourneyTest {
     private lateinit var root: File
     private val mesh = LoopbackMesh()
@@ -67,12 +67,12 @@ class JourneyTest {
         root.deleteRecursively()
     }
 
-    /** [who]'s app: a connection to a node of their own, and the activity showing it. */
-    private fun launch(who: String): ActivityController<MainActivity> {
+    /** [who]'s app: a connection to a node of their own (linked to [carrier] when it is in the mesh), and the activity showing it. */
+    private fun launch(who: String, carrier: String = CARRIER): ActivityController<MainActivity> {
         val open = Intent(app, MainActivity::class.java).putExtra(JourneyApp.WHO, who)
         val notifier = MessageNotifier(app) { Intent(open) }
         val dir = File(root, who).apply { mkdirs() }
-        connections += LoopbackConnection(dir, who, mesh, CARRIER, notifier).also { app.connections[who] = it }
+        connections += LoopbackConnection(dir, who, mesh, carrier, notifier).also { app.connections[who] = it }
         return Robolectric.buildActivity(MainActivity::class.java, Intent(open)).setup().also { activities += it }
     }
 
@@ -84,6 +84,14 @@ class JourneyTest {
         val camera = shadowOf(this).nextStartedActivityForResult
         assertEquals(MediaStore.ACTION_IMAGE_CAPTURE, camera.intent.action)
         shadowOf(this).receiveResult(camera.intent, Activity.RESULT_OK, Intent().putExtra("data", photo))
+    }
+
+    /** Taps [name], once the contact list shows them alone, and waits for the chat. */
+    private fun Activity.openChatWithTheOnlyContact(name: String) {
+        val contacts = findViewById<ListView>(ContactsScreen.CONTACT_LIST_ID)
+        until("$name is the contact") { contacts.lines() == listOf(name) }
+        contacts.performItemClick(contacts, 0, 0)
+        until("the chat with $name opens") { findViewById<ListView>(ChatScreen.TIMELINE_ID) != null }
     }
 
     private fun Activity.send(text: String) {
@@ -179,10 +187,7 @@ class JourneyTest {
         until("Ana's node is up (her own QR code is drawn)") { anaQr.drawable is BitmapDrawable }
         ana.findViewById<EditText>(ContactsScreen.PASTE_ID).setText(chenCard)
         ana.window.decorView.button("Add").performClick()
-        val contacts = ana.findViewById<ListView>(ContactsScreen.CONTACT_LIST_ID)
-        until("Chen is in Ana's contacts") { contacts.lines() == listOf("Chen") }
-        contacts.performItemClick(contacts, 0, 0)
-        until("Ana's chat with Chen opens") { ana.findViewById<ListView>(ChatScreen.TIMELINE_ID) != null }
+        ana.openChatWithTheOnlyContact("Chen")
 
         ana.send("I left water at the school")
         // The carrier node in range takes a copy and acknowledges it.
@@ -204,9 +209,62 @@ class JourneyTest {
         println("     journey: Ana's Nearby screen ${nearby()}")
     }
 
+    /** Clicks Settings' [button], and answers the file picker it opens (of [action]) with [file]. */
+    private fun Activity.bundle(button: String, action: String, file: File) {
+        window.decorView.button("Settings").performClick()
+        window.decorView.button(button).performClick()
+        val picker = shadowOf(this).nextStartedActivityForResult
+        assertEquals(action, picker.intent.action)
+        shadowOf(this).receiveResult(picker.intent, Activity.RESULT_OK, Intent().setData(android.net.Uri.fromFile(file)))
+    }
+
+    private fun Activity.bundleLine(): String =
+        findViewById<android.widget.TextView>(SettingsScreen.BUNDLE_ID)?.text?.toString().orEmpty()
+
+    @Test
+    fun withNoLinkAtAllABundleFromSettingsCarriesAnasMessageAndChensReceiptBack() {
+        // Two phones that know each other but never meet: a USB stick goes between them.
+        runBlocking {
+            val ana = Pollen.create(File(root, "ana").apply { mkdirs() }.path, "Ana")
+            val chen = Pollen.create(File(root, "chen").apply { mkdirs() }.path, "Chen")
+            ana.addContactFromInput(chen.card())
+            chen.addContactFromInput(ana.card())
+            ana.close()
+            chen.close()
+        }
+        val ana = launch("ana", carrier = NOBODY).get()
+        val chen = launch("chen", carrier = NOBODY).get()
+        ana.window.decorView.button("Contacts").performClick()
+        ana.openChatWithTheOnlyContact("Chen")
+        ana.send("the bridge is out, take the ferry")
+        until("Ana's message waits") { ana.timeline().contains("me · queued: the bridge is out, take the ferry") }
+
+        val stick = File(root, "stick.pollen")
+        ana.bundle(SettingsScreen.EXPORT, Intent.ACTION_CREATE_DOCUMENT, stick)
+        until("Ana's export says what it wrote") { ana.bundleLine().startsWith("1 message and 0 receipts written") }
+        assertTrue("the file is on the stick", stick.length() > 0)
+
+        chen.bundle(SettingsScreen.IMPORT, Intent.ACTION_OPEN_DOCUMENT, stick)
+        until("Chen's import says what it brought") { chen.bundleLine().startsWith("1 new for you") }
+        chen.window.decorView.button("Chats").performClick()
+        val chats = chen.findViewById<ListView>(ConversationsScreen.CHAT_LIST_ID)
+        until("Ana's message is in Chen's chat list") { chats.lines().any { it.contains("the bridge is out") } }
+
+        // Chen's receipt goes back the same way: Ana's message is delivered.
+        chen.bundle(SettingsScreen.EXPORT, Intent.ACTION_CREATE_DOCUMENT, stick)
+        until("Chen's export wrote his receipt") { Regex("\\d+ messages? and 1 receipt written.*").matches(chen.bundleLine()) }
+        ana.bundle(SettingsScreen.IMPORT, Intent.ACTION_OPEN_DOCUMENT, stick)
+        until("Ana's import delivered her message") { ana.bundleLine().contains("1 of your messages delivered") }
+        assertEquals("no links were ever opened", 0, mesh.linksOpened.get())
+        println("     journey: by bundle only: Ana '${ana.bundleLine()}', Chen '${chen.bundleLine()}'")
+    }
+
     private fun fromAna(title: String?) = title == "Ana"
 
     private companion object {
         const val CARRIER = "carrier"
+
+        /** A carrier nobody runs: the apps open no link. */
+        const val NOBODY = "nobody"
     }
 }

@@ -32,7 +32,7 @@ import org.robolectric.annotation.GraphicsMode
  * passes `-Dpollen.screenshots=…`, else a temporary directory.
  */
 @RunWith(RobolectricTestRunner::class)
-@Config(sdk = [35], manifest = Config.NONE)
+@Config(sdk = [35, 36], manifest = Config.NONE)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
 class ScreenshotTest {
     private lateinit var nodes: TwoNodes
@@ -72,6 +72,8 @@ class ScreenshotTest {
             View.MeasureSpec.makeMeasureSpec(HEIGHT, View.MeasureSpec.EXACTLY),
         )
         frame.layout(0, 0, WIDTH, HEIGHT)
+        // Check boxes animate into their state: draw where they end.
+        frame.jumpDrawablesToCurrentState()
         val bitmap = Bitmap.createBitmap(WIDTH, HEIGHT, Bitmap.Config.ARGB_8888)
         frame.draw(Canvas(bitmap))
         frame.removeAllViews()
@@ -96,6 +98,12 @@ class ScreenshotTest {
             ana.importBundle(bundle)
             ana.joinChannel("festival-info")
         }
+        val crew = runBlocking {
+            // Someone Ana could still add to the group.
+            val dee = Pollen.create(File(dir, "dee").path, "Dee").use { it.card() }
+            ana.addContactFromInput(dee)
+            ana.createGroup("Ferry crew", listOf("Chen"))
+        }
         val chat = runBlocking { ana.openChatWithContact("Chen") }
         val errors = mutableListOf<Throwable>()
         shoot("first-run", FirstRunScreen(context) {}.also {
@@ -105,8 +113,9 @@ class ScreenshotTest {
         shoot("chat", ChatScreen(context, chat.conversationId, chat.title, scope, { ana }, { errors += it }))
         shoot("contacts", ContactsScreen(context, scope, { ana }, {}, { errors += it }) { _, _ -> })
         shoot("new-group", NewGroupScreen(context, scope, { ana }, { errors += it }) { _, _ -> })
+        shoot("group-members", GroupMembersScreen(context, crew.id, crew.name, scope, { ana }, { errors += it }))
         shoot("nearby", NearbyScreen(context))
-        shoot("settings", SettingsScreen(context, scope, { ana }, { errors += it }))
+        shoot("settings", SettingsScreen(context, scope, { ana }, { errors += it }, {}, {}))
         assertTrue("errors: $errors", errors.isEmpty())
         println("     screenshots: ${out.list()?.sorted()} in $out")
     }

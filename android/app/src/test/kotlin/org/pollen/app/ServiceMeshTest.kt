@@ -35,7 +35,7 @@ import uniffi.pollen.BlePowerMode
  * says so, starts the service again and draws from the next node.
  */
 @RunWith(RobolectricTestRunner::class)
-@Config(sdk = [35], manifest = Config.NONE)
+@Config(sdk = [35, 36], manifest = Config.NONE)
 class ServiceMeshTest {
     private val app get() = RuntimeEnvironment.getApplication()
     private val component get() = ComponentName(app, PollenService::class.java)

@@ -15,6 +15,7 @@ import uniffi.pollen.BleRadio
 import uniffi.pollen.ContactInfo
 import uniffi.pollen.ConversationInfo
 import uniffi.pollen.ExportInfo
+import uniffi.pollen.GroupMembersInfo
 import uniffi.pollen.IdentityInfo
 import uniffi.pollen.ImportInfo
 import uniffi.pollen.NearbyInfo
@@ -28,6 +29,7 @@ import uniffi.pollen.PollenException
 import uniffi.pollen.PollenNode
 import uniffi.pollen.RunOptions
 import uniffi.pollen.SentInfo
+import uniffi.pollen.TransportsInfo
 
 /**
  * A Pollen node for Kotlin: `suspend` functions, a [Flow][kotlinx.coroutines.flow.Flow]
@@ -131,8 +133,14 @@ class Pollen private constructor(
     suspend fun createGroup(name: String, members: List<String>): ConversationInfo =
         call { createGroup(name, members) }
 
-    /** Removes a member from a group we administer; returns the new epoch. */
+    /** Removes a member from a group we administer ([group]: its id or name); returns the new epoch. */
     suspend fun removeMember(group: String, alias: String): UInt = call { removeMember(group, alias) }
+
+    /** Adds contact [alias] to the group [conversationId] we administer; returns the new epoch. */
+    suspend fun addMember(conversationId: String, alias: String): UInt = call { addMember(conversationId, alias) }
+
+    /** The members of the group [conversationId], and whom we could add. */
+    suspend fun groupMembers(conversationId: String): GroupMembersInfo = call { groupMembers(conversationId) }
 
     /** Joins a public channel. */
     suspend fun joinChannel(name: String): ConversationInfo = call { joinChannel(name) }
@@ -188,6 +196,12 @@ class Pollen private constructor(
 
     /** Whether encounter routing is on. */
     suspend fun encounterRouting(): Boolean = call { encounterRouting() }
+
+    /** The transports the user allows (both until one is switched off). */
+    suspend fun transports(): TransportsInfo = node.transports()
+
+    /** Saves the transports allowed; the core applies it to the running node (Wi-Fi: restarted without or with the LAN). */
+    suspend fun setTransports(allowed: TransportsInfo) = node.setTransports(allowed)
 
     /** One session with a relay now (a background job's few seconds of network). */
     suspend fun syncRelay(address: String): RelaySyncInfo = node.syncRelay(address)

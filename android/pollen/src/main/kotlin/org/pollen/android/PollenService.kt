@@ -143,15 +143,30 @@ class PollenService : Service() {
             .onFailure { Log.w(TAG, "reply from a notification", it) }
     }
 
-    /** Starts BLE on the running node when Bluetooth is on and permitted, or stops it. */
+    /** Starts BLE on the running node when Bluetooth is on, permitted and allowed in Settings, or stops it. */
     private suspend fun followBluetooth(on: Boolean) = radioLock.withLock {
         val pollen = nodeState.value ?: return@withLock
         val radio = ble
-        if (on && radio == null) {
+        val allowed = runCatching { pollen.transports().bluetooth }.getOrDefault(true)
+        if (on && allowed && radio == null) {
             ble = org.pollen.android.ble.BleCores.attach(this, pollen)
-        } else if (!on && radio != null) {
+        } else if (!(on && allowed) && radio != null) {
             ble = null
             org.pollen.android.ble.BleCores.detach(pollen, radio)
+        }
+    }
+
+    /**
+     * The user changed the transports allowed: the core has already taken
+     * the node off or back on the LAN; the Bluetooth radio and the Wi-Fi
+     * multicast lock follow here.
+     */
+    fun transportsChanged() {
+        scope.launch {
+            val pollen = nodeState.value ?: return@launch
+            val wifi = runCatching { pollen.transports().wifi }.getOrDefault(true)
+            if (wifi) multicast.acquire() else multicast.release()
+            followBluetooth(true)
         }
     }
 

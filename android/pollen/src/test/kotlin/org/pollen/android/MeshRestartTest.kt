@@ -24,10 +24,11 @@ import org.robolectric.Shadows.shadowOf
 import org.robolectric.android.controller.ServiceController
 import org.robolectric.annotation.Config
 import uniffi.pollen.BlePowerMode
+import uniffi.pollen.TransportsInfo
 
 /** The mesh stops and starts again with Bluetooth, permissions, process death and boot. */
 @RunWith(RobolectricTestRunner::class)
-@Config(sdk = [35], manifest = Config.NONE)
+@Config(sdk = [35, 36], manifest = Config.NONE)
 class MeshRestartTest {
     private val app get() = RuntimeEnvironment.getApplication()
     private val adapter: BluetoothAdapter get() = app.getSystemService(BluetoothManager::class.java).adapter
@@ -55,16 +56,22 @@ class MeshRestartTest {
         app.sendBroadcast(Intent(BluetoothAdapter.ACTION_STATE_CHANGED).putExtra(BluetoothAdapter.EXTRA_STATE, state))
     }
 
+    /** The service started with Bluetooth on and permitted, once its node runs BLE. */
+    private fun startedWithBle(): Pair<ServiceController<PollenService>, Pollen> {
+        shadowOf(app).grantPermissions(*MeshPermissions.runtime(35).toTypedArray())
+        shadowOf(adapter).setEnabled(true)
+        val controller = service(offline).startCommand(0, 1)
+        val pollen = controller.get().running()
+        until("BLE runs") { controller.get().ble(pollen) }
+        return controller to pollen
+    }
+
     private val offline = Intent().putExtra(PollenService.EXTRA_NAME, "Robo").putExtra(PollenService.EXTRA_LAN, false)
 
     @Test
     fun bluetoothTurnedOffStopsTheBleMeshAndTurnedOnStartsIt() {
-        shadowOf(app).grantPermissions(*MeshPermissions.runtime(35).toTypedArray())
-        shadowOf(adapter).setEnabled(true)
-        val controller = service(offline).startCommand(0, 1)
+        val (controller, pollen) = startedWithBle()
         val service = controller.get()
-        val pollen = service.running()
-        until("BLE runs") { service.ble(pollen) }
 
         bluetooth(false)
         until("BLE stops with Bluetooth") { !service.ble(pollen) && !runBlocking { pollen.bleIsOn() } }
@@ -76,13 +83,31 @@ class MeshRestartTest {
     }
 
     @Test
-    fun theBluetoothPowerModeFollowsTheScreenAndTheApp() {
-        shadowOf(app).grantPermissions(*MeshPermissions.runtime(35).toTypedArray())
-        shadowOf(adapter).setEnabled(true)
-        val controller = service(offline).startCommand(0, 1)
+    fun bluetoothSwitchedOffInSettingsStopsTheBleMeshUntilSwitchedOnAgain() {
+        val (controller, pollen) = startedWithBle()
         val service = controller.get()
-        val pollen = service.running()
-        until("BLE runs") { service.ble(pollen) }
+
+        runBlocking { pollen.setTransports(TransportsInfo(bluetooth = false, wifi = true)) }
+        service.transportsChanged()
+        until("BLE stops though Bluetooth is on") { !service.ble(pollen) && !runBlocking { pollen.bleIsOn() } }
+        // Bluetooth toggled by the system does not bring it back while switched off.
+        bluetooth(false)
+        bluetooth(true)
+        Thread.sleep(200)
+        shadowOf(Looper.getMainLooper()).idle()
+        assertFalse("switched off in Settings stays off", service.bluetoothRunning)
+        assertTrue("the rest of the node runs on", pollen.isRunning())
+
+        runBlocking { pollen.setTransports(TransportsInfo(bluetooth = true, wifi = true)) }
+        service.transportsChanged()
+        until("BLE starts again") { service.ble(pollen) }
+        controller.destroy()
+    }
+
+    @Test
+    fun theBluetoothPowerModeFollowsTheScreenAndTheApp() {
+        val (controller, pollen) = startedWithBle()
+        val service = controller.get()
         fun applied(mode: BlePowerMode, advertise: Int) = service.powerMode == mode && service.radio?.advertiseMode == advertise
 
         // The app comes to the front: low latency (the core advertises every 250 ms).

@@ -58,7 +58,7 @@ private class RecordingCore : BleCore {
  * a refused notification ends the link, stop.
  */
 @RunWith(RobolectricTestRunner::class)
-@Config(sdk = [35], manifest = Config.NONE)
+@Config(sdk = [35, 36], manifest = Config.NONE)
 class PollenBleTest {
     @Test
     fun peripheralAdvertisesServesAWriteAndStops() {
