@@ -48,7 +48,7 @@ class MainActivity : Activity() {
         mesh = (application as? MeshProvider)?.meshFor(this) ?: ServiceMesh(this)
         val node = { pollen }
         contacts = ContactsScreen(this, scope, node, ::photograph, ::report, { show(NewGroupScreen(this, scope, node, ::report, ::openChat)) }, ::openChat)
-        settings = SettingsScreen(this, scope, node, ::report, { this.node?.transportsChanged?.invoke() }, ::pickBundle)
+        settings = SettingsScreen(this, scope, node, ::report, { this.node?.transportsChanged?.invoke() }, ::pickBundle, ::erase)
         tabs = listOf(
             ConversationsScreen(this, ::openChat),
             contacts,
@@ -156,6 +156,30 @@ class MainActivity : Activity() {
 
     private fun openMembers(conversationId: String, title: String) {
         show(GroupMembersScreen(this, conversationId, title, scope, { pollen }, ::report))
+    }
+
+    /**
+     * Panic wipe: lets go of the node (so nothing restarts it), has the
+     * mesh erase everything, then shows the first run again.
+     */
+    private fun erase() {
+        val wipe = node?.wipe ?: return
+        connecting?.cancel()
+        connecting = null
+        events?.cancel()
+        events = null
+        node = null
+        lost = false
+        meshStatus.visibility = View.GONE
+        scope.launch {
+            try {
+                wipe()
+            } catch (e: Exception) {
+                toast(e)
+            }
+            tabRow.visibility = View.GONE
+            show(FirstRunScreen(this@MainActivity) { name -> begin(name) })
+        }
     }
 
     /** The system's file picker: where to write a bundle, or which to read (the Storage Access Framework). */

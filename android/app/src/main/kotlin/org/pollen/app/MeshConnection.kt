@@ -34,6 +34,8 @@ class MeshNode(
     val inFront: (Boolean) -> Unit = {},
     /** Told when the user changed the transports allowed (the radios follow). */
     val transportsChanged: () -> Unit = {},
+    /** Panic wipe: stops the mesh and erases every file of the node for good; the next start is a first run. */
+    val wipe: suspend () -> Unit = {},
 )
 
 /** An [android.app.Application] that supplies its activities' connections (tests do). */

@@ -38,7 +38,7 @@ class ServiceMesh(private val activity: Activity) : MeshConnection {
                 following?.cancel()
                 following = launch {
                     launch { close(service.failure.filterNotNull().first()) }
-                    service.node.collect { node -> send(node?.let { MeshNode(it, service.notifier, service::setAppInFront, service::transportsChanged) }) }
+                    service.node.collect { node -> send(node?.let { MeshNode(it, service.notifier, service::setAppInFront, service::transportsChanged) { service.wipe() } }) }
                 }
             }
 

@@ -1,5 +1,6 @@
 package org.pollen.app
 
+import android.app.AlertDialog
 import android.content.Context
 import android.net.Uri
 import android.text.format.Formatter
@@ -30,6 +31,8 @@ class SettingsScreen(
     private val transportsChanged: () -> Unit,
     /** Asks the system for a file to write a bundle to (true) or to read one from (false). */
     private val pickBundle: (export: Boolean) -> Unit,
+    /** Erases everything on this phone (asked first, here). */
+    private val erase: () -> Unit = {},
 ) : Screen {
     override val title = "Settings"
     private val identity = context.label().apply { setTextIsSelectable(true) }
@@ -77,7 +80,17 @@ class SettingsScreen(
         ),
         bundle,
         context.button("Stop the mesh") { PollenService.stop(context) },
+        context.button(ERASE) { askToErase() },
     )
+
+    /** A panic wipe cannot be undone: it is asked once, with what it does. */
+    private fun askToErase() {
+        AlertDialog.Builder(context)
+            .setMessage(ERASE_WARNING)
+            .setPositiveButton("Erase") { _, _ -> erase() }
+            .setNegativeButton("Cancel", null)
+            .show()
+    }
 
     /**
      * The core keeps and applies the choice; the boxes then show what it
@@ -231,5 +244,12 @@ class SettingsScreen(
 
         /** The import button's label. */
         const val IMPORT = "Import a bundle"
+
+        /** The panic-wipe button's label. */
+        const val ERASE = "Erase everything on this phone"
+
+        /** What the panic wipe asks before it erases. */
+        const val ERASE_WARNING = "Erase your identity, contacts, messages and everything carried for others from this phone, for good? " +
+            "Messages not yet delivered are lost. Pollen starts again as new."
     }
 }

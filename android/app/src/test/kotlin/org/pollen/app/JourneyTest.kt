@@ -259,6 +259,43 @@ class JourneyTest {
         println("     journey: by bundle only: Ana '${ana.bundleLine()}', Chen '${chen.bundleLine()}'")
     }
 
+    @Test
+    fun erasingEverythingFromSettingsLeavesNoTraceAndStartsAgainAtTheFirstRun() {
+        val oldCard = runBlocking {
+            Pollen.create(File(root, "ana").apply { mkdirs() }.path, "Ana").use {
+                it.addContactFromInput(carrier.card(), "Carrier")
+                it.card()
+            }
+        }
+        val ana = launch("ana").get()
+        ana.window.decorView.button("Contacts").performClick()
+        ana.openChatWithTheOnlyContact("Carrier")
+        ana.send("meet at the water tower")
+        until("the message is written") { ana.timeline().any { it.endsWith("meet at the water tower") } }
+
+        ana.window.decorView.button("Settings").performClick()
+        ana.window.decorView.button(SettingsScreen.ERASE).performClick()
+        val ask = ShadowAlertDialog.getLatestAlertDialog()
+        assertEquals(SettingsScreen.ERASE_WARNING, shadowOf(ask).message.toString())
+        ask.getButton(AlertDialog.BUTTON_POSITIVE).performClick()
+        until("the first run is shown again") { ana.findViewById<android.view.View>(FirstRunScreen.NAME_ID)?.isShown == true }
+        val dir = File(root, "ana")
+        assertTrue("nothing of Ana's node is left: ${dir.list()?.toList()}", !dir.exists() || dir.list().isNullOrEmpty())
+        val left = if (dir.exists()) dir.walkTopDown().filter { it.isFile }.toList() else emptyList()
+        assertTrue("the text is nowhere on disk", left.none { it.readBytes().toString(Charsets.ISO_8859_1).contains("water tower") })
+
+        // Starting again makes a new identity.
+        ana.findViewById<EditText>(FirstRunScreen.NAME_ID).setText("Ana")
+        ana.findViewById<Button>(FirstRunScreen.CREATE_ID).performClick()
+        ShadowAlertDialog.getLatestAlertDialog()?.getButton(AlertDialog.BUTTON_NEGATIVE)?.performClick()
+        val node = { (app.connections["ana"] as LoopbackConnection).pollen?.takeIf { !it.isClosed } }
+        until("a new identity runs") { node()?.let { runBlocking { it.card() } != oldCard } == true }
+        ana.window.decorView.button("Contacts").performClick()
+        val contacts = ana.findViewById<ListView>(ContactsScreen.CONTACT_LIST_ID)
+        until("the contacts screen shows the new node's (none)") { contacts.lines().isEmpty() }
+        assertEquals("no contact survived in the core", emptyList<String>(), runBlocking { node()!!.contacts() }.map { it.alias })
+    }
+
     private fun fromAna(title: String?) = title == "Ana"
 
     private companion object {

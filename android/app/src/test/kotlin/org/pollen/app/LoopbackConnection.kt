@@ -41,7 +41,12 @@ class LoopbackConnection(
         node.start(OFFLINE)
         scope.launch { node.events.collect { runCatching { notifier.onEvent(node, it) } } }
         mesh.connect(peer, carrier)
-        emit(MeshNode(node, notifier))
+        emit(
+            MeshNode(node, notifier) {
+                close()
+                uniffi.pollen.wipe(dir.path)
+            },
+        )
     }
 
     /** Stops notifying and closes the node. */

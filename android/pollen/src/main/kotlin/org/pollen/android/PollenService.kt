@@ -27,6 +27,7 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeoutOrNull
 import uniffi.pollen.BlePowerMode
 import uniffi.pollen.RunOptions
@@ -209,6 +210,37 @@ class PollenService : Service() {
         } else {
             startForeground(NOTIFICATION_ID, notification)
         }
+    }
+
+    /**
+     * Panic wipe: stops the mesh, closes the node, erases every file of
+     * its data directory (identity, contacts, messages, attachments) for
+     * good, clears the notifications and stops the service. The next start
+     * is a first run. Returns the number of files erased.
+     */
+    suspend fun wipe(): ULong {
+        withTimeoutOrNull(STOP_TIMEOUT_MS) { starting?.join() }
+        val pollen = nodeState.value
+        nodeState.value = null
+        radioLock.withLock {
+            val radio = ble
+            ble = null
+            if (pollen != null && radio != null) org.pollen.android.ble.BleCores.detach(pollen, radio)
+        }
+        if (pollen != null) {
+            withTimeoutOrNull(STOP_TIMEOUT_MS) { runCatching { pollen.stop() } }
+            pollen.close()
+        }
+        val erased = withContext(Dispatchers.IO) {
+            if (hasIdentity(this@PollenService)) uniffi.pollen.wipe(dataDir(this@PollenService).path) else 0UL
+        }
+        getSystemService(NotificationManager::class.java).cancelAll()
+        multicast.release()
+        // Started again before Android destroys it, the service opens a new node.
+        starting = null
+        stopForeground(STOP_FOREGROUND_REMOVE)
+        stopSelf()
+        return erased
     }
 
     override fun onDestroy() {

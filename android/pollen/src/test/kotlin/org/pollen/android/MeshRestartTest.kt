@@ -105,6 +105,29 @@ class MeshRestartTest {
     }
 
     @Test
+    fun thePanicWipeErasesTheNodeAndStopsTheService() {
+        val (controller, pollen) = startedWithBle()
+        val service = controller.get()
+        val card = runBlocking { pollen.card() }
+        assertTrue(PollenService.hasIdentity(app))
+
+        val erased = runBlocking { service.wipe() }
+        assertTrue("files were erased ($erased)", erased > 0UL)
+        assertFalse("no identity left", PollenService.hasIdentity(app))
+        assertNull("no node", service.node.value)
+        assertTrue("the closed node refuses calls", pollen.isClosed)
+        assertFalse("BLE stopped", service.bluetoothRunning)
+        assertTrue("the service stopped itself", shadowOf(service).isStoppedBySelf)
+        controller.destroy()
+
+        // The next start is a first run: a new identity, not the old one.
+        val again = service(offline).startCommand(0, 1)
+        val fresh = again.get().running()
+        assertTrue("a new card", runBlocking { fresh.card() } != card)
+        again.destroy()
+    }
+
+    @Test
     fun theBluetoothPowerModeFollowsTheScreenAndTheApp() {
         val (controller, pollen) = startedWithBle()
         val service = controller.get()
