@@ -13,13 +13,16 @@
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //! - [`PlatformTransport`]: links the platform opens (Bonjour, a loopback),
 //!   run by the host like TCP connections; `peer_discovered`/`peer_lost`
-//!   (`discovery`) hand it peers the platform found itself (Bonjour);
+//!   (`discovery`) hand it peers the platform found itself (Bonjour), and
+//!   [`platform_links::PlatformLinks`] keeps such a transport's link table;
 //! - [`BleRadio`]: the phone's Bluetooth LE radio, driven by the node's BLE
 //!   driver on the host thread, with [`ble_links::BleLinks`], the radio's
-//!   own link table (ids, values waiting for the stack, when to hang up).
+//!   own link table (ids, values waiting for the stack, when to hang up),
+//!   and [`ble_bridge::BleBridge`], that table wired to the node (iOS);
 
 mod adapters;
 pub mod app;
+pub mod ble_bridge;
 pub mod ble_links;
 mod callbacks;
 mod discovery;
@@ -28,6 +31,7 @@ mod events;
 pub mod gatt;
 pub mod nearby;
 mod node;
+pub mod platform_links;
 pub mod records;
 mod routing;
 pub mod uplink;

@@ -17,7 +17,7 @@ public final class Mesh: @unchecked Sendable {
     /// Rust LAN, raw mDNS multicast, stays off) and sets the BLE radio: the
     /// core starts scanning and advertising through it.
     public static func start(_ pollen: Pollen) async throws -> Mesh {
-        let bonjour = PollenBonjour(node: pollen.node)
+        let bonjour = try PollenBonjour(node: pollen.node)
         pollen.node.setTransport(transport: bonjour)
         try await pollen.node.start(options: RunOptions(lan: false, listen: "", mdns: false, peers: []))
         try bonjour.start()
