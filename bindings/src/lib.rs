@@ -11,6 +11,7 @@
 //! - `routing`: the encounter-routing switch;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
+//!   [`feed::AppFeed`] is a listener that tells the screens what to do;
 //! - [`PlatformTransport`]: links the platform opens (Bonjour, a loopback),
 //!   run by the host like TCP connections; `peer_discovered`/`peer_lost`
 //!   (`discovery`) hand it peers the platform found itself (Bonjour), and
@@ -28,9 +29,11 @@ mod callbacks;
 mod discovery;
 mod error;
 mod events;
+pub mod feed;
 pub mod gatt;
 pub mod nearby;
 mod node;
+mod open;
 pub mod platform_links;
 pub mod records;
 mod routing;

@@ -48,10 +48,11 @@ final class AppDelegate: NSObject, UIApplicationDelegate, UNUserNotificationCent
     }
 
     /// The scene went to the background or came back (a SwiftUI app gets no
-    /// `applicationDidEnterBackground`): the node's BLE duty cycle follows,
-    /// and a background refresh is asked for.
+    /// `applicationDidEnterBackground`): the app model's feed decides what
+    /// follows (notifications, the BLE duty cycle, with Low Power Mode), and a
+    /// background refresh is asked for.
     func scene(active: Bool) {
-        Task { await model.setForeground(active) }
+        model.feed?.setForeground(on: active, batterySaver: ProcessInfo.processInfo.isLowPowerModeEnabled)
         if !active { schedule() }
     }
 

@@ -45,8 +45,8 @@ struct ChatView: View {
         }
         .navigationTitle(chat.title)
         .task(id: model.revision) { await load() }
-        .onAppear { model.openChat = chat.conversationId }
-        .onDisappear { model.openChat = nil }
+        .onAppear { model.feed?.setChatOnScreen(conversationId: chat.conversationId) }
+        .onDisappear { model.feed?.setChatOnScreen(conversationId: nil) }
     }
 
     private func load() async {

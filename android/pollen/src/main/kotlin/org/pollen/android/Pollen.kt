@@ -63,13 +63,9 @@ class Pollen private constructor(
         suspend fun open(dataDir: String, io: CoroutineDispatcher = Dispatchers.IO): Pollen =
             withContext(io) { Pollen(PollenNode.open(dataDir), io) }
 
-        /** Opens the identity in [dataDir], creating one called [name] on first use. */
+        /** Opens the identity in [dataDir], creating one called [name] on first use (the core's rule). */
         suspend fun openOrCreate(dataDir: String, name: String, io: CoroutineDispatcher = Dispatchers.IO): Pollen =
-            try {
-                open(dataDir, io)
-            } catch (_: PollenException.NotInitialized) {
-                create(dataDir, name, io)
-            }
+            withContext(io) { Pollen(PollenNode.openOrCreate(dataDir, name), io) }
     }
 
     // The core serialises calls on its own thread and blocks the caller until
