@@ -10,9 +10,11 @@
 //! The rules it holds, once: a connection dropped before its link came up is
 //! a failed connect (central role only: a peripheral never asked for it); a
 //! value or a hang-up for a link that is not live is ignored; the node hears
-//! `ble_ready` only for a value the table had handed out.
+//! `ble_ready` only for a value the table had handed out; a link is drained
+//! into the stack until it has no room (`pump`), and a peripheral, which
+//! cannot hang up on its central, hangs up by no longer serving the link.
 
-use crate::ble_links::{BleLinkPeer, BleLinks, BleStep};
+use crate::ble_links::{BleLinks, BleStep};
 use crate::error::PollenError;
 use crate::node::PollenNode;
 use std::sync::Arc;
@@ -71,6 +73,20 @@ impl BleNodeCalls for PollenNode {
     }
 }
 
+/// What the bridge asks of the platform's Bluetooth stack while it drains a
+/// link (`BleBridge::pump`), called back on the caller's queue.
+#[uniffi::export(with_foreign)]
+pub trait BleStack: Send + Sync {
+    /// Hands `value` to the stack on the connection with `handle`: a write
+    /// without response (`central`) or a notification. False when it has no
+    /// room now: the value comes again once the stack says it is ready.
+    fn push(&self, handle: String, central: bool, value: Vec<u8>) -> bool;
+    /// Cancels the connection to the peripheral `handle` (this phone is its
+    /// central); false when there is none. The link goes down when the
+    /// stack reports the disconnection.
+    fn cancel(&self, handle: String) -> bool;
+}
+
 /// One radio's link table and its node. Called from the radio's queue.
 #[derive(uniffi::Object)]
 pub struct BleBridge {
@@ -95,6 +111,26 @@ impl BleBridge {
 
     fn down(&self, link_id: u64) {
         self.tell("link down", self.node.link_down(link_id));
+    }
+
+    /// The link is gone without a disconnection to wait for (a peripheral
+    /// stops serving a central it cannot hang up on): down, if it was live.
+    pub(crate) fn gone(&self, link_id: u64) {
+        if self.links.gone(link_id) {
+            self.down(link_id);
+        }
+    }
+
+    /// What to do next on the link: see [`BleLinks::next`].
+    pub(crate) fn next(&self, link_id: u64) -> BleStep {
+        self.links.next(link_id)
+    }
+
+    /// The stack took the value `next` gave: the node hears `ble_ready`.
+    pub(crate) fn sent(&self, link_id: u64) {
+        if self.links.sent(link_id) {
+            self.tell("ready", self.node.ready(link_id));
+        }
     }
 }
 
@@ -161,14 +197,6 @@ impl BleBridge {
         }
     }
 
-    /// The link is gone without a disconnection to wait for (a peripheral
-    /// stops serving a central it cannot hang up on): down, if it was live.
-    pub fn gone(&self, link_id: u64) {
-        if self.links.gone(link_id) {
-            self.down(link_id);
-        }
-    }
-
     /// The node's `BleRadio::send`: see [`BleLinks::queue`].
     pub fn queue(&self, link_id: u64, value: Vec<u8>) -> bool {
         self.links.queue(link_id, value)
@@ -179,26 +207,37 @@ impl BleBridge {
         self.links.hang_up(link_id);
     }
 
-    /// What to do next on the link: see [`BleLinks::next`].
-    pub fn next(&self, link_id: u64) -> BleStep {
-        self.links.next(link_id)
-    }
-
-    /// The stack took the value `next` gave: the node hears `ble_ready`.
-    pub fn sent(&self, link_id: u64) {
-        if self.links.sent(link_id) {
-            self.tell("ready", self.node.ready(link_id));
+    /// Does what the table says on the link until the stack has no room or
+    /// nothing is left: each value goes to `stack.push` (the node hears
+    /// `ble_ready` for each one taken); a hang-up cancels the connection as
+    /// central, and otherwise takes the link down at once. Call it after
+    /// `queue`, `hang_up`, and when the stack is ready again.
+    pub fn pump(&self, link_id: u64, stack: Arc<dyn BleStack>) {
+        loop {
+            match self.next(link_id) {
+                BleStep::Send { value } => {
+                    let taken = self
+                        .links
+                        .peer(link_id)
+                        .is_some_and(|p| stack.push(p.handle, p.central, value));
+                    if !taken {
+                        return self.links.refused(link_id);
+                    }
+                    self.sent(link_id);
+                }
+                BleStep::HangUp => {
+                    let cancelled = self
+                        .links
+                        .peer(link_id)
+                        .is_some_and(|p| p.central && stack.cancel(p.handle));
+                    if !cancelled {
+                        self.gone(link_id);
+                    }
+                    return;
+                }
+                BleStep::Wait => return,
+            }
         }
-    }
-
-    /// The stack has no room now: see [`BleLinks::refused`].
-    pub fn refused(&self, link_id: u64) {
-        self.links.refused(link_id);
-    }
-
-    /// Who a live link is with.
-    pub fn peer(&self, link_id: u64) -> Option<BleLinkPeer> {
-        self.links.peer(link_id)
     }
 
     /// The live link to `handle` in this role.
@@ -302,6 +341,80 @@ mod tests {
         b.disconnected("P1".into(), true);
         assert_eq!(node.take(), [format!("down {id}")]);
         assert!(!b.queue(id, vec![3]), "not live any more");
+    }
+
+    /// A stack with room for `room` values; records what it took and cancelled.
+    #[derive(Default)]
+    struct Stack {
+        room: Mutex<usize>,
+        taken: Mutex<Vec<(String, bool, Vec<u8>)>>,
+        cancelled: Mutex<Vec<String>>,
+    }
+
+    impl BleStack for Stack {
+        fn push(&self, handle: String, central: bool, value: Vec<u8>) -> bool {
+            let mut room = self.room.lock().unwrap();
+            if *room == 0 {
+                return false;
+            }
+            *room -= 1;
+            self.taken.lock().unwrap().push((handle, central, value));
+            true
+        }
+        fn cancel(&self, handle: String) -> bool {
+            self.cancelled.lock().unwrap().push(handle);
+            true
+        }
+    }
+
+    #[test]
+    fn pumping_fills_the_stack_until_it_has_no_room_then_resumes() {
+        let (node, b) = bridge(false);
+        b.up("P1".into(), true, Some(182));
+        let id = b.ids(None)[0];
+        node.take();
+        for v in 1..=3u8 {
+            assert!(b.queue(id, vec![v]));
+        }
+        let stack = Arc::new(Stack {
+            room: Mutex::new(2),
+            ..Stack::default()
+        });
+        b.pump(id, stack.clone());
+        assert_eq!(node.take(), [format!("ready {id}"), format!("ready {id}")]);
+        *stack.room.lock().unwrap() = 5;
+        b.pump(id, stack.clone());
+        assert_eq!(node.take(), [format!("ready {id}")]);
+        let values: Vec<Vec<u8>> = stack
+            .taken
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|t| t.2.clone())
+            .collect();
+        assert_eq!(values, [vec![1], vec![2], vec![3]], "in order, none lost");
+
+        b.hang_up(id);
+        b.pump(id, stack.clone());
+        assert_eq!(
+            *stack.cancelled.lock().unwrap(),
+            ["P1"],
+            "a central cancels"
+        );
+        assert!(node.take().is_empty(), "down comes with the disconnection");
+    }
+
+    #[test]
+    fn a_peripheral_pumped_to_a_hang_up_goes_down_at_once() {
+        let (node, b) = bridge(false);
+        b.up("C1".into(), false, Some(20));
+        let id = b.ids(None)[0];
+        node.take();
+        b.hang_up(id);
+        let stack = Arc::new(Stack::default());
+        b.pump(id, stack.clone());
+        assert!(stack.cancelled.lock().unwrap().is_empty());
+        assert_eq!(node.take(), [format!("down {id}")]);
     }
 
     #[test]

@@ -53,6 +53,14 @@ impl PollenNode {
         self.write(move |n| Ok(pollen_app::relays::set_relays(n, &addresses)?))
     }
 
+    /// Adds one relay after those saved (see `set_relays`), read and
+    /// written in one step; a bad address is refused and nothing changes.
+    /// Returns what was kept.
+    pub fn add_relay(&self, address: String) -> Result<Vec<String>, PollenError> {
+        parse(&[address.trim().to_owned()])?;
+        self.write(move |n| Ok(pollen_app::relays::add_relay(n, &address)?))
+    }
+
     /// The relays saved with `set_relays`.
     pub fn relays(&self) -> Result<Vec<String>, PollenError> {
         self.read(|n| Ok(pollen_app::relays::relays(n)?))
@@ -90,5 +98,26 @@ impl PollenNode {
             delivered: outcome.delivered,
             error: outcome.error.map(|e| e.to_string()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relay_is_added_once_and_a_bad_one_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_string_lossy().into_owned();
+        let node = PollenNode::create(data, "Ann".into()).unwrap();
+        let a = format!("pollen-relay://10.0.0.2:7000/{}", "ab".repeat(32));
+        assert_eq!(node.add_relay(format!(" {a} ")).unwrap(), vec![a.clone()]);
+        assert!(matches!(
+            node.add_relay("relay.example:7000".into()),
+            Err(PollenError::InvalidRelay { .. })
+        ));
+        assert_eq!(node.add_relay(a.clone()).unwrap(), vec![a.clone()]);
+        assert_eq!(node.relays().unwrap(), [a]);
+        node.shutdown();
     }
 }

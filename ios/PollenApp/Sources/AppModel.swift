@@ -85,18 +85,6 @@ final class AppModel: ObservableObject {
         chatPath = [chat]
     }
 
-    /// Adds a relay (`pollen-relay://HOST:PORT/KEY`); the core refuses a bad
-    /// one with its reason, shown as the last error.
-    func addRelay(_ address: String) async {
-        let all = relays + [address]
-        await run { try $0.setRelays(addresses: all) }
-    }
-
-    /// Turns encounter routing on or off; the core keeps it.
-    func setEncounterRouting(_ on: Bool) async {
-        await run { try $0.setEncounterRouting(on: on) }
-    }
-
     /// The app's tabs.
     enum Tab: Hashable { case chats, contacts, nearby, settings }
 }

@@ -101,43 +101,10 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
         }
     }
 
-    // MARK: Links (the table decides; this hands values to CoreBluetooth)
-
-    /// Does what the table says until CoreBluetooth has no room ("ready" comes later).
+    /// Drains the link into CoreBluetooth until it has no room ("ready"
+    /// comes later): the table decides, calling back `push` and `cancel`.
     private func pump(_ id: UInt64) {
-        while true {
-            switch links.next(linkId: id) {
-            case BleStep.send(let value):
-                guard push(id, value) else { return links.refused(linkId: id) }
-                links.sent(linkId: id)
-            case BleStep.hangUp:
-                // A central hangs up (the link goes down in didDisconnect); a
-                // peripheral cannot hang up on a central: it stops serving the link.
-                if let peer = links.peer(linkId: id), peer.central, let p = seen[peer.handle] {
-                    central.cancelPeripheralConnection(p)
-                } else {
-                    links.gone(linkId: id)
-                }
-                return
-            case BleStep.wait:
-                return
-            }
-        }
-    }
-
-    /// Hands one value to CoreBluetooth; false when it has no room now.
-    private func push(_ id: UInt64, _ value: Data) -> Bool {
-        guard let peer = links.peer(linkId: id) else { return false }
-        if peer.central {
-            guard let p = seen[peer.handle], p.canSendWriteWithoutResponse,
-                let w = p.services?.first(where: { $0.uuid == PollenGatt.service })?
-                    .characteristics?.first(where: { $0.uuid == PollenGatt.write })
-            else { return false }
-            p.writeValue(value, for: w, type: .withoutResponse)
-            return true
-        }
-        guard let c = subscribers[peer.handle], let n = notifyChar else { return false }
-        return peripheral.updateValue(value, for: n, onSubscribedCentrals: [c])
+        links.pump(linkId: id, stack: self)
     }
 
     private func scanIfReady() {
@@ -151,6 +118,31 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
         guard let a = advert, peripheral.state == .poweredOn else { return }
         peripheral.stopAdvertising()
         peripheral.startAdvertising(a)
+    }
+}
+
+// MARK: The stack, as the table drives it (on `queue`)
+
+extension PollenBle: BleStack {
+    /// Hands one value to CoreBluetooth; false when it has no room now.
+    public func push(handle: String, central: Bool, value: Data) -> Bool {
+        if central {
+            guard let p = seen[handle], p.canSendWriteWithoutResponse,
+                let w = p.services?.first(where: { $0.uuid == PollenGatt.service })?
+                    .characteristics?.first(where: { $0.uuid == PollenGatt.write })
+            else { return false }
+            p.writeValue(value, for: w, type: .withoutResponse)
+            return true
+        }
+        guard let c = subscribers[handle], let n = notifyChar else { return false }
+        return peripheral.updateValue(value, for: n, onSubscribedCentrals: [c])
+    }
+
+    /// A central hangs up (the link goes down in didDisconnect).
+    public func cancel(handle: String) -> Bool {
+        guard let p = seen[handle] else { return false }
+        central.cancelPeripheralConnection(p)
+        return true
     }
 }
 

@@ -176,6 +176,9 @@ class Pollen private constructor(
     /** Saves the relays (`pollen-relay://HOST:PORT/KEY`) the mesh reaches from its next start; a bad one throws. */
     suspend fun setRelays(addresses: List<String>): List<String> = call { setRelays(addresses) }
 
+    /** Saves one more relay after those saved (read and written in one step); a bad one throws. */
+    suspend fun addRelay(address: String): List<String> = call { addRelay(address) }
+
     /** The relays saved. */
     suspend fun relays(): List<String> = call { relays() }
 
