@@ -26,6 +26,7 @@ pub mod app;
 pub mod ble_bridge;
 pub mod ble_links;
 mod callbacks;
+mod compose;
 mod discovery;
 mod error;
 mod events;

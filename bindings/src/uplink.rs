@@ -99,6 +99,30 @@ impl PollenNode {
             error: outcome.error.map(|e| e.to_string()),
         })
     }
+
+    /// One session with each relay saved by `set_relays`, in turn (what a
+    /// background task with a few seconds of network does): what each did,
+    /// in order. A relay that cannot be reached does not stop the others;
+    /// its result says why (`finished` false).
+    pub async fn sync_relays(&self) -> Result<Vec<RelaySyncInfo>, PollenError> {
+        let saved = self
+            .on_host_async(|core: &mut Core| Ok(pollen_app::relays::relays(&core.node.borrow())?))
+            .await?;
+        let mut done = Vec::with_capacity(saved.len());
+        for address in saved {
+            done.push(match self.sync_relay(address).await {
+                Ok(info) => info,
+                Err(e) => RelaySyncInfo {
+                    finished: false,
+                    sent: 0,
+                    opened: 0,
+                    delivered: 0,
+                    error: Some(e.to_string()),
+                },
+            });
+        }
+        Ok(done)
+    }
 }
 
 #[cfg(test)]
@@ -118,6 +142,31 @@ mod tests {
         ));
         assert_eq!(node.add_relay(a.clone()).unwrap(), vec![a.clone()]);
         assert_eq!(node.relays().unwrap(), [a]);
+        node.shutdown();
+    }
+
+    #[test]
+    fn every_saved_relay_gets_a_session_and_one_unreachable_does_not_stop_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_string_lossy().into_owned();
+        let node = PollenNode::create(data, "Ann".into()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(rt.block_on(node.sync_relays()).unwrap().is_empty());
+        // Nothing listens on port 1 of loopback: both are refused at once.
+        let key = "ab".repeat(32);
+        let relays = vec![
+            format!("pollen-relay://127.0.0.1:1/{key}"),
+            format!("pollen-relay://127.0.0.2:1/{key}"),
+        ];
+        node.set_relays(relays).unwrap();
+        let done = rt.block_on(node.sync_relays()).unwrap();
+        assert_eq!(done.len(), 2, "{done:?}");
+        assert!(
+            done.iter().all(|d| !d.finished && d.error.is_some()),
+            "{done:?}"
+        );
         node.shutdown();
     }
 }
