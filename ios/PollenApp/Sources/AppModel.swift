@@ -26,7 +26,6 @@ final class AppModel: ObservableObject {
     /// The node's changes for the screens, with the notifications they
     /// warrant; it keeps the chat on screen and whether the app is in front.
     private(set) var feed: AppFeed?
-    private var mesh: Mesh?
 
     /// Opens (or creates) the node, starts the mesh and follows its events.
     func start() async {
@@ -37,7 +36,7 @@ final class AppModel: ObservableObject {
             let pollen = try await Pollen.openOrCreate(dataDir: dir.path, name: UIDevice.current.name)
             let feed = AppFeed(node: pollen.node)
             self.feed = feed
-            mesh = try await Mesh.start(pollen)
+            try await Mesh.start(pollen)
             self.pollen = pollen
             Notifier.authorize()
             await refresh()
