@@ -20,6 +20,8 @@
 //!   driver on the host thread, with [`ble_links::BleLinks`], the radio's
 //!   own link table (ids, values waiting for the stack, when to hang up),
 //!   and [`ble_bridge::BleBridge`], that table wired to the node (iOS);
+//! - `open` and `compose`: the launch's open-or-create (both apps) and the
+//!   chat field's send: an edit, a reply or a new message (iOS).
 
 mod adapters;
 pub mod app;
