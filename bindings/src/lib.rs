@@ -13,24 +13,34 @@
 //! - [`transports`]: which transports the user allows;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
+//!   [`feed::AppFeed`] is a listener that tells the screens what to do;
 //! - [`PlatformTransport`]: links the platform opens (Bonjour, a loopback),
 //!   run by the host like TCP connections; `peer_discovered`/`peer_lost`
-//!   (`discovery`) hand it peers the platform found itself (Bonjour);
+//!   (`discovery`) hand it peers the platform found itself (Bonjour), and
+//!   [`platform_links::PlatformLinks`] keeps such a transport's link table;
 //! - [`BleRadio`]: the phone's Bluetooth LE radio, driven by the node's BLE
 //!   driver on the host thread, with [`ble_links::BleLinks`], the radio's
-//!   own link table (ids, values waiting for the stack, when to hang up).
+//!   own link table (ids, values waiting for the stack, when to hang up),
+//!   and [`ble_bridge::BleBridge`], that table wired to the node (iOS);
+//! - `open` and `compose`: the launch's open-or-create (both apps) and the
+//!   chat field's send: an edit, a reply or a new message (iOS).
 
 mod adapters;
 pub mod app;
+pub mod ble_bridge;
 pub mod ble_links;
 mod callbacks;
+mod compose;
 mod discovery;
 mod error;
 mod events;
+pub mod feed;
 pub mod gatt;
 pub mod members;
 pub mod nearby;
 mod node;
+mod open;
+pub mod platform_links;
 pub mod records;
 mod routing;
 pub mod transports;

@@ -29,3 +29,11 @@ pub fn set_relays(node: &Node, addresses: &[String]) -> Result<Vec<String>, AppE
     node.store().set_meta(KEY, kept.join("\n").as_bytes())?;
     Ok(kept)
 }
+
+/// Saves one more relay after those already saved (trimmed; a repeat is
+/// kept once). Read and written in one step: two adds cannot lose one.
+pub fn add_relay(node: &Node, address: &str) -> Result<Vec<String>, AppError> {
+    let mut all = relays(node)?;
+    all.push(address.to_owned());
+    set_relays(node, &all)
+}

@@ -449,3 +449,24 @@ fn relays_are_kept_in_order_without_blanks_or_repeats_and_survive_a_reopen() {
     set_relays(&node, &[]).unwrap();
     assert!(relays(&node).unwrap().is_empty());
 }
+
+#[test]
+fn a_relay_is_added_after_the_saved_ones_once() {
+    use pollen_app::relays::{add_relay, relays};
+    let root = tempfile::tempdir().unwrap();
+    let node = Node::init(
+        &root.path().join("ana"),
+        "Ana",
+        Box::new(pollen_node::node::SystemClock),
+    )
+    .unwrap();
+    let a = "pollen-relay://relay.example:7000/".to_owned() + &"ab".repeat(32);
+    let b = "pollen-relay://10.0.0.2:7000/".to_owned() + &"cd".repeat(32);
+    assert_eq!(add_relay(&node, &a).unwrap(), vec![a.clone()]);
+    assert_eq!(
+        add_relay(&node, &format!(" {b}\n")).unwrap(),
+        [a.clone(), b.clone()]
+    );
+    assert_eq!(add_relay(&node, &a).unwrap(), [a.clone(), b.clone()]);
+    assert_eq!(relays(&node).unwrap(), [a, b]);
+}

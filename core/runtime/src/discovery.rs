@@ -46,6 +46,15 @@ fn non_multicast_interfaces() -> Vec<String> {
         .collect()
 }
 
+/// A fresh service instance name, `pollen-` and 16 random hex digits: it
+/// says nothing about who advertises it. The LAN's mDNS and the phones'
+/// Bonjour (`pollen-ffi`'s `PlatformLinks`) both name themselves with it.
+pub fn instance_name() -> Result<String, getrandom::Error> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random)?;
+    Ok(format!("pollen-{}", hex::encode(random)))
+}
+
 impl Discovery {
     /// Advertises this node's TCP `port` and starts browsing.
     pub fn start(port: u16) -> Result<Discovery, RuntimeError> {
@@ -61,9 +70,7 @@ impl Discovery {
                 .disable_interface(IfKind::Name(name))
                 .map_err(mdns_err)?;
         }
-        let mut random = [0u8; 8];
-        getrandom::fill(&mut random).map_err(|e| RuntimeError::Discovery(e.to_string()))?;
-        let instance = format!("pollen-{}", hex::encode(random));
+        let instance = instance_name().map_err(|e| RuntimeError::Discovery(e.to_string()))?;
         let host = format!("{instance}.local.");
         let info = ServiceInfo::new(SERVICE_TYPE, &instance, &host, "", port, None)
             .map_err(mdns_err)?

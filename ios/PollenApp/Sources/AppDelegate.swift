@@ -48,10 +48,11 @@ final class AppDelegate: NSObject, UIApplicationDelegate, UNUserNotificationCent
     }
 
     /// The scene went to the background or came back (a SwiftUI app gets no
-    /// `applicationDidEnterBackground`): the node's BLE duty cycle follows,
-    /// and a background refresh is asked for.
+    /// `applicationDidEnterBackground`): the app model's feed decides what
+    /// follows (notifications, the BLE duty cycle, with Low Power Mode), and a
+    /// background refresh is asked for.
     func scene(active: Bool) {
-        Task { await model.setForeground(active) }
+        model.feed?.setForeground(on: active, batterySaver: ProcessInfo.processInfo.isLowPowerModeEnabled)
         if !active { schedule() }
     }
 
@@ -63,17 +64,13 @@ final class AppDelegate: NSObject, UIApplicationDelegate, UNUserNotificationCent
 
     /// The node is already running and syncs with whoever is in reach; the
     /// task's seconds of network go to the relays the user gave, one session
-    /// each (this phone's mail and what it carries go up, its own comes down).
+    /// each (this phone's mail and what it carries go up, its own comes down):
+    /// the core's `syncRelays`.
     private func refresh(_ task: BGTask) {
         schedule()
         let model = self.model
         let work = Task {
-            let saved = await model.run(refresh: false) { node in try node.relays() }
-            let relays = saved ?? []
-            for relay in relays {
-                if Task.isCancelled { break }
-                _ = try? await model.pollen?.node.syncRelay(address: relay)
-            }
+            _ = try? await model.pollen?.node.syncRelays()
             await model.refresh()
             task.setTaskCompleted(success: true)
         }

@@ -45,8 +45,8 @@ struct ChatView: View {
         }
         .navigationTitle(chat.title)
         .task(id: model.revision) { await load() }
-        .onAppear { model.openChat = chat.conversationId }
-        .onDisappear { model.openChat = nil }
+        .onAppear { model.feed?.setChatOnScreen(conversationId: chat.conversationId) }
+        .onDisappear { model.feed?.setChatOnScreen(conversationId: nil) }
     }
 
     private func load() async {
@@ -68,11 +68,8 @@ struct ChatView: View {
         draft = ""
         replyTo = nil
         editing = nil
-        await act { node in
-            if let edit { return try node.edit(messageId: edit, text: text) }
-            if let reply { return try node.reply(messageId: reply, text: text) }
-            return try node.sendIn(conversationId: id, text: text)
-        }
+        // An edit wins over a reply; a new message goes to the chat by id.
+        await act { try $0.sendDraft(conversationId: id, text: text, replyTo: reply, editOf: edit) }
     }
 }
 

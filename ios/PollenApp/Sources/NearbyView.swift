@@ -12,10 +12,8 @@ struct NearbyView: View {
                 Text(line)
             }
             if let status = model.status {
-                Section("Mesh") {
-                    LabeledContent("LAN", value: status.lanAddress ?? "off")
-                    LabeledContent("Links", value: "\(status.links)")
-                }
+                // No LAN row: iOS runs without the Rust LAN (Bonjour instead).
+                Section("Mesh") { LabeledContent("Links", value: "\(status.links)") }
             }
         }
         .navigationTitle("Nearby")

@@ -39,12 +39,13 @@ struct SettingsView: View {
             Section("Relays (internet uplink)") {
                 ForEach(model.relays, id: \.self) { Text($0).font(.caption) }
                 TextField("pollen-relay://host:port/key", text: $relay)
-                Button("Add relay") { Task { await model.addRelay(relay); relay = "" } }
+                // A bad address is refused with its reason, shown as the last error.
+                Button("Add relay") { Task { await model.run { [relay] node in try node.addRelay(address: relay) }; relay = "" } }
             }
             Section("Routing") {
                 Toggle("Tell nearby phones whom I meet (keys that change daily)", isOn: Binding(
                     get: { model.encounterRouting },
-                    set: { on in Task { await model.setEncounterRouting(on) } }))
+                    set: { on in Task { await model.run { try $0.setEncounterRouting(on: on) } } }))
             }
             if let error = model.lastError {
                 Section("Last error") { Text(error).font(.caption) }

@@ -16,13 +16,10 @@ public final class Pollen: @unchecked Sendable {
         self.node = node
     }
 
-    /// Opens the identity in `dataDir`, creating one called `name` on first use.
+    /// Opens the identity in `dataDir`, creating one called `name` (and the
+    /// directory) on first use: the core's `PollenNode.openOrCreate`.
     public static func openOrCreate(dataDir: String, name: String) async throws -> Pollen {
-        do {
-            return try await offThread { Pollen(node: try PollenNode.open(dataDir: dataDir)) }
-        } catch PollenError.NotInitialized {
-            return try await offThread { Pollen(node: try PollenNode.create(dataDir: dataDir, name: name)) }
-        }
+        try await offThread { Pollen(node: try PollenNode.openOrCreate(dataDir: dataDir, name: name)) }
     }
 
     private static func offThread<T>(_ body: @escaping () throws -> T) async throws -> T {

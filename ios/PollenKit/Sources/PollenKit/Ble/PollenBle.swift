@@ -5,27 +5,24 @@
 // characteristics). Both restore their state when iOS relaunches the app for
 // a Bluetooth event (background modes bluetooth-central and
 // bluetooth-peripheral in Info.plist). Thin on purpose: bytes in, bytes out,
-// link up, link down, each handed to the node's `ble*` entry points; the
-// node's BLE driver decides. The link table (ids, values waiting for room in
-// CoreBluetooth, when to hang up) is the core's `BleLinks`; this file keeps
-// only CoreBluetooth's objects by handle. UUIDs and sizes come from the core
+// link up, link down, each handed to the core's `BleBridge`, which keeps the
+// link table (ids, values waiting for room in CoreBluetooth, when to hang up)
+// and tells the node's BLE driver, which decides. This file keeps only
+// CoreBluetooth's objects by handle. UUIDs and sizes come from the core
 // (`PollenGatt`, `gattContract()`).
 
 import CoreBluetooth
 import Foundation
-import os
 import PollenBindings
-
-private let log = Logger(subsystem: "org.pollen", category: "ble")
 
 // Sendable: every mutable field is touched only on `queue`.
 public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
-    private let node: PollenNode
     private let queue = DispatchQueue(label: "org.pollen.ble")
     private var central: CBCentralManager!
     private var peripheral: CBPeripheralManager!
     private var notifyChar: CBMutableCharacteristic?
-    private let links: BleLinks = BleLinks()
+    /// The link table, wired to the node (it logs what the node refuses).
+    private let links: BleBridge
     /// Peripherals heard (central role) and subscribed centrals (peripheral role), by handle.
     private var seen: [String: CBPeripheral] = [:]
     private var subscribers: [String: CBCentral] = [:]
@@ -33,7 +30,7 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
     private var advert: [String: Any]?
 
     public init(node: PollenNode) {
-        self.node = node
+        links = BleBridge(node: node)
         super.init()
         central = CBCentralManager(
             delegate: self, queue: queue,
@@ -84,8 +81,7 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
     public func connect(handle: String) {
         queue.async {
             guard let p = self.seen[handle], self.central.state == .poweredOn else {
-                self.tell { try self.node.bleConnectFailed(handle: handle) }
-                return
+                return self.links.connectFailed(handle: handle)
             }
             p.delegate = self
             self.central.connect(p, options: nil)
@@ -105,58 +101,10 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
         }
     }
 
-    /// Tells the node: its `ble*` entry points never block; a refused call (a
-    /// value over the contract's size, a node shut down) is logged, never
-    /// thrown into CoreBluetooth's queue.
-    private func tell(_ call: () throws -> Void) {
-        do {
-            try call()
-        } catch {
-            log.warning("BLE call refused: \(String(describing: error), privacy: .public)")
-        }
-    }
-
-    // MARK: Links (the table decides; this hands values to CoreBluetooth)
-
-    /// Does what the table says until CoreBluetooth has no room ("ready" comes later).
+    /// Drains the link into CoreBluetooth until it has no room ("ready"
+    /// comes later): the table decides, calling back `push` and `cancel`.
     private func pump(_ id: UInt64) {
-        while true {
-            switch links.next(linkId: id) {
-            case BleStep.send(let value):
-                guard push(id, value) else { return links.refused(linkId: id) }
-                if links.sent(linkId: id) { tell { try node.bleReady(linkId: id, sent: 1) } }
-            case BleStep.hangUp:
-                // A central hangs up (the link goes down in didDisconnect); a
-                // peripheral cannot hang up on a central: it stops serving the link.
-                if let peer = links.peer(linkId: id), peer.central, let p = seen[peer.handle] {
-                    central.cancelPeripheralConnection(p)
-                } else {
-                    down(links.gone(linkId: id) ? id : nil)
-                }
-                return
-            case BleStep.wait:
-                return
-            }
-        }
-    }
-
-    /// Hands one value to CoreBluetooth; false when it has no room now.
-    private func push(_ id: UInt64, _ value: Data) -> Bool {
-        guard let peer = links.peer(linkId: id) else { return false }
-        if peer.central {
-            guard let p = seen[peer.handle], p.canSendWriteWithoutResponse,
-                let w = p.services?.first(where: { $0.uuid == PollenGatt.service })?
-                    .characteristics?.first(where: { $0.uuid == PollenGatt.write })
-            else { return false }
-            p.writeValue(value, for: w, type: .withoutResponse)
-            return true
-        }
-        guard let c = subscribers[peer.handle], let n = notifyChar else { return false }
-        return peripheral.updateValue(value, for: n, onSubscribedCentrals: [c])
-    }
-
-    private func down(_ id: UInt64?) {
-        if let id { tell { try node.bleLinkDown(linkId: id) } }
+        links.pump(linkId: id, stack: self)
     }
 
     private func scanIfReady() {
@@ -173,6 +121,31 @@ public final class PollenBle: NSObject, BleRadio, @unchecked Sendable {
     }
 }
 
+// MARK: The stack, as the table drives it (on `queue`)
+
+extension PollenBle: BleStack {
+    /// Hands one value to CoreBluetooth; false when it has no room now.
+    public func push(handle: String, central: Bool, value: Data) -> Bool {
+        if central {
+            guard let p = seen[handle], p.canSendWriteWithoutResponse,
+                let w = p.services?.first(where: { $0.uuid == PollenGatt.service })?
+                    .characteristics?.first(where: { $0.uuid == PollenGatt.write })
+            else { return false }
+            p.writeValue(value, for: w, type: .withoutResponse)
+            return true
+        }
+        guard let c = subscribers[handle], let n = notifyChar else { return false }
+        return peripheral.updateValue(value, for: n, onSubscribedCentrals: [c])
+    }
+
+    /// A central hangs up (the link goes down in didDisconnect).
+    public func cancel(handle: String) -> Bool {
+        guard let p = seen[handle] else { return false }
+        central.cancelPeripheralConnection(p)
+        return true
+    }
+}
+
 // MARK: Central role
 
 extension PollenBle: CBCentralManagerDelegate {
@@ -180,7 +153,7 @@ extension PollenBle: CBCentralManagerDelegate {
         if central.state == .poweredOn {
             scanIfReady()
         } else {
-            links.goneAll(central: true).forEach { down($0) }
+            links.goneAll(central: true)
         }
     }
 
@@ -200,7 +173,7 @@ extension PollenBle: CBCentralManagerDelegate {
         seen[handle] = peripheral
         let serviceData = (advertisementData[CBAdvertisementDataServiceDataKey] as? [CBUUID: Data])?[PollenGatt.service]
         let name = advertisementData[CBAdvertisementDataLocalNameKey] as? String
-        tell { try node.bleAdvertisement(handle: handle, serviceData: serviceData, localName: name) }
+        links.advertisement(handle: handle, serviceData: serviceData, localName: name)
     }
 
     public func centralManager(_ central: CBCentralManager, didConnect peripheral: CBPeripheral) {
@@ -210,17 +183,13 @@ extension PollenBle: CBCentralManagerDelegate {
     public func centralManager(
         _ central: CBCentralManager, didFailToConnect peripheral: CBPeripheral, error: Error?
     ) {
-        tell { try node.bleConnectFailed(handle: peripheral.identifier.uuidString) }
+        links.connectFailed(handle: peripheral.identifier.uuidString)
     }
 
     public func centralManager(
         _ central: CBCentralManager, didDisconnectPeripheral peripheral: CBPeripheral, error: Error?
     ) {
-        let handle = peripheral.identifier.uuidString
-        guard let id = links.goneHandle(handle: handle, central: true) else {
-            return tell { try node.bleConnectFailed(handle: handle) }
-        }
-        down(id)
+        links.disconnected(handle: peripheral.identifier.uuidString, central: true)
     }
 }
 
@@ -250,23 +219,19 @@ extension PollenBle: CBPeripheralDelegate {
         _ peripheral: CBPeripheral, didUpdateNotificationStateFor characteristic: CBCharacteristic,
         error: Error?
     ) {
-        if error != nil { central.cancelPeripheralConnection(peripheral) }
+        guard error == nil else { return central.cancelPeripheralConnection(peripheral) }
         // iOS negotiates the MTU itself; the write size tells what it got.
-        let handle = peripheral.identifier.uuidString
         let room = UInt32(clamping: peripheral.maximumWriteValueLength(for: .withoutResponse))
-        guard error == nil, characteristic.isNotifying,
-            let up = links.up(handle: handle, central: true, maxValue: room)
-        else { return }
-        tell { try node.bleLinkUp(linkId: up.linkId, handle: handle, central: true, attMtu: up.attMtu) }
+        if characteristic.isNotifying {
+            links.up(handle: peripheral.identifier.uuidString, central: true, maxValue: room)
+        }
     }
 
     public func peripheral(
         _ peripheral: CBPeripheral, didUpdateValueFor characteristic: CBCharacteristic, error: Error?
     ) {
-        guard error == nil, characteristic.uuid == PollenGatt.notify, let value = characteristic.value,
-            let id = links.find(handle: peripheral.identifier.uuidString, central: true)
-        else { return }
-        tell { try node.bleReceived(linkId: id, value: value) }
+        guard error == nil, characteristic.uuid == PollenGatt.notify, let value = characteristic.value else { return }
+        links.received(handle: peripheral.identifier.uuidString, central: true, value: value)
     }
 
     public func peripheralIsReady(toSendWriteWithoutResponse peripheral: CBPeripheral) {
@@ -279,7 +244,7 @@ extension PollenBle: CBPeripheralDelegate {
 extension PollenBle: CBPeripheralManagerDelegate {
     public func peripheralManagerDidUpdateState(_ peripheral: CBPeripheralManager) {
         guard peripheral.state == .poweredOn else {
-            return links.goneAll(central: false).forEach { down($0) }
+            return links.goneAll(central: false)
         }
         if notifyChar == nil {
             let write = CBMutableCharacteristic(
@@ -307,11 +272,10 @@ extension PollenBle: CBPeripheralManagerDelegate {
     ) {
         let handle = central.identifier.uuidString
         let room = UInt32(clamping: central.maximumUpdateValueLength)
-        guard characteristic.uuid == PollenGatt.notify,
-            let up = links.up(handle: handle, central: false, maxValue: room)
-        else { return }
+        guard characteristic.uuid == PollenGatt.notify else { return }
+        // Kept before the node hears of the link: it may send at once.
         subscribers[handle] = central
-        tell { try node.bleLinkUp(linkId: up.linkId, handle: handle, central: false, attMtu: up.attMtu) }
+        links.up(handle: handle, central: false, maxValue: room)
     }
 
     public func peripheralManager(
@@ -320,17 +284,16 @@ extension PollenBle: CBPeripheralManagerDelegate {
     ) {
         let handle = central.identifier.uuidString
         subscribers[handle] = nil
-        down(links.goneHandle(handle: handle, central: false))
+        links.disconnected(handle: handle, central: false)
     }
 
     public func peripheralManager(_ peripheral: CBPeripheralManager, didReceiveWrite requests: [CBATTRequest]) {
         for request in requests {
             guard request.characteristic.uuid == PollenGatt.write, request.offset == 0, let value = request.value,
-                let id = links.find(handle: request.central.identifier.uuidString, central: false)
+                links.received(handle: request.central.identifier.uuidString, central: false, value: value)
             else {
                 return peripheral.respond(to: request, withResult: .requestNotSupported)
             }
-            tell { try node.bleReceived(linkId: id, value: value) }
         }
         if let first = requests.first {
             peripheral.respond(to: first, withResult: .success)

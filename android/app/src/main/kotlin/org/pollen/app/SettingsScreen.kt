@@ -181,7 +181,7 @@ class SettingsScreen(
         if (address.isEmpty()) return
         scope.launch {
             try {
-                node.setRelays(node.relays() + address)
+                node.addRelay(address)
                 relay.setText("")
                 refresh(node)
             } catch (e: Exception) {

@@ -65,13 +65,9 @@ class Pollen private constructor(
         suspend fun open(dataDir: String, io: CoroutineDispatcher = Dispatchers.IO): Pollen =
             withContext(io) { Pollen(PollenNode.open(dataDir), io) }
 
-        /** Opens the identity in [dataDir], creating one called [name] on first use. */
+        /** Opens the identity in [dataDir], creating one called [name] on first use (the core's rule). */
         suspend fun openOrCreate(dataDir: String, name: String, io: CoroutineDispatcher = Dispatchers.IO): Pollen =
-            try {
-                open(dataDir, io)
-            } catch (_: PollenException.NotInitialized) {
-                create(dataDir, name, io)
-            }
+            withContext(io) { Pollen(PollenNode.openOrCreate(dataDir, name), io) }
     }
 
     // The core serialises calls on its own thread and blocks the caller until
@@ -187,6 +183,9 @@ class Pollen private constructor(
 
     /** Saves the relays (`pollen-relay://HOST:PORT/KEY`) the mesh reaches from its next start; a bad one throws. */
     suspend fun setRelays(addresses: List<String>): List<String> = call { setRelays(addresses) }
+
+    /** Saves one more relay after those saved (read and written in one step); a bad one throws. */
+    suspend fun addRelay(address: String): List<String> = call { addRelay(address) }
 
     /** The relays saved. */
     suspend fun relays(): List<String> = call { relays() }
