@@ -358,6 +358,12 @@ pub fn ble_power_mode(screen_on: bool, app_in_front: bool, battery_saver: bool) 
     .into()
 }
 
+/// What an app asks, once, before the panic wipe (`wipe`).
+#[uniffi::export]
+pub fn erase_warning() -> String {
+    pollen_app::erase::WARNING.to_owned()
+}
+
 /// Panic wipe: erases the identity, contacts, messages, attachments and caches
 /// of `data_dir` for good (returns the number of files erased). Drop the
 /// `PollenNode` first; a directory without a Pollen database is refused.

@@ -33,6 +33,8 @@ pub(crate) trait LinkNodeCalls: Send + Sync {
     fn link_up(&self, link_id: u64, peer: String, initiator: bool) -> Result<(), PollenError>;
     fn link_received(&self, link_id: u64, bytes: Vec<u8>) -> Result<(), PollenError>;
     fn link_down(&self, link_id: u64);
+    /// Whether the user allows Wi-Fi (`set_transports`): Bonjour is Wi-Fi.
+    fn wifi_allowed(&self) -> bool;
 }
 
 impl LinkNodeCalls for PollenNode {
@@ -50,6 +52,11 @@ impl LinkNodeCalls for PollenNode {
     }
     fn link_down(&self, link_id: u64) {
         PollenNode::link_down(self, link_id);
+    }
+    fn wifi_allowed(&self) -> bool {
+        // A failed read (a node shut down) allows: the link then fails on its own.
+        self.read(|n| Ok(pollen_app::transports::transports(n)?.wifi))
+            .unwrap_or(true)
     }
 }
 
@@ -155,15 +162,22 @@ impl PlatformLinks {
         lock(&self.table).open(format!("{ACCEPTED}{endpoint}"), false)
     }
 
-    /// The connection is ready: the node hears `link_up`.
-    pub fn ready(&self, link_id: u64) {
+    /// The connection is ready: the node hears `link_up`, and true is
+    /// returned. False while the user has Wi-Fi switched off (the link is
+    /// forgotten; cancel the connection) or for a link not in the table.
+    pub fn ready(&self, link_id: u64) -> bool {
+        if !self.node.wifi_allowed() {
+            lock(&self.table).links.remove(&link_id);
+            return false;
+        }
         let Some((peer, initiator)) = lock(&self.table).links.get_mut(&link_id).map(|l| {
             l.up = true;
             (l.peer.clone(), l.initiator)
         }) else {
-            return;
+            return false;
         };
         self.tell("link up", self.node.link_up(link_id, peer, initiator));
+        true
     }
 
     /// Bytes read from the link, in order.
@@ -203,7 +217,7 @@ mod tests {
     use super::*;
 
     #[derive(Default)]
-    struct Recorder(Mutex<Vec<String>>);
+    struct Recorder(Mutex<Vec<String>>, std::sync::atomic::AtomicBool);
 
     impl Recorder {
         fn note(&self, call: String) -> Result<(), PollenError> {
@@ -230,6 +244,10 @@ mod tests {
         }
         fn link_down(&self, id: u64) {
             let _ = self.note(format!("down {id}"));
+        }
+        fn wifi_allowed(&self) -> bool {
+            // The flag says "switched off", so a default recorder allows.
+            !self.1.load(std::sync::atomic::Ordering::SeqCst)
         }
     }
 
@@ -312,5 +330,21 @@ mod tests {
         let b = pollen_runtime::discovery::instance_name().unwrap();
         assert!(a.starts_with("pollen-") && a.len() == 23, "{a}");
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn with_wifi_switched_off_no_link_comes_up() {
+        let (node, t) = table();
+        node.1.store(true, std::sync::atomic::Ordering::SeqCst);
+        let dialled = t.dial("pollen-peer".into()).unwrap();
+        let accepted = t.accepted("10.0.0.9:7".into());
+        assert!(!t.ready(dialled));
+        assert!(!t.ready(accepted));
+        t.close_all();
+        assert!(node.take().is_empty(), "the node heard of no link");
+        node.1.store(false, std::sync::atomic::Ordering::SeqCst);
+        let id = t.dial("pollen-peer".into()).unwrap();
+        assert!(t.ready(id));
+        assert_eq!(node.take(), [format!("up {id} pollen-peer true")]);
     }
 }

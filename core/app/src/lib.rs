@@ -9,6 +9,7 @@
 //! - [`cards`]: adding a contact from a scanned or pasted card or link, and
 //!   starting a chat with a contact, group or channel.
 //! - [`notify`]: which events warrant a notification.
+//! - [`erase`]: what the panic wipe asks first.
 //! - [`members`]: a group's members, and adding and removing them.
 //! - [`mute`]: muted chats.
 //! - [`nearby`]: the Nearby screen's summary.
@@ -21,6 +22,7 @@
 pub mod bundles;
 pub mod cards;
 pub mod chats;
+pub mod erase;
 pub mod members;
 pub mod mute;
 pub mod nearby;

@@ -1,6 +1,7 @@
 import Foundation
 import PollenKit
 import UIKit
+import UserNotifications
 
 /// What the screens draw: the Rust app model's records, reloaded when the
 /// node reports a change. No decision is taken here.
@@ -16,6 +17,10 @@ final class AppModel: ObservableObject {
     @Published private(set) var relays: [String] = []
     /// Whether encounter routing is on (the core keeps the switch).
     @Published private(set) var encounterRouting = true
+    /// Bluetooth and Wi-Fi as the user allows them (the core keeps and applies them).
+    @Published private(set) var transports = TransportsInfo(bluetooth: true, wifi: true)
+    /// What the last bundle export or import did, worded by the core.
+    @Published private(set) var bundleLine = ""
     /// The tab on screen, and the chats open on the Chats tab (a tapped
     /// notification pushes its chat).
     @Published var tab = Tab.chats
@@ -27,20 +32,21 @@ final class AppModel: ObservableObject {
     /// warrant; it keeps the chat on screen and whether the app is in front.
     private(set) var feed: AppFeed?
 
+    private static let dataDir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
+        .appendingPathComponent("pollen", isDirectory: true)
+
     /// Opens (or creates) the node, starts the mesh and follows its events.
     func start() async {
         guard pollen == nil else { return }
         do {
-            let dir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
-                .appendingPathComponent("pollen", isDirectory: true)
-            let pollen = try await Pollen.openOrCreate(dataDir: dir.path, name: UIDevice.current.name)
+            let pollen = try await Pollen.openOrCreate(dataDir: Self.dataDir.path, name: UIDevice.current.name)
             let feed = AppFeed(node: pollen.node)
             self.feed = feed
             try await Mesh.start(pollen)
             self.pollen = pollen
             Notifier.authorize()
             await refresh()
-            while true {
+            while self.feed === feed {
                 let update = await feed.next()
                 update.notifications.forEach(Notifier.post)
                 await refresh()
@@ -58,7 +64,66 @@ final class AppModel: ObservableObject {
         }
         guard let lists else { return }
         (chats, contacts, status, nearby, relays, encounterRouting) = lists
+        transports = (try? await pollen?.node.transports()) ?? transports
         revision += 1
+    }
+
+    /// Saves which transports are allowed (the core applies it); a radio
+    /// for Bluetooth switched back on.
+    func setTransports(_ allowed: TransportsInfo) async {
+        guard let pollen else { return }
+        do {
+            try await pollen.node.setTransports(allowed: allowed)
+            if allowed.bluetooth && !transports.bluetooth { try await Mesh.followBluetooth(pollen) }
+        } catch {
+            lastError = "\(error)"
+        }
+        await refresh()
+    }
+
+    /// Writes a bundle to a temporary file, for the user to move where it is carried.
+    func exportBundle() async -> URL? {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pollen-bundle.pollen")
+        try? FileManager.default.removeItem(at: url)
+        guard let pollen else { return nil }
+        do {
+            bundleLine = try await pollen.node.exportBundle(path: url.path).summary
+            return url
+        } catch {
+            lastError = "\(error)"
+            return nil
+        }
+    }
+
+    /// Reads a bundle the user picked (checked record by record by the core).
+    func importBundle(_ url: URL) async {
+        guard let pollen else { return }
+        let scoped = url.startAccessingSecurityScopedResource()
+        defer { if scoped { url.stopAccessingSecurityScopedResource() } }
+        do {
+            bundleLine = try await pollen.node.importBundle(path: url.path).summary
+        } catch {
+            lastError = "\(error)"
+        }
+        await refresh()
+    }
+
+    /// Panic wipe: the node is shut down and every file of it erased for
+    /// good; notifications go; the app starts again with a new identity.
+    func erase() async {
+        guard let pollen else { return }
+        self.pollen = nil
+        feed = nil
+        do {
+            try await pollen.node.stop()
+            pollen.node.shutdown()
+            _ = try wipe(dataDir: Self.dataDir.path)
+        } catch {
+            lastError = "\(error)"
+        }
+        UNUserNotificationCenter.current().removeAllDeliveredNotifications()
+        (chats, contacts, chatPath, bundleLine) = ([], [], [], "")
+        await start()
     }
 
     /// Runs a node call off the main thread, showing its error if it fails;

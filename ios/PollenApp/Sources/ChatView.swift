@@ -44,6 +44,9 @@ struct ChatView: View {
             .padding()
         }
         .navigationTitle(chat.title)
+        .toolbar {
+            if chat.kind == .group { NavigationLink("Members") { GroupMembersView(chat: chat) } }
+        }
         .task(id: model.revision) { await load() }
         .onAppear { model.feed?.setChatOnScreen(conversationId: chat.conversationId) }
         .onDisappear { model.feed?.setChatOnScreen(conversationId: nil) }

@@ -1,14 +1,17 @@
 import SwiftUI
 import PollenKit
 
-/// Identity, storage, new groups and channels, relays, encounter routing,
-/// and the last error.
+/// Identity, storage, new groups and channels, relays, transports,
+/// encounter routing, hand-carried bundles, the panic wipe, and the last error.
 struct SettingsView: View {
     @EnvironmentObject private var model: AppModel
     @State private var channel = ""
     @State private var group = ""
     @State private var members: Set<String> = []
     @State private var relay = ""
+    @State private var exported: URL?
+    @State private var importing = false
+    @State private var erasing = false
 
     var body: some View {
         Form {
@@ -42,6 +45,19 @@ struct SettingsView: View {
                 // A bad address is refused with its reason, shown as the last error.
                 Button("Add relay") { Task { await model.run { [relay] node in try node.addRelay(address: relay) }; relay = "" } }
             }
+            Section("Transports") {
+                Toggle("Bluetooth: phones in reach", isOn: Binding(
+                    get: { model.transports.bluetooth },
+                    set: { on in Task { await model.setTransports(TransportsInfo(bluetooth: on, wifi: model.transports.wifi)) } }))
+                Toggle("Wi-Fi: phones on the same network", isOn: Binding(
+                    get: { model.transports.wifi },
+                    set: { on in Task { await model.setTransports(TransportsInfo(bluetooth: model.transports.bluetooth, wifi: on)) } }))
+            }
+            Section("Hand-carried bundle (a USB stick, a shared folder)") {
+                Button("Export a bundle") { Task { exported = await model.exportBundle() } }
+                Button("Import a bundle") { importing = true }
+                Text(model.bundleLine).font(.caption)
+            }
             Section("Routing") {
                 Toggle("Tell nearby phones whom I meet (keys that change daily)", isOn: Binding(
                     get: { model.encounterRouting },
@@ -50,7 +66,15 @@ struct SettingsView: View {
             if let error = model.lastError {
                 Section("Last error") { Text(error).font(.caption) }
             }
+            Button("Erase everything on this phone", role: .destructive) { erasing = true }
         }
         .navigationTitle("Settings")
+        .fileMover(isPresented: Binding(get: { exported != nil }, set: { if !$0 { exported = nil } }), file: exported) { _ in }
+        .fileImporter(isPresented: $importing, allowedContentTypes: [.data]) { picked in
+            if case .success(let url) = picked { Task { await model.importBundle(url) } }
+        }
+        .confirmationDialog(eraseWarning(), isPresented: $erasing, titleVisibility: .visible) {
+            Button("Erase", role: .destructive) { Task { await model.erase() } }
+        }
     }
 }

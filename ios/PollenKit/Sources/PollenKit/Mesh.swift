@@ -14,6 +14,13 @@ public enum Mesh {
         pollen.node.setTransport(transport: bonjour)
         try await pollen.node.start(options: RunOptions(lan: false, listen: "", mdns: false, peers: []))
         try bonjour.start()
+        try await followBluetooth(pollen)
+    }
+
+    /// Gives the node a BLE radio if the user allows Bluetooth (the core
+    /// refuses one otherwise, and stops BLE itself when it is switched off).
+    public static func followBluetooth(_ pollen: Pollen) async throws {
+        guard try await pollen.node.transports().bluetooth else { return }
         try pollen.node.setBleRadio(radio: PollenBle(node: pollen.node))
     }
 }

@@ -115,8 +115,9 @@ public final class PollenBonjour: PlatformTransport, @unchecked Sendable {
             guard let self else { return }
             switch state {
             case .ready:
+                // Refused while the user has Wi-Fi switched off.
+                guard self.links.ready(linkId: id) else { return connection.cancel() }
                 self.connections[id] = connection
-                self.links.ready(linkId: id)
                 self.receive(id, connection)
             case .failed, .cancelled:
                 self.lost(id)

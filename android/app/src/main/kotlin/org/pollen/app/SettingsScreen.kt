@@ -86,7 +86,7 @@ class SettingsScreen(
     /** A panic wipe cannot be undone: it is asked once, with what it does. */
     private fun askToErase() {
         AlertDialog.Builder(context)
-            .setMessage(ERASE_WARNING)
+            .setMessage(uniffi.pollen.eraseWarning())
             .setPositiveButton("Erase") { _, _ -> erase() }
             .setNegativeButton("Cancel", null)
             .show()
@@ -248,8 +248,5 @@ class SettingsScreen(
         /** The panic-wipe button's label. */
         const val ERASE = "Erase everything on this phone"
 
-        /** What the panic wipe asks before it erases. */
-        const val ERASE_WARNING = "Erase your identity, contacts, messages and everything carried for others from this phone, for good? " +
-            "Messages not yet delivered are lost. Pollen starts again as new."
     }
 }

@@ -276,7 +276,7 @@ class JourneyTest {
         ana.window.decorView.button("Settings").performClick()
         ana.window.decorView.button(SettingsScreen.ERASE).performClick()
         val ask = ShadowAlertDialog.getLatestAlertDialog()
-        assertEquals(SettingsScreen.ERASE_WARNING, shadowOf(ask).message.toString())
+        assertEquals(uniffi.pollen.eraseWarning(), shadowOf(ask).message.toString())
         ask.getButton(AlertDialog.BUTTON_POSITIVE).performClick()
         until("the first run is shown again") { ana.findViewById<android.view.View>(FirstRunScreen.NAME_ID)?.isShown == true }
         val dir = File(root, "ana")
