@@ -11,6 +11,7 @@
 //! - `routing`: the encounter-routing switch;
 //! - [`members`]: a group's members, adding and removing them;
 //! - [`transports`]: which transports the user allows;
+//! - `privacy`: the screen-privacy switch;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //!   [`feed::AppFeed`] is a listener that tells the screens what to do;
@@ -41,6 +42,7 @@ pub mod nearby;
 mod node;
 mod open;
 pub mod platform_links;
+mod privacy;
 pub mod records;
 mod routing;
 pub mod transports;

@@ -1,7 +1,8 @@
 //! The transports switch and a group's members, through the phone API: Wi-Fi
 //! switched off takes a running node off the LAN and back on, Bluetooth
 //! switched off stops BLE and refuses a radio, the choice survives a reopen;
-//! an admin adds a contact by the group's id and sees the list change.
+//! an admin adds a contact by the group's id and sees the list change;
+//! screen privacy is kept by the core.
 
 mod ffi_support;
 
@@ -143,4 +144,18 @@ fn an_admin_adds_a_contact_by_the_groups_id_and_the_list_follows() {
     for n in [ana, bo, chen] {
         n.shutdown();
     }
+}
+
+#[test]
+fn screen_privacy_is_on_at_first_and_the_phones_choice_is_kept() {
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("ana").to_string_lossy().into_owned();
+    let ana = PollenNode::create(path.clone(), "Ana".into()).expect("create");
+    assert!(ana.screen_private().unwrap(), "private by default");
+    ana.set_screen_private(false).unwrap();
+    ana.shutdown();
+    drop(ana);
+    let again = PollenNode::open(path).expect("open");
+    assert!(!again.screen_private().unwrap(), "kept across a restart");
+    again.shutdown();
 }

@@ -1,6 +1,7 @@
 //! The attack-suite table of `docs/THREAT_MODEL.md` stays true: every
 //! checklist id has a row, every row names a test or says honestly "open"
-//! or "does not apply", and every test it names exists in the file it names.
+//! or "does not apply", and every test it names exists in the file it names
+//! (Rust, or Kotlin for the Android app's Robolectric tests).
 
 use std::path::{Path, PathBuf};
 
@@ -13,13 +14,27 @@ fn root() -> PathBuf {
         .to_owned()
 }
 
+/// Whether a back-ticked word names a test file.
+fn is_test_file(t: &str) -> bool {
+    t.ends_with(".rs") || t.ends_with(".kt")
+}
+
+/// How a test `name` is declared in `file`: `fn name(` in Rust, `fun name(` in Kotlin.
+fn declaration(name: &str, file: &str) -> String {
+    if file.ends_with(".kt") {
+        format!("fun {name}(")
+    } else {
+        format!("fn {name}(")
+    }
+}
+
 /// (test name, file) pairs of a row: "`a`, `b` (`file.rs`)".
 fn tests_of(row: &str) -> Vec<(String, String)> {
     let ticks: Vec<&str> = row.split('`').skip(1).step_by(2).collect();
     let mut out = Vec::new();
     let mut names = Vec::new();
     for t in ticks {
-        if t.ends_with(".rs") {
+        if is_test_file(t) {
             out.extend(names.drain(..).map(|n: &str| (n.to_owned(), t.to_owned())));
         } else {
             names.push(t);
@@ -48,8 +63,8 @@ fn every_checklist_id_maps_to_existing_tests_or_says_why_not() {
             }
             for (name, file) in tests {
                 let text = std::fs::read_to_string(root().join(&file)).unwrap_or_default();
-                if !text.contains(&format!("fn {name}(")) {
-                    missing.push(format!("{id}: no fn {name} in {file}"));
+                if !text.contains(&declaration(&name, &file)) {
+                    missing.push(format!("{id}: no {} in {file}", declaration(&name, &file)));
                 }
                 named += 1;
             }
@@ -65,5 +80,14 @@ fn the_checker_catches_a_missing_test() {
     let tests = tests_of(row);
     assert_eq!(tests.len(), 2);
     let text = std::fs::read_to_string(root().join(&tests[0].1)).unwrap();
-    assert!(!text.contains("fn no_such_test("));
+    assert!(!text.contains(&declaration(&tests[0].0, &tests[0].1)));
+    // A Kotlin test is looked for as `fun name(`.
+    let kt = "android/pollen/src/test/kotlin/org/pollen/android/MeshRestartTest.kt";
+    let row = format!(
+        "| P7 | x | `thePanicWipeErasesTheNodeAndStopsTheService`, `noSuchTest` (`{kt}`) |"
+    );
+    let tests = tests_of(&row);
+    let text = std::fs::read_to_string(root().join(kt)).unwrap();
+    assert!(text.contains(&declaration(&tests[0].0, kt)));
+    assert!(!text.contains(&declaration(&tests[1].0, kt)));
 }

@@ -14,6 +14,7 @@
 //! - [`mute`]: muted chats.
 //! - [`nearby`]: the Nearby screen's summary.
 //! - [`power`]: the Bluetooth power mode the screen and the app's state call for.
+//! - [`privacy`]: whether the screens are kept out of screenshots.
 //! - [`relays`]: the relays the user gave, kept across restarts.
 //! - [`transports`]: which transports the user allows.
 //!
@@ -28,6 +29,7 @@ pub mod mute;
 pub mod nearby;
 pub mod notify;
 pub mod power;
+pub mod privacy;
 pub mod relays;
 pub mod timeline;
 pub mod transports;

@@ -1,4 +1,4 @@
-//! A group's members screen and the transports switch, over real nodes.
+//! A group's members screen, the transports switch and screen privacy, over real nodes.
 
 mod common;
 
@@ -158,4 +158,21 @@ fn transports_are_all_on_at_first_and_a_choice_survives_a_reopen() {
     .unwrap();
     assert!(!transports(&n).unwrap().wifi);
     assert!(transports(&n).unwrap().bluetooth);
+}
+
+#[test]
+fn screens_are_private_until_switched_off_and_the_choice_survives_a_reopen() {
+    use pollen_app::privacy::{screen_private, set_screen_private};
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("ana");
+    {
+        let n = Node::init(&dir, "Ana", Box::new(pollen_node::node::SystemClock)).unwrap();
+        assert!(screen_private(&n).unwrap(), "private by default");
+        set_screen_private(&n, false).unwrap();
+        assert!(!screen_private(&n).unwrap());
+    }
+    let n = Node::open(&dir, Box::new(pollen_node::node::SystemClock)).unwrap();
+    assert!(!screen_private(&n).unwrap(), "kept");
+    set_screen_private(&n, true).unwrap();
+    assert!(screen_private(&n).unwrap());
 }

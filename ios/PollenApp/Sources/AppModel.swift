@@ -19,6 +19,8 @@ final class AppModel: ObservableObject {
     @Published private(set) var encounterRouting = true
     /// Bluetooth and Wi-Fi as the user allows them (the core keeps and applies them).
     @Published private(set) var transports = TransportsInfo(bluetooth: true, wifi: true)
+    /// Whether the window is covered when the app leaves the front (the core keeps the switch).
+    @Published private(set) var screenPrivate = true
     /// What the last bundle export or import did, worded by the core.
     @Published private(set) var bundleLine = ""
     /// The tab on screen, and the chats open on the Chats tab (a tapped
@@ -60,10 +62,10 @@ final class AppModel: ObservableObject {
     func refresh() async {
         let lists = await run(refresh: false) { node in
             try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby(), node.relays(),
-                 node.encounterRouting())
+                 node.encounterRouting(), node.screenPrivate())
         }
         guard let lists else { return }
-        (chats, contacts, status, nearby, relays, encounterRouting) = lists
+        (chats, contacts, status, nearby, relays, encounterRouting, screenPrivate) = lists
         transports = (try? await pollen?.node.transports()) ?? transports
         revision += 1
     }

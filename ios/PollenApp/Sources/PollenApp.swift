@@ -25,6 +25,8 @@ struct PollenApp: App {
                     .tag(AppModel.Tab.settings)
             }
             .environmentObject(delegate.model)
+            // The app switcher's snapshot is taken once the scene is no longer active.
+            .overlay { if phase != .active && delegate.model.screenPrivate { Color(uiColor: .systemBackground).ignoresSafeArea() } }
         }
         .onChange(of: phase) { phase in
             if phase != .inactive { delegate.scene(active: phase == .active) }

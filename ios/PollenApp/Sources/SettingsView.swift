@@ -58,6 +58,12 @@ struct SettingsView: View {
                 Button("Import a bundle") { importing = true }
                 Text(model.bundleLine).font(.caption)
             }
+            Section("Privacy") {
+                // iOS lets no app block screenshots; the app switcher's snapshot is covered.
+                Toggle("Cover Pollen in the app switcher", isOn: Binding(
+                    get: { model.screenPrivate },
+                    set: { on in Task { await model.run { try $0.setScreenPrivate(on: on) } } }))
+            }
             Section("Routing") {
                 Toggle("Tell nearby phones whom I meet (keys that change daily)", isOn: Binding(
                     get: { model.encounterRouting },

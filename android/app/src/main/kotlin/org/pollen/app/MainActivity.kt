@@ -6,6 +6,7 @@ import android.graphics.Bitmap
 import android.os.Bundle
 import android.provider.MediaStore
 import android.view.View
+import android.view.WindowManager
 import android.widget.FrameLayout
 import android.widget.LinearLayout
 import android.widget.TextView
@@ -45,10 +46,13 @@ class MainActivity : Activity() {
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
+        // Private until the core says the user switched it off: nothing shows
+        // before the node is there to ask.
+        window.addFlags(WindowManager.LayoutParams.FLAG_SECURE)
         mesh = (application as? MeshProvider)?.meshFor(this) ?: ServiceMesh(this)
         val node = { pollen }
         contacts = ContactsScreen(this, scope, node, ::photograph, ::report, { show(NewGroupScreen(this, scope, node, ::report, ::openChat)) }, ::openChat)
-        settings = SettingsScreen(this, scope, node, ::report, { this.node?.transportsChanged?.invoke() }, ::pickBundle, ::erase)
+        settings = SettingsScreen(this, scope, node, ::report, { this.node?.transportsChanged?.invoke() }, ::pickBundle, ::erase, ::keepPrivate)
         tabs = listOf(
             ConversationsScreen(this, ::openChat),
             contacts,
@@ -133,7 +137,17 @@ class MainActivity : Activity() {
         if (resumed) connected.notifier.openChat = (current as? ChatScreen)?.conversationId
         connected.inFront(resumed)
         events = scope.launch { connected.pollen.events.collect(::onEvent) }
+        scope.launch { runCatching { keepPrivate(connected.pollen.screenPrivate()) } }
         refresh()
+    }
+
+    /** Screenshots, screen recording and the app switcher's thumbnail: kept out ([on]) or let in. */
+    private fun keepPrivate(on: Boolean) {
+        if (on) {
+            window.addFlags(WindowManager.LayoutParams.FLAG_SECURE)
+        } else {
+            window.clearFlags(WindowManager.LayoutParams.FLAG_SECURE)
+        }
     }
 
     /** Every event may change what the screen shows; the core keeps the state (neighbours too). */

@@ -19,8 +19,8 @@ import uniffi.pollen.TransportsInfo
 
 /**
  * Identity, storage, public channels, relays (the internet uplink), the
- * transports allowed, encounter routing, sneakernet bundles, and stopping
- * the mesh.
+ * transports allowed, encounter routing, screen privacy, sneakernet
+ * bundles, stopping the mesh and the panic wipe.
  */
 class SettingsScreen(
     private val context: Context,
@@ -33,6 +33,8 @@ class SettingsScreen(
     private val pickBundle: (export: Boolean) -> Unit,
     /** Erases everything on this phone (asked first, here). */
     private val erase: () -> Unit = {},
+    /** Applies screen privacy to the window (true: kept out of screenshots and the app switcher). */
+    private val keepPrivate: (Boolean) -> Unit = {},
 ) : Screen {
     override val title = "Settings"
     private val identity = context.label().apply { setTextIsSelectable(true) }
@@ -64,6 +66,12 @@ class SettingsScreen(
         setOnClickListener { isChecked.let { on -> setTransport { it.copy(wifi = on) } } }
     }
 
+    private val privacy = CheckBox(context).apply {
+        id = PRIVATE_ID
+        text = "Keep Pollen out of screenshots and the app switcher"
+        setOnClickListener { setPrivate(isChecked) }
+    }
+
     private val bundle = context.label(size = 12f).apply { id = BUNDLE_ID }
 
     override val view = context.column(
@@ -74,6 +82,7 @@ class SettingsScreen(
         bluetooth,
         wifi,
         encounters,
+        privacy,
         context.row(
             context.button(EXPORT) { pickBundle(true) },
             context.button(IMPORT) { pickBundle(false) },
@@ -190,6 +199,23 @@ class SettingsScreen(
         }
     }
 
+    /** The core keeps the switch; the window and the box then follow what it holds. */
+    private fun setPrivate(on: Boolean) {
+        val node = pollen() ?: return
+        scope.launch {
+            switching.withLock {
+                try {
+                    node.setScreenPrivate(on)
+                } catch (e: Exception) {
+                    report(e)
+                }
+                val held = node.screenPrivate()
+                keepPrivate(held)
+                privacy.isChecked = held
+            }
+        }
+    }
+
     /** The core keeps the switch; on failure the box shows what the core holds again. */
     private fun setEncounters(on: Boolean) {
         val node = pollen() ?: return
@@ -216,6 +242,7 @@ class SettingsScreen(
         val saved = pollen.relays()
         relays.text = if (saved.isEmpty()) "No relay: messages leave only through people nearby" else "Relays:\n" + saved.joinToString("\n")
         encounters.isChecked = pollen.encounterRouting()
+        privacy.isChecked = pollen.screenPrivate()
         showTransports(pollen)
     }
 
@@ -235,6 +262,9 @@ class SettingsScreen(
 
         /** The Wi-Fi switch. */
         const val WIFI_ID = 0x7f0a0705
+
+        /** The screen-privacy switch. */
+        const val PRIVATE_ID = 0x7f0a0707
 
         /** What the last bundle export or import did. */
         const val BUNDLE_ID = 0x7f0a0706

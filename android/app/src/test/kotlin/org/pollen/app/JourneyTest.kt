@@ -8,7 +8,9 @@ import android.graphics.drawable.BitmapDrawable
 import android.os.Looper
 import android.provider.MediaStore
 import android.provider.Settings
+import android.view.WindowManager
 import android.widget.Button
+import android.widget.CheckBox
 import android.widget.EditText
 import android.widget.ImageView
 import android.widget.ListView
@@ -294,6 +296,35 @@ class JourneyTest {
         val contacts = ana.findViewById<ListView>(ContactsScreen.CONTACT_LIST_ID)
         until("the contacts screen shows the new node's (none)") { contacts.lines().isEmpty() }
         assertEquals("no contact survived in the core", emptyList<String>(), runBlocking { node()!!.contacts() }.map { it.alias })
+    }
+
+    @Test
+    fun theScreensStayOutOfScreenshotsUntilSwitchedOffInSettingsAndTheChoiceIsKept() {
+        runBlocking { Pollen.create(File(root, "ana").apply { mkdirs() }.path, "Ana").close() }
+        val app1 = launch("ana")
+        val ana = app1.get()
+        val secure = { ana.window.attributes.flags and WindowManager.LayoutParams.FLAG_SECURE != 0 }
+        assertTrue("private from the first frame", secure())
+        ana.window.decorView.button("Settings").performClick()
+        val box = ana.findViewById<CheckBox>(SettingsScreen.PRIVATE_ID)
+        until("the box shows the core's choice (on)") { box.isChecked }
+
+        box.performClick()
+        until("the window lets screenshots in, and the core keeps it") {
+            !secure() && (app.connections["ana"] as LoopbackConnection).pollen?.let { runBlocking { it.screenPrivate() } } == false
+        }
+        box.performClick()
+        until("private again") { secure() && box.isChecked }
+        box.performClick()
+        until("off again") { !secure() && !box.isChecked }
+
+        // The app opened again: private until the node answers, then as the user chose.
+        app1.pause().stop().destroy()
+        activities.remove(app1)
+        (app.connections.remove("ana") as LoopbackConnection).close()
+        val again = launch("ana").get()
+        val secureAgain = { again.window.attributes.flags and WindowManager.LayoutParams.FLAG_SECURE != 0 }
+        until("the kept choice is applied") { !secureAgain() }
     }
 
     private fun fromAna(title: String?) = title == "Ana"

@@ -196,6 +196,12 @@ class Pollen private constructor(
     /** Whether encounter routing is on. */
     suspend fun encounterRouting(): Boolean = call { encounterRouting() }
 
+    /** Keeps the screens out of screenshots and the app switcher (the default) or not; kept by the core. */
+    suspend fun setScreenPrivate(on: Boolean) = call { setScreenPrivate(on) }
+
+    /** Whether the screens are kept private. */
+    suspend fun screenPrivate(): Boolean = call { screenPrivate() }
+
     /** The transports the user allows (both until one is switched off). */
     suspend fun transports(): TransportsInfo = node.transports()
 
