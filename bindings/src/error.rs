@@ -117,6 +117,12 @@ pub enum PollenError {
         /// The most members a group can have.
         max: u32,
     },
+    /// The contact is blocked: unblock them to write to them.
+    #[error("{name:?} is blocked: unblock them to write to them")]
+    Blocked {
+        /// The contact.
+        name: String,
+    },
     /// The user switched this transport off in Settings.
     #[error("{transport} is switched off in Settings")]
     TransportOff {
@@ -231,6 +237,7 @@ impl From<NodeError> for PollenError {
             NodeError::NotAuthor(id) => Self::NotAuthor { id },
             NodeError::NotAdmin(group) => Self::NotAdmin { group },
             NodeError::NotMember(name, group) => Self::NotMember { name, group },
+            NodeError::Blocked(name) => Self::Blocked { name },
             NodeError::AlreadyMember(name, group) => Self::AlreadyMember { name, group },
             NodeError::GroupFull(group, max) => Self::GroupFull {
                 group,

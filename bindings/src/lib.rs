@@ -12,6 +12,7 @@
 //! - [`members`]: a group's members, adding and removing them;
 //! - [`transports`]: which transports the user allows;
 //! - `privacy`: the screen-privacy switch;
+//! - [`blocks`]: blocking people;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //!   [`feed::AppFeed`] is a listener that tells the screens what to do;
@@ -30,6 +31,7 @@ mod adapters;
 pub mod app;
 pub mod ble_bridge;
 pub mod ble_links;
+pub mod blocks;
 mod callbacks;
 mod compose;
 mod discovery;

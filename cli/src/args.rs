@@ -116,6 +116,19 @@ pub(crate) enum Command {
         #[arg(value_parser = ["on", "off"])]
         state: Option<String>,
     },
+    /// Block a contact (alias) or anyone (signing key in hex): their messages
+    /// are dropped here without a delivery proof, and you cannot write to them.
+    Block {
+        /// Contact alias or signing key (hex).
+        who: String,
+    },
+    /// Unblock a contact or key: their new messages come in again.
+    Unblock {
+        /// Contact alias or signing key (hex).
+        who: String,
+    },
+    /// Everyone blocked.
+    Blocked,
     /// Identity, storage and delivery figures.
     Status {
         /// Print JSON.

@@ -193,6 +193,26 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             };
             println!("encounter routing: {now}");
         }
+        Command::Block { who } => {
+            let key = open(&dir()?)?.block(&who)?;
+            println!("blocked {who:?} ({key}): their messages are dropped here");
+        }
+        Command::Unblock { who } => {
+            if open(&dir()?)?.unblock(&who)? {
+                println!("unblocked {who:?}");
+            } else {
+                println!("{who:?} was not blocked");
+            }
+        }
+        Command::Blocked => {
+            for b in open(&dir()?)?.blocked()? {
+                println!(
+                    "{}  {}",
+                    b.key,
+                    b.alias.as_deref().unwrap_or("(not a contact)")
+                );
+            }
+        }
         Command::Status { json } => {
             let dir = dir()?;
             output::status(&open(&dir)?.status()?, run::live_status(&dir), json)?

@@ -36,10 +36,20 @@ TEST_DIR=android/pollen/src/test/kotlin/org/pollen/android
 "$KOTLINC" -jvm-target 17 -nowarn -cp "$ANDROID_ALL:$ROBOLECTRIC_CP:$BINDINGS_CP" -d "$OUT/ble-test.jar" \
     "$KT_DIR/BleContract.kt" "$KT_DIR/PollenBle.kt" "$TEST_DIR/ble/PollenBleTest.kt" "$TEST_DIR/JUnitSummary.kt"
 # PollenGatt reads the UUIDs from the core (gattContract()): the library loads.
-java -Djna.library.path=target/bindings/lib \
-    -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
-    -cp "$OUT/ble-test.jar:$BINDINGS_CP:$ROBOLECTRIC_CP:$ANDROID_ALL_35:$KOTLIN_STDLIB" \
-    org.pollen.android.JUnitSummaryKt org.pollen.android.ble.PollenBleTest 2>&1 |
-    grep -v '^\[Robolectric\] WARN'
+# SDK 35 on Java 17, then SDK 36 on Java 21+ as scripts/test-mobile.sh does.
+ble_robolectric() { # JAVA SDK PLAIN_ANDROID_ALL
+    "$1" -Djna.library.path=target/bindings/lib \
+        -Drobolectric.offline=true -Drobolectric.dependency.dir="$ROBOLECTRIC_SDK_DIR" \
+        -Drobolectric.enabledSdks="$2" \
+        -cp "$OUT/ble-test.jar:$BINDINGS_CP:$ROBOLECTRIC_CP:$3:$KOTLIN_STDLIB" \
+        org.pollen.android.JUnitSummaryKt org.pollen.android.ble.PollenBleTest 2>&1 |
+        grep -v '^\[Robolectric\] WARN\|^WARNING: '
+}
+ble_robolectric java 35 "$ANDROID_ALL_35"
+if [ -n "$JAVA_NEWEST" ]; then
+    ble_robolectric "$JAVA_NEWEST" 36 "$ANDROID_ALL_36"
+else
+    echo "SKIP PollenBleTest on SDK 36: no Java 21 or newer here"
+fi
 
 scripts/swift-syntax.sh "$SWIFT_DIR"

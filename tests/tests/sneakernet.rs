@@ -317,3 +317,21 @@ fn p7_pollen_wipe_refuses_without_yes_then_erases_everything() {
     assert_ne!(a.card(), card);
     assert!(a.texts().is_empty());
 }
+
+#[test]
+fn a_blocked_contacts_message_is_dropped_and_writing_to_them_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let stick = root.path().join("stick.pollen");
+    let [a, b, _c] = friends(root.path());
+    assert!(a.ok(&["block", "Bo"]).contains("blocked \"Bo\""));
+    assert!(a.ok(&["blocked"]).contains("Bo"));
+    b.ok(&["send", "--to", "Ana", "let me in"]);
+    b.hand_to(&a, &stick);
+    assert!(a.texts().is_empty(), "{:?}", a.texts());
+    let err = a.fails(&["send", "--to", "Bo", "hello?"]);
+    assert!(err.contains("blocked"), "{err}");
+    assert!(a.ok(&["unblock", "Bo"]).contains("unblocked"));
+    b.ok(&["send", "--to", "Ana", "sorry"]);
+    b.hand_to(&a, &stick);
+    assert_eq!(a.texts(), ["sorry"]);
+}

@@ -163,9 +163,12 @@ pub fn timeline(
         return Err(AppError::UnknownConversation(conversation.to_hex()));
     }
     let me = node.public().signing;
-    let rows = node
+    let mut rows = node
         .store()
         .messages(Some(conversation), &me, query.limit, query.before)?;
+    // What a person wrote before they were blocked is hidden too.
+    let blocked: Vec<_> = node.blocked()?.into_iter().map(|b| b.key).collect();
+    rows.retain(|r| !blocked.contains(&r.author));
     Ok(fold(rows, &me, query))
 }
 

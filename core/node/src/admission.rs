@@ -81,6 +81,9 @@ pub const ID_MISMATCH: &str = "id_mismatch";
 pub const NO_HOPS_LEFT: &str = "no_hops_left";
 /// Reason: what was inside the envelope is malformed or not allowed.
 pub const INVALID_CONTENT: &str = "invalid_content";
+/// Reason: opened here, but its author is blocked on this node (local only:
+/// the peer's acknowledgement does not tell it from any other).
+pub const BLOCKED: &str = "blocked";
 /// Reason: the sender's origin used up its share of the store.
 pub const QUOTA_EXCEEDED: &str = "quota_exceeded";
 /// Reason: the store is full and nothing could be evicted.
@@ -101,6 +104,9 @@ pub enum Rejection {
     /// Opened, but what was inside is malformed or not allowed.
     #[error("invalid content: {0}")]
     Content(String),
+    /// Opened, but its author is blocked here: dropped, no proof.
+    #[error("its author is blocked here")]
+    Blocked,
     /// Quota or global cap reached.
     #[error(transparent)]
     Store(StoreError),
@@ -128,6 +134,7 @@ impl Rejection {
             Rejection::IdMismatch => ID_MISMATCH,
             Rejection::NoHopsLeft => NO_HOPS_LEFT,
             Rejection::Content(_) => INVALID_CONTENT,
+            Rejection::Blocked => BLOCKED,
             Rejection::Store(StoreError::QuotaExceeded { .. }) => QUOTA_EXCEEDED,
             Rejection::Store(_) => STORE_FULL,
         }

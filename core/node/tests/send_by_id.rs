@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{T0, TestClock, node};
+use common::{T0, TestClock, carry_all, node};
 use pollen_node::node::{ConversationId, NodeError};
 use pollen_node::store::ConversationKind;
 
@@ -43,18 +43,6 @@ fn an_id_picks_one_conversation_where_a_name_is_ambiguous() {
         a.send_in(&unknown, "nowhere"),
         Err(NodeError::UnknownConversation(_))
     ));
-}
-
-/// Every envelope `from` holds, handed to `to`.
-fn carry_all(from: &pollen_node::node::Node, to: &pollen_node::node::Node) {
-    let all: Vec<_> = from
-        .store()
-        .envelopes(from.now())
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.bytes, Some(r.id)))
-        .collect();
-    to.ingest_envelopes(&all, "test").unwrap();
 }
 
 #[test]

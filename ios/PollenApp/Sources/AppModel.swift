@@ -19,6 +19,8 @@ final class AppModel: ObservableObject {
     @Published private(set) var encounterRouting = true
     /// Bluetooth and Wi-Fi as the user allows them (the core keeps and applies them).
     @Published private(set) var transports = TransportsInfo(bluetooth: true, wifi: true)
+    /// Who is blocked (the core drops their messages and refuses writing to them).
+    @Published private(set) var blocked: [BlockedInfo] = []
     /// Whether the window is covered when the app leaves the front (the core keeps the switch).
     @Published private(set) var screenPrivate = true
     /// What the last bundle export or import did, worded by the core.
@@ -62,10 +64,10 @@ final class AppModel: ObservableObject {
     func refresh() async {
         let lists = await run(refresh: false) { node in
             try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby(), node.relays(),
-                 node.encounterRouting(), node.screenPrivate())
+                 node.encounterRouting(), node.screenPrivate(), node.blocked())
         }
         guard let lists else { return }
-        (chats, contacts, status, nearby, relays, encounterRouting, screenPrivate) = lists
+        (chats, contacts, status, nearby, relays, encounterRouting, screenPrivate, blocked) = lists
         transports = (try? await pollen?.node.transports()) ?? transports
         revision += 1
     }

@@ -46,6 +46,17 @@ struct ChatView: View {
         .navigationTitle(chat.title)
         .toolbar {
             if chat.kind == .group { NavigationLink("Members") { GroupMembersView(chat: chat) } }
+            if chat.kind == .direct {
+                // Blocked: their messages are dropped with no receipt; the core refuses writing to them.
+                let isBlocked = model.blocked.contains { $0.alias == chat.title }
+                Button(isBlocked ? "Unblock" : "Block") {
+                    Task {
+                        await model.run { [who = chat.title] node in
+                            if isBlocked { _ = try node.unblock(who: who) } else { _ = try node.block(who: who) }
+                        }
+                    }
+                }
+            }
         }
         .task(id: model.revision) { await load() }
         .onAppear { model.feed?.setChatOnScreen(conversationId: chat.conversationId) }

@@ -4,6 +4,7 @@
 //! deterministic.
 
 mod attach;
+mod blocks;
 mod contacts;
 pub mod events;
 mod groups;
@@ -14,6 +15,7 @@ mod sync_store;
 mod wipe;
 
 pub use attach::{ATTACHMENT_TTL_SECS, blob_hex};
+pub use blocks::Blocked;
 pub use events::{ConversationId, MessageChange, NodeEvent};
 pub use ingest::{IngestOutcome, Rejection};
 pub use sneakernet::{ExportReport, ImportReport};
@@ -146,6 +148,9 @@ pub enum NodeError {
     /// The person is a member of the group already.
     #[error("{0:?} is already a member of group {1:?}")]
     AlreadyMember(String, String),
+    /// The contact is blocked here: unblock them to write to them.
+    #[error("{0:?} is blocked: unblock them to write to them")]
+    Blocked(String),
     /// A group has as many members as a group key can list.
     #[error("group {0:?} is full: a group has at most {1} members")]
     GroupFull(String, usize),

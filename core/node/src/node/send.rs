@@ -164,6 +164,11 @@ impl Node {
         reply_to: Option<MessageId>,
     ) -> Result<Sent, NodeError> {
         check_text(text)?;
+        if let Some(peer) = conv.peer
+            && self.is_blocked(&peer)?
+        {
+            return Err(NodeError::Blocked(conv.name.clone()));
+        }
         let op = Op::Post {
             id: MessageId::for_author(&self.public.signing),
             text: text.to_owned(),

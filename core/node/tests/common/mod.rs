@@ -36,3 +36,15 @@ impl TestClock {
 pub fn node(root: &std::path::Path, name: &str, clock: &TestClock) -> Node {
     Node::init(&root.join(name), name, Box::new(clock.clone())).unwrap()
 }
+
+/// Every envelope `from` holds, handed to `to`.
+pub fn carry_all(from: &pollen_node::node::Node, to: &pollen_node::node::Node) {
+    let all: Vec<_> = from
+        .store()
+        .envelopes(from.now())
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.bytes, Some(r.id)))
+        .collect();
+    to.ingest_envelopes(&all, "test").unwrap();
+}

@@ -27,6 +27,9 @@ impl Batch<'_> {
                 "sealed by this node to itself".into(),
             )));
         }
+        if node.is_blocked(&opened.author.signing)? {
+            return Ok(Err(Rejection::Blocked));
+        }
         let result = match Payload::decode(&opened.payload) {
             Err(e) => Err(NodeError::Payload(e)),
             Ok(Payload::Change { key, change }) => self
@@ -79,7 +82,10 @@ impl Batch<'_> {
                 "author was not a member of the group in that epoch".into(),
             )));
         }
+        // A blocked author's post is not shown here, but other members still need it.
+        let blocked = self.node.is_blocked(&opened.author.signing)?;
         let applied = match Payload::decode(&opened.payload) {
+            Ok(Payload::Change { .. }) if blocked => Ok(()),
             Ok(Payload::Change { key, change }) => self
                 .apply_change(conv, &opened.author, &opened.author_name, &key, &change)
                 .and_then(|()| self.note_hops(conv, &key, env.header().hops)),

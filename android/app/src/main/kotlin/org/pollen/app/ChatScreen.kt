@@ -42,9 +42,14 @@ class ChatScreen(
         id = MEMBERS_ID
         visibility = android.view.View.GONE
     }
+    private var blocked = false
+    private val block = context.button("Block") { toggleBlock() }.apply {
+        id = BLOCK_ID
+        visibility = android.view.View.GONE
+    }
 
     override val view = context.column(
-        context.row(context.label(chatTitle, 20f), members, mute),
+        context.row(context.label(chatTitle, 20f), members, block, mute),
         ListView(context).apply {
             id = TIMELINE_ID
             adapter = this@ChatScreen.adapter
@@ -115,10 +120,26 @@ class ChatScreen(
         }
     }
 
+    /** A direct chat's contact blocked (their messages dropped, no receipts) or let in again; the core keeps the list. */
+    private fun toggleBlock() {
+        val node = pollen() ?: return
+        scope.launch {
+            try {
+                if (blocked) node.unblock(chatTitle) else node.block(chatTitle)
+                refresh(node)
+            } catch (e: Exception) {
+                report(e)
+            }
+        }
+    }
+
     override suspend fun refresh(pollen: Pollen) {
         val chat = pollen.chatList().firstOrNull { it.conversationId == conversationId }
         muted = chat?.muted ?: false
         members.visibility = if (chat?.kind == ConversationKind.GROUP) android.view.View.VISIBLE else android.view.View.GONE
+        blocked = chat?.kind == ConversationKind.DIRECT && pollen.blocked().any { it.alias == chatTitle }
+        block.text = if (blocked) "Unblock" else "Block"
+        block.visibility = if (chat?.kind == ConversationKind.DIRECT) android.view.View.VISIBLE else android.view.View.GONE
         mute.text = if (muted) "Unmute" else "Mute"
         val offset = TimeZone.getDefault().getOffset(System.currentTimeMillis()) / 1000
         val items = pollen.timeline(conversationId, limit = 100, utcOffsetSecs = offset)
@@ -160,6 +181,9 @@ class ChatScreen(
 
         /** The group's members button. */
         const val MEMBERS_ID = 0x7f0a020a
+
+        /** A direct chat's block / unblock button. */
+        const val BLOCK_ID = 0x7f0a020b
 
         /** The emoji the react button adds (or, when already ours, removes). */
         const val REACTION = "👍"

@@ -352,6 +352,52 @@ class AppUiTest {
     }
 
     @Test
+    fun blockingFromTheChatScreenDropsTheirMessagesWithoutANotificationOrAReceipt() {
+        runBlocking {
+            ana.addContact(chen.card())
+            chen.addContact(ana.card())
+        }
+        val notifier = MessageNotifier(context) { Intent(context, MainActivity::class.java) }
+        scope.launch(Dispatchers.Default) { ana.events.collect { notifier.onEvent(ana, it) } }
+        val shadow = shadowOf(context.getSystemService(NotificationManager::class.java))
+        fun carry(text: String) = runBlocking {
+            chen.sendDirect("Ana", text)
+            val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
+            chen.exportBundle(bundle)
+            ana.importBundle(bundle)
+        }
+        val id = runBlocking { ana.openChatWithContact("Chen") }.conversationId
+        val chat = ChatScreen(context, id, "Chen", scope, { ana }, { errors += it })
+        runBlocking { chat.refresh(ana) }
+        val block = chat.view.findViewById<Button>(ChatScreen.BLOCK_ID)
+        assertEquals("Block", block.text.toString())
+
+        block.performClick()
+        until("Chen is blocked") { block.text.toString() == "Unblock" }
+        assertEquals(listOf("Chen"), runBlocking { ana.blocked() }.map { it.alias })
+        val dropped = carry("let me in")
+        assertEquals("no receipt goes back to a blocked author", 0UL, dropped.opened)
+        Thread.sleep(300)
+        shadowOf(Looper.getMainLooper()).idle()
+        assertEquals("no notification", 0, shadow.allNotifications.size)
+        assertTrue("not in the timeline", chat.view.findViewById<ListView>(ChatScreen.TIMELINE_ID).lines().none { it.contains("let me in") })
+        chat.view.findViewById<EditText>(ChatScreen.DRAFT_ID).setText("hello?")
+        chat.view.findViewById<Button>(ChatScreen.SEND_ID).performClick()
+        val deadline = System.currentTimeMillis() + 20_000
+        while (errors.isEmpty() && System.currentTimeMillis() < deadline) {
+            shadowOf(Looper.getMainLooper()).idle()
+            Thread.sleep(10)
+        }
+        assertTrue("writing to a blocked contact is refused: $errors", errors.single() is uniffi.pollen.PollenException.Blocked)
+        errors.clear()
+
+        block.performClick()
+        until("Chen is unblocked") { block.text.toString() == "Block" }
+        carry("sorry")
+        until("an unblocked contact's message comes in and notifies") { shadow.allNotifications.size == 1 }
+    }
+
+    @Test
     fun replyReactEditAndDeleteFromTheChatScreenAndTheOtherSideSeesThem() {
         runBlocking {
             ana.addContact(chen.card())

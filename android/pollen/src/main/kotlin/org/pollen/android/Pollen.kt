@@ -12,6 +12,7 @@ import uniffi.pollen.ChatInfo
 import uniffi.pollen.NotificationInfo
 import uniffi.pollen.TimelineEntry
 import uniffi.pollen.BleRadio
+import uniffi.pollen.BlockedInfo
 import uniffi.pollen.ContactInfo
 import uniffi.pollen.ConversationInfo
 import uniffi.pollen.ExportInfo
@@ -195,6 +196,15 @@ class Pollen private constructor(
 
     /** Whether encounter routing is on. */
     suspend fun encounterRouting(): Boolean = call { encounterRouting() }
+
+    /** Blocks a contact (alias) or anyone (signing key hex): their messages are dropped here without a delivery proof. */
+    suspend fun block(who: String): String = call { block(who) }
+
+    /** Unblocks a contact or key; false if they were not blocked. */
+    suspend fun unblock(who: String): Boolean = call { unblock(who) }
+
+    /** Everyone blocked. */
+    suspend fun blocked(): List<BlockedInfo> = call { blocked() }
 
     /** Keeps the screens out of screenshots and the app switcher (the default) or not; kept by the core. */
     suspend fun setScreenPrivate(on: Boolean) = call { setScreenPrivate(on) }

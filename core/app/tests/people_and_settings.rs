@@ -1,4 +1,4 @@
-//! A group's members screen, the transports switch and screen privacy, over real nodes.
+//! A group's members screen, the transports switch, screen privacy and blocking, over real nodes.
 
 mod common;
 
@@ -175,4 +175,39 @@ fn screens_are_private_until_switched_off_and_the_choice_survives_a_reopen() {
     assert!(!screen_private(&n).unwrap(), "kept");
     set_screen_private(&n, true).unwrap();
     assert!(screen_private(&n).unwrap());
+}
+
+#[test]
+fn a_blocked_persons_earlier_messages_leave_the_timeline_and_come_back_when_unblocked() {
+    use pollen_app::timeline::{TimelineItem, TimelineQuery, timeline};
+    let (clock, p) = people(&["Ana", "Bo", "Chen"]);
+    let (ana, bo) = (&p[0], &p[1]);
+    let crew = start_group(ana, "crew", &["Bo".into(), "Chen".into()])
+        .unwrap()
+        .id;
+    carry_all(ana, bo);
+    bo.send_in(&crew, "from Bo").unwrap();
+    ana.send_in(&crew, "from Ana").unwrap();
+    carry_all(bo, ana);
+    let shown = |n: &Node| -> Vec<String> {
+        let q = TimelineQuery {
+            limit: 50,
+            before: None,
+            now_secs: clock.now(),
+            utc_offset_secs: 0,
+        };
+        timeline(n, &crew, &q)
+            .unwrap()
+            .into_iter()
+            .filter_map(|i| match i {
+                TimelineItem::Message(m) => Some(m.text),
+                TimelineItem::Day { .. } => None,
+            })
+            .collect()
+    };
+    assert_eq!(shown(ana).len(), 2);
+    ana.block("Bo").unwrap();
+    assert_eq!(shown(ana), ["from Ana"]);
+    ana.unblock("Bo").unwrap();
+    assert_eq!(shown(ana).len(), 2);
 }
