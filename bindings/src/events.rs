@@ -259,6 +259,9 @@ mod tests {
         let m = node(tmp.path(), "mallory");
         a.add_contact(&c.card(), Some("carol")).expect("pin carol");
         c.add_contact(&a.card(), Some("alice")).expect("pin alice");
+        // Carol's proof leaves at once, not with its batch.
+        c.set_receipts(pollen_node::receipts::Receipts::Immediate)
+            .expect("receipts");
         a.watch_events(true);
         c.watch_events(true);
         let at_a = || translate(&a, a.take_events());

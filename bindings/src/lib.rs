@@ -53,5 +53,6 @@ pub mod uplink;
 pub use callbacks::{BleRadio, CallbackError, PlatformTransport, PollenListener};
 pub use error::PollenError;
 pub use node::PollenNode;
+pub use privacy::DeliveryReceipts;
 
 uniffi::setup_scaffolding!("pollen");

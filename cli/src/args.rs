@@ -116,6 +116,25 @@ pub(crate) enum Command {
         #[arg(value_parser = ["on", "off"])]
         state: Option<String>,
     },
+    /// Delivery receipts for messages you receive: `batched` (the default:
+    /// held back 0-10 minutes and sent with others at a 10-minute boundary,
+    /// so whoever handed a message over does not learn at once that it was
+    /// for you), `immediate` (the sender sees "delivered" at once) or `off`
+    /// (never: carriers keep the message until it expires). Prints the
+    /// setting; a value changes it.
+    Receipts {
+        /// `batched`, `immediate` or `off`.
+        #[arg(value_parser = ["batched", "immediate", "off"])]
+        mode: Option<String>,
+    },
+    /// Read receipts: whether opening a chat tells the others how far you
+    /// have read (on by default; sealed inside the conversation). Prints the
+    /// setting; `on` or `off` changes it.
+    ReadReceipts {
+        /// `on` or `off`.
+        #[arg(value_parser = ["on", "off"])]
+        state: Option<String>,
+    },
     /// Block a contact (alias) or anyone (signing key in hex): their messages
     /// are dropped here without a delivery proof, and you cannot write to them.
     Block {

@@ -25,6 +25,7 @@ mod sim_progress;
 use args::{BleCmd, BundleCmd, ChannelCmd, Cli, Command, ContactCmd, GroupCmd, SendArgs};
 use clap::Parser;
 use pollen_node::node::{Node, SystemClock};
+use pollen_node::receipts::Receipts;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -192,6 +193,21 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
                 "off"
             };
             println!("encounter routing: {now}");
+        }
+        Command::Receipts { mode } => {
+            let node = open(&dir()?)?;
+            if let Some(mode) = mode.as_deref().and_then(Receipts::parse) {
+                node.set_receipts(mode)?;
+            }
+            println!("delivery receipts: {}", node.receipts()?.as_str());
+        }
+        Command::ReadReceipts { state } => {
+            let node = open(&dir()?)?;
+            if let Some(state) = state {
+                node.set_read_receipts(state == "on")?;
+            }
+            let now = if node.read_receipts()? { "on" } else { "off" };
+            println!("read receipts: {now}");
         }
         Command::Block { who } => {
             let key = open(&dir()?)?.block(&who)?;

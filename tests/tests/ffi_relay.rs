@@ -26,6 +26,8 @@ fn a_phone_uplinks_through_a_relay_in_one_session_and_while_it_runs() {
     )
     .expect("create");
     let chen = Phone::new(root.path(), "Chen");
+    // The proof straight back (by default it waits for its batch).
+    chen.ok(&["receipts", "immediate"]);
     ana.add_contact(chen.card(), Some("Chen".into()))
         .expect("ana pins chen");
     chen.ok(&["contact", "add", &ana.card().unwrap(), "--alias", "Ana"]);

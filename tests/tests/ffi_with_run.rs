@@ -120,6 +120,10 @@ fn a_phone_and_pollen_run_talk_through_a_carrier_both_ways() {
     let ana = phone(&hub, root.path(), "ana");
     let bo = phone(&hub, root.path(), "bo");
     let chen = Phone::new(root.path(), "Chen");
+    // Proofs straight back (by default they wait for their batch: core/node/tests/receipts.rs).
+    chen.ok(&["receipts", "immediate"]);
+    ana.set_delivery_receipts(pollen_ffi::DeliveryReceipts::Immediate)
+        .expect("receipts");
     ana.add_contact(chen.card(), Some("Chen".into()))
         .expect("ana pins chen");
     chen.ok(&["contact", "add", &ana.card().unwrap(), "--alias", "Ana"]);

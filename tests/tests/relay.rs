@@ -39,6 +39,8 @@ fn two_islands_meet_through_a_relay_that_sees_only_ciphertext() {
     let a = Phone::new(root.path(), "Anastasia");
     let b = Phone::new(root.path(), "Bo");
     let c = Phone::new(root.path(), "Chen");
+    // Proofs straight back (by default they wait for their batch: core/node/tests/receipts.rs).
+    c.ok(&["receipts", "immediate"]);
     a.add(&c);
     c.add(&a);
     let secret = "the clinic opens at eight 5e1d";

@@ -10,6 +10,9 @@ fn run_pushes_a_local_message_to_its_neighbour_and_stops_cleanly() {
     let root = tempfile::tempdir().unwrap();
     let a = Phone::new(root.path(), "Ana");
     let b = Phone::new(root.path(), "Bo");
+    // Proofs straight back (by default they wait for their batch: core/node/tests/receipts.rs).
+    a.ok(&["receipts", "immediate"]);
+    b.ok(&["receipts", "immediate"]);
     a.add(&b);
     b.add(&a);
     let run_b = Server::start_with(&b, &["run", "--listen", "127.0.0.1:0", "--no-mdns"]);

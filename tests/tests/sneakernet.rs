@@ -19,6 +19,8 @@ fn a_message_travels_a_to_b_to_c_and_the_proof_comes_back() {
     let a = Phone::new(root.path(), "Anastasia");
     let b = Phone::new(root.path(), "Bo");
     let c = Phone::new(root.path(), "Chen");
+    // Proofs straight back (by default they wait for their batch: core/node/tests/receipts.rs).
+    c.ok(&["receipts", "immediate"]);
     a.add(&c);
     c.add(&a);
     let secret = "the spare key is under the blue pot 7f3a";
@@ -76,6 +78,8 @@ fn importing_the_same_bundle_twice_changes_nothing() {
     let a = Phone::new(root.path(), "Ana");
     let b = Phone::new(root.path(), "Bo");
     let c = Phone::new(root.path(), "Chen");
+    // Proofs straight back (by default they wait for their batch: core/node/tests/receipts.rs).
+    c.ok(&["receipts", "immediate"]);
     a.add(&c);
     c.add(&a);
     a.ok(&["send", "--to", "Chen", "one"]);

@@ -11,6 +11,8 @@ fn a_message_hops_a_to_b_to_c_over_tcp_and_the_proof_comes_back() {
     let a = Phone::new(root.path(), "Anastasia");
     let b = Phone::new(root.path(), "Bo");
     let c = Phone::new(root.path(), "Chen");
+    // Proofs straight back (by default they wait for their batch: core/node/tests/receipts.rs).
+    c.ok(&["receipts", "immediate"]);
     a.add(&c);
     c.add(&a);
     let secret = "meet at the well at noon 41c9";

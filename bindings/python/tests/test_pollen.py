@@ -27,6 +27,7 @@ from pollen import (
     BlePowerMode,
     BleRadio,
     CallbackError,
+    DeliveryReceipts,
     LinkKind,
     MessageStatus,
     PlatformTransport,
@@ -409,6 +410,10 @@ class World:
 
     def node(self, name, listener=True):
         n = PollenNode.create(os.path.join(self.tmp.name, name), name)
+        # These tests wait seconds for "delivered": proofs leave at once.
+        # The default holds them back for their batch (tested in Rust).
+        assert n.delivery_receipts() == DeliveryReceipts.BATCHED
+        n.set_delivery_receipts(DeliveryReceipts.IMMEDIATE)
         rec = None
         if listener:
             rec = Recorder()

@@ -7,6 +7,7 @@
 use super::{say, step};
 use crate::CliError;
 use pollen_node::node::{Node, SystemClock};
+use pollen_node::receipts::Receipts;
 use pollen_runtime::LinkOutcome;
 use pollen_runtime::mesh::{MeshConfig, MeshEvent, Nudge, run_mesh};
 use std::cell::RefCell;
@@ -209,10 +210,12 @@ async fn story(root: PathBuf) -> Result<(), CliError> {
         c.add_contact(&a.card(), None)?;
         dara.node.borrow().join_channel("valley-news")?;
         eli.node.borrow().join_channel("valley-news")?;
+        c.set_receipts(Receipts::Immediate)?;
     }
     say(
         "Ana and Chen swapped contact cards last market day; Dara and Eli follow the public channel valley-news.",
     );
+    say(super::IMMEDIATE_RECEIPTS);
 
     step(
         2,

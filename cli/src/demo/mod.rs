@@ -11,6 +11,9 @@ pub use sneakernet::run as sneakernet;
 use crate::CliError;
 use pollen_node::node::Node;
 
+/// Why the demo's recipient sends its delivery proofs at once.
+const IMMEDIATE_RECEIPTS: &str = "Chen chose immediate delivery receipts, so the demo need not wait: by default a phone holds a proof back 0-10 minutes and sends it with its batch, so whoever handed the message over does not learn at once that it was for Chen.";
+
 fn step(n: u32, text: &str) {
     println!("\n{n}. {text}");
 }

@@ -5,6 +5,7 @@
 
 use crate::CliError;
 use pollen_node::node::{Node, SystemClock};
+use pollen_node::receipts::Receipts;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -60,6 +61,8 @@ pub fn run(keep: Option<PathBuf>) -> Result<(), CliError> {
     ));
     ana.mark_verified("Chen")?;
     chen.mark_verified("Ana")?;
+    chen.set_receipts(Receipts::Immediate)?;
+    say(super::IMMEDIATE_RECEIPTS);
 
     step(3, "Ana writes to Chen. There is no network in the village.");
     let sent = ana.send_direct("Chen", "The bridge is out. We need insulin for Grandma Li.")?;

@@ -211,6 +211,10 @@ fn the_timeline_folds_edits_reactions_and_deletes_and_separates_days() {
 fn delivery_moves_from_queued_to_carried_to_delivered_to_read_or_fails_when_expired() {
     let (clock, n) = people(&["Ana", "Chen"]);
     let (ana, chen) = (&n[0], &n[1]);
+    // The proof straight back (by default it waits for its batch:
+    // pollen_node::receipts, tested there).
+    chen.set_receipts(pollen_node::receipts::Receipts::Immediate)
+        .unwrap();
     let conv = ana.resolve_conversation("Chen").unwrap().id;
     let state = |i: usize, now: u64| {
         let q = TimelineQuery {

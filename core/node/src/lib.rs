@@ -7,6 +7,7 @@
 //! - [`attachments`]: attachment chunks: verified storage under their own quota, assembly;
 //! - [`conversation`]: Automerge state of one conversation;
 //! - [`store`]: SQLite persistence, quotas and eviction;
+//! - [`receipts`]: when a delivery proof made here may leave (held back, batched);
 //! - [`routing`]: copy budgets (who gets an envelope, with how many copies);
 //! - [`node`]: the facade the runtime, the CLI and the simulator drive;
 //! - [`neighbours`]: which TCP and platform neighbours to sync with, when;
@@ -19,6 +20,7 @@ pub mod ble;
 pub mod conversation;
 pub mod neighbours;
 pub mod node;
+pub mod receipts;
 pub mod relay;
 pub mod routing;
 pub mod store;

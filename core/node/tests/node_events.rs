@@ -34,6 +34,9 @@ fn pair() -> (tempfile::TempDir, TestClock, Node, Node) {
     let c = node(root.path(), "Chen", &clock);
     a.add_contact(&c.card(), None).unwrap();
     c.add_contact(&a.card(), None).unwrap();
+    // Proofs straight back, so one ingest shows the delivery.
+    c.set_receipts(pollen_node::receipts::Receipts::Immediate)
+        .unwrap();
     a.take_events();
     c.take_events();
     (root, clock, a, c)

@@ -23,7 +23,7 @@ fn ble(initiator: &mut Node, responder: &mut Node) -> PumpReport {
 }
 
 #[test]
-fn a_to_b_to_c_over_a_180_byte_link_and_the_proof_comes_back() {
+fn p6_a_to_b_to_c_over_a_180_byte_link_and_the_proof_comes_back_with_its_batch() {
     let root = tempfile::tempdir().unwrap();
     let clock = TestClock::at(T0);
     let mut a = node(root.path(), "Anastasia", &clock);
@@ -60,8 +60,24 @@ fn a_to_b_to_c_over_a_180_byte_link_and_the_proof_comes_back() {
             .iter()
             .all(|m| m.text != secret)
     );
-    // The proof came back to B in the same session and B dropped its copy.
-    assert_eq!(b.status().unwrap().carried_for_others, 0, "{r:?}");
+    // P6: the proof is held back, so B, which handed the envelope over,
+    // does not learn in that session that C was its recipient.
+    assert_eq!(b.status().unwrap().carried_for_others, 1, "{r:?}");
+    let release = c.next_proof_release().unwrap().expect("a proof waits");
+    assert_eq!(release % pollen_node::receipts::PROOF_BATCH_SECS, 0);
+    assert!(release > T0 && release <= T0 + 2 * pollen_node::receipts::PROOF_BATCH_SECS);
+    clock.set(release - 1);
+    ble(&mut b, &mut c);
+    assert_eq!(
+        b.status().unwrap().carried_for_others,
+        1,
+        "not a second early"
+    );
+    // Released with its batch: the next session carries it and B drops its copy.
+    clock.set(release);
+    ble(&mut b, &mut c);
+    assert_eq!(c.next_proof_release().unwrap(), None);
+    assert_eq!(b.status().unwrap().carried_for_others, 0);
 
     ble(&mut a, &mut b);
     let status = a.status().unwrap();
@@ -118,7 +134,10 @@ fn phones_spray_a_copy_budget_and_a_last_copy_waits_for_the_recipient() {
     let (left, right) = carriers.split_at_mut(4);
     routed(&mut left[3], &mut right[0], 2);
     assert_eq!(copies(&right[0]), None);
-    // ... and hands it to the recipient, whose proof comes straight back.
+    // ... and hands it to the recipient, whose proof comes straight back
+    // (Zed chose immediate receipts).
+    zed.set_receipts(pollen_node::receipts::Receipts::Immediate)
+        .unwrap();
     routed(&mut left[3], &mut zed, 2);
     assert!(
         zed.messages(None, 10, None)
@@ -147,6 +166,8 @@ fn the_author_sees_how_many_carriers_took_a_message_until_it_is_delivered() {
     let mut b2 = node(root.path(), "Bea", &clock);
     a.add_contact(&c.card(), None).unwrap();
     c.add_contact(&a.card(), None).unwrap();
+    c.set_receipts(pollen_node::receipts::Receipts::Immediate)
+        .unwrap();
     let sent = a.send_direct("Chen", "meet at the well").unwrap();
     let carriers = |a: &Node| {
         let rows = a.messages(None, 10, None).unwrap();

@@ -57,7 +57,9 @@ pub fn phone(
         config,
         clock.0.load(Ordering::SeqCst),
     );
-    Ok(Phone::new(hub, node, max_mtu))
+    let mut phone = Phone::new(hub, node, max_mtu);
+    phone.clock = Some(clock.0.clone());
+    Ok(phone)
 }
 
 /// Goodput over one link.

@@ -11,6 +11,8 @@ use pollen_proto::sync::SyncStore;
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// How the simulated radio behaves.
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +58,8 @@ pub struct Phone<S> {
     pub max_mtu: u16,
     /// Advertises the local-name form only, like an iOS phone.
     pub name_only: bool,
+    /// The store's clock (ms), kept at the world's time when set.
+    pub clock: Option<Arc<AtomicU64>>,
     scanning: bool,
     advert: Option<Advert>,
 }
@@ -68,6 +72,7 @@ impl<S> Phone<S> {
             store,
             max_mtu,
             name_only: false,
+            clock: None,
             scanning: false,
             advert: None,
         }
@@ -209,6 +214,12 @@ impl<S: SyncStore> World<S> {
     fn step(&mut self) {
         let now_ms = self.now_ms();
         let now_us = self.now_us;
+        // The stores live in the world's time (held-back proofs, expiry).
+        for p in &self.phones {
+            if let Some(c) = &p.clock {
+                c.store(now_ms, Ordering::SeqCst);
+            }
+        }
         // Timers.
         for p in &mut self.phones {
             if p.hub.poll_timeout().is_some_and(|t| t <= now_ms) {

@@ -21,6 +21,7 @@ pub const MAX_OPS: u64 = 256;
 pub const MAX_OTHER_ACTORS: u64 = 256;
 
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const CHUNK_DOCUMENT: u8 = 0;
 const CHUNK_CHANGE: u8 = 1;
 const CHUNK_COMPRESSED: u8 = 2;
 
@@ -100,6 +101,32 @@ pub fn check_bounds(bytes: &[u8]) -> Result<(), ConversationError> {
         CHUNK_COMPRESSED => check_body(&inflate(body)?),
         _ => Err(bad("not a change chunk")),
     }
+}
+
+/// Checks that a saved document holds only the chunks a save writes (a
+/// document chunk, then changes queued for their dependencies), so a
+/// corrupt database row never reaches Automerge's bundle parser, which
+/// panics on some malformed input (found by the `conversation_change`
+/// fuzz target).
+pub fn check_saved_chunks(bytes: &[u8]) -> Result<(), ConversationError> {
+    let mut r = Reader { b: bytes };
+    while !r.b.is_empty() {
+        if r.take(4)? != MAGIC {
+            return Err(corrupt("not a saved conversation"));
+        }
+        r.take(4)?;
+        let kind = r.take(1)?[0];
+        let len = r.uleb()?;
+        r.take(len)?;
+        if !matches!(kind, CHUNK_DOCUMENT | CHUNK_CHANGE | CHUNK_COMPRESSED) {
+            return Err(corrupt("a chunk a save never writes"));
+        }
+    }
+    Ok(())
+}
+
+fn corrupt(what: &str) -> ConversationError {
+    ConversationError::Automerge(format!("saved conversation refused: {what}"))
 }
 
 /// Inflates at most [`MAX_INFLATED_BYTES`].

@@ -56,9 +56,17 @@ impl ConversationDoc {
     /// Loads a saved document. Changes still waiting for their dependencies
     /// are part of the save and stay queued (tested); [`Self::queued`] counts
     /// only those queued since this load.
+    /// A corrupt save is a typed error: the chunks are checked first, and a
+    /// panic inside Automerge's parser is caught rather than taking the
+    /// node down (the bytes come from our own database, but a damaged file
+    /// must not crash the app).
     pub fn load(bytes: &[u8]) -> Result<Self, ConversationError> {
+        super::bounds::check_saved_chunks(bytes)?;
+        let loaded = std::panic::catch_unwind(|| Automerge::load(bytes)).map_err(|_| {
+            ConversationError::Automerge("saved conversation refused: unparsable".into())
+        })?;
         Ok(Self {
-            doc: Automerge::load(bytes).map_err(am)?,
+            doc: loaded.map_err(am)?,
             pending: BTreeSet::new(),
         })
     }

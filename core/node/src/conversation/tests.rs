@@ -541,3 +541,26 @@ fn a_post_carries_an_attachment_reference_within_its_limits() {
         Err(ConversationError::BadKey(_))
     ));
 }
+
+/// Found by the 10-minute `conversation_change` fuzz run: a "saved
+/// document" holding an Automerge bundle chunk whose delta column ends
+/// early made Automerge's parser panic. A damaged database row is now a
+/// typed error.
+#[test]
+fn d2_a_corrupt_saved_conversation_is_an_error_not_a_panic() {
+    let crash = hex::decode(
+        "856f4a834a03008303200001000001231203004700000000000000231200787878787878787878787878787878787878787800000209856f856f4a830006000000000000000e00",
+    )
+    .unwrap();
+    assert!(matches!(
+        ConversationDoc::load(&crash),
+        Err(ConversationError::Automerge(_))
+    ));
+    // A real save still loads, and a save cut short is refused, not a panic.
+    let mut doc = ConversationDoc::new();
+    let saved = doc.save();
+    assert!(ConversationDoc::load(&saved).is_ok());
+    for cut in 0..saved.len() {
+        let _ = ConversationDoc::load(&saved[..cut]);
+    }
+}

@@ -140,7 +140,7 @@ impl<'n> Batch<'n> {
         match Prior::of(held, seen, proven) {
             Prior::Held => return Ok(Ok(IngestOutcome::Duplicate)),
             Prior::Seen => {
-                let proof = node.store.proof_secret(&header.commitment)?;
+                let proof = node.store.proof_secret(&header.commitment, node.now())?;
                 return Ok(Ok(IngestOutcome::AlreadyDelivered { proof }));
             }
             Prior::Proven => {
@@ -153,7 +153,7 @@ impl<'n> Batch<'n> {
         // is a 2^-64 event), so a seal that does not open means tampering.
         if header.tag == self.direct_tag(header.expires_at) {
             return match envelope::open_direct(&node.me, &env) {
-                Ok(opened) => self.accept_direct(&env, opened),
+                Ok(opened) => self.accept_direct(&env, opened, origin),
                 Err(e) => Ok(Err(e.into())),
             };
         }
@@ -254,7 +254,7 @@ impl<'n> Batch<'n> {
             return Ok(ProofOutcome::default());
         };
         let purged = store.purge_commitment(&commitment)?;
-        store.insert_proof(&commitment, &secret, expires_at, matched)?;
+        store.insert_proof(&commitment, &secret, expires_at, matched, 0)?;
         if delivered && let Some((conv, msg)) = store.outbox_message(&commitment)? {
             self.node.events.raise(NodeEvent::Delivered {
                 conversation: conv,

@@ -9,6 +9,7 @@ mod contacts;
 pub mod events;
 mod groups;
 mod ingest;
+mod receipts;
 pub mod send;
 mod sneakernet;
 mod sync_store;

@@ -100,8 +100,9 @@ impl Node {
         )
     }
 
-    /// Tells the others that everything up to now was read, and clears the
-    /// unread count. Returns None when there was nothing new to mark.
+    /// Tells the others that everything up to now was read (unless read
+    /// receipts are off: `Node::set_read_receipts`), and clears the unread
+    /// count. Returns None when nothing was sent.
     pub fn mark_read(&self, conversation: &str) -> Result<Option<Sent>, NodeError> {
         let conv = self.resolve_conversation(conversation)?;
         self.mark_conversation_read(&conv)
@@ -132,7 +133,9 @@ impl Node {
         let marked = self.store.read_marker(&conv.id, &self.public.signing)?;
         match newest {
             // The unread count is cleared in the marker's own transaction.
-            Some(up_to) if marked < Some(up_to) => self.write(conv, Op::Read { up_to }).map(Some),
+            Some(up_to) if marked < Some(up_to) && self.read_receipts()? => {
+                self.write(conv, Op::Read { up_to }).map(Some)
+            }
             _ => {
                 self.transaction(|s| {
                     if s.clear_unread(&conv.id)? {

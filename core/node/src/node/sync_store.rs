@@ -20,6 +20,7 @@ fn err(e: impl std::fmt::Display) -> SyncStoreError {
 impl SyncStore for Node {
     fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
         let now = self.now();
+        self.store.release_proofs(now).map_err(err)?;
         let mut items: Vec<LocalItem> = self
             .store
             .envelope_index(now)
@@ -66,6 +67,7 @@ impl SyncStore for Node {
     ) -> Result<Vec<LocalItem>, SyncStoreError> {
         // Each distinct tag is tested once; only matching envelopes are read.
         let now = self.now();
+        self.store.release_proofs(now).map_err(err)?;
         let mut out = Vec::new();
         for tag in self.store.envelope_tags(now).map_err(err)? {
             if !wanted(&tag) {
@@ -116,7 +118,8 @@ impl SyncStore for Node {
     }
 
     fn proof(&mut self, commitment: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
-        self.store.proof_secret(commitment).map_err(err)
+        let now = self.now();
+        self.store.proof_secret(commitment, now).map_err(err)
     }
 
     fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
@@ -128,6 +131,14 @@ impl SyncStore for Node {
             // Proofs are anti-packets: every carrier should drop its copy.
             // Chunks spread to whoever lacks them, within each node's chunk quota.
             ItemKind::Proof { .. } | ItemKind::Chunk => Ok(true),
+            // Mail for this node, held only while its proof waits, is in
+            // every set as a carrier's copy: a peer holding it too finds no
+            // difference and does not send it here again.
+            ItemKind::Envelope { tag, .. }
+                if tag == RoutingTag::direct(&self.public, item.expires_at) =>
+            {
+                Ok(true)
+            }
             ItemKind::Envelope { tag, .. } => {
                 let copies = self
                     .store

@@ -324,6 +324,7 @@ impl Store {
         self.conn()
             .prepare_cached("DELETE FROM proofs WHERE expires_at <= ?1")?
             .execute([now])?;
+        self.release_proofs(now.max(0) as u64)?;
         Ok(n)
     }
 

@@ -23,16 +23,20 @@ impl Store {
         Ok(())
     }
 
-    /// The secret of the proof for `commitment`, if known.
+    /// The secret of the proof for `commitment`, if known and free to leave
+    /// this node at `now` (a proof of ours may be held back: `crate::receipts`).
     pub fn proof_secret(
         &self,
         commitment: &Commitment,
+        now: u64,
     ) -> Result<Option<DeliveryProof>, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT secret FROM proofs WHERE commitment = ?1")?;
+        let mut st = self.conn().prepare_cached(
+            "SELECT secret FROM proofs WHERE commitment = ?1 AND release_at <= ?2",
+        )?;
         match st
-            .query_row([&commitment[..]], |r| r.get::<_, Vec<u8>>(0))
+            .query_row(params![&commitment[..], db_time(now)], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
             .optional()?
         {
             Some(s) => Ok(Some(DeliveryProof(blob(s)?))),
@@ -55,23 +59,56 @@ impl Store {
     }
 
     /// Stores a delivery proof; `matched` when it purged or delivered
-    /// something held here. Returns false when it was already known.
+    /// something held here; offered to no one before `release_at` (0 for a
+    /// proof learnt from others). Returns false when it was already known.
     pub fn insert_proof(
         &self,
         commitment: &Commitment,
         secret: &DeliveryProof,
         expires_at: u64,
         matched: bool,
+        release_at: u64,
     ) -> Result<bool, StoreError> {
         let mut st = self.conn().prepare_cached(
-            "INSERT OR IGNORE INTO proofs (commitment, secret, expires_at, matched) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR IGNORE INTO proofs (commitment, secret, expires_at, matched, release_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         Ok(st.execute(params![
             &commitment[..],
             &secret[..],
             expires_at as i64,
-            matched
+            matched,
+            db_time(release_at)
         ])? == 1)
+    }
+
+    /// Lets go of the proofs of ours whose release time came by `now`: the
+    /// copies held while they waited (as a carrier holds them) are dropped,
+    /// and the proofs become ordinary ones. Returns the copies dropped.
+    pub fn release_proofs(&self, now: u64) -> Result<usize, StoreError> {
+        let now = db_time(now);
+        let dropped = self
+            .conn()
+            .prepare_cached(
+                "DELETE FROM envelopes WHERE commitment IN
+                 (SELECT commitment FROM proofs WHERE release_at BETWEEN 1 AND ?1)",
+            )?
+            .execute([now])?;
+        self.conn()
+            .prepare_cached("UPDATE proofs SET release_at = 0 WHERE release_at BETWEEN 1 AND ?1")?
+            .execute([now])?;
+        Ok(dropped)
+    }
+
+    /// The earliest time after `now` at which a held-back proof of ours is
+    /// released, if any: the runtime's cue to offer it.
+    pub fn next_proof_release(&self, now: u64) -> Result<Option<u64>, StoreError> {
+        let v: Option<i64> = self.conn().query_row(
+            "SELECT MIN(release_at) FROM proofs WHERE release_at > ?1 AND release_at < ?2",
+            params![db_time(now), i64::MAX],
+            |r| r.get(0),
+        )?;
+        Ok(v.map(|v| v.max(0) as u64))
     }
 
     /// True when a proof for `commitment` is known (the envelope was delivered).
@@ -82,10 +119,12 @@ impl Store {
         Ok(st.exists([&commitment[..]])?)
     }
 
-    /// Every proof not yet expired at `now`, as (secret, expires_at).
+    /// Every proof not yet expired at `now` and free to leave, as (secret,
+    /// expires_at).
     pub fn proofs(&self, now: u64) -> Result<Vec<(DeliveryProof, u64)>, StoreError> {
         let mut st = self.conn().prepare_cached(
-            "SELECT secret, expires_at FROM proofs WHERE expires_at > ?1 ORDER BY commitment",
+            "SELECT secret, expires_at FROM proofs WHERE expires_at > ?1 AND release_at <= ?1
+             ORDER BY commitment",
         )?;
         let rows = st.query_map([now as i64], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
@@ -110,7 +149,7 @@ impl Store {
         Ok(v.map(|v| v.max(0) as u64))
     }
 
-    /// Number of proofs held.
+    /// Number of proofs held that matched nothing here.
     pub fn unmatched_proof_count(&self) -> Result<u64, StoreError> {
         let n: i64 =
             self.conn()
@@ -216,4 +255,9 @@ impl Store {
             |r| Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, i64>(1)?.max(0) as u64)),
         )?)
     }
+}
+
+/// A time as SQLite stores it: u64::MAX ("never") becomes i64::MAX.
+fn db_time(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
 }

@@ -248,6 +248,11 @@ CREATE INDEX outbox_envelope ON outbox(envelope);";
 /// pages written per commit, for a lookup only a relay makes.
 const V10: &str = "DROP INDEX IF EXISTS envelopes_by_tag;";
 
+/// V11: when a delivery proof this node made may leave it
+/// (`crate::receipts`): 0 for proofs learnt from others, the end of a batch
+/// for our own, the largest integer for receipts switched off.
+const V11: &str = "ALTER TABLE proofs ADD COLUMN release_at INTEGER NOT NULL DEFAULT 0;";
+
 /// The relay's lookup by routing tag (covering, so it never reads envelope
 /// bytes); the same index V3 made everywhere.
 pub const RELAY_TAG_INDEX: &str =
@@ -265,6 +270,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V8),
         M::up(V9),
         M::up(V10),
+        M::up(V11),
     ])
 }
 

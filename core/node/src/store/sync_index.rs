@@ -107,11 +107,12 @@ impl Store {
         Ok(out)
     }
 
-    /// (commitment, expires_at) of every proof not expired at `now`.
+    /// (commitment, expires_at) of every proof not expired at `now` and free
+    /// to leave (`crate::receipts`).
     pub fn proof_index(&self, now: u64) -> Result<Vec<(Commitment, u64)>, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT commitment, expires_at FROM proofs WHERE expires_at > ?1")?;
+        let mut st = self.conn().prepare_cached(
+            "SELECT commitment, expires_at FROM proofs WHERE expires_at > ?1 AND release_at <= ?1",
+        )?;
         let rows = st.query_map([now as i64], |r| {
             Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
         })?;

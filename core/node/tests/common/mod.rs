@@ -30,6 +30,12 @@ impl TestClock {
     pub fn tick(&self) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
+
+    /// Moves the clock to `t` (Unix seconds).
+    #[allow(dead_code)]
+    pub fn set(&self, t: u64) {
+        self.0.store(t, Ordering::SeqCst);
+    }
 }
 
 /// A new identity named `name` under `root`, on `clock`.

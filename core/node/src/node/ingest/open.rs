@@ -16,6 +16,7 @@ impl Batch<'_> {
         &mut self,
         env: &Envelope,
         opened: Opened,
+        origin: &str,
     ) -> Result<Result<IngestOutcome, Rejection>, NodeError> {
         let node = self.node;
         let header = env.header();
@@ -53,15 +54,43 @@ impl Batch<'_> {
             Ok(conversation) => {
                 let secret = opened.proof_secret;
                 let commitment = admission::proof_commitment(&secret);
-                node.store
-                    .insert_proof(&commitment, &secret, header.expires_at, true)?;
+                // Held back unless the user asked otherwise (`crate::receipts`):
+                // then the neighbour that handed it over gets no proof now.
+                let release_at = node.proof_release(&commitment)?;
+                node.store.insert_proof(
+                    &commitment,
+                    &secret,
+                    header.expires_at,
+                    true,
+                    release_at,
+                )?;
+                let proof = (release_at <= node.now()).then_some(secret);
+                if proof.is_none() {
+                    self.hold_until_released(env, origin)?;
+                }
                 Ok(Ok(IngestOutcome::Opened {
                     conversation,
-                    proof: Some(secret),
+                    proof,
                 }))
             }
             Err(e) => Ok(Err(content_error(e)?)),
         }
+    }
+
+    /// While its proof is held back, the recipient keeps the envelope as a
+    /// carrier would (one hop spent, the same class): sessions then find it
+    /// on both sides and nobody sends it here again, and a neighbour sees a
+    /// carrier, not its recipient. `Store::release_proofs` drops the copy
+    /// when the proof leaves. A copy that does not fit is simply not kept.
+    fn hold_until_released(&mut self, env: &Envelope, origin: &str) -> Result<(), NodeError> {
+        let mut env = env.clone();
+        let id = env.id();
+        let keep_max = admission::hop_coin(&self.node.hop_key(), &id);
+        if admission::spend_hop(&mut env, keep_max).is_ok() {
+            // A full store or a spent quota refuses it: nothing lost.
+            let _ = self.store_envelope(&env, &id, EnvelopeClass::Carried, origin)?;
+        }
+        Ok(())
     }
 
     pub(super) fn accept_shared(

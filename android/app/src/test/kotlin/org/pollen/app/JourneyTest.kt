@@ -27,6 +27,7 @@ import org.pollen.android.LoopbackMesh
 import org.pollen.android.MeshPermissions
 import org.pollen.android.MessageNotifier
 import org.pollen.android.Pollen
+import uniffi.pollen.DeliveryReceipts
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
@@ -104,7 +105,12 @@ class JourneyTest {
     @Test
     fun anaAddsChenFromHisQrCodeTheyTalkAndHerMessageIsDelivered() {
         // Chen has used Pollen before; his app shows his card as a QR code.
-        runBlocking { Pollen.create(File(root, "chen").apply { mkdirs() }.path, "Chen").close() }
+        // He chose receipts at once (by default they wait for their batch).
+        runBlocking {
+            Pollen.create(File(root, "chen").apply { mkdirs() }.path, "Chen").apply {
+                setDeliveryReceipts(DeliveryReceipts.IMMEDIATE)
+            }.close()
+        }
         val chenApp = launch("chen")
         val chen = chenApp.get()
         chen.window.decorView.button("Contacts").performClick()
@@ -231,6 +237,8 @@ class JourneyTest {
             val chen = Pollen.create(File(root, "chen").apply { mkdirs() }.path, "Chen")
             ana.addContactFromInput(chen.card())
             chen.addContactFromInput(ana.card())
+            // His receipt goes at once (by default it waits for its batch).
+            chen.setDeliveryReceipts(DeliveryReceipts.IMMEDIATE)
             ana.close()
             chen.close()
         }

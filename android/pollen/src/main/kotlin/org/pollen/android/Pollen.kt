@@ -14,6 +14,7 @@ import uniffi.pollen.TimelineEntry
 import uniffi.pollen.BleRadio
 import uniffi.pollen.BlockedInfo
 import uniffi.pollen.ContactInfo
+import uniffi.pollen.DeliveryReceipts
 import uniffi.pollen.ConversationInfo
 import uniffi.pollen.ExportInfo
 import uniffi.pollen.GroupMembersInfo
@@ -196,6 +197,18 @@ class Pollen private constructor(
 
     /** Whether encounter routing is on. */
     suspend fun encounterRouting(): Boolean = call { encounterRouting() }
+
+    /** How delivery receipts are sent: batched (the default), immediate or off; kept by the core. */
+    suspend fun setDeliveryReceipts(mode: DeliveryReceipts) = call { setDeliveryReceipts(mode) }
+
+    /** How delivery receipts are sent. */
+    suspend fun deliveryReceipts(): DeliveryReceipts = call { deliveryReceipts() }
+
+    /** Whether opening a chat tells the others how far this phone has read (on by default). */
+    suspend fun setReadReceipts(on: Boolean) = call { setReadReceipts(on) }
+
+    /** Whether read receipts are on. */
+    suspend fun readReceipts(): Boolean = call { readReceipts() }
 
     /** Blocks a contact (alias) or anyone (signing key hex): their messages are dropped here without a delivery proof. */
     suspend fun block(who: String): String = call { block(who) }
