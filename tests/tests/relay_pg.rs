@@ -35,6 +35,8 @@ fn two_relays_on_one_database_are_one_relay_and_survive_a_kill() {
 
     let a = Phone::new(root.path(), "Ana");
     let c = Phone::new(root.path(), "Chen");
+    // Proofs straight back (by default they wait for their batch: core/node/tests/receipts.rs).
+    c.ok(&["receipts", "immediate"]);
     a.add(&c);
     c.add(&a);
     const N: usize = 120;

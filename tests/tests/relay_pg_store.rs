@@ -725,6 +725,9 @@ fn sessions_inside_a_tokio_current_thread_runtime_use_the_store() {
     let bob = Node::init(&root.path().join("bob"), "Bob", Box::new(SystemClock)).unwrap();
     alice.add_contact(&bob.card(), None).unwrap();
     bob.add_contact(&alice.card(), None).unwrap();
+    // Bob's proof straight back (by default it waits for its batch).
+    bob.set_receipts(pollen_node::receipts::Receipts::Immediate)
+        .unwrap();
     let text = "meet at the relay 41c7";
     alice.send_direct("Bob", text).unwrap();
 
