@@ -210,6 +210,7 @@ private suspend fun runAll() = coroutineScope {
                 BleAir().use { air ->
                     ana.addContact(ben.card(), "ben")
                     ben.addContact(ana.card(), "ana")
+                    ben.setDeliveryReceipts(DeliveryReceipts.IMMEDIATE) // waits below for "delivered"
                     val text = "hello ben, over the air"
                     val arrived = async(start = CoroutineStart.UNDISPATCHED) {
                         withTimeout(DELIVERY_TIMEOUT_MS) {
