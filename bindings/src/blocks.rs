@@ -13,6 +13,18 @@ pub struct BlockedInfo {
     pub alias: Option<String>,
 }
 
+/// Everyone blocked on `node`, as the apps list them.
+pub(crate) fn blocked(node: &pollen_node::Node) -> Result<Vec<BlockedInfo>, PollenError> {
+    Ok(node
+        .blocked()?
+        .into_iter()
+        .map(|b| BlockedInfo {
+            key: b.key.to_hex(),
+            alias: b.alias,
+        })
+        .collect())
+}
+
 #[uniffi::export]
 impl PollenNode {
     /// Blocks a contact (alias) or anyone (signing key in hex, as
@@ -28,14 +40,6 @@ impl PollenNode {
 
     /// Everyone blocked.
     pub fn blocked(&self) -> Result<Vec<BlockedInfo>, PollenError> {
-        self.read(|n| {
-            Ok(n.blocked()?
-                .into_iter()
-                .map(|b| BlockedInfo {
-                    key: b.key.to_hex(),
-                    alias: b.alias,
-                })
-                .collect())
-        })
+        self.read(blocked)
     }
 }

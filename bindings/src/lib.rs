@@ -13,6 +13,7 @@
 //! - [`transports`]: which transports the user allows;
 //! - `privacy`: the screen-privacy switch;
 //! - [`blocks`]: blocking people;
+//! - [`settings`]: the Settings screen's switches and lists in one record;
 //! - [`PollenError`]: typed errors, thrown as exceptions;
 //! - [`PollenListener`]: events, delivered on the `pollen-events` thread;
 //!   [`feed::AppFeed`] is a listener that tells the screens what to do;
@@ -47,6 +48,7 @@ pub mod platform_links;
 mod privacy;
 pub mod records;
 mod routing;
+pub mod settings;
 pub mod transports;
 pub mod uplink;
 

@@ -1,11 +1,14 @@
 //! The whole ingest path of a node on arbitrary bytes: envelopes (as from a
 //! neighbour), delivery proofs and bundles must never panic, and an honest
-//! message must still be accepted afterwards.
+//! message must still be accepted afterwards. The nodes live in memory:
+//! on disk every ingest is a durable commit, and the fsyncs held the target
+//! to about 19 inputs a second.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pollen_node::node::{Node, SystemClock};
+use pollen_node::store::StoreLimits;
 use pollen_proto::envelope::DeliveryProof;
 use std::sync::{Mutex, OnceLock};
 
@@ -21,8 +24,8 @@ static NODES: OnceLock<Mutex<Nodes>> = OnceLock::new();
 fn nodes() -> &'static Mutex<Nodes> {
     NODES.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let bo = Node::init(&dir.path().join("bo"), "Bo", Box::new(SystemClock)).unwrap();
-        let ana = Node::init(&dir.path().join("ana"), "Ana", Box::new(SystemClock)).unwrap();
+        let node = |name| Node::in_memory(name, StoreLimits::default(), Box::new(SystemClock));
+        let (bo, ana) = (node("Bo").unwrap(), node("Ana").unwrap());
         ana.add_contact(&bo.card(), None).unwrap();
         bo.add_contact(&ana.card(), None).unwrap();
         Mutex::new(Nodes { bo, ana, _dir: dir })

@@ -13,16 +13,9 @@ final class AppModel: ObservableObject {
     @Published private(set) var status: NodeStatus?
     /// The Nearby screen, worded by the core (who is in reach, what is carried).
     @Published private(set) var nearby: NearbyInfo?
-    /// The relays the user gave (kept by the core across restarts).
-    @Published private(set) var relays: [String] = []
-    /// Whether encounter routing is on (the core keeps the switch).
-    @Published private(set) var encounterRouting = true
-    /// Bluetooth and Wi-Fi as the user allows them (the core keeps and applies them).
-    @Published private(set) var transports = TransportsInfo(bluetooth: true, wifi: true)
-    /// Who is blocked (the core drops their messages and refuses writing to them).
-    @Published private(set) var blocked: [BlockedInfo] = []
-    /// Whether the window is covered when the app leaves the front (the core keeps the switch).
-    @Published private(set) var screenPrivate = true
+    /// Every switch and list of Settings (transports, routing, privacy,
+    /// receipts, relays, who is blocked), as the core keeps them.
+    @Published private(set) var settings: SettingsInfo?
     /// What the last bundle export or import did, worded by the core.
     @Published private(set) var bundleLine = ""
     /// The tab on screen, and the chats open on the Chats tab (a tapped
@@ -63,12 +56,10 @@ final class AppModel: ObservableObject {
     /// Reloads the lists from the node.
     func refresh() async {
         let lists = await run(refresh: false) { node in
-            try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby(), node.relays(),
-                 node.encounterRouting(), node.screenPrivate(), node.blocked())
+            try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby(), node.settings())
         }
         guard let lists else { return }
-        (chats, contacts, status, nearby, relays, encounterRouting, screenPrivate, blocked) = lists
-        transports = (try? await pollen?.node.transports()) ?? transports
+        (chats, contacts, status, nearby, settings) = lists
         revision += 1
     }
 
@@ -78,7 +69,7 @@ final class AppModel: ObservableObject {
         guard let pollen else { return }
         do {
             try await pollen.node.setTransports(allowed: allowed)
-            if allowed.bluetooth && !transports.bluetooth { try await Mesh.followBluetooth(pollen) }
+            if allowed.bluetooth && settings?.transports.bluetooth == false { try await Mesh.followBluetooth(pollen) }
         } catch {
             lastError = "\(error)"
         }
@@ -89,27 +80,16 @@ final class AppModel: ObservableObject {
     func exportBundle() async -> URL? {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("pollen-bundle.pollen")
         try? FileManager.default.removeItem(at: url)
-        guard let pollen else { return nil }
-        do {
-            bundleLine = try await pollen.node.exportBundle(path: url.path).summary
-            return url
-        } catch {
-            lastError = "\(error)"
-            return nil
-        }
+        guard let line = await run(refresh: false, { try $0.exportBundle(path: url.path).summary }) else { return nil }
+        bundleLine = line
+        return url
     }
 
     /// Reads a bundle the user picked (checked record by record by the core).
     func importBundle(_ url: URL) async {
-        guard let pollen else { return }
         let scoped = url.startAccessingSecurityScopedResource()
         defer { if scoped { url.stopAccessingSecurityScopedResource() } }
-        do {
-            bundleLine = try await pollen.node.importBundle(path: url.path).summary
-        } catch {
-            lastError = "\(error)"
-        }
-        await refresh()
+        bundleLine = await run { try $0.importBundle(path: url.path).summary } ?? bundleLine
     }
 
     /// Panic wipe: the node is shut down and every file of it erased for

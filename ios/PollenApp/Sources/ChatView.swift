@@ -48,7 +48,7 @@ struct ChatView: View {
             if chat.kind == .group { NavigationLink("Members") { GroupMembersView(chat: chat) } }
             if chat.kind == .direct {
                 // Blocked: their messages are dropped with no receipt; the core refuses writing to them.
-                let isBlocked = model.blocked.contains { $0.alias == chat.title }
+                let isBlocked = (model.settings?.blocked ?? []).contains { $0.alias == chat.title }
                 Button(isBlocked ? "Unblock" : "Block") {
                     Task {
                         await model.run { [who = chat.title] node in

@@ -26,7 +26,7 @@ struct PollenApp: App {
             }
             .environmentObject(delegate.model)
             // The app switcher's snapshot is taken once the scene is no longer active.
-            .overlay { if phase != .active && delegate.model.screenPrivate { Color(uiColor: .systemBackground).ignoresSafeArea() } }
+            .overlay { if phase != .active && delegate.model.settings?.screenPrivate != false { Color(uiColor: .systemBackground).ignoresSafeArea() } }
         }
         .onChange(of: phase) { phase in
             if phase != .inactive { delegate.scene(active: phase == .active) }

@@ -19,7 +19,7 @@ pub enum EnvelopeClass {
 }
 
 impl EnvelopeClass {
-    fn from_i64(v: i64) -> Result<Self, StoreError> {
+    pub(super) fn from_i64(v: i64) -> Result<Self, StoreError> {
         match v {
             0 => Ok(Self::Carried),
             1 => Ok(Self::Shared),
@@ -188,10 +188,11 @@ impl Store {
 
     /// (bytes held in all, carried bytes held from `origin`).
     fn bytes_used(&self, origin: &str) -> Result<(u64, u64), StoreError> {
+        // Two lookups of a few rows each: the cost is the same with one
+        // origin held or a million (schema V12).
         let mut st = self.conn().prepare_cached(
-            "SELECT COALESCE(SUM(bytes), 0),
-                    COALESCE(SUM(CASE WHEN origin = ?1 AND class = ?2 THEN bytes END), 0)
-             FROM usage",
+            "SELECT (SELECT COALESCE(SUM(bytes), 0) FROM usage_total),
+                    COALESCE((SELECT bytes FROM usage WHERE origin = ?1 AND class = ?2), 0)",
         )?;
         let (total, origin): (i64, i64) = st
             .query_row(params![origin, EnvelopeClass::Carried as i64], |r| {
@@ -249,7 +250,7 @@ impl Store {
     pub fn usage(&self) -> Result<Usage, StoreError> {
         let mut st = self
             .conn()
-            .prepare_cached("SELECT class, SUM(count), SUM(bytes) FROM usage GROUP BY class")?;
+            .prepare_cached("SELECT class, count, bytes FROM usage_total")?;
         let mut rows = st.query([])?;
         let mut u = Usage::default();
         while let Some(row) = rows.next()? {

@@ -11,6 +11,8 @@ mod groups;
 mod proofs;
 mod schema;
 mod sync_index;
+#[cfg(test)]
+mod totals_tests;
 
 pub use contacts::{Contact, KeyChange};
 pub use conversations::{ConversationKind, ConversationRow, MessageRow, ProjectedMessage};

@@ -6,6 +6,8 @@ import android.net.Uri
 import android.text.format.Formatter
 import android.widget.CheckBox
 import android.widget.EditText
+import android.widget.RadioButton
+import android.widget.RadioGroup
 import java.io.File
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
@@ -15,12 +17,13 @@ import kotlinx.coroutines.sync.withLock
 import kotlinx.coroutines.withContext
 import org.pollen.android.Pollen
 import org.pollen.android.PollenService
+import uniffi.pollen.DeliveryReceipts
 import uniffi.pollen.TransportsInfo
 
 /**
  * Identity, storage, public channels, relays (the internet uplink), the
- * transports allowed, encounter routing, screen privacy, sneakernet
- * bundles, stopping the mesh and the panic wipe.
+ * transports allowed, encounter routing, screen privacy, delivery and read
+ * receipts, sneakernet bundles, stopping the mesh and the panic wipe.
  */
 class SettingsScreen(
     private val context: Context,
@@ -72,6 +75,25 @@ class SettingsScreen(
         setOnClickListener { setPrivate(isChecked) }
     }
 
+    /** When "delivered" goes back to the author: one button per choice the core offers. */
+    private val receipts = RadioGroup(context).apply {
+        id = RECEIPTS_ID
+        orientation = RadioGroup.VERTICAL
+        for (mode in DeliveryReceipts.entries) {
+            addView(RadioButton(context).apply {
+                id = receiptsId(mode)
+                text = RECEIPT_LABELS.getValue(mode)
+                setOnClickListener { setReceipts(mode) }
+            })
+        }
+    }
+
+    private val readReceipts = CheckBox(context).apply {
+        id = READ_RECEIPTS_ID
+        text = "Tell the others in a chat how far I have read"
+        setOnClickListener { setReadReceipts(isChecked) }
+    }
+
     private val bundle = context.label(size = 12f).apply { id = BUNDLE_ID }
 
     override val view = context.column(
@@ -83,6 +105,9 @@ class SettingsScreen(
         wifi,
         encounters,
         privacy,
+        context.label("Delivery receipts", size = 14f),
+        receipts,
+        readReceipts,
         context.row(
             context.button(EXPORT) { pickBundle(true) },
             context.button(IMPORT) { pickBundle(false) },
@@ -231,6 +256,36 @@ class SettingsScreen(
         }
     }
 
+    /** The core keeps the choice; the buttons then show what it holds. */
+    private fun setReceipts(mode: DeliveryReceipts) {
+        val node = pollen() ?: return
+        scope.launch {
+            switching.withLock {
+                try {
+                    node.setDeliveryReceipts(mode)
+                } catch (e: Exception) {
+                    report(e)
+                }
+                receipts.check(receiptsId(node.deliveryReceipts()))
+            }
+        }
+    }
+
+    /** The core keeps the switch; on failure the box shows what the core holds again. */
+    private fun setReadReceipts(on: Boolean) {
+        val node = pollen() ?: return
+        scope.launch {
+            switching.withLock {
+                try {
+                    node.setReadReceipts(on)
+                } catch (e: Exception) {
+                    report(e)
+                }
+                readReceipts.isChecked = node.readReceipts()
+            }
+        }
+    }
+
     override suspend fun refresh(pollen: Pollen) {
         val s = pollen.status()
         identity.text = buildString {
@@ -239,11 +294,15 @@ class SettingsScreen(
             appendLine("Storage: ${Formatter.formatFileSize(context, s.storageBytes.toLong())} of ${Formatter.formatFileSize(context, s.storageCapBytes.toLong())}")
             appendLine("Contacts ${s.contacts}, conversations ${s.conversations}, messages ${s.messages}")
         }
-        val saved = pollen.relays()
+        val settings = pollen.settings()
+        val saved = settings.relays
         relays.text = if (saved.isEmpty()) "No relay: messages leave only through people nearby" else "Relays:\n" + saved.joinToString("\n")
-        encounters.isChecked = pollen.encounterRouting()
-        privacy.isChecked = pollen.screenPrivate()
-        showTransports(pollen)
+        encounters.isChecked = settings.encounterRouting
+        privacy.isChecked = settings.screenPrivate
+        receipts.check(receiptsId(settings.deliveryReceipts))
+        readReceipts.isChecked = settings.readReceipts
+        bluetooth.isChecked = settings.transports.bluetooth
+        wifi.isChecked = settings.transports.wifi
     }
 
     /** View ids the UI tests find views by. */
@@ -265,6 +324,22 @@ class SettingsScreen(
 
         /** The screen-privacy switch. */
         const val PRIVATE_ID = 0x7f0a0707
+
+        /** The delivery-receipt choices. */
+        const val RECEIPTS_ID = 0x7f0a0708
+
+        /** The read-receipt switch. */
+        const val READ_RECEIPTS_ID = 0x7f0a0709
+
+        /** The button of one delivery-receipt choice. */
+        fun receiptsId(mode: DeliveryReceipts) = 0x7f0a0710 + mode.ordinal
+
+        /** What each choice means, as the user reads it (`docs/THREAT_MODEL.md`, P6). */
+        val RECEIPT_LABELS = mapOf(
+            DeliveryReceipts.BATCHED to "In batches: \"delivered\" leaves within about 20 minutes, so its timing tells nearby phones little",
+            DeliveryReceipts.IMMEDIATE to "At once: senders see \"delivered\" sooner; nearby phones may tell who the recipient was",
+            DeliveryReceipts.OFF to "Never: senders never see \"delivered\", and carriers keep the message until it expires",
+        )
 
         /** What the last bundle export or import did. */
         const val BUNDLE_ID = 0x7f0a0706

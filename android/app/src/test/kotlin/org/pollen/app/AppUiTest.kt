@@ -28,6 +28,7 @@ import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
+import uniffi.pollen.DeliveryReceipts
 
 /** The app's screens driven through their views, over real nodes. */
 @RunWith(RobolectricTestRunner::class)
@@ -152,6 +153,39 @@ class AppUiTest {
         box.performClick()
         box.performClick()
         until("off then on again") { runBlocking { ana.encounterRouting() } && box.isChecked }
+        assertTrue("no error: $errors", errors.isEmpty())
+    }
+
+    @Test
+    fun deliveryAndReadReceiptsAreChosenInSettingsAndKeptByTheCore() {
+        val settings = SettingsScreen(context, scope, { ana }, { errors += it }, {}, {})
+        runBlocking { settings.refresh(ana) }
+        val group = settings.view.findViewById<android.widget.RadioGroup>(SettingsScreen.RECEIPTS_ID)
+        fun button(mode: DeliveryReceipts) =
+            settings.view.findViewById<android.widget.RadioButton>(SettingsScreen.receiptsId(mode))
+        assertEquals("batched by default", SettingsScreen.receiptsId(DeliveryReceipts.BATCHED), group.checkedRadioButtonId)
+        for (mode in listOf(DeliveryReceipts.OFF, DeliveryReceipts.IMMEDIATE, DeliveryReceipts.BATCHED)) {
+            button(mode).performClick()
+            until("the core keeps $mode, and its button shows it") {
+                runBlocking { ana.deliveryReceipts() } == mode && group.checkedRadioButtonId == SettingsScreen.receiptsId(mode)
+            }
+        }
+        button(DeliveryReceipts.OFF).performClick()
+        until("off again") { runBlocking { ana.deliveryReceipts() } == DeliveryReceipts.OFF }
+        // Kept across a new screen (the core holds it, not the view).
+        val again = SettingsScreen(context, scope, { ana }, { errors += it }, {}, {})
+        runBlocking { again.refresh(ana) }
+        assertTrue(
+            "a new screen shows off",
+            again.view.findViewById<android.widget.RadioButton>(SettingsScreen.receiptsId(DeliveryReceipts.OFF)).isChecked,
+        )
+
+        val read = settings.view.findViewById<android.widget.CheckBox>(SettingsScreen.READ_RECEIPTS_ID)
+        assertTrue("read receipts on by default", read.isChecked)
+        read.performClick()
+        until("the core stops read receipts, and the box shows it") { !runBlocking { ana.readReceipts() } && !read.isChecked }
+        read.performClick()
+        until("on again") { runBlocking { ana.readReceipts() } && read.isChecked }
         assertTrue("no error: $errors", errors.isEmpty())
     }
 

@@ -31,6 +31,7 @@ import uniffi.pollen.PollenException
 import uniffi.pollen.PollenNode
 import uniffi.pollen.RunOptions
 import uniffi.pollen.SentInfo
+import uniffi.pollen.SettingsInfo
 import uniffi.pollen.TransportsInfo
 
 /**
@@ -209,6 +210,9 @@ class Pollen private constructor(
 
     /** Whether read receipts are on. */
     suspend fun readReceipts(): Boolean = call { readReceipts() }
+
+    /** Every switch and list of the Settings screen, read at once. */
+    suspend fun settings(): SettingsInfo = call { settings() }
 
     /** Blocks a contact (alias) or anyone (signing key hex): their messages are dropped here without a delivery proof. */
     suspend fun block(who: String): String = call { block(who) }

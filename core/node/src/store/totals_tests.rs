@@ -1,0 +1,194 @@
+//! The running totals of schema V12 against a recount, after any sequence of
+//! inserts, evictions, class changes, purges, proofs and expiry.
+
+use super::*;
+use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId, RoutingTag};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Insert {
+        id: u8,
+        size: u16,
+        class: u8,
+        origin: u8,
+        expires: u8,
+    },
+    SetClass {
+        id: u8,
+        class: u8,
+    },
+    Purge {
+        id: u8,
+    },
+    Proof {
+        id: u8,
+        matched: bool,
+        release: u8,
+        expires: u8,
+    },
+    Expire {
+        now: u8,
+    },
+    Release {
+        now: u8,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..24, 1u16..600, 0u8..3, 0u8..5, 1u8..60).prop_map(|(id, size, class, origin, expires)| {
+            Op::Insert { id, size, class, origin, expires }
+        }),
+        1 => (0u8..24, 0u8..3).prop_map(|(id, class)| Op::SetClass { id, class }),
+        1 => (0u8..24).prop_map(|id| Op::Purge { id }),
+        2 => (0u8..24, any::<bool>(), 0u8..60, 1u8..60).prop_map(|(id, matched, release, expires)| {
+            Op::Proof { id, matched, release, expires }
+        }),
+        1 => (0u8..60).prop_map(|now| Op::Expire { now }),
+        1 => (0u8..60).prop_map(|now| Op::Release { now }),
+    ]
+}
+
+fn class(c: u8) -> EnvelopeClass {
+    [
+        EnvelopeClass::Carried,
+        EnvelopeClass::Shared,
+        EnvelopeClass::Own,
+    ][usize::from(c % 3)]
+}
+
+fn apply(s: &Store, op: &Op) {
+    // Refusals (quota, full) are part of the algebra: the totals must not move.
+    let _ = match *op {
+        Op::Insert {
+            id,
+            size,
+            class: c,
+            origin,
+            expires,
+        } => {
+            let rec = EnvelopeRecord {
+                id: EnvelopeId([id; 32]),
+                bytes: vec![0; usize::from(size)],
+                expires_at: u64::from(expires),
+                tag: RoutingTag([0; 8]),
+                commitment: Commitment([id; 32]),
+                class: class(c),
+                copies: 1,
+            };
+            s.insert_envelope(&rec, &format!("origin-{origin}"), 0)
+                .map(drop)
+        }
+        Op::SetClass { id, class: c } => s.set_envelope_class(&EnvelopeId([id; 32]), class(c)),
+        Op::Purge { id } => s.purge_commitment(&Commitment([id; 32])).map(drop),
+        Op::Proof {
+            id,
+            matched,
+            release,
+            expires,
+        } => s
+            .insert_proof(
+                &Commitment([id; 32]),
+                &DeliveryProof([id; 32]),
+                u64::from(expires),
+                matched,
+                u64::from(release),
+            )
+            .map(drop),
+        Op::Expire { now } => s.expire(u64::from(now)).map(drop),
+        Op::Release { now } => s.release_proofs(u64::from(now)).map(drop),
+    };
+}
+
+fn recount(s: &Store) -> (Usage, u64) {
+    let mut u = Usage::default();
+    let mut st = s
+        .conn()
+        .prepare("SELECT class, COUNT(*), SUM(size) FROM envelopes GROUP BY class")
+        .unwrap();
+    let mut rows = st.query([]).unwrap();
+    while let Some(r) = rows.next().unwrap() {
+        let pair = (
+            r.get::<_, i64>(1).unwrap() as u64,
+            r.get::<_, i64>(2).unwrap() as u64,
+        );
+        match EnvelopeClass::from_i64(r.get(0).unwrap()).unwrap() {
+            EnvelopeClass::Own => u.own = pair,
+            EnvelopeClass::Shared => u.shared = pair,
+            EnvelopeClass::Carried => u.carried = pair,
+        }
+    }
+    let unmatched: i64 = s
+        .conn()
+        .query_row("SELECT COUNT(*) FROM proofs WHERE matched = 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    (u, unmatched as u64)
+}
+
+proptest! {
+    #[test]
+    fn running_totals_equal_a_recount(ops in proptest::collection::vec(op(), 1..80)) {
+        let s = Store::in_memory(StoreLimits { global_bytes: 4_000, per_origin_bytes: 1_500 }).unwrap();
+        for op in &ops {
+            apply(&s, op);
+            let (u, unmatched) = recount(&s);
+            prop_assert_eq!(s.usage().unwrap(), u, "after {:?}", op);
+            prop_assert_eq!(s.unmatched_proof_count().unwrap(), unmatched, "after {:?}", op);
+            prop_assert!(u.bytes() <= 4_000);
+        }
+    }
+}
+
+#[test]
+fn a_store_written_before_the_totals_gets_them_on_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let limits = StoreLimits {
+        global_bytes: 1 << 20,
+        per_origin_bytes: 1 << 20,
+    };
+    {
+        let s = Store::open(&path, limits).unwrap();
+        for id in 0..5u8 {
+            apply(
+                &s,
+                &Op::Insert {
+                    id,
+                    size: 100 + u16::from(id),
+                    class: id,
+                    origin: id,
+                    expires: 50,
+                },
+            );
+            apply(
+                &s,
+                &Op::Proof {
+                    id,
+                    matched: id % 2 == 0,
+                    release: 0,
+                    expires: 50,
+                },
+            );
+        }
+        // Back to V11: the totals and their triggers gone, as an older build left it.
+        s.conn()
+            .execute_batch(
+                "DROP TABLE usage_total; DROP TABLE proof_total;
+                 DROP TRIGGER envelopes_total_insert; DROP TRIGGER envelopes_total_delete;
+                 DROP TRIGGER envelopes_total_update; DROP TRIGGER proofs_total_insert;
+                 DROP TRIGGER proofs_total_delete; DROP TRIGGER proofs_total_update;
+                 PRAGMA user_version = 11;",
+            )
+            .unwrap();
+    }
+    let s = Store::open(&path, limits).unwrap();
+    let (u, unmatched) = recount(&s);
+    assert_eq!(
+        (s.usage().unwrap(), s.unmatched_proof_count().unwrap()),
+        (u, unmatched)
+    );
+    assert_eq!((u.count(), unmatched), (5, 2));
+}
