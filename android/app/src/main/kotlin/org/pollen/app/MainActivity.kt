@@ -274,6 +274,10 @@ class MainActivity : Activity() {
         // A call in flight when the service closed its node fails; the
         // status line already says the mesh stopped.
         if (node?.pollen?.isClosed == true || (node == null && lost)) return
+        // The same, for a node let go before the current one (a panic wipe,
+        // a restart): UniFFI refuses any call on an object already freed,
+        // and a call still in flight then is no news to the user.
+        if (error is IllegalStateException && error.message.orEmpty().endsWith("already been destroyed")) return
         toast(error)
     }
 
