@@ -7,49 +7,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId};
+use pollen_fuzz::{EmptyStore, T0};
 use pollen_proto::sync::frame::{self, MAX_RECORD, RecordDecoder};
 use pollen_proto::sync::handshake::{self, HS_NOISE, Preamble};
-use pollen_proto::sync::store::{
-    Incoming, Interests, LocalItem, Received, SyncStore, SyncStoreError,
-};
 use pollen_proto::sync::{Session, SessionConfig};
-
-/// Holds nothing and accepts everything as carried.
-struct Empty;
-
-impl SyncStore for Empty {
-    fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
-        Ok(Vec::new())
-    }
-    fn interests(&mut self) -> Result<Interests, SyncStoreError> {
-        Ok(Interests::default())
-    }
-    fn envelope(&mut self, _: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
-        Ok(None)
-    }
-    fn proof(&mut self, _: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
-        Ok(None)
-    }
-    fn seen(&mut self, _: &EnvelopeId) -> Result<bool, SyncStoreError> {
-        Ok(false)
-    }
-    fn ingest(
-        &mut self,
-        items: &[Incoming],
-        _: &str,
-    ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError> {
-        Ok((vec![Received::Carried; items.len()], Vec::new()))
-    }
-}
-
-const T0: u64 = 1_700_000_000_000;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    let mut store = Empty;
+    let mut store = EmptyStore;
     let mut s = Session::new(SessionConfig::tcp(false, "fuzz"), T0);
     if mode % 2 == 0 {
         for (i, chunk) in rest.chunks(97).enumerate() {

@@ -351,22 +351,9 @@ class AppUiTest {
 
     @Test
     fun theChatScreensMuteButtonSilencesThatChatsNotifications() {
-        runBlocking {
-            ana.addContact(chen.card())
-            chen.addContact(ana.card())
-        }
-        val notifier = MessageNotifier(context) { Intent(context, MainActivity::class.java) }
-        scope.launch(Dispatchers.Default) { ana.events.collect { notifier.onEvent(ana, it) } }
-        val shadow = shadowOf(context.getSystemService(NotificationManager::class.java))
-        fun carry(text: String) = runBlocking {
-            chen.sendDirect("Ana", text)
-            val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
-            chen.exportBundle(bundle)
-            ana.importBundle(bundle)
-        }
-        val id = runBlocking { ana.openChatWithContact("Chen") }.conversationId
-        val chat = ChatScreen(context, id, "Chen", scope, { ana }, { errors += it })
-        runBlocking { chat.refresh(ana) }
+        val withChen = ChatWithChen()
+        val (shadow, id, chat) = Triple(withChen.notifications, withChen.id, withChen.screen)
+        fun carry(text: String) = withChen.carry(text)
         val mute = chat.view.findViewById<Button>(ChatScreen.MUTE_ID)
         assertEquals("Mute", mute.text.toString())
 
@@ -387,22 +374,9 @@ class AppUiTest {
 
     @Test
     fun blockingFromTheChatScreenDropsTheirMessagesWithoutANotificationOrAReceipt() {
-        runBlocking {
-            ana.addContact(chen.card())
-            chen.addContact(ana.card())
-        }
-        val notifier = MessageNotifier(context) { Intent(context, MainActivity::class.java) }
-        scope.launch(Dispatchers.Default) { ana.events.collect { notifier.onEvent(ana, it) } }
-        val shadow = shadowOf(context.getSystemService(NotificationManager::class.java))
-        fun carry(text: String) = runBlocking {
-            chen.sendDirect("Ana", text)
-            val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
-            chen.exportBundle(bundle)
-            ana.importBundle(bundle)
-        }
-        val id = runBlocking { ana.openChatWithContact("Chen") }.conversationId
-        val chat = ChatScreen(context, id, "Chen", scope, { ana }, { errors += it })
-        runBlocking { chat.refresh(ana) }
+        val withChen = ChatWithChen()
+        val (shadow, _, chat) = Triple(withChen.notifications, withChen.id, withChen.screen)
+        fun carry(text: String) = withChen.carry(text)
         val block = chat.view.findViewById<Button>(ChatScreen.BLOCK_ID)
         assertEquals("Block", block.text.toString())
 
@@ -496,5 +470,32 @@ class AppUiTest {
         }
         println("     chat actions: Ana ${timeline.lines()}")
         println("     chat actions: Chen ${chenTimeline.lines()}")
+    }
+
+    /** Ana's chat with Chen on screen; Chen's messages reach her by bundle and post through her notifier. */
+    private inner class ChatWithChen {
+        val notifications = shadowOf(context.getSystemService(NotificationManager::class.java))
+        val id: String
+        val screen: ChatScreen
+
+        init {
+            runBlocking {
+                ana.addContact(chen.card())
+                chen.addContact(ana.card())
+            }
+            val notifier = MessageNotifier(context) { Intent(context, MainActivity::class.java) }
+            scope.launch(Dispatchers.Default) { ana.events.collect { notifier.onEvent(ana, it) } }
+            id = runBlocking { ana.openChatWithContact("Chen") }.conversationId
+            screen = ChatScreen(context, id, "Chen", scope, { ana }, { errors += it })
+            runBlocking { screen.refresh(ana) }
+        }
+
+        /** Chen writes [text] and a bundle carries it to Ana. */
+        fun carry(text: String) = runBlocking {
+            chen.sendDirect("Ana", text)
+            val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
+            chen.exportBundle(bundle)
+            ana.importBundle(bundle)
+        }
     }
 }
