@@ -1,5 +1,5 @@
-//! The foreign traits the app implements: events, platform links and the
-//! Bluetooth LE radio.
+//! The foreign traits the app implements: events, platform links, the
+//! Bluetooth LE radio and the keystore's key guard.
 
 use crate::records::{ConversationInfo, KeyChangeInfo, MessageInfo, MessageStatus, NeighbourInfo};
 
@@ -91,4 +91,17 @@ pub trait BleRadio: Send + Sync {
     /// Queue one value to write (central) or notify (peripheral); answer
     /// with `ble_ready` once values went out.
     fn send(&self, link_id: u64, value: Vec<u8>) -> Result<(), CallbackError>;
+}
+
+/// Seals the identity secret with a key that never leaves the phone's
+/// keystore (Android Keystore, iOS Keychain): authenticated encryption, so
+/// that bytes not sealed by that key fail to open. Called on the caller's
+/// thread while the node opens.
+#[uniffi::export(with_foreign)]
+pub trait KeyGuard: Send + Sync {
+    /// Seals `plain`.
+    fn seal(&self, plain: Vec<u8>) -> Result<Vec<u8>, CallbackError>;
+    /// Opens what `seal` gave; an error when the key is gone or the bytes
+    /// were not sealed with it.
+    fn open(&self, sealed: Vec<u8>) -> Result<Vec<u8>, CallbackError>;
 }

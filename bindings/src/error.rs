@@ -21,6 +21,18 @@ pub enum PollenError {
         /// The data directory.
         dir: String,
     },
+    /// The identity is sealed by the phone's keystore: open it with its guard.
+    #[error("the identity in {dir} is sealed by the phone's keystore")]
+    IdentitySealed {
+        /// The data directory.
+        dir: String,
+    },
+    /// The key guard could not seal or open the identity; nothing was written.
+    #[error("the key guard failed: {detail}")]
+    KeyGuard {
+        /// The platform's reason.
+        detail: String,
+    },
     /// No contact with that alias.
     #[error("no contact named {name:?}")]
     UnknownContact {
@@ -209,6 +221,12 @@ impl From<NodeError> for PollenError {
             },
             NodeError::AlreadyInitialized(d) => Self::AlreadyInitialized {
                 dir: d.display().to_string(),
+            },
+            NodeError::IdentitySealed(d) => Self::IdentitySealed {
+                dir: d.display().to_string(),
+            },
+            NodeError::KeyGuard(e) => Self::KeyGuard {
+                detail: e.to_string(),
             },
             NodeError::UnknownContact(name) => Self::UnknownContact { name },
             NodeError::UnknownConversation(name) => Self::UnknownConversation { name },

@@ -52,7 +52,7 @@ pub mod settings;
 pub mod transports;
 pub mod uplink;
 
-pub use callbacks::{BleRadio, CallbackError, PlatformTransport, PollenListener};
+pub use callbacks::{BleRadio, CallbackError, KeyGuard, PlatformTransport, PollenListener};
 pub use error::PollenError;
 pub use node::PollenNode;
 pub use privacy::DeliveryReceipts;

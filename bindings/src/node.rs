@@ -52,7 +52,7 @@ pub(crate) fn sent(s: Sent) -> SentInfo {
 }
 
 impl PollenNode {
-    fn start_with(node: Node) -> Result<Arc<PollenNode>, PollenError> {
+    pub(crate) fn start_with(node: Node) -> Result<Arc<PollenNode>, PollenError> {
         let listener = Listener::default();
         let (tx, rx) = std::sync::mpsc::channel::<Event>();
         let events_thread = std::thread::Builder::new()

@@ -9,6 +9,7 @@ mod contacts;
 pub mod events;
 mod groups;
 mod ingest;
+mod key_guard;
 mod receipts;
 pub mod send;
 mod sneakernet;
@@ -19,6 +20,7 @@ pub use attach::{ATTACHMENT_TTL_SECS, blob_hex};
 pub use blocks::Blocked;
 pub use events::{ConversationId, MessageChange, NodeEvent};
 pub use ingest::{IngestOutcome, Rejection};
+pub use key_guard::{KeyGuard, KeyGuardError};
 pub use sneakernet::{ExportReport, ImportReport};
 pub use wipe::wipe_data_dir;
 
@@ -107,6 +109,12 @@ pub enum NodeError {
     /// The data directory has no identity yet.
     #[error("no identity in {0}; run `pollen init --name NAME` first")]
     NotInitialized(PathBuf),
+    /// The identity in the directory is sealed by a phone's keystore.
+    #[error("the identity in {0} is sealed by the phone's keystore; open it with its key guard")]
+    IdentitySealed(PathBuf),
+    /// The phone's keystore could not seal or open the identity secret.
+    #[error("the key guard failed: {0}")]
+    KeyGuard(KeyGuardError),
     /// No contact with that name.
     #[error("no contact named {0:?}")]
     UnknownContact(String),
@@ -256,7 +264,7 @@ impl Node {
     pub fn init(dir: &Path, name: &str, clock: Box<dyn Clock>) -> Result<Node, NodeError> {
         std::fs::create_dir_all(dir).map_err(|e| NodeError::io(dir, e))?;
         let store = open_store(dir)?;
-        if store.meta(IDENTITY_KEY)?.is_some() {
+        if key_guard::has_identity(&store)? {
             return Err(NodeError::AlreadyInitialized(dir.to_owned()));
         }
         let me = Identity::generate(name)?;
@@ -283,9 +291,12 @@ impl Node {
             return Err(NodeError::NotInitialized(dir.to_owned()));
         }
         let store = open_store(dir)?;
-        let secret = store
-            .meta(IDENTITY_KEY)?
-            .ok_or_else(|| NodeError::NotInitialized(dir.to_owned()))?;
+        let Some(secret) = store.meta(IDENTITY_KEY)? else {
+            return Err(match key_guard::has_identity(&store)? {
+                true => NodeError::IdentitySealed(dir.to_owned()),
+                false => NodeError::NotInitialized(dir.to_owned()),
+            });
+        };
         let me = Identity::from_secret_bytes(&secret)?;
         Ok(Self::assemble(store, me, clock, dir))
     }

@@ -162,6 +162,33 @@ impl Store {
         Ok(())
     }
 
+    /// Writes `value` under `new_key` and erases `old_key` in one
+    /// transaction, its bytes overwritten in the file (`secure_delete`, then
+    /// a checkpoint that moves the overwritten pages out of the WAL): for a
+    /// secret that must not linger after it is sealed.
+    pub fn erase_meta_replacing(
+        &self,
+        old_key: &str,
+        new_key: &str,
+        value: &[u8],
+    ) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "secure_delete", "ON")?;
+        let done = self.transaction(|s| {
+            s.set_meta(new_key, value)?;
+            s.conn
+                .execute("DELETE FROM meta WHERE key = ?1", [old_key])?;
+            Ok::<_, StoreError>(())
+        });
+        let checkpoint = done.and_then(|()| {
+            Ok(self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?)
+        });
+        // Off again: the ingest path deletes often and need not pay for it.
+        self.conn.pragma_update(None, "secure_delete", "OFF")?;
+        checkpoint
+    }
+
     /// Runs SQLite's own consistency check; `Ok(())` when the file is sound.
     pub fn integrity_check(&self) -> Result<(), StoreError> {
         let result: String = self

@@ -17,9 +17,12 @@ public final class Pollen: @unchecked Sendable {
     }
 
     /// Opens the identity in `dataDir`, creating one called `name` (and the
-    /// directory) on first use: the core's `PollenNode.openOrCreate`.
+    /// directory) on first use, its secret sealed by the Keychain: the
+    /// core's `PollenNode.openOrCreateGuarded`.
     public static func openOrCreate(dataDir: String, name: String) async throws -> Pollen {
-        try await offThread { Pollen(node: try PollenNode.openOrCreate(dataDir: dataDir, name: name)) }
+        try await offThread {
+            Pollen(node: try PollenNode.openOrCreateGuarded(dataDir: dataDir, name: name, keystore: KeychainGuard()))
+        }
     }
 
     private static func offThread<T>(_ body: @escaping () throws -> T) async throws -> T {

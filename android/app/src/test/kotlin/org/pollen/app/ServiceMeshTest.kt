@@ -20,6 +20,7 @@ import org.junit.runner.RunWith
 import org.pollen.android.MeshPermissions
 import org.pollen.android.Pollen
 import org.pollen.android.PollenService
+import org.pollen.android.TestKeyGuard
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
@@ -37,6 +38,10 @@ import uniffi.pollen.BlePowerMode
 @RunWith(RobolectricTestRunner::class)
 @Config(sdk = [35, 36], manifest = Config.NONE)
 class ServiceMeshTest {
+    init {
+        TestKeyGuard.install()
+    }
+
     private val app get() = RuntimeEnvironment.getApplication()
     private val component get() = ComponentName(app, PollenService::class.java)
 

@@ -23,6 +23,7 @@ import uniffi.pollen.ImportInfo
 import uniffi.pollen.NearbyInfo
 import uniffi.pollen.RelaySyncInfo
 import uniffi.pollen.KeyChangeInfo
+import uniffi.pollen.KeyGuard
 import uniffi.pollen.MessageCursor
 import uniffi.pollen.MessagePage
 import uniffi.pollen.NodeStatus
@@ -68,9 +69,16 @@ class Pollen private constructor(
         suspend fun open(dataDir: String, io: CoroutineDispatcher = Dispatchers.IO): Pollen =
             withContext(io) { Pollen(PollenNode.open(dataDir), io) }
 
-        /** Opens the identity in [dataDir], creating one called [name] on first use (the core's rule). */
-        suspend fun openOrCreate(dataDir: String, name: String, io: CoroutineDispatcher = Dispatchers.IO): Pollen =
-            withContext(io) { Pollen(PollenNode.openOrCreate(dataDir, name), io) }
+        /** Opens the identity in [dataDir], creating one called [name] on first use (the core's rule); with [guard] its secret is kept sealed by the phone's keystore ([AndroidKeystoreGuard]). */
+        suspend fun openOrCreate(
+            dataDir: String,
+            name: String,
+            guard: KeyGuard? = null,
+            io: CoroutineDispatcher = Dispatchers.IO,
+        ): Pollen = withContext(io) {
+            val node = if (guard == null) PollenNode.openOrCreate(dataDir, name) else PollenNode.openOrCreateGuarded(dataDir, name, guard)
+            Pollen(node, io)
+        }
     }
 
     // The core serialises calls on its own thread and blocks the caller until

@@ -29,6 +29,7 @@ import kotlinx.coroutines.sync.withLock
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeoutOrNull
+import uniffi.pollen.KeyGuard
 import uniffi.pollen.BlePowerMode
 import uniffi.pollen.RunOptions
 import uniffi.pollen.blePowerMode
@@ -119,7 +120,7 @@ class PollenService : Service() {
     private suspend fun startNode(name: String, lan: Boolean) {
         val dir = dataDir(this).apply { mkdirs() }
         try {
-            val pollen = Pollen.openOrCreate(dir.path, name)
+            val pollen = Pollen.openOrCreate(dir.path, name, keyGuard())
             try {
                 pollen.start(RunOptions(lan = lan, listen = "0.0.0.0:0", mdns = lan, peers = emptyList()))
             } catch (e: Exception) {
@@ -285,6 +286,13 @@ class PollenService : Service() {
         const val EXTRA_TEXT = "org.pollen.android.TEXT"
 
         private fun dataDir(context: Context) = File(context.filesDir, DATA_DIR)
+
+        /**
+         * What seals the identity secret: the Android Keystore. Tests under
+         * Robolectric, which has no Keystore, give a JVM key instead.
+         */
+        @Volatile
+        var keyGuard: () -> KeyGuard = { AndroidKeystoreGuard() }
 
         /** Whether an identity was made on this device (the app's first run is over). */
         fun hasIdentity(context: Context): Boolean = dataDir(context).list()?.isNotEmpty() == true

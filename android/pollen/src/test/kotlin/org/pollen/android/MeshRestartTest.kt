@@ -30,6 +30,10 @@ import uniffi.pollen.TransportsInfo
 @RunWith(RobolectricTestRunner::class)
 @Config(sdk = [35, 36], manifest = Config.NONE)
 class MeshRestartTest {
+    init {
+        TestKeyGuard.install()
+    }
+
     private val app get() = RuntimeEnvironment.getApplication()
     private val adapter: BluetoothAdapter get() = app.getSystemService(BluetoothManager::class.java).adapter
 

@@ -15,6 +15,7 @@ import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
+import uniffi.pollen.PollenException
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
@@ -26,6 +27,10 @@ import org.w3c.dom.Element
 @RunWith(RobolectricTestRunner::class)
 @Config(sdk = [35, 36], manifest = Config.NONE)
 class PollenServiceTest {
+    init {
+        TestKeyGuard.install()
+    }
+
     @Test
     fun serviceRunsTheNodeInTheForegroundAndStopsIt() {
         val intent = Intent()
@@ -49,9 +54,14 @@ class PollenServiceTest {
         controller.destroy()
         assertNull(service.node.value)
         assertFalse(service.multicastLockHeld)
-        // The store was closed and kept the identity: it opens again.
+        // The store was closed and kept the identity, sealed by the key
+        // guard: it opens again with the guard, and not without.
         val dir = File(RuntimeEnvironment.getApplication().filesDir, "pollen").path
-        runBlocking { Pollen.open(dir).use { assertEquals("Robo", it.identity().name) } }
+        runBlocking { Pollen.openOrCreate(dir, "ignored", PollenService.keyGuard()).use { assertEquals("Robo", it.identity().name) } }
+        val plain = runCatching { runBlocking { Pollen.open(dir) } }.exceptionOrNull()
+        assertTrue("opened without its guard: $plain", plain is PollenException.IdentitySealed)
+        val other = runCatching { runBlocking { Pollen.openOrCreate(dir, "Mallory", TestKeyGuard()) } }.exceptionOrNull()
+        assertTrue("opened with another key: $other", other is PollenException.KeyGuard)
     }
 
     @Test
