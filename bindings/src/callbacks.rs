@@ -101,7 +101,8 @@ pub trait BleRadio: Send + Sync {
 pub trait KeyGuard: Send + Sync {
     /// Seals `plain`.
     fn seal(&self, plain: Vec<u8>) -> Result<Vec<u8>, CallbackError>;
-    /// Opens what `seal` gave; an error when the key is gone or the bytes
+    /// Opens what `seal` gave (not `open`: UniFFI's C header spells that
+    /// name in backticks); an error when the key is gone or the bytes
     /// were not sealed with it.
-    fn open(&self, sealed: Vec<u8>) -> Result<Vec<u8>, CallbackError>;
+    fn unseal(&self, sealed: Vec<u8>) -> Result<Vec<u8>, CallbackError>;
 }

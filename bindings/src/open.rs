@@ -31,9 +31,9 @@ impl pollen_node::node::KeyGuard for Guard {
             .seal(plain.to_vec())
             .map_err(|e| KeyGuardError(e.to_string()))
     }
-    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyGuardError> {
+    fn unseal(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyGuardError> {
         self.0
-            .open(sealed.to_vec())
+            .unseal(sealed.to_vec())
             .map_err(|e| KeyGuardError(e.to_string()))
     }
 }
@@ -77,7 +77,7 @@ mod tests {
                 .chain(plain.iter().map(|b| b ^ self.0))
                 .collect())
         }
-        fn open(&self, sealed: Vec<u8>) -> Result<Vec<u8>, CallbackError> {
+        fn unseal(&self, sealed: Vec<u8>) -> Result<Vec<u8>, CallbackError> {
             match sealed.as_slice() {
                 [b'G', k, rest @ ..] if *k == self.0 => {
                     Ok(rest.iter().map(|b| b ^ self.0).collect())

@@ -22,7 +22,7 @@ pub trait KeyGuard: Send + Sync {
     fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, KeyGuardError>;
     /// Opens what [`KeyGuard::seal`] gave; an error when the key is gone or
     /// the bytes were not sealed by it.
-    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyGuardError>;
+    fn unseal(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyGuardError>;
 }
 
 /// The platform's reason a seal or open failed.
@@ -64,7 +64,7 @@ impl Node {
         }
         let store = open_store(dir)?;
         let me = if let Some(sealed) = store.meta(SEALED_IDENTITY_KEY)? {
-            let plain = guard.open(&sealed).map_err(NodeError::KeyGuard)?;
+            let plain = guard.unseal(&sealed).map_err(NodeError::KeyGuard)?;
             Identity::from_secret_bytes(&plain)?
         } else if let Some(plain) = store.meta(IDENTITY_KEY)? {
             let me = Identity::from_secret_bytes(&plain)?;
@@ -89,7 +89,7 @@ fn seal(guard: &dyn KeyGuard, me: &Identity) -> Result<Vec<u8>, NodeError> {
         .map_err(NodeError::KeyGuard)?;
     // A guard that cannot open what it sealed would lock the user out on
     // the next start: check before anything is written.
-    let back = guard.open(&sealed).map_err(NodeError::KeyGuard)?;
+    let back = guard.unseal(&sealed).map_err(NodeError::KeyGuard)?;
     if back != me.to_secret_bytes() {
         return Err(NodeError::KeyGuard(KeyGuardError(
             "the key guard did not give back what it sealed".into(),

@@ -12,7 +12,7 @@ impl KeyGuard for XorGuard {
         out.extend(plain.iter().map(|b| b ^ self.0));
         Ok(out)
     }
-    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyGuardError> {
+    fn unseal(&self, sealed: &[u8]) -> Result<Vec<u8>, KeyGuardError> {
         match sealed {
             [b'G', k, rest @ ..] if *k == self.0 => Ok(rest.iter().map(|b| b ^ self.0).collect()),
             _ => Err(KeyGuardError("not sealed with this key".into())),
@@ -27,7 +27,7 @@ impl KeyGuard for Forgetful {
     fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, KeyGuardError> {
         Ok(plain.to_vec())
     }
-    fn open(&self, _: &[u8]) -> Result<Vec<u8>, KeyGuardError> {
+    fn unseal(&self, _: &[u8]) -> Result<Vec<u8>, KeyGuardError> {
         Err(KeyGuardError("key permanently invalidated".into()))
     }
 }

@@ -19,7 +19,7 @@ public final class KeychainGuard: KeyGuard {
         return sealed
     }
 
-    public func open(sealed: Data) throws -> Data {
+    public func unseal(sealed: Data) throws -> Data {
         try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key())
     }
 

@@ -33,7 +33,7 @@ class AndroidKeystoreGuard(private val alias: String = "pollen-identity") : KeyG
 
     override fun seal(plain: ByteArray): ByteArray = AesGcm.seal(key(), plain)
 
-    override fun open(sealed: ByteArray): ByteArray = AesGcm.open(key(), sealed)
+    override fun unseal(sealed: ByteArray): ByteArray = AesGcm.open(key(), sealed)
 
     private companion object {
         const val PROVIDER = "AndroidKeyStore"

@@ -12,7 +12,7 @@ import uniffi.pollen.KeyGuard
 class TestKeyGuard(private val key: SecretKey = newKey()) : KeyGuard {
     override fun seal(plain: ByteArray): ByteArray = AesGcm.seal(key, plain)
 
-    override fun open(sealed: ByteArray): ByteArray = AesGcm.open(key, sealed)
+    override fun unseal(sealed: ByteArray): ByteArray = AesGcm.open(key, sealed)
 
     /** One key per test JVM, given to every service the tests start. */
     companion object {
