@@ -18,10 +18,16 @@ public final class Pollen: @unchecked Sendable {
 
     /// Opens the identity in `dataDir`, creating one called `name` (and the
     /// directory) on first use, its secret sealed by the Keychain: the
-    /// core's `PollenNode.openOrCreateGuarded`.
+    /// core's `PollenNode.openOrCreateGuarded`. The directory is kept out of
+    /// iCloud and computer backups: nothing of Pollen leaves the phone that way.
     public static func openOrCreate(dataDir: String, name: String) async throws -> Pollen {
         try await offThread {
-            Pollen(node: try PollenNode.openOrCreateGuarded(dataDir: dataDir, name: name, keystore: KeychainGuard()))
+            let node = try PollenNode.openOrCreateGuarded(dataDir: dataDir, name: name, keystore: KeychainGuard())
+            var url = URL(fileURLWithPath: dataDir, isDirectory: true)
+            var values = URLResourceValues()
+            values.isExcludedFromBackup = true
+            try url.setResourceValues(values)
+            return Pollen(node: node)
         }
     }
 

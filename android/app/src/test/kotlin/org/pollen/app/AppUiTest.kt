@@ -140,6 +140,29 @@ class AppUiTest {
     }
 
     @Test
+    fun nothingOfPollenLeavesThePhoneInABackupOrADeviceTransfer() {
+        // android/pollen/src/main/AndroidManifest.xml → android/app/src/main
+        val main = File(System.getProperty("pollen.manifest")).absoluteFile.parentFile.parentFile.parentFile.parentFile
+            .resolve("app/src/main")
+        val factory = javax.xml.parsers.DocumentBuilderFactory.newInstance().apply { isNamespaceAware = true }
+        val android = "http://schemas.android.com/apk/res/android"
+        val application = factory.newDocumentBuilder().parse(main.resolve("AndroidManifest.xml"))
+            .getElementsByTagName("application").item(0) as org.w3c.dom.Element
+        assertEquals("false", application.getAttributeNS(android, "allowBackup"))
+        val rules = application.getAttributeNS(android, "dataExtractionRules")
+        assertEquals("@xml/data_extraction_rules", rules)
+        val doc = factory.newDocumentBuilder().parse(main.resolve("res/xml/data_extraction_rules.xml"))
+        for (section in listOf("cloud-backup", "device-transfer")) {
+            val element = doc.getElementsByTagName(section).item(0) as org.w3c.dom.Element?
+            assertNotNull("$section has rules", element)
+            assertEquals("$section includes nothing", 0, element!!.getElementsByTagName("include").length)
+            val excludes = element.getElementsByTagName("exclude")
+            val domains = (0 until excludes.length).map { (excludes.item(it) as org.w3c.dom.Element).getAttribute("domain") }.toSet()
+            assertEquals("$section excludes every domain", setOf("root", "file", "database", "sharedpref", "external"), domains)
+        }
+    }
+
+    @Test
     fun encounterRoutingIsSwitchedOffAndOnFromSettings() {
         val settings = SettingsScreen(context, scope, { ana }, { errors += it }, {}, {})
         runBlocking { settings.refresh(ana) }
