@@ -5,7 +5,7 @@ use pollen_node::conversation::ConversationError;
 use pollen_proto::envelope::EnvelopeId;
 mod common;
 
-use common::{T0, TestClock, node};
+use common::{T0, TestClock, carry_all, node};
 use pollen_node::node::{Node, NodeError};
 use pollen_node::store::MessageRow;
 use proptest::prelude::*;
@@ -215,4 +215,73 @@ fn conversation_pages_walk_the_whole_list_once_in_order_even_with_ties() {
         walked.extend(page);
     }
     assert_eq!(walked, all);
+}
+
+/// Each message's document is built from its stored changes (schema V13
+/// dropped the saved whole-conversation documents): an edit queued before a
+/// restart, in a store upgraded from V12, applies when its message arrives,
+/// and an edit of a message written before the upgrade builds on it.
+#[test]
+fn a_queued_edit_survives_a_restart_and_the_upgrade_that_dropped_saved_documents() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let a = node(root.path(), "Ana", &clock);
+    let c = node(root.path(), "Chen", &clock);
+    a.add_contact(&c.card(), None).unwrap();
+    c.add_contact(&a.card(), None).unwrap();
+    let first = a.send_direct("Chen", "first").unwrap();
+    clock.tick();
+    let second = a.send_direct("Chen", "second").unwrap();
+    let edit = a.edit(&first.message.to_hex(), "first (edited)").unwrap();
+    let early = [
+        envelope_of(&a, second.envelope),
+        envelope_of(&a, edit.envelope),
+    ];
+    c.ingest_envelopes(&early, "test").unwrap();
+    assert_eq!(texts(&c), ["second"], "the edit waits for its message");
+    clock.tick();
+    let reply = c.send_direct("Ana", "reply").unwrap();
+    drop(c);
+
+    // Chen's store as a V12 build left it: a saved document per conversation
+    // (V13 dropped them), insert triggers and the expiry index (V14).
+    let dir = root.path().join("Chen");
+    {
+        let db = rusqlite::Connection::open(dir.join("pollen.db")).unwrap();
+        db.execute_batch(
+            "ALTER TABLE conversations ADD COLUMN doc BLOB;
+             UPDATE conversations SET doc = x'00112233';
+             CREATE INDEX envelopes_expiry ON envelopes(expires_at);
+             CREATE TRIGGER envelopes_usage_insert AFTER INSERT ON envelopes BEGIN
+                 INSERT INTO usage (origin, class, bytes, count) VALUES (NEW.origin, NEW.class, NEW.size, 1)
+                 ON CONFLICT (origin, class) DO UPDATE SET bytes = bytes + NEW.size, count = count + 1;
+             END;
+             CREATE TRIGGER envelopes_total_insert AFTER INSERT ON envelopes BEGIN
+                 INSERT INTO usage_total (class, bytes, count) VALUES (NEW.class, NEW.size, 1)
+                 ON CONFLICT (class) DO UPDATE SET bytes = bytes + NEW.size, count = count + 1;
+             END;
+             PRAGMA user_version = 12;",
+        )
+        .unwrap();
+    }
+    let c = Node::open(&dir, Box::new(clock.clone())).unwrap();
+    let columns: Vec<String> = {
+        let db = rusqlite::Connection::open(dir.join("pollen.db")).unwrap();
+        let mut st = db
+            .prepare("SELECT name FROM pragma_table_info('conversations')")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(!columns.iter().any(|c| c == "doc"), "{columns:?}");
+
+    c.ingest_envelopes(&[envelope_of(&a, first.envelope)], "test")
+        .unwrap();
+    assert_eq!(texts(&c), ["first (edited)", "second", "reply"]);
+    c.edit(&reply.message.to_hex(), "reply (edited)").unwrap();
+    assert_eq!(texts(&c), ["first (edited)", "second", "reply (edited)"]);
+    carry_all(&c, &a);
+    assert_eq!(texts(&a), texts(&c));
 }

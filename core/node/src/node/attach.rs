@@ -6,7 +6,7 @@
 use super::send::Sent;
 use super::{Node, NodeError};
 use crate::attachments::{ChunkClass, Progress};
-use crate::conversation::{MessageId, Op};
+use crate::conversation::{self, MessageId, Op};
 use pollen_proto::chunk::{AttachmentRef, BlobId, Preview, seal_attachment};
 use std::path::Path;
 
@@ -53,9 +53,20 @@ impl Node {
             return Err(NodeError::UnknownAttachment(prefix.to_owned()));
         }
         let mut hits: Vec<AttachmentRef> = Vec::new();
+        // One small document per message: a lookup the CLI makes, not a path
+        // that runs per message received.
         for conv in self.store.conversations(u32::MAX)? {
-            for m in self.load_doc(&conv.id)?.messages() {
-                if let Some(a) = m.attachment
+            for key in self.store.message_keys(&conv.id)? {
+                let Some(id) = key
+                    .strip_prefix("m:")
+                    .and_then(|h| MessageId::from_hex(h).ok())
+                else {
+                    continue;
+                };
+                if let Some(a) = self
+                    .key_doc(&conv.id, &key)?
+                    .message(&id)
+                    .and_then(|m| m.attachment)
                     && hex::encode(a.blob.0).starts_with(&p)
                     && !hits.iter().any(|h| h.blob == a.blob)
                 {
@@ -77,7 +88,7 @@ impl Node {
         message: &MessageId,
     ) -> Result<Option<AttachmentRef>, NodeError> {
         Ok(self
-            .load_doc(conversation)?
+            .key_doc(conversation, &conversation::message_key(message))?
             .message(message)
             .and_then(|m| m.attachment))
     }

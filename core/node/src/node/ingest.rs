@@ -13,7 +13,7 @@ use crate::conversation::ConversationDoc;
 use crate::node::events::{ConversationId, NodeEvent};
 use crate::store::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreError};
 use pollen_proto::envelope::{self, DeliveryProof, Envelope, EnvelopeId, RoutingTag, SharedKey};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 pub use crate::admission::Rejection;
 
@@ -64,12 +64,12 @@ fn content_error(e: NodeError) -> Result<Rejection, NodeError> {
     }
 }
 
-/// Ingest state for one transaction: conversation documents are loaded once,
-/// changed in memory, and saved by [`Batch::flush`].
+/// Ingest state for one transaction: each root key's document is built once
+/// from its stored changes and changed in memory (the changes themselves are
+/// what is saved).
 pub(crate) struct Batch<'n> {
     node: &'n Node,
-    docs: HashMap<ConversationId, ConversationDoc>,
-    dirty: HashSet<ConversationId>,
+    docs: HashMap<(ConversationId, String), ConversationDoc>,
     shared: Vec<(SharedKey, ConversationId)>,
     direct_tags: HashMap<u64, RoutingTag>,
     /// The copy budget that came with the envelope being taken in.
@@ -90,7 +90,6 @@ impl<'n> Batch<'n> {
         Ok(Self {
             node,
             docs: HashMap::new(),
-            dirty: HashSet::new(),
             shared,
             direct_tags: HashMap::new(),
             copies: 1,
@@ -268,14 +267,8 @@ impl<'n> Batch<'n> {
         })
     }
 
-    /// Saves every document this batch changed, and says whether storage
-    /// is under pressure after what it stored.
+    /// Says whether storage is under pressure after what the batch stored.
     pub(crate) fn flush(&mut self) -> Result<(), NodeError> {
-        for conv in self.dirty.drain() {
-            if let Some(doc) = self.docs.get_mut(&conv) {
-                self.node.store.save_doc(&conv, &doc.save())?;
-            }
-        }
         if let Some(refused) = self.stored.take() {
             let used = self.node.store.usage()?.bytes();
             let cap = self.node.store.limits().global_bytes;
@@ -291,12 +284,20 @@ impl<'n> Batch<'n> {
 }
 
 impl Node {
-    /// The saved document of a conversation (empty if none yet).
-    pub(crate) fn load_doc(&self, conv: &ConversationId) -> Result<ConversationDoc, NodeError> {
-        match self.store.load_doc(conv)? {
-            Some(bytes) => Ok(ConversationDoc::load(&bytes)?),
-            None => Ok(ConversationDoc::new()),
-        }
+    /// The document of one root key of a conversation (a message and its
+    /// edits, reactions and deletion, or one reader's marker), built from
+    /// the changes stored for that key. Keys never depend on each other
+    /// (an edit is built on its message's changes only), so a key's document
+    /// reads the same as the whole conversation's would, at a cost that does
+    /// not grow with the conversation.
+    pub(crate) fn key_doc(
+        &self,
+        conv: &ConversationId,
+        key: &str,
+    ) -> Result<ConversationDoc, NodeError> {
+        let mut doc = ConversationDoc::new();
+        doc.apply(&self.store.changes_for_key(conv, key)?)?;
+        Ok(doc)
     }
 
     /// Ingests envelopes from one origin in one transaction; returns one result

@@ -206,7 +206,7 @@ impl Node {
 
     fn find_own_message(&self, prefix: &str) -> Result<(ConversationRow, MessageId), NodeError> {
         let (conv, id) = self.find_message(prefix)?;
-        let doc = self.load_doc(&conv.id)?;
+        let doc = self.key_doc(&conv.id, &conversation::message_key(&id))?;
         match doc.message(&id) {
             Some(m) if m.author == self.public.signing => Ok((conv, id)),
             _ => Err(NodeError::NotAuthor(id.to_hex())),

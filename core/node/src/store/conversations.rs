@@ -228,21 +228,15 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// The saved Automerge document of a conversation.
-    pub fn load_doc(&self, id: &ConversationId) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT doc FROM conversations WHERE id = ?1")?;
-        Ok(st.query_row([&id[..]], |r| r.get(0)).optional()?.flatten())
-    }
-
-    /// Saves a conversation's Automerge document.
-    pub fn save_doc(&self, id: &ConversationId, doc: &[u8]) -> Result<(), StoreError> {
-        let mut st = self
-            .conn()
-            .prepare_cached("UPDATE conversations SET doc = ?2 WHERE id = ?1")?;
-        st.execute(params![&id[..], doc])?;
-        Ok(())
+    /// The message keys (`m:<id hex>`) a conversation has changes for.
+    pub fn message_keys(&self, id: &ConversationId) -> Result<Vec<String>, StoreError> {
+        // `;` follows `:` in ASCII: the range is every key starting `m:`,
+        // read from the (conversation, key) index.
+        let mut st = self.conn().prepare_cached(
+            "SELECT DISTINCT key FROM changes WHERE conversation = ?1 AND key >= 'm:' AND key < 'm;'",
+        )?;
+        let rows = st.query_map([&id[..]], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Records a change for a root key; false if it was already known.

@@ -293,6 +293,30 @@ WHEN (OLD.matched = 0) <> (NEW.matched = 0) BEGIN
     UPDATE proof_total SET unmatched = unmatched + (NEW.matched = 0) - (OLD.matched = 0);
 END;";
 
+/// V13: no saved document per conversation. Each root key's document is
+/// built from the `changes` stored for it (every change ever applied or
+/// queued is there since V1), so a change costs the same in a conversation
+/// of ten messages or of a hundred thousand: applying into the whole
+/// document and saving it again grew with the conversation (2,000 messages
+/// into one chat: 3.4 million instructions each for Automerge's apply alone,
+/// half of it renumbering actors, as every change has an actor of its own).
+/// Dropping the column rewrites the table; `secure_delete` zeroes the pages
+/// the old documents held.
+const V13: &str = "ALTER TABLE conversations DROP COLUMN doc;";
+
+/// V14: an envelope's insert counts itself in `usage` and `usage_total`
+/// from Rust (`Store::insert_envelope`), in the same transaction, instead
+/// of by trigger: SQLite keeps a statement journal for any statement that
+/// fires a trigger, and copying every page the insert touched into it cost
+/// about a sixth of a carried envelope's ingest. Deletes and updates keep
+/// their triggers (many paths delete; one path inserts). And the index on
+/// expiry alone goes: expiring finds the expired through the eviction index
+/// (class, expires_at), three classes spelt out (`Store::expire`), and the
+/// listings of what is unexpired read nearly every row anyway.
+const V14: &str = "DROP TRIGGER envelopes_usage_insert;
+DROP TRIGGER envelopes_total_insert;
+DROP INDEX envelopes_expiry;";
+
 /// The relay's lookup by routing tag (covering, so it never reads envelope
 /// bytes); the same index V3 made everywhere.
 pub const RELAY_TAG_INDEX: &str =
@@ -312,6 +336,8 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V10),
         M::up(V11),
         M::up(V12),
+        M::up(V13),
+        M::up(V14),
     ])
 }
 

@@ -128,6 +128,21 @@ fn recount(s: &Store) -> (Usage, u64) {
     (u, unmatched as u64)
 }
 
+/// (origin, class, bytes, count) rows of the `usage` table, or the same
+/// counted from the envelopes held.
+fn per_origin(s: &Store, from: &str) -> Vec<(String, i64, i64, i64)> {
+    let sql = if from == "usage" {
+        "SELECT origin, class, bytes, count FROM usage WHERE count > 0 ORDER BY origin, class"
+    } else {
+        "SELECT origin, class, SUM(size), COUNT(*) FROM envelopes GROUP BY origin, class ORDER BY origin, class"
+    };
+    let mut st = s.conn().prepare(sql).unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 proptest! {
     #[test]
     fn running_totals_equal_a_recount(ops in proptest::collection::vec(op(), 1..80)) {
@@ -137,6 +152,7 @@ proptest! {
             let (u, unmatched) = recount(&s);
             prop_assert_eq!(s.usage().unwrap(), u, "after {:?}", op);
             prop_assert_eq!(s.unmatched_proof_count().unwrap(), unmatched, "after {:?}", op);
+            prop_assert_eq!(per_origin(&s, "usage"), per_origin(&s, "recount"), "after {:?}", op);
             prop_assert!(u.bytes() <= 4_000);
         }
     }
@@ -173,18 +189,37 @@ fn a_store_written_before_the_totals_gets_them_on_upgrade() {
                 },
             );
         }
-        // Back to V11: the totals and their triggers gone, as an older build left it.
+        // Back to V11, as an older build left it: the totals and their
+        // triggers gone, the saved documents' column back (V13 dropped it)
+        // and the per-origin insert trigger and the expiry index back (V14
+        // dropped them).
         s.conn()
             .execute_batch(
                 "DROP TABLE usage_total; DROP TABLE proof_total;
-                 DROP TRIGGER envelopes_total_insert; DROP TRIGGER envelopes_total_delete;
+                 DROP TRIGGER envelopes_total_delete;
                  DROP TRIGGER envelopes_total_update; DROP TRIGGER proofs_total_insert;
                  DROP TRIGGER proofs_total_delete; DROP TRIGGER proofs_total_update;
+                 ALTER TABLE conversations ADD COLUMN doc BLOB;
+                 CREATE INDEX envelopes_expiry ON envelopes(expires_at);
+                 CREATE TRIGGER envelopes_usage_insert AFTER INSERT ON envelopes BEGIN
+                     INSERT INTO usage (origin, class, bytes, count) VALUES (NEW.origin, NEW.class, NEW.size, 1)
+                     ON CONFLICT (origin, class) DO UPDATE SET bytes = bytes + NEW.size, count = count + 1;
+                 END;
                  PRAGMA user_version = 11;",
             )
             .unwrap();
     }
     let s = Store::open(&path, limits).unwrap();
+    let triggers: i64 = s
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE '%_insert' AND tbl_name = 'envelopes'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(triggers, 0, "an insert counts itself (V14)");
+    assert_eq!(per_origin(&s, "usage"), per_origin(&s, "recount"));
     let (u, unmatched) = recount(&s);
     assert_eq!(
         (s.usage().unwrap(), s.unmatched_proof_count().unwrap()),

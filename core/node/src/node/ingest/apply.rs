@@ -1,5 +1,7 @@
-//! Applying opened changes: conversation documents loaded once per batch,
-//! the keys a change may write, and the projection the UI reads.
+//! Applying opened changes: each root key's document loaded once per batch
+//! (from the changes stored for that key, so the cost of a change does not
+//! grow with its conversation), the keys a change may write, and the
+//! projection the UI reads.
 
 use super::Batch;
 use crate::admission::{AUTO_FETCH_BYTES, MAX_HOPS};
@@ -11,13 +13,14 @@ use crate::store::ProjectedMessage;
 use pollen_proto::identity::{ContactKey, PublicIdentity};
 
 impl Batch<'_> {
-    fn doc(&mut self, conv: &ConversationId) -> Result<&mut ConversationDoc, NodeError> {
-        if !self.docs.contains_key(conv) {
-            let doc = self.node.load_doc(conv)?;
-            self.docs.insert(*conv, doc);
+    fn doc(&mut self, conv: &ConversationId, key: &str) -> Result<&mut ConversationDoc, NodeError> {
+        let at = (*conv, key.to_owned());
+        if !self.docs.contains_key(&at) {
+            let doc = self.node.key_doc(conv, key)?;
+            self.docs.insert(at.clone(), doc);
         }
         self.docs
-            .get_mut(conv)
+            .get_mut(&at)
             .ok_or_else(|| NodeError::UnknownConversation(hex::encode(conv)))
     }
 
@@ -37,18 +40,12 @@ impl Batch<'_> {
         if store.change_key(&info.hash)?.is_some() {
             return Ok(());
         }
-        let applied = self.doc(conv)?.apply(&[bytes.to_vec()])?;
+        let applied = self.doc(conv, key)?.apply(&[bytes.to_vec()])?;
         store.insert_change(&info.hash, conv, key, bytes)?;
-        self.dirty.insert(*conv);
-        for hash in applied {
-            let k = if hash == info.hash {
-                Some(key.to_owned())
-            } else {
-                store.change_key(&hash)?
-            };
-            if let Some(k) = k {
-                self.reproject(conv, &k, author, author_name)?;
-            }
+        // Every change a key's document holds writes that key: whatever this
+        // one applied (itself, or changes it unblocked) shows in one view.
+        if !applied.is_empty() {
+            self.reproject(conv, key, author, author_name)?;
         }
         Ok(())
     }
@@ -65,7 +62,7 @@ impl Batch<'_> {
             let Ok(id) = MessageId::from_hex(hex_id) else {
                 return Ok(());
             };
-            let Some(view) = self.doc(conv)?.message(&id) else {
+            let Some(view) = self.doc(conv, key)?.message(&id) else {
                 return Ok(());
             };
             let before = node.store.message_state(conv, &id)?;
@@ -136,7 +133,7 @@ impl Batch<'_> {
                 node.events.raise(e);
             }
         } else if key.starts_with("read:") {
-            for (reader, up_to) in self.doc(conv)?.read_markers() {
+            for (reader, up_to) in self.doc(conv, key)?.read_markers() {
                 let before = node.store.read_marker(conv, &reader)?;
                 if before >= Some(up_to) {
                     continue;
