@@ -47,6 +47,8 @@ pub struct RunStats {
     pub duplicates: u64,
     /// Envelope copies handed over (every hop, recipients included).
     pub transmissions: u64,
+    /// Bytes of those envelope copies (padded, sealed).
+    pub envelope_bytes: u64,
     /// Messages the sender could not send (store refused).
     pub send_failures: u64,
     /// Bytes of encounter summaries sent in Hellos (`encounter` policy;
@@ -131,6 +133,10 @@ pub struct Report {
     pub overhead: f64,
     /// Bytes on all links per plaintext byte delivered.
     pub bytes_per_delivered_byte: f64,
+    /// Bytes on all links per byte of envelope handed over: what sessions
+    /// cost beyond the envelopes they move (handshakes, reconciliation,
+    /// proofs, summaries, framing), whatever the padding and the copies.
+    pub bytes_per_envelope_byte: f64,
     /// Most envelope bytes any phone held.
     pub peak_store_bytes_max: u64,
     /// The phones' storage cap.
@@ -273,6 +279,10 @@ impl Outcome {
             bytes_per_delivered_byte: round(
                 ratio(self.stats.bytes as f64, delivered_bytes as f64),
                 1,
+            ),
+            bytes_per_envelope_byte: round(
+                ratio(self.stats.bytes as f64, self.stats.envelope_bytes as f64),
+                2,
             ),
             peak_store_bytes_max: persons_peak,
             store_cap_bytes: self.config.store_cap_bytes,

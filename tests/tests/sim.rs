@@ -60,6 +60,7 @@ fn prints_the_figures_and_draws_the_charts() {
             "oracle_latency_p50_s",
             "overhead",
             "bytes_per_delivered_byte",
+            "bytes_per_envelope_byte",
             "peak_store_bytes_max",
             "uplink_delivery_ratio",
             "wall_s",
@@ -68,6 +69,10 @@ fn prints_the_figures_and_draws_the_charts() {
         }
         assert_eq!(r["earlier_than_oracle"], 0);
         assert!(r["delivered"].as_u64() <= r["oracle_delivered"].as_u64());
+        // The links carry every envelope handed over, and sessions around them.
+        if r["transmissions"].as_u64() > Some(0) {
+            assert!(r["bytes_per_envelope_byte"].as_f64() > Some(1.0), "{r}");
+        }
     }
     for chart in ["delivery", "latency", "storage"] {
         let svg = std::fs::read_to_string(plots.join(format!("festival-{chart}.svg"))).unwrap();

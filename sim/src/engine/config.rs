@@ -38,6 +38,10 @@ pub struct SimConfig {
     /// behave honestly: the baseline a hostile run is compared with, over
     /// the same pairs.
     pub adversary_baseline: bool,
+    /// Each node keeps what its store holds between changes instead of
+    /// asking the store every time (an optimisation: a run with it off
+    /// must give the same figures, which a test checks).
+    pub item_cache: bool,
 }
 
 fn as_name<S: serde::Serializer>(p: &Policy, s: S) -> Result<S::Ok, S::Error> {
@@ -81,6 +85,7 @@ impl SimConfig {
             nudge_s: 1.0,
             adversary: None,
             adversary_baseline: false,
+            item_cache: true,
         }
     }
 

@@ -74,10 +74,19 @@ impl Engine<'_> {
         self.stats.bytes += live.link.bytes[0] + live.link.bytes[1];
         for session in &live.link.sessions {
             let st = session.stats();
-            self.stats.recon_bytes += st.recon_bytes;
             self.stats.proofs_sent += st.proofs_sent;
             self.stats.duplicates += st.duplicates;
         }
+        // Each side counts the reconciliation both ways: once per link, the
+        // larger count (a cut session may have lost a message in flight).
+        // Summing the two sides counted every byte twice until 2026-12-05.
+        self.stats.recon_bytes += live
+            .link
+            .sessions
+            .iter()
+            .map(|s| s.stats().recon_bytes)
+            .max()
+            .unwrap_or(0);
         if live.own_bumps == (0, 0) {
             self.stats.sessions_idle += 1;
         }

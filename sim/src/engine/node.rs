@@ -37,7 +37,9 @@ pub(crate) struct Trail {
 }
 
 /// The items a node's store held as of one `version`, good until the first
-/// of them expires.
+/// of them expires or the next held-back delivery proof is released (which
+/// adds the proof and drops the copy kept meanwhile: a change with the
+/// clock, not with a write the simulator sees).
 struct ItemCache {
     version: u64,
     until: u64,
@@ -76,8 +78,12 @@ pub(crate) struct SimNode {
     pub news: u64,
     /// Envelope copies received (transmissions into this node).
     pub received: u64,
+    /// Their bytes.
+    pub received_bytes: u64,
     /// What the store held as of a version.
     cache: Option<ItemCache>,
+    /// Whether `cache` is used at all (`SimConfig::item_cache`).
+    pub item_cache: bool,
     /// This node's interest tags as of one day: (day, direct, shared).
     tags: Option<TagCache>,
     /// Bytes of encounter summaries this node sent.
@@ -105,7 +111,9 @@ impl SimNode {
             version: 0,
             news: 0,
             received: 0,
+            received_bytes: 0,
             cache: None,
+            item_cache: true,
             tags: None,
             summary_bytes: 0,
             hostile: None,
@@ -193,11 +201,17 @@ impl SimNode {
         if self.cached().is_some() {
             return true;
         }
+        let now = self.node.now();
+        let release = match self.node.store().next_proof_release(now) {
+            Ok(at) => at.unwrap_or(u64::MAX),
+            Err(_) => return false,
+        };
         match self.load_items() {
             Ok(items) => {
+                let expiry = items.iter().map(|i| i.expires_at).min().unwrap_or(u64::MAX);
                 self.cache = Some(ItemCache {
                     version: self.version,
-                    until: items.iter().map(|i| i.expires_at).min().unwrap_or(u64::MAX),
+                    until: expiry.min(release),
                     ids: items.iter().map(|i| i.id).collect(),
                     items,
                 });
@@ -209,6 +223,9 @@ impl SimNode {
 
     /// The cached items, if the store has not changed and none has expired.
     fn cached(&self) -> Option<&Vec<LocalItem>> {
+        if !self.item_cache {
+            return None;
+        }
         let c = self.cache.as_ref()?;
         (c.version == self.version && self.node.now() < c.until).then_some(&c.items)
     }
@@ -399,6 +416,7 @@ impl SyncStore for SimNode {
                 continue;
             };
             self.received += 1;
+            self.received_bytes += bytes.len() as u64;
             if !matches!(result, Received::Opened | Received::Carried) {
                 continue;
             }

@@ -11,6 +11,7 @@ impl Engine<'_> {
     pub(super) fn collect_deliveries(&mut self, n: u32, now: u64) {
         let node = &mut self.nodes[n as usize];
         self.stats.transmissions += std::mem::take(&mut node.received);
+        self.stats.envelope_bytes += std::mem::take(&mut node.received_bytes);
         for (env, via_relay) in node.opened.drain(..) {
             if let Some(&Written { message: m, .. }) = self.env_msg.get(&EnvelopeId(env)) {
                 self.delivered

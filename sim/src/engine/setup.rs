@@ -78,6 +78,7 @@ pub(crate) fn nodes(
         let node = Node::in_memory(&alias(i as u32), limits, Box::new(clock.clone()))
             .map_err(fail(i as u32))?;
         let mut sim = SimNode::new(node, role, cfg.policy).map_err(fail(i as u32))?;
+        sim.item_cache = cfg.item_cache;
         if bad {
             sim.hostile = cfg.adversary.map(|a| a.kind);
         }
