@@ -5,7 +5,7 @@ use pollen_node::conversation::ConversationError;
 use pollen_proto::envelope::EnvelopeId;
 mod common;
 
-use common::{T0, TestClock, carry_all, node};
+use common::{T0, TestClock, ana_and_chen, carry_all, node};
 use pollen_node::node::{Node, NodeError};
 use pollen_node::store::MessageRow;
 use proptest::prelude::*;
@@ -37,10 +37,7 @@ fn texts(n: &Node) -> Vec<String> {
 fn the_third_message_shows_at_once_and_the_thread_completes_later() {
     let root = tempfile::tempdir().unwrap();
     let clock = TestClock::at(T0);
-    let a = node(root.path(), "Ana", &clock);
-    let c = node(root.path(), "Chen", &clock);
-    a.add_contact(&c.card(), None).unwrap();
-    c.add_contact(&a.card(), None).unwrap();
+    let (a, c) = ana_and_chen(root.path(), &clock);
     let mut sent = Vec::new();
     for text in ["first", "second", "third"] {
         sent.push(a.send_direct("Chen", text).unwrap());
@@ -225,10 +222,7 @@ fn conversation_pages_walk_the_whole_list_once_in_order_even_with_ties() {
 fn a_queued_edit_survives_a_restart_and_the_upgrade_that_dropped_saved_documents() {
     let root = tempfile::tempdir().unwrap();
     let clock = TestClock::at(T0);
-    let a = node(root.path(), "Ana", &clock);
-    let c = node(root.path(), "Chen", &clock);
-    a.add_contact(&c.card(), None).unwrap();
-    c.add_contact(&a.card(), None).unwrap();
+    let (a, c) = ana_and_chen(root.path(), &clock);
     let first = a.send_direct("Chen", "first").unwrap();
     clock.tick();
     let second = a.send_direct("Chen", "second").unwrap();

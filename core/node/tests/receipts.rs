@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{T0, TestClock, carry_all, node};
+use common::{T0, TestClock, ana_and_chen, carry_all, node};
 use pollen_node::receipts::{PROOF_BATCH_SECS, Receipts};
 use pollen_proto::sync::SyncStore;
 use pollen_proto::sync::store::ItemKind;
@@ -59,10 +59,7 @@ fn p6_a_proof_is_offered_only_from_its_batch_and_never_when_receipts_are_off() {
 fn p6_with_read_receipts_off_reading_sends_nothing_but_clears_the_count() {
     let root = tempfile::tempdir().unwrap();
     let clock = TestClock::at(T0);
-    let ana = node(root.path(), "Ana", &clock);
-    let chen = node(root.path(), "Chen", &clock);
-    ana.add_contact(&chen.card(), None).unwrap();
-    chen.add_contact(&ana.card(), None).unwrap();
+    let (ana, chen) = ana_and_chen(root.path(), &clock);
     ana.send_direct("Chen", "one").unwrap();
     carry_all(&ana, &chen);
     assert!(chen.read_receipts().unwrap(), "on by default");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{T0, TestClock, carry_all, node};
+use common::{T0, TestClock, ana_and_chen, carry_all, node};
 use pollen_node::node::{ConversationId, NodeError};
 use pollen_node::store::ConversationKind;
 
@@ -49,10 +49,7 @@ fn an_id_picks_one_conversation_where_a_name_is_ambiguous() {
 fn mark_read_in_clears_the_one_conversation_it_names() {
     let root = tempfile::tempdir().unwrap();
     let clock = TestClock::at(T0);
-    let a = node(root.path(), "Ana", &clock);
-    let c = node(root.path(), "Chen", &clock);
-    a.add_contact(&c.card(), None).unwrap();
-    c.add_contact(&a.card(), None).unwrap();
+    let (a, c) = ana_and_chen(root.path(), &clock);
     // Chen writes to Ana directly and in a group he named after himself.
     c.create_group("Chen", &["Ana".to_owned()]).unwrap();
     clock.tick();

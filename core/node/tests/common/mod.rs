@@ -43,6 +43,15 @@ pub fn node(root: &std::path::Path, name: &str, clock: &TestClock) -> Node {
     Node::init(&root.join(name), name, Box::new(clock.clone())).unwrap()
 }
 
+/// Ana and Chen under `root`, on `clock`, each holding the other's card.
+pub fn ana_and_chen(root: &std::path::Path, clock: &TestClock) -> (Node, Node) {
+    let a = node(root, "Ana", clock);
+    let c = node(root, "Chen", clock);
+    a.add_contact(&c.card(), None).unwrap();
+    c.add_contact(&a.card(), None).unwrap();
+    (a, c)
+}
+
 /// Every envelope `from` holds, handed to `to`.
 pub fn carry_all(from: &pollen_node::node::Node, to: &pollen_node::node::Node) {
     let all: Vec<_> = from
