@@ -64,9 +64,9 @@ fn content_error(e: NodeError) -> Result<Rejection, NodeError> {
     }
 }
 
-/// Ingest state for one transaction: each root key's document is built once
-/// from its stored changes and changed in memory (the changes themselves are
-/// what is saved).
+/// Ingest state for one transaction. A change is applied to its root key's
+/// document, built from the key's stored changes and dropped once the
+/// change is applied (the changes themselves are what is saved).
 pub(crate) struct Batch<'n> {
     node: &'n Node,
     docs: HashMap<(ConversationId, String), ConversationDoc>,

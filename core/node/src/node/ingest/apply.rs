@@ -1,5 +1,5 @@
-//! Applying opened changes: each root key's document loaded once per batch
-//! (from the changes stored for that key, so the cost of a change does not
+//! Applying opened changes: the document of the change's root key, built
+//! from the changes stored for that key (so the cost of a change does not
 //! grow with its conversation), the keys a change may write, and the
 //! projection the UI reads.
 
@@ -47,6 +47,10 @@ impl Batch<'_> {
         if !applied.is_empty() {
             self.reproject(conv, key, author, author_name)?;
         }
+        // Kept for this change only: a batch of a thousand posts would
+        // otherwise hold a thousand documents (about 9 KB each), and the
+        // store rebuilds one in a query (queued changes included).
+        self.docs.clear();
         Ok(())
     }
 
