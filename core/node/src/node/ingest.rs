@@ -64,12 +64,10 @@ fn content_error(e: NodeError) -> Result<Rejection, NodeError> {
     }
 }
 
-/// Ingest state for one transaction. A change is applied to its root key's
-/// document, built from the key's stored changes and dropped once the
-/// change is applied (the changes themselves are what is saved).
+/// Ingest state for one transaction (a change is applied to its root key's
+/// document, built from the key's stored changes: `apply.rs`).
 pub(crate) struct Batch<'n> {
     node: &'n Node,
-    docs: HashMap<(ConversationId, String), ConversationDoc>,
     shared: Vec<(SharedKey, ConversationId)>,
     direct_tags: HashMap<u64, RoutingTag>,
     /// The copy budget that came with the envelope being taken in.
@@ -89,7 +87,6 @@ impl<'n> Batch<'n> {
             .collect();
         Ok(Self {
             node,
-            docs: HashMap::new(),
             shared,
             direct_tags: HashMap::new(),
             copies: 1,

@@ -13,17 +13,6 @@ use crate::store::ProjectedMessage;
 use pollen_proto::identity::{ContactKey, PublicIdentity};
 
 impl Batch<'_> {
-    fn doc(&mut self, conv: &ConversationId, key: &str) -> Result<&mut ConversationDoc, NodeError> {
-        let at = (*conv, key.to_owned());
-        if !self.docs.contains_key(&at) {
-            let doc = self.node.key_doc(conv, key)?;
-            self.docs.insert(at.clone(), doc);
-        }
-        self.docs
-            .get_mut(&at)
-            .ok_or_else(|| NodeError::UnknownConversation(hex::encode(conv)))
-    }
-
     /// Validates and applies one change, then refreshes the projection of
     /// every key the change (or changes it unblocked) wrote.
     pub(crate) fn apply_change(
@@ -40,22 +29,23 @@ impl Batch<'_> {
         if store.change_key(&info.hash)?.is_some() {
             return Ok(());
         }
-        let applied = self.doc(conv, key)?.apply(&[bytes.to_vec()])?;
+        // Built for this change only (queued changes of the key included):
+        // keeping them for a batch of a thousand posts held a thousand
+        // documents of about 9 KB each.
+        let mut doc = self.node.key_doc(conv, key)?;
+        let applied = doc.apply(&[bytes.to_vec()])?;
         store.insert_change(&info.hash, conv, key, bytes)?;
         // Every change a key's document holds writes that key: whatever this
         // one applied (itself, or changes it unblocked) shows in one view.
         if !applied.is_empty() {
-            self.reproject(conv, key, author, author_name)?;
+            self.reproject(&doc, conv, key, author, author_name)?;
         }
-        // Kept for this change only: a batch of a thousand posts would
-        // otherwise hold a thousand documents (about 9 KB each), and the
-        // store rebuilds one in a query (queued changes included).
-        self.docs.clear();
         Ok(())
     }
 
     fn reproject(
         &mut self,
+        doc: &ConversationDoc,
         conv: &ConversationId,
         key: &str,
         author: &PublicIdentity,
@@ -66,7 +56,7 @@ impl Batch<'_> {
             let Ok(id) = MessageId::from_hex(hex_id) else {
                 return Ok(());
             };
-            let Some(view) = self.doc(conv, key)?.message(&id) else {
+            let Some(view) = doc.message(&id) else {
                 return Ok(());
             };
             let before = node.store.message_state(conv, &id)?;
@@ -137,7 +127,7 @@ impl Batch<'_> {
                 node.events.raise(e);
             }
         } else if key.starts_with("read:") {
-            for (reader, up_to) in self.doc(conv, key)?.read_markers() {
+            for (reader, up_to) in doc.read_markers() {
                 let before = node.store.read_marker(conv, &reader)?;
                 if before >= Some(up_to) {
                     continue;
