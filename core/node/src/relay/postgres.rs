@@ -91,6 +91,28 @@ fn describe(e: &postgres::Error) -> String {
     text
 }
 
+/// Whether `e` ended the connection. The client marks itself closed only
+/// once its connection task has seen the socket close, which can be after
+/// the server's FATAL notice (an administrator's `pg_terminate_backend`, a
+/// server shutting down) has already failed a call; the next call would
+/// then write into a reset socket and fail too.
+fn connection_lost(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(db) = e.as_db_error() {
+        return matches!(db.severity(), "FATAL" | "PANIC");
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<std::io::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 impl From<RelayStoreError> for SyncStoreError {
     fn from(e: RelayStoreError) -> Self {
         SyncStoreError(e.to_string())
@@ -201,7 +223,13 @@ impl PgRelayStore {
     ) -> Result<R, RelayStoreError> {
         let (answer, rx) = mpsc::sync_channel(1);
         let job: Job = Box::new(move |w| {
-            let _ = answer.send(f(w));
+            let result = f(w);
+            if let Err(RelayStoreError::Postgres(e)) = &result
+                && connection_lost(e)
+            {
+                w.forget_connection();
+            }
+            let _ = answer.send(result);
         });
         self.jobs
             .as_ref()

@@ -58,6 +58,13 @@ impl Worker {
         Ok(w)
     }
 
+    /// Drops the connection so that the next call opens a new one.
+    pub(super) fn forget_connection(&mut self) {
+        if self.client.take().is_some() {
+            tracing::warn!("connection to PostgreSQL lost; reconnecting at the next call");
+        }
+    }
+
     /// The connection, reconnecting if the last one broke (a restarted
     /// server, a network blip, a session timeout).
     fn parts(&mut self) -> Result<(&mut Client, &mut Statements), RelayStoreError> {
