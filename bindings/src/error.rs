@@ -235,6 +235,8 @@ impl From<NodeError> for PollenError {
             NodeError::AmbiguousMessage(id) => Self::AmbiguousMessage { id },
             NodeError::UnknownAttachment(id) => Self::UnknownMessage { id },
             NodeError::AmbiguousAttachment(id) => Self::AmbiguousMessage { id },
+            NodeError::UnknownDoc(id) => Self::UnknownMessage { id },
+            NodeError::AmbiguousDoc(id) => Self::AmbiguousMessage { id },
             NodeError::KeyChanged {
                 alias,
                 pinned,
@@ -276,6 +278,7 @@ impl From<NodeError> for PollenError {
             | NodeError::Payload(_)
             | NodeError::Bundle(_)
             | NodeError::Attachment(_)
+            | NodeError::Doc(_)
             | NodeError::Incomplete(..) => Self::Storage { detail: text },
         }
     }

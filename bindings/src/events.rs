@@ -213,6 +213,8 @@ pub(crate) fn translate(node: &Node, learned: Vec<NodeEvent>) -> Result<Vec<Even
                 used_bytes,
                 cap_bytes,
             } => tracing::warn!(used_bytes, cap_bytes, "storage is nearly full"),
+            // Shared documents are not drawn by the apps yet (issue 21).
+            NodeEvent::DocChanged { .. } | NodeEvent::DocRefused { .. } => {}
         }
     }
     let mut rows = Vec::new();

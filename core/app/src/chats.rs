@@ -189,6 +189,9 @@ pub fn conversation_of(e: &NodeEvent) -> Option<ConversationId> {
         | NodeEvent::Carried { conversation, .. }
         | NodeEvent::Read { conversation, .. }
         | NodeEvent::ConversationChanged { conversation } => Some(*conversation),
-        NodeEvent::KeyChanged { .. } | NodeEvent::StoragePressure { .. } => None,
+        NodeEvent::KeyChanged { .. }
+        | NodeEvent::StoragePressure { .. }
+        | NodeEvent::DocChanged { .. }
+        | NodeEvent::DocRefused { .. } => None,
     }
 }

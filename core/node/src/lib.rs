@@ -6,6 +6,7 @@
 //! - [`admission`]: what a node or relay accepts, and the limits it uses;
 //! - [`attachments`]: attachment chunks: verified storage under their own quota, assembly;
 //! - [`conversation`]: Automerge state of one conversation;
+//! - [`shared_docs`]: shared Automerge documents: writer checks, edits, JSON;
 //! - [`store`]: SQLite persistence, quotas and eviction;
 //! - [`receipts`]: when a delivery proof made here may leave (held back, batched);
 //! - [`routing`]: copy budgets (who gets an envelope, with how many copies);
@@ -23,6 +24,7 @@ pub mod node;
 pub mod receipts;
 pub mod relay;
 pub mod routing;
+pub mod shared_docs;
 pub mod store;
 
 pub use node::{Clock, Node, NodeError};

@@ -8,6 +8,7 @@
 //! - [`identity`]: keys, contact cards, fingerprints and safety numbers;
 //! - [`envelope`]: sealed, signed, padded, content-addressed envelopes;
 //! - [`payload`]: what travels inside an opened envelope;
+//! - [`shared_doc`]: headers of shared documents (who created, who writes);
 //! - [`bundle`]: sneakernet files of envelopes and delivery proofs;
 //! - [`chunk`]: attachments as padded, encrypted, verifiable chunks;
 //! - [`sync`]: the sync session state machine between two neighbours;
@@ -24,4 +25,5 @@ pub mod id;
 pub mod identity;
 pub mod payload;
 pub mod random;
+pub mod shared_doc;
 pub mod sync;

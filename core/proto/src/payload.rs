@@ -6,6 +6,7 @@
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::identity::{ContactKey, MAX_NAME_BYTES, PublicIdentity};
+use crate::shared_doc::{DocHeader, DocHeaderError};
 use thiserror::Error;
 
 /// Longest root key a change may name (`m:` + 32 hex, or `read:` + 64 hex).
@@ -26,6 +27,7 @@ pub const MAX_GROUP_MEMBERS: usize = 64;
 
 const KIND_CHANGE: u8 = 1;
 const KIND_GROUP_KEY: u8 = 2;
+const KIND_DOC_CHANGE: u8 = 3;
 
 /// One group member as listed in a group key message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +61,14 @@ pub enum Payload {
         /// Everyone who holds this epoch's key.
         members: Vec<Member>,
     },
+    /// An Automerge change of a shared document, with the document's signed
+    /// header (so that any replica can check the writer, in any order).
+    DocChange {
+        /// The document's header.
+        header: DocHeader,
+        /// The Automerge change bytes.
+        change: Vec<u8>,
+    },
 }
 
 /// Why a payload could not be read.
@@ -70,6 +80,9 @@ pub enum PayloadError {
     /// A kind this build does not know.
     #[error("payload kind {0} is not supported by this build")]
     UnknownKind(u8),
+    /// A shared document's header is malformed or not signed by its creator.
+    #[error("{0}")]
+    Doc(#[from] DocHeaderError),
     /// A group listing more members than allowed.
     #[error("group lists {0} members, more than {MAX_GROUP_MEMBERS}")]
     TooManyMembers(usize),
@@ -103,6 +116,11 @@ impl Payload {
                         .bytes(&m.identity.agreement)
                         .short_bytes(m.name.as_bytes());
                 }
+            }
+            Payload::DocChange { header, change } => {
+                w.u8(KIND_DOC_CHANGE);
+                header.write(&mut w);
+                w.long_bytes(change);
             }
         }
         w.finish()
@@ -142,6 +160,10 @@ impl Payload {
                     members,
                 }
             }
+            KIND_DOC_CHANGE => Payload::DocChange {
+                header: DocHeader::read(&mut r)?,
+                change: r.long_bytes(MAX_CHANGE_BYTES, "document change")?.to_vec(),
+            },
             other => return Err(PayloadError::UnknownKind(other)),
         };
         r.finish()?;
@@ -175,6 +197,12 @@ mod tests {
             }],
         };
         assert_eq!(Payload::decode(&group.encode()).unwrap(), group);
+        let ana = crate::identity::Identity::generate("Ana").unwrap();
+        let doc = Payload::DocChange {
+            header: DocHeader::new(&ana, [5; 16], "board", "Needs", &[]).unwrap(),
+            change: vec![4, 5],
+        };
+        assert_eq!(Payload::decode(&doc.encode()).unwrap(), doc);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! an empty document, so it has no dependencies and shows the moment it
 //! arrives.
 
-mod bounds;
+pub(crate) mod bounds;
 mod doc;
 
 pub use automerge::ChangeHash;

@@ -71,6 +71,19 @@ pub enum NodeEvent {
         /// The conversation.
         conversation: ConversationId,
     },
+    /// A shared document changed (here or from the mesh).
+    DocChanged {
+        /// The document.
+        doc: crate::shared_docs::DocId,
+    },
+    /// A change to a shared document was refused (its author may not write,
+    /// or it breaks a limit); counted on the document too.
+    DocRefused {
+        /// The document.
+        doc: crate::shared_docs::DocId,
+        /// Why.
+        reason: String,
+    },
     /// A card offered other keys for a pinned contact; the pinned keys were kept.
     KeyChanged {
         /// The contact's alias.

@@ -3,6 +3,7 @@
 //! conversations ([`apply`]), and carrying the rest within quotas.
 
 mod apply;
+mod doc_change;
 #[cfg(test)]
 mod hardening_tests;
 mod open;
@@ -56,6 +57,7 @@ fn content_error(e: NodeError) -> Result<Rejection, NodeError> {
     match e {
         NodeError::Conversation(c) => Ok(Rejection::Content(c.to_string())),
         NodeError::Payload(p) => Ok(Rejection::Content(p.to_string())),
+        NodeError::Doc(d) => Ok(Rejection::Content(d.to_string())),
         NodeError::NotAdmin(g) => Ok(Rejection::Content(format!(
             "group key for {g:?} not from its admin"
         ))),

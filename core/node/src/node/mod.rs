@@ -6,6 +6,7 @@
 mod attach;
 mod blocks;
 mod contacts;
+mod docs;
 pub mod events;
 mod groups;
 mod ingest;
@@ -18,6 +19,7 @@ mod wipe;
 
 pub use attach::{ATTACHMENT_TTL_SECS, blob_hex};
 pub use blocks::Blocked;
+pub use docs::DocInfo;
 pub use events::{ConversationId, MessageChange, NodeEvent};
 pub use ingest::{IngestOutcome, Rejection};
 pub use key_guard::{KeyGuard, KeyGuardError};
@@ -181,6 +183,15 @@ pub enum NodeError {
     /// Not every chunk is here yet.
     #[error("attachment is incomplete: {0} of {1} chunks")]
     Incomplete(u16, u16),
+    /// A shared document change was refused or could not be made.
+    #[error("shared document: {0}")]
+    Doc(#[from] crate::shared_docs::DocError),
+    /// No shared document has this id.
+    #[error("no shared document with id {0:?}")]
+    UnknownDoc(String),
+    /// Several shared documents start with this id.
+    #[error("document id {0:?} is ambiguous; give more characters")]
+    AmbiguousDoc(String),
 }
 
 impl NodeError {

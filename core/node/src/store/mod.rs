@@ -6,6 +6,7 @@
 
 mod contacts;
 mod conversations;
+mod docs;
 mod envelopes;
 mod groups;
 mod proofs;
@@ -16,6 +17,7 @@ mod totals_tests;
 
 pub use contacts::{Contact, KeyChange};
 pub use conversations::{ConversationKind, ConversationRow, MessageRow, ProjectedMessage};
+pub use docs::DocRow;
 pub use envelopes::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreLimits, Usage};
 pub use groups::GroupRow;
 pub use sync_index::EnvelopeIndex;

@@ -317,6 +317,32 @@ const V14: &str = "DROP TRIGGER envelopes_usage_insert;
 DROP TRIGGER envelopes_total_insert;
 DROP INDEX envelopes_expiry;";
 
+/// V15: shared documents (`crate::shared_docs`): the signed header, every
+/// change (kept whole: a document is read by loading them), the
+/// conversations it is shared into (a writer's change goes to each), and
+/// the changes refused from non-writers, so that the user can be told.
+const V15: &str = "CREATE TABLE docs (
+    id BLOB PRIMARY KEY,
+    header BLOB NOT NULL,
+    app TEXT NOT NULL,
+    title TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    refused INTEGER NOT NULL DEFAULT 0,
+    refused_reason TEXT
+) STRICT;
+CREATE TABLE doc_changes (
+    hash BLOB PRIMARY KEY,
+    doc BLOB NOT NULL REFERENCES docs (id) ON DELETE CASCADE,
+    bytes BLOB NOT NULL
+) STRICT;
+CREATE INDEX doc_changes_by_doc ON doc_changes (doc);
+CREATE TABLE doc_audiences (
+    doc BLOB NOT NULL REFERENCES docs (id) ON DELETE CASCADE,
+    conversation BLOB NOT NULL,
+    PRIMARY KEY (doc, conversation)
+) STRICT;";
+
 /// The relay's lookup by routing tag (covering, so it never reads envelope
 /// bytes); the same index V3 made everywhere.
 pub const RELAY_TAG_INDEX: &str =
@@ -338,6 +364,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V12),
         M::up(V13),
         M::up(V14),
+        M::up(V15),
     ])
 }
 

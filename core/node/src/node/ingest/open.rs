@@ -40,6 +40,15 @@ impl Batch<'_> {
                     self.note_hops(&conv, &key, header.hops)?;
                     Ok(conv)
                 }),
+            Ok(Payload::DocChange {
+                header: doc,
+                change,
+            }) => self
+                .dm_conversation_for(&opened.author, &opened.author_name)
+                .and_then(|conv| {
+                    self.accept_doc_change(&conv, &opened.author, &doc, &change)?;
+                    Ok(conv)
+                }),
             Ok(Payload::GroupKey {
                 group,
                 name,
@@ -118,6 +127,10 @@ impl Batch<'_> {
             Ok(Payload::Change { key, change }) => self
                 .apply_change(conv, &opened.author, &opened.author_name, &key, &change)
                 .and_then(|()| self.note_hops(conv, &key, env.header().hops)),
+            Ok(Payload::DocChange { .. }) if blocked => Ok(()),
+            Ok(Payload::DocChange { header, change }) => {
+                self.accept_doc_change(conv, &opened.author, &header, &change)
+            }
             Ok(Payload::GroupKey { .. }) => Err(NodeError::Payload(PayloadError::UnknownKind(2))),
             Err(e) => Err(NodeError::Payload(e)),
         };
