@@ -19,6 +19,7 @@ impl From<AppError> for PollenError {
             AppError::Node(e) => e.into(),
             AppError::MalformedCard { reason } => PollenError::InvalidCard { why: reason },
             AppError::UnknownConversation(name) => PollenError::UnknownConversation { name },
+            AppError::BadItem(why) => PollenError::InvalidText { why },
         }
     }
 }

@@ -44,6 +44,12 @@ pub(crate) enum Command {
     Contact(ContactCmd),
     /// Send a message to a contact, group or channel.
     Send(SendArgs),
+    /// Shared documents: create, list, show, edit, share, watch.
+    #[command(subcommand)]
+    Doc(DocCmd),
+    /// The needs-and-offers board (a shared document).
+    #[command(subcommand)]
+    Board(BoardCmd),
     /// Fetch an attachment: mark it wanted, print progress, save it with --out.
     Fetch {
         /// Blob id (or a unique prefix of at least 8 hex digits), from `pollen inbox`.
@@ -283,6 +289,110 @@ impl StorageArgs {
             per_origin_bytes: self.per_peer_mb << 20,
         });
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum DocCmd {
+    /// Create a document shared with a contact, group or #channel.
+    Create {
+        /// Its title.
+        title: String,
+        /// The contact, group or #channel that reads it.
+        #[arg(long)]
+        to: String,
+        /// A contact who may write too (repeat for more); the creator always may.
+        #[arg(long = "writer")]
+        writers: Vec<String>,
+        /// What kind of document, for apps.
+        #[arg(long, default_value = "doc")]
+        app: String,
+    },
+    /// List shared documents.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a document's content (JSON) and who may write.
+    Show {
+        /// Document id (or a unique prefix of at least 4 hex digits).
+        doc: String,
+        /// Print the whole record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a document: every edit given becomes one change.
+    Edit {
+        /// Document id (or unique prefix).
+        doc: String,
+        /// PATH=VALUE: put VALUE (JSON, or else taken as text) at PATH (a/b/0).
+        #[arg(long = "set")]
+        set: Vec<String>,
+        /// PATH=VALUE: append VALUE to the list at PATH.
+        #[arg(long = "push")]
+        push: Vec<String>,
+        /// PATH: remove what PATH names.
+        #[arg(long = "delete")]
+        delete: Vec<String>,
+    },
+    /// Share a document with another contact, group or #channel.
+    Share {
+        /// Document id (or unique prefix).
+        doc: String,
+        /// Who else reads it.
+        #[arg(long)]
+        to: String,
+    },
+    /// Print the document each time it changes (another process syncing).
+    Watch {
+        /// Document id (or unique prefix).
+        doc: String,
+        /// Stop after this many changes (0: never).
+        #[arg(long, default_value_t = 0)]
+        count: u32,
+        /// How often to look, in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        interval_ms: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum BoardCmd {
+    /// Create a board shared with a contact, group or #channel.
+    Create {
+        /// Its title.
+        title: String,
+        /// Who reads it.
+        #[arg(long)]
+        to: String,
+        /// A contact who may post too (repeat for more).
+        #[arg(long = "writer")]
+        writers: Vec<String>,
+    },
+    /// Post a need or an offer.
+    Post {
+        /// Board id (or unique prefix).
+        board: String,
+        /// need or offer.
+        kind: String,
+        /// What is needed or offered.
+        text: String,
+    },
+    /// Mark an item done.
+    Done {
+        /// Board id (or unique prefix).
+        board: String,
+        /// Item id (or unique prefix).
+        item: String,
+    },
+    /// Show the board's items, open ones first.
+    Show {
+        /// Board id (or unique prefix).
+        board: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]

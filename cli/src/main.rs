@@ -14,6 +14,7 @@ mod bench_payloads;
 mod bench_relay;
 mod ble;
 mod demo;
+mod docs;
 mod metrics;
 mod net;
 mod output;
@@ -106,7 +107,7 @@ fn data_dir(data: Option<PathBuf>) -> Result<PathBuf, CliError> {
         })
 }
 
-fn open(dir: &Path) -> Result<Node, CliError> {
+pub(crate) fn open(dir: &Path) -> Result<Node, CliError> {
     Ok(Node::open(dir, Box::new(SystemClock))?)
 }
 
@@ -134,6 +135,8 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
         Command::Id { qr, json } => output::id(&open(&dir()?)?, qr, json)?,
         Command::Contact(cmd) => contact(&open(&dir()?)?, cmd)?,
         Command::Send(args) => send(&open(&dir()?)?, &args)?,
+        Command::Doc(cmd) => docs::doc(&dir()?, cmd)?,
+        Command::Board(cmd) => docs::board(&open(&dir()?)?, cmd)?,
         Command::Fetch { blob, out } => attach::fetch(&open(&dir()?)?, &blob, out.as_deref())?,
         Command::Reply { message, text } => {
             output::sent(&open(&dir()?)?.reply(&message, &text)?, false)

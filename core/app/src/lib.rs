@@ -5,6 +5,7 @@
 //!   current by applying [`NodeEvent`](pollen_node::node::NodeEvent)s.
 //! - [`timeline`]: one chat's items, edits/reactions/deletes folded, day
 //!   separators for the viewer's UTC offset, delivery state per message.
+//! - [`board`]: the needs-and-offers board, a shared document.
 //! - [`bundles`]: what a sneakernet export or import did, in words.
 //! - [`cards`]: adding a contact from a scanned or pasted card or link, and
 //!   starting a chat with a contact, group or channel.
@@ -20,6 +21,7 @@
 //!
 //! Arrows: `pollen-ffi → pollen-app → pollen-node`.
 
+pub mod board;
 pub mod bundles;
 pub mod cards;
 pub mod chats;
@@ -48,6 +50,9 @@ pub enum AppError {
         /// What is wrong with it, for the user.
         reason: String,
     },
+    /// A board item could not be posted or found.
+    #[error("{0}")]
+    BadItem(String),
     /// No conversation with this id.
     #[error("no conversation {0}")]
     UnknownConversation(String),

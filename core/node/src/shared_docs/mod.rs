@@ -2,7 +2,7 @@
 //! signed header lists (`pollen_proto::shared_doc`), read by everyone it is
 //! shared with. This module is the document itself: checking a change from
 //! the mesh, building one from edits, and reading it as JSON. Storage and
-//! sealing are the node's (`crate::node::docs`).
+//! sealing are the node's (its `docs` module).
 
 mod edit;
 mod json;
