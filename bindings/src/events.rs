@@ -213,8 +213,13 @@ pub(crate) fn translate(node: &Node, learned: Vec<NodeEvent>) -> Result<Vec<Even
                 used_bytes,
                 cap_bytes,
             } => tracing::warn!(used_bytes, cap_bytes, "storage is nearly full"),
-            // Shared documents are not drawn by the apps yet (issue 21).
-            NodeEvent::DocChanged { .. } | NodeEvent::DocRefused { .. } => {}
+            // A document belongs to the conversations it is shared into:
+            // their screens reload (the board of a chat, its list).
+            NodeEvent::DocChanged { doc } | NodeEvent::DocRefused { doc, .. } => {
+                for c in node.store().doc_audiences(&doc)? {
+                    touch(c);
+                }
+            }
         }
     }
     let mut rows = Vec::new();

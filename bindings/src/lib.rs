@@ -10,6 +10,7 @@
 //! - [`uplink`]: relays, reached by the runtime or in one session now;
 //! - `routing`: the encounter-routing switch;
 //! - [`members`]: a group's members, adding and removing them;
+//! - [`docs`]: shared documents and the needs-and-offers board;
 //! - [`transports`]: which transports the user allows;
 //! - `privacy`: the screen-privacy switch;
 //! - [`blocks`]: blocking people;
@@ -36,6 +37,7 @@ pub mod blocks;
 mod callbacks;
 mod compose;
 mod discovery;
+pub mod docs;
 mod error;
 mod events;
 pub mod feed;

@@ -6,7 +6,9 @@
 
 use crate::AppError;
 use pollen_node::Node;
+use pollen_node::node::{ConversationId, DocInfo};
 use pollen_node::shared_docs::{DocEdit, DocId};
+use pollen_node::store::ConversationKind;
 use serde_json::{Value, json};
 
 /// The app tag of a board.
@@ -55,6 +57,62 @@ pub struct BoardItem {
 /// Creates a board shared into the conversation `to`, writable by `writers`.
 pub fn create(node: &Node, to: &str, title: &str, writers: &[String]) -> Result<DocId, AppError> {
     Ok(node.create_doc(to, BOARD_APP, title, writers, &[])?)
+}
+
+/// [`create`] by conversation id, with explicit writers.
+pub fn create_in(
+    node: &Node,
+    conversation: &ConversationId,
+    title: &str,
+    writers: &[String],
+) -> Result<DocId, AppError> {
+    Ok(node.create_doc_in(conversation, BOARD_APP, title, writers, &[])?)
+}
+
+/// Starts a board in a chat that everyone in it may post to: the contact
+/// of a direct chat, every member of a group who is a contact here. In a
+/// public channel only its creator posts (anyone may read a channel, and
+/// a channel has no member list to grant).
+pub fn start_in_chat(
+    node: &Node,
+    conversation: &ConversationId,
+    title: &str,
+) -> Result<DocId, AppError> {
+    let conv = node
+        .conversation(conversation)?
+        .ok_or_else(|| AppError::UnknownConversation(conversation.to_hex()))?;
+    let me = node.public().signing;
+    let keys = match conv.kind {
+        ConversationKind::Direct => conv.peer.into_iter().collect(),
+        ConversationKind::Group => node
+            .store()
+            .group(conversation)?
+            .map(|g| g.members.into_iter().map(|m| m.identity.signing).collect())
+            .unwrap_or_default(),
+        ConversationKind::Channel => Vec::new(),
+    };
+    let mut writers = Vec::new();
+    for k in keys.into_iter().filter(|k| *k != me) {
+        if let Some(c) = node.store().contact_by_key(&k)? {
+            writers.push(c.alias);
+        }
+    }
+    create_in(node, conversation, title, &writers)
+}
+
+/// The boards shared into a conversation, the most recently changed first
+/// (`None`: every board).
+pub fn boards(
+    node: &Node,
+    conversation: Option<&ConversationId>,
+) -> Result<Vec<DocInfo>, AppError> {
+    let hex = conversation.map(ConversationId::to_hex);
+    Ok(node
+        .docs()?
+        .into_iter()
+        .filter(|d| d.app == BOARD_APP)
+        .filter(|d| hex.as_ref().is_none_or(|h| d.conversation_ids.contains(h)))
+        .collect())
 }
 
 /// Posts a need or an offer; returns the item's id.
@@ -152,6 +210,15 @@ mod tests {
         let chen = Node::init(&root.path().join("c"), "Chen", Box::new(SystemClock)).unwrap();
         ana.add_contact(&chen.card(), None).unwrap();
         let board = create(&ana, "Chen", "Street", &[]).unwrap().to_hex();
+        let chat = ana.resolve_conversation("Chen").unwrap().id;
+        let listed = boards(&ana, Some(&chat)).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].id, board);
+        assert!(
+            boards(&ana, Some(&ConversationId([9; 16])))
+                .unwrap()
+                .is_empty()
+        );
         let water = post(&ana, &board, ItemKind::Need, "water, 20 l").unwrap();
         post(&ana, &board, ItemKind::Offer, "a tent").unwrap();
         mark_done(&ana, &board, &water[..6]).unwrap();
@@ -168,5 +235,24 @@ mod tests {
             .unwrap();
         assert!(items(&ana, &doc.to_hex()).is_err());
         assert_eq!(ItemKind::parse("OFFER"), Some(ItemKind::Offer));
+
+        // Started from a chat: everyone in it may post.
+        let started = start_in_chat(&ana, &chat, "Ours").unwrap().to_hex();
+        assert_eq!(ana.doc(&started).unwrap().writers, ["Chen"]);
+        ana.add_contact(
+            &Node::init(&root.path().join("d"), "Dee", Box::new(SystemClock))
+                .unwrap()
+                .card(),
+            None,
+        )
+        .unwrap();
+        let crew = ana
+            .create_group("crew", &["Chen".into(), "Dee".into()])
+            .unwrap();
+        let in_group = start_in_chat(&ana, &crew.id, "Crew").unwrap().to_hex();
+        assert_eq!(ana.doc(&in_group).unwrap().writers.len(), 2);
+        let channel = ana.join_channel("street").unwrap();
+        let open = start_in_chat(&ana, &channel.id, "Street").unwrap().to_hex();
+        assert!(ana.doc(&open).unwrap().writers.is_empty());
     }
 }

@@ -46,6 +46,7 @@ struct ChatView: View {
         .navigationTitle(chat.title)
         .toolbar {
             if chat.kind == .group { NavigationLink("Members") { GroupMembersView(chat: chat) } }
+            NavigationLink("Board") { BoardView(chat: chat) }
             if chat.kind == .direct {
                 // Blocked: their messages are dropped with no receipt; the core refuses writing to them.
                 let isBlocked = (model.settings?.blocked ?? []).contains { $0.alias == chat.title }

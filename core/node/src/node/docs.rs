@@ -2,7 +2,7 @@
 //! change it, share it into another conversation, read it, and take in
 //! changes from the mesh (`ingest::doc_change`).
 
-use super::{Node, NodeError, NodeEvent};
+use super::{ConversationId, Node, NodeError, NodeEvent};
 use crate::shared_docs::{self, DocEdit, DocError, DocHeader, DocId};
 use crate::store::{ConversationRow, DocRow};
 use pollen_proto::identity::ContactKey;
@@ -23,8 +23,10 @@ pub struct DocInfo {
     pub writable: bool,
     /// Who besides the creator may write (aliases or fingerprint prefixes).
     pub writers: Vec<String>,
-    /// The conversations it is shared into.
+    /// The conversations it is shared into, by name.
     pub shared_with: Vec<String>,
+    /// The same conversations, by id (hex).
+    pub conversation_ids: Vec<String>,
     /// Unix seconds of the last change here.
     pub updated_at: u64,
     /// Changes refused from people who may not write.
@@ -48,6 +50,31 @@ impl Node {
         initial: &[DocEdit],
     ) -> Result<DocId, NodeError> {
         let conv = self.resolve_conversation(to)?;
+        self.create_doc_for(&conv, app, title, writers, initial)
+    }
+
+    /// [`Node::create_doc`] by conversation id, never ambiguous: what an
+    /// app's screen of one conversation calls.
+    pub fn create_doc_in(
+        &self,
+        conversation: &ConversationId,
+        app: &str,
+        title: &str,
+        writers: &[String],
+        initial: &[DocEdit],
+    ) -> Result<DocId, NodeError> {
+        let conv = self.conversation_row(conversation)?;
+        self.create_doc_for(&conv, app, title, writers, initial)
+    }
+
+    fn create_doc_for(
+        &self,
+        conv: &ConversationRow,
+        app: &str,
+        title: &str,
+        writers: &[String],
+        initial: &[DocEdit],
+    ) -> Result<DocId, NodeError> {
         let keys = writers
             .iter()
             .map(|w| Ok(self.contact(w)?.identity.signing))
@@ -69,6 +96,12 @@ impl Node {
         Ok(id)
     }
 
+    fn conversation_row(&self, id: &ConversationId) -> Result<ConversationRow, NodeError> {
+        self.store
+            .conversation(id)?
+            .ok_or_else(|| NodeError::UnknownConversation(id.to_hex()))
+    }
+
     /// Makes `edits` as one change and seals it into every conversation the
     /// document is shared into.
     pub fn edit_doc(&self, doc: &str, edits: &[DocEdit]) -> Result<DocId, NodeError> {
@@ -80,8 +113,18 @@ impl Node {
     /// Shares the document into another conversation: its changes so far are
     /// sealed there too, and later changes go there as well.
     pub fn share_doc(&self, doc: &str, to: &str) -> Result<DocId, NodeError> {
-        let row = self.find_doc(doc)?;
         let conv = self.resolve_conversation(to)?;
+        self.share_doc_into(doc, &conv.id)
+    }
+
+    /// [`Node::share_doc`] by conversation id.
+    pub fn share_doc_into(
+        &self,
+        doc: &str,
+        conversation: &ConversationId,
+    ) -> Result<DocId, NodeError> {
+        let row = self.find_doc(doc)?;
+        let conv = self.conversation_row(conversation)?;
         self.transaction(|s| {
             s.add_doc_audience(&row.id, &conv.id)?;
             for change in s.doc_changes(&row.id)? {
@@ -138,9 +181,11 @@ impl Node {
             })
         };
         let mut shared_with = Vec::new();
+        let mut conversation_ids = Vec::new();
         for c in self.store.doc_audiences(&row.id)? {
             if let Some(conv) = self.store.conversation(&c)? {
                 shared_with.push(conv.name);
+                conversation_ids.push(c.to_hex());
             }
         }
         Ok(DocInfo {
@@ -156,6 +201,7 @@ impl Node {
                 .map(name)
                 .collect::<Result<_, _>>()?,
             shared_with,
+            conversation_ids,
             updated_at: row.updated_at,
             refused: row.refused,
             refused_reason: row.refused_reason,

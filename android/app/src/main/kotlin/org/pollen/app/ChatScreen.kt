@@ -23,6 +23,8 @@ class ChatScreen(
     private val scope: CoroutineScope,
     private val pollen: () -> Pollen?,
     private val report: (Throwable) -> Unit,
+    /** Opens the chat's needs-and-offers board (id, title). */
+    private val openBoard: (String, String) -> Unit = { _, _ -> },
     /** Opens a group's members screen (id, title); shown for groups only. */
     private val openMembers: (String, String) -> Unit = { _, _ -> },
 ) : Screen {
@@ -42,6 +44,7 @@ class ChatScreen(
         id = MEMBERS_ID
         visibility = android.view.View.GONE
     }
+    private val board = context.button("Board") { openBoard(conversationId, chatTitle) }.apply { id = BOARD_ID }
     private var blocked = false
     private val block = context.button("Block") { toggleBlock() }.apply {
         id = BLOCK_ID
@@ -49,7 +52,7 @@ class ChatScreen(
     }
 
     override val view = context.column(
-        context.row(context.label(chatTitle, 20f), members, block, mute),
+        context.row(context.label(chatTitle, 20f), members, board, block, mute),
         ListView(context).apply {
             id = TIMELINE_ID
             adapter = this@ChatScreen.adapter
@@ -97,41 +100,14 @@ class ChatScreen(
         val node = pollen() ?: return
         if (text.isBlank()) return
         draft.setText("")
-        scope.launch {
-            try {
-                node.sendIn(conversationId, text)
-                refresh(node)
-            } catch (e: Exception) {
-                report(e)
-            }
-        }
+        runThenRefresh(scope, node, report) { it.sendIn(conversationId, text) }
     }
 
     /** Notifications for this chat off or back on (Rust keeps the flag and honours it). */
-    private fun toggleMute() {
-        val node = pollen() ?: return
-        scope.launch {
-            try {
-                node.setChatMuted(conversationId, !muted)
-                refresh(node)
-            } catch (e: Exception) {
-                report(e)
-            }
-        }
-    }
+    private fun toggleMute() = runThenRefresh(scope, pollen(), report) { it.setChatMuted(conversationId, !muted) }
 
     /** A direct chat's contact blocked (their messages dropped, no receipts) or let in again; the core keeps the list. */
-    private fun toggleBlock() {
-        val node = pollen() ?: return
-        scope.launch {
-            try {
-                if (blocked) node.unblock(chatTitle) else node.block(chatTitle)
-                refresh(node)
-            } catch (e: Exception) {
-                report(e)
-            }
-        }
-    }
+    private fun toggleBlock() = runThenRefresh(scope, pollen(), report) { if (blocked) it.unblock(chatTitle) else it.block(chatTitle) }
 
     override suspend fun refresh(pollen: Pollen) {
         val chat = pollen.chatList().firstOrNull { it.conversationId == conversationId }
@@ -184,6 +160,9 @@ class ChatScreen(
 
         /** A direct chat's block / unblock button. */
         const val BLOCK_ID = 0x7f0a020b
+
+        /** The needs-and-offers board button. */
+        const val BOARD_ID = 0x7f0a020c
 
         /** The emoji the react button adds (or, when already ours, removes). */
         const val REACTION = "👍"

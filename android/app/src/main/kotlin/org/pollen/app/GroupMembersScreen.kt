@@ -6,7 +6,6 @@ import android.widget.ArrayAdapter
 import android.widget.LinearLayout
 import android.widget.ListView
 import kotlinx.coroutines.CoroutineScope
-import kotlinx.coroutines.launch
 import org.pollen.android.Pollen
 import uniffi.pollen.GroupMembersInfo
 
@@ -65,17 +64,7 @@ class GroupMembersScreen(
             .show()
     }
 
-    private fun change(action: suspend (Pollen) -> Unit) {
-        val node = pollen() ?: return
-        scope.launch {
-            try {
-                action(node)
-                refresh(node)
-            } catch (e: Exception) {
-                report(e)
-            }
-        }
-    }
+    private fun change(action: suspend (Pollen) -> Unit) = runThenRefresh(scope, pollen(), report, action)
 
     override suspend fun refresh(pollen: Pollen) {
         val info = pollen.groupMembers(conversationId)

@@ -164,12 +164,16 @@ class MainActivity : Activity() {
     }
 
     private fun openChat(conversationId: String, title: String) {
-        show(ChatScreen(this, conversationId, title, scope, { pollen }, ::report, ::openMembers))
+        show(ChatScreen(this, conversationId, title, scope, { pollen }, ::report, ::openBoard, ::openMembers))
         node?.notifier?.clear(conversationId)
     }
 
     private fun openMembers(conversationId: String, title: String) {
         show(GroupMembersScreen(this, conversationId, title, scope, { pollen }, ::report))
+    }
+
+    private fun openBoard(conversationId: String, title: String) {
+        show(BoardScreen(this, conversationId, title, scope, { pollen }, ::report))
     }
 
     /**

@@ -338,11 +338,9 @@ class AppUiTest {
         val shadow = shadowOf(manager)
 
         // Carried by hand: Chen's bundle imported on Ana's phone.
-        fun carry(text: String) = runBlocking {
-            chen.sendDirect("Ana", text)
-            val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
-            chen.exportBundle(bundle)
-            ana.importBundle(bundle)
+        fun carry(text: String) = run {
+            runBlocking { chen.sendDirect("Ana", text) }
+            carry(chen, ana)
         }
         notifier.openChat = null
         carry("are you at the station?")
@@ -429,15 +427,59 @@ class AppUiTest {
     }
 
     @Test
-    fun replyReactEditAndDeleteFromTheChatScreenAndTheOtherSideSeesThem() {
+    fun aBoardStartedInAChatTakesBothSidesPostsAndADoneMark() {
         runBlocking {
             ana.addContact(chen.card())
             chen.addContact(ana.card())
         }
-        fun carry(from: Pollen, to: Pollen) = runBlocking {
-            val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
-            from.exportBundle(bundle)
-            to.importBundle(bundle)
+        val id = runBlocking { ana.openChatWithContact("Chen") }.conversationId
+        var opened: Pair<String, String>? = null
+        val chat = ChatScreen(context, id, "Chen", scope, { ana }, { errors += it }, openBoard = { c, t -> opened = c to t })
+        chat.view.findViewById<Button>(ChatScreen.BOARD_ID).performClick()
+        assertEquals("the chat opens its board", id to "Chen", opened)
+
+        val board = BoardScreen(context, id, "Chen", scope, { ana }, { errors += it })
+        runBlocking { board.refresh(ana) }
+        val start = board.view.findViewById<Button>(BoardScreen.START_ID)
+        val items = board.view.findViewById<ListView>(BoardScreen.ITEMS_ID)
+        val draft = board.view.findViewById<EditText>(BoardScreen.DRAFT_ID)
+        assertEquals(android.view.View.VISIBLE, start.visibility)
+        start.performClick()
+        until("the board is started") { start.visibility == android.view.View.GONE }
+        draft.setText("water, 20 l")
+        board.view.findViewById<Button>(BoardScreen.NEED_ID).performClick()
+        until("the need is listed") { items.lines() == listOf("NEED water, 20 l · Ana") }
+
+        // Chen gets it by bundle, sees the board in the same chat and offers something.
+        carry(ana, chen)
+        val chenChat = runBlocking { chen.openChatWithContact("Ana") }.conversationId
+        assertEquals(id, chenChat)
+        val chens = BoardScreen(context, chenChat, "Ana", scope, { chen }, { errors += it })
+        runBlocking { chens.refresh(chen) }
+        val chenItems = chens.view.findViewById<ListView>(BoardScreen.ITEMS_ID)
+        assertEquals(listOf("NEED water, 20 l · Ana"), chenItems.lines())
+        assertEquals("a board exists: nothing to start", android.view.View.GONE, chens.view.findViewById<Button>(BoardScreen.START_ID).visibility)
+        chens.view.findViewById<EditText>(BoardScreen.DRAFT_ID).setText("a tent for two")
+        chens.view.findViewById<Button>(BoardScreen.OFFER_ID).performClick()
+        until("Chen's offer is listed") { chenItems.lines().size == 2 }
+
+        // Back to Ana, who marks the water done with a tap.
+        carry(chen, ana)
+        runBlocking { board.refresh(ana) }
+        assertEquals(setOf("OFFER a tent for two · Chen", "NEED water, 20 l · Ana"), items.lines().toSet())
+        items.performItemClick(items, items.lines().indexOf("NEED water, 20 l · Ana"), 0)
+        until("the need is done") { items.lines().last() == "NEED water, 20 l · Ana (done)" }
+        carry(ana, chen)
+        runBlocking { chens.refresh(chen) }
+        assertEquals(items.lines(), chenItems.lines())
+        assertTrue("no error: $errors", errors.isEmpty())
+    }
+
+    @Test
+    fun replyReactEditAndDeleteFromTheChatScreenAndTheOtherSideSeesThem() {
+        runBlocking {
+            ana.addContact(chen.card())
+            chen.addContact(ana.card())
         }
         runBlocking { chen.sendDirect("Ana", "lunch at noon?") }
         carry(chen, ana)
@@ -495,6 +537,13 @@ class AppUiTest {
         println("     chat actions: Chen ${chenTimeline.lines()}")
     }
 
+    /** Everything [from] holds, carried to [to] by bundle. */
+    private fun carry(from: Pollen, to: Pollen) = runBlocking {
+        val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
+        from.exportBundle(bundle)
+        to.importBundle(bundle)
+    }
+
     /** Ana's chat with Chen on screen; Chen's messages reach her by bundle and post through her notifier. */
     private inner class ChatWithChen {
         val notifications = shadowOf(context.getSystemService(NotificationManager::class.java))
@@ -514,11 +563,9 @@ class AppUiTest {
         }
 
         /** Chen writes [text] and a bundle carries it to Ana. */
-        fun carry(text: String) = runBlocking {
-            chen.sendDirect("Ana", text)
-            val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path
-            chen.exportBundle(bundle)
-            ana.importBundle(bundle)
+        fun carry(text: String) = run {
+            runBlocking { chen.sendDirect("Ana", text) }
+            carry(chen, ana)
         }
     }
 }

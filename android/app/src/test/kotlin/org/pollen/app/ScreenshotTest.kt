@@ -19,6 +19,7 @@ import org.junit.Before
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.pollen.android.Pollen
+import uniffi.pollen.BoardItemKind
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
@@ -105,6 +106,11 @@ class ScreenshotTest {
             ana.createGroup("Ferry crew", listOf("Chen"))
         }
         val chat = runBlocking { ana.openChatWithContact("Chen") }
+        runBlocking {
+            val board = ana.startBoard(chat.conversationId, "Chen board")
+            ana.postToBoard(board, BoardItemKind.NEED, "water for the queue, 20 l")
+            ana.postToBoard(board, BoardItemKind.OFFER, "shade tent for two")
+        }
         val errors = mutableListOf<Throwable>()
         shoot("first-run", FirstRunScreen(context) {}.also {
             it.view.findViewById<EditText>(FirstRunScreen.NAME_ID).setText("Ana")
@@ -113,6 +119,7 @@ class ScreenshotTest {
         shoot("chat", ChatScreen(context, chat.conversationId, chat.title, scope, { ana }, { errors += it }))
         shoot("contacts", ContactsScreen(context, scope, { ana }, {}, { errors += it }) { _, _ -> })
         shoot("new-group", NewGroupScreen(context, scope, { ana }, { errors += it }) { _, _ -> })
+        shoot("board", BoardScreen(context, chat.conversationId, chat.title, scope, { ana }, { errors += it }))
         shoot("group-members", GroupMembersScreen(context, crew.id, crew.name, scope, { ana }, { errors += it }))
         shoot("nearby", NearbyScreen(context))
         shoot("settings", SettingsScreen(context, scope, { ana }, { errors += it }, {}, {}))

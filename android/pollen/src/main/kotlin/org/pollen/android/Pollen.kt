@@ -13,6 +13,9 @@ import uniffi.pollen.NotificationInfo
 import uniffi.pollen.TimelineEntry
 import uniffi.pollen.BleRadio
 import uniffi.pollen.BlockedInfo
+import uniffi.pollen.BoardItemInfo
+import uniffi.pollen.BoardItemKind
+import uniffi.pollen.DocSummary
 import uniffi.pollen.ContactInfo
 import uniffi.pollen.DeliveryReceipts
 import uniffi.pollen.ConversationInfo
@@ -148,6 +151,21 @@ class Pollen private constructor(
 
     /** The members of the group [conversationId], and whom we could add. */
     suspend fun groupMembers(conversationId: String): GroupMembersInfo = call { groupMembers(conversationId) }
+
+    /** The needs-and-offers boards shared into a conversation (null: every board). */
+    suspend fun boards(conversationId: String?): List<DocSummary> = call { boards(conversationId) }
+
+    /** Starts a board in a chat that everyone in it may post to; returns its id. */
+    suspend fun startBoard(conversationId: String, title: String): String = call { startBoard(conversationId, title) }
+
+    /** A board's items, open ones first. */
+    suspend fun boardItems(boardId: String): List<BoardItemInfo> = call { boardItems(boardId) }
+
+    /** Posts a need or an offer; returns the item's id. */
+    suspend fun postToBoard(boardId: String, kind: BoardItemKind, text: String): String = call { postToBoard(boardId, kind, text) }
+
+    /** Marks a board item done. */
+    suspend fun markBoardItemDone(boardId: String, itemId: String): Unit = call { markBoardItemDone(boardId, itemId) }
 
     /** Joins a public channel. */
     suspend fun joinChannel(name: String): ConversationInfo = call { joinChannel(name) }
