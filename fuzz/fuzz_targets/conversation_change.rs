@@ -4,10 +4,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/caught.rs"]
+mod caught;
 use pollen_node::conversation::{ConversationDoc, check_change};
 use pollen_proto::identity::ContactKey;
 
 fuzz_target!(|data: &[u8]| {
+    caught::tolerate_caught_automerge_panics();
     if let Ok(mut doc) = ConversationDoc::load(data) {
         let _ = doc.messages();
         let _ = doc.read_markers();

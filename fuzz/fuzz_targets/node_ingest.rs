@@ -8,6 +8,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/caught.rs"]
+mod caught;
 use pollen_node::node::{Node, SystemClock};
 use pollen_node::store::StoreLimits;
 use pollen_proto::envelope::DeliveryProof;
@@ -37,6 +40,7 @@ fn fresh() -> Nodes {
 }
 
 fuzz_target!(|data: &[u8]| {
+    caught::tolerate_caught_automerge_panics();
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };

@@ -6,6 +6,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/caught.rs"]
+mod caught;
 use pollen_node::node::{Node, SystemClock};
 use pollen_proto::envelope::{self, Draft, Recipient, SharedKey};
 use std::sync::{Mutex, OnceLock};
@@ -30,6 +33,7 @@ fn nodes() -> &'static Mutex<Nodes> {
 }
 
 fuzz_target!(|data: &[u8]| {
+    caught::tolerate_caught_automerge_panics();
     let Some((&mode, payload)) = data.split_first() else {
         return;
     };

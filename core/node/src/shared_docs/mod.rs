@@ -74,7 +74,7 @@ pub fn check_change(
         return Err(DocError::TooLarge(format!("{} bytes", bytes.len())));
     }
     bounds::check_bounds(bytes).map_err(|e| DocError::TooLarge(e.to_string()))?;
-    let change = Change::from_bytes(bytes.to_vec()).map_err(am)?;
+    let change = crate::conversation::parse_change(bytes).map_err(am)?;
     let actor = change.actor_id().to_bytes();
     if actor.len() != ACTOR_LEN || change.seq() != 1 || actor[..32] != author.0 {
         return Err(DocError::BadActor);
@@ -98,14 +98,66 @@ pub fn check_room(held: u64, adding: usize) -> Result<(), DocError> {
 }
 
 /// A document built from its stored changes (in any order; changes whose
-/// dependencies are missing wait inside Automerge).
+/// dependencies are missing wait inside Automerge). Automerge 0.12 panics
+/// on some changes that parse but name objects their dependencies never
+/// made (found by the `doc_change` fuzz target): such a panic is caught,
+/// and the document is then rebuilt change by change, leaving out every
+/// change Automerge cannot apply, so that one bad change cannot make a
+/// document unreadable or take the app down.
 pub fn load(changes: &[Vec<u8>]) -> Result<AutoCommit, DocError> {
+    match caught(|| load_all(changes)) {
+        Some(result) => result,
+        None => {
+            tracing::warn!("a document change made Automerge panic; rebuilding without it");
+            load_skipping(changes)
+        }
+    }
+}
+
+/// Whether `change` can join the `held` changes: Automerge applies them all
+/// without an error or a panic. What ingest asks before keeping a change.
+pub fn applies(held: &[Vec<u8>], change: &[u8]) -> Result<(), DocError> {
+    let mut all = held.to_vec();
+    all.push(change.to_vec());
+    match caught(|| load_all(&all)) {
+        Some(result) => result.map(|_| ()),
+        None => Err(DocError::Automerge("Automerge cannot apply it".into())),
+    }
+}
+
+/// Runs `f`, turning a panic into `None`.
+fn caught<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+fn load_all(changes: &[Vec<u8>]) -> Result<AutoCommit, DocError> {
     let mut doc = AutoCommit::new();
     let parsed = changes
         .iter()
         .map(|b| Change::from_bytes(b.clone()).map_err(am))
         .collect::<Result<Vec<_>, _>>()?;
     doc.apply_changes(parsed).map_err(am)?;
+    Ok(doc)
+}
+
+/// One change at a time; a change that errors or panics is left out (a
+/// panic leaves the document in doubt, so it is rebuilt from those kept).
+fn load_skipping(changes: &[Vec<u8>]) -> Result<AutoCommit, DocError> {
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    let mut doc = AutoCommit::new();
+    for bytes in changes {
+        let Ok(change) = crate::conversation::parse_change(bytes) else {
+            continue;
+        };
+        match caught(|| doc.apply_changes([change])) {
+            Some(Ok(())) => kept.push(bytes.clone()),
+            Some(Err(_)) => {}
+            None => {
+                doc = caught(|| load_all(&kept))
+                    .unwrap_or_else(|| Err(DocError::Automerge("unreadable".into())))?;
+            }
+        }
+    }
     Ok(doc)
 }
 

@@ -105,6 +105,51 @@ fn only_the_header_s_writers_pass_the_check() {
     );
 }
 
+/// Found by the `doc_change` fuzz target: a change from a writer that
+/// passes the checks but makes Automerge 0.12 panic when applied ("object
+/// missing from index"). Ingest refuses it; a document holding it anyway
+/// stays readable without it.
+#[test]
+fn a_change_that_makes_automerge_panic_is_refused_and_the_document_stays_readable() {
+    let data = include_bytes!("../../../../fuzz/corpus/doc_change/automerge_missing_object");
+    let (key, bad) = data.split_at(32);
+    let author = pollen_proto::identity::ContactKey(key.try_into().unwrap());
+    let creator = Identity::generate("Ana").unwrap();
+    let header = DocHeader::new(&creator, [0; 16], "doc", "x", &[author]).unwrap();
+    assert!(
+        check_change(&header, &author, bad).is_ok(),
+        "it passes the checks"
+    );
+    assert!(matches!(applies(&[], bad), Err(DocError::Automerge(_))));
+
+    let me = creator.public().signing;
+    let (_, good) = build_change(&me, &[], &[set("k", json!("kept"))], 1).unwrap();
+    assert_eq!(applies(std::slice::from_ref(&good), &good), Ok(()));
+    assert!(applies(std::slice::from_ref(&good), bad).is_err());
+    let doc = load(&[good.clone(), bad.to_vec()]).unwrap();
+    assert_eq!(to_json(&doc), json!({"k": "kept"}));
+}
+
+/// Found by the `doc_change` fuzz target: change bytes that pass the bounds
+/// check but make Automerge 0.12's parser panic (a counter that does not
+/// fit 32 bits). Refused as unparsable, both as a document change and as a
+/// conversation change; a document holding it still loads.
+#[test]
+fn a_change_that_makes_automerge_s_parser_panic_is_refused() {
+    let data = include_bytes!("../../../../fuzz/corpus/doc_change/automerge_parser_counter");
+    let (key, bad) = data.split_at(32);
+    let author = pollen_proto::identity::ContactKey(key.try_into().unwrap());
+    let creator = Identity::generate("Ana").unwrap();
+    let header = DocHeader::new(&creator, [0; 16], "doc", "x", &[author]).unwrap();
+    assert!(matches!(
+        check_change(&header, &author, bad),
+        Err(DocError::Automerge(_))
+    ));
+    assert!(crate::conversation::check_change(&author, bad).is_err());
+    assert!(applies(&[], bad).is_err());
+    assert_eq!(to_json(&load(&[bad.to_vec()]).unwrap()), json!({}));
+}
+
 proptest! {
     /// Two writers' concurrent edits converge whatever order a replica gets them in.
     #[test]

@@ -24,7 +24,13 @@ impl Batch<'_> {
         node.store.add_doc_audience(&id, conv)?;
         let held = node.store.doc(&id)?.map_or(0, |r| r.bytes);
         let checked = shared_docs::check_change(header, &author.signing, change)
-            .and_then(|hash| shared_docs::check_room(held, change.len()).map(|()| hash));
+            .and_then(|hash| shared_docs::check_room(held, change.len()).map(|()| hash))
+            .and_then(|hash| {
+                let stored = node.store.doc_changes(&id).map_err(|e| {
+                    shared_docs::DocError::Automerge(format!("cannot read the document: {e}"))
+                })?;
+                shared_docs::applies(&stored, change).map(|()| hash)
+            });
         let hash = match checked {
             Ok(hash) => hash,
             Err(e) => {
