@@ -57,7 +57,17 @@ fn two_posters_merge_through_a_carrier_and_a_reader_cannot_post() {
     // Offline, at the same time.
     ana.ok(&["board", "post", &id[..8], "need", "water, 20 l"]);
     chen.ok(&["board", "post", &id[..8], "offer", "a tent for two"]);
-    let bread = board(&chen, &id)[0]["id"].as_str().unwrap().to_owned();
+    // Found by text: two items posted within one second list in id order.
+    let listed = board(&chen, &id);
+    let bread = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["text"] == "bread for 10")
+        .expect("the bread offer")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     chen.ok(&["board", "done", &id, &bread[..6]]);
 
     // Dee reads it but may not post.
