@@ -133,6 +133,12 @@ pub(crate) fn stats_line(s: &pollen_proto::sync::SessionStats, error: Option<&st
         s.duplicates,
         plural(s.proofs_received, "delivery proof", "delivery proofs"),
     );
+    if s.chunks_sent > 0 || s.chunks_received > 0 {
+        line.push_str(&format!(
+            "; attachment chunks: {} sent, {} received",
+            s.chunks_sent, s.chunks_received
+        ));
+    }
     if s.delivered > 0 || s.purged > 0 {
         line.push_str(&format!(
             "; {} of yours delivered, {} carried copies dropped",
@@ -159,9 +165,15 @@ fn summary_json(peer: Option<&str>, o: &LinkOutcome) -> serde_json::Value {
     let mut v = serde_json::json!({
         "finished": o.error.is_none(),
         "error": o.error.as_ref().map(|e| e.to_string()),
-        "sent": {"envelopes": s.envelopes_sent, "proofs": s.proofs_sent, "bytes": s.bytes_sent},
+        "sent": {
+            "envelopes": s.envelopes_sent,
+            "proofs": s.proofs_sent,
+            "chunks": s.chunks_sent,
+            "bytes": s.bytes_sent,
+        },
         "received": {
             "envelopes": s.envelopes_received,
+            "chunks": s.chunks_received,
             "proofs": s.proofs_received,
             "bytes": s.bytes_received,
             "opened": s.opened,

@@ -293,6 +293,15 @@ pub fn status(s: &Status, run: Option<serde_json::Value>, json: bool) -> Result<
         s.envelope_bytes as f64 / 1e6,
         s.storage_cap_bytes as f64 / 1e6
     );
+    if s.chunks_carried.0 + s.chunks_mine.0 > 0 {
+        println!(
+            "attachment chunks: {} carried for others ({:.1} MB), {} of yours ({:.1} MB)",
+            s.chunks_carried.0,
+            s.chunks_carried.1 as f64 / 1e6,
+            s.chunks_mine.0,
+            s.chunks_mine.1 as f64 / 1e6
+        );
+    }
     println!(
         "{} contacts, {} conversations, {} messages",
         s.contacts, s.conversations, s.messages

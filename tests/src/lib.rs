@@ -368,3 +368,72 @@ impl Drop for Pg {
         }
     }
 }
+
+/// A TCP link that breaks: one connection forwarded to `target` until the
+/// client has sent `cut_after` bytes, then both sides are closed, as when a
+/// neighbour walks out of range in the middle of a transfer.
+pub struct CutLink {
+    /// The address to connect to instead of `target`.
+    pub addr: String,
+    forwarded: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CutLink {
+    /// Listens on a free loopback port for one connection to `target`.
+    pub fn start(target: &str, cut_after: u64) -> CutLink {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the link");
+        let addr = listener.local_addr().unwrap().to_string();
+        let forwarded = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = forwarded.clone();
+        let target = target.to_owned();
+        std::thread::spawn(move || {
+            let Ok((client, _)) = listener.accept() else {
+                return;
+            };
+            let Ok(server) = TcpStream::connect(&target) else {
+                return;
+            };
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut s_read, mut c_write) =
+                (server.try_clone().unwrap(), client.try_clone().unwrap());
+            // Replies flow back until the cut closes the sockets.
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n) = s_read.read(&mut buf) {
+                    if n == 0 || c_write.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut buf = [0u8; 16 * 1024];
+            let mut sent = 0u64;
+            while sent < cut_after {
+                let want = buf.len().min((cut_after - sent) as usize);
+                match c_read.read(&mut buf[..want]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if s_write.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        sent += n as u64;
+                        counted.store(sent, Ordering::Relaxed);
+                    }
+                }
+            }
+            // Let what crossed reach the server before the link goes.
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = server.shutdown(Shutdown::Both);
+        });
+        CutLink { addr, forwarded }
+    }
+
+    /// Bytes the client got across so far.
+    pub fn forwarded(&self) -> u64 {
+        self.forwarded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}

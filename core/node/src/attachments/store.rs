@@ -255,20 +255,40 @@ impl Store {
         Ok(out)
     }
 
-    /// (item id, expiry) of every unexpired chunk held: what a node offers.
-    pub fn chunk_index(&self, now: u64) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+    /// (item id, expiry, peers handed to) of every unexpired chunk held:
+    /// what a node offers.
+    pub fn chunk_index(&self, now: u64) -> Result<Vec<([u8; 32], u64, u32)>, StoreError> {
         let mut st = self
             .conn()
-            .prepare_cached("SELECT id, expires_at FROM chunks WHERE expires_at > ?1")?;
+            .prepare_cached("SELECT id, expires_at, given FROM chunks WHERE expires_at > ?1")?;
         let rows = st.query_map([now as i64], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, exp) = row?;
-            out.push((crate::store::blob(id)?, exp.max(0) as u64));
+            let (id, exp, given) = row?;
+            out.push((
+                crate::store::blob(id)?,
+                exp.max(0) as u64,
+                u32::try_from(given.max(0)).unwrap_or(u32::MAX),
+            ));
         }
         Ok(out)
+    }
+
+    /// Counts one more peer holding each of these chunks (item ids).
+    pub fn note_chunks_given(&self, ids: &[[u8; 32]]) -> Result<(), StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("UPDATE chunks SET given = given + 1 WHERE id = ?1")?;
+        for id in ids {
+            st.execute([&id[..]])?;
+        }
+        Ok(())
     }
 
     /// Drops expired chunks; returns how many.

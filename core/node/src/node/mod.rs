@@ -232,6 +232,10 @@ pub struct Status {
     pub messages: u64,
     /// Refused key changes.
     pub key_changes: u64,
+    /// Attachment chunks carried for others, and their bytes.
+    pub chunks_carried: (u64, u64),
+    /// Chunks of this node's own and fetched attachments, and their bytes.
+    pub chunks_mine: (u64, u64),
 }
 
 /// A Pollen node on one data directory.
@@ -510,6 +514,7 @@ impl Node {
     pub fn status(&self) -> Result<Status, NodeError> {
         let usage = self.store.usage()?;
         let (pending, delivered) = self.store.outbox_counts()?;
+        let chunks = self.store.chunk_usage()?;
         Ok(Status {
             name: self.me.name().to_owned(),
             fingerprint: self.fingerprint().to_hex(),
@@ -524,6 +529,11 @@ impl Node {
             conversations: self.store.conversations(u32::MAX)?.len() as u64,
             messages: self.store.message_count()?,
             key_changes: self.store.key_changes()?.len() as u64,
+            chunks_carried: chunks.carried,
+            chunks_mine: (
+                chunks.wanted.0 + chunks.own.0,
+                chunks.wanted.1 + chunks.own.1,
+            ),
         })
     }
 

@@ -40,11 +40,11 @@ impl SyncStore for Node {
             // Expired proofs leave the store; forget their ids too.
             self.proof_ids.clear();
         }
-        for (id, expires_at) in self.store.chunk_index(now).map_err(err)? {
+        for (id, expires_at, given) in self.store.chunk_index(now).map_err(err)? {
             items.push(LocalItem {
                 id,
                 expires_at,
-                kind: ItemKind::Chunk,
+                kind: ItemKind::Chunk { given },
             });
         }
         for (commitment, expires_at) in proofs {
@@ -130,7 +130,7 @@ impl SyncStore for Node {
         match item.kind {
             // Proofs are anti-packets: every carrier should drop its copy.
             // Chunks spread to whoever lacks them, within each node's chunk quota.
-            ItemKind::Proof { .. } | ItemKind::Chunk => Ok(true),
+            ItemKind::Proof { .. } | ItemKind::Chunk { .. } => Ok(true),
             // Mail for this node, held only while its proof waits, is in
             // every set as a carrier's copy: a peer holding it too finds no
             // difference and does not send it here again.
@@ -168,6 +168,12 @@ impl SyncStore for Node {
             self.store.spend_envelope_copies(id, kept).map_err(err)?;
         }
         Ok(Some(given))
+    }
+
+    fn chunks_handed_over(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
+        let node: &Node = self;
+        node.transaction(|s| Ok(s.note_chunks_given(ids)?))
+            .map_err(err)
     }
 
     fn encounter_summary(&mut self) -> Result<Option<EncounterSummary>, SyncStoreError> {

@@ -343,6 +343,11 @@ CREATE TABLE doc_audiences (
     PRIMARY KEY (doc, conversation)
 ) STRICT;";
 
+/// V16: how many peers each chunk was handed to, so that a sender gives
+/// the least spread first and carriers met one after another take
+/// different parts of a file.
+const V16: &str = "ALTER TABLE chunks ADD COLUMN given INTEGER NOT NULL DEFAULT 0;";
+
 /// The relay's lookup by routing tag (covering, so it never reads envelope
 /// bytes); the same index V3 made everywhere.
 pub const RELAY_TAG_INDEX: &str =
@@ -365,6 +370,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V13),
         M::up(V14),
         M::up(V15),
+        M::up(V16),
     ])
 }
 

@@ -28,7 +28,12 @@ pub enum ItemKind {
     },
     /// An attachment chunk (its id is [`crate::chunk::chunk_item_id`]);
     /// offered only in sessions of version 3 and later, after every envelope.
-    Chunk,
+    Chunk {
+        /// How many peers this side has handed it to: the least spread go
+        /// first, so carriers met one after another take different parts
+        /// of a file when none can stay for all of it.
+        given: u32,
+    },
 }
 
 /// One thing this side holds and offers: an envelope or a delivery proof.
@@ -185,6 +190,15 @@ pub trait SyncStore {
     /// it: hand-overs the author's app can show ("carried by 2"). The
     /// default notes nothing.
     fn handed_over(&mut self, ids: &[EnvelopeId]) -> Result<(), SyncStoreError> {
+        let _ = ids;
+        Ok(())
+    }
+    /// The peer acknowledged holding these chunks (item ids), which this
+    /// side sent it: counted, to send the least spread first next time
+    /// (see [`ItemKind::Chunk`]). Counted on acknowledgement, not on
+    /// sending: a link cut mid-file then costs a chunk sent twice, never
+    /// one that no carrier took. The default counts nothing.
+    fn chunks_handed_over(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
         let _ = ids;
         Ok(())
     }

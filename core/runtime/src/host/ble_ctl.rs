@@ -491,6 +491,9 @@ impl SyncStore for Watched<'_> {
     fn handed_over(&mut self, ids: &[EnvelopeId]) -> Result<(), SyncStoreError> {
         self.node.handed_over(ids)
     }
+    fn chunks_handed_over(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
+        self.node.chunks_handed_over(ids)
+    }
     fn chunk(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
         self.node.chunk(id)
     }

@@ -26,10 +26,14 @@ impl Transfer {
         Ok(())
     }
 
-    /// Received items to commit right away (a full batch, half the window, or the peer is done).
+    /// Received items to commit right away (a full batch, half the window,
+    /// a chunk, or the peer is done). A chunk is committed and acknowledged
+    /// at once: it is large, so the cost is small beside its transfer, and
+    /// its sender learns what this side holds before a cut link could hide it.
     pub(in crate::sync::session) fn commit_now(&self, now_ms: u64) -> bool {
         !self.pending.is_empty()
             && (self.pending.len() >= self.limits.commit_batch
+                || matches!(self.pending.last(), Some(Incoming::Chunk(_)))
                 || self.pending_bytes >= self.window as u64 / 2
                 || self.peer_done
                 || self.commit_due(now_ms))

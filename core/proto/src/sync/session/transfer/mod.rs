@@ -42,9 +42,16 @@ enum SendItem {
     Fresh([u8; 32]),
 }
 
-/// The next item to send: the message, its window cost, and the envelope id
-/// when it carries one (to note the hand-over once acknowledged).
-type Ready = (Message, u64, Option<[u8; 32]>);
+/// What an acknowledgement hands over: an envelope or a chunk, by id.
+#[derive(Clone, Copy, Debug)]
+enum Handed {
+    Envelope([u8; 32]),
+    Chunk([u8; 32]),
+}
+
+/// The next item to send: the message, its window cost, and what it hands
+/// over (to note once acknowledged).
+type Ready = (Message, u64, Option<Handed>);
 
 /// The transfer state of one session.
 pub(super) struct Transfer {
@@ -73,13 +80,14 @@ pub(super) struct Transfer {
     awaiting_wants: bool,
     have: Vec<[u8; 32]>,
     need: Vec<[u8; 32]>,
-    queue: BinaryHeap<Reverse<(u8, u64, SendItem)>>,
+    /// Items to send by (class, rank within the class, order queued).
+    queue: BinaryHeap<Reverse<(u8, u32, u64, SendItem)>>,
     queued: HashSet<[u8; 32]>,
     seq: u64,
     /// The next item to send.
     ready: Option<Ready>,
-    /// Sent and not yet acknowledged, in order: cost, envelope id if one.
-    in_flight: VecDeque<(u64, Option<[u8; 32]>)>,
+    /// Sent and not yet acknowledged, in order: cost, what it hands over.
+    in_flight: VecDeque<(u64, Option<Handed>)>,
     in_flight_bytes: u64,
     pending: Vec<Incoming>,
     pending_bytes: u64,
@@ -164,7 +172,7 @@ impl Transfer {
         }
         let mut items = items;
         if version < CHUNK_VERSION {
-            items.retain(|i| i.kind != ItemKind::Chunk);
+            items.retain(|i| !matches!(i.kind, ItemKind::Chunk { .. }));
         }
         items.sort_unstable_by_key(|i| Reverse(i.expires_at));
         items.truncate(self.limits.recon.max_items);
@@ -285,13 +293,20 @@ impl Transfer {
                 if n > self.in_flight.len() {
                     return Err(SessionError::Protocol("acknowledged more than was sent"));
                 }
-                let mut held = Vec::new();
-                for (size, envelope) in self.in_flight.drain(..n) {
+                let (mut held, mut chunks) = (Vec::new(), Vec::new());
+                for (size, handed) in self.in_flight.drain(..n) {
                     self.in_flight_bytes -= size;
-                    held.extend(envelope.map(EnvelopeId));
+                    match handed {
+                        Some(Handed::Envelope(id)) => held.push(EnvelopeId(id)),
+                        Some(Handed::Chunk(id)) => chunks.push(id),
+                        None => {}
+                    }
                 }
                 if !held.is_empty() {
                     store.handed_over(&held)?;
+                }
+                if !chunks.is_empty() {
+                    store.chunks_handed_over(&chunks)?;
                 }
             }
             Message::Done => self.peer_done = true,
@@ -347,8 +362,8 @@ impl Transfer {
         if self.queued.contains(&key) {
             return Ok(());
         }
-        let class = match item {
-            SendItem::Fresh(_) => PROOF,
+        let (class, rank) = match item {
+            SendItem::Fresh(_) => (PROOF, 0),
             SendItem::Local(id) => {
                 let Some(local) = self.local.get(&id).copied() else {
                     return Ok(());
@@ -357,12 +372,16 @@ impl Transfer {
                 if self.offer == Offer::Routed && !store.offer_to(&local, self.toward(&local))? {
                     return Ok(());
                 }
-                class
+                let rank = match local.kind {
+                    ItemKind::Chunk { given } => given,
+                    _ => 0,
+                };
+                (class, rank)
             }
         };
         self.queued.insert(key);
         self.seq += 1;
-        self.queue.push(Reverse((class, self.seq, item)));
+        self.queue.push(Reverse((class, rank, self.seq, item)));
         Ok(())
     }
 
@@ -370,7 +389,7 @@ impl Transfer {
     fn class_of(&self, item: &LocalItem) -> u8 {
         match item.kind {
             ItemKind::Proof { .. } => PROOF,
-            ItemKind::Chunk => CHUNKS,
+            ItemKind::Chunk { .. } => CHUNKS,
             ItemKind::Envelope { tag, .. } => {
                 let b = super::blind(&self.hash, &tag.0);
                 if self.peer_direct.contains(&b) {
@@ -426,7 +445,7 @@ impl Transfer {
 
     /// Pops queued items until one is still held here.
     fn load_next(&mut self, store: &mut dyn SyncStore) -> Result<Option<Ready>, SessionError> {
-        while let Some(Reverse((_, _, item))) = self.queue.pop() {
+        while let Some(Reverse((_, _, _, item))) = self.queue.pop() {
             match item {
                 SendItem::Fresh(secret) => {
                     return Ok(Some((Message::Proof(secret), PROOF_COST, None)));
@@ -456,7 +475,7 @@ impl Transfer {
                                     },
                                     None => Message::Envelope(bytes),
                                 };
-                                return Ok(Some((msg, cost, Some(id))));
+                                return Ok(Some((msg, cost, Some(Handed::Envelope(id)))));
                             }
                         }
                         ItemKind::Proof { commitment } => {
@@ -464,10 +483,11 @@ impl Transfer {
                                 return Ok(Some((Message::Proof(secret.0), PROOF_COST, None)));
                             }
                         }
-                        ItemKind::Chunk => {
+                        ItemKind::Chunk { .. } => {
                             if let Some(bytes) = store.chunk(&id)? {
                                 let cost = bytes.len() as u64;
-                                return Ok(Some((Message::Chunk(bytes), cost, None)));
+                                let handed = Some(Handed::Chunk(id));
+                                return Ok(Some((Message::Chunk(bytes), cost, handed)));
                             }
                         }
                     }

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 fn recon_timestamp(item: &LocalItem) -> u64 {
     match item.kind {
         // A chunk's expiry is not authenticated: holders may disagree.
-        ItemKind::Proof { .. } | ItemKind::Chunk => 0,
+        ItemKind::Proof { .. } | ItemKind::Chunk { .. } => 0,
         ItemKind::Envelope { .. } => item.expires_at,
     }
 }
