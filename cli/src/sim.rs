@@ -60,6 +60,13 @@ pub struct SimArgs {
     /// them, and the figures count honest phones only.
     #[arg(long, value_name = "KIND:FRACTION", conflicts_with = "unlimited")]
     adversary: Option<Adversary>,
+    /// This share of messages (0 to 1) carries a 100 KB to 2 MB attachment,
+    /// sent and carried as chunks by the node's own code.
+    #[arg(long, value_name = "SHARE", value_parser = parse_share)]
+    attachments: Option<f64>,
+    /// Megabytes of others' attachment chunks each phone carries.
+    #[arg(long, default_value_t = 16)]
+    chunk_cap_mb: u64,
     /// Print the figures as JSON (one object, or an array for `--policy all`).
     #[arg(long)]
     json: bool,
@@ -70,6 +77,13 @@ pub struct SimArgs {
     /// delivers with each of these copy budgets (`docs/ROUTING.md`).
     #[arg(long, value_name = "COPIES,..", value_delimiter = ',', conflicts_with_all = ["policy", "plot", "unlimited"])]
     blind_spray: Vec<u32>,
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("{s:?} is not a share between 0 and 1")),
+    }
 }
 
 fn parse_range(s: &str) -> Result<(usize, usize), String> {
@@ -152,6 +166,8 @@ pub fn run(args: SimArgs) -> Result<(), CliError> {
         }
         cfg.adversary = adversary;
         cfg.adversary_baseline = baseline;
+        cfg.attachments = args.attachments.map(engine::AttachmentLoad::new);
+        cfg.chunk_cap_bytes = args.chunk_cap_mb.max(1) << 20;
         let bar = SimProgress::new(p.name(), sc.duration, args.json);
         if !args.json && !bar.shown() {
             eprintln!("running {} on {} ...", p.name(), sc.name);
@@ -308,6 +324,17 @@ fn print_table(reports: &[Report]) {
                 r.own_lost
             ),
             _ => {}
+        }
+        if let Some(a) = &r.attachments {
+            println!(
+                "{:<15} attachments: {} sent; {} of {} delivered direct ones whole at the recipient; {} chunk copies ({:.1} MB) moved",
+                "",
+                a.sent,
+                a.direct_complete,
+                a.direct_delivered,
+                a.chunk_transmissions,
+                a.chunk_bytes as f64 / 1e6
+            );
         }
     }
 }

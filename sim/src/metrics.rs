@@ -94,6 +94,8 @@ pub struct Outcome {
     pub duration_s: f64,
     /// Wall-clock seconds the run took.
     pub wall_s: f64,
+    /// Attachments, when the run had them.
+    pub attachments: Option<crate::engine::AttachmentFigures>,
 }
 
 /// The figures of one run, as `pollen sim --json` prints them.
@@ -172,6 +174,9 @@ pub struct Report {
     pub duplicates: u64,
     /// The same split by message kind: direct, group, channel.
     pub by_kind: std::collections::BTreeMap<&'static str, KindFigures>,
+    /// Attachments, when the run had them (`--attachments`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<crate::engine::AttachmentFigures>,
     /// Wall-clock seconds.
     pub wall_s: f64,
 }
@@ -307,6 +312,7 @@ impl Outcome {
             proofs_sent: self.stats.proofs_sent,
             duplicates: self.stats.duplicates,
             by_kind,
+            attachments: self.attachments.clone(),
             wall_s: round(self.wall_s, 2),
         }
     }

@@ -42,6 +42,31 @@ pub struct SimConfig {
     /// asking the store every time (an optimisation: a run with it off
     /// must give the same figures, which a test checks).
     pub item_cache: bool,
+    /// A share of messages that carry an attachment, if any.
+    pub attachments: Option<AttachmentLoad>,
+    /// Bytes of others' attachment chunks each phone carries (16 MiB: a
+    /// phone lends 256 MiB by default, but thousands of in-memory stores
+    /// must fit in this machine's memory).
+    pub chunk_cap_bytes: u64,
+}
+
+/// Messages that carry an attachment (`pollen sim --attachments SHARE`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct AttachmentLoad {
+    /// The share of messages with one, drawn per message from the seed.
+    pub share: f64,
+    /// Smallest and largest attachment, bytes (log-uniform between).
+    pub bytes: (usize, usize),
+}
+
+impl AttachmentLoad {
+    /// `share` of the messages carry 100 KB to 2 MB, the range.
+    pub fn new(share: f64) -> AttachmentLoad {
+        AttachmentLoad {
+            share: share.clamp(0.0, 1.0),
+            bytes: (100_000, 2_000_000),
+        }
+    }
 }
 
 fn as_name<S: serde::Serializer>(p: &Policy, s: S) -> Result<S::Ok, S::Error> {
@@ -86,6 +111,8 @@ impl SimConfig {
             adversary: None,
             adversary_baseline: false,
             item_cache: true,
+            attachments: None,
+            chunk_cap_bytes: 16 << 20,
         }
     }
 

@@ -2,6 +2,8 @@
 //! core nodes syncing over simulated links, and the record of what arrived
 //! when. Same scenario, config and seed: same outcome, event for event.
 
+mod attach;
+pub use attach::AttachmentFigures;
 mod clock;
 pub(crate) mod config;
 mod connect;
@@ -13,7 +15,7 @@ mod setup;
 
 pub use crate::metrics::RunStats;
 pub use clock::SimClock;
-pub use config::SimConfig;
+pub use config::{AttachmentLoad, SimConfig};
 pub use link::LinkModel;
 pub use record::recipients;
 
@@ -153,6 +155,11 @@ struct Engine<'a> {
     /// stores are left out of the figures.
     hostile: BTreeSet<u32>,
     progress: &'a mut dyn FnMut(Progress),
+    /// Per message, the size of its attachment if it carries one.
+    file_sizes: Vec<Option<usize>>,
+    /// Attachments sent, to check at the end.
+    files: Vec<attach::File>,
+    attachments: attach::AttachmentFigures,
 }
 
 /// How far a run has come, reported at every storage sample (each
@@ -216,6 +223,12 @@ pub fn run_with_progress(
         end_ms,
         hostile,
         progress,
+        file_sizes: cfg
+            .attachments
+            .map(|load| attach::draw(sc.messages.len(), &load, cfg.seed))
+            .unwrap_or_default(),
+        files: Vec::new(),
+        attachments: attach::AttachmentFigures::default(),
     };
     for (i, c) in sc.trace.contacts.iter().enumerate() {
         e.push(secs_ms(c.start), Ev::ContactUp(i));
@@ -245,6 +258,7 @@ pub fn run_with_progress(
     let targets = e.targets();
     let own_lost = e.own_lost();
     e.stats.summary_bytes = e.nodes.iter().map(|n| n.summary_bytes).sum();
+    let attachments = e.cfg.attachments.map(|_| e.attachment_figures());
     Ok(Outcome {
         scenario: sc.name.clone(),
         config: cfg.clone(),
@@ -258,6 +272,7 @@ pub fn run_with_progress(
         hostile: e.hostile.len() as u32,
         duration_s: sc.duration,
         wall_s: wall.elapsed().as_secs_f64(),
+        attachments,
     })
 }
 
@@ -342,11 +357,19 @@ impl Engine<'_> {
         let text = setup::text(i, m.size);
         let node = &mut self.nodes[from as usize];
         node.node.set_ttl(m.ttl.max(0.0) as u64);
-        let sent = match m.to {
-            crate::scenario::Target::Direct(to) => node.node.send_direct(&setup::alias(to), &text),
-            crate::scenario::Target::Group(g) => node.node.send_group(&setup::group_name(g), &text),
-            crate::scenario::Target::Channel => node.node.send_channel(setup::CHANNEL, &text),
+        let sent = match (self.file_sizes.get(i).copied().flatten(), m.to) {
+            (Some(size), _) => self.send_with_file(i, size, &text),
+            (None, crate::scenario::Target::Direct(to)) => {
+                node.node.send_direct(&setup::alias(to), &text)
+            }
+            (None, crate::scenario::Target::Group(g)) => {
+                node.node.send_group(&setup::group_name(g), &text)
+            }
+            (None, crate::scenario::Target::Channel) => {
+                node.node.send_channel(setup::CHANNEL, &text)
+            }
         };
+        let node = &mut self.nodes[from as usize];
         match sent {
             Ok(sent) => {
                 node.wrote(sent.envelope, m.to == crate::scenario::Target::Channel);

@@ -80,6 +80,10 @@ pub(crate) struct SimNode {
     pub received: u64,
     /// Their bytes.
     pub received_bytes: u64,
+    /// Attachment chunks received and kept.
+    pub chunks_received: u64,
+    /// Their bytes.
+    pub chunk_bytes_received: u64,
     /// What the store held as of a version.
     cache: Option<ItemCache>,
     /// Whether `cache` is used at all (`SimConfig::item_cache`).
@@ -112,6 +116,8 @@ impl SimNode {
             news: 0,
             received: 0,
             received_bytes: 0,
+            chunks_received: 0,
+            chunk_bytes_received: 0,
             cache: None,
             item_cache: true,
             tags: None,
@@ -321,6 +327,10 @@ impl SyncStore for SimNode {
         let Some((_, peer_role)) = self.peer else {
             return Ok(false);
         };
+        if let ItemKind::Chunk { .. } = item.kind {
+            // The node's own rule for chunks, whatever the envelope policy.
+            return self.node.offer_to(item, to);
+        }
         if let Some(kind) = self.hostile {
             let own = self.own.contains(&item.id);
             if !kind.forwards(&item.id, own) {
@@ -397,6 +407,16 @@ impl SyncStore for SimNode {
         self.node.proof(commitment)
     }
 
+    fn chunk(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        self.node.chunk(id)
+    }
+
+    fn chunks_handed_over(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
+        // Only the order of later sends changes: the item cache may keep
+        // the old counts until the store next changes.
+        self.node.chunks_handed_over(ids)
+    }
+
     fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
         self.node.seen(id)
     }
@@ -410,7 +430,14 @@ impl SyncStore for SimNode {
         let (results, proofs) = self.node.ingest(items, origin)?;
         for (item, result) in items.iter().zip(&results) {
             let Some(bytes) = item.envelope() else {
-                if matches!(result, Received::Proof { .. }) {
+                if let Incoming::Chunk(bytes) = item
+                    && *result == Received::Carried
+                {
+                    self.chunks_received += 1;
+                    self.chunk_bytes_received += bytes.len() as u64;
+                    self.version += 1;
+                    self.news += 1;
+                } else if matches!(result, Received::Proof { .. }) {
                     self.version += 1;
                 }
                 continue;

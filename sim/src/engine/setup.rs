@@ -75,8 +75,14 @@ pub(crate) fn nodes(
                 per_origin_bytes: 1 << 40,
             },
         };
-        let node = Node::in_memory(&alias(i as u32), limits, Box::new(clock.clone()))
+        let mut node = Node::in_memory(&alias(i as u32), limits, Box::new(clock.clone()))
             .map_err(fail(i as u32))?;
+        if role == Role::Person {
+            node.set_chunk_limits(pollen_node::attachments::ChunkLimits {
+                carried_bytes: cfg.chunk_cap_bytes,
+                per_origin_bytes: cfg.chunk_cap_bytes / 4,
+            });
+        }
         let mut sim = SimNode::new(node, role, cfg.policy).map_err(fail(i as u32))?;
         sim.item_cache = cfg.item_cache;
         if bad {

@@ -257,6 +257,8 @@ pub struct Node {
     /// Whom this phone and its neighbours met today (kept in memory only:
     /// it is forgotten at the day's end anyway).
     encounters: crate::routing::encounter::Encounters,
+    /// How much of others' attachment chunks this node carries.
+    chunk_limits: crate::attachments::ChunkLimits,
 }
 
 impl std::fmt::Debug for Node {
@@ -332,6 +334,7 @@ impl Node {
             events: events::EventQueue::default(),
             encounter_routing,
             encounters: Default::default(),
+            chunk_limits: Default::default(),
         }
     }
 
@@ -452,6 +455,12 @@ impl Node {
     /// Replaces the storage limits.
     pub fn set_limits(&mut self, limits: StoreLimits) {
         self.store.set_limits(limits);
+    }
+
+    /// Sets how much of others' attachment chunks this node carries (its
+    /// own and fetched ones are not counted).
+    pub fn set_chunk_limits(&mut self, limits: crate::attachments::ChunkLimits) {
+        self.chunk_limits = limits;
     }
 
     /// Unix seconds now, by this node's clock.

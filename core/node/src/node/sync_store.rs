@@ -2,7 +2,7 @@
 
 use super::Node;
 use super::ingest::{Batch, IngestOutcome, Rejection};
-use crate::attachments::{ChunkLimits, ChunkOutcome, ChunkRejection};
+use crate::attachments::{ChunkOutcome, ChunkRejection};
 use crate::routing;
 use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId, MAX_TTL_SECS, RoutingTag};
 use pollen_proto::sync::encounter::EncounterSummary;
@@ -226,9 +226,11 @@ impl SyncStore for Node {
                         received(outcome, origin, &mut proofs)
                     }
                     Incoming::Chunk(bytes) => {
-                        let limits = ChunkLimits::default();
                         let now = node.now();
-                        match node.store.receive_chunk(bytes, origin, now, &limits)? {
+                        match node
+                            .store
+                            .receive_chunk(bytes, origin, now, &node.chunk_limits)?
+                        {
                             Ok(ChunkOutcome::Stored { .. }) => Received::Carried,
                             Ok(ChunkOutcome::Duplicate) => Received::Duplicate,
                             Err(rejection) => {
