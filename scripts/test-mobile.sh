@@ -10,6 +10,8 @@
 #      newest Robolectric runs; Java 21+): the foreground service runs the node and
 #      follows Bluetooth, permissions, process death and boot; the app's
 #      screens; the journey of two apps (own cores) through a carrier;
+#      another app reaching a board through the shared-documents service,
+#      denied until the user grants it in Settings;
 #      every screen drawn (native graphics) into docs/screenshots/;
 #   5. every hand-written Swift file parses (tree-sitter-swift);
 #   6. no Swift or Kotlin spells the GATT UUIDs: they come from the core's
@@ -57,7 +59,7 @@ robolectric() {
         -cp "$CLASSES:$ROBOLECTRIC_CP:$3:$JNA_JAR:$COROUTINES_JAR:$KOTLIN_STDLIB" \
         org.pollen.android.JUnitSummaryKt org.pollen.android.PollenServiceTest org.pollen.android.MeshRestartTest \
         org.pollen.app.AppUiTest org.pollen.app.ServiceMeshTest org.pollen.app.JourneyTest \
-        org.pollen.app.ScreenshotTest
+        org.pollen.app.SharedDocsAccessTest org.pollen.app.ScreenshotTest
 }
 
 echo "--> Robolectric (SDK 35 on Java 17, offline): the service and its restarts; the app's screens; the two-app journey"

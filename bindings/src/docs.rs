@@ -161,7 +161,7 @@ fn conversation(hex: &str) -> Result<ConversationId, PollenError> {
     })
 }
 
-fn edits(list: Vec<DocEditInfo>) -> Result<Vec<DocEdit>, PollenError> {
+pub(crate) fn edits(list: Vec<DocEditInfo>) -> Result<Vec<DocEdit>, PollenError> {
     if list.is_empty() {
         return Err(pollen_node::NodeError::from(DocError::NoChange).into());
     }

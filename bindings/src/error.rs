@@ -149,6 +149,36 @@ pub enum PollenError {
         /// Why not.
         why: String,
     },
+    /// Not an app id (empty, over 255 bytes, spaces or control characters).
+    #[error("invalid app id {app:?}: {why}")]
+    InvalidAppId {
+        /// What was given (shortened).
+        app: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The app was not granted this document (or it does not exist).
+    #[error("{app} has no access to document {doc_id}")]
+    AppAccessDenied {
+        /// The app.
+        app: String,
+        /// The document asked for.
+        doc_id: String,
+    },
+    /// The app may read this document but was not allowed to change it.
+    #[error("{app} may read document {doc_id} but not change it")]
+    AppAccessReadOnly {
+        /// The app.
+        app: String,
+        /// The document.
+        doc_id: String,
+    },
+    /// This phone's user is not one of the document's writers.
+    #[error("document {doc_id} may not be changed from this phone")]
+    NotDocWriter {
+        /// The document.
+        doc_id: String,
+    },
     /// The database or a stored value failed.
     #[error("storage: {detail}")]
     Storage {

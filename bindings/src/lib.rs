@@ -11,6 +11,9 @@
 //! - `routing`: the encounter-routing switch;
 //! - [`members`]: a group's members, adding and removing them;
 //! - [`docs`]: shared documents and the needs-and-offers board;
+//! - [`app_access`]: which other apps on the phone may use which shared
+//!   documents, and the checked calls those apps make (Android's
+//!   `SharedDocsService`);
 //! - [`transports`]: which transports the user allows;
 //! - `privacy`: the screen-privacy switch;
 //! - [`blocks`]: blocking people;
@@ -31,6 +34,7 @@
 
 mod adapters;
 pub mod app;
+pub mod app_access;
 pub mod ble_bridge;
 pub mod ble_links;
 pub mod blocks;

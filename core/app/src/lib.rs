@@ -5,6 +5,8 @@
 //!   current by applying [`NodeEvent`](pollen_node::node::NodeEvent)s.
 //! - [`timeline`]: one chat's items, edits/reactions/deletes folded, day
 //!   separators for the viewer's UTC offset, delivery state per message.
+//! - [`app_access`]: which other apps on the phone may read or change which
+//!   shared documents, and the checked calls those apps make.
 //! - [`board`]: the needs-and-offers board, a shared document.
 //! - [`bundles`]: what a sneakernet export or import did, in words.
 //! - [`cards`]: adding a contact from a scanned or pasted card or link, and
@@ -21,6 +23,7 @@
 //!
 //! Arrows: `pollen-ffi → pollen-app → pollen-node`.
 
+pub mod app_access;
 pub mod board;
 pub mod bundles;
 pub mod cards;

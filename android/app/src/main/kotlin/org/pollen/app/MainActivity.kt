@@ -52,7 +52,9 @@ class MainActivity : Activity() {
         mesh = (application as? MeshProvider)?.meshFor(this) ?: ServiceMesh(this)
         val node = { pollen }
         contacts = ContactsScreen(this, scope, node, ::photograph, ::report, { show(NewGroupScreen(this, scope, node, ::report, ::openChat)) }, ::openChat)
-        settings = SettingsScreen(this, scope, node, ::report, { this.node?.transportsChanged?.invoke() }, ::pickBundle, ::erase, ::keepPrivate)
+        settings = SettingsScreen(this, scope, node, ::report, { this.node?.transportsChanged?.invoke() }, ::pickBundle, ::erase, ::keepPrivate) {
+            show(AppAccessScreen(this, scope, node, ::report))
+        }
         tabs = listOf(
             ConversationsScreen(this, ::openChat),
             contacts,

@@ -23,7 +23,8 @@ import uniffi.pollen.TransportsInfo
 /**
  * Identity, storage, public channels, relays (the internet uplink), the
  * transports allowed, encounter routing, screen privacy, delivery and read
- * receipts, sneakernet bundles, stopping the mesh and the panic wipe.
+ * receipts, sneakernet bundles, other apps' access to shared documents,
+ * stopping the mesh and the panic wipe.
  */
 class SettingsScreen(
     private val context: Context,
@@ -38,6 +39,8 @@ class SettingsScreen(
     private val erase: () -> Unit = {},
     /** Applies screen privacy to the window (true: kept out of screenshots and the app switcher). */
     private val keepPrivate: (Boolean) -> Unit = {},
+    /** Opens the screen where the user lets other apps use shared documents ([AppAccessScreen]). */
+    private val openAppAccess: () -> Unit = {},
 ) : Screen {
     override val title = "Settings"
     private val identity = context.label().apply { setTextIsSelectable(true) }
@@ -113,6 +116,7 @@ class SettingsScreen(
             context.button(IMPORT) { pickBundle(false) },
         ),
         bundle,
+        context.button(OTHER_APPS) { openAppAccess() },
         context.button("Stop the mesh") { PollenService.stop(context) },
         context.button(ERASE) { askToErase() },
     )
@@ -349,6 +353,9 @@ class SettingsScreen(
 
         /** The import button's label. */
         const val IMPORT = "Import a bundle"
+
+        /** The label of the button that opens [AppAccessScreen]. */
+        const val OTHER_APPS = "Other apps and shared documents"
 
         /** The panic-wipe button's label. */
         const val ERASE = "Erase everything on this phone"

@@ -110,6 +110,7 @@ class ScreenshotTest {
             val board = ana.startBoard(chat.conversationId, "Chen board")
             ana.postToBoard(board, BoardItemKind.NEED, "water for the queue, 20 l")
             ana.postToBoard(board, BoardItemKind.OFFER, "shade tent for two")
+            ana.grantAppAccess("com.example.notes", board, false)
         }
         val errors = mutableListOf<Throwable>()
         shoot("first-run", FirstRunScreen(context) {}.also {
@@ -123,6 +124,7 @@ class ScreenshotTest {
         shoot("group-members", GroupMembersScreen(context, crew.id, crew.name, scope, { ana }, { errors += it }))
         shoot("nearby", NearbyScreen(context))
         shoot("settings", SettingsScreen(context, scope, { ana }, { errors += it }, {}, {}))
+        shoot("app-access", AppAccessScreen(context, scope, { ana }, { errors += it }))
         assertTrue("errors: $errors", errors.isEmpty())
         println("     screenshots: ${out.list()?.sorted()} in $out")
     }

@@ -12,6 +12,7 @@ import uniffi.pollen.ChatInfo
 import uniffi.pollen.NotificationInfo
 import uniffi.pollen.TimelineEntry
 import uniffi.pollen.BleRadio
+import uniffi.pollen.AppGrantInfo
 import uniffi.pollen.BlockedInfo
 import uniffi.pollen.BoardItemInfo
 import uniffi.pollen.BoardItemKind
@@ -166,6 +167,28 @@ class Pollen private constructor(
 
     /** Marks a board item done. */
     suspend fun markBoardItemDone(boardId: String, itemId: String): Unit = call { markBoardItemDone(boardId, itemId) }
+
+    /** Lets the app [app] (a package name) read [docId], or read and change it ([write]). */
+    suspend fun grantAppAccess(app: String, docId: String, write: Boolean): AppGrantInfo = call { grantAppAccess(app, docId, write) }
+
+    /** Takes [app]'s access to [docId] back; whether it had any. */
+    suspend fun revokeAppAccess(app: String, docId: String): Boolean = call { revokeAppAccess(app, docId) }
+
+    /** Every app's access to shared documents, by app. */
+    suspend fun appAccessGrants(): List<AppGrantInfo> = call { appAccessGrants() }
+
+    /** Every shared document, the most recently changed first. */
+    suspend fun docs(): List<DocSummary> = call { docs() }
+
+    /** For another app ([SharedDocsService]): the documents granted to [app], as JSON. */
+    suspend fun docsJsonForApp(app: String): String = call { docsJsonForApp(app) }
+
+    /** For another app: a granted document's content as JSON; refused without a grant. */
+    suspend fun docJsonForApp(app: String, docId: String): String = call { docJsonForApp(app, docId) }
+
+    /** For another app: one change (edits as JSON) to a document it may change. */
+    suspend fun changeDocForAppJson(app: String, docId: String, editsJson: String): Unit =
+        call { changeDocForAppJson(app, docId, editsJson) }
 
     /** Joins a public channel. */
     suspend fun joinChannel(name: String): ConversationInfo = call { joinChannel(name) }

@@ -87,6 +87,7 @@ class PollenService : Service() {
 
     override fun onCreate() {
         super.onCreate()
+        instance = this
         multicast = MulticastLockHolder(this)
         notifier = MessageNotifier(this)
         screenOn = getSystemService(PowerManager::class.java)?.isInteractive ?: true
@@ -260,6 +261,7 @@ class PollenService : Service() {
             pollen.close()
         }
         nodeState.value = null
+        if (instance === this) instance = null
         multicast.release()
         scope.cancel()
         super.onDestroy()
@@ -286,6 +288,12 @@ class PollenService : Service() {
         const val EXTRA_TEXT = "org.pollen.android.TEXT"
 
         private fun dataDir(context: Context) = File(context.filesDir, DATA_DIR)
+
+        @Volatile
+        private var instance: PollenService? = null
+
+        /** The node the service in this process runs, if one runs ([SharedDocsService] answers from it). */
+        val running: Pollen? get() = instance?.node?.value
 
         /**
          * What seals the identity secret: the Android Keystore. Tests under

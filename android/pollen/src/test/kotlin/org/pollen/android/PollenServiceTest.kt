@@ -163,6 +163,15 @@ class PollenServiceTest {
         assertEquals("false", service.android("exported"))
         val reply = elements("receiver").single { it.android("name") == ReplyReceiver::class.java.name }
         assertEquals("only our notification's intent reaches it", "false", reply.android("exported"))
+
+        // Other apps: a permission Android asks the user for, guarding the shared-documents service.
+        val permission = elements("permission").single { it.android("name") == PollenDocsClient.PERMISSION }
+        assertEquals("dangerous", permission.android("protectionLevel"))
+        val docs = elements("service").single { it.android("name") == SharedDocsService::class.java.name }
+        assertEquals("true", docs.android("exported"))
+        assertEquals(PollenDocsClient.PERMISSION, docs.android("permission"))
+        val action = docs.getElementsByTagName("action").item(0) as Element
+        assertEquals(PollenDocsClient.ACTION, action.android("name"))
     }
 
     private companion object {
