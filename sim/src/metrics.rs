@@ -67,6 +67,21 @@ pub struct KindFigures {
     pub oracle_delivered: u64,
 }
 
+/// What a run with attachments measured.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct AttachmentFigures {
+    /// Messages sent with an attachment.
+    pub sent: u64,
+    /// Of those, direct ones whose text reached the recipient.
+    pub direct_delivered: u64,
+    /// Of those, how many the recipient holds whole at the end.
+    pub direct_complete: u64,
+    /// Chunk copies handed over, every hop.
+    pub chunk_transmissions: u64,
+    /// Their bytes.
+    pub chunk_bytes: u64,
+}
+
 /// Everything a run produced.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -95,7 +110,7 @@ pub struct Outcome {
     /// Wall-clock seconds the run took.
     pub wall_s: f64,
     /// Attachments, when the run had them.
-    pub attachments: Option<crate::engine::AttachmentFigures>,
+    pub attachments: Option<AttachmentFigures>,
 }
 
 /// The figures of one run, as `pollen sim --json` prints them.
@@ -176,7 +191,7 @@ pub struct Report {
     pub by_kind: std::collections::BTreeMap<&'static str, KindFigures>,
     /// Attachments, when the run had them (`--attachments`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<crate::engine::AttachmentFigures>,
+    pub attachments: Option<AttachmentFigures>,
     /// Wall-clock seconds.
     pub wall_s: f64,
 }

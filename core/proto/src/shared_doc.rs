@@ -113,8 +113,14 @@ impl DocHeader {
     /// The signed fields, as signed.
     fn signed_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.bytes(SIGNING_CONTEXT)
-            .bytes(&self.creator.signing.0)
+        w.bytes(SIGNING_CONTEXT);
+        self.write_fields(&mut w);
+        w.finish()
+    }
+
+    /// The signed fields, in wire order (without the context or signature).
+    fn write_fields(&self, w: &mut Writer) {
+        w.bytes(&self.creator.signing.0)
             .bytes(&self.creator.agreement)
             .bytes(&self.nonce)
             .short_bytes(self.app.as_bytes())
@@ -123,7 +129,6 @@ impl DocHeader {
         for k in &self.writers {
             w.bytes(&k.0);
         }
-        w.finish()
     }
 
     /// The document's id: BLAKE3 `derive_key` over the signed fields.
@@ -147,15 +152,7 @@ impl DocHeader {
     }
 
     pub(crate) fn write(&self, w: &mut Writer) {
-        w.bytes(&self.creator.signing.0)
-            .bytes(&self.creator.agreement)
-            .bytes(&self.nonce)
-            .short_bytes(self.app.as_bytes())
-            .short_bytes(self.title.as_bytes())
-            .u8(self.writers.len() as u8);
-        for k in &self.writers {
-            w.bytes(&k.0);
-        }
+        self.write_fields(w);
         w.bytes(&self.signature);
     }
 

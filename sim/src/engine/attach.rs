@@ -3,6 +3,7 @@
 //! direct recipients hold a whole one.
 
 use super::{Engine, setup};
+use crate::metrics::AttachmentFigures;
 use crate::scenario::Target;
 use crate::scenario::rng::SimRng;
 use crate::workload::log_uniform;
@@ -11,21 +12,6 @@ use pollen_proto::chunk::{AttachmentRef, Preview};
 /// The random stream attachments are drawn from: apart from the
 /// scenario's, so a run with them has the same people, meetings and texts.
 const STREAM: u64 = 0xa77a_c4ed;
-
-/// What a run with attachments measured.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct AttachmentFigures {
-    /// Messages sent with an attachment.
-    pub sent: u64,
-    /// Of those, direct ones whose text reached the recipient.
-    pub direct_delivered: u64,
-    /// Of those, how many the recipient holds whole at the end.
-    pub direct_complete: u64,
-    /// Chunk copies handed over, every hop.
-    pub chunk_transmissions: u64,
-    /// Their bytes.
-    pub chunk_bytes: u64,
-}
 
 /// For each message, the size of its attachment, if it carries one.
 pub(super) fn draw(

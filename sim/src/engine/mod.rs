@@ -3,7 +3,6 @@
 //! when. Same scenario, config and seed: same outcome, event for event.
 
 mod attach;
-pub use attach::AttachmentFigures;
 mod clock;
 pub(crate) mod config;
 mod connect;
@@ -13,7 +12,7 @@ mod node;
 mod record;
 mod setup;
 
-pub use crate::metrics::RunStats;
+pub use crate::metrics::{AttachmentFigures, RunStats};
 pub use clock::SimClock;
 pub use config::{AttachmentLoad, SimConfig};
 pub use link::LinkModel;
@@ -159,7 +158,7 @@ struct Engine<'a> {
     file_sizes: Vec<Option<usize>>,
     /// Attachments sent, to check at the end.
     files: Vec<attach::File>,
-    attachments: attach::AttachmentFigures,
+    attachments: AttachmentFigures,
 }
 
 /// How far a run has come, reported at every storage sample (each
@@ -228,7 +227,7 @@ pub fn run_with_progress(
             .map(|load| attach::draw(sc.messages.len(), &load, cfg.seed))
             .unwrap_or_default(),
         files: Vec::new(),
-        attachments: attach::AttachmentFigures::default(),
+        attachments: AttachmentFigures::default(),
     };
     for (i, c) in sc.trace.contacts.iter().enumerate() {
         e.push(secs_ms(c.start), Ev::ContactUp(i));

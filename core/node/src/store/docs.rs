@@ -114,15 +114,7 @@ impl Store {
             .query_row(
                 "SELECT header, updated_at, bytes, refused, refused_reason FROM docs WHERE id = ?1",
                 params![&id[..]],
-                |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, i64>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                    ))
-                },
+                raw_doc,
             )
             .optional()?
             .map(doc_row)
@@ -134,20 +126,17 @@ impl Store {
         let mut st = self.conn().prepare_cached(
             "SELECT header, updated_at, bytes, refused, refused_reason FROM docs ORDER BY updated_at DESC, title",
         )?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-                r.get::<_, Option<String>>(4)?,
-            ))
-        })?;
+        let rows = st.query_map([], raw_doc)?;
         rows.map(|r| doc_row(r?)).collect()
     }
 }
 
 type RawDoc = (Vec<u8>, i64, i64, i64, Option<String>);
+
+/// A `docs` row as selected by [`Store::doc`] and [`Store::docs`].
+fn raw_doc(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawDoc> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
 
 fn doc_row(
     (header, updated_at, bytes, refused, refused_reason): RawDoc,
