@@ -1,6 +1,8 @@
 //! `pollen bench attachments`: a file from one node to a contact over an
 //! in-memory link in one sync session: bytes on the link, time to seal, to
-//! sync and to save, and the store's bytes per chunk.
+//! sync and to save, and the store's bytes per chunk; then the same file
+//! over the Bluetooth link model (virtual time, so the figure is the
+//! model's, not this machine's).
 
 use crate::CliError;
 use pollen_node::node::{Clock, Node, SystemClock};
@@ -80,6 +82,7 @@ pub fn run(o: Options) -> Result<(), CliError> {
     let usage = chen.store().chunk_usage().map_err(err)?;
     let chunks = usage.wanted.0.max(1);
     let link_bytes = report.bytes[0] + report.bytes[1];
+    let (ble_s, ble_bytes) = over_ble(&dir.path().join("ble"), &file)?;
     let figures = json!({
         "file_bytes": file.len(),
         "chunks": usage.wanted.0,
@@ -89,6 +92,8 @@ pub fn run(o: Options) -> Result<(), CliError> {
         "send_ms": send_ms,
         "session_ms": session_ms,
         "save_ms": save_ms,
+        "ble_model_s": ble_s,
+        "ble_model_link_bytes": ble_bytes,
     });
     if o.json {
         return crate::bench_json::emit("attachments", figures);
@@ -101,5 +106,37 @@ pub fn run(o: Options) -> Result<(), CliError> {
         link_bytes as f64 / file.len() as f64,
         usage.wanted.1 / chunks
     );
+    println!("over the Bluetooth link model: {ble_s} s, {ble_bytes} link bytes");
     Ok(())
+}
+
+/// The file from a new pair of nodes over the simulator's Bluetooth model
+/// (20 KB/s each way, 15 ms one way, 180-byte records): virtual seconds
+/// until the session ends, and bytes on the link.
+fn over_ble(dir: &std::path::Path, file: &[u8]) -> Result<(f64, u64), CliError> {
+    let mut ana = Node::init(&dir.join("ana"), "Ana", Box::new(SystemClock))?;
+    let mut chen = Node::init(&dir.join("chen"), "Chen", Box::new(SystemClock))?;
+    ana.add_contact(&chen.card(), None)?;
+    chen.add_contact(&ana.card(), None)?;
+    let (_, reference) = ana.send_file("Chen", file, Preview::default(), "")?;
+    chen.fetch(&reference)?;
+    let now_ms = SystemClock.now_ms();
+    let mut a = Session::new(SessionConfig::small(true, "ble:a", 180).routed(), now_ms);
+    let mut b = Session::new(SessionConfig::small(false, "ble:b", 180).routed(), now_ms);
+    let model = LinkModel {
+        bytes_per_ms: 20,
+        latency_ms: 15,
+        cut_after: None,
+        max_ms: 24 * 3_600_000,
+    };
+    let report = pump(&mut a, &mut ana, &mut b, &mut chen, model, now_ms);
+    if !report.finished || !chen.attachment_progress(&reference)?.complete() {
+        return Err(CliError::Other(
+            "the file did not cross the Bluetooth model".into(),
+        ));
+    }
+    Ok((
+        (report.elapsed_ms as f64 / 100.0).round() / 10.0,
+        report.bytes[0] + report.bytes[1],
+    ))
 }
