@@ -35,6 +35,7 @@
 mod adapters;
 pub mod app;
 pub mod app_access;
+pub mod attachments;
 pub mod ble_bridge;
 pub mod ble_links;
 pub mod blocks;

@@ -25,6 +25,32 @@ impl Node {
         text: &str,
     ) -> Result<(Sent, AttachmentRef), NodeError> {
         let conv = self.resolve_conversation(to)?;
+        self.post_file(&conv, data, preview, text)
+    }
+
+    /// [`Node::send_file`] into the conversation with this id (what an app
+    /// whose screen shows one conversation uses).
+    pub fn send_file_in(
+        &self,
+        conversation: &super::ConversationId,
+        data: &[u8],
+        preview: Preview,
+        text: &str,
+    ) -> Result<(Sent, AttachmentRef), NodeError> {
+        let conv = self
+            .store
+            .conversation(conversation)?
+            .ok_or_else(|| NodeError::UnknownConversation(conversation.to_hex()))?;
+        self.post_file(&conv, data, preview, text)
+    }
+
+    fn post_file(
+        &self,
+        conv: &crate::store::ConversationRow,
+        data: &[u8],
+        preview: Preview,
+        text: &str,
+    ) -> Result<(Sent, AttachmentRef), NodeError> {
         let now = self.now();
         let sealed = seal_attachment(data, preview, now + ATTACHMENT_TTL_SECS)
             .map_err(|e| NodeError::Attachment(e.to_string()))?;
@@ -42,7 +68,7 @@ impl Node {
             reply_to: None,
             attachment: Some(reference.encode()),
         };
-        Ok((self.write(&conv, op)?, reference))
+        Ok((self.write(conv, op)?, reference))
     }
 
     /// The attachment whose blob id starts with `prefix` (hex, at least 8

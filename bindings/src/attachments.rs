@@ -1,0 +1,212 @@
+//! Attachments across the boundary: send a photo, voice note or file with a
+//! message, read the attachment a message carries and how much of it is
+//! here, ask for it, and save it once whole. Chunks travel in the same
+//! sessions as messages, after them (`docs/PROTOCOL.md`, *Attachments*).
+
+use crate::error::PollenError;
+use crate::node::{PollenNode, hex_id, sent};
+use crate::records::SentInfo;
+use pollen_node::NodeError;
+use pollen_node::conversation::MessageId;
+use pollen_node::node::ConversationId;
+use pollen_proto::chunk::{AttachmentRef, MAX_ATTACHMENT_BYTES, Preview};
+
+/// An attachment as a message shows it: the sender's preview and progress.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct AttachmentInfo {
+    /// The blob id (hex): what `fetch_attachment` and `save_attachment` take.
+    pub blob_id: String,
+    /// File name as the sender gave it.
+    pub name: String,
+    /// Media type ("" when unknown).
+    pub mime: String,
+    /// The file's size in bytes.
+    pub size: u64,
+    /// Length of a voice note or video, in milliseconds.
+    pub duration_ms: Option<u32>,
+    /// A small inline image (empty when none).
+    pub thumbnail: Vec<u8>,
+    /// Verified chunks held here.
+    pub have: u32,
+    /// Chunks the file has.
+    pub need: u32,
+}
+
+impl AttachmentInfo {
+    fn new(r: &AttachmentRef, have: u16, need: u16) -> AttachmentInfo {
+        AttachmentInfo {
+            blob_id: hex::encode(r.blob.0),
+            name: r.preview.name.clone(),
+            mime: r.preview.mime.clone(),
+            size: r.preview.size,
+            duration_ms: r.preview.duration_ms,
+            thumbnail: r.preview.thumbnail.clone(),
+            have: u32::from(have),
+            need: u32::from(need),
+        }
+    }
+}
+
+/// What the app knows of the file it sends.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct FileToSend {
+    /// Where the app put it (its own cache or files directory).
+    pub path: String,
+    /// The name to show (no path).
+    pub name: String,
+    /// Media type ("" when unknown).
+    pub mime: String,
+    /// Length of a voice note or video, in milliseconds.
+    pub duration_ms: Option<u32>,
+    /// A small inline image the app made (empty when none).
+    pub thumbnail: Vec<u8>,
+}
+
+#[uniffi::export]
+impl PollenNode {
+    /// Sends the file with `text` into the chat `conversation_id`.
+    pub fn send_file(
+        &self,
+        conversation_id: String,
+        file: FileToSend,
+        text: String,
+    ) -> Result<SentInfo, PollenError> {
+        let id: ConversationId =
+            hex_id(&conversation_id).ok_or(PollenError::UnknownConversation {
+                name: conversation_id.clone(),
+            })?;
+        let len = std::fs::metadata(&file.path)
+            .map_err(|source| NodeError::Io {
+                path: file.path.clone().into(),
+                source,
+            })?
+            .len();
+        if len > MAX_ATTACHMENT_BYTES {
+            return Err(NodeError::Attachment(format!(
+                "{} is {len} bytes, more than {MAX_ATTACHMENT_BYTES}",
+                file.name
+            ))
+            .into());
+        }
+        let data = std::fs::read(&file.path).map_err(|source| NodeError::Io {
+            path: file.path.clone().into(),
+            source,
+        })?;
+        let preview = Preview {
+            name: file.name,
+            mime: file.mime,
+            size: data.len() as u64,
+            duration_ms: file.duration_ms,
+            thumbnail: file.thumbnail,
+        };
+        self.write(move |n| Ok(sent(n.send_file_in(&id, &data, preview, &text)?.0)))
+    }
+
+    /// The attachment of a message, with how much of it is here; None when
+    /// the message carries none.
+    pub fn message_attachment(
+        &self,
+        conversation_id: String,
+        message_id: String,
+    ) -> Result<Option<AttachmentInfo>, PollenError> {
+        let c: ConversationId =
+            hex_id(&conversation_id).ok_or(PollenError::UnknownConversation {
+                name: conversation_id.clone(),
+            })?;
+        let m = MessageId::from_hex(&message_id)
+            .map_err(|_| NodeError::UnknownMessage(message_id.clone()))?;
+        self.read(move |n| {
+            let Some(r) = n.message_attachment(&c, &m)? else {
+                return Ok(None);
+            };
+            let p = n.attachment_progress(&r)?;
+            Ok(Some(AttachmentInfo::new(&r, p.have, p.need)))
+        })
+    }
+
+    /// Asks for an attachment (blob id or a unique prefix of 8 or more hex
+    /// digits): its chunks are kept and asked for until it is whole.
+    pub fn fetch_attachment(&self, blob_id: String) -> Result<AttachmentInfo, PollenError> {
+        self.write(move |n| {
+            let r = n.find_attachment(&blob_id)?;
+            let p = n.fetch(&r)?;
+            Ok(AttachmentInfo::new(&r, p.have, p.need))
+        })
+    }
+
+    /// Writes a whole attachment to `path` (verified again, decrypted);
+    /// returns its size. Refused while chunks are missing.
+    pub fn save_attachment(&self, blob_id: String, path: String) -> Result<u64, PollenError> {
+        self.read(move |n| {
+            let r = n.find_attachment(&blob_id)?;
+            Ok(n.save_attachment(&r, std::path::Path::new(&path))?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FileToSend;
+    use crate::node::PollenNode;
+
+    #[test]
+    fn a_file_is_sent_read_back_and_saved_and_an_oversized_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = PollenNode::create(
+            dir.path().join("n").to_string_lossy().into_owned(),
+            "Ann".into(),
+        )
+        .unwrap();
+        let chat = node.join_channel("#square".into()).unwrap().id;
+        let path = dir.path().join("note.ogg");
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let file = FileToSend {
+            path: path.to_string_lossy().into_owned(),
+            name: "note.ogg".into(),
+            mime: "audio/ogg".into(),
+            duration_ms: Some(4_200),
+            thumbnail: Vec::new(),
+        };
+        let sent = node
+            .send_file(chat.clone(), file.clone(), "listen".into())
+            .unwrap();
+        let a = node
+            .message_attachment(chat.clone(), sent.message_id.clone())
+            .unwrap()
+            .expect("the message carries the file");
+        assert_eq!(
+            (a.name.as_str(), a.size, a.duration_ms),
+            ("note.ogg", 200_000, Some(4_200))
+        );
+        assert_eq!(a.have, a.need, "the sender holds every chunk");
+        let out = dir.path().join("saved.ogg");
+        let saved = node
+            .save_attachment(a.blob_id[..12].into(), out.to_string_lossy().into_owned())
+            .unwrap();
+        assert_eq!(saved, 200_000);
+        assert_eq!(std::fs::read(&out).unwrap(), data);
+        assert!(node.fetch_attachment("00000000".into()).is_err());
+        let plain = node.send_in(chat.clone(), "no file".into()).unwrap();
+        assert_eq!(
+            node.message_attachment(chat.clone(), plain.message_id).unwrap(),
+            None
+        );
+
+        let big = dir.path().join("big.bin");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(pollen_proto::chunk::MAX_ATTACHMENT_BYTES + 1)
+            .unwrap();
+        let err = node
+            .send_file(
+                chat,
+                FileToSend {
+                    path: big.to_string_lossy().into_owned(),
+                    ..file
+                },
+                String::new(),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("more than"), "{err}");
+    }
+}
