@@ -189,7 +189,8 @@ mod tests {
         assert!(node.fetch_attachment("00000000".into()).is_err());
         let plain = node.send_in(chat.clone(), "no file".into()).unwrap();
         assert_eq!(
-            node.message_attachment(chat.clone(), plain.message_id).unwrap(),
+            node.message_attachment(chat.clone(), plain.message_id)
+                .unwrap(),
             None
         );
 
