@@ -7,7 +7,7 @@
 use crate::CliError;
 use pollen_node::node::{Clock, Node, SystemClock};
 use pollen_proto::chunk::Preview;
-use pollen_proto::sync::pump::{LinkModel, pump};
+use pollen_proto::sync::pump::{LinkModel, pump, pump_with};
 use pollen_proto::sync::{Session, SessionConfig};
 use serde_json::json;
 use std::time::Instant;
@@ -82,7 +82,7 @@ pub fn run(o: Options) -> Result<(), CliError> {
     let usage = chen.store().chunk_usage().map_err(err)?;
     let chunks = usage.wanted.0.max(1);
     let link_bytes = report.bytes[0] + report.bytes[1];
-    let (ble_s, ble_bytes) = over_ble(&dir.path().join("ble"), &file)?;
+    let ble = over_ble(&dir.path().join("ble"), &file)?;
     let figures = json!({
         "file_bytes": file.len(),
         "chunks": usage.wanted.0,
@@ -92,8 +92,10 @@ pub fn run(o: Options) -> Result<(), CliError> {
         "send_ms": send_ms,
         "session_ms": session_ms,
         "save_ms": save_ms,
-        "ble_model_s": ble_s,
-        "ble_model_link_bytes": ble_bytes,
+        "ble_model_s": ble.seconds,
+        "ble_model_link_bytes": ble.link_bytes,
+        "ble_model_text_written_at_s": ble.text_written_s,
+        "ble_model_text_latency_s": ble.text_latency_s,
     });
     if o.json {
         return crate::bench_json::emit("attachments", figures);
@@ -106,14 +108,33 @@ pub fn run(o: Options) -> Result<(), CliError> {
         link_bytes as f64 / file.len() as f64,
         usage.wanted.1 / chunks
     );
-    println!("over the Bluetooth link model: {ble_s} s, {ble_bytes} link bytes");
+    println!(
+        "over the Bluetooth link model: {} s, {} link bytes; a text written at {} s, half-way, arrived {} s later",
+        ble.seconds, ble.link_bytes, ble.text_written_s, ble.text_latency_s
+    );
     Ok(())
 }
 
+/// The Bluetooth model's figures (virtual seconds).
+struct OverBle {
+    /// Until the session ended.
+    seconds: f64,
+    /// Bytes on the link, both ways.
+    link_bytes: u64,
+    /// When the sender wrote a text (half the chunks had crossed).
+    text_written_s: f64,
+    /// From writing that text to its opening at the recipient.
+    text_latency_s: f64,
+}
+
+fn secs(ms: u64) -> f64 {
+    (ms as f64 / 100.0).round() / 10.0
+}
+
 /// The file from a new pair of nodes over the simulator's Bluetooth model
-/// (20 KB/s each way, 15 ms one way, 180-byte records): virtual seconds
-/// until the session ends, and bytes on the link.
-fn over_ble(dir: &std::path::Path, file: &[u8]) -> Result<(f64, u64), CliError> {
+/// (20 KB/s each way, 15 ms one way, 180-byte records), with a text the
+/// sender writes once half the chunks have crossed.
+fn over_ble(dir: &std::path::Path, file: &[u8]) -> Result<OverBle, CliError> {
     let mut ana = Node::init(&dir.join("ana"), "Ana", Box::new(SystemClock))?;
     let mut chen = Node::init(&dir.join("chen"), "Chen", Box::new(SystemClock))?;
     ana.add_contact(&chen.card(), None)?;
@@ -129,14 +150,46 @@ fn over_ble(dir: &std::path::Path, file: &[u8]) -> Result<(f64, u64), CliError> 
         cut_after: None,
         max_ms: 24 * 3_600_000,
     };
-    let report = pump(&mut a, &mut ana, &mut b, &mut chen, model, now_ms);
+    let half = pollen_proto::chunk::chunk_count(reference.blob_len) as u64 / 2;
+    let (mut written, mut arrived, mut opened_before) = (None, None, 0);
+    let mut failed = None;
+    let report = pump_with(
+        &mut a,
+        &mut ana,
+        &mut b,
+        &mut chen,
+        model,
+        now_ms,
+        |now, a, ana: &mut Node, b| {
+            if written.is_none() && b.stats().chunks_received >= half.max(1) {
+                opened_before = b.stats().opened;
+                if let Err(e) = ana.send_direct("Chen", "written half-way") {
+                    failed = Some(e);
+                }
+                a.take_news(ana);
+                written = Some(now);
+            } else if written.is_some() && arrived.is_none() && b.stats().opened > opened_before {
+                arrived = Some(now);
+            }
+        },
+    );
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
     if !report.finished || !chen.attachment_progress(&reference)?.complete() {
         return Err(CliError::Other(
             "the file did not cross the Bluetooth model".into(),
         ));
     }
-    Ok((
-        (report.elapsed_ms as f64 / 100.0).round() / 10.0,
-        report.bytes[0] + report.bytes[1],
-    ))
+    let (Some(written), Some(arrived)) = (written, arrived) else {
+        return Err(CliError::Other(
+            "the text written during the transfer did not arrive in it".into(),
+        ));
+    };
+    Ok(OverBle {
+        seconds: secs(report.elapsed_ms),
+        link_bytes: report.bytes[0] + report.bytes[1],
+        text_written_s: secs(written - now_ms),
+        text_latency_s: secs(arrived - written),
+    })
 }

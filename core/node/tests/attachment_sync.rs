@@ -228,3 +228,219 @@ fn a_contacts_small_file_is_fetched_when_its_message_opens_a_large_one_waits() {
     chen.save_attachment(&l, &out).unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), large);
 }
+
+/// Chunks are sprayed with a budget like envelopes (8 copies, half to each
+/// carrier, the last kept for the recipient), and a recipient that names a
+/// blob it wants gets its chunks from any holder, whatever its budget:
+/// named in the session's first `Wanted` when the message opened earlier,
+/// or in a later one when it opens during the session.
+#[test]
+fn chunks_are_sprayed_with_a_budget_and_any_holder_serves_the_recipient() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let mut ana = node(root.path(), "Ana", &clock);
+    let mut chen = node(root.path(), "Chen", &clock);
+    let mut carriers: Vec<Node> = (1..=5)
+        .map(|i| node(root.path(), &format!("C{i}"), &clock))
+        .collect();
+    ana.add_contact(&chen.card(), None).unwrap();
+    chen.add_contact(&ana.card(), None).unwrap();
+    let file = |seed: u32| -> Vec<u8> {
+        (0..200_000u32)
+            .map(|i| (i.wrapping_mul(seed) % 251) as u8)
+            .collect()
+    };
+    let (_, first) = ana
+        .send_file("Chen", &file(7), Preview::default(), "first")
+        .unwrap();
+    let chunks = pollen_proto::chunk::chunk_count(first.blob_len) as u64;
+    let copies = |n: &Node, r: &pollen_proto::chunk::AttachmentRef| -> Vec<u32> {
+        n.store()
+            .blob_chunks(&r.blob, r.blob_len)
+            .unwrap()
+            .iter()
+            .map(|(i, _)| {
+                let id = pollen_proto::chunk::chunk_item_id(&r.blob, r.blob_len, *i);
+                n.store().chunk_copies(&id).unwrap().unwrap()
+            })
+            .collect()
+    };
+
+    // Ana meets four carriers: 8 copies become 4 for C1, 2 for C2, 1 for
+    // C3, and Ana keeps her last for Chen, so C4 gets the text only.
+    for (c, expect) in carriers.iter_mut().take(4).zip([4, 2, 1, 0]) {
+        assert!(sync(&mut ana, c, None).finished);
+        assert_eq!(c.status().unwrap().carried_for_others, 1, "the text");
+        assert_eq!(
+            copies(c, &first),
+            vec![expect; if expect > 0 { chunks as usize } else { 0 }]
+        );
+    }
+    assert_eq!(copies(&ana, &first), vec![1; chunks as usize]);
+    // A carrier down to one copy keeps it from other carriers; one with
+    // more hands on half.
+    let (c1_to_c3, c5) = carriers.split_at_mut(4);
+    assert!(sync(&mut c1_to_c3[2], &mut c5[0], None).finished);
+    assert!(copies(&c5[0], &first).is_empty());
+    assert!(sync(&mut c1_to_c3[0], &mut c5[0], None).finished);
+    assert_eq!(copies(&c5[0], &first), vec![2; chunks as usize]);
+
+    // Chen meets C4 (the text only): the message opens and, from a
+    // contact and small, the file is wanted. Then C3, down to its last
+    // copy, sends Chen every chunk: Chen named the blob after its Hello.
+    assert!(sync(&mut carriers[3], &mut chen, None).finished);
+    assert_eq!(chen.attachment_progress(&first).unwrap().have, 0);
+    let report = sync(&mut carriers[2], &mut chen, None);
+    assert!(report.finished);
+    assert!(chen.attachment_progress(&first).unwrap().complete());
+    assert_eq!(chen.store().assemble_attachment(&first).unwrap(), file(7));
+    assert_eq!(
+        copies(&carriers[2], &first),
+        vec![1; chunks as usize],
+        "a recipient takes nothing from the budget"
+    );
+
+    // A second file: C3 again ends with the last copies, and this time
+    // holds its text too. Chen opens the text in the session and asks for
+    // the chunks in it, so one session brings both.
+    let (_, second) = ana
+        .send_file("Chen", &file(11), Preview::default(), "second")
+        .unwrap();
+    for c in carriers.iter_mut().take(3) {
+        assert!(sync(&mut ana, c, None).finished);
+    }
+    assert_eq!(copies(&carriers[2], &second), vec![1; chunks as usize]);
+    let report = sync(&mut carriers[2], &mut chen, None);
+    assert!(report.finished);
+    assert!(
+        chen.messages(None, 10, None)
+            .unwrap()
+            .iter()
+            .any(|m| m.text == "second")
+    );
+    assert!(chen.attachment_progress(&second).unwrap().complete());
+    assert_eq!(chen.store().assemble_attachment(&second).unwrap(), file(11));
+}
+
+/// A session with a relay (a node offering each client only what it
+/// names), the client dialling.
+fn sync_with_relay(client: &mut Node, relay: &mut Node) -> PumpReport {
+    let mut to_relay = SessionConfig::tcp(false, "tcp:client");
+    to_relay.offer = pollen_proto::sync::Offer::Interests;
+    let mut a = Session::new(SessionConfig::tcp(true, "tcp:relay"), T0 * 1000);
+    let mut b = Session::new(to_relay, T0 * 1000);
+    pump(
+        &mut a,
+        client,
+        &mut b,
+        relay,
+        LinkModel::default(),
+        T0 * 1000,
+    )
+}
+
+/// A relay keeps the chunks a client hands it and serves them only to a
+/// client that names their blob: here one whose message opened in the same
+/// session, so text and file come in one visit; a stranger gets neither.
+#[test]
+fn a_relay_serves_chunks_to_the_client_that_names_the_blob() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let mut ana = node(root.path(), "Ana", &clock);
+    let mut chen = node(root.path(), "Chen", &clock);
+    let mut dee = node(root.path(), "Dee", &clock);
+    let mut relay = node(root.path(), "Relay", &clock);
+    ana.add_contact(&chen.card(), None).unwrap();
+    chen.add_contact(&ana.card(), None).unwrap();
+    let file: Vec<u8> = (0..150_000u32).map(|i| (i * 3 % 241) as u8).collect();
+    let (_, sent) = ana
+        .send_file("Chen", &file, Preview::default(), "from the relay")
+        .unwrap();
+    let chunks = pollen_proto::chunk::chunk_count(sent.blob_len) as u64;
+
+    assert!(sync_with_relay(&mut ana, &mut relay).finished);
+    assert_eq!(relay.store().chunk_usage().unwrap().carried.0, chunks);
+
+    let stranger = sync_with_relay(&mut dee, &mut relay);
+    assert!(stranger.finished);
+    assert_eq!(dee.store().chunk_usage().unwrap(), Default::default());
+    assert_eq!(dee.status().unwrap().carried_for_others, 0);
+
+    assert!(sync_with_relay(&mut chen, &mut relay).finished);
+    assert!(
+        chen.messages(None, 10, None)
+            .unwrap()
+            .iter()
+            .any(|m| m.text == "from the relay")
+    );
+    assert!(chen.attachment_progress(&sent).unwrap().complete());
+    assert_eq!(chen.store().assemble_attachment(&sent).unwrap(), file);
+}
+
+/// A text written while a file is crossing goes into the running session
+/// (`Session::take_news`) and arrives before the rest of the file, instead
+/// of waiting for the next session.
+#[test]
+fn a_text_written_during_a_transfer_overtakes_the_rest_of_the_file() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let mut ana = node(root.path(), "Ana", &clock);
+    let mut chen = node(root.path(), "Chen", &clock);
+    ana.add_contact(&chen.card(), None).unwrap();
+    chen.add_contact(&ana.card(), None).unwrap();
+    let file: Vec<u8> = (0..1u32 << 20).map(|i| (i % 239) as u8).collect();
+    let (_, sent) = ana
+        .send_file("Chen", &file, Preview::default(), "a long one")
+        .unwrap();
+    let chunks = pollen_proto::chunk::chunk_count(sent.blob_len) as u64;
+    let config = |initiator: bool, origin: &str| {
+        let mut c = SessionConfig::tcp(initiator, origin).routed();
+        c.window = 128 << 10;
+        c
+    };
+    let mut now = T0 * 1000;
+    let mut a = Session::new(config(true, "tcp:chen"), now);
+    let mut b = Session::new(config(false, "tcp:ana"), now);
+    let held = |n: &Node| n.store().chunk_usage().unwrap().wanted.0;
+    let texts = |n: &Node| -> Vec<String> {
+        n.messages(None, 10, None)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+    };
+    let (mut wrote, mut overtook_at) = (false, None);
+    for _ in 0..10_000 {
+        while let Some(bytes) = a.poll_transmit(&mut ana) {
+            b.handle_input(&bytes, now, &mut chen);
+        }
+        while let Some(bytes) = b.poll_transmit(&mut chen) {
+            a.handle_input(&bytes, now, &mut ana);
+        }
+        now += 5;
+        a.handle_timeout(now, &mut ana);
+        b.handle_timeout(now, &mut chen);
+        if !wrote && held(&chen) >= 3 {
+            ana.send_direct("Chen", "written mid-file").unwrap();
+            assert!(a.take_news(&mut ana), "the running session takes it");
+            wrote = true;
+        }
+        if wrote && overtook_at.is_none() && texts(&chen).iter().any(|t| t == "written mid-file") {
+            overtook_at = Some(held(&chen));
+        }
+        if a.is_finished() && b.is_finished() {
+            break;
+        }
+    }
+    assert!(a.is_finished() && b.is_finished());
+    let at = overtook_at.expect("the text arrived in the same session");
+    assert!(
+        at < chunks,
+        "the text came with {at} of {chunks} chunks held"
+    );
+    assert_eq!(held(&chen), chunks);
+    assert_eq!(chen.store().assemble_attachment(&sent).unwrap(), file);
+    // Nothing more to take once the session is settled.
+    ana.send_direct("Chen", "after").unwrap();
+    assert!(!a.take_news(&mut ana));
+}

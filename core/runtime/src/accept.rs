@@ -4,22 +4,22 @@
 //! out.
 
 use crate::gate::{Gate, Refusal, Ticket};
-use crate::link::{LinkClock, LinkOutcome, drive_with};
+use crate::link::{LinkClock, LinkOutcome, News, drive_with};
 use pollen_proto::sync::{Session, SessionConfig, SessionError, SessionEvent, SyncStore};
 use std::cell::RefCell;
 use std::future::Future;
 use tokio::net::TcpStream;
 
-/// Drives the session of an accepted link admitted with `ticket`, and gives
-/// its slot back when the link ends.
+/// Drives the session of an accepted link admitted by `gate` with `ticket`,
+/// and gives its slot back when the link ends.
 pub async fn drive_accepted<S: SyncStore>(
-    gate: &RefCell<Gate>,
-    ticket: Ticket,
+    (gate, ticket): (&RefCell<Gate>, Ticket),
     stream: TcpStream,
     mut config: SessionConfig,
     store: &RefCell<S>,
     clock: LinkClock,
     stop: impl Future<Output = ()>,
+    news: Option<News>,
 ) -> LinkOutcome {
     let Ticket { id, mut evicted } = ticket;
     let outcome = async {
@@ -60,7 +60,7 @@ pub async fn drive_accepted<S: SyncStore>(
                 _ = &mut stop => {}
             }
         };
-        Ok(drive_with(stream, session, store, clock, stop, |e| {
+        Ok(drive_with(stream, session, store, clock, stop, news, |e| {
             if let SessionEvent::Established { .. } = e
                 && !established
             {

@@ -15,7 +15,7 @@ pub mod mesh;
 pub mod relay;
 
 pub use gate::{Gate, GateConfig};
-pub use link::{LinkClock, LinkOutcome, drive, drive_with};
+pub use link::{LinkClock, LinkOutcome, News, drive, drive_with};
 
 use pollen_proto::sync::{Session, SessionConfig, SyncStore};
 use std::cell::{Cell, RefCell};
@@ -170,7 +170,8 @@ pub async fn serve_with<S, F>(
                 let _ = shutdown.wait_for(|s| *s).await;
             };
             let outcome =
-                accept::drive_accepted(&gate, ticket, stream, config, &store, clock, stop).await;
+                accept::drive_accepted((&gate, ticket), stream, config, &store, clock, stop, None)
+                    .await;
             live.set(live.get() - 1);
             done(peer, &outcome);
         });

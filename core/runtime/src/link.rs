@@ -86,17 +86,23 @@ where
     T: AsyncRead + AsyncWrite + Unpin,
     S: SyncStore,
 {
-    drive_with(stream, session, store, clock, stop, |_| {}).await
+    drive_with(stream, session, store, clock, stop, None, |_| {}).await
 }
 
+/// Local writes, counted: a running session takes each one in
+/// ([`Session::take_news`]) rather than leaving it to the next session.
+pub type News = tokio::sync::watch::Receiver<u64>;
+
 /// Like [`drive`], and shows `on_event` every session event as it happens
-/// (a commit, for a UI that refreshes while a long transfer runs).
+/// (a commit, for a UI that refreshes while a long transfer runs); with
+/// `news`, a local write goes into the running session at once.
 pub async fn drive_with<T, S>(
     stream: T,
     mut session: Session,
     store: &RefCell<S>,
     clock: LinkClock,
     stop: impl std::future::Future<Output = ()>,
+    mut news: Option<News>,
     mut on_event: impl FnMut(&SessionEvent),
 ) -> LinkOutcome
 where
@@ -160,6 +166,15 @@ where
             },
             _ = tokio::time::sleep_until(deadline) => {
                 session.handle_timeout(clock.now_ms(), &mut *store.borrow_mut());
+            }
+            changed = async { news.as_mut()?.changed().await.ok() }, if news.is_some() => {
+                match changed {
+                    Some(()) => {
+                        session.take_news(&mut *store.borrow_mut());
+                    }
+                    // The writer is gone: nothing more will come.
+                    None => news = None,
+                }
             }
             _ = &mut stop, if !stopped => {
                 stopped = true;

@@ -5,7 +5,7 @@
 
 use super::discovery::{Discovery, Found};
 use super::gate::{Gate, GateConfig, Ticket};
-use super::{LinkClock, LinkOutcome, RuntimeError, drive};
+use super::{LinkClock, LinkOutcome, News, RuntimeError, drive_with};
 use pollen_node::neighbours::{Peers, Source};
 use pollen_proto::sync::{Session, SessionConfig, SyncStore};
 use std::cell::RefCell;
@@ -180,6 +180,8 @@ where
     let own_addrs: HashSet<SocketAddr> = HashSet::from([local]);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    // Local writes, for the sessions running now to take in.
+    let (news_tx, news_rx) = watch::channel(0u64);
     // Outgoing sessions by neighbour address, with the handle that cancels one.
     let mut dialing: HashMap<SocketAddr, oneshot::Sender<()>> = HashMap::new();
     let mut links = 0usize;
@@ -245,6 +247,7 @@ where
                     done: done_tx.clone(),
                     cancel: None,
                     shutdown: shutdown_rx.clone(),
+                    news: news_rx.clone(),
                 });
             }
             Some(done) = done_rx.recv() => {
@@ -295,6 +298,7 @@ where
                 if external || nudge.take() {
                     version = v;
                     peers.mark_dirty(None);
+                    news_tx.send_modify(|n| *n += 1);
                 }
                 if external {
                     events(MeshEvent::StoreChanged);
@@ -316,6 +320,7 @@ where
                         done: done_tx.clone(),
                         cancel: Some(cancel_rx),
                         shutdown: shutdown_rx.clone(),
+                        news: news_rx.clone(),
                     });
                 }
                 if now >= last_status_ms + 1000 {
@@ -380,6 +385,7 @@ struct SessionTask<S> {
     done: mpsc::UnboundedSender<Done>,
     cancel: Option<oneshot::Receiver<()>>,
     shutdown: watch::Receiver<bool>,
+    news: News,
 }
 
 fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
@@ -396,6 +402,7 @@ fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
             done,
             cancel,
             mut shutdown,
+            news,
         } = t;
         let mut gated = None;
         let stream = match link {
@@ -447,13 +454,19 @@ fn spawn_session<S: SyncStore + 'static>(t: SessionTask<S>) {
                 match gated {
                     Some((gate, ticket)) => {
                         crate::accept::drive_accepted(
-                            &gate, ticket, stream, config, &store, clock, stop,
+                            (&gate, ticket),
+                            stream,
+                            config,
+                            &store,
+                            clock,
+                            stop,
+                            Some(news),
                         )
                         .await
                     }
                     None => {
                         let session = Session::new(config, clock.now_ms());
-                        drive(stream, session, &store, clock, stop).await
+                        drive_with(stream, session, &store, clock, stop, Some(news), |_| {}).await
                     }
                 }
             }

@@ -162,6 +162,7 @@ impl Engine<'_> {
                 kind,
                 start_versions: versions,
                 own_bumps: (0, 0),
+                wake: None,
             },
         );
         if let Some(p) = self.pairs.get_mut(&key) {

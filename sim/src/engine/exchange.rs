@@ -49,7 +49,13 @@ impl Engine<'_> {
             return;
         }
         match next_wake(link) {
-            Some(t) => self.push(t.max(now + 1), Ev::Wake(id)),
+            Some(t) => {
+                let t = t.max(now + 1);
+                if let Some(live) = self.links.get_mut(&id) {
+                    live.wake = Some(t);
+                }
+                self.push(t, Ev::Wake(id));
+            }
             None => self.end_link(id, false, now),
         }
     }

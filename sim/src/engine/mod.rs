@@ -124,6 +124,9 @@ struct LiveLink {
     /// Versions at the start, and version bumps this link caused.
     start_versions: (u64, u64),
     own_bumps: (u64, u64),
+    /// When the link is next due to run; an earlier wake (a local write)
+    /// replaces it, and a wake at another time is stale.
+    wake: Option<u64>,
 }
 
 struct Engine<'a> {
@@ -319,7 +322,11 @@ impl Engine<'_> {
             Ev::Send(i) => self.send(i, now),
             Ev::Connect(a, b) => self.try_connect((a, b), now),
             Ev::Open(a, b, k) => self.open((a, b), KINDS[k as usize], now),
-            Ev::Wake(id) => self.step(id, now),
+            Ev::Wake(id) => {
+                if self.links.get(&id).is_some_and(|l| l.wake == Some(now)) {
+                    self.step(id, now);
+                }
+            }
             Ev::Nudge(n) => {
                 self.nudge_pending[n as usize] = false;
                 let near: Vec<u32> = self.neighbours[n as usize].iter().copied().collect();
@@ -382,11 +389,40 @@ impl Engine<'_> {
                     },
                 );
                 self.note_usage(from);
+                self.hand_to_live_sessions(from, now);
                 self.nudge(from, now, 0);
             }
             Err(e) => {
                 tracing::debug!(message = i, error = %e, "send failed");
                 self.stats.send_failures += 1;
+            }
+        }
+    }
+
+    /// A message `n` just wrote goes into the sessions it is running now,
+    /// as a phone's runtime hands it to its live links: it does not wait
+    /// for a long transfer to end.
+    fn hand_to_live_sessions(&mut self, n: u32, now: u64) {
+        let live: Vec<u64> = self
+            .links
+            .iter()
+            .filter(|(_, l)| l.link.ends.contains(&n))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in live {
+            let Some(l) = self.links.get_mut(&id) else {
+                continue;
+            };
+            let side = usize::from(l.link.ends[1] == n);
+            let peer = l.link.ends[1 - side];
+            let peer_role = self.nodes[peer as usize].role;
+            let node = &mut self.nodes[n as usize];
+            node.peer = Some((peer, peer_role));
+            let queued = l.link.sessions[side].take_news(node);
+            node.peer = None;
+            if queued {
+                l.wake = Some(now);
+                self.push(now, Ev::Wake(id));
             }
         }
     }

@@ -14,7 +14,8 @@ use pollen_node::routing::encounter::{LEVELS, own_keys};
 use pollen_proto::envelope::{Commitment, DeliveryProof, Envelope, EnvelopeId, RoutingTag};
 use pollen_proto::sync::encounter::{DAY_S, EncounterSummary, summary_key};
 use pollen_proto::sync::store::{
-    Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError, Toward,
+    Incoming, Interests, ItemKind, LocalItem, PeerRole, Received, SyncStore, SyncStoreError,
+    Toward, WantedBlob,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -314,6 +315,12 @@ impl SyncStore for SimNode {
         }
     }
 
+    fn own_items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+        let mut items = self.node.own_items()?;
+        items.retain(|i| !self.hidden.contains(&i.id));
+        Ok(items)
+    }
+
     fn items_matching(
         &mut self,
         wanted: &mut dyn FnMut(&RoutingTag) -> bool,
@@ -411,6 +418,26 @@ impl SyncStore for SimNode {
         self.node.chunk(id)
     }
 
+    fn chunk_handover(&mut self, id: &[u8; 32], to: Toward) -> Result<Option<u32>, SyncStoreError> {
+        // Budgets live in the node's store, not in the cached items.
+        self.node.chunk_handover(id, to)
+    }
+
+    fn wanted_blobs(&mut self) -> Result<Vec<WantedBlob>, SyncStoreError> {
+        self.node.wanted_blobs()
+    }
+
+    fn missing_chunks(&mut self, blob: &WantedBlob) -> Result<Vec<[u8; 32]>, SyncStoreError> {
+        self.node.missing_chunks(blob)
+    }
+
+    fn chunks_matching(
+        &mut self,
+        wanted: &mut dyn FnMut(&[u8; 32]) -> bool,
+    ) -> Result<Vec<LocalItem>, SyncStoreError> {
+        self.node.chunks_matching(wanted)
+    }
+
     fn chunks_handed_over(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
         // Only the order of later sends changes: the item cache may keep
         // the old counts until the store next changes.
@@ -430,7 +457,7 @@ impl SyncStore for SimNode {
         let (results, proofs) = self.node.ingest(items, origin)?;
         for (item, result) in items.iter().zip(&results) {
             let Some(bytes) = item.envelope() else {
-                if let Incoming::Chunk(bytes) = item
+                if let Some((bytes, _)) = item.chunk()
                     && *result == Received::Carried
                 {
                     self.chunks_received += 1;

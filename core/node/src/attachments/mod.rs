@@ -14,4 +14,4 @@ pub mod store;
 mod tests;
 
 pub use assembly::{AssembleError, Progress};
-pub use store::{ChunkClass, ChunkLimits, ChunkOutcome, ChunkRejection, ChunkUsage};
+pub use store::{ChunkClass, ChunkLimits, ChunkOutcome, ChunkRejection, ChunkUsage, HeldChunk};

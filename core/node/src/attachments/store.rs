@@ -1,5 +1,6 @@
 //! Chunks in the node's SQLite store.
 
+use crate::routing;
 use crate::store::{Store, StoreError};
 use pollen_proto::chunk::{BlobId, Chunk, ChunkError};
 use pollen_proto::envelope::{CLOCK_SKEW_SECS, MAX_TTL_SECS};
@@ -77,6 +78,19 @@ pub enum ChunkRejection {
     Full,
 }
 
+/// One chunk held, as a session offers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldChunk {
+    /// Its item id.
+    pub id: [u8; 32],
+    /// The blob it is part of.
+    pub blob: BlobId,
+    /// When it expires (unix seconds).
+    pub expires_at: u64,
+    /// Peers it was handed to.
+    pub given: u32,
+}
+
 /// Bytes and counts of chunks held, by class: (count, bytes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChunkUsage {
@@ -99,11 +113,14 @@ fn class_from(v: i64) -> Result<ChunkClass, StoreError> {
 
 impl Store {
     /// Verifies and stores a chunk received from `origin` at `now` (unix
-    /// seconds). Call inside a transaction: eviction and insertion go together.
-    /// A refused chunk changes nothing.
+    /// seconds) with the copy budget handed over with it (at most
+    /// [`routing::CHUNK_COPIES`] are kept, whatever the peer claims). Call
+    /// inside a transaction: eviction and insertion go together. A refused
+    /// chunk changes nothing.
     pub fn receive_chunk(
         &self,
         bytes: &[u8],
+        copies: u32,
         origin: &str,
         now: u64,
         limits: &ChunkLimits,
@@ -143,14 +160,16 @@ impl Store {
                 }
             }
         }
-        self.insert_chunk(&chunk, bytes, class, origin, now)?;
+        let copies = copies.clamp(1, routing::CHUNK_COPIES);
+        self.insert_chunk(&chunk, bytes, (class, copies), origin, now)?;
         Ok(Ok(ChunkOutcome::Stored { class, evicted }))
     }
 
     /// Stores a chunk of this node's own attachment (never evicted).
     pub fn put_own_chunk(&self, chunk: &Chunk, now: u64) -> Result<(), StoreError> {
         if !self.has_chunk(&chunk.item_id())? {
-            self.insert_chunk(chunk, &chunk.encode(), ChunkClass::Own, "self", now)?;
+            let held = (ChunkClass::Own, routing::CHUNK_COPIES);
+            self.insert_chunk(chunk, &chunk.encode(), held, "self", now)?;
         }
         Ok(())
     }
@@ -159,14 +178,14 @@ impl Store {
         &self,
         chunk: &Chunk,
         bytes: &[u8],
-        class: ChunkClass,
+        (class, copies): (ChunkClass, u32),
         origin: &str,
         now: u64,
     ) -> Result<(), StoreError> {
         self.conn()
             .prepare_cached(
-                "INSERT INTO chunks (id, blob, blob_len, idx, bytes, size, expires_at, class, origin, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO chunks (id, blob, blob_len, idx, bytes, size, expires_at, class, origin, received_at, copies)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?
             .execute(params![
                 &chunk.item_id()[..],
@@ -179,6 +198,7 @@ impl Store {
                 class as i64,
                 origin,
                 now as i64,
+                copies as i64,
             ])?;
         Ok(())
     }
@@ -211,8 +231,10 @@ impl Store {
         let class = class.max(ChunkClass::Wanted);
         self.conn()
             .prepare_cached(
-                "INSERT INTO wanted_blobs (blob, blob_len, class) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (blob, blob_len) DO UPDATE SET class = max(class, excluded.class)",
+                "INSERT INTO wanted_blobs (blob, blob_len, class, seq)
+                 VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM wanted_blobs))
+                 ON CONFLICT (blob, blob_len) DO UPDATE
+                 SET class = max(class, excluded.class), seq = excluded.seq",
             )?
             .execute(params![&blob.0[..], blob_len as i64, class as i64])?;
         self.conn()
@@ -255,13 +277,91 @@ impl Store {
         Ok(out)
     }
 
-    /// (item id, expiry, peers handed to) of every unexpired chunk held:
-    /// what a node offers.
-    pub fn chunk_index(&self, now: u64) -> Result<Vec<([u8; 32], u64, u32)>, StoreError> {
+    /// Every unexpired chunk held: what a node offers.
+    pub fn chunk_index(&self, now: u64) -> Result<Vec<HeldChunk>, StoreError> {
+        self.held_chunks(
+            "SELECT id, blob, expires_at, given FROM chunks WHERE expires_at > ?1",
+            params![now as i64],
+        )
+    }
+
+    fn held_chunks(
+        &self,
+        sql: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<HeldChunk>, StoreError> {
+        let mut st = self.conn().prepare_cached(sql)?;
+        let rows = st.query_map(args, |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, blob, exp, given) = row?;
+            out.push(HeldChunk {
+                id: crate::store::blob(id)?,
+                blob: BlobId(crate::store::blob(blob)?),
+                expires_at: exp.max(0) as u64,
+                given: u32::try_from(given.max(0)).unwrap_or(u32::MAX),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The distinct blobs of the unexpired chunks held (read from the blob
+    /// index, not the chunks): what a relay matches a client's `Wanted`
+    /// against before reading any chunk.
+    pub fn held_blobs(&self, now: u64) -> Result<Vec<BlobId>, StoreError> {
         let mut st = self
             .conn()
-            .prepare_cached("SELECT id, expires_at, given FROM chunks WHERE expires_at > ?1")?;
-        let rows = st.query_map([now as i64], |r| {
+            .prepare_cached("SELECT DISTINCT blob FROM chunks WHERE expires_at > ?1")?;
+        let rows = st.query_map([now as i64], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(BlobId(crate::store::blob(row?)?));
+        }
+        Ok(out)
+    }
+
+    /// The unexpired chunks held of one blob (any length), as offered.
+    pub fn chunks_of_blob(&self, blob: &BlobId, now: u64) -> Result<Vec<HeldChunk>, StoreError> {
+        self.held_chunks(
+            "SELECT id, blob, expires_at, given FROM chunks WHERE blob = ?1 AND expires_at > ?2",
+            params![&blob.0[..], now as i64],
+        )
+    }
+
+    /// The copy budget held of a chunk (item id), if it is held.
+    pub fn chunk_copies(&self, id: &[u8; 32]) -> Result<Option<u32>, StoreError> {
+        let v: Option<i64> = self
+            .conn()
+            .prepare_cached("SELECT copies FROM chunks WHERE id = ?1")?
+            .query_row([&id[..]], |r| r.get(0))
+            .optional()?;
+        Ok(v.map(|c| u32::try_from(c.max(0)).unwrap_or(u32::MAX)))
+    }
+
+    /// Keeps `kept` copies of a chunk after handing some to a carrier.
+    pub fn spend_chunk_copies(&self, id: &[u8; 32], kept: u32) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("UPDATE chunks SET copies = ?2 WHERE id = ?1")?
+            .execute(params![&id[..], kept as i64])?;
+        Ok(())
+    }
+
+    /// The blobs this node fetches (`Wanted`, not its own) and does not
+    /// hold whole, most recently wanted first: (blob, blob_len).
+    pub fn incomplete_wanted_blobs(&self) -> Result<Vec<(BlobId, u64)>, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT w.blob, w.blob_len, (SELECT COUNT(*) FROM chunks c
+                 WHERE c.blob = w.blob AND c.blob_len = w.blob_len)
+             FROM wanted_blobs w WHERE w.class = 1 ORDER BY w.seq DESC",
+        )?;
+        let rows = st.query_map([], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, i64>(1)?,
@@ -270,12 +370,41 @@ impl Store {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, exp, given) = row?;
-            out.push((
-                crate::store::blob(id)?,
-                exp.max(0) as u64,
-                u32::try_from(given.max(0)).unwrap_or(u32::MAX),
-            ));
+            let (blob, len, held) = row?;
+            let len = len.max(0) as u64;
+            if (held.max(0) as u64) < pollen_proto::chunk::chunk_count(len) as u64 {
+                out.push((BlobId(crate::store::blob(blob)?), len));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The item ids of the chunks of a blob that are not held.
+    pub fn missing_chunk_ids(
+        &self,
+        blob: &BlobId,
+        blob_len: u64,
+    ) -> Result<Vec<[u8; 32]>, StoreError> {
+        let held: std::collections::HashSet<u16> = self
+            .blob_chunk_indices(blob, blob_len)?
+            .into_iter()
+            .collect();
+        Ok((0..pollen_proto::chunk::chunk_count(blob_len))
+            .filter(|i| !held.contains(i))
+            .map(|i| pollen_proto::chunk::chunk_item_id(blob, blob_len, i))
+            .collect())
+    }
+
+    fn blob_chunk_indices(&self, blob: &BlobId, blob_len: u64) -> Result<Vec<u16>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT idx FROM chunks WHERE blob = ?1 AND blob_len = ?2")?;
+        let rows = st.query_map(params![&blob.0[..], blob_len as i64], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(u16::try_from(row?).unwrap_or(u16::MAX));
         }
         Ok(out)
     }

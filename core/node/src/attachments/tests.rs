@@ -20,7 +20,7 @@ fn receive(
     origin: &str,
     limits: &ChunkLimits,
 ) -> Result<ChunkOutcome, ChunkRejection> {
-    s.transaction(|s| s.receive_chunk(bytes, origin, NOW, limits))
+    s.transaction(|s| s.receive_chunk(bytes, 1, origin, NOW, limits))
         .unwrap()
 }
 
@@ -187,4 +187,42 @@ fn a_chunk_that_came_before_its_message_is_promoted_when_wanted() {
     assert!(s.attachment_progress(&r).unwrap().complete());
     assert_eq!(s.chunk_index(NOW).unwrap().len(), 1);
     assert_eq!(s.drop_expired_chunks(NOW + 86_400).unwrap(), 1);
+}
+
+/// A neighbour claiming a huge budget gets the chunk kept with at most
+/// [`crate::routing::CHUNK_COPIES`]; a blob becomes one this node names
+/// in `Wanted` while it lacks chunks of it, and stops once whole.
+#[test]
+fn a_claimed_budget_is_capped_and_wanted_blobs_are_the_incomplete_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("node.db"), StoreLimits::default()).unwrap();
+    let a = sealed(100_000, 3);
+    let r = &a.reference;
+    let limits = ChunkLimits::default();
+    let first = a.chunks[0].encode();
+    s.transaction(|s| s.receive_chunk(&first, u32::MAX, "tcp:flood", NOW, &limits))
+        .unwrap()
+        .unwrap();
+    let id = a.chunks[0].item_id();
+    assert_eq!(
+        s.chunk_copies(&id).unwrap(),
+        Some(crate::routing::CHUNK_COPIES)
+    );
+    assert!(s.incomplete_wanted_blobs().unwrap().is_empty());
+    s.want_blob(&r.blob, r.blob_len, ChunkClass::Wanted)
+        .unwrap();
+    assert_eq!(
+        s.incomplete_wanted_blobs().unwrap(),
+        vec![(r.blob, r.blob_len)]
+    );
+    let missing = s.missing_chunk_ids(&r.blob, r.blob_len).unwrap();
+    assert_eq!(missing.len(), a.chunks.len() - 1);
+    assert!(!missing.contains(&id));
+    for c in &a.chunks[1..] {
+        receive(&s, &c.encode(), "tcp:bo", &limits).unwrap();
+    }
+    assert!(s.incomplete_wanted_blobs().unwrap().is_empty());
+    // Spending a budget keeps what is left.
+    s.spend_chunk_copies(&id, 3).unwrap();
+    assert_eq!(s.chunk_copies(&id).unwrap(), Some(3));
 }

@@ -207,7 +207,8 @@ pub fn meeting(
     let before = shown(&world);
     let wrote = world.now_ms();
     world.phones[1].store.send_direct("ana", "on my way")?;
-    world.phones[1].hub.note_local_write(wrote);
+    let phone = &mut world.phones[1];
+    phone.hub.note_local_write(wrote, &mut phone.store);
     if !world.run_until(limit, |w| shown(w) > before) {
         return Err(BenchError::Timeout(limit));
     }

@@ -183,7 +183,7 @@ impl BleDriver {
         store: &mut dyn SyncStore,
         now_ms: u64,
     ) {
-        self.hub.note_local_write(now_ms);
+        self.hub.note_local_write(now_ms, store);
         self.flush(radio, store);
     }
 

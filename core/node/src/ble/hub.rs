@@ -135,8 +135,12 @@ impl BleHub {
         self.manager.note_news(now_ms);
     }
 
-    /// This node's user wrote something: every neighbour should have it soon.
-    pub fn note_local_write(&mut self, now_ms: u64) {
+    /// This node's user wrote something: every neighbour should have it
+    /// soon, and a session running now takes it before its remaining chunks.
+    pub fn note_local_write(&mut self, now_ms: u64, store: &mut dyn SyncStore) {
+        for l in self.links.values_mut() {
+            l.link.take_news(store);
+        }
         self.manager.note_local_write(now_ms);
     }
 

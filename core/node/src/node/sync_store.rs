@@ -2,13 +2,15 @@
 
 use super::Node;
 use super::ingest::{Batch, IngestOutcome, Rejection};
-use crate::attachments::{ChunkOutcome, ChunkRejection};
+use crate::attachments::{ChunkOutcome, ChunkRejection, HeldChunk};
 use crate::routing;
+use crate::store::EnvelopeIndex;
+use pollen_proto::chunk::BlobId;
 use pollen_proto::envelope::{Commitment, DeliveryProof, EnvelopeId, MAX_TTL_SECS, RoutingTag};
 use pollen_proto::sync::encounter::EncounterSummary;
 use pollen_proto::sync::store::{
     Incoming, Interests, ItemKind, LocalItem, Received, SyncStore, SyncStoreError, Toward,
-    proof_item_id,
+    WantedBlob, proof_item_id,
 };
 
 const DAY: u64 = 86_400;
@@ -26,27 +28,20 @@ impl SyncStore for Node {
             .envelope_index(now)
             .map_err(err)?
             .into_iter()
-            .map(|e| LocalItem {
-                id: e.id.0,
-                expires_at: e.expires_at,
-                kind: ItemKind::Envelope {
-                    tag: e.tag,
-                    commitment: e.commitment,
-                },
-            })
+            .map(envelope_item)
             .collect();
         let proofs = self.store.proof_index(now).map_err(err)?;
         if self.proof_ids.len() > 2 * proofs.len() + 1024 {
             // Expired proofs leave the store; forget their ids too.
             self.proof_ids.clear();
         }
-        for (id, expires_at, given) in self.store.chunk_index(now).map_err(err)? {
-            items.push(LocalItem {
-                id,
-                expires_at,
-                kind: ItemKind::Chunk { given },
-            });
-        }
+        items.extend(
+            self.store
+                .chunk_index(now)
+                .map_err(err)?
+                .into_iter()
+                .map(chunk_item),
+        );
         for (commitment, expires_at) in proofs {
             let id = *self
                 .proof_ids
@@ -59,6 +54,17 @@ impl SyncStore for Node {
             });
         }
         Ok(items)
+    }
+
+    fn own_items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+        let now = self.now();
+        Ok(self
+            .store
+            .own_envelope_index(now)
+            .map_err(err)?
+            .into_iter()
+            .map(envelope_item)
+            .collect())
     }
 
     fn items_matching(
@@ -74,14 +80,7 @@ impl SyncStore for Node {
                 continue;
             }
             for e in self.store.envelope_index_for_tag(&tag, now).map_err(err)? {
-                out.push(LocalItem {
-                    id: e.id.0,
-                    expires_at: e.expires_at,
-                    kind: ItemKind::Envelope {
-                        tag: e.tag,
-                        commitment: e.commitment,
-                    },
-                });
+                out.push(envelope_item(e));
             }
         }
         Ok(out)
@@ -129,8 +128,14 @@ impl SyncStore for Node {
     fn offer_to(&mut self, item: &LocalItem, to: Toward) -> Result<bool, SyncStoreError> {
         match item.kind {
             // Proofs are anti-packets: every carrier should drop its copy.
-            // Chunks spread to whoever lacks them, within each node's chunk quota.
-            ItemKind::Proof { .. } | ItemKind::Chunk { .. } => Ok(true),
+            ItemKind::Proof { .. } => Ok(true),
+            // Chunks are sprayed like envelopes (a peer that wants the blob
+            // is their recipient), without encounter routing: a carrier
+            // cannot tell whose a chunk is.
+            ItemKind::Chunk { .. } => {
+                let copies = self.store.chunk_copies(&item.id).map_err(err)?;
+                Ok(routing::offers(copies.unwrap_or(1), to.role))
+            }
             // Mail for this node, held only while its proof waits, is in
             // every set as a carrier's copy: a peer holding it too finds no
             // difference and does not send it here again.
@@ -168,6 +173,52 @@ impl SyncStore for Node {
             self.store.spend_envelope_copies(id, kept).map_err(err)?;
         }
         Ok(Some(given))
+    }
+
+    fn chunk_handover(&mut self, id: &[u8; 32], to: Toward) -> Result<Option<u32>, SyncStoreError> {
+        let Some(held) = self.store.chunk_copies(id).map_err(err)? else {
+            return Ok(None);
+        };
+        let (kept, given) = routing::split(held, to.role);
+        if kept != held {
+            self.store.spend_chunk_copies(id, kept).map_err(err)?;
+        }
+        Ok(Some(given))
+    }
+
+    fn wanted_blobs(&mut self) -> Result<Vec<WantedBlob>, SyncStoreError> {
+        Ok(self
+            .store
+            .incomplete_wanted_blobs()
+            .map_err(err)?
+            .into_iter()
+            .map(|(blob, blob_len)| WantedBlob {
+                blob: blob.0,
+                blob_len,
+            })
+            .collect())
+    }
+
+    fn missing_chunks(&mut self, blob: &WantedBlob) -> Result<Vec<[u8; 32]>, SyncStoreError> {
+        self.store
+            .missing_chunk_ids(&BlobId(blob.blob), blob.blob_len)
+            .map_err(err)
+    }
+
+    fn chunks_matching(
+        &mut self,
+        wanted: &mut dyn FnMut(&[u8; 32]) -> bool,
+    ) -> Result<Vec<LocalItem>, SyncStoreError> {
+        // Match the distinct blobs first: a relay may hold many chunks.
+        let now = self.now();
+        let mut out = Vec::new();
+        for blob in self.store.held_blobs(now).map_err(err)? {
+            if wanted(&blob.0) {
+                let chunks = self.store.chunks_of_blob(&blob, now).map_err(err)?;
+                out.extend(chunks.into_iter().map(chunk_item));
+            }
+        }
+        Ok(out)
     }
 
     fn chunks_handed_over(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
@@ -225,12 +276,16 @@ impl SyncStore for Node {
                         let outcome = batch.ingest_copy(bytes, None, origin, copies)?;
                         received(outcome, origin, &mut proofs)
                     }
-                    Incoming::Chunk(bytes) => {
+                    Incoming::Chunk(_) | Incoming::ChunkCopy { .. } => {
+                        let (bytes, copies) = item.chunk().unwrap_or_default();
                         let now = node.now();
-                        match node
-                            .store
-                            .receive_chunk(bytes, origin, now, &node.chunk_limits)?
-                        {
+                        match node.store.receive_chunk(
+                            bytes,
+                            copies,
+                            origin,
+                            now,
+                            &node.chunk_limits,
+                        )? {
                             Ok(ChunkOutcome::Stored { .. }) => Received::Carried,
                             Ok(ChunkOutcome::Duplicate) => Received::Duplicate,
                             Err(rejection) => {
@@ -257,6 +312,30 @@ impl SyncStore for Node {
             Ok::<_, super::NodeError>((results, proofs))
         })
         .map_err(err)
+    }
+}
+
+/// What a session offers of a held envelope.
+fn envelope_item(e: EnvelopeIndex) -> LocalItem {
+    LocalItem {
+        id: e.id.0,
+        expires_at: e.expires_at,
+        kind: ItemKind::Envelope {
+            tag: e.tag,
+            commitment: e.commitment,
+        },
+    }
+}
+
+/// What a session offers of a held chunk.
+fn chunk_item(c: HeldChunk) -> LocalItem {
+    LocalItem {
+        id: c.id,
+        expires_at: c.expires_at,
+        kind: ItemKind::Chunk {
+            blob: c.blob.0,
+            given: c.given,
+        },
     }
 }
 

@@ -21,6 +21,14 @@ use pollen_proto::sync::store::PeerRole;
 /// Copies a direct or group message starts with.
 pub const COPIES: u32 = 16;
 
+/// Copies each chunk of a node's own attachment starts with, sprayed by the
+/// same rule as an envelope's. Fewer than a text's: a chunk costs 64 KiB
+/// of airtime and storage per copy, and the recipient names the blobs it
+/// wants, so any holder sends it those whatever its budget. Also the most
+/// a receiver keeps, whatever a peer claims. (Schema V17 writes this figure
+/// for own chunks from before budgets.)
+pub const CHUNK_COPIES: u32 = 8;
+
 /// The budget of a message this node writes; `channel` for a channel post.
 pub fn initial_copies(channel: bool) -> u32 {
     if channel { u32::MAX } else { COPIES }

@@ -348,6 +348,14 @@ CREATE TABLE doc_audiences (
 /// different parts of a file.
 const V16: &str = "ALTER TABLE chunks ADD COLUMN given INTEGER NOT NULL DEFAULT 0;";
 
+/// V17: each chunk's copy budget, sprayed like an envelope's
+/// (`crate::routing::CHUNK_COPIES` for a node's own; a carried chunk from
+/// before has one copy, kept for the recipient), and the order blobs were
+/// wanted in, so a session names the latest first.
+const V17: &str = "ALTER TABLE chunks ADD COLUMN copies INTEGER NOT NULL DEFAULT 1;
+UPDATE chunks SET copies = 8 WHERE class = 2;
+ALTER TABLE wanted_blobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;";
+
 /// The relay's lookup by routing tag (covering, so it never reads envelope
 /// bytes); the same index V3 made everywhere.
 pub const RELAY_TAG_INDEX: &str =
@@ -371,6 +379,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V14),
         M::up(V15),
         M::up(V16),
+        M::up(V17),
     ])
 }
 

@@ -22,9 +22,19 @@ impl Store {
     /// What a sync session offers: (id, expires_at, tag, commitment) of every
     /// envelope held and not expired at `now`, without the bytes.
     pub fn envelope_index(&self, now: u64) -> Result<Vec<EnvelopeIndex>, StoreError> {
-        let mut st = self.conn().prepare_cached(
-            "SELECT id, expires_at, tag, commitment FROM envelopes WHERE expires_at > ?1",
-        )?;
+        self.index_where("expires_at > ?1", now)
+    }
+
+    /// The unexpired envelopes of this node's own messages still held
+    /// (the eviction index finds them by class).
+    pub fn own_envelope_index(&self, now: u64) -> Result<Vec<EnvelopeIndex>, StoreError> {
+        self.index_where("class = 2 AND expires_at > ?1", now)
+    }
+
+    fn index_where(&self, filter: &str, now: u64) -> Result<Vec<EnvelopeIndex>, StoreError> {
+        let mut st = self.conn().prepare_cached(&format!(
+            "SELECT id, expires_at, tag, commitment FROM envelopes WHERE {filter}"
+        ))?;
         let rows = st.query_map([now as i64], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,

@@ -183,6 +183,12 @@ impl BleLink {
         self.drain_session();
     }
 
+    /// This node wrote something: the session takes it now
+    /// ([`crate::sync::Session::take_news`]); whether it did.
+    pub fn take_news(&mut self, store: &mut dyn SyncStore) -> bool {
+        self.session.take_news(store)
+    }
+
     /// The connection went away: commit what arrived, end the session.
     pub fn link_lost(&mut self, store: &mut dyn SyncStore) {
         self.session.link_lost(store);

@@ -14,11 +14,12 @@ use thiserror::Error;
 pub const MAGIC: &[u8; 4] = b"POLN";
 /// Length of the preamble: magic, lowest and highest version, max record (u16 BE).
 pub const PREAMBLE_LEN: usize = 8;
-/// The highest session protocol version this build speaks (5: a Hello may
-/// carry an encounter summary; 4: reconciliation
+/// The highest session protocol version this build speaks (6: chunks
+/// travel with a copy budget and each side names the blobs it wants; 5: a
+/// Hello may carry an encounter summary; 4: reconciliation
 /// opens with a whole-set fingerprint; 3: attachment chunks; 2: an envelope
 /// may travel with its copy budget, the `Copy` message).
-pub const VERSION: u8 = 5;
+pub const VERSION: u8 = 6;
 /// The lowest session protocol version this build still speaks.
 pub const MIN_VERSION: u8 = 1;
 /// Noise protocol name between neighbours; changing it is a new session version.
@@ -197,9 +198,9 @@ mod tests {
         let a = Preamble::ours(65_535);
         let b = Preamble::ours(180);
         assert_eq!(Preamble::decode(&a.encode()), Ok(a));
-        assert_eq!(a.encode(), *b"POLN\x01\x05\xff\xff");
-        assert_eq!(a.negotiate(&b), Ok((5, 180)));
-        assert_eq!(b.negotiate(&a), Ok((5, 180)));
+        assert_eq!(a.encode(), *b"POLN\x01\x06\xff\xff");
+        assert_eq!(a.negotiate(&b), Ok((6, 180)));
+        assert_eq!(b.negotiate(&a), Ok((6, 180)));
         // A build that speaks only version 1 still gets a session.
         let old = Preamble {
             min_version: 1,
@@ -213,14 +214,14 @@ mod tests {
     fn unknown_versions_and_strangers_are_refused_with_a_reason() {
         let ours = Preamble::ours(4096);
         let future = Preamble {
-            min_version: 6,
-            max_version: 7,
+            min_version: 7,
+            max_version: 8,
             max_record: 4096,
         };
         let err = ours.negotiate(&future).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unsupported version: peer speaks 6..=7, this node speaks 1..=5"
+            "unsupported version: peer speaks 7..=8, this node speaks 1..=6"
         );
         assert_eq!(
             Preamble::decode(b"GET / HT"),

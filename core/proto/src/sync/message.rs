@@ -18,6 +18,8 @@ pub const MAX_WANT_IDS: usize = 1024;
 pub const MAX_REASON_BYTES: usize = 200;
 /// Bytes of a blinded routing tag.
 pub const BLINDED_LEN: usize = 8;
+/// Most blinded blobs one `Wanted` message names.
+pub const MAX_WANTED_BLOBS: usize = 256;
 
 const T_HELLO: u8 = 1;
 const T_RECON: u8 = 2;
@@ -30,6 +32,8 @@ const T_CLOSE: u8 = 8;
 const T_COPY: u8 = 9;
 const T_CHUNK: u8 = 10;
 const T_OFFER: u8 = 11;
+const T_WANTED: u8 = 12;
+const T_CHUNK_COPY: u8 = 13;
 
 /// A routing tag keyed with the session's handshake hash, so a neighbour can
 /// match envelopes to what the other side wants without learning tags it
@@ -92,6 +96,25 @@ pub enum Message {
         last: bool,
         /// The ids offered.
         ids: Vec<[u8; 32]>,
+    },
+    /// The attachments this side fetches (session version 6 and later):
+    /// sent right after Hello, and again when a message opened during the
+    /// session makes this side want another blob.
+    Wanted {
+        /// Blinded ids of blobs this side wants: any holder sends their
+        /// chunks whatever its copy budget.
+        blobs: Vec<Blinded>,
+        /// Chunk item ids of newly wanted blobs that this side lacks, for a
+        /// peer that already reconciled to send if it holds them.
+        ids: Vec<[u8; 32]>,
+    },
+    /// One attachment chunk with the copy budget the receiver may hand on
+    /// to carriers (session version 6 and later).
+    ChunkCopy {
+        /// Copies the receiver holds, at least 1.
+        copies: u32,
+        /// The encoded chunk.
+        chunk: Vec<u8>,
     },
 }
 
@@ -175,6 +198,19 @@ impl Message {
             Message::Chunk(bytes) => {
                 w.u8(T_CHUNK).bytes(bytes);
             }
+            Message::Wanted { blobs, ids } => {
+                w.u8(T_WANTED).u16(blobs.len() as u16);
+                for b in blobs {
+                    w.bytes(b);
+                }
+                w.u16(ids.len() as u16);
+                for id in ids {
+                    w.bytes(id);
+                }
+            }
+            Message::ChunkCopy { copies, chunk } => {
+                w.u8(T_CHUNK_COPY).u32(*copies).bytes(chunk);
+            }
         }
         w.finish()
     }
@@ -214,31 +250,27 @@ impl Message {
                 Message::Offer { last, ids }
             }
             T_ENVELOPE => Message::Envelope(envelope_bytes(&mut r)?),
-            T_COPY => {
-                let copies = r.u32("copies")?;
-                if copies == 0 {
-                    return Err(DecodeError::Invalid {
-                        what: "copies",
-                        value: 0,
-                    }
-                    .into());
+            T_COPY => Message::Copy {
+                copies: copies(&mut r)?,
+                envelope: envelope_bytes(&mut r)?,
+            },
+            T_CHUNK => Message::Chunk(chunk_bytes(&mut r)?),
+            T_CHUNK_COPY => Message::ChunkCopy {
+                copies: copies(&mut r)?,
+                chunk: chunk_bytes(&mut r)?,
+            },
+            T_WANTED => {
+                let n = capped(
+                    r.u16("wanted blobs")? as usize,
+                    MAX_WANTED_BLOBS,
+                    "wanted blobs",
+                )?;
+                let mut blobs = Vec::with_capacity(n.min(r.remaining() / BLINDED_LEN));
+                for _ in 0..n {
+                    blobs.push(r.array("wanted blob")?);
                 }
-                Message::Copy {
-                    copies,
-                    envelope: envelope_bytes(&mut r)?,
-                }
-            }
-            T_CHUNK => {
-                let rest = r.rest();
-                if rest.len() > MAX_CHUNK_WIRE_BYTES {
-                    return Err(DecodeError::TooLong {
-                        what: "chunk",
-                        len: rest.len(),
-                        max: MAX_CHUNK_WIRE_BYTES,
-                    }
-                    .into());
-                }
-                Message::Chunk(rest.to_vec())
+                let ids = ids(&mut r, "wanted chunks")?;
+                Message::Wanted { blobs, ids }
             }
             T_PROOF => Message::Proof(r.array("proof")?),
             T_ACK => Message::Ack(r.u32("ack count")?),
@@ -267,6 +299,40 @@ fn envelope_bytes(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
     Ok(rest.to_vec())
 }
 
+/// A copy budget: at least 1.
+fn copies(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
+    match r.u32("copies")? {
+        0 => Err(DecodeError::Invalid {
+            what: "copies",
+            value: 0,
+        }),
+        n => Ok(n),
+    }
+}
+
+/// The rest of a message as an encoded chunk, at most a chunk's size.
+fn chunk_bytes(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
+    let rest = r.rest();
+    if rest.len() > MAX_CHUNK_WIRE_BYTES {
+        return Err(DecodeError::TooLong {
+            what: "chunk",
+            len: rest.len(),
+            max: MAX_CHUNK_WIRE_BYTES,
+        });
+    }
+    Ok(rest.to_vec())
+}
+
+/// A count, then at most [`MAX_WANT_IDS`] ids.
+fn ids(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<[u8; 32]>, DecodeError> {
+    let n = capped(r.u16(what)? as usize, MAX_WANT_IDS, what)?;
+    let mut ids = Vec::with_capacity(n.min(r.remaining() / 32));
+    for _ in 0..n {
+        ids.push(r.array(what)?);
+    }
+    Ok(ids)
+}
+
 /// The body of a `Want` or an `Offer`: the last flag, then at most
 /// [`MAX_WANT_IDS`] ids.
 fn id_list(r: &mut Reader<'_>) -> Result<(bool, Vec<[u8; 32]>), DecodeError> {
@@ -280,12 +346,7 @@ fn id_list(r: &mut Reader<'_>) -> Result<(bool, Vec<[u8; 32]>), DecodeError> {
             });
         }
     };
-    let n = capped(r.u16("want count")? as usize, MAX_WANT_IDS, "want list")?;
-    let mut ids = Vec::with_capacity(n.min(r.remaining() / 32));
-    for _ in 0..n {
-        ids.push(r.array("wanted id")?);
-    }
-    Ok((last, ids))
+    Ok((last, ids(r, "want list")?))
 }
 
 fn blinded_list(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<Blinded>, DecodeError> {
@@ -341,6 +402,14 @@ mod tests {
             Message::Offer {
                 last: false,
                 ids: vec![[4; 32], [5; 32]],
+            },
+            Message::Wanted {
+                blobs: vec![[8; 8]],
+                ids: vec![[6; 32]],
+            },
+            Message::ChunkCopy {
+                copies: 4,
+                chunk: vec![3; 100],
             },
         ]
     }
@@ -404,6 +473,45 @@ mod tests {
         }
         assert_eq!(value("copy(copies 0)"), "malformed");
         assert!(Message::decode(&hex::decode("0900000000eeeeee").unwrap()).is_err());
+    }
+
+    #[test]
+    fn wanted_and_chunk_copy_match_the_documented_vectors() {
+        let value = |name: &str| crate::doc_vectors::documented_value("### Messages", name);
+        let cases = [
+            (
+                "wanted(blob 08x8, no ids)",
+                Message::Wanted {
+                    blobs: vec![[8; 8]],
+                    ids: vec![],
+                },
+            ),
+            (
+                "wanted(no blobs, id 06x32)",
+                Message::Wanted {
+                    blobs: vec![],
+                    ids: vec![[6; 32]],
+                },
+            ),
+            (
+                "chunk_copy(copies 4, chunk cccccc)",
+                Message::ChunkCopy {
+                    copies: 4,
+                    chunk: vec![0xcc; 3],
+                },
+            ),
+        ];
+        for (name, m) in cases {
+            assert_eq!(hex::encode(m.encode()), value(name));
+            assert_eq!(Message::decode(&hex::decode(value(name)).unwrap()), Ok(m));
+        }
+        assert_eq!(value("chunk_copy(copies 0)"), "malformed");
+        assert!(Message::decode(&hex::decode("0d00000000cccccc").unwrap()).is_err());
+        // 257 blobs claimed: over the cap before anything is read.
+        assert!(matches!(
+            Message::decode(&[T_WANTED, 0x01, 0x01]),
+            Err(MessageError::Decode(DecodeError::TooLong { .. }))
+        ));
     }
 
     #[test]

@@ -78,6 +78,25 @@ impl Direction {
     }
 }
 
+/// A store seen as `dyn SyncStore`, sized or not: what [`pump_with`] takes,
+/// so its hook gets the caller's own type back.
+pub trait AsDynStore {
+    /// The store as a trait object.
+    fn as_dyn(&mut self) -> &mut dyn SyncStore;
+}
+
+impl<T: SyncStore> AsDynStore for T {
+    fn as_dyn(&mut self) -> &mut dyn SyncStore {
+        self
+    }
+}
+
+impl AsDynStore for dyn SyncStore + '_ {
+    fn as_dyn(&mut self) -> &mut dyn SyncStore {
+        self
+    }
+}
+
 /// Runs two sessions against each other from `start_ms` until both finish,
 /// one closes, or the link is cut (then both get `link_lost`).
 pub fn pump(
@@ -87,6 +106,21 @@ pub fn pump(
     store_b: &mut dyn SyncStore,
     model: LinkModel,
     start_ms: u64,
+) -> PumpReport {
+    pump_with(a, store_a, b, store_b, model, start_ms, |_, _, _, _| {})
+}
+
+/// [`pump`], calling `during(now, a, store_a, b)` at every step: a test or
+/// a benchmark acting on the first side while the link runs (writing a
+/// message mid-transfer, say).
+pub fn pump_with<A: AsDynStore + ?Sized, B: AsDynStore + ?Sized>(
+    a: &mut Session,
+    store_a: &mut A,
+    b: &mut Session,
+    store_b: &mut B,
+    model: LinkModel,
+    start_ms: u64,
+    mut during: impl FnMut(u64, &mut Session, &mut A, &Session),
 ) -> PumpReport {
     let mut report = PumpReport::default();
     let mut dirs = [
@@ -101,13 +135,14 @@ pub fn pump(
     let mut written: u64 = 0;
     let mut cut = false;
     loop {
+        during(now, a, store_a, b);
         let mut progressed = false;
         // Writes.
         for (side, dir) in [(0usize, 0usize), (1, 1)] {
             let (session, store): (&mut Session, &mut dyn SyncStore) = if side == 0 {
-                (&mut *a, &mut *store_a)
+                (&mut *a, store_a.as_dyn())
             } else {
-                (&mut *b, &mut *store_b)
+                (&mut *b, store_b.as_dyn())
             };
             while !cut && let Some(mut bytes) = session.poll_transmit(store) {
                 progressed = true;
@@ -132,18 +167,18 @@ pub fn pump(
             }
             progressed = true;
             if reader == 0 {
-                a.handle_input(&bytes, now, store_a);
+                a.handle_input(&bytes, now, store_a.as_dyn());
             } else {
-                b.handle_input(&bytes, now, store_b);
+                b.handle_input(&bytes, now, store_b.as_dyn());
             }
         }
         // Timers.
         if a.poll_timeout().is_some_and(|t| t <= now) {
-            a.handle_timeout(now, store_a);
+            a.handle_timeout(now, store_a.as_dyn());
             progressed = true;
         }
         if b.poll_timeout().is_some_and(|t| t <= now) {
-            b.handle_timeout(now, store_b);
+            b.handle_timeout(now, store_b.as_dyn());
             progressed = true;
         }
         while let Some(e) = a.poll_event() {
@@ -154,18 +189,18 @@ pub fn pump(
         }
         let drained = dirs.iter().all(|d| d.queue.is_empty());
         if cut && drained {
-            a.link_lost(store_a);
-            b.link_lost(store_b);
+            a.link_lost(store_a.as_dyn());
+            b.link_lost(store_b.as_dyn());
             report.cut = true;
             break;
         }
         if a.is_closed() && b.is_closed() && drained {
             // Both may still hold final bytes (a close reason, the last Done).
             let (mut fa, mut fb) = (Vec::new(), Vec::new());
-            while let Some(x) = a.poll_transmit(store_a) {
+            while let Some(x) = a.poll_transmit(store_a.as_dyn()) {
                 fa.extend(x);
             }
-            while let Some(x) = b.poll_transmit(store_b) {
+            while let Some(x) = b.poll_transmit(store_b.as_dyn()) {
                 fb.extend(x);
             }
             if fa.is_empty() && fb.is_empty() {

@@ -29,6 +29,9 @@ pub enum ItemKind {
     /// An attachment chunk (its id is [`crate::chunk::chunk_item_id`]);
     /// offered only in sessions of version 3 and later, after every envelope.
     Chunk {
+        /// The blob it is part of: a peer that names the blob in its
+        /// `Wanted` list gets it whatever the copy budget.
+        blob: [u8; 32],
         /// How many peers this side has handed it to: the least spread go
         /// first, so carriers met one after another take different parts
         /// of a file when none can stay for all of it.
@@ -74,6 +77,14 @@ pub enum Incoming {
     Proof(DeliveryProof),
     /// An encoded attachment chunk.
     Chunk(Vec<u8>),
+    /// An encoded attachment chunk with the copy budget handed over with it
+    /// (session version 6 and later).
+    ChunkCopy {
+        /// Copies this node now holds (at least 1).
+        copies: u32,
+        /// The encoded chunk.
+        chunk: Vec<u8>,
+    },
 }
 
 impl Incoming {
@@ -84,9 +95,29 @@ impl Incoming {
             | Incoming::Copy {
                 envelope: bytes, ..
             } => Some(bytes),
-            Incoming::Proof(_) | Incoming::Chunk(_) => None,
+            Incoming::Proof(_) | Incoming::Chunk(_) | Incoming::ChunkCopy { .. } => None,
         }
     }
+
+    /// The chunk bytes and the copies that came with them (1 without a
+    /// budget), for a chunk.
+    pub fn chunk(&self) -> Option<(&[u8], u32)> {
+        match self {
+            Incoming::Chunk(bytes) => Some((bytes, 1)),
+            Incoming::ChunkCopy { copies, chunk } => Some((chunk, *copies)),
+            _ => None,
+        }
+    }
+}
+
+/// An attachment this node fetches and does not hold whole: named, blinded,
+/// in its `Wanted` messages (session version 6 and later).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WantedBlob {
+    /// The blob id.
+    pub blob: [u8; 32],
+    /// Its padded length (part of each chunk's item id).
+    pub blob_len: u64,
 }
 
 /// What became of one received item.
@@ -180,6 +211,40 @@ pub trait SyncStore {
     fn encounter_summary(&mut self) -> Result<Option<EncounterSummary>, SyncStoreError> {
         Ok(None)
     }
+    /// A chunk is about to be sent to a peer that is `to.role` for it: the
+    /// copy budget that goes with it, taken from this node's, or `None` when
+    /// this node keeps no chunk budgets. Asked in routed sessions of
+    /// version 6 and later.
+    fn chunk_handover(&mut self, id: &[u8; 32], to: Toward) -> Result<Option<u32>, SyncStoreError> {
+        let _ = (id, to);
+        Ok(None)
+    }
+    /// The attachments this node fetches and lacks chunks of, most recently
+    /// wanted first (session version 6 and later). The default wants none.
+    fn wanted_blobs(&mut self) -> Result<Vec<WantedBlob>, SyncStoreError> {
+        Ok(Vec::new())
+    }
+    /// The item ids of the chunks of `blob` this node lacks. The default
+    /// lacks all of them.
+    fn missing_chunks(&mut self, blob: &WantedBlob) -> Result<Vec<[u8; 32]>, SyncStoreError> {
+        let id = crate::chunk::BlobId(blob.blob);
+        let count = crate::chunk::chunk_count(blob.blob_len);
+        Ok((0..count)
+            .map(|i| crate::chunk::chunk_item_id(&id, blob.blob_len, i))
+            .collect())
+    }
+    /// The chunks of blobs `wanted` accepts: what a relay offers a client
+    /// that named them. The default filters [`SyncStore::items`].
+    fn chunks_matching(
+        &mut self,
+        wanted: &mut dyn FnMut(&[u8; 32]) -> bool,
+    ) -> Result<Vec<LocalItem>, SyncStoreError> {
+        Ok(self
+            .items()?
+            .into_iter()
+            .filter(|i| matches!(i.kind, ItemKind::Chunk { blob, .. } if wanted(&blob)))
+            .collect())
+    }
     /// The peer's Hello carried `summary`: whom it meets. The default
     /// ignores it.
     fn met(&mut self, summary: &EncounterSummary) -> Result<(), SyncStoreError> {
@@ -201,6 +266,12 @@ pub trait SyncStore {
     fn chunks_handed_over(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
         let _ = ids;
         Ok(())
+    }
+    /// This node's own unexpired envelopes (its messages not yet known
+    /// delivered): a running session pushes those written after it began
+    /// (`Session::take_news`). The default has none.
+    fn own_items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+        Ok(Vec::new())
     }
     /// The tags this node wants first (see [`Interests`]).
     fn interests(&mut self) -> Result<Interests, SyncStoreError>;

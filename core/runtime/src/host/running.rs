@@ -37,6 +37,8 @@ struct Ctx {
     stop: watch::Receiver<bool>,
     /// BLE neighbours hear what LAN and platform sessions brought.
     ble: Rc<BleCtl>,
+    /// Local writes, counted, for the platform sessions running now.
+    news: watch::Sender<u64>,
 }
 
 impl Ctx {
@@ -99,6 +101,7 @@ impl Running {
             clock: LinkClock::new(),
             stop: stop_rx,
             ble: core.ble.clone(),
+            news: watch::channel(0).0,
         });
         let mesh = if options.lan {
             Some(start_mesh(&ctx, options)?)
@@ -149,8 +152,10 @@ impl Running {
         })
     }
 
-    /// A local write: every neighbour should hear of it.
+    /// A local write: every neighbour should hear of it, and every session
+    /// running now takes it in.
     pub fn local_write(&self) {
+        self.ctx.news.send_modify(|n| *n += 1);
         self.ctx.nudge.poke();
         self.ctx.peers.borrow_mut().mark_dirty(None);
     }
@@ -313,6 +318,7 @@ fn on_mesh_event(ctx: &Ctx, event: MeshEvent) {
             (ctx.events)(HostEvent::LanStatus(s));
         }
         MeshEvent::StoreChanged => {
+            ctx.news.send_modify(|n| *n += 1);
             ctx.peers.borrow_mut().mark_dirty(None);
             ctx.ble.note_local_write();
             ctx.view.notify_one();
@@ -367,7 +373,11 @@ async fn run_link(ctx: Rc<Ctx>, spec: LinkSpec, stream: PlatformStream, lost: Rc
             view.notify_one();
         }
     };
-    let outcome = drive_with(stream, session, &ctx.node, ctx.clock, stopped, on_event).await;
+    let news = Some(ctx.news.subscribe());
+    let outcome = drive_with(
+        stream, session, &ctx.node, ctx.clock, stopped, news, on_event,
+    )
+    .await;
     let lost = lost.get();
     lock(&ctx.shared.links).remove(&spec.id);
     if !lost

@@ -53,7 +53,9 @@ pub(super) fn run(
             } => batch.envelope(bytes)?,
             Incoming::Proof(secret) => batch.proof(secret.as_bytes())?,
             // Relays do not hold attachment chunks yet.
-            Incoming::Chunk(_) => Received::Rejected("chunks_unsupported"),
+            Incoming::Chunk(_) | Incoming::ChunkCopy { .. } => {
+                Received::Rejected("chunks_unsupported")
+            }
         };
         if let Received::Rejected(reason) = r {
             tracing::debug!(%origin, reason, "envelope refused");

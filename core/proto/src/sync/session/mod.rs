@@ -143,6 +143,25 @@ impl Session {
         matches!(self.phase, Phase::Closed)
     }
 
+    /// This node wrote something while the session runs: its own envelopes
+    /// that the session did not start with are queued at once (the peer
+    /// cannot hold what was written after the session began), so a text
+    /// written during a long transfer goes before the chunks still to come.
+    /// Returns whether anything was queued; if not (a session not yet past
+    /// the Hellos, or already settled), the next session carries it.
+    pub fn take_news(&mut self, store: &mut dyn SyncStore) -> bool {
+        if self.is_closed() || self.finished || !matches!(self.phase, Phase::Transport(_)) {
+            return false;
+        }
+        match self.transfer.take_news(store) {
+            Ok(queued) => queued,
+            Err(e) => {
+                self.fail(e);
+                false
+            }
+        }
+    }
+
     /// The port the peer said it accepts sessions on, once known.
     pub fn peer_port(&self) -> Option<u16> {
         self.transfer.peer_port()
@@ -533,6 +552,15 @@ impl Session {
 
 fn noise_err(e: snow::Error) -> SessionError {
     HandshakeError::Noise(e.to_string()).into()
+}
+
+/// Blinds a wanted blob id with the session's handshake hash (the key of
+/// [`blind`] over 32 bytes rather than 8, so a blob never matches a tag).
+pub(crate) fn blind_blob(hash: &[u8; 32], blob: &[u8; 32]) -> Blinded {
+    let full = blake3::keyed_hash(hash, blob);
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&full.as_bytes()[..8]);
+    out
 }
 
 /// Blinds a routing tag with the session's handshake hash.

@@ -151,7 +151,9 @@ impl SyncStore for MemStore {
                         delivered: false,
                     });
                 }
-                Incoming::Chunk(_) => out.push(Received::Rejected("bad_chunk")),
+                Incoming::Chunk(_) | Incoming::ChunkCopy { .. } => {
+                    out.push(Received::Rejected("bad_chunk"))
+                }
             }
         }
         Ok((out, fresh))
@@ -427,12 +429,12 @@ fn unknown_versions_get_a_clear_close_reason() {
     let mut sb = MemStore::default();
     let mut b = Session::new(SessionConfig::tcp(false, "b"), T0);
     let mut future = MAGIC.to_vec();
-    future.extend_from_slice(&[6, 6, 0xff, 0xff]);
+    future.extend_from_slice(&[7, 7, 0xff, 0xff]);
     b.handle_input(&future, T0, &mut sb);
     let reason = closed_reason(&std::iter::from_fn(|| b.poll_event()).collect::<Vec<_>>());
     assert_eq!(
         reason.as_deref(),
-        Some("handshake: unsupported version: peer speaks 6..=6, this node speaks 1..=5")
+        Some("handshake: unsupported version: peer speaks 7..=7, this node speaks 1..=6")
     );
     // The peer is told why, in cleartext, after our preamble.
     let out: Vec<u8> = std::iter::from_fn(|| b.poll_transmit(&mut sb))
@@ -561,6 +563,14 @@ impl Hostile {
                 direct: vec![],
                 shared: vec![],
                 encounters: None,
+            },
+            T0,
+        );
+        // Version 6: the Hello is complete with the blobs this side wants.
+        self.message(
+            &Message::Wanted {
+                blobs: vec![],
+                ids: vec![],
             },
             T0,
         );
@@ -874,4 +884,74 @@ fn c3_a_session_closes_before_its_record_counter_could_wrap() {
     assert!(sb.held.len() < 40, "{}", sb.held.len());
     // The default leaves 2^24 sessions' worth of margin before a 64-bit wrap.
     assert!(SessionLimits::default().max_records <= 1 << 40);
+}
+
+#[test]
+fn a_version_6_hello_must_be_completed_by_the_wanted_blobs() {
+    let mut h = Hostile::connect(SessionConfig::tcp(false, "h"));
+    h.message(
+        &Message::Hello {
+            window: 1 << 20,
+            port: 0,
+            direct: vec![],
+            shared: vec![],
+            encounters: None,
+        },
+        T0,
+    );
+    h.message(&Message::Done, T0);
+    assert_eq!(
+        h.closed().as_deref(),
+        Some("protocol violation: hello without wanted blobs")
+    );
+    // A Wanted before any Hello is as out of order as anything else.
+    let mut h = Hostile::connect(SessionConfig::tcp(false, "h"));
+    h.message(
+        &Message::Wanted {
+            blobs: vec![[1; 8]],
+            ids: vec![],
+        },
+        T0,
+    );
+    assert_eq!(
+        h.closed().as_deref(),
+        Some("protocol violation: message before hello")
+    );
+}
+
+#[test]
+fn wanted_blobs_are_blinded_as_documented() {
+    let value = |name: &str| crate::doc_vectors::documented_value("### Messages", name);
+    let blinded = super::blind_blob(&[0x11; 32], &[0x22; 32]);
+    assert_eq!(
+        hex::encode(blinded),
+        value("blind_blob(handshake hash 11x32, blob 22x32)")
+    );
+    // The same 8 bytes as a tag would never match: a blob is 32 bytes.
+    assert_ne!(blinded, super::blind(&[0x11; 32], &[0x22; 8]));
+}
+
+#[test]
+fn a_peer_cannot_name_more_than_256_wanted_blobs_in_a_session() {
+    let mut h = Hostile::connect(SessionConfig::tcp(false, "h"));
+    h.hello();
+    let many = |from: u32, n: u32| Message::Wanted {
+        blobs: (from..from + n)
+            .map(|i| {
+                let mut b = [0u8; 8];
+                b[..4].copy_from_slice(&i.to_le_bytes());
+                b
+            })
+            .collect(),
+        ids: vec![],
+    };
+    h.message(&many(0, 200), T0);
+    // Naming the same blobs again costs nothing.
+    h.message(&many(0, 200), T0);
+    assert_eq!(h.closed(), None);
+    h.message(&many(200, 57), T0);
+    assert_eq!(
+        h.closed().as_deref(),
+        Some("protocol violation: too many wanted blobs")
+    );
 }

@@ -1,10 +1,10 @@
 //! The receiving side of a transfer: received items batched into store
 //! commits, acknowledged, and answered with delivery proofs.
 
-use super::{SendItem, Transfer};
+use super::{SendItem, Transfer, WANTED_VERSION};
 use crate::chunk::companion::MAX_CHUNK_WIRE_BYTES;
 use crate::sync::message::Message;
-use crate::sync::session::{SessionError, SessionEvent, SessionStats};
+use crate::sync::session::{Offer, SessionError, SessionEvent, SessionStats};
 use crate::sync::store::{Incoming, Received, SyncStore};
 
 impl Transfer {
@@ -33,7 +33,7 @@ impl Transfer {
     pub(in crate::sync::session) fn commit_now(&self, now_ms: u64) -> bool {
         !self.pending.is_empty()
             && (self.pending.len() >= self.limits.commit_batch
-                || matches!(self.pending.last(), Some(Incoming::Chunk(_)))
+                || self.pending.last().is_some_and(|i| i.chunk().is_some())
                 || self.pending_bytes >= self.window as u64 / 2
                 || self.peer_done
                 || self.commit_due(now_ms))
@@ -89,6 +89,12 @@ impl Transfer {
                     }
                 }
             }
+        }
+        if opened > 0 && self.version >= WANTED_VERSION && self.offer != Offer::Interests {
+            // A message that opened may bring an attachment this side now
+            // fetches: ask for its chunks before the peer can call it done.
+            let wanted = store.wanted_blobs()?;
+            self.announce(&wanted, true, store)?;
         }
         self.control.push_back(Message::Ack(items.len() as u32));
         for secret in proofs {

@@ -11,16 +11,21 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 mod commit;
+mod outgoing;
 mod reconcile;
+mod wanted;
 
 /// Priority classes, most urgent first (see `docs/PROTOCOL.md`).
 const FOR_PEER: u8 = 0;
 const PROOF: u8 = 1;
 const PEER_GROUPS: u8 = 2;
 const CARRIED: u8 = 3;
+/// Chunks of a blob the peer names in its `Wanted` list: after every
+/// envelope, before the chunks it would only carry.
+const WANTED_CHUNKS: u8 = 4;
 /// Attachment chunks: after every envelope, so a message never waits
 /// behind a photo.
-const CHUNKS: u8 = 4;
+const CHUNKS: u8 = 5;
 
 /// The first session version that carries attachment chunks.
 const CHUNK_VERSION: u8 = 3;
@@ -30,6 +35,13 @@ const COPY_VERSION: u8 = 2;
 
 /// The first session version whose Hello may carry an encounter summary.
 const ENCOUNTER_VERSION: u8 = 5;
+
+/// The first session version whose chunks carry a copy budget and whose
+/// sides name the blobs they want (the `Wanted` message after Hello).
+const WANTED_VERSION: u8 = 6;
+
+/// A peer's Hello, held until its `Wanted` message completes it (version 6).
+type PendingHello = (u32, u16, Vec<Blinded>, Vec<Blinded>);
 
 /// Window accounting charges a proof like this many bytes.
 const PROOF_COST: u64 = 32;
@@ -74,6 +86,12 @@ pub(super) struct Transfer {
     peer_shared: HashSet<Blinded>,
     /// Whom the peer meets, from its Hello (version 5 and later).
     peer_encounters: Option<EncounterSummary>,
+    /// Blinded blobs the peer wants (version 6 and later).
+    peer_wanted: HashSet<Blinded>,
+    /// The peer's Hello, waiting for its first `Wanted` (version 6).
+    hello_pending: Option<PendingHello>,
+    /// Blobs this side has named in its `Wanted` messages.
+    announced: HashSet<[u8; 32]>,
     recon: Option<Reconciler>,
     recon_done: bool,
     /// The initiator sent Offers and waits for the responder's last Want.
@@ -99,7 +117,7 @@ pub(super) struct Transfer {
 /// What a peer is for an item of this priority class.
 fn role_of(class: u8) -> PeerRole {
     match class {
-        FOR_PEER => PeerRole::Recipient,
+        FOR_PEER | WANTED_CHUNKS => PeerRole::Recipient,
         PEER_GROUPS => PeerRole::Member,
         _ => PeerRole::Carrier,
     }
@@ -125,6 +143,9 @@ impl Transfer {
             peer_direct: HashSet::new(),
             peer_shared: HashSet::new(),
             peer_encounters: None,
+            peer_wanted: HashSet::new(),
+            hello_pending: None,
+            announced: HashSet::new(),
             recon: None,
             recon_done: false,
             awaiting_wants: false,
@@ -196,6 +217,10 @@ impl Transfer {
             shared: blind_all(&interests.shared),
             encounters,
         });
+        if version >= WANTED_VERSION {
+            let wanted = store.wanted_blobs()?;
+            self.announce(&wanted, false, store)?;
+        }
         // Offering by interests, or by what the policy offers this peer
         // (routed, version 4), needs the peer's Hello first; otherwise a
         // routed session reconciles everything held and lets the policy pick
@@ -213,7 +238,11 @@ impl Transfer {
         store: &mut dyn SyncStore,
         stats: &mut SessionStats,
     ) -> Result<(), SessionError> {
-        if !self.peer_hello && !matches!(msg, Message::Hello { .. }) {
+        if self.hello_pending.is_some() && !matches!(msg, Message::Wanted { .. }) {
+            return Err(SessionError::Protocol("hello without wanted blobs"));
+        }
+        if !self.peer_hello && self.hello_pending.is_none() && !matches!(msg, Message::Hello { .. })
+        {
             return Err(SessionError::Protocol("message before hello"));
         }
         if !matches!(msg, Message::Done) {
@@ -237,8 +266,17 @@ impl Transfer {
                     store.met(&summary)?;
                     self.peer_encounters = Some(summary);
                 }
-                self.on_hello(window, port, (direct, shared), store, stats)?
+                if self.version >= WANTED_VERSION {
+                    if self.peer_hello || self.hello_pending.is_some() {
+                        return Err(SessionError::Protocol("second hello"));
+                    }
+                    // The peer's wanted blobs decide what it is offered.
+                    self.hello_pending = Some((window, port, direct, shared));
+                } else {
+                    self.on_hello(window, port, (direct, shared), store, stats)?
+                }
             }
+            Message::Wanted { blobs, ids } => self.on_wanted(blobs, ids, store, stats)?,
             Message::Recon(bytes) => self.on_recon(&bytes, store, stats)?,
             Message::Want { last, ids } => {
                 // An initiator gets Wants only in answer to its Offers.
@@ -283,6 +321,16 @@ impl Transfer {
                 }
                 stats.chunks_received += 1;
                 self.receive(bytes.len() as u64, Incoming::Chunk(bytes), now_ms)?;
+            }
+            Message::ChunkCopy { copies, chunk } => {
+                if self.version < WANTED_VERSION {
+                    return Err(SessionError::Protocol(
+                        "chunk copy in a session before version 6",
+                    ));
+                }
+                stats.chunks_received += 1;
+                let cost = chunk.len() as u64;
+                self.receive(cost, Incoming::ChunkCopy { copies, chunk }, now_ms)?;
             }
             Message::Proof(secret) => {
                 stats.proofs_received += 1;
@@ -341,6 +389,11 @@ impl Transfer {
                 direct.contains(&b) || shared.contains(&b)
             };
             let mut items = store.items_matching(&mut wanted)?;
+            if !self.peer_wanted.is_empty() {
+                let blobs = &self.peer_wanted;
+                let mut named = |blob: &[u8; 32]| blobs.contains(&super::blind_blob(&hash, blob));
+                items.extend(store.chunks_matching(&mut named)?);
+            }
             items.sort_unstable_by_key(|i| Reverse(i.expires_at));
             items.truncate(self.limits.recon.max_items);
             self.local = items.into_iter().map(|i| (i.id, i)).collect();
@@ -373,7 +426,7 @@ impl Transfer {
                     return Ok(());
                 }
                 let rank = match local.kind {
-                    ItemKind::Chunk { given } => given,
+                    ItemKind::Chunk { given, .. } => given,
                     _ => 0,
                 };
                 (class, rank)
@@ -385,11 +438,37 @@ impl Transfer {
         Ok(())
     }
 
+    /// Queues this node's own envelopes written since the session started
+    /// (see `Session::take_news`); whether any was queued.
+    pub(super) fn take_news(&mut self, store: &mut dyn SyncStore) -> Result<bool, SessionError> {
+        if !self.peer_hello || (self.idle() && self.last_sent_done && self.peer_done) {
+            return Ok(false);
+        }
+        let before = self.queue.len();
+        for item in store.own_items()? {
+            if self.local.contains_key(&item.id) {
+                continue;
+            }
+            self.local.insert(item.id, item);
+            self.enqueue(SendItem::Local(item.id), store)?;
+        }
+        Ok(self.queue.len() > before)
+    }
+
     /// Transfer priority of a local item for this peer.
     fn class_of(&self, item: &LocalItem) -> u8 {
         match item.kind {
             ItemKind::Proof { .. } => PROOF,
-            ItemKind::Chunk { .. } => CHUNKS,
+            ItemKind::Chunk { blob, .. } => {
+                if self
+                    .peer_wanted
+                    .contains(&super::blind_blob(&self.hash, &blob))
+                {
+                    WANTED_CHUNKS
+                } else {
+                    CHUNKS
+                }
+            }
             ItemKind::Envelope { tag, .. } => {
                 let b = super::blind(&self.hash, &tag.0);
                 if self.peer_direct.contains(&b) {
@@ -401,100 +480,6 @@ impl Transfer {
                 }
             }
         }
-    }
-
-    /// The next message to send: control first, then items as the peer's
-    /// window allows, then `Done` once everything is settled.
-    pub(super) fn next_message(
-        &mut self,
-        store: &mut dyn SyncStore,
-        stats: &mut SessionStats,
-    ) -> Result<Option<Message>, SessionError> {
-        if !self.started {
-            return Ok(None);
-        }
-        if let Some(msg) = self.control.pop_front() {
-            self.last_sent_done = false;
-            return Ok(Some(msg));
-        }
-        if self.peer_hello {
-            if self.ready.is_none() {
-                self.ready = self.load_next(store)?;
-            }
-            if let Some((_, cost, _)) = &self.ready
-                && (self.in_flight.is_empty() || self.in_flight_bytes + cost <= self.peer_window)
-                && let Some((msg, cost, envelope)) = self.ready.take()
-            {
-                match msg {
-                    Message::Proof(_) => stats.proofs_sent += 1,
-                    Message::Chunk(_) => stats.chunks_sent += 1,
-                    _ => stats.envelopes_sent += 1,
-                }
-                self.in_flight.push_back((cost, envelope));
-                self.in_flight_bytes += cost;
-                self.last_sent_done = false;
-                return Ok(Some(msg));
-            }
-        }
-        if self.idle() && !self.last_sent_done {
-            self.last_sent_done = true;
-            return Ok(Some(Message::Done));
-        }
-        Ok(None)
-    }
-
-    /// Pops queued items until one is still held here.
-    fn load_next(&mut self, store: &mut dyn SyncStore) -> Result<Option<Ready>, SessionError> {
-        while let Some(Reverse((_, _, _, item))) = self.queue.pop() {
-            match item {
-                SendItem::Fresh(secret) => {
-                    return Ok(Some((Message::Proof(secret), PROOF_COST, None)));
-                }
-                SendItem::Local(id) => {
-                    let Some(local) = self.local.get(&id) else {
-                        continue;
-                    };
-                    match local.kind {
-                        ItemKind::Envelope { .. } => {
-                            if let Some(bytes) = store.envelope(&EnvelopeId(id))? {
-                                let cost = bytes.len() as u64;
-                                let to = self.toward(local);
-                                // Budgets are spent between neighbours only: a
-                                // relay hands everything to whoever asks.
-                                let budget = if self.version >= COPY_VERSION
-                                    && self.offer == Offer::Routed
-                                {
-                                    store.handover(&EnvelopeId(id), to)?
-                                } else {
-                                    None
-                                };
-                                let msg = match budget {
-                                    Some(copies) => Message::Copy {
-                                        copies: copies.max(1),
-                                        envelope: bytes,
-                                    },
-                                    None => Message::Envelope(bytes),
-                                };
-                                return Ok(Some((msg, cost, Some(Handed::Envelope(id)))));
-                            }
-                        }
-                        ItemKind::Proof { commitment } => {
-                            if let Some(secret) = store.proof(&commitment)? {
-                                return Ok(Some((Message::Proof(secret.0), PROOF_COST, None)));
-                            }
-                        }
-                        ItemKind::Chunk { .. } => {
-                            if let Some(bytes) = store.chunk(&id)? {
-                                let cost = bytes.len() as u64;
-                                let handed = Some(Handed::Chunk(id));
-                                return Ok(Some((Message::Chunk(bytes), cost, handed)));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Ok(None)
     }
 
     fn idle(&self) -> bool {

@@ -1,7 +1,7 @@
 //! Reconciliation inside a session: the set this side offers, the rounds,
 //! and turning the differences into sends and wants.
 
-use super::{FOR_PEER, PEER_GROUPS, SendItem, Transfer};
+use super::{FOR_PEER, PEER_GROUPS, SendItem, Transfer, WANTED_CHUNKS};
 use crate::envelope::EnvelopeId;
 use crate::sync::message::{MAX_WANT_IDS, Message};
 use crate::sync::recon::{ReconItem, Reconciler};
@@ -62,7 +62,7 @@ impl Transfer {
         for i in self.local.values() {
             let class = self.class_of(i);
             let keep = match self.offer {
-                Offer::Interests => matches!(class, FOR_PEER | PEER_GROUPS),
+                Offer::Interests => matches!(class, FOR_PEER | PEER_GROUPS | WANTED_CHUNKS),
                 _ if self.offers_only() => store.offer_to(i, self.toward(i))?,
                 _ => true,
             };
