@@ -7,6 +7,7 @@ use crate::error::PollenError;
 use crate::node::{PollenNode, hex_id, sent};
 use crate::records::SentInfo;
 use pollen_node::NodeError;
+use pollen_node::admission::AutoFetch;
 use pollen_node::conversation::MessageId;
 use pollen_node::node::ConversationId;
 use pollen_proto::chunk::{AttachmentRef, MAX_ATTACHMENT_BYTES, Preview};
@@ -43,6 +44,24 @@ impl AttachmentInfo {
             thumbnail: r.preview.thumbnail.clone(),
             have: u32::from(have),
             need: u32::from(need),
+        }
+    }
+}
+
+/// How large an attachment from a contact may be to come without asking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct AutoFetchLimits {
+    /// Over Bluetooth.
+    pub bluetooth_bytes: u64,
+    /// Over Wi-Fi (or a cable).
+    pub wifi_bytes: u64,
+}
+
+impl From<AutoFetch> for AutoFetchLimits {
+    fn from(a: AutoFetch) -> Self {
+        AutoFetchLimits {
+            bluetooth_bytes: a.slow_link,
+            wifi_bytes: a.fast_link,
         }
     }
 }
@@ -134,6 +153,27 @@ impl PollenNode {
         })
     }
 
+    /// The largest attachments from contacts fetched without asking, over
+    /// Bluetooth and over Wi-Fi (bytes).
+    pub fn auto_fetch_limits(&self) -> Result<AutoFetchLimits, PollenError> {
+        self.read(|n| Ok(n.auto_fetch()?.into()))
+    }
+
+    /// Sets those limits (the app's setting); cut to the largest attachment,
+    /// and the Bluetooth one to the Wi-Fi one. Returns what was kept.
+    pub fn set_auto_fetch_limits(
+        &self,
+        limits: AutoFetchLimits,
+    ) -> Result<AutoFetchLimits, PollenError> {
+        self.write(move |n| {
+            Ok(n.set_auto_fetch(AutoFetch {
+                slow_link: limits.bluetooth_bytes,
+                fast_link: limits.wifi_bytes,
+            })?
+            .into())
+        })
+    }
+
     /// Writes a whole attachment to `path` (verified again, decrypted);
     /// returns its size. Refused while chunks are missing.
     pub fn save_attachment(&self, blob_id: String, path: String) -> Result<u64, PollenError> {
@@ -187,6 +227,18 @@ mod tests {
         assert_eq!(saved, 200_000);
         assert_eq!(std::fs::read(&out).unwrap(), data);
         assert!(node.fetch_attachment("00000000".into()).is_err());
+        // The app's automatic-fetch setting, kept and cut to what is allowed.
+        let limits = node.auto_fetch_limits().unwrap();
+        assert!(limits.bluetooth_bytes <= limits.wifi_bytes);
+        let kept = node
+            .set_auto_fetch_limits(super::AutoFetchLimits {
+                bluetooth_bytes: 300_000,
+                wifi_bytes: u64::MAX,
+            })
+            .unwrap();
+        assert_eq!(kept.bluetooth_bytes, 300_000);
+        assert_eq!(kept.wifi_bytes, 16 << 20);
+        assert_eq!(node.auto_fetch_limits().unwrap(), kept);
         let plain = node.send_in(chat.clone(), "no file".into()).unwrap();
         assert_eq!(
             node.message_attachment(chat.clone(), plain.message_id)

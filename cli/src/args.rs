@@ -133,6 +133,17 @@ pub(crate) enum Command {
         #[arg(value_parser = ["batched", "immediate", "off"])]
         mode: Option<String>,
     },
+    /// Attachments from contacts fetched without asking: the largest size
+    /// over Bluetooth and over Wi-Fi, in bytes (2 MiB and 16 MiB by
+    /// default; a stranger's never). Prints the setting; a value changes it.
+    AutoFetch {
+        /// Largest size over Bluetooth.
+        #[arg(long)]
+        bluetooth: Option<u64>,
+        /// Largest size over Wi-Fi or a cable.
+        #[arg(long)]
+        wifi: Option<u64>,
+    },
     /// Read receipts: whether opening a chat tells the others how far you
     /// have read (on by default; sealed inside the conversation). Prints the
     /// setting; `on` or `off` changes it.

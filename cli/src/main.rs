@@ -204,6 +204,19 @@ fn run(cli: Cli, started: std::time::Instant) -> Result<ExitCode, CliError> {
             }
             println!("delivery receipts: {}", node.receipts()?.as_str());
         }
+        Command::AutoFetch { bluetooth, wifi } => {
+            let node = open(&dir()?)?;
+            let mut limits = node.auto_fetch()?;
+            if bluetooth.is_some() || wifi.is_some() {
+                limits.slow_link = bluetooth.unwrap_or(limits.slow_link);
+                limits.fast_link = wifi.unwrap_or(limits.fast_link);
+                limits = node.set_auto_fetch(limits)?;
+            }
+            println!(
+                "automatic fetch from contacts: up to {} bytes over Bluetooth, {} over Wi-Fi",
+                limits.slow_link, limits.fast_link
+            );
+        }
         Command::ReadReceipts { state } => {
             let node = open(&dir()?)?;
             if let Some(state) = state {

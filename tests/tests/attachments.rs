@@ -54,7 +54,12 @@ fn a_5_mib_file_reaches_chen_in_halves_through_two_carriers_after_the_later_text
     ana.add(&chen);
     chen.add(&ana);
 
-    // 5 MiB, above the automatic fetch size: Chen asks for it.
+    // 5 MiB, above the automatic fetch size Chen sets: Chen asks for it.
+    let set = chen.ok(&["auto-fetch", "--wifi", "1000000"]);
+    assert_eq!(
+        set.trim(),
+        "automatic fetch from contacts: up to 1000000 bytes over Bluetooth, 1000000 over Wi-Fi"
+    );
     let file: Vec<u8> = (0..(5 * MIB) as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();

@@ -25,12 +25,26 @@ use crate::store::StoreError;
 use pollen_proto::envelope::{Commitment, DeliveryProof, Envelope, EnvelopeError, EnvelopeId};
 use thiserror::Error;
 
-/// Largest attachment fetched without asking, when its message opens and its
+/// Largest attachments fetched without asking, when a message opens and its
 /// author is a contact; larger ones, and any from a stranger, wait for an
-/// explicit fetch. One figure for now; the idea is one per transport (a few
-/// MiB over Wi-Fi or a cable, a few hundred KiB over Bluetooth), chosen by
-/// the app and applied by the session that asks for chunks.
-pub const AUTO_FETCH_BYTES: u64 = 2 * 1024 * 1024;
+/// explicit fetch. The app chooses them ([`crate::node::Node::set_auto_fetch`]);
+/// a session over Bluetooth asks only for those under `slow_link`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AutoFetch {
+    /// Over Bluetooth (about 20 KB/s: 2 MiB is two minutes of a link).
+    pub slow_link: u64,
+    /// Over Wi-Fi or a cable.
+    pub fast_link: u64,
+}
+
+impl Default for AutoFetch {
+    fn default() -> Self {
+        AutoFetch {
+            slow_link: 2 * 1024 * 1024,
+            fast_link: 16 * 1024 * 1024,
+        }
+    }
+}
 
 /// Bytes of envelopes a node holds by default, all classes together: room
 /// for weeks of a busy phone's traffic without crowding the phone.

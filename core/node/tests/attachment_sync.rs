@@ -197,36 +197,87 @@ fn send_file_fetch_and_save_through_the_node_api() {
 }
 
 #[test]
-fn a_contacts_small_file_is_fetched_when_its_message_opens_a_large_one_waits() {
-    use pollen_node::admission::AUTO_FETCH_BYTES;
+fn a_contacts_file_is_fetched_by_transport_and_a_strangers_never() {
+    use pollen_node::admission::AutoFetch;
     let root = tempfile::tempdir().unwrap();
     let clock = TestClock::at(T0);
     let mut ana = node(root.path(), "Ana", &clock);
     let mut chen = node(root.path(), "Chen", &clock);
+    let mut dee = node(root.path(), "Dee", &clock);
+    let mut carriers: Vec<Node> = (1..=3)
+        .map(|i| node(root.path(), &format!("C{i}"), &clock))
+        .collect();
     ana.add_contact(&chen.card(), None).unwrap();
     chen.add_contact(&ana.card(), None).unwrap();
-    let preview = Preview::default;
+    dee.add_contact(&chen.card(), None).unwrap();
+    let limits = chen.auto_fetch().unwrap();
+    assert_eq!(limits, AutoFetch::default());
 
     let small = vec![7u8; 100_000];
-    let (_, s) = ana.send_file("Chen", &small, preview(), "").unwrap();
-    let large = vec![9u8; AUTO_FETCH_BYTES as usize + 1];
-    let (_, l) = ana.send_file("Chen", &large, preview(), "big").unwrap();
-    for _ in 0..3 {
-        assert!(sync(&mut ana, &mut chen, None).finished);
+    let (_, s) = ana
+        .send_file("Chen", &small, Preview::default(), "")
+        .unwrap();
+    let large = vec![9u8; limits.slow_link as usize + 1];
+    let (_, l) = ana
+        .send_file("Chen", &large, Preview::default(), "big")
+        .unwrap();
+    let (_, d) = dee
+        .send_file("Chen", &small, Preview::default(), "from a stranger")
+        .unwrap();
+    // The carriers' budgets run down until C3 holds the last copies but
+    // one: it gives chunks only to a node that names their blob.
+    for c in carriers.iter_mut() {
+        assert!(sync(&mut ana, c, None).finished);
+        assert!(sync(&mut dee, c, None).finished);
     }
-    // The small one arrived as wanted without a fetch.
-    assert!(chen.attachment_progress(&s).unwrap().complete());
-    assert_eq!(
-        chen.store().chunk_usage().unwrap().wanted.0,
-        u64::from(s.chunk_count())
+    let c3 = &mut carriers[2];
+    // Over Bluetooth, Chen opens both messages and names only the small
+    // file: the large one is over the Bluetooth limit, the stranger's is
+    // never fetched on its own.
+    let ble = |initiator: bool, origin: &str| {
+        SessionConfig::small(initiator, origin.to_owned(), 180).routed()
+    };
+    let mut a = Session::new(ble(true, "ble:chen"), T0 * 1000);
+    let mut b = Session::new(ble(false, "ble:c3"), T0 * 1000);
+    assert!(
+        pump(
+            &mut a,
+            c3,
+            &mut b,
+            &mut chen,
+            LinkModel::default(),
+            T0 * 1000
+        )
+        .finished
     );
-    // The large one only once asked for.
-    chen.fetch(&l).unwrap();
-    assert!(sync(&mut ana, &mut chen, None).finished);
+    assert!(chen.attachment_progress(&s).unwrap().complete());
+    assert_eq!(chen.attachment_progress(&l).unwrap().have, 0);
+    assert_eq!(chen.attachment_progress(&d).unwrap().have, 0);
+    // Over Wi-Fi the large one is asked for and comes; the stranger's not.
+    assert!(sync(c3, &mut chen, None).finished);
     assert!(chen.attachment_progress(&l).unwrap().complete());
-    let out = root.path().join("large.bin");
-    chen.save_attachment(&l, &out).unwrap();
-    assert_eq!(std::fs::read(&out).unwrap(), large);
+    assert_eq!(chen.store().assemble_attachment(&l).unwrap(), large);
+    assert_eq!(chen.attachment_progress(&d).unwrap().have, 0);
+    // Until asked for.
+    chen.fetch(&d).unwrap();
+    assert!(sync(c3, &mut chen, None).finished);
+    assert!(chen.attachment_progress(&d).unwrap().complete());
+
+    // The app's limits are kept, cut to what an attachment may be.
+    let set = chen
+        .set_auto_fetch(AutoFetch {
+            slow_link: u64::MAX,
+            fast_link: 1 << 20,
+        })
+        .unwrap();
+    assert_eq!(
+        set,
+        AutoFetch {
+            slow_link: 1 << 20,
+            fast_link: 1 << 20
+        }
+    );
+    assert_eq!(chen.auto_fetch().unwrap(), set);
 }
 
 /// Chunks are sprayed with a budget like envelopes (8 copies, half to each

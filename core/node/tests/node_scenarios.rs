@@ -244,7 +244,7 @@ fn a_queued_edit_survives_a_restart_and_the_upgrade_that_dropped_saved_documents
     {
         let db = rusqlite::Connection::open(dir.join("pollen.db")).unwrap();
         db.execute_batch(
-            "ALTER TABLE chunks DROP COLUMN given; ALTER TABLE chunks DROP COLUMN copies; ALTER TABLE wanted_blobs DROP COLUMN seq;
+            "ALTER TABLE chunks DROP COLUMN given; ALTER TABLE chunks DROP COLUMN copies; ALTER TABLE wanted_blobs DROP COLUMN seq; ALTER TABLE wanted_blobs DROP COLUMN slow_ok;
              DROP TABLE doc_audiences; DROP TABLE doc_changes; DROP TABLE docs;
              ALTER TABLE conversations ADD COLUMN doc BLOB;
              UPDATE conversations SET doc = x'00112233';

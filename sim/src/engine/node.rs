@@ -423,8 +423,8 @@ impl SyncStore for SimNode {
         self.node.chunk_handover(id, to)
     }
 
-    fn wanted_blobs(&mut self) -> Result<Vec<WantedBlob>, SyncStoreError> {
-        self.node.wanted_blobs()
+    fn wanted_blobs(&mut self, slow_link: bool) -> Result<Vec<WantedBlob>, SyncStoreError> {
+        self.node.wanted_blobs(slow_link)
     }
 
     fn missing_chunks(&mut self, blob: &WantedBlob) -> Result<Vec<[u8; 32]>, SyncStoreError> {

@@ -228,15 +228,39 @@ impl Store {
         blob_len: u64,
         class: ChunkClass,
     ) -> Result<(), StoreError> {
+        self.want(blob, blob_len, class, true)
+    }
+
+    /// Marks a blob fetched like [`Store::want_blob`], but asked for only
+    /// over fast links (Wi-Fi, a cable): an automatic fetch over the
+    /// slow-link limit. A later [`Store::want_blob`] (the user asked) lifts
+    /// that.
+    pub fn want_blob_on_fast_links(&self, blob: &BlobId, blob_len: u64) -> Result<(), StoreError> {
+        self.want(blob, blob_len, ChunkClass::Wanted, false)
+    }
+
+    fn want(
+        &self,
+        blob: &BlobId,
+        blob_len: u64,
+        class: ChunkClass,
+        slow_ok: bool,
+    ) -> Result<(), StoreError> {
         let class = class.max(ChunkClass::Wanted);
         self.conn()
             .prepare_cached(
-                "INSERT INTO wanted_blobs (blob, blob_len, class, seq)
-                 VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM wanted_blobs))
+                "INSERT INTO wanted_blobs (blob, blob_len, class, seq, slow_ok)
+                 VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(seq), 0) + 1 FROM wanted_blobs), ?4)
                  ON CONFLICT (blob, blob_len) DO UPDATE
-                 SET class = max(class, excluded.class), seq = excluded.seq",
+                 SET class = max(class, excluded.class), seq = excluded.seq,
+                     slow_ok = max(slow_ok, excluded.slow_ok)",
             )?
-            .execute(params![&blob.0[..], blob_len as i64, class as i64])?;
+            .execute(params![
+                &blob.0[..],
+                blob_len as i64,
+                class as i64,
+                slow_ok as i64
+            ])?;
         self.conn()
             .prepare_cached(
                 "UPDATE chunks SET class = ?3 WHERE blob = ?1 AND blob_len = ?2 AND class < ?3",
@@ -354,14 +378,19 @@ impl Store {
     }
 
     /// The blobs this node fetches (`Wanted`, not its own) and does not
-    /// hold whole, most recently wanted first: (blob, blob_len).
-    pub fn incomplete_wanted_blobs(&self) -> Result<Vec<(BlobId, u64)>, StoreError> {
+    /// hold whole, most recently wanted first: (blob, blob_len). Over a
+    /// `slow_link`, only those it asks for there too.
+    pub fn incomplete_wanted_blobs(
+        &self,
+        slow_link: bool,
+    ) -> Result<Vec<(BlobId, u64)>, StoreError> {
         let mut st = self.conn().prepare_cached(
             "SELECT w.blob, w.blob_len, (SELECT COUNT(*) FROM chunks c
                  WHERE c.blob = w.blob AND c.blob_len = w.blob_len)
-             FROM wanted_blobs w WHERE w.class = 1 ORDER BY w.seq DESC",
+             FROM wanted_blobs w WHERE w.class = 1 AND (w.slow_ok = 1 OR ?1 = 0)
+             ORDER BY w.seq DESC",
         )?;
-        let rows = st.query_map([], |r| {
+        let rows = st.query_map([slow_link as i64], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, i64>(1)?,

@@ -208,11 +208,11 @@ fn a_claimed_budget_is_capped_and_wanted_blobs_are_the_incomplete_ones() {
         s.chunk_copies(&id).unwrap(),
         Some(crate::routing::CHUNK_COPIES)
     );
-    assert!(s.incomplete_wanted_blobs().unwrap().is_empty());
+    assert!(s.incomplete_wanted_blobs(true).unwrap().is_empty());
     s.want_blob(&r.blob, r.blob_len, ChunkClass::Wanted)
         .unwrap();
     assert_eq!(
-        s.incomplete_wanted_blobs().unwrap(),
+        s.incomplete_wanted_blobs(true).unwrap(),
         vec![(r.blob, r.blob_len)]
     );
     let missing = s.missing_chunk_ids(&r.blob, r.blob_len).unwrap();
@@ -221,7 +221,7 @@ fn a_claimed_budget_is_capped_and_wanted_blobs_are_the_incomplete_ones() {
     for c in &a.chunks[1..] {
         receive(&s, &c.encode(), "tcp:bo", &limits).unwrap();
     }
-    assert!(s.incomplete_wanted_blobs().unwrap().is_empty());
+    assert!(s.incomplete_wanted_blobs(true).unwrap().is_empty());
     // Spending a budget keeps what is left.
     s.spend_chunk_copies(&id, 3).unwrap();
     assert_eq!(s.chunk_copies(&id).unwrap(), Some(3));

@@ -5,9 +5,13 @@
 
 use super::send::Sent;
 use super::{Node, NodeError};
+use crate::admission::AutoFetch;
 use crate::attachments::{ChunkClass, Progress};
 use crate::conversation::{self, MessageId, Op};
-use pollen_proto::chunk::{AttachmentRef, BlobId, Preview, seal_attachment};
+use pollen_proto::chunk::{AttachmentRef, BlobId, MAX_ATTACHMENT_BYTES, Preview, seal_attachment};
+
+/// Where the automatic-fetch limits are kept.
+const AUTO_FETCH_KEY: &str = "attachments.auto_fetch";
 use std::path::Path;
 
 /// How long an attachment's chunks are kept by those who carry them.
@@ -125,6 +129,35 @@ impl Node {
         self.store
             .want_blob(&reference.blob, reference.blob_len, ChunkClass::Wanted)?;
         self.attachment_progress(reference)
+    }
+
+    /// The automatic-fetch limits (the defaults until the app sets them).
+    pub fn auto_fetch(&self) -> Result<AutoFetch, NodeError> {
+        // Two u64 LE, Bluetooth then Wi-Fi; anything else is the default.
+        Ok(match self.store.meta(AUTO_FETCH_KEY)? {
+            Some(b) if b.len() == 16 => AutoFetch {
+                slow_link: u64::from_le_bytes(b[..8].try_into().unwrap_or_default()),
+                fast_link: u64::from_le_bytes(b[8..].try_into().unwrap_or_default()),
+            },
+            _ => AutoFetch::default(),
+        })
+    }
+
+    /// Sets how large an attachment from a contact may be to be fetched
+    /// without asking, over Bluetooth and over Wi-Fi; kept across restarts.
+    /// Limits above the largest attachment are cut to it, and the
+    /// Bluetooth one to the Wi-Fi one. Applies to messages that open from
+    /// now on.
+    pub fn set_auto_fetch(&self, limits: AutoFetch) -> Result<AutoFetch, NodeError> {
+        let fast = limits.fast_link.min(MAX_ATTACHMENT_BYTES);
+        let limits = AutoFetch {
+            slow_link: limits.slow_link.min(fast),
+            fast_link: fast,
+        };
+        let mut bytes = limits.slow_link.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&limits.fast_link.to_le_bytes());
+        self.store.set_meta(AUTO_FETCH_KEY, &bytes)?;
+        Ok(limits)
     }
 
     /// (chunks held, chunks needed) of an attachment.

@@ -186,10 +186,10 @@ impl SyncStore for Node {
         Ok(Some(given))
     }
 
-    fn wanted_blobs(&mut self) -> Result<Vec<WantedBlob>, SyncStoreError> {
+    fn wanted_blobs(&mut self, slow_link: bool) -> Result<Vec<WantedBlob>, SyncStoreError> {
         Ok(self
             .store
-            .incomplete_wanted_blobs()
+            .incomplete_wanted_blobs(slow_link)
             .map_err(err)?
             .into_iter()
             .map(|(blob, blob_len)| WantedBlob {

@@ -350,11 +350,14 @@ const V16: &str = "ALTER TABLE chunks ADD COLUMN given INTEGER NOT NULL DEFAULT 
 
 /// V17: each chunk's copy budget, sprayed like an envelope's
 /// (`crate::routing::CHUNK_COPIES` for a node's own; a carried chunk from
-/// before has one copy, kept for the recipient), and the order blobs were
-/// wanted in, so a session names the latest first.
+/// before has one copy, kept for the recipient), the order blobs were
+/// wanted in, so a session names the latest first, and whether a blob is
+/// asked for over Bluetooth too (0: fetched on its own over a fast link
+/// only, being over the slow-link limit).
 const V17: &str = "ALTER TABLE chunks ADD COLUMN copies INTEGER NOT NULL DEFAULT 1;
 UPDATE chunks SET copies = 8 WHERE class = 2;
-ALTER TABLE wanted_blobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;";
+ALTER TABLE wanted_blobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE wanted_blobs ADD COLUMN slow_ok INTEGER NOT NULL DEFAULT 1;";
 
 /// The relay's lookup by routing tag (covering, so it never reads envelope
 /// bytes); the same index V3 made everywhere.

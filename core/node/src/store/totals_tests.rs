@@ -195,7 +195,7 @@ fn a_store_written_before_the_totals_gets_them_on_upgrade() {
         // dropped them), and no shared-document tables (V15), no chunk spread counts (V16) or budgets (V17).
         s.conn()
             .execute_batch(
-                "ALTER TABLE chunks DROP COLUMN given; ALTER TABLE chunks DROP COLUMN copies; ALTER TABLE wanted_blobs DROP COLUMN seq;
+                "ALTER TABLE chunks DROP COLUMN given; ALTER TABLE chunks DROP COLUMN copies; ALTER TABLE wanted_blobs DROP COLUMN seq; ALTER TABLE wanted_blobs DROP COLUMN slow_ok;
                  DROP TABLE doc_audiences; DROP TABLE doc_changes; DROP TABLE docs;
                  DROP TABLE usage_total; DROP TABLE proof_total;
                  DROP TRIGGER envelopes_total_delete;

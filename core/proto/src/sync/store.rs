@@ -220,8 +220,10 @@ pub trait SyncStore {
         Ok(None)
     }
     /// The attachments this node fetches and lacks chunks of, most recently
-    /// wanted first (session version 6 and later). The default wants none.
-    fn wanted_blobs(&mut self) -> Result<Vec<WantedBlob>, SyncStoreError> {
+    /// wanted first (session version 6 and later); over a `slow_link`
+    /// (Bluetooth) only those it fetches there too. The default wants none.
+    fn wanted_blobs(&mut self, slow_link: bool) -> Result<Vec<WantedBlob>, SyncStoreError> {
+        let _ = slow_link;
         Ok(Vec::new())
     }
     /// The item ids of the chunks of `blob` this node lacks. The default

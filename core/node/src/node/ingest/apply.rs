@@ -4,7 +4,7 @@
 //! projection the UI reads.
 
 use super::Batch;
-use crate::admission::{AUTO_FETCH_BYTES, MAX_HOPS};
+use crate::admission::MAX_HOPS;
 use crate::attachments::ChunkClass;
 use crate::conversation::{self, ConversationDoc, ConversationError, MessageId};
 use crate::node::NodeError;
@@ -94,11 +94,15 @@ impl Batch<'_> {
                         .touch_conversation(conv, view.sent_at, u64::from(!own))?;
                     if let Some(a) = &view.attachment
                         && !own
-                        && a.preview.size <= AUTO_FETCH_BYTES
                         && node.store.contact_by_key(&view.author)?.is_some()
                     {
-                        node.store
-                            .want_blob(&a.blob, a.blob_len, ChunkClass::Wanted)?;
+                        let limits = node.auto_fetch()?;
+                        if a.preview.size <= limits.slow_link {
+                            node.store
+                                .want_blob(&a.blob, a.blob_len, ChunkClass::Wanted)?;
+                        } else if a.preview.size <= limits.fast_link {
+                            node.store.want_blob_on_fast_links(&a.blob, a.blob_len)?;
+                        }
                     }
                     Some(NodeEvent::MessageAdded {
                         conversation,

@@ -84,6 +84,9 @@ pub struct SessionConfig {
     /// The highest session version this side offers (the build's newest
     /// unless set lower, e.g. to stand in for an older build in tests).
     pub max_version: u8,
+    /// A slow link (Bluetooth): the store names only the blobs it fetches
+    /// over slow links too ([`SyncStore::wanted_blobs`](crate::sync::store::SyncStore::wanted_blobs)).
+    pub slow_link: bool,
 }
 
 impl SessionConfig {
@@ -100,6 +103,7 @@ impl SessionConfig {
             offer: Offer::All,
             limits: SessionLimits::default(),
             max_version: crate::sync::handshake::VERSION,
+            slow_link: false,
         }
     }
 
@@ -116,10 +120,15 @@ impl SessionConfig {
         SessionConfig {
             max_record: max_record.clamp(MIN_RECORD, MAX_RECORD),
             window: 64 << 10,
+            slow_link: max_record < SLOW_LINK_RECORD,
             ..SessionConfig::tcp(initiator, origin)
         }
     }
 }
+
+/// Records smaller than this mean a Bluetooth link (an ATT MTU is at most
+/// 517 bytes); platform links that write more at once (Bonjour) are fast.
+pub const SLOW_LINK_RECORD: usize = 4096;
 
 /// What a side offers in reconciliation and transfer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -93,7 +93,7 @@ impl Transfer {
         if opened > 0 && self.version >= WANTED_VERSION && self.offer != Offer::Interests {
             // A message that opened may bring an attachment this side now
             // fetches: ask for its chunks before the peer can call it done.
-            let wanted = store.wanted_blobs()?;
+            let wanted = store.wanted_blobs(self.slow_link)?;
             self.announce(&wanted, true, store)?;
         }
         self.control.push_back(Message::Ack(items.len() as u32));

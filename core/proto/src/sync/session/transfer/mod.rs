@@ -72,6 +72,8 @@ pub(super) struct Transfer {
     window: u32,
     listen_port: u16,
     limits: SessionLimits,
+    /// A Bluetooth link: ask only for the blobs fetched over slow links.
+    slow_link: bool,
     origin: String,
     hash: [u8; 32],
     /// The session version: 2 and later carry copy budgets.
@@ -131,6 +133,7 @@ impl Transfer {
             window: config.window,
             listen_port: config.listen_port,
             limits: config.limits.clone(),
+            slow_link: config.slow_link,
             origin: config.origin.clone(),
             hash: [0; 32],
             version: 1,
@@ -218,7 +221,7 @@ impl Transfer {
             encounters,
         });
         if version >= WANTED_VERSION {
-            let wanted = store.wanted_blobs()?;
+            let wanted = store.wanted_blobs(self.slow_link)?;
             self.announce(&wanted, false, store)?;
         }
         // Offering by interests, or by what the policy offers this peer
