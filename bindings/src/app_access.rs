@@ -174,15 +174,8 @@ mod tests {
     #[test]
     fn an_outside_app_reads_and_writes_only_what_it_was_granted() {
         let root = tempfile::tempdir().unwrap();
-        let at = |n: &str| root.path().join(n).to_string_lossy().into_owned();
-        let ana = PollenNode::create(at("ana"), "Ana".into()).unwrap();
-        let chen = PollenNode::create(at("chen"), "Chen".into()).unwrap();
-        ana.add_contact_from_input(chen.card().unwrap(), None)
-            .unwrap();
-        let chat = ana.open_chat_with_contact("Chen".into()).unwrap();
-        let board = ana
-            .start_board(chat.conversation_id.clone(), "Street".into())
-            .unwrap();
+        let (ana, _chen, chat) = crate::test_support::ana_and_chen_in_a_chat(root.path());
+        let board = ana.start_board(chat, "Street".into()).unwrap();
         let app = "com.example.notes".to_owned();
 
         let denied = ana.doc_json_for_app(app.clone(), board.clone());

@@ -286,14 +286,9 @@ mod tests {
     #[test]
     fn a_board_in_a_chat_from_the_app_side() {
         let root = tempfile::tempdir().unwrap();
-        let at = |n: &str| root.path().join(n).to_string_lossy().into_owned();
-        let ana = PollenNode::create(at("ana"), "Ana".into()).unwrap();
-        let chen = PollenNode::create(at("chen"), "Chen".into()).unwrap();
-        ana.add_contact_from_input(chen.card().unwrap(), None)
-            .unwrap();
-        let chat = ana.open_chat_with_contact("Chen".into()).unwrap();
+        let (ana, _chen, chat) = crate::test_support::ana_and_chen_in_a_chat(root.path());
         let board = ana
-            .create_board(chat.conversation_id.clone(), "Street".into(), vec![])
+            .create_board(chat.clone(), "Street".into(), vec![])
             .unwrap();
         let water = ana
             .post_to_board(board.clone(), BoardItemKind::Need, "water, 20 l".into())
@@ -308,19 +303,14 @@ mod tests {
             lines,
             ["OFFER a tent · Ana", "NEED water, 20 l · Ana (done)"]
         );
-        let listed = ana.boards(Some(chat.conversation_id.clone())).unwrap();
+        let listed = ana.boards(Some(chat.clone())).unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].shared_with, ["Chen"]);
         assert!(listed[0].writable);
 
         // A plain document, changed by JSON edits; bad input is a typed error.
         let doc = ana
-            .create_doc(
-                chat.conversation_id.clone(),
-                "doc".into(),
-                "Plan".into(),
-                vec![],
-            )
+            .create_doc(chat.clone(), "doc".into(), "Plan".into(), vec![])
             .unwrap();
         ana.change_doc(
             doc.clone(),
@@ -370,9 +360,9 @@ mod tests {
             })
             .unwrap();
         assert!(
-            events.iter().any(
-                |e| matches!(e, Event::ConversationChanged(c) if c.id == chat.conversation_id)
-            ),
+            events
+                .iter()
+                .any(|e| matches!(e, Event::ConversationChanged(c) if c.id == chat)),
             "{events:?}"
         );
     }

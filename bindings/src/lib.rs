@@ -59,6 +59,9 @@ pub mod settings;
 pub mod transports;
 pub mod uplink;
 
+#[cfg(test)]
+mod test_support;
+
 pub use callbacks::{BleRadio, CallbackError, KeyGuard, PlatformTransport, PollenListener};
 pub use error::PollenError;
 pub use node::PollenNode;
