@@ -28,7 +28,7 @@ such as `call { $0... }`, `ForEach(list) { item in }`, `for x in list`):
 
 With --project (XcodeGen): the app target's `info.properties` carries the
 usage strings and background modes the Swift needs (CoreBluetooth, Network,
-camera; state restoration -> bluetooth-central/-peripheral; Bonjour service
+camera, microphone; state restoration -> bluetooth-central/-peripheral; Bonjour service
 types in the Swift -> NSBonjourServices; BGTask identifiers the Swift
 registers -> BGTaskSchedulerPermittedIdentifiers and `fetch`/`processing`),
 and SWIFT_VERSION is one Xcode 16 accepts. With --package: the
@@ -688,6 +688,8 @@ def check_project(project, sources, package):
             need.append(("NSLocalNetworkUsageDescription", "Network.framework"))
         if uses(r"\bDataScannerViewController\b|\bAVCapture"):
             need.append(("NSCameraUsageDescription", "the camera"))
+        if uses(r"\bAVAudioRecorder\b|\brequestRecordPermission\b"):
+            need.append(("NSMicrophoneUsageDescription", "the microphone"))
         for key, why in need:
             value = props.get(key)
             if not isinstance(value, str) or not value.strip():

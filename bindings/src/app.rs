@@ -142,6 +142,8 @@ pub struct TimelineMessageInfo {
     pub reactions_line: String,
     /// Under the message: "me · delivered" for own messages, else the author.
     pub byline: String,
+    /// The photo, voice note or file it carries, as the chat draws it.
+    pub attachment: Option<crate::attachments::AttachmentInfo>,
 }
 
 impl From<TimelineMessage> for TimelineMessageInfo {
@@ -169,12 +171,15 @@ impl From<TimelineMessage> for TimelineMessageInfo {
                 })
                 .collect(),
             delivery: m.delivery.into(),
+            attachment: m.attachment.map(|a| (*a).into()),
         }
     }
 }
 
 /// An item of a chat's timeline, oldest first.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
+// UniFFI passes records by value (no Box); a page holds at most a few hundred.
+#[allow(clippy::large_enum_variant)]
 pub enum TimelineEntry {
     /// A new local day starts.
     Day {

@@ -6,13 +6,41 @@
 use crate::error::PollenError;
 use crate::node::{PollenNode, hex_id, sent};
 use crate::records::SentInfo;
+use pollen_app::attachment::{self as app, AttachmentView};
 use pollen_node::NodeError;
 use pollen_node::admission::AutoFetch;
 use pollen_node::conversation::MessageId;
 use pollen_node::node::ConversationId;
-use pollen_proto::chunk::{AttachmentRef, MAX_ATTACHMENT_BYTES, Preview};
+use pollen_proto::chunk::{MAX_ATTACHMENT_BYTES, Preview};
 
-/// An attachment as a message shows it: the sender's preview and progress.
+/// What an attachment is, from its media type: how the chat shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum AttachmentKind {
+    /// A photo or picture: shown inline once here.
+    Image,
+    /// A voice note or other sound: played.
+    Audio,
+    /// A video: opened.
+    Video,
+    /// Anything else: opened or shared.
+    File,
+}
+
+/// Where an attachment is, for this phone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum AttachmentState {
+    /// Every chunk is here: show, play or open it (`attachment_file`).
+    Whole,
+    /// Asked for; chunks are arriving (`percent`).
+    Coming,
+    /// Coming on its own over Wi-Fi only; `fetch_attachment` asks over Bluetooth too.
+    WifiOnly,
+    /// Not asked for: `fetch_attachment` when the user taps it.
+    Ask,
+}
+
+/// An attachment as a message shows it: the sender's preview, where it is
+/// and how far it got, and the line to draw under it.
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
 pub struct AttachmentInfo {
     /// The blob id (hex): what `fetch_attachment` and `save_attachment` take.
@@ -31,19 +59,43 @@ pub struct AttachmentInfo {
     pub have: u32,
     /// Chunks the file has.
     pub need: u32,
+    /// Image, audio, video or file.
+    pub kind: AttachmentKind,
+    /// Here, coming, or waiting for the user.
+    pub state: AttachmentState,
+    /// Chunks held, 0 to 100 (100 only when whole).
+    pub percent: u8,
+    /// The line under it: "map.jpg · 1.2 MB", "40 % of 1.2 MB", "1.2 MB · tap to download".
+    pub label: String,
 }
 
-impl AttachmentInfo {
-    fn new(r: &AttachmentRef, have: u16, need: u16) -> AttachmentInfo {
+impl From<AttachmentView> for AttachmentInfo {
+    fn from(v: AttachmentView) -> AttachmentInfo {
+        let (percent, label) = (v.percent(), v.label());
+        let r = v.reference;
         AttachmentInfo {
             blob_id: hex::encode(r.blob.0),
-            name: r.preview.name.clone(),
-            mime: r.preview.mime.clone(),
+            name: r.preview.name,
+            mime: r.preview.mime,
             size: r.preview.size,
             duration_ms: r.preview.duration_ms,
-            thumbnail: r.preview.thumbnail.clone(),
-            have: u32::from(have),
-            need: u32::from(need),
+            thumbnail: r.preview.thumbnail,
+            have: u32::from(v.have),
+            need: u32::from(v.need),
+            kind: match v.kind {
+                app::AttachmentKind::Image => AttachmentKind::Image,
+                app::AttachmentKind::Audio => AttachmentKind::Audio,
+                app::AttachmentKind::Video => AttachmentKind::Video,
+                app::AttachmentKind::File => AttachmentKind::File,
+            },
+            state: match v.state {
+                app::AttachmentState::Whole => AttachmentState::Whole,
+                app::AttachmentState::Coming => AttachmentState::Coming,
+                app::AttachmentState::WifiOnly => AttachmentState::WifiOnly,
+                app::AttachmentState::Ask => AttachmentState::Ask,
+            },
+            percent,
+            label,
         }
     }
 }
@@ -139,7 +191,7 @@ impl PollenNode {
                 return Ok(None);
             };
             let p = n.attachment_progress(&r)?;
-            Ok(Some(AttachmentInfo::new(&r, p.have, p.need)))
+            Ok(Some(AttachmentView::new(r, p).into()))
         })
     }
 
@@ -149,7 +201,7 @@ impl PollenNode {
         self.write(move |n| {
             let r = n.find_attachment(&blob_id)?;
             let p = n.fetch(&r)?;
-            Ok(AttachmentInfo::new(&r, p.have, p.need))
+            Ok(AttachmentView::new(r, p).into())
         })
     }
 
@@ -171,6 +223,17 @@ impl PollenNode {
                 fast_link: limits.wifi_bytes,
             })?
             .into())
+        })
+    }
+
+    /// Writes a whole attachment once into the app's directory `dir` (a
+    /// cache) and returns its path, to show inline, play or open; later
+    /// calls return the same file. Refused while chunks are missing.
+    pub fn attachment_file(&self, blob_id: String, dir: String) -> Result<String, PollenError> {
+        self.read(move |n| {
+            let r = n.find_attachment(&blob_id)?;
+            let path = pollen_app::attachment::file_in(n, &r, std::path::Path::new(&dir))?;
+            Ok(path.to_string_lossy().into_owned())
         })
     }
 
@@ -226,6 +289,29 @@ mod tests {
             .unwrap();
         assert_eq!(saved, 200_000);
         assert_eq!(std::fs::read(&out).unwrap(), data);
+        // What the chat draws: a voice note, whole, worded by the core.
+        assert_eq!(a.kind, super::AttachmentKind::Audio);
+        assert_eq!(a.state, super::AttachmentState::Whole);
+        assert_eq!(
+            (a.percent, a.label.as_str()),
+            (100, "note.ogg · 200 KB · 0:04")
+        );
+        let items = node.timeline(chat.clone(), 10, None, 0).unwrap();
+        let shown = items.iter().find_map(|i| match i {
+            crate::app::TimelineEntry::Message { message } => message.attachment.clone(),
+            _ => None,
+        });
+        assert_eq!(
+            shown.as_ref(),
+            Some(&a),
+            "the timeline carries the same attachment"
+        );
+        let cache = dir.path().join("cache");
+        let cached = node
+            .attachment_file(a.blob_id.clone(), cache.to_string_lossy().into_owned())
+            .unwrap();
+        assert!(cached.ends_with("-note.ogg"), "{cached}");
+        assert_eq!(std::fs::read(&cached).unwrap(), data);
         assert!(node.fetch_attachment("00000000".into()).is_err());
         // The app's automatic-fetch setting, kept and cut to what is allowed.
         let limits = node.auto_fetch_limits().unwrap();

@@ -5,6 +5,7 @@
 //!   current by applying [`NodeEvent`](pollen_node::node::NodeEvent)s.
 //! - [`timeline`]: one chat's items, edits/reactions/deletes folded, day
 //!   separators for the viewer's UTC offset, delivery state per message.
+//! - [`attachment`]: an attachment's kind, state, progress and label.
 //! - [`app_access`]: which other apps on the phone may read or change which
 //!   shared documents, and the checked calls those apps make.
 //! - [`board`]: the needs-and-offers board, a shared document.
@@ -24,6 +25,7 @@
 //! Arrows: `pollen-ffi → pollen-app → pollen-node`.
 
 pub mod app_access;
+pub mod attachment;
 pub mod board;
 pub mod bundles;
 pub mod cards;

@@ -3,12 +3,16 @@
 //! each of this node's messages has got to.
 
 use crate::AppError;
+use crate::attachment::AttachmentView;
 use pollen_node::Node;
+use pollen_node::attachments::Progress;
 use pollen_node::conversation::MessageId;
 use pollen_node::node::ConversationId;
 use pollen_node::store::MessageRow;
+use pollen_proto::chunk::BlobId;
 use pollen_proto::envelope::MAX_TTL_SECS;
 use pollen_proto::identity::ContactKey;
+use std::collections::HashMap;
 
 /// Where one message has got to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +77,8 @@ pub struct TimelineMessage {
     /// Links it crossed to get here, at least (received messages, when
     /// known; a carrier may hide a hop, checklist P4).
     pub hops: Option<u32>,
+    /// The photo, voice note or file it carries (none once deleted).
+    pub attachment: Option<Box<AttachmentView>>,
 }
 
 impl Delivery {
@@ -169,14 +175,25 @@ pub fn timeline(
     // What a person wrote before they were blocked is hidden too.
     let blocked: Vec<_> = node.blocked()?.into_iter().map(|b| b.key).collect();
     rows.retain(|r| !blocked.contains(&r.author));
-    Ok(fold(rows, &me, query))
+    let mut held = HashMap::new();
+    for a in rows
+        .iter()
+        .filter(|r| !r.deleted)
+        .filter_map(|r| r.attachment.as_ref())
+    {
+        held.insert(a.blob, node.attachment_progress(a)?);
+    }
+    Ok(fold(rows, &me, query, &held))
 }
 
-/// Folds a page of rows (newest first, as the store gives them) into items.
+/// Folds a page of rows (newest first, as the store gives them) into items,
+/// with the chunks held of each attachment (one missing from `held` shows
+/// as none held and not asked for).
 pub fn fold(
     mut rows: Vec<MessageRow>,
     me: &ContactKey,
     query: &TimelineQuery,
+    held: &HashMap<BlobId, Progress>,
 ) -> Vec<TimelineItem> {
     rows.reverse();
     let today = local_day(query.now_secs.saturating_mul(1000), query.utc_offset_secs);
@@ -191,13 +208,31 @@ pub fn fold(
             });
             last_day = Some(day);
         }
-        items.push(TimelineItem::Message(message(row, me, query.now_secs)));
+        items.push(TimelineItem::Message(message(
+            row,
+            me,
+            query.now_secs,
+            held,
+        )));
     }
     items
 }
 
-fn message(row: MessageRow, me: &ContactKey, now_secs: u64) -> TimelineMessage {
+fn message(
+    row: MessageRow,
+    me: &ContactKey,
+    now_secs: u64,
+    held: &HashMap<BlobId, Progress>,
+) -> TimelineMessage {
     let own = &row.author == me;
+    let attachment = row.attachment.filter(|_| !row.deleted).map(|a| {
+        let progress = held.get(&a.blob).copied().unwrap_or(Progress {
+            have: 0,
+            need: a.chunk_count(),
+            asked: pollen_node::attachments::Asked::No,
+        });
+        Box::new(AttachmentView::new(a, progress))
+    });
     let delivery = delivery(&row.status, row.carriers, row.sent_at, now_secs);
     let my_key = hex::encode(me);
     TimelineMessage {
@@ -216,6 +251,7 @@ fn message(row: MessageRow, me: &ContactKey, now_secs: u64) -> TimelineMessage {
         },
         delivery,
         hops: row.hops,
+        attachment,
     }
 }
 

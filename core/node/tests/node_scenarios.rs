@@ -239,12 +239,12 @@ fn a_queued_edit_survives_a_restart_and_the_upgrade_that_dropped_saved_documents
 
     // Chen's store as a V12 build left it: a saved document per conversation
     // (V13 dropped them), insert triggers and the expiry index (V14), no
-    // shared-document tables (V15), no chunk spread counts (V16) or budgets (V17).
+    // shared-document tables (V15), no chunk spread counts (V16) or budgets (V17), no projected attachments (V18).
     let dir = root.path().join("Chen");
     {
         let db = rusqlite::Connection::open(dir.join("pollen.db")).unwrap();
         db.execute_batch(
-            "ALTER TABLE chunks DROP COLUMN given; ALTER TABLE chunks DROP COLUMN copies; ALTER TABLE wanted_blobs DROP COLUMN seq; ALTER TABLE wanted_blobs DROP COLUMN slow_ok;
+            "ALTER TABLE messages DROP COLUMN attachment; ALTER TABLE chunks DROP COLUMN given; ALTER TABLE chunks DROP COLUMN copies; ALTER TABLE wanted_blobs DROP COLUMN seq; ALTER TABLE wanted_blobs DROP COLUMN slow_ok;
              DROP TABLE doc_audiences; DROP TABLE doc_changes; DROP TABLE docs;
              ALTER TABLE conversations ADD COLUMN doc BLOB;
              UPDATE conversations SET doc = x'00112233';

@@ -1,3 +1,4 @@
+import PhotosUI
 import SwiftUI
 import PollenKit
 
@@ -11,6 +12,9 @@ struct ChatView: View {
     @State private var draft = ""
     @State private var replyTo: TimelineMessageInfo?
     @State private var editing: TimelineMessageInfo?
+    @State private var picking = false
+    @State private var photo: PhotosPickerItem?
+    @StateObject private var voice = VoiceRecorder()
 
     var body: some View {
         VStack {
@@ -38,10 +42,25 @@ struct ChatView: View {
                 }
             }
             HStack {
+                PhotosPicker(selection: $photo, matching: .images) { Image(systemName: "photo") }
+                Button { picking = true } label: { Image(systemName: "paperclip") }
+                Button { voice.recording ? sendFile(voice.stop()) : voice.start() } label: {
+                    Image(systemName: voice.recording ? "stop.circle.fill" : "mic")
+                }
                 TextField("Message", text: $draft)
                 Button("Send") { Task { await send() } }.disabled(draft.isEmpty)
             }
             .padding()
+        }
+        .fileImporter(isPresented: $picking, allowedContentTypes: [.item]) { picked in
+            if case .success(let url) = picked { sendFile(try? Outgoing.file(from: url)) }
+        }
+        .onChange(of: photo) { item in
+            Task {
+                // The photo as a file of its own type (HEIC or JPEG), then as any file.
+                guard let url = try? await item?.loadTransferable(type: PickedPhoto.self)?.url else { return }
+                sendFile(try? Outgoing.file(from: url))
+            }
         }
         .navigationTitle(chat.title)
         .toolbar {
@@ -78,6 +97,14 @@ struct ChatView: View {
         await model.run(body)
     }
 
+    /// Sends a picked or recorded file with the draft as its text.
+    private func sendFile(_ file: FileToSend?) {
+        guard let file else { return }
+        let (text, id) = (draft, chat.conversationId)
+        draft = ""
+        Task { await act { try $0.sendFile(conversationId: id, file: file, text: text) } }
+    }
+
     private func send() async {
         let (text, id, reply, edit) = (draft, chat.conversationId, replyTo?.id, editing?.id)
         draft = ""
@@ -94,6 +121,7 @@ struct MessageRow: View {
 
     var body: some View {
         VStack(alignment: message.own ? .trailing : .leading) {
+            if let attachment = message.attachment { AttachmentRow(attachment: attachment) }
             Text(message.shownText)
             Text(message.reactionsLine)
             Text(message.byline).font(.caption2).foregroundColor(.secondary)

@@ -13,5 +13,5 @@ pub mod store;
 #[cfg(test)]
 mod tests;
 
-pub use assembly::{AssembleError, Progress};
+pub use assembly::{Asked, AssembleError, Progress};
 pub use store::{ChunkClass, ChunkLimits, ChunkOutcome, ChunkRejection, ChunkUsage, HeldChunk};

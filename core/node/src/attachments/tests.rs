@@ -48,7 +48,11 @@ fn chunks_from_anyone_resume_into_the_file_across_restarts() {
         }
         assert_eq!(
             s.attachment_progress(r).unwrap(),
-            Progress { have: 2, need: 5 }
+            Progress {
+                have: 2,
+                need: 5,
+                asked: Asked::Everywhere
+            }
         );
         assert!(matches!(
             s.assemble_attachment(r),

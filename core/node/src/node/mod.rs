@@ -197,7 +197,8 @@ pub enum NodeError {
 }
 
 impl NodeError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    /// An I/O failure on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
         NodeError::Io {
             path: path.to_owned(),
             source,

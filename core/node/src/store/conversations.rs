@@ -3,6 +3,7 @@
 
 use super::{Store, StoreError, blob};
 use crate::conversation::{ChangeHash, ConversationId, MessageId};
+use pollen_proto::chunk::AttachmentRef;
 use pollen_proto::identity::ContactKey;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -89,6 +90,8 @@ pub struct MessageRow {
     /// Neighbours that acknowledged holding it (own direct messages not yet
     /// delivered; 0 otherwise).
     pub carriers: u32,
+    /// The attachment the post carries (checked when it was projected).
+    pub attachment: Option<AttachmentRef>,
 }
 
 /// A message's projected state, written after its document changed.
@@ -110,6 +113,8 @@ pub struct ProjectedMessage<'a> {
     pub deleted: bool,
     /// (reactor key hex, emoji).
     pub reactions: &'a [(String, String)],
+    /// The encoded attachment reference the post carries.
+    pub attachment: Option<&'a [u8]>,
 }
 
 const CONV_COLUMNS: &str = "id, kind, name, peer, last_activity, unread";
@@ -284,11 +289,12 @@ impl Store {
         let reactions =
             serde_json::to_string(m.reactions).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut st = self.conn().prepare_cached(
-            "INSERT INTO messages (conversation, id, author, author_name, text, sent_at, reply_to, edited_at, deleted, reactions)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            "INSERT INTO messages (conversation, id, author, author_name, text, sent_at, reply_to, edited_at, deleted, reactions, attachment)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (conversation, id) DO UPDATE SET
                text = excluded.text, edited_at = excluded.edited_at, deleted = excluded.deleted,
-               reactions = excluded.reactions, reply_to = excluded.reply_to",
+               reactions = excluded.reactions, reply_to = excluded.reply_to,
+               attachment = excluded.attachment",
         )?;
         st.execute(params![
             &conversation[..],
@@ -301,6 +307,7 @@ impl Store {
             m.edited_at.map(|e| e as i64),
             m.deleted,
             reactions,
+            m.attachment,
         ])?;
         Ok(())
     }
@@ -471,7 +478,7 @@ const MESSAGE_SELECT: &str = "SELECT m.conversation, c.name, m.id, m.author, COA
           WHEN o.delivered_at IS NULL THEN 'pending'
           ELSE 'delivered'
         END,
-        m.hops, COALESCE(o.carriers, 0)
+        m.hops, COALESCE(o.carriers, 0), m.attachment
  FROM messages m
  JOIN conversations c ON c.id = m.conversation
  LEFT JOIN contacts k ON k.signing = m.author
@@ -493,6 +500,7 @@ type RawMessage = (
     String,
     Option<i64>,
     i64,
+    Option<Vec<u8>>,
 );
 
 fn raw_message(r: &Row<'_>) -> rusqlite::Result<RawMessage> {
@@ -515,6 +523,7 @@ fn message_row(raw: RawMessage) -> Result<MessageRow, StoreError> {
         status,
         hops,
         carriers,
+        attachment,
     ) = raw;
     Ok(MessageRow {
         conversation: ConversationId(blob(conv)?),
@@ -532,5 +541,13 @@ fn message_row(raw: RawMessage) -> Result<MessageRow, StoreError> {
         status,
         hops: hops.map(|h| h.clamp(0, u8::MAX as i64) as u32),
         carriers: carriers.clamp(0, u32::MAX as i64) as u32,
+        // Checked when projected; a damaged one hides the file, not the message.
+        attachment: attachment.and_then(|a| match crate::conversation::check_attachment(&a) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(%e, "stored attachment reference does not decode");
+                None
+            }
+        }),
     })
 }

@@ -359,6 +359,12 @@ UPDATE chunks SET copies = 8 WHERE class = 2;
 ALTER TABLE wanted_blobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE wanted_blobs ADD COLUMN slow_ok INTEGER NOT NULL DEFAULT 1;";
 
+/// V18: the attachment reference a message carries (encoded
+/// `AttachmentRef`), projected with its text so that a timeline draws it
+/// without opening each message's document. Messages projected before
+/// carry none here; their documents still do (`Node::message_attachment`).
+const V18: &str = "ALTER TABLE messages ADD COLUMN attachment BLOB;";
+
 /// The relay's lookup by routing tag (covering, so it never reads envelope
 /// bytes); the same index V3 made everywhere.
 pub const RELAY_TAG_INDEX: &str =
@@ -383,6 +389,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V15),
         M::up(V16),
         M::up(V17),
+        M::up(V18),
     ])
 }
 

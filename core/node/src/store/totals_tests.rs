@@ -192,10 +192,10 @@ fn a_store_written_before_the_totals_gets_them_on_upgrade() {
         // Back to V11, as an older build left it: the totals and their
         // triggers gone, the saved documents' column back (V13 dropped it)
         // and the per-origin insert trigger and the expiry index back (V14
-        // dropped them), and no shared-document tables (V15), no chunk spread counts (V16) or budgets (V17).
+        // dropped them), and no shared-document tables (V15), no chunk spread counts (V16) or budgets (V17), no projected attachments (V18).
         s.conn()
             .execute_batch(
-                "ALTER TABLE chunks DROP COLUMN given; ALTER TABLE chunks DROP COLUMN copies; ALTER TABLE wanted_blobs DROP COLUMN seq; ALTER TABLE wanted_blobs DROP COLUMN slow_ok;
+                "ALTER TABLE messages DROP COLUMN attachment; ALTER TABLE chunks DROP COLUMN given; ALTER TABLE chunks DROP COLUMN copies; ALTER TABLE wanted_blobs DROP COLUMN seq; ALTER TABLE wanted_blobs DROP COLUMN slow_ok;
                  DROP TABLE doc_audiences; DROP TABLE doc_changes; DROP TABLE docs;
                  DROP TABLE usage_total; DROP TABLE proof_total;
                  DROP TRIGGER envelopes_total_delete;

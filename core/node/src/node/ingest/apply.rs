@@ -72,6 +72,7 @@ impl Batch<'_> {
                 .iter()
                 .map(|(k, e)| (hex::encode(k), e.clone()))
                 .collect();
+            let attachment = view.attachment.as_ref().map(|a| a.encode());
             node.store.upsert_message(
                 conv,
                 &id,
@@ -84,6 +85,7 @@ impl Batch<'_> {
                     edited_at: view.edited_at,
                     deleted: view.deleted,
                     reactions: &reactions,
+                    attachment: attachment.as_deref(),
                 },
             )?;
             let own = view.author == node.public.signing;
