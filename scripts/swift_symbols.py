@@ -30,7 +30,8 @@ With --project (XcodeGen): the app target's `info.properties` carries the
 usage strings and background modes the Swift needs (CoreBluetooth, Network,
 camera, microphone; state restoration -> bluetooth-central/-peripheral; Bonjour service
 types in the Swift -> NSBonjourServices; BGTask identifiers the Swift
-registers -> BGTaskSchedulerPermittedIdentifiers and `fetch`/`processing`),
+registers -> BGTaskSchedulerPermittedIdentifiers and `fetch`/`processing`;
+App Group containers the Swift opens -> the application-groups entitlement),
 and SWIFT_VERSION is one Xcode 16 accepts. With --package: the
 swift-tools-version is one Xcode 16 accepts.
 
@@ -714,6 +715,15 @@ def check_project(project, sources, package):
                 errors.append(f"{where}: cannot tell the BGTask identifier {ref}")
             elif ident not in permitted:
                 errors.append(f"{where}: BGTaskSchedulerPermittedIdentifiers lacks {ident} (registered in the Swift)")
+        groups = ((target.get("entitlements") or {}).get("properties") or {}).get(
+            "com.apple.security.application-groups"
+        ) or []
+        for ref in re.findall(r'forSecurityApplicationGroupIdentifier:\s*("[^"]*"|[\w.]+)', everything):
+            ident = ref.strip('"') if ref.startswith('"') else consts.get(ref.split(".")[-1])
+            if ident is None:
+                errors.append(f"{where}: cannot tell the App Group {ref}")
+            elif ident not in groups:
+                errors.append(f"{where}: entitlements lack the App Group {ident} (the Swift opens its container)")
         version = str(((target.get("settings") or {}).get("base") or {}).get("SWIFT_VERSION", ""))
         if version not in SWIFT_VERSIONS:
             errors.append(f"{where}: SWIFT_VERSION {version!r} is not one Xcode 16 accepts ({', '.join(sorted(SWIFT_VERSIONS))})")

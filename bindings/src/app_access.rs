@@ -165,6 +165,43 @@ impl PollenNode {
             Ok(app_access::change_for_app(n, &app, &doc_id, &edits)?)
         })
     }
+
+    /// iOS: the apps that made themselves known in the App Group folder
+    /// `root` (a folder each), to offer in the grant screen.
+    pub fn app_group_apps(&self, root: String) -> Result<Vec<String>, PollenError> {
+        Ok(pollen_app::app_group::apps(std::path::Path::new(&root))?)
+    }
+
+    /// iOS: answers the change requests other apps left in the App Group
+    /// folder `root`, then writes each app's granted documents there and
+    /// removes what it may no longer read (`core/app/src/app_group.rs`).
+    pub fn sync_app_group(&self, root: String) -> Result<AppGroupReport, PollenError> {
+        self.write(move |n| {
+            let r = pollen_app::app_group::sync(n, std::path::Path::new(&root))?;
+            Ok(AppGroupReport {
+                apps: r.apps,
+                docs_written: r.docs_written,
+                docs_removed: r.docs_removed,
+                applied: r.applied,
+                refused: r.refused,
+            })
+        })
+    }
+}
+
+/// What one `sync_app_group` did.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct AppGroupReport {
+    /// Apps with at least one grant.
+    pub apps: u32,
+    /// Document files written.
+    pub docs_written: u32,
+    /// Document files removed.
+    pub docs_removed: u32,
+    /// Change requests made.
+    pub applied: u32,
+    /// Change requests refused, each answered with its reason.
+    pub refused: u32,
 }
 
 #[cfg(test)]
@@ -238,6 +275,31 @@ mod tests {
         ));
         ana.grant_app_access(app.clone(), board.clone(), false)
             .unwrap();
+        // iOS: the same grant, handed out through the App Group folder.
+        let group = root.path().join("group");
+        let request = serde_json::json!({"doc": board, "edits": serde_json::from_str::<serde_json::Value>(post).unwrap()});
+        std::fs::create_dir_all(group.join(&app).join("requests")).unwrap();
+        std::fs::write(
+            group.join(&app).join("requests/1.json"),
+            request.to_string(),
+        )
+        .unwrap();
+        let report = ana
+            .sync_app_group(group.to_string_lossy().into_owned())
+            .unwrap();
+        assert_eq!(
+            (
+                report.apps,
+                report.docs_written,
+                report.applied,
+                report.refused
+            ),
+            (1, 1, 0, 1)
+        );
+        let shared = group.join(&app).join("docs").join(format!("{board}.json"));
+        assert!(std::fs::read_to_string(shared).unwrap().contains("Street"));
+        let root_s = group.to_string_lossy().into_owned();
+        assert_eq!(ana.app_group_apps(root_s).unwrap(), vec![app.clone()]);
         assert_eq!(ana.revoke_all_app_access(app).unwrap(), 1);
         assert!(ana.app_access_grants().unwrap().is_empty());
     }

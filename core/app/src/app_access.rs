@@ -116,7 +116,8 @@ enum Level {
 }
 
 /// Checks an app id: 1 to [`MAX_APP_ID_BYTES`] bytes, no whitespace or
-/// control characters. Returns it unchanged.
+/// control characters, no slashes and no leading dot (on iOS it names a
+/// folder in the App Group mailbox). Returns it unchanged.
 pub fn check_app_id(app: &str) -> Result<&str, AccessError> {
     let bad = |why| {
         Err(AccessError::BadAppId {
@@ -132,6 +133,9 @@ pub fn check_app_id(app: &str) -> Result<&str, AccessError> {
     }
     if app.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return bad("control characters or spaces");
+    }
+    if app.contains(['/', '\\']) || app.starts_with('.') {
+        return bad("a slash or a leading dot");
     }
     Ok(app)
 }

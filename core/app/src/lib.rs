@@ -8,6 +8,8 @@
 //! - [`attachment`]: an attachment's kind, state, progress and label.
 //! - [`app_access`]: which other apps on the phone may read or change which
 //!   shared documents, and the checked calls those apps make.
+//! - [`app_group`]: the same, on iOS, through a folder in the App Group
+//!   container (requests in, granted documents out).
 //! - [`board`]: the needs-and-offers board, a shared document.
 //! - [`bundles`]: what a sneakernet export or import did, in words.
 //! - [`cards`]: adding a contact from a scanned or pasted card or link, and
@@ -25,6 +27,7 @@
 //! Arrows: `pollen-ffi → pollen-app → pollen-node`.
 
 pub mod app_access;
+pub mod app_group;
 pub mod attachment;
 pub mod board;
 pub mod bundles;
@@ -40,6 +43,9 @@ pub mod privacy;
 pub mod relays;
 pub mod timeline;
 pub mod transports;
+
+#[cfg(test)]
+mod test_support;
 
 use pollen_node::NodeError;
 

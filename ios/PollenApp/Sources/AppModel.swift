@@ -16,6 +16,10 @@ final class AppModel: ObservableObject {
     /// Every switch and list of Settings (transports, routing, privacy,
     /// receipts, relays, who is blocked), as the core keeps them.
     @Published private(set) var settings: SettingsInfo?
+    /// Other apps of the team that made themselves known in the App Group
+    /// folder, and what the user let them use.
+    @Published private(set) var otherApps: [String] = []
+    @Published private(set) var grants: [AppGrantInfo] = []
     /// What the last bundle export or import did, worded by the core.
     @Published private(set) var bundleLine = ""
     /// The tab on screen, and the chats open on the Chats tab (a tapped
@@ -28,6 +32,12 @@ final class AppModel: ObservableObject {
     /// The node's changes for the screens, with the notifications they
     /// warrant; it keeps the chat on screen and whether the app is in front.
     private(set) var feed: AppFeed?
+
+    /// The App Group other apps of the team share (project.yml's entitlement).
+    static let appGroup = "group.org.pollen"
+    /// Where they find the shared documents granted to them (ios/PollenDocs).
+    private let sharedDocs = FileManager.default.containerURL(forSecurityApplicationGroupIdentifier: AppModel.appGroup)?
+        .appendingPathComponent("pollen-docs").path
 
     private static let dataDir = FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask)[0]
         .appendingPathComponent("pollen", isDirectory: true)
@@ -55,11 +65,16 @@ final class AppModel: ObservableObject {
 
     /// Reloads the lists from the node.
     func refresh() async {
+        let shared = sharedDocs
         let lists = await run(refresh: false) { node in
-            try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby(), node.settings())
+            // Requests other apps left are answered, and what they may read written.
+            if let shared { _ = try? node.syncAppGroup(root: shared) }
+            let apps = try shared.map { try node.appGroupApps(root: $0) } ?? []
+            return try (node.chatList(limit: 200), node.contacts(), node.status(), node.nearby(), node.settings(),
+                        apps, node.appAccessGrants())
         }
         guard let lists else { return }
-        (chats, contacts, status, nearby, settings) = lists
+        (chats, contacts, status, nearby, settings, otherApps, grants) = lists
         revision += 1
     }
 

@@ -70,6 +70,7 @@ struct SettingsView: View {
                            isOn: kept(settings.encounterRouting) { try $0.setEncounterRouting(on: $1) })
                 }
             }
+            OtherAppsSection()
             Section("Hand-carried bundle (a USB stick, a shared folder)") {
                 Button("Export a bundle") { Task { exported = await model.exportBundle() } }
                 Button("Import a bundle") { importing = true }

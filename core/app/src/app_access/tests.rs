@@ -1,41 +1,11 @@
 use super::*;
-use crate::board::{self, ItemKind};
+use crate::board;
+use crate::test_support::phone;
 use pollen_node::node::SystemClock;
 use serde_json::json;
 use std::path::Path;
 
 const NOTES: &str = "com.example.notes";
-
-struct Phone {
-    _root: tempfile::TempDir,
-    dir: std::path::PathBuf,
-    ana: Node,
-    board: String,
-    plan: String,
-}
-
-/// Ana, with a board and a plan shared with Chen, and a board Chen made
-/// that Ana may only read.
-fn phone() -> Phone {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("a");
-    let ana = Node::init(&dir, "Ana", Box::new(SystemClock)).unwrap();
-    let chen = Node::init(&root.path().join("c"), "Chen", Box::new(SystemClock)).unwrap();
-    ana.add_contact(&chen.card(), None).unwrap();
-    let board = board::create(&ana, "Chen", "Street", &[]).unwrap().to_hex();
-    board::post(&ana, &board, ItemKind::Need, "water, 20 l").unwrap();
-    let plan = ana
-        .create_doc("Chen", "doc", "Plan", &[], &[])
-        .unwrap()
-        .to_hex();
-    Phone {
-        _root: root,
-        dir,
-        ana,
-        board,
-        plan,
-    }
-}
 
 fn water(edit_text: &str) -> Vec<DocEdit> {
     vec![DocEdit::Set {
