@@ -264,3 +264,57 @@ fn a_last_copy_climbs_to_whoever_met_the_recipient() {
     let reopened = Node::open(&root.path().join("Bly"), Box::new(clock.clone())).unwrap();
     assert!(!reopened.encounter_routing());
 }
+
+#[test]
+fn a_link_cut_before_the_acknowledgement_gives_the_copies_back() {
+    let mut cut_before_ack = 0;
+    let mut acked = 0;
+    // Every cut point across the session: copies handed over are either
+    // acknowledged (and then held by the carrier) or back with the sender;
+    // none vanish with the link.
+    for cut_after in (40..6_000).step_by(60) {
+        let root = tempfile::tempdir().unwrap();
+        let clock = TestClock::at(T0);
+        let mut a = node(root.path(), "Ada", &clock);
+        let mut carrier = node(root.path(), "Bo", &clock);
+        let zed = node(root.path(), "Zed", &clock);
+        a.add_contact(&zed.card(), None).unwrap();
+        let id = a.send_direct("Zed", "meet at the well").unwrap().envelope;
+        let mut sa = Session::new(SessionConfig::small(true, "a", 180).routed(), T0 * 1000);
+        let mut sb = Session::new(SessionConfig::small(false, "b", 180).routed(), T0 * 1000);
+        let model = LinkModel {
+            cut_after: Some(cut_after),
+            bytes_per_ms: 10,
+            latency_ms: 30,
+            ..LinkModel::default()
+        };
+        let r = pump(&mut sa, &mut a, &mut sb, &mut carrier, model, T0 * 1000);
+        let mine = a.store().envelope_copies(&id).unwrap();
+        let theirs = carrier.store().envelope_copies(&id).unwrap();
+        let full = pollen_node::routing::COPIES;
+        match (mine, theirs) {
+            (m, None) => {
+                assert_eq!(
+                    m,
+                    Some(full),
+                    "cut at {cut_after}: copies lost with the link"
+                );
+                if r.cut && sa.stats().envelopes_sent > 0 {
+                    cut_before_ack += 1;
+                }
+            }
+            (m, Some(t)) => {
+                assert!(
+                    m == Some(full) || m.unwrap() + t == full,
+                    "cut at {cut_after}: {m:?} + {t}"
+                );
+                acked += 1;
+            }
+        }
+    }
+    assert!(
+        cut_before_ack > 0,
+        "some cut fell between the copy and its acknowledgement"
+    );
+    assert!(acked > 0, "some sessions got as far as the acknowledgement");
+}

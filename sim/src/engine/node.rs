@@ -418,6 +418,23 @@ impl SyncStore for SimNode {
         self.node.chunk(id)
     }
 
+    fn refund(&mut self, id: &EnvelopeId, copies: u32) -> Result<(), SyncStoreError> {
+        if let Some(m) = self.meta.get_mut(&id.0) {
+            // A last copy that never arrived is not handed on after all.
+            if m.retired && m.copies <= 1 {
+                m.retired = false;
+                m.copies = copies;
+            } else {
+                m.copies = m.copies.saturating_add(copies);
+            }
+        }
+        Ok(())
+    }
+
+    fn refund_chunk(&mut self, id: &[u8; 32], copies: u32) -> Result<(), SyncStoreError> {
+        self.node.refund_chunk(id, copies)
+    }
+
     fn chunk_handover(&mut self, id: &[u8; 32], to: Toward) -> Result<Option<u32>, SyncStoreError> {
         // Budgets live in the node's store, not in the cached items.
         self.node.chunk_handover(id, to)

@@ -377,6 +377,15 @@ impl Store {
         Ok(())
     }
 
+    /// Gives back a chunk's copies handed to a peer that never acknowledged
+    /// them (the link went).
+    pub fn refund_chunk_copies(&self, id: &[u8; 32], copies: u32) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("UPDATE chunks SET copies = copies + ?2 WHERE id = ?1")?
+            .execute(params![&id[..], i64::from(copies)])?;
+        Ok(())
+    }
+
     /// The blobs this node fetches (`Wanted`, not its own) and does not
     /// hold whole, most recently wanted first: (blob, blob_len). Over a
     /// `slow_link`, only those it asks for there too.

@@ -175,6 +175,14 @@ impl SyncStore for Node {
         Ok(Some(given))
     }
 
+    fn refund(&mut self, id: &EnvelopeId, copies: u32) -> Result<(), SyncStoreError> {
+        self.store.refund_envelope_copies(id, copies).map_err(err)
+    }
+
+    fn refund_chunk(&mut self, id: &[u8; 32], copies: u32) -> Result<(), SyncStoreError> {
+        self.store.refund_chunk_copies(id, copies).map_err(err)
+    }
+
     fn chunk_handover(&mut self, id: &[u8; 32], to: Toward) -> Result<Option<u32>, SyncStoreError> {
         let Some(held) = self.store.chunk_copies(id).map_err(err)? else {
             return Ok(None);

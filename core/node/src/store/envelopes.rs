@@ -417,6 +417,15 @@ impl Store {
         set
     }
 
+    /// Gives back copies handed to a peer that never acknowledged them (the
+    /// link went); nothing when the envelope is no longer held.
+    pub fn refund_envelope_copies(&self, id: &EnvelopeId, copies: u32) -> Result<(), StoreError> {
+        self.conn()
+            .prepare_cached("UPDATE envelopes SET copies = copies + ?2 WHERE id = ?1")?
+            .execute(params![&id[..], i64::from(copies)])?;
+        Ok(())
+    }
+
     /// Sets the copy budget of a held envelope.
     pub fn set_envelope_copies(&self, id: &EnvelopeId, copies: u32) -> Result<(), StoreError> {
         let mut st = self

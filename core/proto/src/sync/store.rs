@@ -269,6 +269,20 @@ pub trait SyncStore {
         let _ = ids;
         Ok(())
     }
+    /// The link went before the peer acknowledged this envelope: the
+    /// `copies` that went with it ([`SyncStore::handover`]) come back. It
+    /// may have arrived (the acknowledgement was lost with the link): then
+    /// a few more copies travel than the budget meant, never fewer. The
+    /// default keeps no budgets.
+    fn refund(&mut self, id: &EnvelopeId, copies: u32) -> Result<(), SyncStoreError> {
+        let _ = (id, copies);
+        Ok(())
+    }
+    /// [`SyncStore::refund`] for a chunk's copies ([`SyncStore::chunk_handover`]).
+    fn refund_chunk(&mut self, id: &[u8; 32], copies: u32) -> Result<(), SyncStoreError> {
+        let _ = (id, copies);
+        Ok(())
+    }
     /// This node's own unexpired envelopes (its messages not yet known
     /// delivered): a running session pushes those written after it began
     /// (`Session::take_news`). The default has none.

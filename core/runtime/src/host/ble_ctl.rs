@@ -491,6 +491,12 @@ impl SyncStore for Watched<'_> {
     fn handed_over(&mut self, ids: &[EnvelopeId]) -> Result<(), SyncStoreError> {
         self.node.handed_over(ids)
     }
+    fn refund(&mut self, id: &EnvelopeId, copies: u32) -> Result<(), SyncStoreError> {
+        self.node.refund(id, copies)
+    }
+    fn refund_chunk(&mut self, id: &[u8; 32], copies: u32) -> Result<(), SyncStoreError> {
+        self.node.refund_chunk(id, copies)
+    }
     fn chunks_handed_over(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
         self.node.chunks_handed_over(ids)
     }

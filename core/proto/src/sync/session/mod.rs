@@ -305,12 +305,16 @@ impl Session {
     }
 
     /// The link is gone: commits what was fully received, so nothing the peer
-    /// sent is lost, and ends the session.
+    /// sent is lost, gives back the copy budgets of what the peer did not
+    /// acknowledge, and ends the session.
     pub fn link_lost(&mut self, store: &mut dyn SyncStore) {
         if self.transfer.has_pending()
             && let Err(e) = self.commit(store)
         {
             tracing::warn!(error = %e, "could not commit received items at link loss");
+        }
+        if let Err(e) = self.transfer.refund_unacked(store) {
+            tracing::warn!(error = %e, "could not refund copies at link loss");
         }
         if !self.is_closed() {
             self.close(SessionError::LinkLost);

@@ -57,8 +57,11 @@ enum SendItem {
 /// What an acknowledgement hands over: an envelope or a chunk, by id.
 #[derive(Clone, Copy, Debug)]
 enum Handed {
-    Envelope([u8; 32]),
-    Chunk([u8; 32]),
+    /// An envelope, and the copies that went with it (refunded if the link
+    /// goes before the peer acknowledges it).
+    Envelope([u8; 32], Option<u32>),
+    /// A chunk, and the copies that went with it.
+    Chunk([u8; 32], Option<u32>),
 }
 
 /// The next item to send: the message, its window cost, and what it hands
@@ -348,8 +351,8 @@ impl Transfer {
                 for (size, handed) in self.in_flight.drain(..n) {
                     self.in_flight_bytes -= size;
                     match handed {
-                        Some(Handed::Envelope(id)) => held.push(EnvelopeId(id)),
-                        Some(Handed::Chunk(id)) => chunks.push(id),
+                        Some(Handed::Envelope(id, _)) => held.push(EnvelopeId(id)),
+                        Some(Handed::Chunk(id, _)) => chunks.push(id),
                         None => {}
                     }
                 }

@@ -82,7 +82,7 @@ impl Transfer {
                                     },
                                     None => Message::Envelope(bytes),
                                 };
-                                return Ok(Some((msg, cost, Some(Handed::Envelope(id)))));
+                                return Ok(Some((msg, cost, Some(Handed::Envelope(id, budget)))));
                             }
                         }
                         ItemKind::Proof { commitment } => {
@@ -108,7 +108,7 @@ impl Transfer {
                                     },
                                     None => Message::Chunk(bytes),
                                 };
-                                return Ok(Some((msg, cost, Some(Handed::Chunk(id)))));
+                                return Ok(Some((msg, cost, Some(Handed::Chunk(id, budget)))));
                             }
                         }
                     }
@@ -116,5 +116,24 @@ impl Transfer {
             }
         }
         Ok(None)
+    }
+
+    /// The link went: the copies that went with what the peer did not
+    /// acknowledge, or that waited for room, come back to the store.
+    pub(in crate::sync::session) fn refund_unacked(
+        &mut self,
+        store: &mut dyn SyncStore,
+    ) -> Result<(), SessionError> {
+        let waiting = self.ready.take().and_then(|(_, _, handed)| handed);
+        let unacked: Vec<Handed> = self.in_flight.drain(..).filter_map(|(_, h)| h).collect();
+        self.in_flight_bytes = 0;
+        for handed in unacked.into_iter().chain(waiting) {
+            match handed {
+                Handed::Envelope(id, Some(copies)) => store.refund(&EnvelopeId(id), copies)?,
+                Handed::Chunk(id, Some(copies)) => store.refund_chunk(&id, copies)?,
+                Handed::Envelope(_, None) | Handed::Chunk(_, None) => {}
+            }
+        }
+        Ok(())
     }
 }
