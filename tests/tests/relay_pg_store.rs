@@ -406,7 +406,8 @@ fn expiry_drops_envelopes_proofs_and_seen_ids() {
         Expired {
             envelopes: 1,
             proofs: 0,
-            seen: 0
+            seen: 0,
+            chunks: 0
         }
     );
     assert_eq!(usage(&s), (0, 0));
@@ -416,7 +417,8 @@ fn expiry_drops_envelopes_proofs_and_seen_ids() {
         Expired {
             envelopes: 0,
             proofs: 1,
-            seen: 1
+            seen: 1,
+            chunks: 0
         }
     );
     assert!(!s.seen(&late.id).unwrap());
@@ -426,7 +428,8 @@ fn expiry_drops_envelopes_proofs_and_seen_ids() {
         Expired {
             envelopes: 0,
             proofs: 1,
-            seen: 0
+            seen: 0,
+            chunks: 0
         }
     );
     assert_eq!(
@@ -568,13 +571,23 @@ fn relays_starting_at_once_create_the_schema_once() {
     let mut s = PgRelayStore::connect(&url, RelayLimits::default()).unwrap();
     assert!(s.items().unwrap().is_empty());
     drop(s);
-    // A database set up by a newer relay is refused, not misread.
+    // A database of the first version (no chunks) is upgraded in place.
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    c.batch_execute("DROP TABLE chunks; UPDATE relay_schema SET version = 1")
+        .unwrap();
+    drop(PgRelayStore::connect(&url, RelayLimits::default()).unwrap());
+    let version: i64 = c
+        .query_one("SELECT version FROM relay_schema", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 2);
+    c.batch_execute("SELECT COUNT(*) FROM chunks").unwrap();
+    // A database set up by a newer relay is refused, not misread.
     c.batch_execute("UPDATE relay_schema SET version = version + 1")
         .unwrap();
     let err = PgRelayStore::connect(&url, RelayLimits::default()).unwrap_err();
     assert!(
-        matches!(err, RelayStoreError::SchemaTooNew { found: 2 }),
+        matches!(err, RelayStoreError::SchemaTooNew { found: 3 }),
         "{err}"
     );
 }
@@ -828,4 +841,120 @@ fn ingest_rate() {
         items.len(),
         started.elapsed().as_secs_f64() * 1000.0
     );
+}
+
+#[test]
+#[ignore = "needs root: installs and runs a throwaway PostgreSQL server"]
+fn chunks_are_verified_kept_apart_and_served_only_for_a_named_blob() {
+    use pollen_proto::chunk::{Preview, seal_attachment};
+    let pg = Pg::start();
+    let clock = TestClock::new();
+    let mut s = store(&pg, RelayLimits::default(), &clock);
+    let file: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let sealed = seal_attachment(&file, Preview::default(), T0 + 7 * DAY).unwrap();
+    let blob = sealed.reference.blob.0;
+    let chunks: Vec<Vec<u8>> = sealed.chunks.iter().map(|c| c.encode()).collect();
+
+    // Every chunk verified and kept once, with or without a claimed budget.
+    let mut items: Vec<Incoming> = chunks.iter().map(|c| Incoming::Chunk(c.clone())).collect();
+    items[0] = Incoming::ChunkCopy {
+        copies: u32::MAX,
+        chunk: chunks[0].clone(),
+    };
+    let got = ingest(&mut s, &items, "tcp:ana");
+    assert!(got.iter().all(|r| *r == Received::Carried), "{got:?}");
+    assert!(
+        ingest(&mut s, &items[..1], "tcp:bo")
+            .iter()
+            .all(|r| *r == Received::Duplicate)
+    );
+    // A chunk whose bytes do not match its blob id, and an expired one.
+    let mut forged = chunks[1].clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let stale = seal_attachment(b"old", Preview::default(), T0 - 1).unwrap();
+    assert_eq!(
+        ingest(
+            &mut s,
+            &[
+                Incoming::Chunk(forged),
+                Incoming::Chunk(stale.chunks[0].encode())
+            ],
+            "tcp:eve"
+        ),
+        [
+            Received::Rejected("bad_chunk"),
+            Received::Rejected("expired")
+        ]
+    );
+    // Apart from envelopes: the envelope usage is untouched.
+    assert_eq!(usage(&s), (0, 0));
+    // Served only for the blob a client names.
+    assert!(s.chunks_matching(&mut |_| false).unwrap().is_empty());
+    let served = s.chunks_matching(&mut |b| *b == blob).unwrap();
+    assert_eq!(served.len(), chunks.len());
+    for item in &served {
+        let bytes = s.chunk(&item.id).unwrap().expect("held");
+        assert!(chunks.contains(&bytes));
+    }
+    // They expire with their attachment.
+    clock.set(T0 + 7 * DAY + 1);
+    assert_eq!(
+        s.expire(T0 + 7 * DAY + 1).unwrap().chunks,
+        chunks.len() as u64
+    );
+    assert!(s.chunks_matching(&mut |_| true).unwrap().is_empty());
+}
+
+/// A whole visit each: Ana leaves her message and its file at the relay,
+/// a stranger gets neither, Chen gets both in one session because he names
+/// the blob as soon as the message opens.
+#[test]
+#[ignore = "needs root: installs and runs a throwaway PostgreSQL server"]
+fn a_file_left_at_the_relay_reaches_the_recipient_who_names_it() {
+    use pollen_proto::chunk::Preview;
+    use pollen_proto::sync::pump::{LinkModel, pump};
+    use pollen_proto::sync::{Offer, Session, SessionConfig};
+    let pg = Pg::start();
+    let clock = TestClock::new();
+    let mut relay = store(&pg, RelayLimits::default(), &clock);
+    let root = tempfile::tempdir().unwrap();
+    let open =
+        |name: &str| Node::init(&root.path().join(name), name, Box::new(clock.clone())).unwrap();
+    let (mut ana, mut chen, mut dee) = (open("Ana"), open("Chen"), open("Dee"));
+    ana.add_contact(&chen.card(), None).unwrap();
+    chen.add_contact(&ana.card(), None).unwrap();
+    let file: Vec<u8> = (0..150_000u32).map(|i| (i * 3 % 241) as u8).collect();
+    let (_, sent) = ana
+        .send_file("Chen", &file, Preview::default(), "from the relay")
+        .unwrap();
+    let visit = |client: &mut Node, relay: &mut PgRelayStore| {
+        let mut to_relay = SessionConfig::tcp(false, "tcp:client");
+        to_relay.offer = Offer::Interests;
+        let mut a = Session::new(SessionConfig::tcp(true, "tcp:relay"), T0 * 1000);
+        let mut b = Session::new(to_relay, T0 * 1000);
+        let r = pump(
+            &mut a,
+            client,
+            &mut b,
+            relay,
+            LinkModel::default(),
+            T0 * 1000,
+        );
+        assert!(r.finished, "{:?}", r.events);
+    };
+    visit(&mut ana, &mut relay);
+    let chunks = pollen_proto::chunk::chunk_count(sent.blob_len) as usize;
+    assert_eq!(relay.chunks_matching(&mut |_| true).unwrap().len(), chunks);
+    visit(&mut dee, &mut relay);
+    assert_eq!(dee.store().chunk_usage().unwrap(), Default::default());
+    visit(&mut chen, &mut relay);
+    assert!(
+        chen.messages(None, 10, None)
+            .unwrap()
+            .iter()
+            .any(|m| m.text == "from the relay")
+    );
+    assert!(chen.attachment_progress(&sent).unwrap().complete());
+    assert_eq!(chen.store().assemble_attachment(&sent).unwrap(), file);
 }

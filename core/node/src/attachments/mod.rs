@@ -14,4 +14,6 @@ pub mod store;
 mod tests;
 
 pub use assembly::{Asked, AssembleError, Progress};
-pub use store::{ChunkClass, ChunkLimits, ChunkOutcome, ChunkRejection, ChunkUsage, HeldChunk};
+pub use store::{
+    ChunkClass, ChunkLimits, ChunkOutcome, ChunkRejection, ChunkUsage, HeldChunk, admit_chunk,
+};

@@ -111,6 +111,34 @@ fn class_from(v: i64) -> Result<ChunkClass, StoreError> {
     }
 }
 
+/// The rules every holder applies to a received chunk before it looks at
+/// its store (a phone's and both relays'): it decodes and verifies against
+/// its blob id, and its expiry has neither passed nor lies further away
+/// than any sender may set.
+pub fn admit_chunk(bytes: &[u8], now: u64) -> Result<Chunk, ChunkRejection> {
+    let chunk = Chunk::decode(bytes)?;
+    if chunk.expires_at <= now {
+        return Err(ChunkRejection::Expired(chunk.expires_at));
+    }
+    if chunk.expires_at > now + MAX_TTL_SECS + CLOCK_SKEW_SECS {
+        return Err(ChunkRejection::ExpiryTooFar(chunk.expires_at));
+    }
+    Ok(chunk)
+}
+
+impl ChunkRejection {
+    /// The acceptance-rule name a session reports (`docs/PROTOCOL.md`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ChunkRejection::Invalid(_) => "bad_chunk",
+            ChunkRejection::Expired(_) => "expired",
+            ChunkRejection::ExpiryTooFar(_) => "expiry_too_far",
+            ChunkRejection::QuotaExceeded { .. } => "quota_exceeded",
+            ChunkRejection::Full => "store_full",
+        }
+    }
+}
+
 impl Store {
     /// Verifies and stores a chunk received from `origin` at `now` (unix
     /// seconds) with the copy budget handed over with it (at most
@@ -125,16 +153,10 @@ impl Store {
         now: u64,
         limits: &ChunkLimits,
     ) -> Result<Result<ChunkOutcome, ChunkRejection>, StoreError> {
-        let chunk = match Chunk::decode(bytes) {
+        let chunk = match admit_chunk(bytes, now) {
             Ok(c) => c,
-            Err(e) => return Ok(Err(e.into())),
+            Err(rejection) => return Ok(Err(rejection)),
         };
-        if chunk.expires_at <= now {
-            return Ok(Err(ChunkRejection::Expired(chunk.expires_at)));
-        }
-        if chunk.expires_at > now + MAX_TTL_SECS + CLOCK_SKEW_SECS {
-            return Ok(Err(ChunkRejection::ExpiryTooFar(chunk.expires_at)));
-        }
         if self.has_chunk(&chunk.item_id())? {
             return Ok(Ok(ChunkOutcome::Duplicate));
         }

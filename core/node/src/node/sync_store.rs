@@ -2,7 +2,7 @@
 
 use super::Node;
 use super::ingest::{Batch, IngestOutcome, Rejection};
-use crate::attachments::{ChunkOutcome, ChunkRejection, HeldChunk};
+use crate::attachments::{ChunkOutcome, HeldChunk};
 use crate::routing;
 use crate::store::EnvelopeIndex;
 use pollen_proto::chunk::BlobId;
@@ -298,7 +298,7 @@ impl SyncStore for Node {
                             Ok(ChunkOutcome::Duplicate) => Received::Duplicate,
                             Err(rejection) => {
                                 tracing::debug!(%origin, reason = %rejection, "chunk refused");
-                                Received::Rejected(chunk_reason(&rejection))
+                                Received::Rejected(rejection.reason())
                             }
                         }
                     }
@@ -344,17 +344,6 @@ fn chunk_item(c: HeldChunk) -> LocalItem {
             blob: c.blob.0,
             given: c.given,
         },
-    }
-}
-
-/// The acceptance-rule name of a refused chunk.
-fn chunk_reason(rejection: &ChunkRejection) -> &'static str {
-    match rejection {
-        ChunkRejection::Invalid(_) => "bad_chunk",
-        ChunkRejection::Expired(_) => "expired",
-        ChunkRejection::ExpiryTooFar(_) => "expiry_too_far",
-        ChunkRejection::QuotaExceeded { .. } => "quota_exceeded",
-        ChunkRejection::Full => "store_full",
     }
 }
 

@@ -60,6 +60,8 @@ pub struct Expired {
     pub proofs: u64,
     /// Remembered ids that can no longer be replayed (their envelope expired).
     pub seen: u64,
+    /// Attachment chunks whose lifetime was over.
+    pub chunks: u64,
 }
 
 /// The checks any carrier makes without keys: decodes `bytes`, checks

@@ -278,6 +278,30 @@ impl SyncStore for PgRelayStore {
         Ok(self.call(move |w| w.envelopes_with_tags(&matched, now))?)
     }
 
+    /// Distinct blobs first, then only the chunks of blobs the client
+    /// named: a relay may hold many.
+    fn chunks_matching(
+        &mut self,
+        wanted: &mut dyn FnMut(&[u8; 32]) -> bool,
+    ) -> Result<Vec<LocalItem>, SyncStoreError> {
+        let now = self.clock.now();
+        let blobs: Vec<Vec<u8>> = self
+            .call(move |w| w.chunk_blobs(now))?
+            .into_iter()
+            .filter(|b| wanted(b))
+            .map(|b| b.to_vec())
+            .collect();
+        if blobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.call(move |w| w.chunks_of_blobs(&blobs, now))?)
+    }
+
+    fn chunk(&mut self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        let (id, now) = (*id, self.clock.now());
+        Ok(self.call(move |w| w.chunk(&id, now))?)
+    }
+
     /// A relay wants nothing for itself: nobody's envelopes go first.
     fn interests(&mut self) -> Result<Interests, SyncStoreError> {
         Ok(Interests::default())

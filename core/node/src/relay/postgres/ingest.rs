@@ -5,6 +5,7 @@ use super::sql::*;
 use super::worker::Statements;
 use super::{RelayStoreError, int, uint};
 use crate::admission::{self, MAX_UNMATCHED_PROOFS, Prior};
+use crate::attachments::{ChunkLimits, ChunkRejection, admit_chunk};
 use crate::relay::RelayLimits;
 use pollen_proto::envelope::{DeliveryProof, EnvelopeId, Header};
 use pollen_proto::sync::store::{Incoming, Received};
@@ -42,6 +43,8 @@ pub(super) fn run(
         unmatched: None,
         inserted: Vec::new(),
         back: Vec::new(),
+        chunks: None,
+        chunks_inserted: Vec::new(),
     };
     let mut results = Vec::with_capacity(items.len());
     for item in items {
@@ -52,9 +55,9 @@ pub(super) fn run(
                 envelope: bytes, ..
             } => batch.envelope(bytes)?,
             Incoming::Proof(secret) => batch.proof(secret.as_bytes())?,
-            // Relays do not hold attachment chunks yet.
-            Incoming::Chunk(_) | Incoming::ChunkCopy { .. } => {
-                Received::Rejected("chunks_unsupported")
+            // No budget here either: a relay serves whoever names the blob.
+            Incoming::Chunk(bytes) | Incoming::ChunkCopy { chunk: bytes, .. } => {
+                batch.chunk(bytes)?
             }
         };
         if let Received::Rejected(reason) = r {
@@ -85,6 +88,10 @@ struct Batch<'a, 't> {
     /// Proofs of envelopes that arrived although already delivered: the
     /// sender still carries them and gets the proof back.
     back: Vec<[u8; 32]>,
+    /// Chunk bytes held (all, from `origin`), read when first needed.
+    chunks: Option<(u64, u64)>,
+    /// Chunk ids stored by this batch, which its evictions must not take.
+    chunks_inserted: Vec<Vec<u8>>,
 }
 
 impl Batch<'_, '_> {
@@ -272,5 +279,105 @@ impl Batch<'_, '_> {
             purged: purged as usize,
             delivered: false,
         })
+    }
+}
+
+impl Batch<'_, '_> {
+    /// A chunk: verified as every holder does ([`admit_chunk`]), then held
+    /// under the chunk quotas, apart from the envelopes': one origin at most
+    /// `per_origin_bytes`, and the soonest to expire evicted past
+    /// `carried_bytes` (never one this batch stored).
+    fn chunk(&mut self, bytes: &[u8]) -> Result<Received, RelayStoreError> {
+        let chunk = match admit_chunk(bytes, self.now) {
+            Ok(c) => c,
+            Err(r) => return Ok(Received::Rejected(r.reason())),
+        };
+        let id = chunk.item_id();
+        let held = self.stmt(CHUNK_HELD)?;
+        if self
+            .tx
+            .query_one(&held, &[&&id[..]])?
+            .try_get::<_, bool>(0)?
+        {
+            return Ok(Received::Duplicate);
+        }
+        let limits = ChunkLimits::default();
+        let size = bytes.len() as u64;
+        let (total, used) = match self.chunks {
+            Some(u) => u,
+            None => {
+                let usage = self.stmt(CHUNK_USAGE_OF)?;
+                let row = self.tx.query_one(&usage, &[&self.origin])?;
+                (uint(row.try_get(0)?), uint(row.try_get(1)?))
+            }
+        };
+        self.chunks = Some((total, used));
+        if used + size > limits.per_origin_bytes {
+            let quota = ChunkRejection::QuotaExceeded {
+                origin: self.origin.to_owned(),
+                used,
+                quota: limits.per_origin_bytes,
+            };
+            return Ok(Received::Rejected(quota.reason()));
+        }
+        if total + size > limits.carried_bytes
+            && !self.evict_chunks(total + size - limits.carried_bytes)?
+        {
+            return Ok(Received::Rejected(ChunkRejection::Full.reason()));
+        }
+        let insert = self.stmt(INSERT_CHUNK)?;
+        self.tx.execute(
+            &insert,
+            &[
+                &&id[..],
+                &&chunk.blob.0[..],
+                &int(chunk.blob_len),
+                &i32::from(chunk.index),
+                &bytes,
+                &int(size),
+                &int(chunk.expires_at),
+                &self.origin,
+                &int(self.now),
+            ],
+        )?;
+        if let Some((total, used)) = &mut self.chunks {
+            *total += size;
+            *used += size;
+        }
+        self.chunks_inserted.push(id.to_vec());
+        Ok(Received::Carried)
+    }
+
+    /// Evicts the chunks soonest to expire until `need` bytes are free;
+    /// evicts nothing and returns false if even all the others would not do.
+    fn evict_chunks(&mut self, need: u64) -> Result<bool, RelayStoreError> {
+        let candidates = self.stmt(CHUNK_EVICTION_CANDIDATES)?;
+        let rows = self
+            .tx
+            .query(&candidates, &[&self.chunks_inserted, &EVICTION_CHUNK])?;
+        let mut pick = Vec::new();
+        let (mut freed, mut freed_own) = (0u64, 0u64);
+        for row in rows {
+            if freed >= need {
+                break;
+            }
+            let size = uint(row.try_get(1)?);
+            let origin: String = row.try_get(2)?;
+            freed += size;
+            if origin == self.origin {
+                freed_own += size;
+            }
+            pick.push(row.try_get::<_, Vec<u8>>(0)?);
+        }
+        if freed < need {
+            return Ok(false);
+        }
+        let delete = self.stmt(DELETE_CHUNKS)?;
+        self.tx.execute(&delete, &[&pick])?;
+        if let Some((total, used)) = &mut self.chunks {
+            *total -= freed;
+            *used -= freed_own;
+        }
+        Ok(true)
     }
 }

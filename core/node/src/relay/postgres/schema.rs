@@ -6,7 +6,7 @@ use super::sql::LOCK;
 use postgres::Client;
 
 /// Schema version this build creates and understands.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 /// Advisory lock held while creating the schema, so relays starting at once
 /// do not race on `CREATE TABLE` (which can fail on a concurrent create even
 /// with `IF NOT EXISTS`). "pollen" in ASCII, then 1.
@@ -97,6 +97,24 @@ CREATE TRIGGER envelopes_truncated AFTER TRUNCATE ON envelopes
     FOR EACH STATEMENT EXECUTE FUNCTION pollen_usage_truncated();
 ";
 
+/// Version 2: attachment chunks, apart from envelopes. Also what a version-1
+/// database runs to upgrade: a new table, nothing else locked.
+const V2: &str = "
+CREATE TABLE IF NOT EXISTS chunks (
+    id          bytea PRIMARY KEY,
+    blob        bytea NOT NULL,
+    blob_len    bigint NOT NULL,
+    idx         integer NOT NULL,
+    bytes       bytea NOT NULL,
+    size        bigint NOT NULL,
+    expires_at  bigint NOT NULL,
+    origin      text NOT NULL,
+    received_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_blob ON chunks (blob, expires_at);
+CREATE INDEX IF NOT EXISTS chunks_expires_at ON chunks (expires_at, id);
+";
+
 /// Creates the schema on a fresh database, under [`SCHEMA_LOCK`]; refuses a
 /// database set up by a newer build.
 pub(super) fn create(client: &mut Client) -> Result<(), RelayStoreError> {
@@ -117,11 +135,17 @@ pub(super) fn create(client: &mut Client) -> Result<(), RelayStoreError> {
             return Err(RelayStoreError::SchemaTooNew { found: v });
         }
         Some(v) if v == SCHEMA_VERSION => {}
+        Some(1) => {
+            tx.batch_execute(V2)?;
+            tx.execute("UPDATE relay_schema SET version = $1", &[&SCHEMA_VERSION])?;
+            tracing::info!(version = SCHEMA_VERSION, "upgraded the relay schema");
+        }
         // Only a fresh database runs the DDL: on a live one even the
         // no-op `CREATE INDEX IF NOT EXISTS` would lock the table
         // against the other relays' inserts.
         _ => {
             tx.batch_execute(SCHEMA)?;
+            tx.batch_execute(V2)?;
             tx.execute(
                 "INSERT INTO relay_schema (version) VALUES ($1)
                  ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version",

@@ -63,3 +63,22 @@ pub(super) const USAGE: &str =
     "SELECT COALESCE(SUM(bytes), 0)::bigint, COALESCE(SUM(count), 0)::bigint,
         (SELECT COUNT(*) FROM proofs)
      FROM origin_usage";
+
+/// Chunks (schema version 2): apart from envelopes, under their own quotas
+/// (`crate::attachments::ChunkLimits`), handed only to a client that names
+/// their blob.
+pub(super) const CHUNK_USAGE_OF: &str = "SELECT COALESCE(SUM(size), 0)::bigint,
+        COALESCE(SUM(size) FILTER (WHERE origin = $1), 0)::bigint
+     FROM chunks";
+pub(super) const INSERT_CHUNK: &str = "INSERT INTO chunks
+        (id, blob, blob_len, idx, bytes, size, expires_at, origin, received_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING";
+pub(super) const CHUNK_HELD: &str = "SELECT EXISTS (SELECT 1 FROM chunks WHERE id = $1)";
+pub(super) const CHUNK_EVICTION_CANDIDATES: &str = "SELECT id, size, origin FROM chunks
+     WHERE id <> ALL($1::bytea[]) ORDER BY expires_at, id LIMIT $2";
+pub(super) const DELETE_CHUNKS: &str = "DELETE FROM chunks WHERE id = ANY($1::bytea[])";
+pub(super) const CHUNK_BLOBS: &str = "SELECT DISTINCT blob FROM chunks WHERE expires_at > $1";
+pub(super) const CHUNKS_OF_BLOBS: &str = "SELECT id, blob, expires_at FROM chunks
+     WHERE blob = ANY($1::bytea[]) AND expires_at > $2";
+pub(super) const CHUNK_BYTES: &str = "SELECT bytes FROM chunks WHERE id = $1 AND expires_at > $2";
+pub(super) const EXPIRE_CHUNKS: &str = "DELETE FROM chunks WHERE expires_at <= $1";

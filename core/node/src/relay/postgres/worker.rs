@@ -161,6 +161,50 @@ impl Worker {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
+    /// The distinct blobs of the chunks held.
+    pub(super) fn chunk_blobs(&mut self, now: u64) -> Result<Vec<[u8; 32]>, RelayStoreError> {
+        let (client, st) = self.parts()?;
+        let stmt = st.get(client, CHUNK_BLOBS)?;
+        let mut out = Vec::new();
+        for row in client.query(&stmt, &[&int(now)])? {
+            out.push(array(&row, 0)?);
+        }
+        Ok(out)
+    }
+
+    /// The chunks of these blobs, as items.
+    pub(super) fn chunks_of_blobs(
+        &mut self,
+        blobs: &[Vec<u8>],
+        now: u64,
+    ) -> Result<Vec<LocalItem>, RelayStoreError> {
+        let (client, st) = self.parts()?;
+        let stmt = st.get(client, CHUNKS_OF_BLOBS)?;
+        let mut out = Vec::new();
+        for row in client.query(&stmt, &[&blobs, &int(now)])? {
+            out.push(LocalItem {
+                id: array(&row, 0)?,
+                expires_at: uint(row.try_get(2)?),
+                kind: ItemKind::Chunk {
+                    blob: array(&row, 1)?,
+                    given: 0,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn chunk(
+        &mut self,
+        id: &[u8; 32],
+        now: u64,
+    ) -> Result<Option<Vec<u8>>, RelayStoreError> {
+        let (client, st) = self.parts()?;
+        let stmt = st.get(client, CHUNK_BYTES)?;
+        let row = client.query_opt(&stmt, &[&&id[..], &int(now)])?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
     pub(super) fn proof(
         &mut self,
         commitment: &[u8; 32],
@@ -204,6 +248,7 @@ impl Worker {
             envelopes: delete(EXPIRE_ENVELOPES)?,
             proofs: delete(EXPIRE_PROOFS)?,
             seen: delete(EXPIRE_SEEN)?,
+            chunks: delete(EXPIRE_CHUNKS)?,
         };
         tx.commit()?;
         if expired != Expired::default() {
