@@ -708,9 +708,13 @@ def check_project(project, sources, package):
         for mode, pattern, why in mode_uses:
             if uses(pattern) and mode not in modes:
                 errors.append(f"{where}: UIBackgroundModes lacks {mode} (the Swift uses {why})")
+        def named(label):
+            """The identifiers the Swift passes as `label:` (literals or static lets), None where unknown."""
+            for ref in re.findall(label + r':\s*("[^"]*"|[\w.]+)', everything):
+                yield ref, ref.strip('"') if ref.startswith('"') else consts.get(ref.split(".")[-1])
+
         permitted = props.get("BGTaskSchedulerPermittedIdentifiers") or []
-        for ref in re.findall(r'forTaskWithIdentifier:\s*("[^"]*"|[\w.]+)', everything):
-            ident = ref.strip('"') if ref.startswith('"') else consts.get(ref.split(".")[-1])
+        for ref, ident in named("forTaskWithIdentifier"):
             if ident is None:
                 errors.append(f"{where}: cannot tell the BGTask identifier {ref}")
             elif ident not in permitted:
@@ -718,8 +722,7 @@ def check_project(project, sources, package):
         groups = ((target.get("entitlements") or {}).get("properties") or {}).get(
             "com.apple.security.application-groups"
         ) or []
-        for ref in re.findall(r'forSecurityApplicationGroupIdentifier:\s*("[^"]*"|[\w.]+)', everything):
-            ident = ref.strip('"') if ref.startswith('"') else consts.get(ref.split(".")[-1])
+        for ref, ident in named("forSecurityApplicationGroupIdentifier"):
             if ident is None:
                 errors.append(f"{where}: cannot tell the App Group {ref}")
             elif ident not in groups:
