@@ -181,6 +181,40 @@ fn message_json(m: &MessageRow) -> Value {
     })
 }
 
+/// A message's attachment as the apps show it (the app model's state and
+/// label): from the projected row, or the message's document for rows
+/// projected before attachments were.
+fn attachment(
+    node: &Node,
+    m: &pollen_node::store::MessageRow,
+) -> Result<Option<pollen_app::attachment::AttachmentView>, CliError> {
+    if m.deleted {
+        return Ok(None);
+    }
+    let reference = match &m.attachment {
+        Some(r) => Some(r.clone()),
+        None => node.message_attachment(&m.conversation, &m.id)?,
+    };
+    let Some(r) = reference else {
+        return Ok(None);
+    };
+    let progress = node.attachment_progress(&r)?;
+    Ok(Some(pollen_app::attachment::AttachmentView::new(
+        r, progress,
+    )))
+}
+
+/// The state's name in `inbox` (and its JSON).
+fn state_name(state: pollen_app::attachment::AttachmentState) -> &'static str {
+    use pollen_app::attachment::AttachmentState::*;
+    match state {
+        Whole => "whole",
+        Coming => "coming",
+        WifiOnly => "wifi_only",
+        Ask => "ask",
+    }
+}
+
 /// `pollen inbox`.
 pub fn inbox(
     node: &Node,
@@ -194,19 +228,19 @@ pub fn inbox(
         let mut out = Vec::new();
         for m in &rows {
             let mut v = message_json(m);
-            if let (Some(a), Value::Object(map)) =
-                (node.message_attachment(&m.conversation, &m.id)?, &mut v)
-            {
-                let p = node.attachment_progress(&a)?;
+            if let (Some(a), Value::Object(map)) = (attachment(node, m)?, &mut v) {
+                let r = &a.reference;
                 map.insert(
                     "attachment".into(),
                     serde_json::json!({
-                        "blob": pollen_node::node::blob_hex(&a.blob),
-                        "name": a.preview.name,
-                        "mime": a.preview.mime,
-                        "size": a.preview.size,
-                        "have": p.have,
-                        "need": p.need,
+                        "blob": pollen_node::node::blob_hex(&r.blob),
+                        "name": r.preview.name,
+                        "mime": r.preview.mime,
+                        "size": r.preview.size,
+                        "have": a.have,
+                        "need": a.need,
+                        "state": state_name(a.state),
+                        "label": a.label(),
                     }),
                 );
             }
@@ -249,15 +283,14 @@ pub fn inbox(
             },
             m.status
         );
-        if let Some(a) = node.message_attachment(&m.conversation, &m.id)? {
-            let p = node.attachment_progress(&a)?;
+        if let Some(a) = attachment(node, m)? {
             println!(
-                "    attachment {} {} bytes, {}/{} chunks, blob {}",
-                clean(&a.preview.name),
-                a.preview.size,
-                p.have,
-                p.need,
-                &pollen_node::node::blob_hex(&a.blob)[..16]
+                "    attachment {} ({}; {}/{} chunks), blob {}",
+                clean(&a.label()),
+                state_name(a.state),
+                a.have,
+                a.need,
+                &pollen_node::node::blob_hex(&a.reference.blob)[..16]
             );
         }
     }

@@ -6,7 +6,7 @@
 //! BLAKE3 hash; neither carrier can read a byte of it.
 
 use pollen_tests::{CutLink, Phone, Server, contains};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const MIB: usize = 1024 * 1024;
 
@@ -122,6 +122,13 @@ fn a_5_mib_file_reaches_chen_in_halves_through_two_carriers_after_the_later_text
         .expect("the message with the file")["attachment"];
     assert_eq!(a["name"], "map.bin", "{a}");
     assert_eq!(a["size"], file.len() as u64, "{a}");
+    // As the apps show it: over Chen's automatic limit (set to 1 MB above),
+    // so it waits for him to ask, though what Bo carried is already here.
+    assert_eq!(
+        (&a["state"], &a["label"]),
+        (&json!("ask"), &json!("5.2 MB · tap to download")),
+        "{a}"
+    );
     let blob = a["blob"].as_str().unwrap().to_owned();
     let progress = chen.ok(&["fetch", &blob[..12]]);
     assert!(
