@@ -133,6 +133,25 @@ pub struct FileToSend {
     pub thumbnail: Vec<u8>,
 }
 
+/// What the core takes with a file: the apps size their thumbnails and
+/// refuse a pick by these rather than by numbers of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct AttachmentLimits {
+    /// The largest file, in bytes.
+    pub max_file_bytes: u64,
+    /// The largest inline thumbnail, in bytes.
+    pub max_thumbnail_bytes: u32,
+}
+
+/// The core's attachment limits.
+#[uniffi::export]
+pub fn attachment_limits() -> AttachmentLimits {
+    AttachmentLimits {
+        max_file_bytes: MAX_ATTACHMENT_BYTES,
+        max_thumbnail_bytes: pollen_proto::chunk::reference::MAX_THUMBNAIL_BYTES as u32,
+    }
+}
+
 #[uniffi::export]
 impl PollenNode {
     /// Sends the file with `text` into the chat `conversation_id`.
@@ -313,6 +332,11 @@ mod tests {
         assert!(cached.ends_with("-note.ogg"), "{cached}");
         assert_eq!(std::fs::read(&cached).unwrap(), data);
         assert!(node.fetch_attachment("00000000".into()).is_err());
+        let limits = super::attachment_limits();
+        assert_eq!(
+            (limits.max_file_bytes, limits.max_thumbnail_bytes),
+            (16 << 20, 8 << 10)
+        );
         // The app's automatic-fetch setting, kept and cut to what is allowed.
         let limits = node.auto_fetch_limits().unwrap();
         assert!(limits.bluetooth_bytes <= limits.wifi_bytes);

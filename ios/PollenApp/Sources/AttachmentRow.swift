@@ -62,7 +62,7 @@ struct AttachmentRow: View {
 
 /// A picked or recorded file made ready for `sendFile`: copied into the
 /// app's temporary directory (the picker's URL is only lent), with a small
-/// JPEG for images (the core takes at most 8 KiB).
+/// JPEG for images, within the core's `attachmentLimits()`.
 enum Outgoing {
     static func file(from url: URL, durationMs: UInt32? = nil) throws -> FileToSend {
         let scoped = url.startAccessingSecurityScopedResource()
@@ -80,7 +80,9 @@ enum Outgoing {
               let small = UIImage(contentsOfFile: url.path)?.preparingThumbnail(of: CGSize(width: 160, height: 160))
         else { return Data() }
         for quality in stride(from: 0.7, through: 0.1, by: -0.2) {
-            if let data = small.jpegData(compressionQuality: quality), data.count <= 8 * 1024 { return data }
+            if let data = small.jpegData(compressionQuality: quality), data.count <= Int(attachmentLimits().maxThumbnailBytes) {
+                return data
+            }
         }
         return Data()
     }
