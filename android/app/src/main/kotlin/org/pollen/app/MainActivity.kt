@@ -1,7 +1,9 @@
 package org.pollen.app
 
+import android.Manifest
 import android.app.Activity
 import android.content.Intent
+import android.content.pm.PackageManager
 import android.graphics.Bitmap
 import android.os.Bundle
 import android.provider.MediaStore
@@ -106,6 +108,9 @@ class MainActivity : Activity() {
         // Whatever was refused, the mesh runs with what it has (LAN without
         // Bluetooth, or the other way round).
         if (requestCode == REQUEST_PERMISSIONS) startMesh(pendingName)
+        if (requestCode == REQUEST_MICROPHONE && grantResults.firstOrNull() == PackageManager.PERMISSION_GRANTED) {
+            (current as? ChatScreen)?.record()
+        }
     }
 
     private fun startMesh(name: String?) {
@@ -158,6 +163,8 @@ class MainActivity : Activity() {
     }
 
     private fun show(screen: Screen) {
+        // A chat left behind stops recording and playing.
+        if (::current.isInitialized && current !== screen) (current as? ChatScreen)?.pause()
         current = screen
         if (resumed) node?.notifier?.openChat = (screen as? ChatScreen)?.conversationId
         content.removeAllViews()
@@ -166,7 +173,13 @@ class MainActivity : Activity() {
     }
 
     private fun openChat(conversationId: String, title: String) {
-        show(ChatScreen(this, conversationId, title, scope, { pollen }, ::report, ::openBoard, ::openMembers))
+        val recorder = (application as? VoiceRecorder.Provider)?.voiceRecorder(this) ?: MediaVoiceRecorder(this)
+        show(
+            ChatScreen(
+                this, conversationId, title, scope, { pollen }, ::report, recorder,
+                pickFile = ::pickAttachment, askMicrophone = ::askMicrophone, openBoard = ::openBoard, openMembers = ::openMembers,
+            ),
+        )
         node?.notifier?.clear(conversationId)
     }
 
@@ -213,6 +226,16 @@ class MainActivity : Activity() {
         startActivityForResult(intent, if (export) REQUEST_EXPORT else REQUEST_IMPORT)
     }
 
+    /** The system's document picker, for a photo or file to send in the open chat. */
+    private fun pickAttachment() {
+        startActivityForResult(Intent(Intent.ACTION_OPEN_DOCUMENT).addCategory(Intent.CATEGORY_OPENABLE).setType("*/*"), REQUEST_ATTACH)
+    }
+
+    /** The microphone, for a voice note: asked for when first needed. */
+    private fun askMicrophone() {
+        requestPermissions(arrayOf(Manifest.permission.RECORD_AUDIO), REQUEST_MICROPHONE)
+    }
+
     /** A tapped notification carries the chat to open. */
     private fun openFromNotification(intent: Intent?) {
         val id = intent?.getStringExtra(org.pollen.android.MessageNotifier.EXTRA_CONVERSATION) ?: return
@@ -247,6 +270,7 @@ class MainActivity : Activity() {
     override fun onPause() {
         // In the background every chat's messages notify.
         resumed = false
+        (current as? ChatScreen)?.pause()
         node?.notifier?.openChat = null
         node?.inFront?.invoke(false)
         super.onPause()
@@ -269,6 +293,7 @@ class MainActivity : Activity() {
         if (resultCode == RESULT_OK && picked != null) {
             if (requestCode == REQUEST_EXPORT) return settings.exportTo(picked)
             if (requestCode == REQUEST_IMPORT) return settings.importFrom(picked)
+            if (requestCode == REQUEST_ATTACH) return (current as? ChatScreen)?.sendPicked(picked) ?: Unit
         }
         if (requestCode != REQUEST_PHOTO || resultCode != RESULT_OK) return
         @Suppress("DEPRECATION")
@@ -303,6 +328,8 @@ class MainActivity : Activity() {
         private const val REQUEST_PHOTO = 2
         private const val REQUEST_EXPORT = 3
         private const val REQUEST_IMPORT = 4
+        private const val REQUEST_ATTACH = 5
+        private const val REQUEST_MICROPHONE = 6
 
         /** The line above the screens saying the mesh is not there (hidden while it runs). */
         const val MESH_STATUS_ID = 0x7f0a0001

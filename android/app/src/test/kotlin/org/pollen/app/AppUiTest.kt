@@ -537,6 +537,31 @@ class AppUiTest {
         println("     chat actions: Chen ${chenTimeline.lines()}")
     }
 
+    @Test
+    fun aPickedFileOverTheCoresLimitIsRefusedWithItsReasonAndLeavesNoCopy() {
+        org.robolectric.Robolectric.setupContentProvider(TestDocuments::class.java, TestDocuments.AUTHORITY)
+        runBlocking { ana.addContact(chen.card()) }
+        val id = runBlocking { ana.openChatWithContact("Chen") }.conversationId
+        val chat = ChatScreen(context, id, "Chen", scope, { ana }, { errors += it })
+        val limit = uniffi.pollen.attachmentLimits().maxFileBytes.toLong()
+        val film = File(nodes.dir, "festival.mp4")
+        java.io.RandomAccessFile(film, "rw").use { it.setLength(limit + 5_000_000) }
+        chat.view.findViewById<EditText>(ChatScreen.DRAFT_ID).setText("the whole concert")
+        chat.sendPicked(TestDocuments.offer(film, "video/mp4"))
+        val deadline = System.currentTimeMillis() + 20_000
+        while (errors.isEmpty() && System.currentTimeMillis() < deadline) {
+            shadowOf(Looper.getMainLooper()).idle()
+            Thread.sleep(10)
+        }
+        val refused = errors.single()
+        assertTrue("the core's reason: $refused", refused.message.orEmpty().contains("more than $limit"))
+        errors.clear()
+        runBlocking { chat.refresh(ana) }
+        assertTrue("nothing was sent", chat.view.findViewById<ListView>(ChatScreen.TIMELINE_ID).lines().none { "concert" in it })
+        assertEquals("the draft is kept", "the whole concert", chat.view.findViewById<EditText>(ChatScreen.DRAFT_ID).text.toString())
+        assertEquals("no copy is left in the cache", emptyList<String>(), File(context.cacheDir, "outgoing").list()?.toList().orEmpty())
+    }
+
     /** Everything [from] holds, carried to [to] by bundle. */
     private fun carry(from: Pollen, to: Pollen) = runBlocking {
         val bundle = File(nodes.dir, "bundle-${System.nanoTime()}").path

@@ -2,6 +2,7 @@ package org.pollen.app
 
 import android.app.Activity
 import android.app.Application
+import android.content.Context
 import java.util.concurrent.ConcurrentHashMap
 
 /**
@@ -9,9 +10,14 @@ import java.util.concurrent.ConcurrentHashMap
  * connection named by its intent's [WHO] extra, so that two apps, each with
  * its own node, live in one JVM.
  */
-class JourneyApp : Application(), MeshProvider {
+class JourneyApp : Application(), MeshProvider, VoiceRecorder.Provider {
     /** Connections by person. */
     val connections = ConcurrentHashMap<String, MeshConnection>()
+
+    /** The microphone every app here records from (Robolectric's MediaRecorder writes no file). */
+    val microphone = FakeVoiceRecorder()
+
+    override fun voiceRecorder(context: Context): VoiceRecorder = microphone
 
     override fun meshFor(activity: Activity): MeshConnection {
         val who = activity.intent.getStringExtra(WHO) ?: error("no $WHO extra on ${activity.intent}")

@@ -19,6 +19,7 @@ import java.nio.file.Files
 import kotlinx.coroutines.runBlocking
 import org.junit.After
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.Test
@@ -333,6 +334,229 @@ class JourneyTest {
         val again = launch("ana").get()
         val secureAgain = { again.window.attributes.flags and WindowManager.LayoutParams.FLAG_SECURE != 0 }
         until("the kept choice is applied") { !secureAgain() }
+    }
+
+    /** Ana and Chen, contacts of each other from before, each on a node of their own; [chenSets] runs on Chen's node first. */
+    private fun anaAndChenKnowEachOther(chenSets: suspend (Pollen) -> Unit = {}) = runBlocking {
+        val ana = Pollen.create(File(root, "ana").apply { mkdirs() }.path, "Ana")
+        val chen = Pollen.create(File(root, "chen").apply { mkdirs() }.path, "Chen")
+        ana.addContactFromInput(chen.card())
+        chen.addContactFromInput(ana.card())
+        chenSets(chen)
+        ana.close()
+        chen.close()
+    }
+
+    /** Both apps launched, each showing its chat with the other. */
+    private fun bothChatsOpen(): Pair<MainActivity, MainActivity> {
+        val ana = launch("ana").get()
+        val chen = launch("chen").get()
+        for ((app, other) in listOf(ana to "Chen", chen to "Ana")) {
+            app.window.decorView.button("Contacts").performClick()
+            app.openChatWithTheOnlyContact(other)
+        }
+        return ana to chen
+    }
+
+    /** The timeline's row whose line is [line], with its attachment as the core described it. */
+    private fun Activity.row(line: String): Pair<ChatScreen.Row, android.view.View>? {
+        val list = findViewById<ListView>(ChatScreen.TIMELINE_ID) ?: return null
+        val i = list.lines().indexOf(line).takeIf { it >= 0 } ?: return null
+        return (list.adapter.getItem(i) as ChatScreen.Row) to list.adapter.getView(i, null, list)
+    }
+
+    private fun android.view.View.attachmentLabel() = findViewById<android.widget.TextView>(ChatScreen.ATTACHMENT_LABEL_ID).text.toString()
+
+    private fun android.view.View.ring() = findViewById<android.widget.ProgressBar>(ChatScreen.ATTACHMENT_RING_ID)
+
+    /** Answers the document picker [activity] opened with [uri]. */
+    private fun Activity.pick(uri: android.net.Uri) {
+        findViewById<Button>(ChatScreen.ATTACH_ID).performClick()
+        val picker = shadowOf(this).nextStartedActivityForResult
+        assertEquals(Intent.ACTION_OPEN_DOCUMENT, picker.intent.action)
+        assertTrue(picker.intent.categories.contains(Intent.CATEGORY_OPENABLE))
+        shadowOf(this).receiveResult(picker.intent, Activity.RESULT_OK, Intent().setData(uri))
+    }
+
+    /** What another app reads through the URI a tap on [row]'s attachment opened in [activity] (the type it was told too). */
+    private fun Activity.opened(row: android.view.View): Pair<String?, ByteArray> {
+        shadowOf(app).clearNextStartedActivities()
+        row.findViewById<android.view.View>(ChatScreen.ATTACHMENT_ID).performClick()
+        var view: Intent? = null
+        until("the attachment is opened in another app") { view = shadowOf(this).nextStartedActivity; view != null }
+        assertEquals(Intent.ACTION_VIEW, view!!.action)
+        assertEquals(AttachmentProvider.AUTHORITY, view!!.data?.authority)
+        assertTrue("a read grant goes with it", view!!.flags and Intent.FLAG_GRANT_READ_URI_PERMISSION != 0)
+        val bytes = contentResolver.openInputStream(view!!.data!!)!!.use { it.readBytes() }
+        return view!!.type to bytes
+    }
+
+    // Legacy graphics here, never @GraphicsMode(NATIVE): a sandbox of another
+    // mode loads its own copy of the bindings, which registers the callback
+    // tables in the one Rust library again, and the links of the tests after
+    // it (back in this sandbox) would call into the other copy and be lost.
+    @Test
+    fun anaSendsAPhotoWithTextAndChensChatShowsItInlineOnceItCameAndOpensIt() {
+        Robolectric.setupContentProvider(TestDocuments::class.java, TestDocuments.AUTHORITY)
+        Robolectric.setupContentProvider(AttachmentProvider::class.java, AttachmentProvider.AUTHORITY)
+        anaAndChenKnowEachOther()
+        val (ana, chen) = bothChatsOpen()
+        val photo = File(root, "harbour.png").apply { writeBytes(png(1200, 900)) }
+
+        // Ana writes a line, picks the photo in the system picker: both go.
+        ana.findViewById<EditText>(ChatScreen.DRAFT_ID).setText("the ferry leaves from here")
+        ana.pick(TestDocuments.offer(photo, "image/png"))
+        val line = Regex("me · [a-z ]+\\d*: the ferry leaves from here")
+        until("Ana's message with the photo is in her chat") { ana.timeline().any(line::matches) }
+        assertEquals("the draft went with it", "", ana.findViewById<EditText>(ChatScreen.DRAFT_ID).text.toString())
+        val (mine, mineView) = ana.row(ana.timeline().first(line::matches))!!
+        val sent = mine.attachment!!
+        assertEquals("harbour.png", sent.name)
+        assertEquals("image/png", sent.mime)
+        assertEquals(photo.length().toULong(), sent.size)
+        assertEquals(uniffi.pollen.AttachmentKind.IMAGE, sent.kind)
+        assertEquals("her own is whole", uniffi.pollen.AttachmentState.WHOLE, sent.state)
+        assertEquals(sent.label, mineView.attachmentLabel())
+        // The thumbnail the app made: a JPEG the core took, at most 160 px and 8 KiB.
+        assertTrue("a thumbnail was made (${sent.thumbnail.size} bytes)", sent.thumbnail.size in 1..uniffi.pollen.attachmentLimits().maxThumbnailBytes.toInt())
+        val thumb = android.graphics.BitmapFactory.decodeByteArray(sent.thumbnail, 0, sent.thumbnail.size)
+        assertEquals(listOf(160, 120), listOf(thumb.width, thumb.height))
+
+        // Small, from a contact: it comes to Chen without asking, and shows inline.
+        until("Chen's chat shows the photo whole", timeoutMs = 30_000) {
+            chen.row("Ana: the ferry leaves from here")?.first?.attachment?.state == uniffi.pollen.AttachmentState.WHOLE
+        }
+        val (row, view) = chen.row("Ana: the ferry leaves from here")!!
+        val got = row.attachment!!
+        assertEquals("harbour.png · ${photo.length() / 1000} KB", got.label)
+        assertEquals(got.label, view.attachmentLabel())
+        assertEquals(android.view.View.GONE, view.ring().visibility)
+        val image = view.findViewById<ImageView>(ChatScreen.ATTACHMENT_IMAGE_ID)
+        assertEquals(android.view.View.VISIBLE, image.visibility)
+        val shown = (image.drawable as BitmapDrawable).bitmap
+        // The photo itself, downsampled (1200 → 600), not the 160 px thumbnail.
+        assertEquals(listOf(600, 450), listOf(shown.width, shown.height))
+        assertEquals("the sky at the top", android.graphics.Color.rgb(0x87, 0xCE, 0xEB), shown.getPixel(5, 5))
+
+        // A tap opens it in the phone's viewer, which reads the very bytes Ana picked.
+        val (type, bytes) = chen.opened(view)
+        assertEquals("image/png", type)
+        assertTrue("the viewer reads the photo", bytes.contentEquals(photo.readBytes()))
+    }
+
+    @Test
+    fun aFileOverChensLimitWaitsForHisTapThenComesWithItsProgressShown() {
+        Robolectric.setupContentProvider(TestDocuments::class.java, TestDocuments.AUTHORITY)
+        Robolectric.setupContentProvider(AttachmentProvider::class.java, AttachmentProvider.AUTHORITY)
+        // Chen lets only tiny files come on their own.
+        anaAndChenKnowEachOther { it.setAutoFetchLimits(uniffi.pollen.AutoFetchLimits(bluetoothBytes = 1_000UL, wifiBytes = 1_000UL)) }
+        // Ana is near the carrier; Chen is far from everyone.
+        val ana = launch("ana").get()
+        val chen = launch("chen", carrier = NOBODY).get()
+        ana.window.decorView.button("Contacts").performClick()
+        ana.openChatWithTheOnlyContact("Chen")
+        val survey = File(root, "survey.pdf").apply { writeBytes(ByteArray(200_000) { (it * 7 % 253).toByte() }) }
+        ana.findViewById<EditText>(ChatScreen.DRAFT_ID).setText("the survey of the east bank")
+        ana.pick(TestDocuments.offer(survey, "application/pdf"))
+        until("Ana's message with the file is in her chat") { ana.timeline().any { it.endsWith(": the survey of the east bank") } }
+
+        // The message reaches Chen on a stick (a bundle holds messages, never file chunks).
+        val stick = File(root, "stick.pollen")
+        ana.bundle(SettingsScreen.EXPORT, Intent.ACTION_CREATE_DOCUMENT, stick)
+        until("Ana's export is written") { ana.bundleLine().startsWith("1 message") }
+        chen.bundle(SettingsScreen.IMPORT, Intent.ACTION_OPEN_DOCUMENT, stick)
+        until("Chen's import brought it") { chen.bundleLine().startsWith("1 new for you") }
+        chen.window.decorView.button("Contacts").performClick()
+        chen.openChatWithTheOnlyContact("Ana")
+
+        val line = "Ana: the survey of the east bank"
+        until("Chen's chat shows the file, waiting for him") { chen.row(line) != null }
+        val (asking, askingView) = chen.row(line)!!
+        assertEquals(uniffi.pollen.AttachmentState.ASK, asking.attachment!!.state)
+        assertEquals(uniffi.pollen.AttachmentKind.FILE, asking.attachment!!.kind)
+        assertEquals("200 KB · tap to download", askingView.attachmentLabel())
+        assertEquals("no ring while nothing is asked for", android.view.View.GONE, askingView.ring().visibility)
+
+        // Chen taps it: asked for, nothing here yet, the ring at 0 %.
+        askingView.findViewById<android.view.View>(ChatScreen.ATTACHMENT_ID).performClick()
+        until("the file is asked for") { chen.row(line)!!.first.attachment!!.state == uniffi.pollen.AttachmentState.COMING }
+        val (coming, comingView) = chen.row(line)!!
+        assertEquals(0, coming.attachment!!.percent.toInt())
+        assertEquals("0 % of 200 KB", comingView.attachmentLabel())
+        val ring = comingView.ring()
+        assertEquals(android.view.View.VISIBLE, ring.visibility)
+        assertFalse(ring.isIndeterminate)
+        assertEquals(0, ring.progress)
+
+        // Chen comes near the carrier, which holds Ana's chunks: it comes, and is whole.
+        mesh.allow("chen", CARRIER)
+        mesh.connect("chen", CARRIER)
+        val seen = mutableSetOf<Int>()
+        // No event says a chunk came: the open chat looks again every second (the test's clock is moved on).
+        until("the file is whole in Chen's chat", timeoutMs = 60_000) {
+            shadowOf(Looper.getMainLooper()).idleFor(java.time.Duration.ofMillis(250))
+            val (now, nowView) = chen.row(line)!!
+            if (now.attachment!!.state == uniffi.pollen.AttachmentState.COMING) seen += nowView.ring().progress
+            now.attachment!!.state == uniffi.pollen.AttachmentState.WHOLE
+        }
+        println("     journey: Chen's ring showed ${seen.sorted()} % before the survey was whole")
+        val (whole, wholeView) = chen.row(line)!!
+        assertEquals("survey.pdf · 200 KB", whole.attachment!!.label)
+        assertEquals(whole.attachment!!.label, wholeView.attachmentLabel())
+        assertEquals(android.view.View.GONE, wholeView.ring().visibility)
+        val (type, bytes) = chen.opened(wholeView)
+        assertEquals("application/pdf", type)
+        assertTrue("the viewer reads the survey", bytes.contentEquals(survey.readBytes()))
+    }
+
+    @Test
+    fun aVoiceNoteIsRecordedOnceTheMicrophoneIsAllowedAndChenPlaysIt() {
+        anaAndChenKnowEachOther()
+        val (ana, chen) = bothChatsOpen()
+        val microphone = app.microphone
+        val record = ana.findViewById<Button>(ChatScreen.RECORD_ID)
+
+        // No microphone permission yet: the tap asks for it and records nothing.
+        shadowOf(app).denyPermissions(android.Manifest.permission.RECORD_AUDIO)
+        record.performClick()
+        val asked = shadowOf(ana).lastRequestedPermission
+        assertEquals(listOf(android.Manifest.permission.RECORD_AUDIO), asked.requestedPermissions.toList())
+        assertEquals(0, microphone.started)
+        // Allowed: recording starts at once.
+        shadowOf(app).grantPermissions(android.Manifest.permission.RECORD_AUDIO)
+        ana.onRequestPermissionsResult(asked.requestCode, asked.requestedPermissions, intArrayOf(android.content.pm.PackageManager.PERMISSION_GRANTED))
+        assertEquals(1, microphone.started)
+        assertEquals(ChatScreen.STOP, record.text.toString())
+        val recorded = microphone.recording!!
+        record.performClick()
+        assertEquals(ChatScreen.RECORD, record.text.toString())
+
+        val line = "Ana: "
+        until("the voice note is whole in Chen's chat", timeoutMs = 30_000) {
+            chen.row(line)?.first?.attachment?.state == uniffi.pollen.AttachmentState.WHOLE
+        }
+        until("the recording's scratch file is gone") { !recorded.exists() }
+        val (row, view) = chen.row(line)!!
+        val note = row.attachment!!
+        assertEquals(uniffi.pollen.AttachmentKind.AUDIO, note.kind)
+        assertEquals(VoiceRecorder.MIME, note.mime)
+        assertEquals(3_200u, note.durationMs)
+        assertEquals("voice-note.m4a · 3 KB · 0:03", note.label)
+        assertTrue(view.attachmentLabel().endsWith(note.label))
+
+        // A tap plays it here, from the whole file the core wrote.
+        val played = mutableListOf<org.robolectric.shadows.util.DataSource>()
+        org.robolectric.shadows.ShadowMediaPlayer.setMediaInfoProvider { source ->
+            played += source
+            org.robolectric.shadows.ShadowMediaPlayer.MediaInfo(3_200, 0)
+        }
+        shadowOf(app).clearNextStartedActivities()
+        view.findViewById<android.view.View>(ChatScreen.ATTACHMENT_ID).performClick()
+        until("the note plays") { played.isNotEmpty() }
+        val file = AttachmentProvider.dir(chen).listFiles()!!.single { it.name.endsWith("-voice-note.m4a") }
+        assertEquals(org.robolectric.shadows.util.DataSource.toDataSource(file.path), played.single())
+        assertTrue("the file is the recording", file.readBytes().contentEquals(microphone.bytes))
+        assertEquals("nothing else was opened", null, shadowOf(chen).nextStartedActivity)
     }
 
     private fun fromAna(title: String?) = title == "Ana"

@@ -20,6 +20,7 @@ import org.junit.Test
 import org.junit.runner.RunWith
 import org.pollen.android.Pollen
 import uniffi.pollen.BoardItemKind
+import uniffi.pollen.FileToSend
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
@@ -118,6 +119,23 @@ class ScreenshotTest {
         })
         shoot("chats", ConversationsScreen(context) { _, _ -> })
         shoot("chat", ChatScreen(context, chat.conversationId, chat.title, scope, { ana }, { errors += it }))
+        runBlocking {
+            // Ana's photo (whole: shown inline) and voice note; Chen's photo and
+            // map reach her by bundle, without their chunks: the photo is
+            // coming (its thumbnail and a ring), the map waits for Wi-Fi.
+            val dock = File(dir, "ferry-dock.png").apply { writeBytes(png(1200, 900)) }
+            ana.sendFile(chat.conversationId, FileToSend(dock.path, dock.name, "image/png", null, thumbnailOf(dock)), "The dock, from the bridge")
+            val note = File(dir, "note.m4a").apply { writeBytes(ByteArray(24_000) { it.toByte() }) }
+            ana.sendFile(chat.conversationId, FileToSend(note.path, VoiceRecorder.FILE_NAME, VoiceRecorder.MIME, 12_000u, ByteArray(0)), "")
+            val queue = File(dir, "queue.png").apply { writeBytes(png(800, 600)) }
+            chen.sendFile(chat.conversationId, FileToSend(queue.path, queue.name, "image/png", null, thumbnailOf(queue)), "The queue right now")
+            val map = File(dir, "east-bank-map.pdf").apply { writeBytes(ByteArray(3_000_000) { (it % 251).toByte() }) }
+            chen.sendFile(chat.conversationId, FileToSend(map.path, map.name, "application/pdf", null, ByteArray(0)), "Map of the east bank")
+            val bundle = File(dir, "chen-files.bundle").path
+            chen.exportBundle(bundle)
+            ana.importBundle(bundle)
+        }
+        shoot("chat-attachments", ChatScreen(context, chat.conversationId, chat.title, scope, { ana }, { errors += it }))
         shoot("contacts", ContactsScreen(context, scope, { ana }, {}, { errors += it }) { _, _ -> })
         shoot("new-group", NewGroupScreen(context, scope, { ana }, { errors += it }) { _, _ -> })
         shoot("board", BoardScreen(context, chat.conversationId, chat.title, scope, { ana }, { errors += it }))

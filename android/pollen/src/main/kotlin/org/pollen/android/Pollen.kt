@@ -13,6 +13,9 @@ import uniffi.pollen.NotificationInfo
 import uniffi.pollen.TimelineEntry
 import uniffi.pollen.BleRadio
 import uniffi.pollen.AppGrantInfo
+import uniffi.pollen.AttachmentInfo
+import uniffi.pollen.AutoFetchLimits
+import uniffi.pollen.FileToSend
 import uniffi.pollen.BlockedInfo
 import uniffi.pollen.BoardItemInfo
 import uniffi.pollen.BoardItemKind
@@ -121,6 +124,24 @@ class Pollen private constructor(
 
     /** Sends [text] to a pinned contact. */
     suspend fun sendDirect(alias: String, text: String): SentInfo = call { sendDirect(alias, text) }
+
+    /** Sends a file (photo, voice note, any file) with [text] into the chat with this id; the core refuses files over 16 MiB and thumbnails over 8 KiB. */
+    suspend fun sendFile(conversationId: String, file: FileToSend, text: String): SentInfo = call { sendFile(conversationId, file, text) }
+
+    /** Asks for an attachment (blob id): its chunks are kept and asked for, over any link, until it is whole. */
+    suspend fun fetchAttachment(blobId: String): AttachmentInfo = call { fetchAttachment(blobId) }
+
+    /** Writes a whole attachment to [path]; returns its size. Refused while chunks are missing. */
+    suspend fun saveAttachment(blobId: String, path: String): ULong = call { saveAttachment(blobId, path) }
+
+    /** The whole attachment as a file in [dir] (written once, named by the core); refused while chunks are missing. */
+    suspend fun attachmentFile(blobId: String, dir: String): String = call { attachmentFile(blobId, dir) }
+
+    /** The largest attachments from contacts fetched without asking, over Bluetooth and over Wi-Fi. */
+    suspend fun autoFetchLimits(): AutoFetchLimits = call { autoFetchLimits() }
+
+    /** Sets those limits; returns what the core kept. */
+    suspend fun setAutoFetchLimits(limits: AutoFetchLimits): AutoFetchLimits = call { setAutoFetchLimits(limits) }
 
     /** Replies to a message (id or unique hex prefix). */
     suspend fun reply(messageId: String, text: String): SentInfo = call { reply(messageId, text) }
