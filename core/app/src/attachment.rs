@@ -115,6 +115,23 @@ impl AttachmentView {
     }
 }
 
+/// What stands for an attachment where there is one line (a chat list
+/// preview, a notification, a message without text): "Photo", "Voice note
+/// 0:42", "Video", or a file's name.
+pub fn headline(reference: &AttachmentRef) -> String {
+    let p = &reference.preview;
+    match AttachmentKind::of_mime(&p.mime) {
+        AttachmentKind::Image => "Photo".to_owned(),
+        AttachmentKind::Audio => match p.duration_ms {
+            Some(ms) => format!("Voice note {}", duration(ms)),
+            None => "Voice note".to_owned(),
+        },
+        AttachmentKind::Video => "Video".to_owned(),
+        AttachmentKind::File if p.name.trim().is_empty() => "File".to_owned(),
+        AttachmentKind::File => p.name.clone(),
+    }
+}
+
 /// The name an attachment is saved under in a directory of the app's: the
 /// start of its blob id (so two files called `photo.jpg` do not meet) and
 /// the sender's name made safe (no path, no hidden or control characters,
@@ -284,6 +301,20 @@ mod tests {
         r.preview.name = format!("{}.jpeg", "x".repeat(300));
         let long = file_name(&r);
         assert!(long.ends_with(".jpeg") && long.len() <= 80 + 17, "{long}");
+    }
+
+    #[test]
+    fn a_headline_says_what_the_attachment_is() {
+        assert_eq!(headline(&reference("image/jpeg", 10, None)), "Photo");
+        assert_eq!(
+            headline(&reference("audio/mp4", 10, Some(3_200))),
+            "Voice note 0:03"
+        );
+        assert_eq!(headline(&reference("video/mp4", 10, None)), "Video");
+        assert_eq!(
+            headline(&reference("application/pdf", 10, None)),
+            "note.m4a"
+        );
     }
 
     #[test]

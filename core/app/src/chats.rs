@@ -74,7 +74,12 @@ pub fn preview(m: &MessageRow) -> String {
     if m.deleted {
         return DELETED_PREVIEW.to_owned();
     }
-    let line: String = m.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text: String = m.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = match (&m.attachment, text.is_empty()) {
+        (Some(a), true) => crate::attachment::headline(a),
+        (Some(a), false) => format!("{} · {text}", crate::attachment::headline(a)),
+        (None, _) => text,
+    };
     if line.chars().count() <= PREVIEW_CHARS {
         return line;
     }

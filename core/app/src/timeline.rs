@@ -97,13 +97,21 @@ impl Delivery {
 }
 
 impl TimelineMessage {
-    /// The text as the chat draws it: "(deleted)", or the text, with
-    /// " (edited)" after an edit.
+    /// The text as the chat draws it: "(deleted)", or the text (for a
+    /// file sent without words, what the file is: "Photo", "Voice note
+    /// 0:03"), with " (edited)" after an edit.
     pub fn shown_text(&self) -> String {
-        match (self.deleted, self.edited) {
-            (true, _) => "(deleted)".to_owned(),
-            (false, true) => format!("{} (edited)", self.text),
-            (false, false) => self.text.clone(),
+        if self.deleted {
+            return "(deleted)".to_owned();
+        }
+        let text = match &self.attachment {
+            Some(a) if self.text.is_empty() => crate::attachment::headline(&a.reference),
+            _ => self.text.clone(),
+        };
+        if self.edited {
+            format!("{text} (edited)")
+        } else {
+            text
         }
     }
 

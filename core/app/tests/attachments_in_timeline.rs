@@ -121,6 +121,37 @@ fn a_small_file_comes_on_its_own_a_large_one_after_a_tap_and_both_open_whole() {
     assert_eq!(walk.state, AttachmentState::Whole, "{}", walk.label());
     assert_eq!(walk.percent(), 100);
 
+    // One line for it where there is one line: a message without words says
+    // what the file is, a preview puts it before the words.
+    let query = TimelineQuery {
+        limit: 50,
+        before: None,
+        now_secs: clock.now(),
+        utc_offset_secs: 0,
+    };
+    let shown: Vec<String> = timeline(chen, &chat, &query)
+        .unwrap()
+        .into_iter()
+        .filter_map(|i| match i {
+            TimelineItem::Message(m) => Some(m.shown_text()),
+            TimelineItem::Day { .. } => None,
+        })
+        .collect();
+    assert!(shown.contains(&"Video".to_owned()), "{shown:?}");
+    assert!(shown.contains(&"the map".to_owned()), "{shown:?}");
+    let previews: Vec<String> = chen
+        .store()
+        .messages(Some(&chat), &chen.public().signing, 10, None)
+        .unwrap()
+        .iter()
+        .map(pollen_app::chats::preview)
+        .collect();
+    assert!(previews.contains(&"Video".to_owned()), "{previews:?}");
+    assert!(
+        previews.contains(&"Photo · the map".to_owned()),
+        "{previews:?}"
+    );
+
     // Written once, under its name, with the sender's bytes.
     let path = file_in(chen, &walk.reference, dir.path()).unwrap();
     assert_eq!(path.parent(), Some(dir.path()), "no path from the sender");
