@@ -30,7 +30,8 @@ use std::path::{Path, PathBuf};
 pub struct AppGroupReport {
     /// Apps with at least one grant (their folders written).
     pub apps: u32,
-    /// Document files written.
+    /// Document files written (new or changed since the last sync: the app
+    /// syncs on every refresh, and an unchanged file is left alone).
     pub docs_written: u32,
     /// Document files removed (grant revoked, document gone).
     pub docs_removed: u32,
@@ -75,12 +76,13 @@ pub fn sync(node: &Node, root: &Path) -> Result<AppGroupReport, AccessError> {
         for d in &docs {
             let content = app_access::read_for_app(node, app, &d.id)?;
             let file = format!("{}.json", d.id);
-            write(
+            if write(
                 &dir.join("docs").join(&file),
                 content.to_string().as_bytes(),
-            )?;
+            )? {
+                report.docs_written += 1;
+            }
             keep.push(file);
-            report.docs_written += 1;
         }
         report.docs_removed += clear_docs(&dir, &keep)?;
         report.apps += 1;
@@ -210,8 +212,14 @@ fn subdirs(root: &Path) -> Result<Vec<PathBuf>, AccessError> {
 /// Writes a file without following a link another app may have planted
 /// (one to Pollen's own database would have it overwritten): the temporary
 /// name is created new, and the rename replaces a link, not its target.
-fn write(path: &Path, bytes: &[u8]) -> Result<(), AccessError> {
+/// A regular file that already holds `bytes` is left alone (false).
+fn write(path: &Path, bytes: &[u8]) -> Result<bool, AccessError> {
     use std::io::Write;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+        && std::fs::read(path).is_ok_and(|held| held == bytes)
+    {
+        return Ok(false);
+    }
     let tmp = path.with_extension("json.partial");
     match std::fs::remove_file(&tmp) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&tmp, e)),
@@ -224,7 +232,8 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), AccessError> {
         .map_err(|e| io(&tmp, e))?;
     f.write_all(bytes).map_err(|e| io(&tmp, e))?;
     drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| io(path, e))?;
+    Ok(true)
 }
 
 /// Makes `dir` and its parents under the root a real folder: a link or a

@@ -68,6 +68,18 @@ fn each_app_finds_only_what_it_was_granted_and_loses_it_when_revoked() {
         "nothing is written for an app without a grant"
     );
 
+    // Synced on every refresh: only what changed is written again.
+    assert_eq!(sync(&p.ana, root).unwrap().docs_written, 0);
+    crate::board::post(&p.ana, &p.board, crate::board::ItemKind::Offer, "bread").unwrap();
+    assert_eq!(sync(&p.ana, root).unwrap().docs_written, 1);
+    let board = read(
+        &root
+            .join(MAP)
+            .join("docs")
+            .join(format!("{}.json", p.board)),
+    );
+    assert!(board.to_string().contains("bread"), "{board}");
+
     revoke(&p.ana, MAP, &p.board).unwrap();
     let r = sync(&p.ana, root).unwrap();
     assert_eq!((r.apps, r.docs_removed), (1, 1));
