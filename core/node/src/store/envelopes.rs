@@ -116,7 +116,9 @@ impl Store {
         id: &EnvelopeId,
         commitment: &Commitment,
     ) -> Result<(bool, bool, bool), StoreError> {
-        let mut st = self.conn().prepare_cached(
+        // The raw connection: this reads no usage count, so the ingest
+        // batch's pending counts need not be written first.
+        let mut st = self.conn.prepare_cached(
             "SELECT EXISTS(SELECT 1 FROM envelopes WHERE id = ?1),
                     EXISTS(SELECT 1 FROM seen WHERE id = ?1),
                     EXISTS(SELECT 1 FROM proofs WHERE commitment = ?2)",
@@ -143,14 +145,14 @@ impl Store {
         now: u64,
     ) -> Result<InsertOutcome, StoreError> {
         // The envelope and its counts are written together or not at all.
-        if self.conn().is_autocommit() {
+        if self.conn.is_autocommit() {
             return self.transaction(|s| s.insert_envelope(rec, origin, now));
         }
         // No lookup first: ingest has just looked the id up, and the insert
         // itself tells a duplicate (nothing changed). Only a refusal or an
         // eviction, which must not happen for an envelope already held, asks.
         let size = rec.bytes.len() as u64;
-        let (total, used) = self.bytes_used(origin)?;
+        let (total, used) = self.bytes_used(origin, EnvelopeClass::Carried as i64)?;
         // Only strangers' traffic counts against an origin: what this node
         // reads or sent is its own business.
         if rec.class == EnvelopeClass::Carried
@@ -173,7 +175,7 @@ impl Store {
         } else {
             0
         };
-        let mut st = self.conn().prepare_cached(
+        let mut st = self.conn.prepare_cached(
             "INSERT INTO envelopes (id, bytes, size, expires_at, tag, commitment, class, origin, received_at, copies)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (id) DO NOTHING",
@@ -193,37 +195,12 @@ impl Store {
         if inserted == 0 {
             return Ok(InsertOutcome::Duplicate);
         }
-        // What the dropped insert triggers did (schema V14); a caller's
-        // transaction makes the three writes one.
-        let class = rec.class as i64;
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO usage (origin, class, bytes, count) VALUES (?1, ?2, ?3, 1)
-                 ON CONFLICT (origin, class) DO UPDATE SET bytes = bytes + excluded.bytes, count = count + 1",
-            )?
-            .execute(params![origin, class, size as i64])?;
-        self.conn()
-            .prepare_cached(
-                "INSERT INTO usage_total (class, bytes, count) VALUES (?1, ?2, 1)
-                 ON CONFLICT (class) DO UPDATE SET bytes = bytes + excluded.bytes, count = count + 1",
-            )?
-            .execute(params![class, size as i64])?;
+        // What the dropped insert triggers did (schema V14), counted in
+        // memory and written once before the commit (`usage_ledger`).
+        self.ledger
+            .borrow_mut()
+            .add(origin, rec.class as i64, size as i64);
         Ok(InsertOutcome::Stored { evicted })
-    }
-
-    /// (bytes held in all, carried bytes held from `origin`).
-    fn bytes_used(&self, origin: &str) -> Result<(u64, u64), StoreError> {
-        // Two lookups of a few rows each: the cost is the same with one
-        // origin held or a million (schema V12).
-        let mut st = self.conn().prepare_cached(
-            "SELECT (SELECT COALESCE(SUM(bytes), 0) FROM usage_total),
-                    COALESCE((SELECT bytes FROM usage WHERE origin = ?1 AND class = ?2), 0)",
-        )?;
-        let (total, origin): (i64, i64) = st
-            .query_row(params![origin, EnvelopeClass::Carried as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        Ok((total.max(0) as u64, origin.max(0) as u64))
     }
 
     /// Frees `size` bytes under the global cap, evicting only envelopes whose

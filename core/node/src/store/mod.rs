@@ -14,6 +14,7 @@ mod schema;
 mod sync_index;
 #[cfg(test)]
 mod totals_tests;
+mod usage_ledger;
 
 pub use contacts::{Contact, KeyChange};
 pub use conversations::{ConversationKind, ConversationRow, MessageRow, ProjectedMessage};
@@ -23,6 +24,7 @@ pub use groups::GroupRow;
 pub use sync_index::EnvelopeIndex;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use std::cell::RefCell;
 use std::path::Path;
 use thiserror::Error;
 
@@ -64,6 +66,8 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     limits: StoreLimits,
+    /// Usage counts of the open transaction's inserts, written before commit.
+    ledger: RefCell<usage_ledger::UsageLedger>,
 }
 
 impl std::fmt::Debug for Store {
@@ -97,7 +101,11 @@ impl Store {
         // by default, so a sync session re-parsed its SQL over and over.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrations().to_latest(&mut conn)?;
-        Ok(Store { conn, limits })
+        Ok(Store {
+            conn,
+            limits,
+            ledger: RefCell::default(),
+        })
     }
 
     /// The limits this store enforces.
@@ -131,12 +139,18 @@ impl Store {
             Ok(())
         };
         run("BEGIN IMMEDIATE")?;
-        match f(self) {
+        self.ledger.borrow_mut().reset();
+        let result = f(self).and_then(|v| {
+            self.settle_usage()?;
+            Ok(v)
+        });
+        match result {
             Ok(v) => {
                 run("COMMIT")?;
                 Ok(v)
             }
             Err(e) => {
+                self.ledger.borrow_mut().reset();
                 // Rolling back can only fail if the connection is gone; the
                 // original error is the one worth reporting.
                 let _ = self.conn.execute_batch("ROLLBACK");
@@ -210,7 +224,11 @@ impl Store {
         Ok((pages * size) as u64)
     }
 
+    /// The connection, for any SQL but the carrier's ingest: the usage
+    /// counts of the open transaction are written first, so that triggers
+    /// and readers see them (`usage_ledger`).
     pub(crate) fn conn(&self) -> &Connection {
+        self.settle_before_other_sql();
         &self.conn
     }
 }

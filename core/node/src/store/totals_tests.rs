@@ -158,6 +158,45 @@ proptest! {
     }
 }
 
+proptest! {
+    /// The same inside transactions of several operations, some rolled
+    /// back: an insert's counts, kept in memory until the commit
+    /// (`usage_ledger`), are seen by the quota and cap checks of the inserts
+    /// after it and by every other statement, and go with a rollback.
+    #[test]
+    fn totals_hold_within_transactions_and_after_rollbacks(
+        batches in proptest::collection::vec(
+            (proptest::collection::vec(op(), 1..16), any::<bool>()), 1..10)
+    ) {
+        let s = Store::in_memory(StoreLimits { global_bytes: 4_000, per_origin_bytes: 1_500 }).unwrap();
+        for (ops, commit) in &batches {
+            let before = (s.usage().unwrap(), per_origin(&s, "usage"));
+            let result: Result<(), StoreError> = s.transaction(|s| {
+                for op in ops {
+                    apply(s, op);
+                }
+                // Read while counts may still be pending: the read writes them first.
+                let (u, _) = recount(s);
+                if s.usage()? != u || u.bytes() > 4_000 {
+                    return Err(StoreError::Corrupt(format!("inside: {:?} against {u:?}", s.usage()?)));
+                }
+                if *commit { Ok(()) } else { Err(StoreError::Corrupt("rolled back".into())) }
+            });
+            match result {
+                Ok(()) => {}
+                Err(StoreError::Corrupt(why)) if why == "rolled back" => {
+                    prop_assert_eq!(&(s.usage().unwrap(), per_origin(&s, "usage")), &before);
+                }
+                Err(e) => prop_assert!(false, "{}", e),
+            }
+            let (u, _) = recount(&s);
+            prop_assert_eq!(s.usage().unwrap(), u);
+            prop_assert_eq!(per_origin(&s, "usage"), per_origin(&s, "recount"));
+            prop_assert!(u.bytes() <= 4_000);
+        }
+    }
+}
+
 #[test]
 fn a_store_written_before_the_totals_gets_them_on_upgrade() {
     let dir = tempfile::tempdir().unwrap();
