@@ -20,6 +20,9 @@ pub struct Target {
     pub delivered: Option<f64>,
     /// The copy that arrived went through the internet relay.
     pub via_relay: bool,
+    /// When the sender learnt of the delivery (a direct message's proof
+    /// reached it), if it did.
+    pub receipt: Option<f64>,
     /// `direct`, `group` or `channel`.
     pub kind: &'static str,
 }
@@ -187,6 +190,14 @@ pub struct Report {
     pub proofs_sent: u64,
     /// Items received that the receiver already held or had seen.
     pub duplicates: u64,
+    /// Delivered direct messages whose sender learnt of the delivery by the
+    /// end (its proof came back; recipients hold proofs back for a while,
+    /// `pollen_node::receipts`).
+    pub receipts: u64,
+    /// Their share of the delivered direct messages.
+    pub receipt_ratio: f64,
+    /// Median seconds from delivery to the sender learning of it.
+    pub receipt_p50_s: f64,
     /// The same split by message kind: direct, group, channel.
     pub by_kind: std::collections::BTreeMap<&'static str, KindFigures>,
     /// Attachments, when the run had them (`--attachments`).
@@ -270,6 +281,17 @@ impl Outcome {
             k.delivered += t.delivered.is_some() as u64;
             k.oracle_delivered += t.oracle.is_some() as u64;
         }
+        let delivered_direct = self
+            .targets
+            .iter()
+            .filter(|t| t.kind == "direct" && t.delivered.is_some())
+            .count();
+        let mut receipt_lat: Vec<f64> = self
+            .targets
+            .iter()
+            .filter_map(|t| Some(t.receipt? - t.delivered?))
+            .collect();
+        receipt_lat.sort_by(f64::total_cmp);
         let lat = self.latencies();
         let olat = self.oracle_latencies();
         let persons_peak = self.peak_store_bytes.iter().copied().max().unwrap_or(0);
@@ -326,6 +348,9 @@ impl Outcome {
             recon_bytes: self.stats.recon_bytes,
             proofs_sent: self.stats.proofs_sent,
             duplicates: self.stats.duplicates,
+            receipts: receipt_lat.len() as u64,
+            receipt_ratio: round(ratio(receipt_lat.len() as f64, delivered_direct as f64), 4),
+            receipt_p50_s: round(percentile(&receipt_lat, 0.5), 1),
             by_kind,
             attachments: self.attachments.clone(),
             wall_s: round(self.wall_s, 2),

@@ -119,6 +119,9 @@ pub struct Held {
     pub predict: (f32, Option<f32>),
     /// It is a delivery proof, not an envelope.
     pub proof: bool,
+    /// A proof that matched something this node held (its own message, a
+    /// copy it carried, or mail for it): the phones' rule passes on only those.
+    pub matched: bool,
 }
 
 impl Policy {
@@ -189,12 +192,16 @@ impl Policy {
             return true;
         }
         if item.proof {
-            // Classic routers have no anti-packets; Pollen spreads proofs so
-            // carriers drop delivered copies.
-            return matches!(
-                self,
-                Policy::Epidemic | Policy::Pollen { .. } | Policy::Encounter { .. }
-            );
+            // Classic routers have no anti-packets; epidemic spreads them to
+            // everyone, Pollen back along the carriers so they drop
+            // delivered copies.
+            return match self {
+                Policy::Epidemic => true,
+                Policy::Pollen { .. } | Policy::Encounter { .. } => {
+                    routing::offers_proof(item.matched)
+                }
+                _ => false,
+            };
         }
         match role {
             PeerRole::Recipient | PeerRole::Member => match self {
@@ -252,6 +259,7 @@ mod tests {
             copies,
             hops,
             proof: false,
+            matched: false,
             retired: false,
             predict: (0.0, None),
         }
@@ -327,15 +335,22 @@ mod tests {
     }
 
     #[test]
-    fn pollen_hands_everything_to_gateways_and_spreads_proofs() {
+    fn pollen_hands_everything_to_gateways_and_spreads_proofs_its_carriers_hold() {
         let p = Policy::Pollen { copies: 8 };
         assert!(p.offers(Role::Person, held(1, 3), PeerRole::Carrier, Role::Gateway));
         assert!(!p.offers(Role::Person, held(1, 3), PeerRole::Carrier, Role::Person));
         let proof = Held {
             proof: true,
+            matched: true,
             ..held(1, 1)
         };
         assert!(p.offers(Role::Person, proof, PeerRole::Carrier, Role::Person));
+        let bystanders = Held {
+            matched: false,
+            ..proof
+        };
+        assert!(!p.offers(Role::Person, bystanders, PeerRole::Carrier, Role::Person));
+        assert!(Policy::Epidemic.offers(Role::Person, bystanders, PeerRole::Carrier, Role::Person));
         assert!(!Policy::Flood { hops: 7 }.offers(
             Role::Person,
             proof,

@@ -318,3 +318,47 @@ fn a_link_cut_before_the_acknowledgement_gives_the_copies_back() {
     );
     assert!(acked > 0, "some sessions got as far as the acknowledgement");
 }
+
+#[test]
+fn a_delivery_proof_goes_back_along_the_carriers_and_stops_at_bystanders() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let mut ada = node(root.path(), "Ada", &clock);
+    let mut zed = node(root.path(), "Zed", &clock);
+    let mut bo = node(root.path(), "Bo", &clock);
+    let mut dee = node(root.path(), "Dee", &clock);
+    let mut eve = node(root.path(), "Eve", &clock);
+    let mut fay = node(root.path(), "Fay", &clock);
+    ada.add_contact(&zed.card(), None).unwrap();
+    zed.add_contact(&ada.card(), None).unwrap();
+    zed.set_receipts(pollen_node::receipts::Receipts::Immediate)
+        .unwrap();
+    ada.send_direct("Zed", "meet at the well").unwrap();
+    let proofs = |n: &Node| n.store().proof_count().unwrap();
+    let v = pollen_proto::sync::handshake::VERSION;
+
+    // Bo carries it to Zed, whose proof comes straight back and purges Bo's copy.
+    routed(&mut ada, &mut bo, v);
+    routed(&mut bo, &mut zed, v);
+    assert_eq!(bo.status().unwrap().carried_for_others, 0);
+    assert_eq!(proofs(&bo), 1);
+
+    // A carrier hands the proof to anyone it meets; Dee never held the
+    // envelope, so Dee keeps the proof but gives it to no one.
+    routed(&mut bo, &mut dee, v);
+    assert_eq!(proofs(&dee), 1);
+    routed(&mut dee, &mut eve, v);
+    routed(&mut eve, &mut dee, v);
+    assert_eq!(proofs(&eve), 0, "a bystander passes no proof on");
+
+    // Ada still sprays the message. Dee refuses the copy as delivered and
+    // answers with the proof, so Ada learns of the delivery from Dee.
+    assert_eq!(ada.status().unwrap().own_delivered, 0);
+    routed(&mut ada, &mut dee, v);
+    assert_eq!(ada.status().unwrap().own_delivered, 1);
+    assert_eq!(dee.status().unwrap().carried_for_others, 0);
+
+    // The author matched it: Ada hands the proof on, to Fay too.
+    routed(&mut ada, &mut fay, v);
+    assert_eq!(proofs(&fay), 1);
+}

@@ -295,6 +295,10 @@ impl SimNode {
             copies: m.copies.max(1),
             hops: m.hops,
             proof: matches!(item.kind, ItemKind::Proof { .. }),
+            matched: match item.kind {
+                ItemKind::Proof { commitment } => self.node.proof_matched(&commitment),
+                _ => false,
+            },
             retired: m.retired,
             predict: (self.mine(item), theirs),
         }

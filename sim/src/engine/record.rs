@@ -5,7 +5,8 @@ use super::{EPOCH_S, Engine, Written};
 use crate::metrics::Target;
 use crate::oracle::Oracle;
 use crate::scenario::{Role, Scenario};
-use pollen_proto::envelope::EnvelopeId;
+use pollen_proto::envelope::{Commitment, EnvelopeId};
+use std::collections::HashMap;
 
 impl Engine<'_> {
     pub(super) fn collect_deliveries(&mut self, n: u32, now: u64) {
@@ -67,8 +68,25 @@ impl Engine<'_> {
         self.storage.push((now as f64 / 1000.0, max as f64));
     }
 
+    /// When the sender of direct message `m` learnt it was delivered, in
+    /// seconds from the start, if it did.
+    fn receipt(&self, m: usize, commitment: Option<&Commitment>) -> Option<f64> {
+        let from = self.sc.messages[m].from as usize;
+        let at = self.nodes[from]
+            .node
+            .store()
+            .delivered_at(commitment?)
+            .ok()??;
+        Some(at.saturating_sub(EPOCH_S) as f64)
+    }
+
     pub(super) fn targets(&self) -> Vec<Target> {
         let oracle = Oracle::new(&self.sc.trace);
+        let commitments: HashMap<usize, Commitment> = self
+            .env_msg
+            .values()
+            .map(|w| (w.message, w.commitment))
+            .collect();
         let mut out = Vec::new();
         for (i, m) in self.sc.messages.iter().enumerate() {
             if self.hostile.contains(&m.from) {
@@ -88,6 +106,10 @@ impl Engine<'_> {
                     oracle: arrivals.get(&r).copied().filter(|&t| t <= deadline),
                     delivered: self.delivered.get(&(i, r)).map(|d| d.0),
                     via_relay: self.delivered.get(&(i, r)).is_some_and(|d| d.1),
+                    receipt: match m.to {
+                        crate::scenario::Target::Direct(_) => self.receipt(i, commitments.get(&i)),
+                        _ => None,
+                    },
                     kind: match m.to {
                         crate::scenario::Target::Direct(_) => "direct",
                         crate::scenario::Target::Group(_) => "group",

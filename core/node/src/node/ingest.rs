@@ -142,8 +142,12 @@ impl<'n> Batch<'n> {
                 return Ok(Ok(IngestOutcome::AlreadyDelivered { proof }));
             }
             Prior::Proven => {
+                // Known here without the envelope, so not offered on
+                // (`routing::offers_proof`): the peer carrying it gets the
+                // proof now, and spreads it among the carriers.
                 node.store.mark_seen(&id, header.expires_at)?;
-                return Ok(Ok(IngestOutcome::AlreadyDelivered { proof: None }));
+                let proof = node.store.proof_secret(&header.commitment, node.now())?;
+                return Ok(Ok(IngestOutcome::AlreadyDelivered { proof }));
             }
             Prior::New => {}
         }

@@ -216,7 +216,9 @@ pub struct Node {
     ttl_secs: u64,
     /// Reconciliation ids of known proofs, derived once each: every session
     /// lists every proof, and deriving them all each time dominated profiles.
-    proof_ids: std::collections::HashMap<[u8; 32], [u8; 32]>,
+    /// With each, whether it matched something held here, which decides
+    /// whether it is offered on.
+    proof_ids: std::collections::HashMap<[u8; 32], ([u8; 32], bool)>,
     /// What the node learned, released as transactions commit.
     events: events::EventQueue,
     /// Whether this phone tells neighbours whom it meets and routes by what

@@ -19,6 +19,18 @@ fn err(e: impl std::fmt::Display) -> SyncStoreError {
     SyncStoreError(e.to_string())
 }
 
+impl Node {
+    /// Whether the proof for `commitment` matched something held here, as
+    /// the last `items` listed it (what [`routing::offers_proof`] decides
+    /// on). A proof it did not list counts as matched, the side that spreads
+    /// it: telling would cost a query.
+    pub fn proof_matched(&self, commitment: &Commitment) -> bool {
+        self.proof_ids
+            .get(&commitment.0)
+            .is_none_or(|&(_, matched)| matched)
+    }
+}
+
 impl SyncStore for Node {
     fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
         let now = self.now();
@@ -42,11 +54,14 @@ impl SyncStore for Node {
                 .into_iter()
                 .map(chunk_item),
         );
-        for (commitment, expires_at) in proofs {
-            let id = *self
+        for (commitment, expires_at, matched) in proofs {
+            let known = self
                 .proof_ids
                 .entry(commitment.0)
-                .or_insert_with(|| proof_item_id(&commitment));
+                .or_insert_with(|| (proof_item_id(&commitment), matched));
+            // A proof dropped and learnt again may match this time.
+            known.1 = matched;
+            let id = known.0;
             items.push(LocalItem {
                 id,
                 expires_at,
@@ -127,8 +142,9 @@ impl SyncStore for Node {
 
     fn offer_to(&mut self, item: &LocalItem, to: Toward) -> Result<bool, SyncStoreError> {
         match item.kind {
-            // Proofs are anti-packets: every carrier should drop its copy.
-            ItemKind::Proof { .. } => Ok(true),
+            ItemKind::Proof { commitment } => {
+                Ok(routing::offers_proof(self.proof_matched(&commitment)))
+            }
             // Chunks are sprayed like envelopes (a peer that wants the blob
             // is their recipient), without encounter routing: a carrier
             // cannot tell whose a chunk is.

@@ -7,9 +7,9 @@
 //! channel always get it; a member reads it and carries it on for the other
 //! members like a carrier. Channel posts flood (their budget never runs
 //! out): half the crowd follows a channel, so nearly every copy handed over
-//! is also a delivery. Delivery proofs always travel, so carriers drop what
-//! was delivered. Why these numbers: `docs/ROUTING.md`, measured with
-//! `pollen sim`.
+//! is also a delivery. Delivery proofs travel back along the message's own
+//! carriers, so they drop what was delivered ([`offers_proof`]). Why these
+//! numbers: `docs/ROUTING.md`, measured with `pollen sim`.
 //!
 //! [`encounter`] refines the carrier rule with what neighbours tell about
 //! whom they meet, when the user leaves encounter routing on.
@@ -43,6 +43,21 @@ pub fn offers(copies: u32, role: PeerRole) -> bool {
         PeerRole::Recipient | PeerRole::Member => true,
         PeerRole::Carrier => copies > 1,
     }
+}
+
+/// Whether a node hands on a delivery proof it holds: only when the proof
+/// `matched` something here (it purged a copy this node carried, delivered
+/// this node's own message, or this node is the recipient). Everyone else
+/// keeps a proof it is given, so that the envelope is refused if it comes
+/// later, but passes it on to no one. Proofs used to go to every phone: with
+/// every phone holding every recent proof, sets differed by hundreds of
+/// proofs between neighbours who had met nobody in common, and proofs and
+/// their reconciliation were three quarters of all link bytes in the social
+/// city (`docs/ROUTING.md`, *Delivery proofs go back along the carriers*).
+/// Carriers, the sender and the recipient are the nodes a proof is for, and
+/// they pass it among themselves and to anyone they meet.
+pub fn offers_proof(matched: bool) -> bool {
+    matched
 }
 
 /// Handing one copy to a peer that is `role` for it, from `held` copies:

@@ -198,6 +198,16 @@ impl Store {
         Ok(st.execute(params![&commitment[..], at as i64])? == 1)
     }
 
+    /// When this node learnt that its direct message with this commitment was
+    /// delivered (unix seconds), if it was one and it has.
+    pub fn delivered_at(&self, commitment: &Commitment) -> Result<Option<u64>, StoreError> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT delivered_at FROM outbox WHERE commitment = ?1")?;
+        let at: Option<Option<i64>> = st.query_row([&commitment[..]], |r| r.get(0)).optional()?;
+        Ok(at.flatten().map(|t| t.max(0) as u64))
+    }
+
     /// Counts one more neighbour holding each of these envelopes that is one
     /// of this node's undelivered direct messages; returns those messages.
     /// Envelopes carried for others match nothing and change nothing.

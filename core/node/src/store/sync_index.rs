@@ -117,19 +117,25 @@ impl Store {
         Ok(out)
     }
 
-    /// (commitment, expires_at) of every proof not expired at `now` and free
-    /// to leave (`crate::receipts`).
-    pub fn proof_index(&self, now: u64) -> Result<Vec<(Commitment, u64)>, StoreError> {
+    /// (commitment, expires_at, matched) of every proof not expired at `now`
+    /// and free to leave (`crate::receipts`); `matched` when it purged or
+    /// delivered something held here.
+    pub fn proof_index(&self, now: u64) -> Result<Vec<(Commitment, u64, bool)>, StoreError> {
         let mut st = self.conn().prepare_cached(
-            "SELECT commitment, expires_at FROM proofs WHERE expires_at > ?1 AND release_at <= ?1",
+            "SELECT commitment, expires_at, matched FROM proofs
+             WHERE expires_at > ?1 AND release_at <= ?1",
         )?;
         let rows = st.query_map([now as i64], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (c, exp) = row?;
-            out.push((Commitment(blob(c)?), exp.max(0) as u64));
+            let (c, exp, matched) = row?;
+            out.push((Commitment(blob(c)?), exp.max(0) as u64, matched));
         }
         Ok(out)
     }
