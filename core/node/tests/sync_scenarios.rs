@@ -362,3 +362,37 @@ fn a_delivery_proof_goes_back_along_the_carriers_and_stops_at_bystanders() {
     routed(&mut ada, &mut fay, v);
     assert_eq!(proofs(&fay), 1);
 }
+
+#[test]
+fn a_last_copy_finds_its_recipient_by_the_hello_tags_in_versions_6_and_7() {
+    // Version 7 blinds the Hello's tags to 4 bytes, version 6 to 8: a
+    // carrier holding a last copy must recognise the recipient either way.
+    for version in [6, 7] {
+        let root = tempfile::tempdir().unwrap();
+        let clock = TestClock::at(T0);
+        let mut ada = node(root.path(), "Ada", &clock);
+        let mut zed = node(root.path(), "Zed", &clock);
+        let mut bo = node(root.path(), "Bo", &clock);
+        let mut dee = node(root.path(), "Dee", &clock);
+        ada.add_contact(&zed.card(), None).unwrap();
+        zed.add_contact(&ada.card(), None).unwrap();
+        let id = ada.send_direct("Zed", "by the well").unwrap().envelope;
+        ada.store().spend_envelope_copies(&id, 2).unwrap();
+        routed(&mut ada, &mut bo, version);
+        assert_eq!(bo.store().envelope_copies(&id).unwrap(), Some(1));
+        routed(&mut bo, &mut dee, version);
+        assert_eq!(
+            dee.store().envelope_copies(&id).unwrap(),
+            None,
+            "v{version}"
+        );
+        routed(&mut bo, &mut zed, version);
+        assert!(
+            zed.messages(None, 5, None)
+                .unwrap()
+                .iter()
+                .any(|m| m.text == "by the well"),
+            "v{version}"
+        );
+    }
+}

@@ -278,6 +278,7 @@ mod tests {
                 direct: vec![],
                 shared: vec![],
                 encounters,
+                short: false,
             };
             assert_eq!(hex::encode(m.encode()), value(name));
             assert_eq!(

@@ -19,7 +19,7 @@ pub const PREAMBLE_LEN: usize = 8;
 /// Hello may carry an encounter summary; 4: reconciliation
 /// opens with a whole-set fingerprint; 3: attachment chunks; 2: an envelope
 /// may travel with its copy budget, the `Copy` message).
-pub const VERSION: u8 = 6;
+pub const VERSION: u8 = 7;
 /// The lowest session protocol version this build still speaks.
 pub const MIN_VERSION: u8 = 1;
 /// Noise protocol name between neighbours; changing it is a new session version.
@@ -198,9 +198,9 @@ mod tests {
         let a = Preamble::ours(65_535);
         let b = Preamble::ours(180);
         assert_eq!(Preamble::decode(&a.encode()), Ok(a));
-        assert_eq!(a.encode(), *b"POLN\x01\x06\xff\xff");
-        assert_eq!(a.negotiate(&b), Ok((6, 180)));
-        assert_eq!(b.negotiate(&a), Ok((6, 180)));
+        assert_eq!(a.encode(), *b"POLN\x01\x07\xff\xff");
+        assert_eq!(a.negotiate(&b), Ok((7, 180)));
+        assert_eq!(b.negotiate(&a), Ok((7, 180)));
         // A build that speaks only version 1 still gets a session.
         let old = Preamble {
             min_version: 1,
@@ -214,14 +214,14 @@ mod tests {
     fn unknown_versions_and_strangers_are_refused_with_a_reason() {
         let ours = Preamble::ours(4096);
         let future = Preamble {
-            min_version: 7,
-            max_version: 8,
+            min_version: 8,
+            max_version: 9,
             max_record: 4096,
         };
         let err = ours.negotiate(&future).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unsupported version: peer speaks 7..=8, this node speaks 1..=6"
+            "unsupported version: peer speaks 8..=9, this node speaks 1..=7"
         );
         assert_eq!(
             Preamble::decode(b"GET / HT"),

@@ -16,8 +16,11 @@ pub const MAX_INTERESTS: usize = 4096;
 pub const MAX_WANT_IDS: usize = 1024;
 /// Longest close reason.
 pub const MAX_REASON_BYTES: usize = 200;
-/// Bytes of a blinded routing tag.
+/// Bytes of a blinded routing tag (and of a blinded blob).
 pub const BLINDED_LEN: usize = 8;
+/// Bytes of a blinded routing tag on the wire from session version 7 (a
+/// `Hello` of type 14): the rest of [`Blinded`] is zero.
+pub const SHORT_BLINDED_LEN: usize = 4;
 /// Most blinded blobs one `Wanted` message names.
 pub const MAX_WANTED_BLOBS: usize = 256;
 
@@ -34,6 +37,7 @@ const T_CHUNK: u8 = 10;
 const T_OFFER: u8 = 11;
 const T_WANTED: u8 = 12;
 const T_CHUNK_COPY: u8 = 13;
+const T_HELLO_SHORT: u8 = 14;
 
 /// A routing tag keyed with the session's handshake hash, so a neighbour can
 /// match envelopes to what the other side wants without learning tags it
@@ -57,6 +61,10 @@ pub enum Message {
         /// Its encounter summary (version 5 and later, and only while
         /// encounter routing is on): what follows the tag lists, if anything.
         encounters: Option<EncounterSummary>,
+        /// Tags blinded to [`SHORT_BLINDED_LEN`] bytes (session version 7
+        /// and later, message type 14): half the Hello, which was most of
+        /// the bytes between neighbours with little to exchange.
+        short: bool,
     },
     /// A reconciliation message (see [`super::recon`]).
     Recon(Vec<u8>),
@@ -143,17 +151,23 @@ impl Message {
                 direct,
                 shared,
                 encounters,
+                short,
             } => {
-                w.u8(T_HELLO)
+                let len = if *short {
+                    SHORT_BLINDED_LEN
+                } else {
+                    BLINDED_LEN
+                };
+                w.u8(if *short { T_HELLO_SHORT } else { T_HELLO })
                     .u32(*window)
                     .u16(*port)
                     .u16(direct.len() as u16);
                 for b in direct {
-                    w.bytes(b);
+                    w.bytes(&b[..len]);
                 }
                 w.u16(shared.len() as u16);
                 for b in shared {
-                    w.bytes(b);
+                    w.bytes(&b[..len]);
                 }
                 if let Some(e) = encounters {
                     e.encode(&mut w);
@@ -222,11 +236,12 @@ impl Message {
             return Err(MessageError::Empty);
         }
         let msg = match r.u8("message type")? {
-            T_HELLO => {
+            t @ (T_HELLO | T_HELLO_SHORT) => {
+                let short = t == T_HELLO_SHORT;
                 let window = r.u32("window")?;
                 let port = r.u16("port")?;
-                let direct = blinded_list(&mut r, "direct interests")?;
-                let shared = blinded_list(&mut r, "shared interests")?;
+                let direct = blinded_list(&mut r, short, "direct interests")?;
+                let shared = blinded_list(&mut r, short, "shared interests")?;
                 let encounters = if r.remaining() > 0 {
                     Some(EncounterSummary::decode(&mut r)?)
                 } else {
@@ -238,6 +253,7 @@ impl Message {
                     direct,
                     shared,
                     encounters,
+                    short,
                 }
             }
             T_RECON => Message::Recon(r.rest().to_vec()),
@@ -349,11 +365,27 @@ fn id_list(r: &mut Reader<'_>) -> Result<(bool, Vec<[u8; 32]>), DecodeError> {
     Ok((last, ids(r, "want list")?))
 }
 
-fn blinded_list(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<Blinded>, DecodeError> {
+fn blinded_list(
+    r: &mut Reader<'_>,
+    short: bool,
+    what: &'static str,
+) -> Result<Vec<Blinded>, DecodeError> {
     let n = capped(r.u16(what)? as usize, MAX_INTERESTS, what)?;
-    let mut out = Vec::with_capacity(n.min(r.remaining() / BLINDED_LEN));
+    let len = if short {
+        SHORT_BLINDED_LEN
+    } else {
+        BLINDED_LEN
+    };
+    let mut out = Vec::with_capacity(n.min(r.remaining() / len));
     for _ in 0..n {
-        out.push(r.array(what)?);
+        let mut b = [0u8; BLINDED_LEN];
+        if short {
+            let head: [u8; SHORT_BLINDED_LEN] = r.array(what)?;
+            b[..SHORT_BLINDED_LEN].copy_from_slice(&head);
+        } else {
+            b = r.array(what)?;
+        }
+        out.push(b);
     }
     Ok(out)
 }
@@ -371,6 +403,15 @@ mod tests {
                 direct: vec![[1; 8], [2; 8]],
                 shared: vec![[3; 8]],
                 encounters: None,
+                short: false,
+            },
+            Message::Hello {
+                window: 1 << 20,
+                port: 7745,
+                direct: vec![[1, 2, 3, 4, 0, 0, 0, 0]],
+                shared: vec![[5, 6, 7, 8, 0, 0, 0, 0], [9, 9, 9, 9, 0, 0, 0, 0]],
+                encounters: None,
+                short: true,
             },
             Message::Hello {
                 window: 4096,
@@ -383,6 +424,7 @@ mod tests {
                     &[([6; 8], 200), ([7; 8], 30)],
                     &[191, 128, 64, 26],
                 )),
+                short: false,
             },
             Message::Recon(vec![0x61, 1, 2, 3]),
             Message::Want {

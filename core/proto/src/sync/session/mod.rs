@@ -20,7 +20,7 @@ use super::frame::{self, Fragmenter, MIN_RECORD, Reassembler, RecordDecoder};
 use super::handshake::{
     self, HS_CLOSE, HS_NOISE, HS_NOISE_NK, HandshakeError, PREAMBLE_LEN, Preamble,
 };
-use super::message::{Blinded, Message};
+use super::message::{Blinded, Message, SHORT_BLINDED_LEN};
 use super::store::SyncStore;
 use std::collections::VecDeque;
 use transfer::Transfer;
@@ -567,11 +567,14 @@ pub(crate) fn blind_blob(hash: &[u8; 32], blob: &[u8; 32]) -> Blinded {
     out
 }
 
-/// Blinds a routing tag with the session's handshake hash.
-pub(crate) fn blind(hash: &[u8; 32], tag: &[u8; 8]) -> Blinded {
+/// Blinds a routing tag with the session's handshake hash; `short` (session
+/// version 7) keeps only the first [`SHORT_BLINDED_LEN`] bytes, the rest
+/// zero, as a short Hello carries them.
+pub(crate) fn blind(hash: &[u8; 32], tag: &[u8; 8], short: bool) -> Blinded {
     let full = blake3::keyed_hash(hash, tag);
+    let len = if short { SHORT_BLINDED_LEN } else { 8 };
     let mut out = [0u8; 8];
-    out.copy_from_slice(&full.as_bytes()[..8]);
+    out[..len].copy_from_slice(&full.as_bytes()[..len]);
     out
 }
 

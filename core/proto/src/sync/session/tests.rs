@@ -429,12 +429,12 @@ fn unknown_versions_get_a_clear_close_reason() {
     let mut sb = MemStore::default();
     let mut b = Session::new(SessionConfig::tcp(false, "b"), T0);
     let mut future = MAGIC.to_vec();
-    future.extend_from_slice(&[7, 7, 0xff, 0xff]);
+    future.extend_from_slice(&[8, 8, 0xff, 0xff]);
     b.handle_input(&future, T0, &mut sb);
     let reason = closed_reason(&std::iter::from_fn(|| b.poll_event()).collect::<Vec<_>>());
     assert_eq!(
         reason.as_deref(),
-        Some("handshake: unsupported version: peer speaks 7..=7, this node speaks 1..=6")
+        Some("handshake: unsupported version: peer speaks 8..=8, this node speaks 1..=7")
     );
     // The peer is told why, in cleartext, after our preamble.
     let out: Vec<u8> = std::iter::from_fn(|| b.poll_transmit(&mut sb))
@@ -563,6 +563,7 @@ impl Hostile {
                 direct: vec![],
                 shared: vec![],
                 encounters: None,
+                short: true,
             },
             T0,
         );
@@ -896,6 +897,7 @@ fn a_version_6_hello_must_be_completed_by_the_wanted_blobs() {
             direct: vec![],
             shared: vec![],
             encounters: None,
+            short: true,
         },
         T0,
     );
@@ -928,7 +930,52 @@ fn wanted_blobs_are_blinded_as_documented() {
         value("blind_blob(handshake hash 11x32, blob 22x32)")
     );
     // The same 8 bytes as a tag would never match: a blob is 32 bytes.
-    assert_ne!(blinded, super::blind(&[0x11; 32], &[0x22; 8]));
+    assert_ne!(blinded, super::blind(&[0x11; 32], &[0x22; 8], false));
+}
+
+#[test]
+fn version_7_blinds_tags_to_4_bytes_as_documented_and_refuses_long_ones() {
+    let value = |name: &str| crate::doc_vectors::documented_value("### Messages", name);
+    let long = super::blind(&[0x11; 32], &[0x22; 8], false);
+    let short = super::blind(&[0x11; 32], &[0x22; 8], true);
+    assert_eq!(
+        hex::encode(long),
+        value("blind(handshake hash 11x32, tag 22x8)")
+    );
+    assert_eq!(short[..4], long[..4]);
+    assert_eq!(short[4..], [0; 4]);
+    let hello = Message::Hello {
+        window: 4096,
+        port: 0,
+        direct: vec![short],
+        shared: vec![],
+        encounters: None,
+        short: true,
+    };
+    let name = "hello, version 7 (window 4096, port 0, direct: that tag, no shared)";
+    assert_eq!(hex::encode(hello.encode()), value(name));
+    assert_eq!(
+        Message::decode(&hex::decode(value(name)).unwrap()),
+        Ok(hello)
+    );
+
+    // A version-7 session takes only the short Hello.
+    let mut h = Hostile::connect(SessionConfig::tcp(false, "h"));
+    h.message(
+        &Message::Hello {
+            window: 1 << 20,
+            port: 0,
+            direct: vec![long],
+            shared: vec![],
+            encounters: None,
+            short: false,
+        },
+        T0,
+    );
+    assert_eq!(
+        h.closed().as_deref(),
+        Some("protocol violation: hello tags of another length than the session version's")
+    );
 }
 
 #[test]

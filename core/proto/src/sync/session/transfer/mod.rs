@@ -40,6 +40,10 @@ const ENCOUNTER_VERSION: u8 = 5;
 /// sides name the blobs they want (the `Wanted` message after Hello).
 const WANTED_VERSION: u8 = 6;
 
+/// The first session version whose Hello carries tags blinded to 4 bytes
+/// (message type 14; `docs/PROTOCOL.md`, *Messages*).
+const SHORT_TAGS_VERSION: u8 = 7;
+
 /// A peer's Hello, held until its `Wanted` message completes it (version 6).
 type PendingHello = (u32, u16, Vec<Blinded>, Vec<Blinded>);
 
@@ -205,10 +209,11 @@ impl Transfer {
         items.truncate(self.limits.recon.max_items);
         self.local = items.into_iter().map(|i| (i.id, i)).collect();
         let interests = store.interests()?;
+        let short = version >= SHORT_TAGS_VERSION;
         let blind_all = |tags: &[crate::envelope::RoutingTag]| {
             tags.iter()
                 .take(crate::sync::message::MAX_INTERESTS)
-                .map(|t| super::blind(&hash, &t.0))
+                .map(|t| super::blind(&hash, &t.0, short))
                 .collect::<Vec<_>>()
         };
         let encounters = if version >= ENCOUNTER_VERSION && self.offer == Offer::Routed {
@@ -222,6 +227,7 @@ impl Transfer {
             direct: blind_all(&interests.direct),
             shared: blind_all(&interests.shared),
             encounters,
+            short,
         });
         if version >= WANTED_VERSION {
             let wanted = store.wanted_blobs(self.slow_link)?;
@@ -235,6 +241,11 @@ impl Transfer {
             self.initiate(store, stats)?;
         }
         Ok(())
+    }
+
+    /// Whether this session blinds tags to 4 bytes (version 7 and later).
+    fn short_tags(&self) -> bool {
+        self.version >= SHORT_TAGS_VERSION
     }
 
     pub(super) fn on_message(
@@ -261,7 +272,13 @@ impl Transfer {
                 direct,
                 shared,
                 encounters,
+                short,
             } => {
+                if short != (self.version >= SHORT_TAGS_VERSION) {
+                    return Err(SessionError::Protocol(
+                        "hello tags of another length than the session version's",
+                    ));
+                }
                 if encounters.is_some() && self.version < ENCOUNTER_VERSION {
                     return Err(SessionError::Protocol(
                         "encounter summary in a session before version 5",
@@ -388,10 +405,10 @@ impl Transfer {
         self.peer_direct = direct.into_iter().collect();
         self.peer_shared = shared.into_iter().collect();
         if self.offer == Offer::Interests {
-            let hash = self.hash;
+            let (hash, short) = (self.hash, self.short_tags());
             let (direct, shared) = (&self.peer_direct, &self.peer_shared);
             let mut wanted = |tag: &crate::envelope::RoutingTag| {
-                let b = super::blind(&hash, &tag.0);
+                let b = super::blind(&hash, &tag.0, short);
                 direct.contains(&b) || shared.contains(&b)
             };
             let mut items = store.items_matching(&mut wanted)?;
@@ -476,7 +493,7 @@ impl Transfer {
                 }
             }
             ItemKind::Envelope { tag, .. } => {
-                let b = super::blind(&self.hash, &tag.0);
+                let b = super::blind(&self.hash, &tag.0, self.short_tags());
                 if self.peer_direct.contains(&b) {
                     FOR_PEER
                 } else if self.peer_shared.contains(&b) {
