@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{T0, TestClock, node};
+use common::{T0, TestClock, ana_and_chen, node};
 use pollen_node::node::Node;
 use pollen_proto::sync::pump::{LinkModel, PumpReport, pump};
 use pollen_proto::sync::{Session, SessionConfig};
@@ -323,23 +323,18 @@ fn a_link_cut_before_the_acknowledgement_gives_the_copies_back() {
 fn a_delivery_proof_goes_back_along_the_carriers_and_stops_at_bystanders() {
     let root = tempfile::tempdir().unwrap();
     let clock = TestClock::at(T0);
-    let mut ada = node(root.path(), "Ada", &clock);
-    let mut zed = node(root.path(), "Zed", &clock);
-    let mut bo = node(root.path(), "Bo", &clock);
-    let mut dee = node(root.path(), "Dee", &clock);
-    let mut eve = node(root.path(), "Eve", &clock);
-    let mut fay = node(root.path(), "Fay", &clock);
-    ada.add_contact(&zed.card(), None).unwrap();
-    zed.add_contact(&ada.card(), None).unwrap();
-    zed.set_receipts(pollen_node::receipts::Receipts::Immediate)
+    let (mut ana, mut chen) = ana_and_chen(root.path(), &clock);
+    let [mut bo, mut dee, mut eve, mut fay] =
+        ["Bo", "Dee", "Eve", "Fay"].map(|name| node(root.path(), name, &clock));
+    chen.set_receipts(pollen_node::receipts::Receipts::Immediate)
         .unwrap();
-    ada.send_direct("Zed", "meet at the well").unwrap();
+    ana.send_direct("Chen", "meet at the well").unwrap();
     let proofs = |n: &Node| n.store().proof_count().unwrap();
     let v = pollen_proto::sync::handshake::VERSION;
 
-    // Bo carries it to Zed, whose proof comes straight back and purges Bo's copy.
-    routed(&mut ada, &mut bo, v);
-    routed(&mut bo, &mut zed, v);
+    // Bo carries it to Chen, whose proof comes straight back and purges Bo's copy.
+    routed(&mut ana, &mut bo, v);
+    routed(&mut bo, &mut chen, v);
     assert_eq!(bo.status().unwrap().carried_for_others, 0);
     assert_eq!(proofs(&bo), 1);
 
@@ -351,15 +346,15 @@ fn a_delivery_proof_goes_back_along_the_carriers_and_stops_at_bystanders() {
     routed(&mut eve, &mut dee, v);
     assert_eq!(proofs(&eve), 0, "a bystander passes no proof on");
 
-    // Ada still sprays the message. Dee refuses the copy as delivered and
-    // answers with the proof, so Ada learns of the delivery from Dee.
-    assert_eq!(ada.status().unwrap().own_delivered, 0);
-    routed(&mut ada, &mut dee, v);
-    assert_eq!(ada.status().unwrap().own_delivered, 1);
+    // Ana still sprays the message. Dee refuses the copy as delivered and
+    // answers with the proof, so Ana learns of the delivery from Dee.
+    assert_eq!(ana.status().unwrap().own_delivered, 0);
+    routed(&mut ana, &mut dee, v);
+    assert_eq!(ana.status().unwrap().own_delivered, 1);
     assert_eq!(dee.status().unwrap().carried_for_others, 0);
 
-    // The author matched it: Ada hands the proof on, to Fay too.
-    routed(&mut ada, &mut fay, v);
+    // The author matched it: Ana hands the proof on, to Fay too.
+    routed(&mut ana, &mut fay, v);
     assert_eq!(proofs(&fay), 1);
 }
 
@@ -370,15 +365,11 @@ fn a_last_copy_finds_its_recipient_by_the_hello_tags_in_versions_6_and_7() {
     for version in [6, 7] {
         let root = tempfile::tempdir().unwrap();
         let clock = TestClock::at(T0);
-        let mut ada = node(root.path(), "Ada", &clock);
-        let mut zed = node(root.path(), "Zed", &clock);
-        let mut bo = node(root.path(), "Bo", &clock);
-        let mut dee = node(root.path(), "Dee", &clock);
-        ada.add_contact(&zed.card(), None).unwrap();
-        zed.add_contact(&ada.card(), None).unwrap();
-        let id = ada.send_direct("Zed", "by the well").unwrap().envelope;
-        ada.store().spend_envelope_copies(&id, 2).unwrap();
-        routed(&mut ada, &mut bo, version);
+        let (mut ana, mut chen) = ana_and_chen(root.path(), &clock);
+        let [mut bo, mut dee] = ["Bo", "Dee"].map(|name| node(root.path(), name, &clock));
+        let id = ana.send_direct("Chen", "by the well").unwrap().envelope;
+        ana.store().spend_envelope_copies(&id, 2).unwrap();
+        routed(&mut ana, &mut bo, version);
         assert_eq!(bo.store().envelope_copies(&id).unwrap(), Some(1));
         routed(&mut bo, &mut dee, version);
         assert_eq!(
@@ -386,9 +377,9 @@ fn a_last_copy_finds_its_recipient_by_the_hello_tags_in_versions_6_and_7() {
             None,
             "v{version}"
         );
-        routed(&mut bo, &mut zed, version);
+        routed(&mut bo, &mut chen, version);
         assert!(
-            zed.messages(None, 5, None)
+            chen.messages(None, 5, None)
                 .unwrap()
                 .iter()
                 .any(|m| m.text == "by the well"),
