@@ -387,3 +387,86 @@ fn a_last_copy_finds_its_recipient_by_the_hello_tags_in_versions_6_and_7() {
         );
     }
 }
+
+/// Two routed sessions into one node at once: `dialers[i]` dials `into`,
+/// and every round moves what each side wrote since the last round on both
+/// links, so the two sessions reach their wants before either's envelopes
+/// cross. Returns the answering sessions' (carried, duplicates).
+fn two_at_once(dialers: [&mut Node; 2], into: &mut Node) -> [(u64, u64); 2] {
+    let t = T0 * 1000;
+    let [b, c] = dialers;
+    let peers: [&mut Node; 2] = [b, c];
+    let mut links: Vec<(Session, Session)> = ["b", "c"]
+        .iter()
+        .map(|name| {
+            let dial = SessionConfig::small(true, *name, 180).routed();
+            let answer = SessionConfig::small(false, format!("from-{name}"), 180).routed();
+            (Session::new(dial, t), Session::new(answer, t))
+        })
+        .collect();
+    for round in 0..100_000 {
+        let now = t + round;
+        let mut moved = false;
+        for (i, (dial, answer)) in links.iter_mut().enumerate() {
+            let peer = &mut *peers[i];
+            let (mut up, mut down) = (Vec::new(), Vec::new());
+            while let Some(x) = dial.poll_transmit(peer) {
+                up.extend(x);
+            }
+            while let Some(x) = answer.poll_transmit(into) {
+                down.extend(x);
+            }
+            moved |= !up.is_empty() || !down.is_empty();
+            if !up.is_empty() {
+                answer.handle_input(&up, now, into);
+            }
+            if !down.is_empty() {
+                dial.handle_input(&down, now, peer);
+            }
+            if dial.poll_timeout().is_some_and(|d| d <= now) {
+                dial.handle_timeout(now, peer);
+            }
+            if answer.poll_timeout().is_some_and(|d| d <= now) {
+                answer.handle_timeout(now, into);
+            }
+        }
+        if !moved && links.iter().all(|(d, a)| d.is_closed() && a.is_closed()) {
+            break;
+        }
+    }
+    for (dial, answer) in &links {
+        assert!(dial.is_finished() && answer.is_finished());
+    }
+    [0, 1].map(|i| {
+        let st = links[i].1.stats();
+        (st.carried, st.duplicates)
+    })
+}
+
+#[test]
+fn two_neighbours_offering_one_envelope_at_once_send_it_once() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let (mut ana, _chen) = ana_and_chen(root.path(), &clock);
+    let mut bo = node(root.path(), "Bo", &clock);
+    let mut cy = node(root.path(), "Cy", &clock);
+    let mut dee = node(root.path(), "Dee", &clock);
+    let id = ana.send_direct("Chen", "the well is dry").unwrap().envelope;
+    routed(&mut ana, &mut bo, 7);
+    routed(&mut ana, &mut cy, 7);
+    let copies = |n: &Node| n.store().envelope_copies(&id).unwrap();
+    let before = (copies(&bo), copies(&cy));
+    assert_eq!(before, (Some(8), Some(4)), "both carry copies to spare");
+
+    // Bo and Cy both meet Dee at once; each offers the envelope.
+    let [from_bo, from_cy] = two_at_once([&mut bo, &mut cy], &mut dee);
+    assert_eq!(from_bo.0 + from_cy.0, 1, "Dee took it from one of them");
+    assert_eq!(from_bo.1 + from_cy.1, 0, "and nobody sent it twice");
+    assert!(dee.store().has_envelope(&id).unwrap());
+    // Only the one that sent it gave copies away: none were raced for.
+    let spent = [(before.0, copies(&bo)), (before.1, copies(&cy))]
+        .iter()
+        .filter(|(b, a)| b != a)
+        .count();
+    assert_eq!(spent, 1);
+}

@@ -3,6 +3,7 @@
 //! drive this; it reads time only through a [`Clock`] so tests stay
 //! deterministic.
 
+mod asked;
 mod attach;
 mod blocks;
 mod contacts;
@@ -229,6 +230,8 @@ pub struct Node {
     encounters: crate::routing::encounter::Encounters,
     /// How much of others' attachment chunks this node carries.
     chunk_limits: crate::attachments::ChunkLimits,
+    /// What sessions have asked neighbours for and not yet received.
+    asked: asked::Asked,
 }
 
 impl std::fmt::Debug for Node {
@@ -305,6 +308,7 @@ impl Node {
             encounter_routing,
             encounters: Default::default(),
             chunk_limits: Default::default(),
+            asked: Default::default(),
         }
     }
 

@@ -140,6 +140,20 @@ impl SyncStore for Node {
         self.store.was_seen(id).map_err(err)
     }
 
+    fn claim(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+        // Another session may have brought it since this one listed its set.
+        if self.store.holds_or_saw(id).map_err(err)? {
+            return Ok(false);
+        }
+        let now = self.now();
+        Ok(self.asked.claim(*id, now))
+    }
+
+    fn unclaim(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
+        self.asked.release(ids);
+        Ok(())
+    }
+
     fn offer_to(&mut self, item: &LocalItem, to: Toward) -> Result<bool, SyncStoreError> {
         match item.kind {
             ItemKind::Proof { commitment } => {

@@ -14,6 +14,17 @@ impl Store {
         Ok(st.exists([&id[..]])?)
     }
 
+    /// Whether an item id (an envelope's or a chunk's) is held here or
+    /// was seen: a session need not ask a neighbour for it.
+    pub fn holds_or_saw(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM envelopes WHERE id = ?1)
+                 OR EXISTS(SELECT 1 FROM seen WHERE id = ?1)
+                 OR EXISTS(SELECT 1 FROM chunks WHERE id = ?1)",
+        )?;
+        Ok(st.query_row([&id[..]], |r| r.get(0))?)
+    }
+
     /// Remembers an id until `expires_at`, so a replay is recognised.
     pub fn mark_seen(&self, id: &EnvelopeId, expires_at: u64) -> Result<(), StoreError> {
         let mut st = self

@@ -304,6 +304,22 @@ pub trait SyncStore {
     /// Whether an envelope id was already received and need not be asked for
     /// (delivered, opened or purged here, so no longer among the items).
     fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError>;
+    /// Whether to ask the peer for an item this session's set lacks: not
+    /// [`SyncStore::seen`] and, for a node that runs several sessions at
+    /// once, neither held by now nor already asked of another neighbour. A
+    /// `true` answer reserves the item for the asking session until it
+    /// arrives, [`SyncStore::unclaim`] frees it, or the node's own time
+    /// limit passes, so that two neighbours offering the same item at once
+    /// do not both send it. The default asks only `seen`.
+    fn claim(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+        Ok(!self.seen(&EnvelopeId(*id))?)
+    }
+    /// The link of the session that claimed these items broke: another
+    /// session may ask for those that did not arrive.
+    fn unclaim(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
+        let _ = ids;
+        Ok(())
+    }
     /// Commits received items durably, in one transaction. `origin` names the
     /// link for per-origin quotas. Returns one outcome per item, and the secrets
     /// of delivery proofs the sender should get at once (envelopes that opened

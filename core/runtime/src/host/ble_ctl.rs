@@ -515,6 +515,12 @@ impl SyncStore for Watched<'_> {
     fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
         self.node.seen(id)
     }
+    fn claim(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+        self.node.claim(id)
+    }
+    fn unclaim(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
+        self.node.unclaim(ids)
+    }
     fn ingest(
         &mut self,
         items: &[Incoming],

@@ -268,7 +268,7 @@ impl Session {
         {
             return self.fail(e);
         }
-        self.check_finished();
+        self.check_finished(store);
     }
 
     /// Bytes to write to the link next, or None when nothing is due. Pulls
@@ -290,7 +290,7 @@ impl Session {
                     }
                 }
             }
-            self.check_finished();
+            self.check_finished(store);
         }
         let mut chunk = self.out.pop_front()?;
         while let Some(next) = self.out.front() {
@@ -315,6 +315,9 @@ impl Session {
         }
         if let Err(e) = self.transfer.refund_unacked(store) {
             tracing::warn!(error = %e, "could not refund copies at link loss");
+        }
+        if let Err(e) = self.transfer.unclaim(store) {
+            tracing::warn!(error = %e, "could not free the items asked for at link loss");
         }
         if !self.is_closed() {
             self.close(SessionError::LinkLost);
@@ -514,8 +517,13 @@ impl Session {
         Ok(())
     }
 
-    fn check_finished(&mut self) {
+    fn check_finished(&mut self, store: &mut dyn SyncStore) {
         if !self.finished && self.transfer.finished() {
+            // What arrived is held now; what the peer did not send after all
+            // (its copies went elsewhere meanwhile) another neighbour may.
+            if let Err(e) = self.transfer.unclaim(store) {
+                tracing::warn!(error = %e, "could not free the items asked for");
+            }
             self.finished = true;
             self.phase = Phase::Closed;
             self.events.push_back(SessionEvent::Finished);

@@ -2,7 +2,7 @@ use super::*;
 use crate::envelope::{Commitment, DeliveryProof, EnvelopeId, RoutingTag};
 use crate::sync::frame::MAX_RECORD;
 use crate::sync::handshake::{self, MAGIC};
-use crate::sync::pump::{LinkModel, pump};
+use crate::sync::pump::{LinkModel, pump, pump_with};
 use crate::sync::recon::{ReconItem, Reconciler};
 use crate::sync::store::{
     Incoming, Interests, ItemKind, LocalItem, Received, SyncStoreError, Toward, proof_item_id,
@@ -1001,4 +1001,81 @@ fn a_peer_cannot_name_more_than_256_wanted_blobs_in_a_session() {
         h.closed().as_deref(),
         Some("protocol violation: too many wanted blobs")
     );
+}
+
+/// Records what a session claims and frees around a [`MemStore`].
+struct Claims<'a> {
+    store: &'a mut MemStore,
+    claimed: Vec<[u8; 32]>,
+    freed: Vec<[u8; 32]>,
+}
+
+impl SyncStore for Claims<'_> {
+    fn items(&mut self) -> Result<Vec<LocalItem>, SyncStoreError> {
+        self.store.items()
+    }
+    fn interests(&mut self) -> Result<Interests, SyncStoreError> {
+        self.store.interests()
+    }
+    fn envelope(&mut self, id: &EnvelopeId) -> Result<Option<Vec<u8>>, SyncStoreError> {
+        self.store.envelope(id)
+    }
+    fn proof(&mut self, c: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {
+        self.store.proof(c)
+    }
+    fn seen(&mut self, id: &EnvelopeId) -> Result<bool, SyncStoreError> {
+        self.store.seen(id)
+    }
+    fn claim(&mut self, id: &[u8; 32]) -> Result<bool, SyncStoreError> {
+        self.claimed.push(*id);
+        Ok(true)
+    }
+    fn unclaim(&mut self, ids: &[[u8; 32]]) -> Result<(), SyncStoreError> {
+        self.freed.extend_from_slice(ids);
+        Ok(())
+    }
+    fn ingest(
+        &mut self,
+        items: &[Incoming],
+        origin: &str,
+    ) -> Result<(Vec<Received>, Vec<DeliveryProof>), SyncStoreError> {
+        self.store.ingest(items, origin)
+    }
+}
+
+#[test]
+fn a_session_frees_what_it_asked_for_when_it_ends_or_its_link_breaks() {
+    for cut in [false, true] {
+        let (mut sa, mut sb) = stores(0, 3, 0);
+        let wanted = sb.ids();
+        let mut claims = Claims {
+            store: &mut sa,
+            claimed: Vec::new(),
+            freed: Vec::new(),
+        };
+        let (mut a, mut b) = pair(MAX_RECORD);
+        pump_with(
+            &mut a,
+            &mut claims,
+            &mut b,
+            &mut sb,
+            LinkModel::default(),
+            T0,
+            |_, a, claims, _| {
+                // The link breaks right after A asked for B's envelopes.
+                if cut && !claims.claimed.is_empty() && !a.is_closed() {
+                    a.link_lost(claims);
+                }
+            },
+        );
+        let set = |v: &[[u8; 32]]| v.iter().copied().collect::<HashSet<_>>();
+        assert_eq!(set(&claims.claimed), wanted, "cut {cut}");
+        assert_eq!(
+            set(&claims.freed),
+            wanted,
+            "cut {cut}: every claim is freed"
+        );
+        let held = if cut { HashSet::new() } else { wanted };
+        assert_eq!(claims.store.ids(), held, "cut {cut}");
+    }
 }

@@ -107,6 +107,8 @@ pub(super) struct Transfer {
     awaiting_wants: bool,
     have: Vec<[u8; 32]>,
     need: Vec<[u8; 32]>,
+    /// Ids this side asked the peer for ([`SyncStore::claim`]).
+    claimed: Vec<[u8; 32]>,
     /// Items to send by (class, rank within the class, order queued).
     queue: BinaryHeap<Reverse<(u8, u32, u64, SendItem)>>,
     queued: HashSet<[u8; 32]>,
@@ -161,6 +163,7 @@ impl Transfer {
             awaiting_wants: false,
             have: Vec::new(),
             need: Vec::new(),
+            claimed: Vec::new(),
             queue: BinaryHeap::new(),
             queued: HashSet::new(),
             seq: 0,

@@ -2,7 +2,6 @@
 //! and turning the differences into sends and wants.
 
 use super::{FOR_PEER, PEER_GROUPS, SendItem, Transfer, WANTED_CHUNKS};
-use crate::envelope::EnvelopeId;
 use crate::sync::message::{MAX_WANT_IDS, Message};
 use crate::sync::recon::{ReconItem, Reconciler};
 use crate::sync::session::{Offer, SessionError, SessionStats};
@@ -76,6 +75,30 @@ impl Transfer {
         Ok(items)
     }
 
+    /// Whether to ask the peer for `id`: not in this side's set, and the
+    /// store lets this session have it ([`SyncStore::claim`]). Claimed ids
+    /// are remembered so that a broken link frees them.
+    fn claim(&mut self, id: &[u8; 32], store: &mut dyn SyncStore) -> Result<bool, SessionError> {
+        if self.local.contains_key(id) || !store.claim(id)? {
+            return Ok(false);
+        }
+        self.claimed.push(*id);
+        Ok(true)
+    }
+
+    /// The link broke: the items this session asked for and did not get
+    /// may be asked of another neighbour.
+    pub(in crate::sync::session) fn unclaim(
+        &mut self,
+        store: &mut dyn SyncStore,
+    ) -> Result<(), SessionError> {
+        let ids = std::mem::take(&mut self.claimed);
+        if !ids.is_empty() {
+            store.unclaim(&ids)?;
+        }
+        Ok(())
+    }
+
     /// The responder's answer to an Offer: a Want for the ids it neither
     /// holds nor has seen, so that nothing it holds is sent to it.
     pub(super) fn on_offer(
@@ -94,7 +117,7 @@ impl Transfer {
         }
         let mut wants = Vec::new();
         for id in ids {
-            if !self.local.contains_key(&id) && !store.seen(&EnvelopeId(id))? {
+            if self.claim(&id, store)? {
                 wants.push(id);
             }
         }
@@ -177,7 +200,7 @@ impl Transfer {
         let mut wants = Vec::new();
         for id in need {
             // Left out of this side's set need not mean missing here.
-            if !self.local.contains_key(&id) && !store.seen(&EnvelopeId(id))? {
+            if self.claim(&id, store)? {
                 wants.push(id);
             }
         }
