@@ -77,7 +77,7 @@ impl Transfer {
 
     /// Whether to ask the peer for `id`: not in this side's set, and the
     /// store lets this session have it ([`SyncStore::claim`]). Claimed ids
-    /// are remembered so that a broken link frees them.
+    /// are remembered so that the session's end frees them.
     fn claim(&mut self, id: &[u8; 32], store: &mut dyn SyncStore) -> Result<bool, SessionError> {
         if self.local.contains_key(id) || !store.claim(id)? {
             return Ok(false);
@@ -86,8 +86,8 @@ impl Transfer {
         Ok(true)
     }
 
-    /// The link broke: the items this session asked for and did not get
-    /// may be asked of another neighbour.
+    /// The session finished or its link broke: the items it asked for and
+    /// did not get may be asked of another neighbour.
     pub(in crate::sync::session) fn unclaim(
         &mut self,
         store: &mut dyn SyncStore,
