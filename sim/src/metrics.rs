@@ -44,6 +44,9 @@ pub struct RunStats {
     pub bytes: u64,
     /// Bytes of reconciliation messages (both ways, before framing).
     pub recon_bytes: u64,
+    /// Link bytes by what they carried (`SessionStats::sent_by_kind` of
+    /// every session): where the bytes go.
+    pub bytes_by_message: std::collections::BTreeMap<&'static str, u64>,
     /// Delivery proofs handed over.
     pub proofs_sent: u64,
     /// Items received that the receiver already knew.
@@ -186,6 +189,10 @@ pub struct Report {
     pub bytes: u64,
     /// Of which reconciliation (before framing and encryption).
     pub recon_bytes: u64,
+    /// Link bytes by message type, framing and encryption included
+    /// (`preamble` and `handshake` for the session set-up); queued bytes a
+    /// cut link never sent count too.
+    pub bytes_by_message: std::collections::BTreeMap<&'static str, u64>,
     /// Delivery proofs handed over.
     pub proofs_sent: u64,
     /// Items received that the receiver already held or had seen.
@@ -346,6 +353,7 @@ impl Outcome {
             summary_bytes: self.stats.summary_bytes,
             bytes: self.stats.bytes,
             recon_bytes: self.stats.recon_bytes,
+            bytes_by_message: self.stats.bytes_by_message.clone(),
             proofs_sent: self.stats.proofs_sent,
             duplicates: self.stats.duplicates,
             receipts: receipt_lat.len() as u64,

@@ -108,7 +108,7 @@ impl SyncStore for BenchStore {
         let direct = if self.asks {
             self.days
                 .iter()
-                .map(|d| RoutingTag::direct(&self.me, d * DAY))
+                .map(|d| (*d, RoutingTag::direct(&self.me, d * DAY)))
                 .collect()
         } else {
             Vec::new()

@@ -82,6 +82,9 @@ impl Engine<'_> {
             let st = session.stats();
             self.stats.proofs_sent += st.proofs_sent;
             self.stats.duplicates += st.duplicates;
+            for (kind, bytes) in &st.sent_by_kind {
+                *self.stats.bytes_by_message.entry(kind).or_default() += bytes;
+            }
         }
         // Each side counts the reconciliation both ways: once per link, the
         // larger count (a cut session may have lost a message in flight).

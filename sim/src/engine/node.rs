@@ -253,8 +253,8 @@ impl SimNode {
         }
         match self.node.interests() {
             Ok(i) => {
-                let direct = i.direct.iter().map(|t| t.0).collect();
-                let shared = i.shared.iter().map(|t| t.0).collect();
+                let direct = i.direct.iter().map(|(_, t)| t.0).collect();
+                let shared = i.shared.iter().map(|(_, t)| t.0).collect();
                 self.tags = Some((day, direct, shared));
                 true
             }

@@ -110,7 +110,7 @@ impl SyncStore for Node {
             .collect();
         let direct = days
             .iter()
-            .map(|&t| RoutingTag::direct(&self.public, t))
+            .map(|&t| (RoutingTag::day_of(t), RoutingTag::direct(&self.public, t)))
             .collect();
         let mut shared = Vec::new();
         for (key, _, _) in self.store.shared_keys().map_err(err)? {
@@ -118,7 +118,10 @@ impl SyncStore for Node {
             if key.0 == [0u8; 32] {
                 continue;
             }
-            shared.extend(days.iter().map(|&t| RoutingTag::shared(&key, t)));
+            shared.extend(
+                days.iter()
+                    .map(|&t| (RoutingTag::day_of(t), RoutingTag::shared(&key, t))),
+            );
         }
         Ok(Interests { direct, shared })
     }

@@ -16,7 +16,7 @@ const CHANNEL_INFO: &[u8] = b"key";
 const SHARED_AEAD_INFO: &[u8] = b"pollen v1 shared aead";
 /// Tags rotate once per UTC day of the expiry, so strangers cannot link one
 /// recipient's envelopes across days.
-const TAG_PERIOD_SECS: u64 = 86400;
+pub const TAG_PERIOD_SECS: u64 = 86400;
 
 /// 8-byte routing tag: lets a recipient spot its envelopes with one hash,
 /// without telling strangers who they are for.
@@ -40,8 +40,13 @@ impl RoutingTag {
         tag
     }
 
+    /// The tag day of an expiry time: tags of one key differ from day to day.
+    pub fn day_of(expires_at: u64) -> u64 {
+        expires_at / TAG_PERIOD_SECS
+    }
+
     fn keyed(key: &[u8; 32], expires_at: u64) -> RoutingTag {
-        let day = expires_at / TAG_PERIOD_SECS;
+        let day = Self::day_of(expires_at);
         let h = blake3::keyed_hash(key, &day.to_le_bytes());
         let mut out = [0u8; 8];
         out.copy_from_slice(&h.as_bytes()[..8]);

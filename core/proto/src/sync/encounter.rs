@@ -279,6 +279,7 @@ mod tests {
                 shared: vec![],
                 encounters,
                 short: false,
+                days: None,
             };
             assert_eq!(hex::encode(m.encode()), value(name));
             assert_eq!(

@@ -14,12 +14,14 @@ use thiserror::Error;
 pub const MAGIC: &[u8; 4] = b"POLN";
 /// Length of the preamble: magic, lowest and highest version, max record (u16 BE).
 pub const PREAMBLE_LEN: usize = 8;
-/// The highest session protocol version this build speaks (6: chunks
+/// The highest session protocol version this build speaks (8: a Hello
+/// names the tag days of what its sender holds, and the peer sends its tags
+/// for those days in a `Tags` message; 7: tags blinded to 4 bytes; 6: chunks
 /// travel with a copy budget and each side names the blobs it wants; 5: a
 /// Hello may carry an encounter summary; 4: reconciliation
 /// opens with a whole-set fingerprint; 3: attachment chunks; 2: an envelope
 /// may travel with its copy budget, the `Copy` message).
-pub const VERSION: u8 = 7;
+pub const VERSION: u8 = 8;
 /// The lowest session protocol version this build still speaks.
 pub const MIN_VERSION: u8 = 1;
 /// Noise protocol name between neighbours; changing it is a new session version.
@@ -198,9 +200,9 @@ mod tests {
         let a = Preamble::ours(65_535);
         let b = Preamble::ours(180);
         assert_eq!(Preamble::decode(&a.encode()), Ok(a));
-        assert_eq!(a.encode(), *b"POLN\x01\x07\xff\xff");
-        assert_eq!(a.negotiate(&b), Ok((7, 180)));
-        assert_eq!(b.negotiate(&a), Ok((7, 180)));
+        assert_eq!(a.encode(), *b"POLN\x01\x08\xff\xff");
+        assert_eq!(a.negotiate(&b), Ok((8, 180)));
+        assert_eq!(b.negotiate(&a), Ok((8, 180)));
         // A build that speaks only version 1 still gets a session.
         let old = Preamble {
             min_version: 1,
@@ -214,14 +216,14 @@ mod tests {
     fn unknown_versions_and_strangers_are_refused_with_a_reason() {
         let ours = Preamble::ours(4096);
         let future = Preamble {
-            min_version: 8,
-            max_version: 9,
+            min_version: 9,
+            max_version: 10,
             max_record: 4096,
         };
         let err = ours.negotiate(&future).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unsupported version: peer speaks 8..=9, this node speaks 1..=7"
+            "unsupported version: peer speaks 9..=10, this node speaks 1..=8"
         );
         assert_eq!(
             Preamble::decode(b"GET / HT"),

@@ -55,10 +55,11 @@ pub struct LocalItem {
 /// groups and channels, for every expiry day an envelope may still have.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Interests {
-    /// Tags of envelopes addressed to this node.
-    pub direct: Vec<RoutingTag>,
-    /// Tags of its groups' and channels' envelopes.
-    pub shared: Vec<RoutingTag>,
+    /// Tags of envelopes addressed to this node, each with its tag day
+    /// ([`RoutingTag::day_of`]): a version 8 peer asks for some days only.
+    pub direct: Vec<(u64, RoutingTag)>,
+    /// Tags of its groups' and channels' envelopes, each with its day.
+    pub shared: Vec<(u64, RoutingTag)>,
 }
 
 /// A transfer item received from the peer.

@@ -182,6 +182,11 @@ pub struct SessionStats {
     pub recon_rounds: u32,
     /// Bytes of reconciliation messages, both ways, before framing.
     pub recon_bytes: u64,
+    /// Bytes this side wrote to the link by what they carried: each
+    /// message type by [`Message::kind_name`](crate::sync::message::Message::kind_name)
+    /// with its framing and encryption, plus `preamble` and `handshake`.
+    /// They add up to `bytes_sent` once everything queued was sent.
+    pub sent_by_kind: BTreeMap<&'static str, u64>,
 }
 
 /// Something the runtime or the UI should know.

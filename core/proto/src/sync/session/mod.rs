@@ -123,7 +123,9 @@ impl Session {
             finished: false,
             config,
         };
-        s.out.push_back(ours.encode().to_vec());
+        let preamble = ours.encode().to_vec();
+        s.count("preamble", preamble.len());
+        s.out.push_back(preamble);
         s
     }
 
@@ -362,9 +364,15 @@ impl Session {
         let mut rec = Vec::with_capacity(body.len() + 1);
         rec.push(kind);
         rec.extend_from_slice(body);
-        self.out
-            .push_back(frame::encode_record(&rec, self.max_record)?);
+        let record = frame::encode_record(&rec, self.max_record)?;
+        self.count("handshake", record.len());
+        self.out.push_back(record);
         Ok(())
+    }
+
+    /// Counts bytes queued for the link under what they carry.
+    fn count(&mut self, kind: &'static str, bytes: usize) {
+        *self.stats.sent_by_kind.entry(kind).or_default() += bytes as u64;
     }
 
     fn on_record(
@@ -511,8 +519,9 @@ impl Session {
                 .write_message(&plain, &mut body)
                 .map_err(|_| SessionError::Protocol("cannot encrypt a record"))?;
             body.truncate(n);
-            self.out
-                .push_back(frame::encode_record(&body, self.max_record)?);
+            let record = frame::encode_record(&body, self.max_record)?;
+            *self.stats.sent_by_kind.entry(msg.kind_name()).or_default() += record.len() as u64;
+            self.out.push_back(record);
         }
         Ok(())
     }

@@ -2,6 +2,7 @@ use super::*;
 use crate::envelope::{Commitment, DeliveryProof, EnvelopeId, RoutingTag};
 use crate::sync::frame::MAX_RECORD;
 use crate::sync::handshake::{self, MAGIC};
+use crate::sync::message::HeldDays;
 use crate::sync::pump::{LinkModel, pump, pump_with};
 use crate::sync::recon::{ReconItem, Reconciler};
 use crate::sync::store::{
@@ -79,8 +80,10 @@ impl SyncStore for MemStore {
     }
 
     fn interests(&mut self) -> Result<Interests, SyncStoreError> {
+        // Every envelope here expires at EXPIRY: so do the tags wanted.
+        let day = RoutingTag::day_of(EXPIRY);
         Ok(Interests {
-            direct: self.direct.clone(),
+            direct: self.direct.iter().map(|t| (day, *t)).collect(),
             shared: Vec::new(),
         })
     }
@@ -429,12 +432,12 @@ fn unknown_versions_get_a_clear_close_reason() {
     let mut sb = MemStore::default();
     let mut b = Session::new(SessionConfig::tcp(false, "b"), T0);
     let mut future = MAGIC.to_vec();
-    future.extend_from_slice(&[8, 8, 0xff, 0xff]);
+    future.extend_from_slice(&[9, 9, 0xff, 0xff]);
     b.handle_input(&future, T0, &mut sb);
     let reason = closed_reason(&std::iter::from_fn(|| b.poll_event()).collect::<Vec<_>>());
     assert_eq!(
         reason.as_deref(),
-        Some("handshake: unsupported version: peer speaks 8..=8, this node speaks 1..=7")
+        Some("handshake: unsupported version: peer speaks 9..=9, this node speaks 1..=8")
     );
     // The peer is told why, in cleartext, after our preamble.
     let out: Vec<u8> = std::iter::from_fn(|| b.poll_transmit(&mut sb))
@@ -494,11 +497,18 @@ struct Hostile {
     noise: snow::TransportState,
     victim: Session,
     store: MemStore,
+    /// What the victim wrote after its handshake reply, still to read.
+    inbox: RecordDecoder,
+    reassembler: crate::sync::frame::Reassembler,
 }
 
 impl Hostile {
     fn connect(config: SessionConfig) -> Hostile {
-        let mut store = MemStore::default();
+        Hostile::connect_with(config, MemStore::default())
+    }
+
+    /// Connects to a victim that holds `store`.
+    fn connect_with(config: SessionConfig, mut store: MemStore) -> Hostile {
         let mut victim = Session::new(config, T0);
         let ours = handshake::Preamble::ours(MAX_RECORD);
         let theirs_raw: Vec<u8> = victim.poll_transmit(&mut store).unwrap();
@@ -525,7 +535,31 @@ impl Hostile {
             noise,
             victim,
             store,
+            inbox: dec,
+            reassembler: crate::sync::frame::Reassembler::new(Default::default()),
         }
+    }
+
+    /// The messages the victim sent so far, decrypted.
+    fn received(&mut self) -> Vec<Message> {
+        let out: Vec<u8> = std::iter::from_fn(|| self.victim.poll_transmit(&mut self.store))
+            .flatten()
+            .collect();
+        let mut msgs = Vec::new();
+        for push in [false, true] {
+            // The decoder takes more bytes only once drained.
+            if push {
+                self.inbox.push(&out).unwrap();
+            }
+            while let Some(rec) = self.inbox.next_record().unwrap() {
+                let mut plain = vec![0u8; rec.len()];
+                let n = self.noise.read_message(&rec, &mut plain).unwrap();
+                if let Some(m) = self.reassembler.push(&plain[..n], T0).unwrap() {
+                    msgs.push(Message::decode(&m).unwrap());
+                }
+            }
+        }
+        msgs
     }
 
     /// Sends one record carrying `plain` (a fragment-layer plaintext).
@@ -556,22 +590,20 @@ impl Hostile {
     }
 
     fn hello(&mut self) {
-        self.message(
-            &Message::Hello {
-                window: 1 << 20,
-                port: 0,
-                direct: vec![],
-                shared: vec![],
-                encounters: None,
-                short: true,
-            },
-            T0,
-        );
-        // Version 6: the Hello is complete with the blobs this side wants.
+        self.message(&days_hello(HeldDays::Every), T0);
+        // Version 6: the Hello is complete with the blobs this side wants,
+        // and version 8 with its tags for the days the victim holds.
         self.message(
             &Message::Wanted {
                 blobs: vec![],
                 ids: vec![],
+            },
+            T0,
+        );
+        self.message(
+            &Message::Tags {
+                direct: vec![],
+                shared: vec![],
             },
             T0,
         );
@@ -887,20 +919,166 @@ fn c3_a_session_closes_before_its_record_counter_could_wrap() {
     assert!(SessionLimits::default().max_records <= 1 << 40);
 }
 
+/// A version 8 Hello naming these held days.
+fn days_hello(days: HeldDays) -> Message {
+    Message::Hello {
+        window: 1 << 20,
+        port: 0,
+        direct: vec![],
+        shared: vec![],
+        encounters: None,
+        short: true,
+        days: Some(days),
+    }
+}
+
 #[test]
-fn a_version_6_hello_must_be_completed_by_the_wanted_blobs() {
-    let mut h = Hostile::connect(SessionConfig::tcp(false, "h"));
-    h.message(
-        &Message::Hello {
-            window: 1 << 20,
+fn version_8_hellos_name_held_days_and_tags_answer_only_those_days() {
+    let day = RoutingTag::day_of(EXPIRY);
+    let tags_for = |days: HeldDays| {
+        // The victim holds one envelope and wants two tags, all of day `day`.
+        let mut store = MemStore::default();
+        store.add(envelope(1, 300).0, [7; 8]);
+        store.direct = vec![RoutingTag([9; 8]), RoutingTag([8; 8])];
+        let mut h = Hostile::connect_with(SessionConfig::tcp(false, "h"), store);
+        let first = h.received();
+        h.message(&days_hello(days), T0);
+        (first, h.received())
+    };
+    let (first, answer) = tags_for(HeldDays::From {
+        first: day as u32,
+        mask: 1,
+    });
+    // Its own Hello lists no tags, only the day of what it holds.
+    assert!(
+        first.contains(&Message::Hello {
+            window: SessionConfig::tcp(false, "h").window,
             port: 0,
             direct: vec![],
             shared: vec![],
             encounters: None,
             short: true,
-        },
-        T0,
+            days: Some(HeldDays::From {
+                first: day as u32,
+                mask: 1
+            }),
+        }),
+        "{first:?}"
     );
+    let tags = |msgs: &[Message]| {
+        msgs.iter()
+            .find_map(|m| match m {
+                Message::Tags { direct, shared } => Some((direct.len(), shared.len())),
+                _ => None,
+            })
+            .expect("a tags message")
+    };
+    assert_eq!(tags(&answer), (2, 0));
+    assert_eq!(tags(&tags_for(HeldDays::Every).1), (2, 0));
+    // A peer that holds nothing of that day gets no tags at all.
+    let none = tags_for(HeldDays::From {
+        first: day as u32 + 1,
+        mask: u64::MAX,
+    });
+    assert_eq!(tags(&none.1), (0, 0));
+}
+
+#[test]
+fn a_version_8_hello_must_be_completed_by_tags_once() {
+    let wanted = Message::Wanted {
+        blobs: vec![],
+        ids: vec![],
+    };
+    let no_tags = Message::Tags {
+        direct: vec![],
+        shared: vec![],
+    };
+    let run = |msgs: &[Message], config: SessionConfig| {
+        let mut h = Hostile::connect(config);
+        for m in msgs {
+            h.message(m, T0);
+        }
+        h.closed()
+    };
+    let v8 = || SessionConfig::tcp(false, "h");
+    let v7 = || SessionConfig {
+        max_version: 7,
+        ..SessionConfig::tcp(false, "h")
+    };
+    let every = days_hello(HeldDays::Every);
+    let cases: [(Vec<Message>, SessionConfig, Option<&str>); 6] = [
+        (
+            vec![every.clone(), wanted.clone(), Message::Done],
+            v8(),
+            Some("hello without tags"),
+        ),
+        (
+            vec![
+                every.clone(),
+                wanted.clone(),
+                no_tags.clone(),
+                no_tags.clone(),
+            ],
+            v8(),
+            Some("unexpected tags"),
+        ),
+        // Tags may come before the Wanted: the Hello waits for both.
+        (
+            vec![
+                every.clone(),
+                no_tags.clone(),
+                wanted.clone(),
+                Message::Done,
+            ],
+            v8(),
+            None,
+        ),
+        (
+            vec![Message::Hello {
+                window: 1 << 20,
+                port: 0,
+                direct: vec![],
+                shared: vec![],
+                encounters: None,
+                short: true,
+                days: None,
+            }],
+            v8(),
+            Some("hello without held days in a version 8 session"),
+        ),
+        (
+            vec![every.clone()],
+            v7(),
+            Some("held days in a session before version 8"),
+        ),
+        (
+            vec![
+                Message::Hello {
+                    window: 1 << 20,
+                    port: 0,
+                    direct: vec![],
+                    shared: vec![],
+                    encounters: None,
+                    short: true,
+                    days: None,
+                },
+                wanted.clone(),
+                no_tags.clone(),
+            ],
+            v7(),
+            Some("tags in a session before version 8"),
+        ),
+    ];
+    for (msgs, config, want) in cases {
+        let want = want.map(|w| format!("protocol violation: {w}"));
+        assert_eq!(run(&msgs, config), want, "{msgs:?}");
+    }
+}
+
+#[test]
+fn a_version_6_hello_must_be_completed_by_the_wanted_blobs() {
+    let mut h = Hostile::connect(SessionConfig::tcp(false, "h"));
+    h.message(&days_hello(HeldDays::Every), T0);
     h.message(&Message::Done, T0);
     assert_eq!(
         h.closed().as_deref(),
@@ -951,6 +1129,7 @@ fn version_7_blinds_tags_to_4_bytes_as_documented_and_refuses_long_ones() {
         shared: vec![],
         encounters: None,
         short: true,
+        days: None,
     };
     let name = "hello, version 7 (window 4096, port 0, direct: that tag, no shared)";
     assert_eq!(hex::encode(hello.encode()), value(name));
@@ -969,6 +1148,7 @@ fn version_7_blinds_tags_to_4_bytes_as_documented_and_refuses_long_ones() {
             shared: vec![],
             encounters: None,
             short: false,
+            days: None,
         },
         T0,
     );

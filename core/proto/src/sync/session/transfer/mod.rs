@@ -6,11 +6,13 @@ use crate::envelope::{DeliveryProof, EnvelopeId};
 use crate::sync::encounter::EncounterSummary;
 use crate::sync::message::{Blinded, Message};
 use crate::sync::recon::Reconciler;
-use crate::sync::store::{Incoming, ItemKind, LocalItem, PeerRole, SyncStore, Toward};
+use crate::sync::store::{Incoming, Interests, ItemKind, LocalItem, PeerRole, SyncStore, Toward};
+use hello::PendingHello;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 mod commit;
+mod hello;
 mod outgoing;
 mod reconcile;
 mod wanted;
@@ -44,8 +46,10 @@ const WANTED_VERSION: u8 = 6;
 /// (message type 14; `docs/PROTOCOL.md`, *Messages*).
 const SHORT_TAGS_VERSION: u8 = 7;
 
-/// A peer's Hello, held until its `Wanted` message completes it (version 6).
-type PendingHello = (u32, u16, Vec<Blinded>, Vec<Blinded>);
+/// The first session version whose Hello names the tag days of what its
+/// sender holds, and whose peer answers with its tags for those days only
+/// (the `Tags` message).
+const HELD_DAYS_VERSION: u8 = 8;
 
 /// Window accounting charges a proof like this many bytes.
 const PROOF_COST: u64 = 32;
@@ -97,8 +101,11 @@ pub(super) struct Transfer {
     peer_encounters: Option<EncounterSummary>,
     /// Blinded blobs the peer wants (version 6 and later).
     peer_wanted: HashSet<Blinded>,
-    /// The peer's Hello, waiting for its first `Wanted` (version 6).
+    /// The peer's Hello, waiting for its first `Wanted` (version 6) and
+    /// its `Tags` (version 8).
     hello_pending: Option<PendingHello>,
+    /// This side's tags, loaded at the start, for the peer's days.
+    interests: Interests,
     /// Blobs this side has named in its `Wanted` messages.
     announced: HashSet<[u8; 32]>,
     recon: Option<Reconciler>,
@@ -157,6 +164,7 @@ impl Transfer {
             peer_encounters: None,
             peer_wanted: HashSet::new(),
             hello_pending: None,
+            interests: Interests::default(),
             announced: HashSet::new(),
             recon: None,
             recon_done: false,
@@ -211,26 +219,26 @@ impl Transfer {
         items.sort_unstable_by_key(|i| Reverse(i.expires_at));
         items.truncate(self.limits.recon.max_items);
         self.local = items.into_iter().map(|i| (i.id, i)).collect();
-        let interests = store.interests()?;
-        let short = version >= SHORT_TAGS_VERSION;
-        let blind_all = |tags: &[crate::envelope::RoutingTag]| {
-            tags.iter()
-                .take(crate::sync::message::MAX_INTERESTS)
-                .map(|t| super::blind(&hash, &t.0, short))
-                .collect::<Vec<_>>()
-        };
+        self.interests = store.interests()?;
         let encounters = if version >= ENCOUNTER_VERSION && self.offer == Offer::Routed {
             store.encounter_summary()?
         } else {
             None
         };
+        // From version 8 the tags wait for the peer's held days.
+        let days = (version >= HELD_DAYS_VERSION).then(|| self.held_days());
+        let (direct, shared) = match days {
+            Some(_) => (Vec::new(), Vec::new()),
+            None => self.blinded_interests(None),
+        };
         self.control.push_back(Message::Hello {
             window: self.window,
             port: self.listen_port,
-            direct: blind_all(&interests.direct),
-            shared: blind_all(&interests.shared),
+            direct,
+            shared,
             encounters,
-            short,
+            short: self.short_tags(),
+            days,
         });
         if version >= WANTED_VERSION {
             let wanted = store.wanted_blobs(self.slow_link)?;
@@ -240,10 +248,18 @@ impl Transfer {
         // (routed, version 4), needs the peer's Hello first; otherwise a
         // routed session reconciles everything held and lets the policy pick
         // what to send once the differences are known.
-        if self.initiator && self.offer != Offer::Interests && !self.offers_only() {
+        // From version 8 the peer needs this side's tags before the first
+        // Recon, and they wait for the peer's Hello (`hello.rs`).
+        if self.initiator && self.reconciles_all() && version < HELD_DAYS_VERSION {
             self.initiate(store, stats)?;
         }
         Ok(())
+    }
+
+    /// Whether this side reconciles everything it holds whatever the peer's
+    /// Hello says (not a relay's interests, not a routed session's offers).
+    fn reconciles_all(&self) -> bool {
+        self.offer != Offer::Interests && !self.offers_only()
     }
 
     /// Whether this session blinds tags to 4 bytes (version 7 and later).
@@ -258,8 +274,8 @@ impl Transfer {
         store: &mut dyn SyncStore,
         stats: &mut SessionStats,
     ) -> Result<(), SessionError> {
-        if self.hello_pending.is_some() && !matches!(msg, Message::Wanted { .. }) {
-            return Err(SessionError::Protocol("hello without wanted blobs"));
+        if let Some(why) = self.incomplete_hello(&msg) {
+            return Err(SessionError::Protocol(why));
         }
         if !self.peer_hello && self.hello_pending.is_none() && !matches!(msg, Message::Hello { .. })
         {
@@ -276,6 +292,7 @@ impl Transfer {
                 shared,
                 encounters,
                 short,
+                days,
             } => {
                 if short != (self.version >= SHORT_TAGS_VERSION) {
                     return Err(SessionError::Protocol(
@@ -292,15 +309,13 @@ impl Transfer {
                     store.met(&summary)?;
                     self.peer_encounters = Some(summary);
                 }
-                if self.version >= WANTED_VERSION {
-                    if self.peer_hello || self.hello_pending.is_some() {
-                        return Err(SessionError::Protocol("second hello"));
-                    }
-                    // The peer's wanted blobs decide what it is offered.
-                    self.hello_pending = Some((window, port, direct, shared));
-                } else {
-                    self.on_hello(window, port, (direct, shared), store, stats)?
+                self.on_peer_hello((window, port), (direct, shared), days, store, stats)?
+            }
+            Message::Tags { direct, shared } => {
+                if self.version < HELD_DAYS_VERSION {
+                    return Err(SessionError::Protocol("tags in a session before version 8"));
                 }
+                self.on_tags((direct, shared), store, stats)?
             }
             Message::Wanted { blobs, ids } => self.on_wanted(blobs, ids, store, stats)?,
             Message::Recon(bytes) => self.on_recon(&bytes, store, stats)?,
@@ -389,49 +404,6 @@ impl Transfer {
         Ok(())
     }
 
-    /// The peer's Hello; a side offering by interests learns only now what to
-    /// reconcile.
-    fn on_hello(
-        &mut self,
-        window: u32,
-        port: u16,
-        (direct, shared): (Vec<Blinded>, Vec<Blinded>),
-        store: &mut dyn SyncStore,
-        stats: &mut SessionStats,
-    ) -> Result<(), SessionError> {
-        if self.peer_hello {
-            return Err(SessionError::Protocol("second hello"));
-        }
-        self.peer_hello = true;
-        self.peer_port = (port != 0).then_some(port);
-        self.peer_window = window as u64;
-        self.peer_direct = direct.into_iter().collect();
-        self.peer_shared = shared.into_iter().collect();
-        if self.offer == Offer::Interests {
-            let (hash, short) = (self.hash, self.short_tags());
-            let (direct, shared) = (&self.peer_direct, &self.peer_shared);
-            let mut wanted = |tag: &crate::envelope::RoutingTag| {
-                let b = super::blind(&hash, &tag.0, short);
-                direct.contains(&b) || shared.contains(&b)
-            };
-            let mut items = store.items_matching(&mut wanted)?;
-            if !self.peer_wanted.is_empty() {
-                let blobs = &self.peer_wanted;
-                let mut named = |blob: &[u8; 32]| blobs.contains(&super::blind_blob(&hash, blob));
-                items.extend(store.chunks_matching(&mut named)?);
-            }
-            items.sort_unstable_by_key(|i| Reverse(i.expires_at));
-            items.truncate(self.limits.recon.max_items);
-            self.local = items.into_iter().map(|i| (i.id, i)).collect();
-            if self.initiator {
-                self.initiate(store, stats)?;
-            }
-        } else if self.initiator && self.offers_only() {
-            self.initiate(store, stats)?;
-        }
-        Ok(())
-    }
-
     /// Queues an item for sending, unless a routed session's policy keeps it
     /// from this peer.
     fn enqueue(&mut self, item: SendItem, store: &mut dyn SyncStore) -> Result<(), SessionError> {
@@ -482,6 +454,19 @@ impl Transfer {
     }
 
     /// Transfer priority of a local item for this peer.
+    /// The class of an envelope with this tag: for the peer, for its
+    /// groups, or carried.
+    fn class_of_tag(&self, tag: &crate::envelope::RoutingTag) -> u8 {
+        let b = super::blind(&self.hash, &tag.0, self.short_tags());
+        if self.peer_direct.contains(&b) {
+            FOR_PEER
+        } else if self.peer_shared.contains(&b) {
+            PEER_GROUPS
+        } else {
+            CARRIED
+        }
+    }
+
     fn class_of(&self, item: &LocalItem) -> u8 {
         match item.kind {
             ItemKind::Proof { .. } => PROOF,
@@ -495,16 +480,7 @@ impl Transfer {
                     CHUNKS
                 }
             }
-            ItemKind::Envelope { tag, .. } => {
-                let b = super::blind(&self.hash, &tag.0, self.short_tags());
-                if self.peer_direct.contains(&b) {
-                    FOR_PEER
-                } else if self.peer_shared.contains(&b) {
-                    PEER_GROUPS
-                } else {
-                    CARRIED
-                }
-            }
+            ItemKind::Envelope { tag, .. } => self.class_of_tag(&tag),
         }
     }
 

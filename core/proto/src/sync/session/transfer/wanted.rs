@@ -33,8 +33,8 @@ impl Transfer {
             return Err(SessionError::Protocol("too many wanted blobs"));
         }
         self.peer_wanted.extend(new.iter().copied());
-        if let Some((window, port, direct, shared)) = self.hello_pending.take() {
-            self.on_hello(window, port, (direct, shared), store, stats)?;
+        if self.hello_pending.is_some() {
+            self.hello_wanted(store, stats)?;
         } else if late && self.offer == Offer::Interests && !new.is_empty() {
             // A relay loaded only what was named at first.
             let mut named =

@@ -10,6 +10,11 @@ use crate::envelope::MAX_ENVELOPE_BYTES;
 use crate::sync::encounter::EncounterSummary;
 use thiserror::Error;
 
+mod held_days;
+
+use held_days::EVERY_DAY;
+pub use held_days::{HELD_DAYS, HeldDays};
+
 /// Most blinded interests one side may announce.
 pub const MAX_INTERESTS: usize = 4096;
 /// Most ids in one `Want` message.
@@ -38,6 +43,8 @@ const T_OFFER: u8 = 11;
 const T_WANTED: u8 = 12;
 const T_CHUNK_COPY: u8 = 13;
 const T_HELLO_SHORT: u8 = 14;
+const T_HELLO_DAYS: u8 = 15;
+const T_TAGS: u8 = 16;
 
 /// A routing tag keyed with the session's handshake hash, so a neighbour can
 /// match envelopes to what the other side wants without learning tags it
@@ -65,6 +72,18 @@ pub enum Message {
         /// and later, message type 14): half the Hello, which was most of
         /// the bytes between neighbours with little to exchange.
         short: bool,
+        /// The expiry days of what the sender holds (session version 8,
+        /// message type 15): the tag lists are then empty and the peer's
+        /// `Tags` message carries its tags for those days.
+        days: Option<HeldDays>,
+    },
+    /// A side's blinded tags (4 bytes each) for the days the peer's Hello
+    /// named (session version 8): it completes that side's Hello.
+    Tags {
+        /// Blinded direct tags: envelopes addressed to this side.
+        direct: Vec<Blinded>,
+        /// Blinded tags of its groups and channels.
+        shared: Vec<Blinded>,
     },
     /// A reconciliation message (see [`super::recon`]).
     Recon(Vec<u8>),
@@ -141,6 +160,24 @@ pub enum MessageError {
 }
 
 impl Message {
+    /// A short name of the message's type, for byte counts by type.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Message::Hello { .. } => "hello",
+            Message::Tags { .. } => "tags",
+            Message::Recon(_) => "recon",
+            Message::Want { .. } => "want",
+            Message::Offer { .. } => "offer",
+            Message::Envelope(_) | Message::Copy { .. } => "envelope",
+            Message::Proof(_) => "proof",
+            Message::Ack(_) => "ack",
+            Message::Done => "done",
+            Message::Close(_) => "close",
+            Message::Chunk(_) | Message::ChunkCopy { .. } => "chunk",
+            Message::Wanted { .. } => "wanted",
+        }
+    }
+
     /// Encodes the message.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
@@ -152,26 +189,32 @@ impl Message {
                 shared,
                 encounters,
                 short,
+                days,
             } => {
-                let len = if *short {
-                    SHORT_BLINDED_LEN
+                if let Some(days) = days {
+                    // The tags follow in a `Tags` message.
+                    let (first, mask) = match *days {
+                        HeldDays::Every => (EVERY_DAY, 0),
+                        HeldDays::From { first, mask } => (first, mask),
+                    };
+                    w.u8(T_HELLO_DAYS)
+                        .u32(*window)
+                        .u16(*port)
+                        .u32(first)
+                        .u64(mask);
                 } else {
-                    BLINDED_LEN
-                };
-                w.u8(if *short { T_HELLO_SHORT } else { T_HELLO })
-                    .u32(*window)
-                    .u16(*port)
-                    .u16(direct.len() as u16);
-                for b in direct {
-                    w.bytes(&b[..len]);
-                }
-                w.u16(shared.len() as u16);
-                for b in shared {
-                    w.bytes(&b[..len]);
+                    w.u8(if *short { T_HELLO_SHORT } else { T_HELLO })
+                        .u32(*window)
+                        .u16(*port);
+                    blinded_lists(&mut w, direct, shared, *short);
                 }
                 if let Some(e) = encounters {
                     e.encode(&mut w);
                 }
+            }
+            Message::Tags { direct, shared } => {
+                w.u8(T_TAGS);
+                blinded_lists(&mut w, direct, shared, true);
             }
             Message::Recon(bytes) => {
                 w.u8(T_RECON).bytes(bytes);
@@ -254,8 +297,42 @@ impl Message {
                     shared,
                     encounters,
                     short,
+                    days: None,
                 }
             }
+            T_HELLO_DAYS => {
+                let window = r.u32("window")?;
+                let port = r.u16("port")?;
+                let days = match (r.u32("first held day")?, r.u64("held days")?) {
+                    (EVERY_DAY, 0) => HeldDays::Every,
+                    (EVERY_DAY, mask) => {
+                        return Err(DecodeError::Invalid {
+                            what: "held days of every day",
+                            value: mask,
+                        }
+                        .into());
+                    }
+                    (first, mask) => HeldDays::From { first, mask },
+                };
+                let encounters = if r.remaining() > 0 {
+                    Some(EncounterSummary::decode(&mut r)?)
+                } else {
+                    None
+                };
+                Message::Hello {
+                    window,
+                    port,
+                    direct: Vec::new(),
+                    shared: Vec::new(),
+                    encounters,
+                    short: true,
+                    days: Some(days),
+                }
+            }
+            T_TAGS => Message::Tags {
+                direct: blinded_list(&mut r, true, "direct interests")?,
+                shared: blinded_list(&mut r, true, "shared interests")?,
+            },
             T_RECON => Message::Recon(r.rest().to_vec()),
             T_WANT => {
                 let (last, ids) = id_list(&mut r)?;
@@ -365,6 +442,21 @@ fn id_list(r: &mut Reader<'_>) -> Result<(bool, Vec<[u8; 32]>), DecodeError> {
     Ok((last, ids(r, "want list")?))
 }
 
+/// Writes the two counted tag lists of a Hello or `Tags` message.
+fn blinded_lists(w: &mut Writer, direct: &[Blinded], shared: &[Blinded], short: bool) {
+    let len = if short {
+        SHORT_BLINDED_LEN
+    } else {
+        BLINDED_LEN
+    };
+    for list in [direct, shared] {
+        w.u16(list.len() as u16);
+        for b in list {
+            w.bytes(&b[..len]);
+        }
+    }
+}
+
 fn blinded_list(
     r: &mut Reader<'_>,
     short: bool,
@@ -391,200 +483,4 @@ fn blinded_list(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn samples() -> Vec<Message> {
-        vec![
-            Message::Hello {
-                window: 1 << 20,
-                port: 7745,
-                direct: vec![[1; 8], [2; 8]],
-                shared: vec![[3; 8]],
-                encounters: None,
-                short: false,
-            },
-            Message::Hello {
-                window: 1 << 20,
-                port: 7745,
-                direct: vec![[1, 2, 3, 4, 0, 0, 0, 0]],
-                shared: vec![[5, 6, 7, 8, 0, 0, 0, 0], [9, 9, 9, 9, 0, 0, 0, 0]],
-                encounters: None,
-                short: true,
-            },
-            Message::Hello {
-                window: 4096,
-                port: 0,
-                direct: vec![],
-                shared: vec![],
-                encounters: Some(EncounterSummary::build(
-                    20_454,
-                    vec![[5; 8]],
-                    &[([6; 8], 200), ([7; 8], 30)],
-                    &[191, 128, 64, 26],
-                )),
-                short: false,
-            },
-            Message::Recon(vec![0x61, 1, 2, 3]),
-            Message::Want {
-                last: true,
-                ids: vec![[9; 32]],
-            },
-            Message::Envelope(vec![1; 512]),
-            Message::Proof([7; 32]),
-            Message::Ack(42),
-            Message::Done,
-            Message::Close("peer idle".into()),
-            Message::Copy {
-                copies: 8,
-                envelope: vec![2; 300],
-            },
-            Message::Chunk(vec![1, 2, 3]),
-            Message::Offer {
-                last: false,
-                ids: vec![[4; 32], [5; 32]],
-            },
-            Message::Wanted {
-                blobs: vec![[8; 8]],
-                ids: vec![[6; 32]],
-            },
-            Message::ChunkCopy {
-                copies: 4,
-                chunk: vec![3; 100],
-            },
-        ]
-    }
-
-    #[test]
-    fn every_message_round_trips() {
-        for m in samples() {
-            assert_eq!(Message::decode(&m.encode()), Ok(m));
-        }
-    }
-
-    #[test]
-    fn lying_counts_and_unknown_types_are_refused() {
-        assert_eq!(Message::decode(&[]), Err(MessageError::Empty));
-        assert_eq!(Message::decode(&[99]), Err(MessageError::UnknownType(99)));
-        // A want list claiming 65535 ids in 3 bytes.
-        assert!(matches!(
-            Message::decode(&[T_WANT, 0, 0xff, 0xff]),
-            Err(MessageError::Decode(DecodeError::TooLong { .. }))
-        ));
-        assert!(matches!(
-            Message::decode(&[T_WANT, 0, 2, 0, 1, 2]),
-            Err(MessageError::Decode(DecodeError::Truncated { .. }))
-        ));
-        assert!(Message::decode(&[T_DONE, 0]).is_err());
-        assert!(Message::decode(&[T_WANT, 7, 0, 0]).is_err());
-        assert!(Message::decode(&[T_OFFER, 2, 0, 0]).is_err());
-        assert!(matches!(
-            Message::decode(&[T_OFFER, 1, 0xff, 0xff]),
-            Err(MessageError::Decode(DecodeError::TooLong { .. }))
-        ));
-        // A copy with no budget, and one whose budget is cut short.
-        assert!(matches!(
-            Message::decode(&[T_COPY, 0, 0, 0, 0, 1, 2, 3]),
-            Err(MessageError::Decode(DecodeError::Invalid {
-                what: "copies",
-                ..
-            }))
-        ));
-        assert!(matches!(
-            Message::decode(&[T_COPY, 1, 0]),
-            Err(MessageError::Decode(DecodeError::Truncated { .. }))
-        ));
-    }
-
-    #[test]
-    fn copy_matches_the_documented_vectors() {
-        let value = |name: &str| crate::doc_vectors::documented_value("### Messages", name);
-        for copies in [16, 0x0102_0304] {
-            let name = if copies == 16 {
-                "copy(copies 16, envelope eeeeee)"
-            } else {
-                "copy(copies 0x01020304, envelope eeeeee)"
-            };
-            let m = Message::Copy {
-                copies,
-                envelope: vec![0xee; 3],
-            };
-            assert_eq!(hex::encode(m.encode()), value(name));
-            assert_eq!(Message::decode(&hex::decode(value(name)).unwrap()), Ok(m));
-        }
-        assert_eq!(value("copy(copies 0)"), "malformed");
-        assert!(Message::decode(&hex::decode("0900000000eeeeee").unwrap()).is_err());
-    }
-
-    #[test]
-    fn wanted_and_chunk_copy_match_the_documented_vectors() {
-        let value = |name: &str| crate::doc_vectors::documented_value("### Messages", name);
-        let cases = [
-            (
-                "wanted(blob 08x8, no ids)",
-                Message::Wanted {
-                    blobs: vec![[8; 8]],
-                    ids: vec![],
-                },
-            ),
-            (
-                "wanted(no blobs, id 06x32)",
-                Message::Wanted {
-                    blobs: vec![],
-                    ids: vec![[6; 32]],
-                },
-            ),
-            (
-                "chunk_copy(copies 4, chunk cccccc)",
-                Message::ChunkCopy {
-                    copies: 4,
-                    chunk: vec![0xcc; 3],
-                },
-            ),
-        ];
-        for (name, m) in cases {
-            assert_eq!(hex::encode(m.encode()), value(name));
-            assert_eq!(Message::decode(&hex::decode(value(name)).unwrap()), Ok(m));
-        }
-        assert_eq!(value("chunk_copy(copies 0)"), "malformed");
-        assert!(Message::decode(&hex::decode("0d00000000cccccc").unwrap()).is_err());
-        // 257 blobs claimed: over the cap before anything is read.
-        assert!(matches!(
-            Message::decode(&[T_WANTED, 0x01, 0x01]),
-            Err(MessageError::Decode(DecodeError::TooLong { .. }))
-        ));
-    }
-
-    #[test]
-    fn offer_matches_the_documented_vectors() {
-        let value = |name: &str| crate::doc_vectors::documented_value("### Messages", name);
-        let cases = [
-            ("offer(last, no ids)", true, vec![]),
-            ("offer(not last, id 07x32)", false, vec![[7; 32]]),
-        ];
-        for (name, last, ids) in cases {
-            let m = Message::Offer { last, ids };
-            assert_eq!(hex::encode(m.encode()), value(name));
-            assert_eq!(Message::decode(&hex::decode(value(name)).unwrap()), Ok(m));
-        }
-    }
-
-    #[test]
-    fn long_close_reasons_are_cut_on_a_char_boundary() {
-        let m = Message::Close("é".repeat(150));
-        let Message::Close(back) = Message::decode(&m.encode()).unwrap() else {
-            panic!("not a close");
-        };
-        assert_eq!(back.len(), MAX_REASON_BYTES);
-    }
-
-    proptest! {
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            if let Ok(m) = Message::decode(&bytes) {
-                prop_assert_eq!(Message::decode(&m.encode()), Ok(m));
-            }
-        }
-    }
-}
+mod tests;
