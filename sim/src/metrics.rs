@@ -38,6 +38,8 @@ pub struct RunStats {
     pub sessions_idle: u64,
     /// Meetings where neither side had anything the other lacked: no session run.
     pub sessions_skipped: u64,
+    /// Link bytes of the sessions that brought neither side anything new.
+    pub idle_bytes: u64,
     /// Connections refused for the per-phone cap (later retried).
     pub cap_waits: u64,
     /// Bytes written on all links.
@@ -183,6 +185,8 @@ pub struct Report {
     pub sessions_idle: u64,
     /// Meetings with nothing to exchange, where no session was run.
     pub sessions_skipped: u64,
+    /// Link bytes of the idle sessions (part of `bytes`).
+    pub idle_bytes: u64,
     /// Bytes of encounter summaries sent in Hellos (part of `bytes`).
     pub summary_bytes: u64,
     /// Bytes on all links in total.
@@ -350,6 +354,7 @@ impl Outcome {
             sessions_cut: self.stats.sessions_cut,
             sessions_idle: self.stats.sessions_idle,
             sessions_skipped: self.stats.sessions_skipped,
+            idle_bytes: self.stats.idle_bytes,
             summary_bytes: self.stats.summary_bytes,
             bytes: self.stats.bytes,
             recon_bytes: self.stats.recon_bytes,

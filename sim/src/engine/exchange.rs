@@ -98,6 +98,7 @@ impl Engine<'_> {
             .unwrap_or(0);
         if live.own_bumps == (0, 0) {
             self.stats.sessions_idle += 1;
+            self.stats.idle_bytes += live.link.bytes[0] + live.link.bytes[1];
         }
         let end_versions = (na.news, nb.news);
         // A side is in sync if nothing but this link changed it meanwhile.
