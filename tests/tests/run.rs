@@ -3,7 +3,23 @@
 //! shuts down cleanly. The mDNS mesh across hosts is `lan_mesh.rs`.
 
 use pollen_tests::{Phone, Server, wait_for};
+use std::path::Path;
 use std::time::Duration;
+
+/// True when the WAL holds frames and all of them are in the database
+/// file: the WAL-index header (sqlite.org/walformat.html) keeps the last
+/// valid frame (`mxFrame`, bytes 16..20) and the frames checkpointed
+/// (`nBackfill`, bytes 96..100), in the machine's byte order.
+fn wal_copied(shm: &Path) -> bool {
+    let Ok(b) = std::fs::read(shm) else {
+        return false;
+    };
+    let word = |at: usize| {
+        b.get(at..at + 4)
+            .map(|w| u32::from_ne_bytes(w.try_into().unwrap()))
+    };
+    matches!((word(16), word(96)), (Some(max), Some(back)) if max > 0 && back == max)
+}
 
 #[test]
 fn run_pushes_a_local_message_to_its_neighbour_and_stops_cleanly() {
@@ -42,6 +58,13 @@ fn run_pushes_a_local_message_to_its_neighbour_and_stops_cleanly() {
         b.texts().contains(&"pushed by run".to_owned())
     });
     eprintln!("local write to neighbour's inbox: {took:?}");
+    // B is idle again, and its runtime copies the WAL into the database
+    // then, not while a session commits (a few frames never reach SQLite's
+    // own automatic checkpoint).
+    let copied = wait_for("B's idle checkpoint", Duration::from_secs(10), || {
+        wal_copied(&b.dir.join("pollen.db-shm"))
+    });
+    eprintln!("B's WAL copied {copied:?} after the message showed");
     wait_for("A to see it delivered", Duration::from_secs(20), || {
         a.json(&["status"])["own_delivered"] == 1
     });

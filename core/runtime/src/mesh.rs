@@ -24,16 +24,33 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long shutdown waits for running sessions to commit and close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// How often a node with no session running does its upkeep.
+pub(crate) const IDLE_UPKEEP_MS: u64 = 1000;
+
 /// What a running node needs beyond sync: a way to notice writes by other
-/// processes on the same data directory.
-pub trait ChangeCounter {
+/// processes on the same data directory, and upkeep while no session runs.
+pub trait RunningStore {
     /// A number that changes whenever another process committed a write.
     fn change_counter(&mut self) -> u64;
+    /// Called about once a second while no session is running: work that a
+    /// sync should not wait for (the database's WAL checkpoint).
+    fn idle_upkeep(&mut self);
 }
 
-impl ChangeCounter for pollen_node::Node {
+impl RunningStore for pollen_node::Node {
     fn change_counter(&mut self) -> u64 {
         self.data_version()
+    }
+
+    fn idle_upkeep(&mut self) {
+        match self.checkpoint() {
+            Ok(c) if c.copied > 0 => {
+                tracing::debug!(pages = c.copied, "idle: WAL copied into the database")
+            }
+            Ok(_) => {}
+            // Not fatal: the next commit past the backstop checkpoints anyway.
+            Err(e) => tracing::warn!(error = %e, "idle checkpoint failed"),
+        }
     }
 }
 
@@ -139,7 +156,7 @@ pub async fn run_mesh<S>(
     stop: impl Future<Output = ()>,
 ) -> Result<(), RuntimeError>
 where
-    S: SyncStore + ChangeCounter + 'static,
+    S: SyncStore + RunningStore + 'static,
 {
     let clock = LinkClock::new();
     let start_ms = clock.now_ms();
@@ -190,6 +207,7 @@ where
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_status_ms = 0;
+    let mut last_upkeep_ms = 0;
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -322,6 +340,10 @@ where
                         shutdown: shutdown_rx.clone(),
                         news: news_rx.clone(),
                     });
+                }
+                if links == 0 && now >= last_upkeep_ms + IDLE_UPKEEP_MS {
+                    last_upkeep_ms = now;
+                    store.borrow_mut().idle_upkeep();
                 }
                 if now >= last_status_ms + 1000 {
                     last_status_ms = now;

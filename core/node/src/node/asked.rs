@@ -20,9 +20,22 @@ pub const CLAIM_SECS: u64 = 60;
 const PRUNE_ABOVE: usize = 4096;
 
 /// The ids asked for, each with the time its claim lapses.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Asked {
     until: HashMap<[u8; 32], u64>,
+    /// The size at which the expired are dropped next: twice what the last
+    /// pruning left, so that a big sync (tens of thousands of live claims
+    /// within a minute) pays a scan per doubling, not one per claim.
+    prune_at: usize,
+}
+
+impl Default for Asked {
+    fn default() -> Self {
+        Self {
+            until: HashMap::new(),
+            prune_at: PRUNE_ABOVE,
+        }
+    }
 }
 
 impl Asked {
@@ -32,8 +45,9 @@ impl Asked {
         if self.until.get(&id).is_some_and(|&t| t > now) {
             return false;
         }
-        if self.until.len() >= PRUNE_ABOVE {
+        if self.until.len() >= self.prune_at {
             self.until.retain(|_, t| *t > now);
+            self.prune_at = (2 * self.until.len()).max(PRUNE_ABOVE);
         }
         self.until.insert(id, now + CLAIM_SECS);
         true
@@ -75,5 +89,34 @@ mod tests {
         assert_eq!(asked.until.len(), PRUNE_ABOVE);
         assert!(asked.claim([0xff; 32], CLAIM_SECS));
         assert_eq!(asked.until.len(), 1, "only the live claim is left");
+    }
+
+    #[test]
+    fn live_claims_are_scanned_once_per_doubling() {
+        let mut asked = Asked::default();
+        let id = |i: u32| {
+            let mut id = [0; 32];
+            id[..4].copy_from_slice(&i.to_le_bytes());
+            id
+        };
+        // A big sync: every claim live. Pruning finds nothing to drop, so
+        // the next one waits until the claims have doubled.
+        for i in 0..PRUNE_ABOVE as u32 + 1 {
+            assert!(asked.claim(id(i), 0));
+        }
+        assert_eq!(asked.prune_at, 2 * PRUNE_ABOVE);
+        for i in PRUNE_ABOVE as u32 + 1..2 * PRUNE_ABOVE as u32 + 1 {
+            assert!(asked.claim(id(i), 0));
+        }
+        assert_eq!(asked.prune_at, 4 * PRUNE_ABOVE);
+        assert_eq!(asked.until.len(), 2 * PRUNE_ABOVE + 1);
+        // A minute on, they have all lapsed; the next pruning drops them
+        // and keeps the new ones.
+        let later = CLAIM_SECS + 1;
+        for i in 0..2 * PRUNE_ABOVE as u32 {
+            assert!(asked.claim(id(1_000_000 + i), later));
+        }
+        assert_eq!(asked.until.len(), 2 * PRUNE_ABOVE);
+        assert!(asked.until.values().all(|&t| t > later));
     }
 }

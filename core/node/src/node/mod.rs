@@ -497,6 +497,13 @@ impl Node {
     pub fn expire(&self) -> Result<usize, NodeError> {
         Ok(self.store.expire(self.now())?)
     }
+
+    /// Copies the database's write-ahead log into the database file. A
+    /// running node calls it when no session is running, so that a sync's
+    /// commits never stop for the copy ([`crate::store::Store::checkpoint`]).
+    pub fn checkpoint(&self) -> Result<crate::store::Checkpoint, NodeError> {
+        Ok(self.store.checkpoint()?)
+    }
 }
 
 fn open_store(dir: &Path) -> Result<Store, NodeError> {

@@ -5,7 +5,9 @@
 use super::ble_ctl::BleCtl;
 use super::platform::{LinkSpec, PlatformStream};
 use super::{Core, EventSink, HostError, HostEvent, HostOptions, NeighbourKind, Shared, lock};
-use crate::mesh::{MeshConfig, MeshEvent, MeshStatus, Nudge, run_mesh};
+use crate::mesh::{
+    IDLE_UPKEEP_MS, MeshConfig, MeshEvent, MeshStatus, Nudge, RunningStore, run_mesh,
+};
 use crate::{LinkClock, LinkOutcome, drive_with};
 use pollen_node::neighbours::{PlatformPeers, Presence};
 use pollen_node::node::Node;
@@ -330,9 +332,17 @@ fn on_mesh_event(ctx: &Ctx, event: MeshEvent) {
 async fn schedule(ctx: Rc<Ctx>) {
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_upkeep_ms = 0;
     loop {
         tick.tick().await;
         let now = ctx.clock.now_ms();
+        // The LAN mesh does its own when it runs; this covers platform-only
+        // nodes, and waits for both kinds of link to be idle.
+        let lan_links = ctx.lan.borrow().as_ref().map_or(0, |s| s.links);
+        if ctx.live.get() == 0 && lan_links == 0 && now >= last_upkeep_ms + IDLE_UPKEEP_MS {
+            last_upkeep_ms = now;
+            ctx.node.borrow_mut().idle_upkeep();
+        }
         let due = ctx.peers.borrow_mut().due(now);
         for (peer, present) in due.gone {
             if present {

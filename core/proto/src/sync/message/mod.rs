@@ -342,15 +342,15 @@ impl Message {
                 let (last, ids) = id_list(&mut r)?;
                 Message::Offer { last, ids }
             }
-            T_ENVELOPE => Message::Envelope(envelope_bytes(&mut r)?),
+            T_ENVELOPE => Message::Envelope(capped_rest(&mut r, "envelope", MAX_ENVELOPE_BYTES)?),
             T_COPY => Message::Copy {
                 copies: copies(&mut r)?,
-                envelope: envelope_bytes(&mut r)?,
+                envelope: capped_rest(&mut r, "envelope", MAX_ENVELOPE_BYTES)?,
             },
-            T_CHUNK => Message::Chunk(chunk_bytes(&mut r)?),
+            T_CHUNK => Message::Chunk(capped_rest(&mut r, "chunk", MAX_CHUNK_WIRE_BYTES)?),
             T_CHUNK_COPY => Message::ChunkCopy {
                 copies: copies(&mut r)?,
-                chunk: chunk_bytes(&mut r)?,
+                chunk: capped_rest(&mut r, "chunk", MAX_CHUNK_WIRE_BYTES)?,
             },
             T_WANTED => {
                 let n = capped(
@@ -379,14 +379,14 @@ impl Message {
     }
 }
 
-/// The rest of a message as envelope bytes, at most an envelope's size.
-fn envelope_bytes(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
+/// The rest of a message (an envelope's or a chunk's bytes), at most `max`.
+fn capped_rest(r: &mut Reader<'_>, what: &'static str, max: usize) -> Result<Vec<u8>, DecodeError> {
     let rest = r.rest();
-    if rest.len() > MAX_ENVELOPE_BYTES {
+    if rest.len() > max {
         return Err(DecodeError::TooLong {
-            what: "envelope",
+            what,
             len: rest.len(),
-            max: MAX_ENVELOPE_BYTES,
+            max,
         });
     }
     Ok(rest.to_vec())
@@ -401,19 +401,6 @@ fn copies(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
         }),
         n => Ok(n),
     }
-}
-
-/// The rest of a message as an encoded chunk, at most a chunk's size.
-fn chunk_bytes(r: &mut Reader<'_>) -> Result<Vec<u8>, DecodeError> {
-    let rest = r.rest();
-    if rest.len() > MAX_CHUNK_WIRE_BYTES {
-        return Err(DecodeError::TooLong {
-            what: "chunk",
-            len: rest.len(),
-            max: MAX_CHUNK_WIRE_BYTES,
-        });
-    }
-    Ok(rest.to_vec())
 }
 
 /// A count, then at most [`MAX_WANT_IDS`] ids.
