@@ -26,12 +26,19 @@ fn roomy() -> StoreLimits {
     }
 }
 
+/// A store on disk with its schema checkpointed, so that the database
+/// file's size changes only when a checkpoint copies what came after.
+fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("pollen.db"), roomy()).unwrap();
+    s.checkpoint().unwrap();
+    (dir, s)
+}
+
 #[test]
 fn commits_wait_in_the_wal_until_the_checkpoint_copies_them() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, s) = fresh();
     let path = dir.path().join("pollen.db");
-    let s = Store::open(&path, roomy()).unwrap();
-    s.checkpoint().unwrap();
     let empty = std::fs::metadata(&path).unwrap().len();
     // Five commits of a thousand 1 KB envelopes: some 2,000 pages, twice
     // what SQLite's default would have let the WAL hold before copying.
@@ -60,10 +67,8 @@ fn commits_wait_in_the_wal_until_the_checkpoint_copies_them() {
 
 #[test]
 fn the_backstop_copies_a_long_busy_spell() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, s) = fresh();
     let path = dir.path().join("pollen.db");
-    let s = Store::open(&path, roomy()).unwrap();
-    s.checkpoint().unwrap();
     let empty = std::fs::metadata(&path).unwrap().len();
     // About 3 pages a commit's worth of envelopes: past the backstop's
     // 8,192 pages within 30,000 envelopes, with no checkpoint called.
