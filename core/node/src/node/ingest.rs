@@ -14,7 +14,6 @@ use crate::conversation::ConversationDoc;
 use crate::node::events::{ConversationId, NodeEvent};
 use crate::store::{EnvelopeClass, EnvelopeRecord, InsertOutcome, StoreError};
 use pollen_proto::envelope::{self, DeliveryProof, Envelope, EnvelopeId, RoutingTag, SharedKey};
-use std::collections::HashMap;
 
 pub use crate::admission::Rejection;
 
@@ -71,7 +70,7 @@ fn content_error(e: NodeError) -> Result<Rejection, NodeError> {
 pub(crate) struct Batch<'n> {
     node: &'n Node,
     shared: Vec<(SharedKey, ConversationId)>,
-    direct_tags: HashMap<u64, RoutingTag>,
+    direct_tags: super::direct_tags::DirectTags,
     /// The copy budget that came with the envelope being taken in.
     copies: u32,
     /// Envelopes were stored (`Some(false)`) or refused for want of room
@@ -90,7 +89,7 @@ impl<'n> Batch<'n> {
         Ok(Self {
             node,
             shared,
-            direct_tags: HashMap::new(),
+            direct_tags: Default::default(),
             copies: 1,
             stored: None,
         })
@@ -178,11 +177,7 @@ impl<'n> Batch<'n> {
 
     /// This node's direct tag for an expiry (one per day, cached).
     fn direct_tag(&mut self, expires_at: u64) -> RoutingTag {
-        let day = expires_at / 86400;
-        *self
-            .direct_tags
-            .entry(day)
-            .or_insert_with(|| RoutingTag::direct(&self.node.public, expires_at))
+        self.direct_tags.of(&self.node.public, expires_at)
     }
 
     fn shared_key_for(

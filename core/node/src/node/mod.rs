@@ -7,6 +7,7 @@ mod asked;
 mod attach;
 mod blocks;
 mod contacts;
+mod direct_tags;
 mod docs;
 pub mod events;
 mod groups;
@@ -232,6 +233,8 @@ pub struct Node {
     chunk_limits: crate::attachments::ChunkLimits,
     /// What sessions have asked neighbours for and not yet received.
     asked: asked::Asked,
+    /// This node's direct tag by day, for the routing policy's questions.
+    direct_tags: direct_tags::DirectTags,
 }
 
 impl std::fmt::Debug for Node {
@@ -309,6 +312,7 @@ impl Node {
             encounters: Default::default(),
             chunk_limits: Default::default(),
             asked: Default::default(),
+            direct_tags: Default::default(),
         }
     }
 

@@ -173,14 +173,14 @@ impl SyncStore for Node {
             // every set as a carrier's copy: a peer holding it too finds no
             // difference and does not send it here again.
             ItemKind::Envelope { tag, .. }
-                if tag == RoutingTag::direct(&self.public, item.expires_at) =>
+                if tag == self.direct_tags.of(&self.public, item.expires_at) =>
             {
                 Ok(true)
             }
             ItemKind::Envelope { tag, .. } => {
                 let copies = self
                     .store
-                    .envelope_copies(&EnvelopeId(item.id))
+                    .listed_envelope_copies(&EnvelopeId(item.id))
                     .map_err(err)?
                     .unwrap_or(1);
                 Ok(if self.encounter_routing {

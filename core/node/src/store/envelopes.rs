@@ -195,6 +195,8 @@ impl Store {
         if inserted == 0 {
             return Ok(InsertOutcome::Duplicate);
         }
+        // Held again after an eviction, perhaps with another budget.
+        self.unlist_copies(&rec.id);
         // What the dropped insert triggers did (schema V14), counted in
         // memory and written once before the commit (`usage_ledger`).
         self.ledger
@@ -397,6 +399,7 @@ impl Store {
     /// Gives back copies handed to a peer that never acknowledged them (the
     /// link went); nothing when the envelope is no longer held.
     pub fn refund_envelope_copies(&self, id: &EnvelopeId, copies: u32) -> Result<(), StoreError> {
+        self.unlist_copies(id);
         self.conn()
             .prepare_cached("UPDATE envelopes SET copies = copies + ?2 WHERE id = ?1")?
             .execute(params![&id[..], i64::from(copies)])?;
@@ -405,6 +408,7 @@ impl Store {
 
     /// Sets the copy budget of a held envelope.
     pub fn set_envelope_copies(&self, id: &EnvelopeId, copies: u32) -> Result<(), StoreError> {
+        self.unlist_copies(id);
         let mut st = self
             .conn()
             .prepare_cached("UPDATE envelopes SET copies = ?2 WHERE id = ?1")?;

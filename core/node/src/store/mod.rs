@@ -91,6 +91,10 @@ pub struct Store {
     limits: StoreLimits,
     /// Usage counts of the open transaction's inserts, written before commit.
     ledger: RefCell<usage_ledger::UsageLedger>,
+    /// Copy budgets as the last full envelope listing read them, each
+    /// dropped when this store writes that envelope's budget or stores it
+    /// again ([`Store::listed_envelope_copies`]).
+    listed_copies: RefCell<std::collections::HashMap<pollen_proto::envelope::EnvelopeId, u32>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -130,6 +134,7 @@ impl Store {
             conn,
             limits,
             ledger: RefCell::default(),
+            listed_copies: RefCell::default(),
         })
     }
 

@@ -226,13 +226,22 @@ impl Store {
         &self,
         ids: &[EnvelopeId],
     ) -> Result<Vec<super::conversations::MessageRef>, StoreError> {
-        let mut st = self.conn().prepare_cached(
+        let conn = self.conn();
+        // Most envelopes handed over are carried for others: a lookup tells
+        // them apart at a fraction of the cost of an UPDATE ... RETURNING.
+        let mut own = conn.prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM outbox WHERE envelope = ?1 AND delivered_at IS NULL)",
+        )?;
+        let mut st = conn.prepare_cached(
             "UPDATE outbox SET carriers = carriers + 1
              WHERE envelope = ?1 AND delivered_at IS NULL
              RETURNING conversation, message",
         )?;
         let mut out = Vec::new();
         for id in ids {
+            if !own.query_row([&id[..]], |r| r.get::<_, bool>(0))? {
+                continue;
+            }
             let rows = st.query_map([&id[..]], |r| {
                 Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
             })?;

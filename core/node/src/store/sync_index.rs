@@ -16,13 +16,43 @@ pub struct EnvelopeIndex {
     pub tag: RoutingTag,
     /// Delivery-proof commitment.
     pub commitment: Commitment,
+    /// Copy budget, where the listing read it (not from the relay's
+    /// covering tag index).
+    pub copies: Option<u32>,
 }
 
 impl Store {
     /// What a sync session offers: (id, expires_at, tag, commitment) of every
     /// envelope held and not expired at `now`, without the bytes.
+    /// Also remembers each one's copy budget for
+    /// [`Store::listed_envelope_copies`].
     pub fn envelope_index(&self, now: u64) -> Result<Vec<EnvelopeIndex>, StoreError> {
-        self.index_where("expires_at > ?1", now)
+        let index = self.index_where("expires_at > ?1", now)?;
+        *self.listed_copies.borrow_mut() = index
+            .iter()
+            .filter_map(|e| Some((e.id, e.copies?)))
+            .collect();
+        Ok(index)
+    }
+
+    /// The copy budget of a held envelope as the last
+    /// [`Store::envelope_index`] read it, unless this store has written it
+    /// since; otherwise read now. What a routed session asks of every item
+    /// it lists, twice: one lookup each held a sender to a fraction of its
+    /// speed (`docs/PERFORMANCE.md`, *Sync: copy budgets read with the
+    /// listing*). Only another process spending the same envelope's copies
+    /// between the listing and the question makes it stale; the spend
+    /// itself reads the stored budget ([`Store::envelope_copies`]).
+    pub fn listed_envelope_copies(&self, id: &EnvelopeId) -> Result<Option<u32>, StoreError> {
+        if let Some(&copies) = self.listed_copies.borrow().get(id) {
+            return Ok(Some(copies));
+        }
+        self.envelope_copies(id)
+    }
+
+    /// Forgets the listed budget of `id`: this store is writing it.
+    pub(super) fn unlist_copies(&self, id: &EnvelopeId) {
+        self.listed_copies.borrow_mut().remove(id);
     }
 
     /// The unexpired envelopes of this node's own messages still held
@@ -33,7 +63,7 @@ impl Store {
 
     fn index_where(&self, filter: &str, now: u64) -> Result<Vec<EnvelopeIndex>, StoreError> {
         let mut st = self.conn().prepare_cached(&format!(
-            "SELECT id, expires_at, tag, commitment FROM envelopes WHERE {filter}"
+            "SELECT id, expires_at, tag, commitment, copies FROM envelopes WHERE {filter}"
         ))?;
         let rows = st.query_map([now as i64], |r| {
             Ok((
@@ -41,16 +71,18 @@ impl Store {
                 r.get::<_, i64>(1)?,
                 r.get::<_, Vec<u8>>(2)?,
                 r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, i64>(4)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, expires_at, tag, commitment) = row?;
+            let (id, expires_at, tag, commitment, copies) = row?;
             out.push(EnvelopeIndex {
                 id: EnvelopeId(blob(id)?),
                 expires_at: expires_at.max(0) as u64,
                 tag: RoutingTag(blob(tag)?),
                 commitment: Commitment(blob(commitment)?),
+                copies: Some(copies.clamp(0, i64::from(u32::MAX)) as u32),
             });
         }
         Ok(out)
@@ -112,6 +144,7 @@ impl Store {
                 expires_at: expires_at.max(0) as u64,
                 tag: *tag,
                 commitment: Commitment(blob(commitment)?),
+                copies: None,
             });
         }
         Ok(out)
@@ -173,5 +206,63 @@ mod tests {
                 .any(|p| p.contains("COVERING INDEX envelopes_by_tag")),
             "{plan:?}"
         );
+    }
+
+    #[test]
+    fn listed_copies_come_from_the_listing_until_this_store_writes_them() {
+        use super::super::{EnvelopeClass, EnvelopeRecord};
+        use pollen_proto::envelope::{Commitment, EnvelopeId, RoutingTag};
+        let store = Store::in_memory(StoreLimits::default()).unwrap();
+        let id = EnvelopeId([7; 32]);
+        let rec = EnvelopeRecord {
+            id,
+            bytes: vec![0; 512],
+            expires_at: 1_000,
+            tag: RoutingTag([0; 8]),
+            commitment: Commitment([7; 32]),
+            class: EnvelopeClass::Carried,
+            copies: 8,
+        };
+        store.insert_envelope(&rec, "peer", 0).unwrap();
+        let behind_its_back = |copies: i64| {
+            store
+                .conn()
+                .execute("UPDATE envelopes SET copies = ?1", [copies])
+                .unwrap();
+        };
+        assert_eq!(
+            store.listed_envelope_copies(&id).unwrap(),
+            Some(8),
+            "not listed yet: read"
+        );
+        let listed = store.envelope_index(0).unwrap();
+        assert_eq!(listed[0].copies, Some(8));
+        behind_its_back(3);
+        assert_eq!(
+            store.listed_envelope_copies(&id).unwrap(),
+            Some(8),
+            "as listed"
+        );
+        assert_eq!(
+            store.envelope_copies(&id).unwrap(),
+            Some(3),
+            "the spend reads the row"
+        );
+        store.set_envelope_copies(&id, 2).unwrap();
+        assert_eq!(
+            store.listed_envelope_copies(&id).unwrap(),
+            Some(2),
+            "written here: read"
+        );
+        store.envelope_index(0).unwrap();
+        store.refund_envelope_copies(&id, 1).unwrap();
+        assert_eq!(store.listed_envelope_copies(&id).unwrap(), Some(3));
+        // Evicted, then stored again with another budget.
+        store.envelope_index(0).unwrap();
+        store.conn().execute("DELETE FROM envelopes", []).unwrap();
+        store
+            .insert_envelope(&EnvelopeRecord { copies: 1, ..rec }, "peer", 0)
+            .unwrap();
+        assert_eq!(store.listed_envelope_copies(&id).unwrap(), Some(1));
     }
 }
