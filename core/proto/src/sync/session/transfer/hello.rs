@@ -174,6 +174,7 @@ impl Transfer {
         self.peer_window = window as u64;
         self.peer_direct = direct.into_iter().collect();
         self.peer_shared = shared.into_iter().collect();
+        self.peer_changed();
         if self.offer == Offer::Interests {
             let mut items = store.items_matching(&mut |tag| {
                 matches!(self.class_of_tag(tag), FOR_PEER | PEER_GROUPS)

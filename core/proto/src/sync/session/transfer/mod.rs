@@ -8,6 +8,7 @@ use crate::sync::message::{Blinded, Message};
 use crate::sync::recon::Reconciler;
 use crate::sync::store::{Incoming, Interests, ItemKind, LocalItem, PeerRole, SyncStore, Toward};
 use hello::PendingHello;
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
@@ -99,6 +100,11 @@ pub(super) struct Transfer {
     peer_shared: HashSet<Blinded>,
     /// Whom the peer meets, from its Hello (version 5 and later).
     peer_encounters: Option<EncounterSummary>,
+    /// Each routing tag's class and the peer's predictability for it, as
+    /// the peer's Hello decides them: asked several times for every item a
+    /// session lists, each a keyed hash or two, of a few distinct tags.
+    /// Emptied whenever what decides them changes ([`Transfer::peer_changed`]).
+    tag_memo: RefCell<HashMap<[u8; 8], TagView>>,
     /// Blinded blobs the peer wants (version 6 and later).
     peer_wanted: HashSet<Blinded>,
     /// The peer's Hello, waiting for its first `Wanted` (version 6) and
@@ -132,6 +138,10 @@ pub(super) struct Transfer {
     peer_done: bool,
 }
 
+/// A routing tag's priority class for the peer, and the peer's
+/// predictability of meeting its owner (with an encounter summary).
+type TagView = (u8, Option<f32>);
+
 /// What a peer is for an item of this priority class.
 fn role_of(class: u8) -> PeerRole {
     match class {
@@ -162,6 +172,7 @@ impl Transfer {
             peer_direct: HashSet::new(),
             peer_shared: HashSet::new(),
             peer_encounters: None,
+            tag_memo: RefCell::default(),
             peer_wanted: HashSet::new(),
             hello_pending: None,
             interests: Interests::default(),
@@ -197,6 +208,7 @@ impl Transfer {
     ) -> Result<(), SessionError> {
         self.hash = hash;
         self.version = version;
+        self.peer_changed();
         self.started = true;
         // A relay loads only what the client asks for, once its Hello is here.
         let items = if self.offer == Offer::Interests {
@@ -308,6 +320,7 @@ impl Transfer {
                 if let Some(summary) = encounters.filter(|_| self.offer == Offer::Routed) {
                     store.met(&summary)?;
                     self.peer_encounters = Some(summary);
+                    self.peer_changed();
                 }
                 self.on_peer_hello((window, port), (direct, shared), days, store, stats)?
             }
@@ -457,14 +470,30 @@ impl Transfer {
     /// The class of an envelope with this tag: for the peer, for its
     /// groups, or carried.
     fn class_of_tag(&self, tag: &crate::envelope::RoutingTag) -> u8 {
+        self.tag_view(tag).0
+    }
+
+    /// A tag's class and the peer's predictability of meeting its owner.
+    fn tag_view(&self, tag: &crate::envelope::RoutingTag) -> TagView {
+        if let Some(&view) = self.tag_memo.borrow().get(&tag.0) {
+            return view;
+        }
         let b = super::blind(&self.hash, &tag.0, self.short_tags());
-        if self.peer_direct.contains(&b) {
+        let class = if self.peer_direct.contains(&b) {
             FOR_PEER
         } else if self.peer_shared.contains(&b) {
             PEER_GROUPS
         } else {
             CARRIED
-        }
+        };
+        let meets = self.peer_encounters.as_ref().map(|s| s.predict(&tag.0));
+        self.tag_memo.borrow_mut().insert(tag.0, (class, meets));
+        (class, meets)
+    }
+
+    /// What decides a tag's class or prediction changed.
+    pub(super) fn peer_changed(&mut self) {
+        self.tag_memo.get_mut().clear();
     }
 
     fn class_of(&self, item: &LocalItem) -> u8 {
@@ -499,12 +528,19 @@ impl Transfer {
     /// Whom `item` would go to: the peer's role for it and, for an envelope,
     /// how likely the peer says it is to meet the recipient.
     fn toward(&self, item: &LocalItem) -> Toward {
-        let role = role_of(self.class_of(item));
-        let meets = match (item.kind, &self.peer_encounters) {
-            (ItemKind::Envelope { tag, .. }, Some(summary)) => Some(summary.predict(&tag.0)),
-            _ => None,
-        };
-        Toward { role, meets }
+        match item.kind {
+            ItemKind::Envelope { tag, .. } => {
+                let (class, meets) = self.tag_view(&tag);
+                Toward {
+                    role: role_of(class),
+                    meets,
+                }
+            }
+            _ => Toward {
+                role: role_of(self.class_of(item)),
+                meets: None,
+            },
+        }
     }
 
     /// The port the peer accepts sessions on, once its Hello arrived.
@@ -515,5 +551,23 @@ impl Transfer {
     /// Both sides are settled and have said so.
     pub(super) fn finished(&self) -> bool {
         self.idle() && self.last_sent_done && self.peer_done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::envelope::RoutingTag;
+
+    #[test]
+    fn a_tags_remembered_class_follows_the_peers_hello() {
+        let mut t = Transfer::new(&SessionConfig::tcp(true, "t").routed());
+        let tag = RoutingTag([1; 8]);
+        assert_eq!(t.tag_view(&tag), (CARRIED, None), "before the Hello");
+        t.peer_direct
+            .insert(super::super::blind(&t.hash, &tag.0, t.short_tags()));
+        assert_eq!(t.tag_view(&tag).0, CARRIED, "remembered");
+        t.peer_changed();
+        assert_eq!(t.tag_view(&tag).0, FOR_PEER, "asked again after the change");
     }
 }
