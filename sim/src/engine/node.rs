@@ -286,6 +286,25 @@ impl SimNode {
         self.news += 1;
     }
 
+    /// The copies that go with `id` to a peer that is `to` for it, taken
+    /// from this node's by the policy (`None` without budgets).
+    fn hand_one(&mut self, id: &EnvelopeId, to: Toward) -> Option<u32> {
+        let (_, peer_role) = self.peer?;
+        if !self.policy.keeps_budgets() {
+            return None;
+        }
+        if self.hostile == Some(AdversaryKind::Flood) {
+            return Some(FLOOD_CLAIMED_COPIES);
+        }
+        let mine = self.meta.get(&id.0).map_or(1, |m| m.copies.max(1));
+        let (kept, given) = self.policy.split(mine, to, peer_role);
+        if let Some(m) = self.meta.get_mut(&id.0) {
+            m.copies = kept.max(1);
+            m.retired |= kept == 0;
+        }
+        Some(given)
+    }
+
     /// What the policy knows of `item`, with `theirs` the peer's
     /// predictability of meeting its recipient, if it told one.
     fn held(&self, item: &LocalItem, theirs: Option<f32>) -> Held {
@@ -395,23 +414,14 @@ impl SyncStore for SimNode {
         Ok(bytes)
     }
 
-    fn handover(&mut self, id: &EnvelopeId, to: Toward) -> Result<Option<u32>, SyncStoreError> {
-        let Some((_, peer_role)) = self.peer else {
-            return Ok(None);
-        };
-        if !self.policy.keeps_budgets() {
-            return Ok(None);
-        }
-        if self.hostile == Some(AdversaryKind::Flood) {
-            return Ok(Some(FLOOD_CLAIMED_COPIES));
-        }
-        let mine = self.meta.get(&id.0).map_or(1, |m| m.copies.max(1));
-        let (kept, given) = self.policy.split(mine, to, peer_role);
-        if let Some(m) = self.meta.get_mut(&id.0) {
-            m.copies = kept.max(1);
-            m.retired |= kept == 0;
-        }
-        Ok(Some(given))
+    fn handover(
+        &mut self,
+        items: &[(EnvelopeId, Toward)],
+    ) -> Result<Vec<Option<u32>>, SyncStoreError> {
+        Ok(items
+            .iter()
+            .map(|(id, to)| self.hand_one(id, *to))
+            .collect())
     }
 
     fn proof(&mut self, commitment: &Commitment) -> Result<Option<DeliveryProof>, SyncStoreError> {

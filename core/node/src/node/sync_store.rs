@@ -193,19 +193,32 @@ impl SyncStore for Node {
         }
     }
 
-    fn handover(&mut self, id: &EnvelopeId, to: Toward) -> Result<Option<u32>, SyncStoreError> {
-        let Some(held) = self.store.envelope_copies(id).map_err(err)? else {
-            return Ok(None);
-        };
-        let (kept, given) = if self.encounter_routing {
-            routing::encounter::split(held, to)
-        } else {
-            routing::split(held, to.role)
-        };
-        if kept != held {
-            self.store.spend_envelope_copies(id, kept).map_err(err)?;
-        }
-        Ok(Some(given))
+    fn handover(
+        &mut self,
+        items: &[(EnvelopeId, Toward)],
+    ) -> Result<Vec<Option<u32>>, SyncStoreError> {
+        let encounter = self.encounter_routing;
+        self.store
+            .spend_without_waiting(|s| {
+                let mut given = Vec::with_capacity(items.len());
+                for (id, to) in items {
+                    let Some(held) = s.envelope_copies(id)? else {
+                        given.push(None);
+                        continue;
+                    };
+                    let (kept, gives) = if encounter {
+                        routing::encounter::split(held, *to)
+                    } else {
+                        routing::split(held, to.role)
+                    };
+                    if kept != held {
+                        s.set_envelope_copies(id, kept)?;
+                    }
+                    given.push(Some(gives));
+                }
+                Ok(given)
+            })
+            .map_err(err)
     }
 
     fn refund(&mut self, id: &EnvelopeId, copies: u32) -> Result<(), SyncStoreError> {

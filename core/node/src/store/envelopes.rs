@@ -369,19 +369,21 @@ impl Store {
         Ok(copies.map(|c| c.clamp(0, i64::from(u32::MAX)) as u32))
     }
 
-    /// Sets the copy budget of a held envelope as a session hands a copy
-    /// over, without waiting for the disk: sessions hand copies over one at
-    /// a time, outside any transaction, and a wait for the disk each (a
-    /// synchronous commit) held a sender to a few hundred envelopes a second.
-    /// The WAL keeps the write in order and the next durable commit (every
-    /// ingest is one) carries it to disk. A power cut before that forgets
-    /// the spend, so a few more copies travel than the budget meant; nothing
-    /// acknowledged is lost.
-    pub fn spend_envelope_copies(&self, id: &EnvelopeId, copies: u32) -> Result<(), StoreError> {
-        // Inside a transaction its commit decides (and SQLite refuses to
-        // change the level there).
+    /// Runs `f`, budget spends as a session hands copies over, in one
+    /// transaction that does not wait for the disk: a wait for the disk at
+    /// every hand-over (a synchronous commit) held a sender to a few hundred
+    /// envelopes a second. The WAL keeps the writes in order and the next
+    /// durable commit (every ingest is one) carries them to disk. A power
+    /// cut before that forgets the spends, so a few more copies travel than
+    /// the budget meant; nothing acknowledged is lost. Inside a caller's
+    /// transaction `f` just runs: that commit decides (and SQLite refuses to
+    /// change the level there).
+    pub fn spend_without_waiting<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if !self.conn().is_autocommit() {
-            return self.set_envelope_copies(id, copies);
+            return f(self);
         }
         let sync = |level: &str| -> Result<(), StoreError> {
             self.conn()
@@ -390,10 +392,16 @@ impl Store {
             Ok(())
         };
         sync("NORMAL")?;
-        let set = self.set_envelope_copies(id, copies);
+        let done = self.transaction(f);
         // Restored whatever happened: every other write stays durable.
         sync("FULL")?;
-        set
+        done
+    }
+
+    /// Sets the copy budget of a held envelope as a session hands a copy
+    /// over, without waiting for the disk ([`Store::spend_without_waiting`]).
+    pub fn spend_envelope_copies(&self, id: &EnvelopeId, copies: u32) -> Result<(), StoreError> {
+        self.spend_without_waiting(|s| s.set_envelope_copies(id, copies))
     }
 
     /// Gives back copies handed to a peer that never acknowledged them (the

@@ -198,13 +198,17 @@ pub trait SyncStore {
         let _ = (item, to);
         Ok(true)
     }
-    /// An envelope is about to be sent to a peer that is `to.role` for it:
-    /// the copy budget that goes with it, taken from this node's, or `None`
-    /// when this node keeps no budgets (the envelope travels without one).
-    /// Only asked in sessions whose version carries budgets.
-    fn handover(&mut self, id: &EnvelopeId, to: Toward) -> Result<Option<u32>, SyncStoreError> {
-        let _ = (id, to);
-        Ok(None)
+    /// Envelopes are about to be sent, each to a peer that is `to.role` for
+    /// it: the copy budget that goes with each (in order), taken from this
+    /// node's, or `None` when this node keeps no budgets (the envelope
+    /// travels without one). A session asks for the envelopes its peer's
+    /// window has room for at once, so that a store spends them in one
+    /// write. Only asked in sessions whose version carries budgets.
+    fn handover(
+        &mut self,
+        items: &[(EnvelopeId, Toward)],
+    ) -> Result<Vec<Option<u32>>, SyncStoreError> {
+        Ok(vec![None; items.len()])
     }
     /// The encounter summary this side puts in its Hello (session version 5
     /// and later), or `None` to tell nothing: the default, and a phone with

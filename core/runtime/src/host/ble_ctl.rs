@@ -479,8 +479,11 @@ impl SyncStore for Watched<'_> {
     fn offer_to(&mut self, item: &LocalItem, to: Toward) -> Result<bool, SyncStoreError> {
         self.node.offer_to(item, to)
     }
-    fn handover(&mut self, id: &EnvelopeId, to: Toward) -> Result<Option<u32>, SyncStoreError> {
-        self.node.handover(id, to)
+    fn handover(
+        &mut self,
+        items: &[(EnvelopeId, Toward)],
+    ) -> Result<Vec<Option<u32>>, SyncStoreError> {
+        self.node.handover(items)
     }
     fn encounter_summary(&mut self) -> Result<Option<EncounterSummary>, SyncStoreError> {
         self.node.encounter_summary()
@@ -561,8 +564,8 @@ mod tests {
         let mut store = Watched::new(&mut me);
         let carrier = Toward::blind(PeerRole::Carrier);
         assert!(store.offer_to(&item, carrier).unwrap());
-        assert_eq!(store.handover(&id, carrier).unwrap(), Some(8));
-        assert_eq!(store.handover(&id, carrier).unwrap(), Some(4));
+        assert_eq!(store.handover(&[(id, carrier)]).unwrap(), [Some(8)]);
+        assert_eq!(store.handover(&[(id, carrier)]).unwrap(), [Some(4)]);
         // And the encounter summaries, both ways.
         let told = store
             .encounter_summary()

@@ -32,6 +32,12 @@ struct MemStore {
     /// Envelopes this store's policy keeps from every neighbour (a carrier's
     /// last copy).
     held_back: HashSet<[u8; 32]>,
+    /// Each `handover` call's envelopes, in order.
+    handovers: Vec<Vec<[u8; 32]>>,
+    /// Envelopes the peer acknowledged (`handed_over`), in order.
+    acked: Vec<[u8; 32]>,
+    /// Envelopes whose copies came back at link loss (`refund`), in order.
+    refunded: Vec<[u8; 32]>,
 }
 
 fn envelope(n: u64, size: usize) -> (Vec<u8>, [u8; 32]) {
@@ -103,8 +109,23 @@ impl SyncStore for MemStore {
         Ok(self.seen.contains(&id.0))
     }
 
-    fn handover(&mut self, _: &EnvelopeId, _: Toward) -> Result<Option<u32>, SyncStoreError> {
-        Ok(self.budget)
+    fn handover(
+        &mut self,
+        items: &[(EnvelopeId, Toward)],
+    ) -> Result<Vec<Option<u32>>, SyncStoreError> {
+        self.handovers
+            .push(items.iter().map(|(id, _)| id.0).collect());
+        Ok(vec![self.budget; items.len()])
+    }
+
+    fn handed_over(&mut self, ids: &[EnvelopeId]) -> Result<(), SyncStoreError> {
+        self.acked.extend(ids.iter().map(|id| id.0));
+        Ok(())
+    }
+
+    fn refund(&mut self, id: &EnvelopeId, _copies: u32) -> Result<(), SyncStoreError> {
+        self.refunded.push(id.0);
+        Ok(())
     }
 
     fn offer_to(&mut self, item: &LocalItem, _: Toward) -> Result<bool, SyncStoreError> {
@@ -741,6 +762,53 @@ proptest! {
         prop_assert!(sb.ingested.values().all(|&n| n == 1),
             "an envelope was sent again after the receiver confirmed it");
         prop_assert_eq!(sb.ingested.len(), 10_000);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// Routed neighbours with copy budgets, links cut at random points: a
+    /// session spends the budgets of a window's envelopes in one call, and
+    /// every copy that went out is either acknowledged or refunded, once.
+    #[test]
+    fn budgets_spent_a_window_at_a_time_are_acknowledged_or_refunded(
+        cuts in proptest::collection::vec(1u64..400_000, 1..4),
+    ) {
+        let (mut sa, mut sb) = (MemStore::default(), MemStore::default());
+        sa.budget = Some(4);
+        for n in 0..600u64 {
+            sa.add(envelope(n, 200 + (n as usize * 131) % 900).0, [5; 8]);
+        }
+        let expected = sa.ids();
+        let mut now = T0;
+        for cut in cuts.iter().map(|c| Some(*c)).chain([None]) {
+            let mut ca = SessionConfig::tcp(true, "a").routed();
+            let mut cb = SessionConfig::tcp(false, "b").routed();
+            ca.window = 32 << 10;
+            cb.window = 32 << 10;
+            let (mut a, mut b) = (Session::new(ca, now), Session::new(cb, now));
+            let model = LinkModel { cut_after: cut, ..LinkModel::default() };
+            let r = pump(&mut a, &mut sa, &mut b, &mut sb, model, now);
+            now += r.elapsed_ms + 1000;
+            if r.finished {
+                break;
+            }
+        }
+        prop_assert_eq!(&sb.ids(), &expected);
+        let handed: Vec<[u8; 32]> = sa.handovers.concat();
+        prop_assert!(
+            sa.handovers.len() * 4 < handed.len(),
+            "{} calls for {} envelopes", sa.handovers.len(), handed.len()
+        );
+        let count = |v: &[[u8; 32]], id: &[u8; 32]| v.iter().filter(|x| *x == id).count();
+        for id in &expected {
+            let (h, a, r) = (count(&handed, id), count(&sa.acked, id), count(&sa.refunded, id));
+            // Zero when the receiver took it in at the cut, before its
+            // acknowledgement could leave: then the copies came back.
+            prop_assert!(a <= 1, "acknowledged {} times", a);
+            prop_assert_eq!(h, a + r, "handed {} times, acknowledged {}, refunded {}", h, a, r);
+        }
     }
 }
 

@@ -126,8 +126,9 @@ pub(super) struct Transfer {
     queue: BinaryHeap<Reverse<(u8, u32, u64, SendItem)>>,
     queued: HashSet<[u8; 32]>,
     seq: u64,
-    /// The next item to send.
-    ready: Option<Ready>,
+    /// The next items to send, loaded together: as many as the peer's
+    /// window had room for when the last ran out (at least one).
+    ready: VecDeque<Ready>,
     /// Sent and not yet acknowledged, in order: cost, what it hands over.
     in_flight: VecDeque<(u64, Option<Handed>)>,
     in_flight_bytes: u64,
@@ -186,7 +187,7 @@ impl Transfer {
             queue: BinaryHeap::new(),
             queued: HashSet::new(),
             seq: 0,
-            ready: None,
+            ready: VecDeque::new(),
             in_flight: VecDeque::new(),
             in_flight_bytes: 0,
             pending: Vec::new(),
@@ -520,7 +521,7 @@ impl Transfer {
             && !self.awaiting_wants
             && self.control.is_empty()
             && self.queue.is_empty()
-            && self.ready.is_none()
+            && self.ready.is_empty()
             && self.in_flight.is_empty()
             && self.pending.is_empty()
     }

@@ -6,7 +6,7 @@ use super::{COPY_VERSION, Handed, PROOF_COST, Ready, SendItem, Transfer, WANTED_
 use crate::envelope::EnvelopeId;
 use crate::sync::message::Message;
 use crate::sync::session::{Offer, SessionError, SessionStats};
-use crate::sync::store::{ItemKind, SyncStore};
+use crate::sync::store::{ItemKind, SyncStore, Toward};
 use std::cmp::Reverse;
 
 impl Transfer {
@@ -25,12 +25,12 @@ impl Transfer {
             return Ok(Some(msg));
         }
         if self.peer_hello {
-            if self.ready.is_none() {
-                self.ready = self.load_next(store)?;
+            if self.ready.is_empty() {
+                self.load_next(store)?;
             }
-            if let Some((_, cost, _)) = &self.ready
+            if let Some((_, cost, _)) = self.ready.front()
                 && (self.in_flight.is_empty() || self.in_flight_bytes + cost <= self.peer_window)
-                && let Some((msg, cost, envelope)) = self.ready.take()
+                && let Some((msg, cost, envelope)) = self.ready.pop_front()
             {
                 match msg {
                     Message::Proof(_) => stats.proofs_sent += 1,
@@ -50,72 +50,112 @@ impl Transfer {
         Ok(None)
     }
 
-    /// Pops queued items until one is still held here.
-    fn load_next(&mut self, store: &mut dyn SyncStore) -> Result<Option<Ready>, SessionError> {
-        while let Some(Reverse((_, _, _, item))) = self.queue.pop() {
-            match item {
-                SendItem::Fresh(secret) => {
-                    return Ok(Some((Message::Proof(secret), PROOF_COST, None)));
-                }
+    /// Pops queued items still held here into `ready`: as many as the
+    /// peer's window has room for now, and at least one. The copy budgets
+    /// of the envelopes among them are spent in one [`SyncStore::handover`]:
+    /// one store write for a window's worth instead of one per envelope.
+    /// The price: an item loaded early still goes if a proof that arrives
+    /// before it is sent makes it needless, as a sent one would have.
+    fn load_next(&mut self, store: &mut dyn SyncStore) -> Result<(), SessionError> {
+        let room = self.peer_window.saturating_sub(self.in_flight_bytes);
+        let mut loaded = 0u64;
+        // Loaded envelopes whose budget is still to be spent: their place
+        // in `ready`, and whom each goes to.
+        let mut spends: Vec<(usize, EnvelopeId, Toward)> = Vec::new();
+        while self.ready.is_empty() || loaded < room {
+            let Some(Reverse((_, _, _, item))) = self.queue.pop() else {
+                break;
+            };
+            let ready = match item {
+                SendItem::Fresh(secret) => (Message::Proof(secret), PROOF_COST, None),
                 SendItem::Local(id) => {
                     let Some(local) = self.local.get(&id) else {
                         continue;
                     };
-                    match local.kind {
-                        ItemKind::Envelope { .. } => {
-                            if let Some(bytes) = store.envelope(&EnvelopeId(id))? {
-                                let cost = bytes.len() as u64;
-                                let to = self.toward(local);
-                                // Budgets are spent between neighbours only: a
-                                // relay hands everything to whoever asks.
-                                let budget = if self.version >= COPY_VERSION
-                                    && self.offer == Offer::Routed
-                                {
-                                    store.handover(&EnvelopeId(id), to)?
-                                } else {
-                                    None
-                                };
-                                let msg = match budget {
-                                    Some(copies) => Message::Copy {
-                                        copies: copies.max(1),
-                                        envelope: bytes,
-                                    },
-                                    None => Message::Envelope(bytes),
-                                };
-                                return Ok(Some((msg, cost, Some(Handed::Envelope(id, budget)))));
-                            }
-                        }
-                        ItemKind::Proof { commitment } => {
-                            if let Some(secret) = store.proof(&commitment)? {
-                                return Ok(Some((Message::Proof(secret.0), PROOF_COST, None)));
-                            }
-                        }
-                        ItemKind::Chunk { .. } => {
-                            if let Some(bytes) = store.chunk(&id)? {
-                                let cost = bytes.len() as u64;
-                                let to = self.toward(local);
-                                let budget = if self.version >= WANTED_VERSION
-                                    && self.offer == Offer::Routed
-                                {
-                                    store.chunk_handover(&id, to)?
-                                } else {
-                                    None
-                                };
-                                let msg = match budget {
-                                    Some(copies) => Message::ChunkCopy {
-                                        copies: copies.max(1),
-                                        chunk: bytes,
-                                    },
-                                    None => Message::Chunk(bytes),
-                                };
-                                return Ok(Some((msg, cost, Some(Handed::Chunk(id, budget)))));
-                            }
-                        }
-                    }
+                    let Some(ready) = self.load_local(store, id, local.kind, &mut spends)? else {
+                        continue;
+                    };
+                    ready
                 }
+            };
+            loaded += ready.1;
+            self.ready.push_back(ready);
+        }
+        if spends.is_empty() {
+            return Ok(());
+        }
+        let asked: Vec<(EnvelopeId, Toward)> = spends.iter().map(|&(_, id, to)| (id, to)).collect();
+        let budgets = store.handover(&asked)?;
+        for ((at, id, _), budget) in spends.into_iter().zip(budgets) {
+            let Some(copies) = budget else {
+                continue;
+            };
+            if let Some((msg, _, handed)) = self.ready.get_mut(at)
+                && let Message::Envelope(bytes) = msg
+            {
+                let envelope = std::mem::take(bytes);
+                *msg = Message::Copy {
+                    copies: copies.max(1),
+                    envelope,
+                };
+                *handed = Some(Handed::Envelope(id.0, Some(copies)));
             }
         }
-        Ok(None)
+        Ok(())
+    }
+
+    /// One local item's message, if it is still held here; an envelope whose
+    /// budget is to be spent joins `spends` (at the place it will take in
+    /// `ready`) and goes as a plain `Envelope` until the spend says more.
+    fn load_local(
+        &self,
+        store: &mut dyn SyncStore,
+        id: [u8; 32],
+        kind: ItemKind,
+        spends: &mut Vec<(usize, EnvelopeId, Toward)>,
+    ) -> Result<Option<Ready>, SessionError> {
+        let routed = self.offer == Offer::Routed;
+        Ok(match kind {
+            ItemKind::Envelope { .. } => {
+                let Some(bytes) = store.envelope(&EnvelopeId(id))? else {
+                    return Ok(None);
+                };
+                // Budgets are spent between neighbours only: a relay hands
+                // everything to whoever asks.
+                if self.version >= COPY_VERSION && routed {
+                    let to = self.toward(&self.local[&id]);
+                    spends.push((self.ready.len(), EnvelopeId(id), to));
+                }
+                let cost = bytes.len() as u64;
+                Some((
+                    Message::Envelope(bytes),
+                    cost,
+                    Some(Handed::Envelope(id, None)),
+                ))
+            }
+            ItemKind::Proof { commitment } => store
+                .proof(&commitment)?
+                .map(|secret| (Message::Proof(secret.0), PROOF_COST, None)),
+            ItemKind::Chunk { .. } => {
+                let Some(bytes) = store.chunk(&id)? else {
+                    return Ok(None);
+                };
+                let cost = bytes.len() as u64;
+                let budget = if self.version >= WANTED_VERSION && routed {
+                    store.chunk_handover(&id, self.toward(&self.local[&id]))?
+                } else {
+                    None
+                };
+                let msg = match budget {
+                    Some(copies) => Message::ChunkCopy {
+                        copies: copies.max(1),
+                        chunk: bytes,
+                    },
+                    None => Message::Chunk(bytes),
+                };
+                Some((msg, cost, Some(Handed::Chunk(id, budget))))
+            }
+        })
     }
 
     /// The link went: the copies that went with what the peer did not
@@ -124,7 +164,7 @@ impl Transfer {
         &mut self,
         store: &mut dyn SyncStore,
     ) -> Result<(), SessionError> {
-        let waiting = self.ready.take().and_then(|(_, _, handed)| handed);
+        let waiting: Vec<Handed> = self.ready.drain(..).filter_map(|(_, _, h)| h).collect();
         let unacked: Vec<Handed> = self.in_flight.drain(..).filter_map(|(_, h)| h).collect();
         self.in_flight_bytes = 0;
         for handed in unacked.into_iter().chain(waiting) {
