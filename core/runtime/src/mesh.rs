@@ -66,6 +66,10 @@ pub struct MeshConfig {
     /// Relays to sync with whenever they can be reached (this node is then a
     /// gateway for everything it carries).
     pub relays: Vec<super::relay::RelayAddress>,
+    /// Run [`RunningStore::idle_upkeep`] when no LAN session runs. Off
+    /// where the caller runs other links too and does it itself when all of
+    /// them are idle (the phones' host, which also runs Bluetooth sessions).
+    pub idle_upkeep: bool,
 }
 
 impl Default for MeshConfig {
@@ -75,6 +79,7 @@ impl Default for MeshConfig {
             peers: Vec::new(),
             max_links: 16,
             relays: Vec::new(),
+            idle_upkeep: true,
         }
     }
 }
@@ -341,7 +346,7 @@ where
                         news: news_rx.clone(),
                     });
                 }
-                if links == 0 && now >= last_upkeep_ms + IDLE_UPKEEP_MS {
+                if config.idle_upkeep && links == 0 && now >= last_upkeep_ms + IDLE_UPKEEP_MS {
                     last_upkeep_ms = now;
                     store.borrow_mut().idle_upkeep();
                 }

@@ -265,6 +265,8 @@ fn start_mesh(ctx: &Rc<Ctx>, options: HostOptions) -> Result<JoinHandle<()>, Hos
         peers: options.peers,
         relays: options.relays,
         max_links: options.max_links.unwrap_or(defaults.max_links),
+        // `schedule` does it once neither kind of link has a session.
+        idle_upkeep: false,
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<MeshEvent>();
     // Mesh events are handled outside run_mesh's own call stack.
@@ -336,8 +338,8 @@ async fn schedule(ctx: Rc<Ctx>) {
     loop {
         tick.tick().await;
         let now = ctx.clock.now_ms();
-        // The LAN mesh does its own when it runs; this covers platform-only
-        // nodes, and waits for both kinds of link to be idle.
+        // The LAN mesh leaves it to this (`MeshConfig::idle_upkeep`): it
+        // waits for both kinds of link to be idle.
         let lan_links = ctx.lan.borrow().as_ref().map_or(0, |s| s.links);
         if ctx.live.get() == 0 && lan_links == 0 && now >= last_upkeep_ms + IDLE_UPKEEP_MS {
             last_upkeep_ms = now;
