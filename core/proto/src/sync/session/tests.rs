@@ -718,12 +718,27 @@ fn a_peer_over_the_rate_is_disconnected() {
     assert!(h.closed().unwrap().contains("flooded"));
 }
 
+/// A sender holding `n` envelopes of `min` bytes and up to `spread` more,
+/// and an empty receiver.
+fn one_sided(n: u64, min: usize, spread: usize) -> (MemStore, MemStore) {
+    let (mut sa, sb) = (MemStore::default(), MemStore::default());
+    for i in 0..n {
+        sa.add(envelope(i, min + (i as usize * 131) % spread).0, [5; 8]);
+    }
+    (sa, sb)
+}
+
 /// Runs sessions until everything arrived, cutting each link after the given
 /// byte counts; returns the number of sessions used.
-fn sync_with_cuts(sa: &mut MemStore, sb: &mut MemStore, cuts: &[u64], max_record: usize) -> usize {
+fn sync_with_cuts(
+    sa: &mut MemStore,
+    sb: &mut MemStore,
+    cuts: &[u64],
+    pair: impl Fn() -> (Session, Session),
+) -> usize {
     let mut now = T0;
     for (i, cut) in cuts.iter().map(|c| Some(*c)).chain([None]).enumerate() {
-        let (mut init, mut resp) = pair(max_record);
+        let (mut init, mut resp) = pair();
         let model = LinkModel {
             cut_after: cut,
             ..LinkModel::default()
@@ -752,21 +767,14 @@ proptest! {
     fn cut_transfers_resume_without_loss_or_resending(
         cuts in proptest::collection::vec(1u64..3_000_000, 1..5),
     ) {
-        let (mut sa, mut sb) = (MemStore::default(), MemStore::default());
-        for n in 0..10_000u64 {
-            sa.add(envelope(n, 100 + (n as usize * 131) % 700).0, [5; 8]);
-        }
+        let (mut sa, mut sb) = one_sided(10_000, 100, 700);
         let expected = sa.ids();
-        sync_with_cuts(&mut sa, &mut sb, &cuts, MAX_RECORD);
+        sync_with_cuts(&mut sa, &mut sb, &cuts, || pair(MAX_RECORD));
         prop_assert_eq!(sb.ids(), expected);
         prop_assert!(sb.ingested.values().all(|&n| n == 1),
             "an envelope was sent again after the receiver confirmed it");
         prop_assert_eq!(sb.ingested.len(), 10_000);
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
 
     /// Routed neighbours with copy budgets, links cut at random points: a
     /// session spends the budgets of a window's envelopes in one call, and
@@ -775,26 +783,17 @@ proptest! {
     fn budgets_spent_a_window_at_a_time_are_acknowledged_or_refunded(
         cuts in proptest::collection::vec(1u64..400_000, 1..4),
     ) {
-        let (mut sa, mut sb) = (MemStore::default(), MemStore::default());
+        let (mut sa, mut sb) = one_sided(600, 200, 900);
         sa.budget = Some(4);
-        for n in 0..600u64 {
-            sa.add(envelope(n, 200 + (n as usize * 131) % 900).0, [5; 8]);
-        }
         let expected = sa.ids();
-        let mut now = T0;
-        for cut in cuts.iter().map(|c| Some(*c)).chain([None]) {
+        let routed = || {
             let mut ca = SessionConfig::tcp(true, "a").routed();
             let mut cb = SessionConfig::tcp(false, "b").routed();
             ca.window = 32 << 10;
             cb.window = 32 << 10;
-            let (mut a, mut b) = (Session::new(ca, now), Session::new(cb, now));
-            let model = LinkModel { cut_after: cut, ..LinkModel::default() };
-            let r = pump(&mut a, &mut sa, &mut b, &mut sb, model, now);
-            now += r.elapsed_ms + 1000;
-            if r.finished {
-                break;
-            }
-        }
+            (Session::new(ca, T0), Session::new(cb, T0))
+        };
+        sync_with_cuts(&mut sa, &mut sb, &cuts, routed);
         prop_assert_eq!(&sb.ids(), &expected);
         let handed: Vec<[u8; 32]> = sa.handovers.concat();
         prop_assert!(
