@@ -23,7 +23,13 @@ fi
 # Bindings are generated from the debug library: the shipped one is stripped,
 # and stripping drops the metadata symbols uniffi-bindgen reads. Both come
 # from the same source, so the API checksums the bindings verify agree.
-cargo build -j2 --locked -p pollen-ffi -p uniffi-bindgen
+if [ "$profile" = dev ]; then
+    # The whole workspace, as scripts/test.sh builds it: built alone, the two
+    # crates would resolve features differently and rebuild most dependencies.
+    cargo build -j2 --locked --workspace
+else
+    cargo build -j2 --locked -p pollen-ffi -p uniffi-bindgen
+fi
 if [ "$profile" != dev ]; then
     cargo build -j2 --locked --profile "$profile" -p pollen-ffi
 fi

@@ -39,17 +39,5 @@ echo "--- C header compiles"
 clang -fsyntax-only -x c -Wall -Werror -Wno-pragma-once-outside-header target/bindings/swift/pollenFFI.h
 echo "pollenFFI.h: ok"
 
-echo "--- pollen-ffi type-checks for Android and iOS"
-rustup target add aarch64-linux-android aarch64-apple-ios >/dev/null
-# No NDK or Xcode here: rusqlite's bundled SQLite is compiled by the host
-# clang against the arm64 glibc headers, which is enough for a type-check.
-CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar \
-CFLAGS_aarch64_linux_android="--target=aarch64-linux-android24 --sysroot=/nonexistent -isystem /usr/aarch64-linux-gnu/include" \
-    cargo check -j2 --locked --quiet --target aarch64-linux-android -p pollen-ffi
-echo "aarch64-linux-android: ok"
-sdk=$(mktemp -d)
-trap 'rm -rf "$sdk"' EXIT
-SDKROOT="$sdk" IPHONEOS_DEPLOYMENT_TARGET=15.0 CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar \
-CFLAGS_aarch64_apple_ios="--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include" \
-    cargo check -j2 --locked --quiet --target aarch64-apple-ios -p pollen-ffi
-echo "aarch64-apple-ios: ok"
+echo "--- pollen-ffi and pollen-runtime (ble) type-check for Android and iOS"
+scripts/check-phone-targets.sh

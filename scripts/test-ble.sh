@@ -49,20 +49,8 @@ build() { cargo build -p pollen-cli --features ble --locked -j2; }
 stage "build pollen with the ble feature" build
 stage "btleplug against a mocked BlueZ" bash scripts/ble/smoke_bluez.sh target/debug/pollen
 
-android() {
-    CC_aarch64_linux_android=clang AR_aarch64_linux_android=llvm-ar \
-        CFLAGS_aarch64_linux_android="--target=aarch64-linux-android24 --sysroot=/nonexistent -isystem /usr/aarch64-linux-gnu/include" \
-        cargo check --locked --target aarch64-linux-android -p pollen-runtime --features ble -j2
-}
-ios() {
-    # An empty stand-in SDK at a fixed path, so reruns reuse the build.
-    mkdir -p target/ios-sdk-stub
-    SDKROOT="$PWD/target/ios-sdk-stub" IPHONEOS_DEPLOYMENT_TARGET=15.0 CC_aarch64_apple_ios=clang AR_aarch64_apple_ios=llvm-ar \
-        CFLAGS_aarch64_apple_ios="--target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include" \
-        cargo check --locked --target aarch64-apple-ios -p pollen-runtime --features ble -j2
-}
-stage "cargo check aarch64-linux-android --features ble" android
-stage "cargo check aarch64-apple-ios --features ble" ios
+stage "cargo check aarch64-linux-android --features ble" scripts/check-phone-targets.sh android
+stage "cargo check aarch64-apple-ios --features ble" scripts/check-phone-targets.sh ios
 
 if [ -x scripts/ble/platform_check.sh ]; then
     stage "Kotlin and Swift BLE code" scripts/ble/platform_check.sh

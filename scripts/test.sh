@@ -16,7 +16,9 @@ elif [ "${POLLEN_REQUIRE_NETNS:-}" = 1 ]; then
     exit 1
 fi
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says how long the run has taken so far, so the slow ones show.
+started=$SECONDS
+step() { printf '\n==> %s  [%dm%02ds in]\n' "$*" $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)); }
 
 step "formatting"
 cargo fmt --all -- --check
@@ -27,12 +29,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "unit, property and scenario tests"
 cargo build --workspace --locked
-cargo test --workspace --locked
-
 if [ "${POLLEN_REQUIRE_NETNS:-}" = 1 ]; then
-    step "tests that need root (network namespaces, PostgreSQL)"
-    cargo test -p pollen-tests --locked -- --ignored
+    # In the same invocation as the rest: `cargo test -p pollen-tests` alone
+    # resolves features differently and rebuilds most dependencies.
+    echo "as root: the tests that need root (network namespaces, PostgreSQL) run too"
+    cargo test --workspace --locked -- --include-ignored
 else
+    cargo test --workspace --locked
     echo "not root: the tests that need root were reported as ignored"
 fi
 
@@ -62,3 +65,5 @@ step "mobile: Kotlin on the JVM and Robolectric, Android type-check, Swift synta
 
 step "Bluetooth LE: btleplug on a mocked BlueZ, phone targets, platform code"
 ./scripts/test-ble.sh
+
+step "all checks passed"
