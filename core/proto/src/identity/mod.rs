@@ -109,6 +109,9 @@ pub(crate) fn check_name(name: &str) -> Result<(), IdentityError> {
 pub struct Identity {
     signing: SigningKey,
     agreement: StaticSecret,
+    /// Derived once: the X25519 half is a base-point multiplication (about
+    /// 200,000 instructions), and opening an envelope asks for it.
+    public: PublicIdentity,
     name: String,
 }
 
@@ -141,9 +144,16 @@ impl Identity {
     }
 
     fn from_parts(seed: &[u8; 32], agreement: [u8; 32], name: String) -> Identity {
+        let signing = SigningKey::from_bytes(seed);
+        let agreement = StaticSecret::from(agreement);
+        let public = PublicIdentity {
+            signing: ContactKey(signing.verifying_key().to_bytes()),
+            agreement: x25519_dalek::PublicKey::from(&agreement).to_bytes(),
+        };
         Identity {
-            signing: SigningKey::from_bytes(seed),
-            agreement: StaticSecret::from(agreement),
+            signing,
+            agreement,
+            public,
             name,
         }
     }
@@ -193,10 +203,7 @@ impl Identity {
 
     /// The public half, safe to share.
     pub fn public(&self) -> PublicIdentity {
-        PublicIdentity {
-            signing: ContactKey(self.signing.verifying_key().to_bytes()),
-            agreement: x25519_dalek::PublicKey::from(&self.agreement).to_bytes(),
-        }
+        self.public
     }
 
     /// Ed25519 signature (deterministic, RFC 8032) over `msg`.
@@ -393,6 +400,13 @@ mod tests {
         assert_eq!(back.public(), id.public());
         assert_eq!(back.name(), "Ada");
         assert_eq!(back.agreement_secret_bytes(), id.agreement_secret_bytes());
+        // The public half is kept, not derived per call: it must still be
+        // what the secrets derive.
+        let secret: [u8; 32] = bytes[33..65].try_into().unwrap();
+        let derived = x25519_dalek::PublicKey::from(&StaticSecret::from(secret));
+        assert_eq!(back.public().agreement, derived.to_bytes());
+        let signing = SigningKey::from_bytes(bytes[1..33].try_into().unwrap());
+        assert_eq!(back.public().signing.0, signing.verifying_key().to_bytes());
 
         assert!(matches!(
             Identity::from_secret_bytes(&bytes[..40]),
