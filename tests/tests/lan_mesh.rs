@@ -4,7 +4,7 @@
 //!
 //! Creating namespaces needs root, so these tests are `#[ignore]`d and a run
 //! as another user reports them as ignored. `scripts/test.sh` runs them as
-//! root (`-- --ignored`, with `POLLEN_REQUIRE_NETNS=1`); once asked for, they
+//! root (`-- --include-ignored`, with `POLLEN_REQUIRE_NETNS=1`); once asked for, they
 //! must really run: the script's `SKIP:` (not root) fails them.
 
 use pollen_tests::pollen_bin;
