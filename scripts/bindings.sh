@@ -29,8 +29,6 @@ if [ "$profile" = dev ]; then
     cargo build -j2 --locked --workspace
 else
     cargo build -j2 --locked -p pollen-ffi -p uniffi-bindgen
-fi
-if [ "$profile" != dev ]; then
     cargo build -j2 --locked --profile "$profile" -p pollen-ffi
 fi
 
