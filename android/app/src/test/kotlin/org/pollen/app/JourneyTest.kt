@@ -423,9 +423,15 @@ class JourneyTest {
         assertEquals(listOf(160, 120), listOf(thumb.width, thumb.height))
 
         // Small, from a contact: it comes to Chen without asking, and shows inline.
-        until("Chen's chat shows the photo whole", timeoutMs = 30_000) {
+        // Usually about 0.2 s. Once, on a loaded CI machine, over 30 s: the
+        // LAN resync period, as if the chunks missed the session that brought
+        // the message and came with the next (not reproduced since, under
+        // load either). The bound leaves room for two resyncs, and the log
+        // prints the time so that a slow arrival shows.
+        val photoMs = until("Chen's chat shows the photo whole", timeoutMs = 90_000) {
             chen.row("Ana: the ferry leaves from here")?.first?.attachment?.state == uniffi.pollen.AttachmentState.WHOLE
         }
+        println("     journey: Ana picked the photo -> whole in Chen's chat after $photoMs ms")
         val (row, view) = chen.row("Ana: the ferry leaves from here")!!
         val got = row.attachment!!
         assertEquals("harbour.png · ${photo.length() / 1000} KB", got.label)
@@ -533,9 +539,10 @@ class JourneyTest {
 
         // No words with it: the core says what it is.
         val line = "Ana: Voice note 0:03"
-        until("the voice note is whole in Chen's chat", timeoutMs = 30_000) {
+        val voiceMs = until("the voice note is whole in Chen's chat", timeoutMs = 90_000) {
             chen.row(line)?.first?.attachment?.state == uniffi.pollen.AttachmentState.WHOLE
         }
+        println("     journey: the voice note -> whole in Chen's chat after $voiceMs ms")
         until("the recording's scratch file is gone") { !recorded.exists() }
         val (row, view) = chen.row(line)!!
         val note = row.attachment!!

@@ -24,10 +24,12 @@ fun ListView.lines(): List<String> = (0 until (adapter?.count ?: 0)).map { adapt
 
 /**
  * Runs the main looper until [done] holds, failing after [timeoutMs] (the
- * nodes answer on their own threads, so time passes for real).
+ * nodes answer on their own threads, so time passes for real). Returns the
+ * milliseconds it waited, for the log.
  */
-fun until(what: String, timeoutMs: Long = 20_000, done: () -> Boolean) {
-    val deadline = System.currentTimeMillis() + timeoutMs
+fun until(what: String, timeoutMs: Long = 20_000, done: () -> Boolean): Long {
+    val start = System.currentTimeMillis()
+    val deadline = start + timeoutMs
     while (!done()) {
         // The app shows its errors as toasts: one means a step failed.
         assertNull("the app reported an error", ShadowToast.getTextOfLatestToast())
@@ -35,4 +37,5 @@ fun until(what: String, timeoutMs: Long = 20_000, done: () -> Boolean) {
         shadowOf(Looper.getMainLooper()).idle()
         Thread.sleep(5)
     }
+    return System.currentTimeMillis() - start
 }
