@@ -77,6 +77,11 @@ pub struct SimArgs {
     /// delivers with each of these copy budgets (`docs/ROUTING.md`).
     #[arg(long, value_name = "COPIES,..", value_delimiter = ',', conflicts_with_all = ["policy", "plot", "unlimited"])]
     blind_spray: Vec<u32>,
+    /// Instead of running policies, print what the ideal encounter router
+    /// delivers with each of these copy budgets and each kind of knowledge
+    /// of whom people meet (`docs/ROUTING.md`).
+    #[arg(long, value_name = "COPIES,..", value_delimiter = ',', conflicts_with_all = ["policy", "plot", "unlimited", "blind_spray"])]
+    ideal_encounter: Vec<u32>,
 }
 
 fn parse_share(s: &str) -> Result<f64, String> {
@@ -145,6 +150,9 @@ pub fn run(args: SimArgs) -> Result<(), CliError> {
     let sc = scenario(&args)?;
     if !args.blind_spray.is_empty() {
         return blind_spray(&sc, &args);
+    }
+    if !args.ideal_encounter.is_empty() {
+        return ideal_encounter(&sc, &args);
     }
     let mut outcomes: Vec<Outcome> = Vec::new();
     // With an adversary, each policy runs first with the same phones honest.
@@ -224,6 +232,44 @@ fn blind_spray(sc: &Scenario, args: &SimArgs) -> Result<(), CliError> {
             r.share_of_oracle,
             r.latency_p50_s,
             r.overhead
+        );
+    }
+    Ok(())
+}
+
+/// Prints the ideal encounter router's figures for each budget and kind of
+/// knowledge.
+fn ideal_encounter(sc: &Scenario, args: &SimArgs) -> Result<(), CliError> {
+    use pollen_sim::bound::encounter::{Knowledge, gradient, ideal_encounter};
+    let oracle = pollen_sim::Oracle::new(&sc.trace);
+    let rows: Vec<_> = args
+        .ideal_encounter
+        .iter()
+        .flat_map(|&c| Knowledge::ALL.map(|k| (c, k)))
+        .flat_map(|(c, k)| {
+            [
+                ideal_encounter(sc, &oracle, c, k),
+                gradient(sc, &oracle, c, k),
+            ]
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows).map_err(err)?);
+        return Ok(());
+    }
+    println!("ideal encounter router on {} (seed {})", sc.name, args.seed);
+    println!("copies  rule       knowledge           delivered  oracle  share  p50 s  overhead");
+    for r in rows {
+        let f = &r.figures;
+        let (rule, knowledge) = (format!("{:?}", r.rule), format!("{:?}", r.knowledge));
+        println!(
+            "{:>6}  {rule:<9}  {knowledge:<18}  {:>9}  {:>6}  {:>5.3}  {:>5.0}  {:>8.2}",
+            f.copies,
+            f.delivered,
+            f.oracle_delivered,
+            f.share_of_oracle,
+            f.latency_p50_s,
+            f.overhead
         );
     }
     Ok(())

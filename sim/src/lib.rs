@@ -3,7 +3,8 @@
 //! - [`trace`]: contact traces as recorded (ONE's `time CONN a b up|down`
 //!   events, CRAWDAD-style `a b start end` lists), oddities counted;
 //! - [`bound`]: what a copy budget buys a router that cannot tell good
-//!   carriers from bad ones (the ideal blind spray);
+//!   carriers from bad ones (the ideal blind spray), and what exact
+//!   knowledge of whom people meet would add ([`bound::encounter`]);
 //! - [`oracle`]: the earliest possible delivery of a message over a trace,
 //!   the yardstick no routing policy can beat;
 //! - [`scenario`]: festival, village, city and social-city scenarios (mobility turned

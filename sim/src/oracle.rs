@@ -133,6 +133,20 @@ impl Oracle {
             }
         }
         let enters = |node: usize| how.enters.is_none_or(|e| e.get(node) == Some(&true));
+        // The earliest time in `[from, until]` at which `node` may be
+        // entered: at once where `enters` allows it, else inside one of its
+        // windows. Never decreases as `from` grows, so Dijkstra still holds.
+        let entry = |node: usize, from: f64, until: f64| -> Option<f64> {
+            if enters(node) {
+                return (from <= until).then_some(from);
+            }
+            let windows = how.windows?.get(node)?;
+            windows
+                .iter()
+                .find(|&&(_, end)| end > from)
+                .map(|&(start, _)| from.max(start))
+                .filter(|&t| t <= until)
+        };
         while let Some(Reached { time, node }) = heap.pop() {
             if found.settled[node] {
                 continue;
@@ -143,10 +157,12 @@ impl Oracle {
                 break;
             }
             for edge in &self.edges[node] {
-                if edge.end < time || !enters(edge.to) {
+                if edge.end < time {
                     continue;
                 }
-                let at = time.max(edge.start);
+                let Some(at) = entry(edge.to, time.max(edge.start), edge.end) else {
+                    continue;
+                };
                 if at <= deadline && at < found.arrival[edge.to] {
                     found.arrival[edge.to] = at;
                     heap.push(Reached {
@@ -162,6 +178,26 @@ impl Oracle {
     /// The dense index of node `id`, if it has any contact.
     pub(crate) fn dense(&self, id: u32) -> Option<usize> {
         self.index.get(&id).copied()
+    }
+
+    /// How many nodes have a contact (dense indices run below this).
+    pub(crate) fn len(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// The contacts of dense node `node`: the other end, start and end.
+    pub(crate) fn contacts(&self, node: usize) -> impl Iterator<Item = (usize, f64, f64)> + '_ {
+        self.edges[node].iter().map(|e| (e.to, e.start, e.end))
+    }
+
+    /// The `i`-th contact of dense node `node` in start order.
+    pub(crate) fn contact(&self, node: usize, i: usize) -> Option<(usize, f64, f64)> {
+        self.edges[node].get(i).map(|e| (e.to, e.start, e.end))
+    }
+
+    /// The index of `node`'s first contact that comes up after `t`.
+    pub(crate) fn first_after(&self, node: usize, t: f64) -> usize {
+        self.edges[node].partition_point(|e| e.start <= t)
     }
 
     /// Node ids by dense index.
@@ -180,6 +216,10 @@ pub(crate) struct Walk<'a> {
     /// Dense nodes the message may be handed to (every node when `None`);
     /// the starting nodes hold it regardless.
     pub enters: Option<&'a [bool]>,
+    /// Besides `enters`: times at which a dense node may also be handed the
+    /// message, as sorted, disjoint `[start, end)` windows per node (what a
+    /// router knows of a node at each moment, `bound::encounter`).
+    pub windows: Option<&'a [Vec<(f64, f64)>]>,
     /// Stop once this dense node is settled.
     pub stop_at: Option<usize>,
     /// Stop once this many nodes are settled.

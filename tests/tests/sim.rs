@@ -153,6 +153,53 @@ fn the_ideal_blind_spray_buys_delivery_with_copies_and_never_beats_the_oracle() 
 }
 
 #[test]
+fn the_ideal_encounter_router_reports_every_rule_and_kind_of_knowledge() {
+    let args = [
+        "--scenario",
+        "social",
+        "--people",
+        "100",
+        "--hours",
+        "24",
+        "--messages",
+        "100",
+        "--ideal-encounter",
+        "1,16",
+        "--json",
+    ];
+    let out = sim(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    // Two budgets, four kinds of knowledge, two rules.
+    assert_eq!(rows.len(), 16);
+    let find = |copies: u64, rule: &str, knowledge: &str| -> u64 {
+        let r = rows
+            .iter()
+            .find(|r| r["copies"] == copies && r["rule"] == rule && r["knowledge"] == knowledge)
+            .unwrap_or_else(|| panic!("no row {copies} {rule} {knowledge}"));
+        assert!(
+            r["delivered"].as_u64() <= r["oracle_delivered"].as_u64(),
+            "{r}"
+        );
+        r["delivered"].as_u64().unwrap()
+    };
+    for copies in [1, 16] {
+        // Copies for everyone who knows never deliver less than without.
+        let blind = find(copies, "unlimited", "blind");
+        let met = find(copies, "unlimited", "met_today");
+        assert!(blind <= met && met <= find(copies, "unlimited", "two_meetings_today"));
+        assert!(met <= find(copies, "unlimited", "met_last_day"));
+        assert!(find(copies, "gradient", "met_today") > 0);
+    }
+    let out = sim(&["--ideal-encounter", "4", "--blind-spray", "4"]);
+    assert!(!out.status.success(), "both bounds at once were accepted");
+}
+
+#[test]
 fn wrong_arguments_are_one_clear_line() {
     for (args, says) in [
         (&["--policy", "best"][..], "unknown policy"),
@@ -161,6 +208,7 @@ fn wrong_arguments_are_one_clear_line() {
         (&["--trace", "/nonexistent/trace.txt"][..], "cannot read"),
         (&["--people", "0"][..], "people"),
         (&["--blind-spray", "four"][..], "invalid value"),
+        (&["--ideal-encounter", "x"][..], "invalid value"),
     ] {
         let out = sim(args);
         assert!(!out.status.success(), "{args:?} succeeded");

@@ -24,6 +24,8 @@ use crate::oracle::{Message, Oracle, Walk};
 use crate::scenario::{Role, Scenario, Target};
 use serde::Serialize;
 
+pub mod encounter;
+
 /// What the ideal blind spray with one budget delivers on a scenario's
 /// direct messages.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -50,15 +52,47 @@ pub struct BlindSpray {
 /// the ideal blind spray with `copies` carriers, with the oracle's and the
 /// number of carrier hand-overs, in workload order.
 pub fn deliveries(sc: &Scenario, oracle: &Oracle, copies: u32) -> Vec<Pair> {
-    let ids = oracle.ids();
-    let role = |d: usize| sc.roles.get(ids[d] as usize).copied();
-    let person: Vec<bool> = (0..ids.len())
-        .map(|d| role(d) == Some(Role::Person))
+    deliveries_knowing(sc, oracle, copies, |_, _| Vec::new())
+}
+
+/// As [`deliveries`], and besides the recipient and the uplink, a holder
+/// also hands a copy to any person inside the windows `knows(oracle,
+/// recipient)` gives for it (by dense node): when a router would know that
+/// person meets the recipient ([`encounter`]).
+pub(crate) fn deliveries_knowing(
+    sc: &Scenario,
+    oracle: &Oracle,
+    copies: u32,
+    knows: impl Fn(&Oracle, usize) -> Vec<Vec<(f64, f64)>>,
+) -> Vec<Pair> {
+    let masks = masks(sc, oracle);
+    each_direct(sc, oracle, |(from, to), times| {
+        let windows = knows(oracle, to);
+        spray(oracle, &masks, (from, to), times, copies, &windows)
+    })
+}
+
+/// People and infrastructure among `oracle`'s dense nodes.
+fn masks(sc: &Scenario, oracle: &Oracle) -> Masks {
+    let person: Vec<bool> = oracle
+        .ids()
+        .iter()
+        .map(|&id| sc.roles.get(id as usize) == Some(&Role::Person))
         .collect();
-    let masks = Masks {
+    Masks {
         infrastructure: person.iter().map(|p| !p).collect(),
         person,
-    };
+    }
+}
+
+/// Each direct message of `sc`'s workload, in order, with the oracle's
+/// delivery and what `route((from, to), (created_at, deadline))` gives
+/// (delivery time, copies handed) for dense sender and recipient.
+pub(crate) fn each_direct(
+    sc: &Scenario,
+    oracle: &Oracle,
+    mut route: impl FnMut((usize, usize), (f64, f64)) -> (Option<f64>, u32),
+) -> Vec<Pair> {
     let mut out = Vec::new();
     for m in &sc.messages {
         let Target::Direct(r) = m.to else { continue };
@@ -73,7 +107,7 @@ pub fn deliveries(sc: &Scenario, oracle: &Oracle, copies: u32) -> Vec<Pair> {
             .filter(|&t| t <= deadline);
         let (delivered, handed) = match (oracle.dense(m.from), oracle.dense(r)) {
             (Some(from), Some(to)) if m.at <= deadline && from != to => {
-                spray(oracle, &masks, (from, to), (m.at, deadline), copies)
+                route((from, to), (m.at, deadline))
             }
             _ => (None, 0),
         };
@@ -109,13 +143,15 @@ struct Masks {
 }
 
 /// Places `copies` copies from dense node `from`, between `created_at` and
-/// `deadline`, and returns when `to` gets one, with the copies placed.
+/// `deadline`, and returns when `to` gets one, with the copies handed to
+/// carriers: those placed, and those handed inside `windows` (empty: none).
 fn spray(
     oracle: &Oracle,
     masks: &Masks,
     (from, to): (usize, usize),
     (created_at, deadline): (f64, f64),
     copies: u32,
+    windows: &[Vec<(f64, f64)>],
 ) -> (Option<f64>, u32) {
     let mut carriers = masks.person.clone();
     carriers[to] = false;
@@ -133,7 +169,8 @@ fn spray(
         .iter()
         .map(|&d| (d, placed.arrival[d]))
         .collect();
-    // Holders wait: only the recipient itself or the uplink may take it.
+    // Holders wait: only the recipient itself or the uplink may take it,
+    // and people inside their windows.
     let mut waits = masks.infrastructure.clone();
     waits[to] = true;
     let reached = oracle.walk(
@@ -141,17 +178,27 @@ fn spray(
         deadline,
         &Walk {
             enters: Some(&waits),
+            windows: (!windows.is_empty()).then_some(windows),
             stop_at: Some(to),
             ..Walk::default()
         },
     );
     let delivered = reached.settled[to].then_some(reached.arrival[to]);
-    (delivered, holders.len().saturating_sub(1) as u32)
+    let told = reached
+        .order
+        .iter()
+        .filter(|&&d| d != to && masks.person[d] && !placed.settled[d])
+        .count();
+    (delivered, (holders.len().saturating_sub(1) + told) as u32)
 }
 
 /// Sums up [`deliveries`] for one budget.
 pub fn blind_spray(sc: &Scenario, oracle: &Oracle, copies: u32) -> BlindSpray {
-    let pairs = deliveries(sc, oracle, copies);
+    summarise(copies, &deliveries(sc, oracle, copies))
+}
+
+/// The figures of one budget's deliveries.
+fn summarise(copies: u32, pairs: &[Pair]) -> BlindSpray {
     let delivered: Vec<&Pair> = pairs.iter().filter(|p| p.delivered.is_some()).collect();
     let mut latency: Vec<f64> = delivered
         .iter()
@@ -180,7 +227,7 @@ mod tests {
     use crate::trace::{Trace, parse};
     use proptest::prelude::*;
 
-    fn scenario(trace: Trace, roles: Vec<Role>, messages: Vec<MessageSpec>) -> Scenario {
+    pub(super) fn scenario(trace: Trace, roles: Vec<Role>, messages: Vec<MessageSpec>) -> Scenario {
         Scenario {
             name: "test".into(),
             roles,
@@ -192,7 +239,7 @@ mod tests {
         }
     }
 
-    fn direct(at: f64, from: u32, to: u32, ttl: f64) -> MessageSpec {
+    pub(super) fn direct(at: f64, from: u32, to: u32, ttl: f64) -> MessageSpec {
         MessageSpec {
             at,
             from,
