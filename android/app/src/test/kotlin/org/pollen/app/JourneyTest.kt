@@ -423,12 +423,13 @@ class JourneyTest {
         assertEquals(listOf(160, 120), listOf(thumb.width, thumb.height))
 
         // Small, from a contact: it comes to Chen without asking, and shows inline.
-        // Usually about 0.2 s. Once, on a loaded CI machine, over 30 s: the
-        // LAN resync period, as if the chunks missed the session that brought
-        // the message and came with the next (not reproduced since, under
-        // load either). The bound leaves room for two resyncs, and the log
-        // prints the time so that a slow arrival shows.
+        // Usually about 0.2 s. No event says a chunk came: when the message's
+        // refresh reads the store before the chunks are in, only the open
+        // chat's poll every second shows the photo, and that poll runs on
+        // the test's clock, which is moved on here. (Once, on a loaded CI
+        // machine, this wait did not move it and ran out at 30 s.)
         val photoMs = until("Chen's chat shows the photo whole", timeoutMs = 90_000) {
+            shadowOf(Looper.getMainLooper()).idleFor(java.time.Duration.ofMillis(250))
             chen.row("Ana: the ferry leaves from here")?.first?.attachment?.state == uniffi.pollen.AttachmentState.WHOLE
         }
         println("     journey: Ana picked the photo -> whole in Chen's chat after $photoMs ms")
@@ -539,7 +540,9 @@ class JourneyTest {
 
         // No words with it: the core says what it is.
         val line = "Ana: Voice note 0:03"
+        // The open chat's poll shows the chunks that came (see the photo above).
         val voiceMs = until("the voice note is whole in Chen's chat", timeoutMs = 90_000) {
+            shadowOf(Looper.getMainLooper()).idleFor(java.time.Duration.ofMillis(250))
             chen.row(line)?.first?.attachment?.state == uniffi.pollen.AttachmentState.WHOLE
         }
         println("     journey: the voice note -> whole in Chen's chat after $voiceMs ms")
