@@ -12,6 +12,7 @@
 //! priority order with acknowledgements → `Done` both ways.
 
 mod config;
+mod ending;
 mod transfer;
 
 pub use config::{Offer, SessionConfig, SessionError, SessionEvent, SessionLimits, SessionStats};
@@ -159,6 +160,7 @@ impl Session {
             Ok(queued) => queued,
             Err(e) => {
                 self.fail(e);
+                self.release_if_failed(store);
                 false
             }
         }
@@ -195,6 +197,11 @@ impl Session {
 
     /// Handles the passage of time: timeouts and delayed commits.
     pub fn handle_timeout(&mut self, now_ms: u64, store: &mut dyn SyncStore) {
+        self.on_time(now_ms, store);
+        self.release_if_failed(store);
+    }
+
+    fn on_time(&mut self, now_ms: u64, store: &mut dyn SyncStore) {
         if self.is_closed() {
             return;
         }
@@ -220,7 +227,12 @@ impl Session {
     }
 
     /// Handles bytes read from the link at `now_ms`.
-    pub fn handle_input(&mut self, mut input: &[u8], now_ms: u64, store: &mut dyn SyncStore) {
+    pub fn handle_input(&mut self, input: &[u8], now_ms: u64, store: &mut dyn SyncStore) {
+        self.on_input(input, now_ms, store);
+        self.release_if_failed(store);
+    }
+
+    fn on_input(&mut self, mut input: &[u8], now_ms: u64, store: &mut dyn SyncStore) {
         if self.is_closed() || input.is_empty() {
             return;
         }
@@ -293,6 +305,7 @@ impl Session {
                 }
             }
             self.check_finished(store);
+            self.release_if_failed(store);
         }
         let mut chunk = self.out.pop_front()?;
         while let Some(next) = self.out.front() {
@@ -304,27 +317,6 @@ impl Session {
         }
         self.stats.bytes_sent += chunk.len() as u64;
         Some(chunk)
-    }
-
-    /// The link is gone: commits what was fully received, so nothing the peer
-    /// sent is lost, gives back the copy budgets of what the peer did not
-    /// acknowledge, and ends the session.
-    pub fn link_lost(&mut self, store: &mut dyn SyncStore) {
-        if self.transfer.has_pending()
-            && let Err(e) = self.commit(store)
-        {
-            tracing::warn!(error = %e, "could not commit received items at link loss");
-        }
-        if let Err(e) = self.transfer.refund_unacked(store) {
-            tracing::warn!(error = %e, "could not refund copies at link loss");
-        }
-        if let Err(e) = self.transfer.unclaim(store) {
-            tracing::warn!(error = %e, "could not free the items asked for at link loss");
-        }
-        if !self.is_closed() {
-            self.close(SessionError::LinkLost);
-        }
-        self.out.clear();
     }
 
     fn queued_bytes(&self) -> usize {
@@ -538,36 +530,6 @@ impl Session {
             self.events.push_back(SessionEvent::Finished);
             tracing::debug!(origin = %self.config.origin, "session finished");
         }
-    }
-
-    /// Ends the session because of `error`, telling the peer why.
-    fn fail(&mut self, error: SessionError) {
-        if self.is_closed() {
-            return;
-        }
-        tracing::warn!(origin = %self.config.origin, reason = %error, "closing link");
-        let reason = error.to_string();
-        match self.phase {
-            Phase::Transport(_) => {
-                let _ = self.send(&Message::Close(reason));
-            }
-            _ => {
-                let mut end = reason.len().min(MIN_RECORD - 8);
-                while !reason.is_char_boundary(end) {
-                    end -= 1;
-                }
-                let saved = self.max_record;
-                self.max_record = MIN_RECORD;
-                let _ = self.send_handshake_record(HS_CLOSE, &reason.as_bytes()[..end]);
-                self.max_record = saved;
-            }
-        }
-        self.close(error);
-    }
-
-    fn close(&mut self, error: SessionError) {
-        self.phase = Phase::Closed;
-        self.events.push_back(SessionEvent::Closed(error));
     }
 }
 

@@ -1290,9 +1290,28 @@ impl SyncStore for Claims<'_> {
     }
 }
 
+/// How a test session ends: it finishes, its link breaks, or it fails.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Ending {
+    Finishes,
+    LinkBreaks,
+    TimesOut,
+}
+
+/// Ends `a` as `how` says, at `now` (nothing for [`Ending::Finishes`]).
+fn end(how: Ending, a: &mut Session, store: &mut dyn SyncStore, now: u64) {
+    match how {
+        Ending::Finishes => {}
+        Ending::LinkBreaks => a.link_lost(store),
+        Ending::TimesOut => a.handle_timeout(now + 10 * 60_000, store),
+    }
+}
+
 #[test]
-fn a_session_frees_what_it_asked_for_when_it_ends_or_its_link_breaks() {
-    for cut in [false, true] {
+fn a_session_frees_what_it_asked_for_when_it_ends_fails_or_its_link_breaks() {
+    use Ending::*;
+    for how in [Finishes, LinkBreaks, TimesOut] {
+        let cut = how != Finishes;
         let (mut sa, mut sb) = stores(0, 3, 0);
         let wanted = sb.ids();
         let mut claims = Claims {
@@ -1308,21 +1327,61 @@ fn a_session_frees_what_it_asked_for_when_it_ends_or_its_link_breaks() {
             &mut sb,
             LinkModel::default(),
             T0,
-            |_, a, claims, _| {
-                // The link breaks right after A asked for B's envelopes.
+            |now, a, claims, _| {
+                // The link breaks, or A's session fails, right after A
+                // asked for B's envelopes.
                 if cut && !claims.claimed.is_empty() && !a.is_closed() {
-                    a.link_lost(claims);
+                    end(how, a, claims, now);
                 }
             },
         );
         let set = |v: &[[u8; 32]]| v.iter().copied().collect::<HashSet<_>>();
-        assert_eq!(set(&claims.claimed), wanted, "cut {cut}");
-        assert_eq!(
-            set(&claims.freed),
-            wanted,
-            "cut {cut}: every claim is freed"
-        );
+        assert_eq!(set(&claims.claimed), wanted, "{how:?}");
+        assert_eq!(set(&claims.freed), wanted, "{how:?}: every claim is freed");
         let held = if cut { HashSet::new() } else { wanted };
-        assert_eq!(claims.store.ids(), held, "cut {cut}");
+        assert_eq!(claims.store.ids(), held, "{how:?}");
+    }
+}
+
+#[test]
+fn copies_the_peer_never_acknowledged_come_back_when_a_session_fails() {
+    use Ending::*;
+    for how in [LinkBreaks, TimesOut] {
+        let (mut sa, mut sb) = one_sided(200, 0, 900);
+        sa.budget = Some(4);
+        let mut ca = SessionConfig::tcp(true, "a").routed();
+        let mut cb = SessionConfig::tcp(false, "b").routed();
+        (ca.window, cb.window) = (16 << 10, 16 << 10);
+        let (mut a, mut b) = (Session::new(ca, T0), Session::new(cb, T0));
+        pump_with(
+            &mut a,
+            &mut sa,
+            &mut b,
+            &mut sb,
+            LinkModel::default(),
+            T0,
+            |now, a, sa, _| {
+                // A's session ends while copies are out and unacknowledged.
+                let out: usize = sa.handovers.iter().map(Vec::len).sum();
+                if out > sa.acked.len() && !a.is_closed() {
+                    end(how, a, sa, now);
+                }
+            },
+        );
+        let handed: Vec<[u8; 32]> = sa.handovers.concat();
+        assert!(!sa.refunded.is_empty(), "{how:?}: nothing was out");
+        let count = |v: &[[u8; 32]], id: &[u8; 32]| v.iter().filter(|x| *x == id).count();
+        for id in sa.ids() {
+            let (h, a, r) = (
+                count(&handed, &id),
+                count(&sa.acked, &id),
+                count(&sa.refunded, &id),
+            );
+            assert_eq!(
+                h,
+                a + r,
+                "{how:?}: handed {h}, acknowledged {a}, refunded {r}"
+            );
+        }
     }
 }
