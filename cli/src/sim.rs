@@ -240,7 +240,8 @@ fn blind_spray(sc: &Scenario, args: &SimArgs) -> Result<(), CliError> {
 /// Prints the ideal encounter router's figures for each budget and kind of
 /// knowledge.
 fn ideal_encounter(sc: &Scenario, args: &SimArgs) -> Result<(), CliError> {
-    use pollen_sim::bound::encounter::{Knowledge, gradient, ideal_encounter};
+    use pollen_sim::bound::encounter::{Knowledge, ideal_encounter};
+    use pollen_sim::bound::gradient::{gradient, gradient_groups};
     let oracle = pollen_sim::Oracle::new(&sc.trace);
     let rows: Vec<_> = args
         .ideal_encounter
@@ -250,6 +251,7 @@ fn ideal_encounter(sc: &Scenario, args: &SimArgs) -> Result<(), CliError> {
             [
                 ideal_encounter(sc, &oracle, c, k),
                 gradient(sc, &oracle, c, k),
+                gradient_groups(sc, &oracle, c, k),
             ]
         })
         .collect();
@@ -258,13 +260,16 @@ fn ideal_encounter(sc: &Scenario, args: &SimArgs) -> Result<(), CliError> {
         return Ok(());
     }
     println!("ideal encounter router on {} (seed {})", sc.name, args.seed);
-    println!("copies  rule       knowledge           delivered  oracle  share  p50 s  overhead");
+    println!(
+        "copies  rule       kind    knowledge           delivered  oracle  share  p50 s  overhead"
+    );
     for r in rows {
         let f = &r.figures;
         let (rule, knowledge) = (format!("{:?}", r.rule), format!("{:?}", r.knowledge));
         println!(
-            "{:>6}  {rule:<9}  {knowledge:<18}  {:>9}  {:>6}  {:>5.3}  {:>5.0}  {:>8.2}",
+            "{:>6}  {rule:<9}  {:<6}  {knowledge:<18}  {:>9}  {:>6}  {:>5.3}  {:>5.0}  {:>8.2}",
             f.copies,
+            r.kind,
             f.delivered,
             f.oracle_delivered,
             f.share_of_oracle,

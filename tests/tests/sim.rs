@@ -174,12 +174,19 @@ fn the_ideal_encounter_router_reports_every_rule_and_kind_of_knowledge() {
         String::from_utf8_lossy(&out.stderr)
     );
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    // Two budgets, four kinds of knowledge, two rules.
-    assert_eq!(rows.len(), 16);
+    // Two budgets, four kinds of knowledge; unlimited (direct), gradient
+    // (direct and group).
+    assert_eq!(rows.len(), 24);
     let find = |copies: u64, rule: &str, knowledge: &str| -> u64 {
+        let (rule, kind) = rule.split_once('/').unwrap_or((rule, "direct"));
         let r = rows
             .iter()
-            .find(|r| r["copies"] == copies && r["rule"] == rule && r["knowledge"] == knowledge)
+            .find(|r| {
+                r["copies"] == copies
+                    && r["rule"] == rule
+                    && r["kind"] == kind
+                    && r["knowledge"] == knowledge
+            })
             .unwrap_or_else(|| panic!("no row {copies} {rule} {knowledge}"));
         assert!(
             r["delivered"].as_u64() <= r["oracle_delivered"].as_u64(),
@@ -194,6 +201,7 @@ fn the_ideal_encounter_router_reports_every_rule_and_kind_of_knowledge() {
         assert!(blind <= met && met <= find(copies, "unlimited", "two_meetings_today"));
         assert!(met <= find(copies, "unlimited", "met_last_day"));
         assert!(find(copies, "gradient", "met_today") > 0);
+        assert!(find(copies, "gradient/group", "met_today") > 0);
     }
     let out = sim(&["--ideal-encounter", "4", "--blind-spray", "4"]);
     assert!(!out.status.success(), "both bounds at once were accepted");

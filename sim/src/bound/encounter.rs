@@ -18,12 +18,10 @@
 //!   who had met the recipient, today (PRoPHET's transitivity without its
 //!   decay).
 
-use super::{BlindSpray, deliveries_knowing, each_direct, masks, summarise};
+use super::{BlindSpray, deliveries_knowing, summarise};
 use crate::oracle::Oracle;
 use crate::scenario::Scenario;
 use serde::Serialize;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 const DAY_S: f64 = 86_400.0;
 
@@ -59,7 +57,7 @@ pub enum Rule {
     /// ([`ideal_encounter`]).
     Unlimited,
     /// Pollen's binary spray, a last copy climbing to whoever knows more
-    /// ([`gradient`]).
+    /// (`bound/gradient.rs`).
     Gradient,
 }
 
@@ -68,6 +66,8 @@ pub enum Rule {
 pub struct IdealEncounter {
     /// How copies are spent.
     pub rule: Rule,
+    /// What the messages are: `direct`, or `group` (one pair per member).
+    pub kind: &'static str,
     /// What the router knows.
     pub knowledge: Knowledge,
     /// The figures, as for the ideal blind spray; `overhead` counts copies
@@ -87,184 +87,9 @@ pub fn ideal_encounter(
     let pairs = deliveries_knowing(sc, oracle, copies, |o, r| windows(o, r, knowledge));
     IdealEncounter {
         rule: Rule::Unlimited,
+        kind: "direct",
         knowledge,
         figures: summarise(copies, &pairs),
-    }
-}
-
-/// A budgeted router with exact knowledge: binary spray of `copies` as
-/// Pollen's, and a last copy moves to a person who knows more of the
-/// recipient than its holder (met it, above met someone who had, above
-/// nothing), the holder keeping it for the recipient only. What a summary
-/// carrying `knowledge` could buy under Pollen's copy rule, with no false
-/// positive and no bytes. Hand-overs are instant, and the uplink is left
-/// out (1.5–3 % of deliveries in the social city).
-pub fn gradient(
-    sc: &Scenario,
-    oracle: &Oracle,
-    copies: u32,
-    knowledge: Knowledge,
-) -> IdealEncounter {
-    let person = masks(sc, oracle).person;
-    let pairs = each_direct(sc, oracle, |(from, to), times| {
-        let one = match knowledge {
-            Knowledge::MetLastDay => knowledge,
-            _ => Knowledge::MetToday,
-        };
-        let further = match knowledge {
-            Knowledge::TwoMeetingsToday => windows(oracle, to, knowledge),
-            _ => Vec::new(),
-        };
-        let know = Know {
-            knowledge,
-            met: windows(oracle, to, one),
-            further,
-        };
-        sweep(oracle, &person, &know, (from, to), times, copies)
-    });
-    IdealEncounter {
-        rule: Rule::Gradient,
-        knowledge,
-        figures: summarise(copies, &pairs),
-    }
-}
-
-/// What a [`gradient`] router knows of one recipient.
-struct Know {
-    knowledge: Knowledge,
-    /// Who met the recipient today, when.
-    met: Vec<Vec<(f64, f64)>>,
-    /// Who met someone who had (two meetings), when; empty for less.
-    further: Vec<Vec<(f64, f64)>>,
-}
-
-impl Know {
-    /// How much `node` knows of the recipient at `t`: 2 met it, 1 met
-    /// someone who had, 0 nothing.
-    fn level(&self, node: usize, t: f64) -> u8 {
-        let inside = |w: &[Vec<(f64, f64)>]| {
-            w.get(node)
-                .is_some_and(|w| w.iter().any(|&(s, e)| s <= t && t < e))
-        };
-        match self.knowledge {
-            Knowledge::Blind => 0,
-            _ if inside(&self.met) => 2,
-            _ if inside(&self.further) => 1,
-            _ => 0,
-        }
-    }
-}
-
-/// One message through the contacts under the gradient rule: when `to`
-/// gets it, and the copies handed to carriers. A node handed a copy also
-/// meets at once everyone it is in contact with at that moment.
-fn sweep(
-    oracle: &Oracle,
-    person: &[bool],
-    know: &Know,
-    (from, to): (usize, usize),
-    (created_at, deadline): (f64, f64),
-    copies: u32,
-) -> (Option<f64>, u32) {
-    let mut state = Sweep {
-        held: vec![None; person.len()],
-        handed: 0,
-        person,
-        know,
-        to,
-    };
-    state.held[from] = Some(copies.max(1));
-    // Each holder's next contact to come up, earliest first.
-    let mut next: BinaryHeap<Reverse<(Time, usize, usize)>> = BinaryHeap::new();
-    let mut queue = vec![from];
-    let mut t = created_at;
-    loop {
-        // Everyone handed a copy at `t` meets whom it is with, and waits
-        // for its next contact.
-        while let Some(x) = queue.pop() {
-            for (y, start, end) in oracle.contacts(x) {
-                if start <= t
-                    && t <= end
-                    && let Some(at) = state.meet(x, y, t, &mut queue)
-                {
-                    return (Some(at), state.handed);
-                }
-            }
-            let i = oracle.first_after(x, t);
-            if let Some((_, start, _)) = oracle.contact(x, i) {
-                next.push(Reverse((Time(start), x, i)));
-            }
-        }
-        let Some(Reverse((Time(at), x, i))) = next.pop() else {
-            return (None, state.handed);
-        };
-        if at > deadline {
-            return (None, state.handed);
-        }
-        t = at;
-        if let Some((_, start, _)) = oracle.contact(x, i + 1) {
-            next.push(Reverse((Time(start), x, i + 1)));
-        }
-        if let Some((y, _, _)) = oracle.contact(x, i)
-            && let Some(at) = state.meet(x, y, t, &mut queue)
-        {
-            return (Some(at), state.handed);
-        }
-    }
-}
-
-/// A time ordered by `total_cmp`, for the heap.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Time(f64);
-
-impl Eq for Time {}
-
-impl PartialOrd for Time {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Time {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
-
-/// The state of one message in a [`sweep`].
-struct Sweep<'a> {
-    /// Budget held by each node; `Some(0)` keeps it for the recipient only.
-    held: Vec<Option<u32>>,
-    handed: u32,
-    person: &'a [bool],
-    know: &'a Know,
-    to: usize,
-}
-
-impl Sweep<'_> {
-    /// Holder `x` meets `y` at `t`: the delivery time if `y` is the
-    /// recipient; a new holder goes on `queue`.
-    fn meet(&mut self, x: usize, y: usize, t: f64, queue: &mut Vec<usize>) -> Option<f64> {
-        let budget = self.held[x]?;
-        if y == self.to {
-            return Some(t);
-        }
-        if !self.person[y] || self.held[y].is_some() {
-            return None;
-        }
-        if budget > 1 {
-            let given = budget / 2;
-            self.held[x] = Some(budget - given);
-            self.held[y] = Some(given);
-        } else if budget == 1 && self.know.level(y, t) > self.know.level(x, t) {
-            self.held[x] = Some(0);
-            self.held[y] = Some(1);
-        } else {
-            return None;
-        }
-        self.handed += 1;
-        queue.push(y);
-        None
     }
 }
 
@@ -274,7 +99,11 @@ fn day_end(t: f64) -> f64 {
 
 /// When each dense node knows it meets `recipient`, as sorted, disjoint
 /// windows (empty for blind knowledge).
-fn windows(oracle: &Oracle, recipient: usize, knowledge: Knowledge) -> Vec<Vec<(f64, f64)>> {
+pub(super) fn windows(
+    oracle: &Oracle,
+    recipient: usize,
+    knowledge: Knowledge,
+) -> Vec<Vec<(f64, f64)>> {
     let n = oracle.len();
     let mut out = vec![Vec::new(); n];
     if knowledge == Knowledge::Blind {
@@ -311,7 +140,7 @@ fn windows(oracle: &Oracle, recipient: usize, knowledge: Knowledge) -> Vec<Vec<(
 }
 
 /// Sorts `windows` and joins those that overlap or touch.
-fn merge(windows: &mut Vec<(f64, f64)>) {
+pub(super) fn merge(windows: &mut Vec<(f64, f64)>) {
     windows.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut joined: Vec<(f64, f64)> = Vec::with_capacity(windows.len());
     for &(s, e) in windows.iter() {
@@ -324,7 +153,7 @@ fn merge(windows: &mut Vec<(f64, f64)>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::bound::tests::{direct, scenario};
     use crate::oracle::tests::small_case;
@@ -334,7 +163,7 @@ mod tests {
 
     /// 0 writes to 3 at 100. 1 met 3 at 10; 2 met 1 at 20. 0 meets 2 at
     /// 200, 1 at 300; 1 meets 3 again at 400, 2 meets 3 at 500.
-    fn case() -> Scenario {
+    pub(crate) fn case() -> Scenario {
         let trace = parse(
             "10 CONN 1 3 up\n11 CONN 1 3 down\n20 CONN 1 2 up\n21 CONN 1 2 down\n\
              200 CONN 0 2 up\n201 CONN 0 2 down\n300 CONN 0 1 up\n301 CONN 0 1 down\n\
@@ -371,45 +200,6 @@ mod tests {
             (two.delivered, two.latency_p50_s, two.overhead),
             (1, 300.0, 2.0)
         );
-    }
-
-    #[test]
-    fn a_last_copy_climbs_to_who_knows_more() {
-        let sc = case();
-        let oracle = Oracle::new(&sc.trace);
-        let by = |k| gradient(&sc, &oracle, 1, k).figures;
-        assert_eq!(by(Knowledge::Blind).delivered, 0);
-        // 2 knows nothing at 200; 1 met 3, takes the copy at 300 and
-        // delivers at 400.
-        let met = by(Knowledge::MetToday);
-        assert_eq!(
-            (met.delivered, met.latency_p50_s, met.overhead),
-            (1, 300.0, 1.0)
-        );
-        // With two meetings 2 knows something at 200 and takes the copy;
-        // 0 keeps it for 3 only and gives 1 nothing at 300; 2 meets 3 at
-        // 500. More knowledge is not always sooner under a budget.
-        let two = by(Knowledge::TwoMeetingsToday);
-        assert_eq!(
-            (two.delivered, two.latency_p50_s, two.overhead),
-            (1, 400.0, 1.0)
-        );
-    }
-
-    #[test]
-    fn a_new_holder_meets_whom_it_is_with_at_once() {
-        // 1 is with 3 from 0 to 1,000; 0 meets 1 at 100.
-        let trace =
-            parse("0 CONN 1 3 up\n100 CONN 0 1 up\n101 CONN 0 1 down\n1000 CONN 1 3 down\n")
-                .unwrap();
-        let sc = scenario(
-            trace,
-            vec![Role::Person; 4],
-            vec![direct(50.0, 0, 3, 5000.0)],
-        );
-        let oracle = Oracle::new(&sc.trace);
-        let met = gradient(&sc, &oracle, 1, Knowledge::MetToday).figures;
-        assert_eq!((met.delivered, met.latency_p50_s), (1, 50.0));
     }
 
     #[test]
@@ -461,10 +251,6 @@ mod tests {
                 if let Some(t) = p.delivered {
                     prop_assert!(t >= p.oracle.unwrap());
                 }
-            }
-            for k in Knowledge::ALL {
-                let g = gradient(&sc, &oracle, copies, k);
-                prop_assert!(g.figures.delivered <= g.figures.oracle_delivered);
             }
             prop_assert!(no_later(&blind, &today));
             prop_assert!(no_later(&today, &day));

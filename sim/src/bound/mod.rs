@@ -25,6 +25,7 @@ use crate::scenario::{Role, Scenario, Target};
 use serde::Serialize;
 
 pub mod encounter;
+pub mod gradient;
 
 /// What the ideal blind spray with one budget delivers on a scenario's
 /// direct messages.
