@@ -35,8 +35,13 @@ impl Transfer {
         self.peer_wanted.extend(new.iter().copied());
         if self.hello_pending.is_some() {
             self.hello_wanted(store, stats)?;
-        } else if late && self.offer == Offer::Interests && !new.is_empty() {
-            // A relay loaded only what was named at first.
+        } else if late
+            && !new.is_empty()
+            && (self.offer == Offer::Interests || ids.iter().any(|id| !self.local.contains_key(id)))
+        {
+            // A relay loaded only what was named at first; and chunks
+            // stored after the session began (a photo sent while it runs,
+            // whose message `take_news` queued) are not listed yet.
             let mut named =
                 |blob: &[u8; 32]| new.contains(&crate::sync::session::blind_blob(&hash, blob));
             for item in store.chunks_matching(&mut named)? {
