@@ -428,22 +428,22 @@ fn a_relay_serves_chunks_to_the_client_that_names_the_blob() {
     assert_eq!(chen.store().assemble_attachment(&sent).unwrap(), file);
 }
 
-/// A text written while a file is crossing goes into the running session
-/// (`Session::take_news`) and arrives before the rest of the file, instead
-/// of waiting for the next session.
-#[test]
-fn a_text_written_during_a_transfer_overtakes_the_rest_of_the_file() {
-    let root = tempfile::tempdir().unwrap();
-    let clock = TestClock::at(T0);
-    let mut ana = node(root.path(), "Ana", &clock);
-    let mut chen = node(root.path(), "Chen", &clock);
+/// Ana, who is Chen's contact, has sent Chen a 1 MiB file; one session
+/// between them runs to its end, and `during` is called after each step
+/// with both nodes and Ana's session (to write while the file crosses).
+fn a_long_transfer(
+    root: &std::path::Path,
+    clock: &TestClock,
+    mut during: impl FnMut(&mut Node, &mut Node, &mut Session),
+) -> (Node, Node, pollen_proto::chunk::AttachmentRef, Vec<u8>) {
+    let mut ana = node(root, "Ana", clock);
+    let mut chen = node(root, "Chen", clock);
     ana.add_contact(&chen.card(), None).unwrap();
     chen.add_contact(&ana.card(), None).unwrap();
     let file: Vec<u8> = (0..1u32 << 20).map(|i| (i % 239) as u8).collect();
     let (_, sent) = ana
         .send_file("Chen", &file, Preview::default(), "a long one")
         .unwrap();
-    let chunks = pollen_proto::chunk::chunk_count(sent.blob_len) as u64;
     let config = |initiator: bool, origin: &str| {
         let mut c = SessionConfig::tcp(initiator, origin).routed();
         c.window = 128 << 10;
@@ -452,15 +452,6 @@ fn a_text_written_during_a_transfer_overtakes_the_rest_of_the_file() {
     let mut now = T0 * 1000;
     let mut a = Session::new(config(true, "tcp:chen"), now);
     let mut b = Session::new(config(false, "tcp:ana"), now);
-    let held = |n: &Node| n.store().chunk_usage().unwrap().wanted.0;
-    let texts = |n: &Node| -> Vec<String> {
-        n.messages(None, 10, None)
-            .unwrap()
-            .into_iter()
-            .map(|m| m.text)
-            .collect()
-    };
-    let (mut wrote, mut overtook_at) = (false, None);
     for _ in 0..10_000 {
         while let Some(bytes) = a.poll_transmit(&mut ana) {
             b.handle_input(&bytes, now, &mut chen);
@@ -471,29 +462,55 @@ fn a_text_written_during_a_transfer_overtakes_the_rest_of_the_file() {
         now += 5;
         a.handle_timeout(now, &mut ana);
         b.handle_timeout(now, &mut chen);
-        if !wrote && held(&chen) >= 3 {
-            ana.send_direct("Chen", "written mid-file").unwrap();
-            assert!(a.take_news(&mut ana), "the running session takes it");
-            wrote = true;
-        }
-        if wrote && overtook_at.is_none() && texts(&chen).iter().any(|t| t == "written mid-file") {
-            overtook_at = Some(held(&chen));
-        }
+        during(&mut ana, &mut chen, &mut a);
         if a.is_finished() && b.is_finished() {
             break;
         }
     }
     assert!(a.is_finished() && b.is_finished());
+    // Nothing more to take once the session is settled.
+    ana.send_direct("Chen", "after").unwrap();
+    assert!(!a.take_news(&mut ana));
+    (ana, chen, sent, file)
+}
+
+fn chunks_held(n: &Node) -> u64 {
+    n.store().chunk_usage().unwrap().wanted.0
+}
+
+/// A text written while a file is crossing goes into the running session
+/// (`Session::take_news`) and arrives before the rest of the file, instead
+/// of waiting for the next session.
+#[test]
+fn a_text_written_during_a_transfer_overtakes_the_rest_of_the_file() {
+    let root = tempfile::tempdir().unwrap();
+    let clock = TestClock::at(T0);
+    let texts = |n: &Node| -> Vec<String> {
+        n.messages(None, 10, None)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+    };
+    let (mut wrote, mut overtook_at) = (false, None);
+    let (_, chen, sent, file) = a_long_transfer(root.path(), &clock, |ana, chen, a| {
+        if !wrote && chunks_held(chen) >= 3 {
+            ana.send_direct("Chen", "written mid-file").unwrap();
+            assert!(a.take_news(ana), "the running session takes it");
+            wrote = true;
+        }
+        if wrote && overtook_at.is_none() && texts(chen).iter().any(|t| t == "written mid-file") {
+            overtook_at = Some(chunks_held(chen));
+        }
+    });
+    let chunks = pollen_proto::chunk::chunk_count(sent.blob_len) as u64;
     let at = overtook_at.expect("the text arrived in the same session");
     assert!(
         at < chunks,
         "the text came with {at} of {chunks} chunks held"
     );
-    assert_eq!(held(&chen), chunks);
+    assert_eq!(chunks_held(&chen), chunks);
     assert_eq!(chen.store().assemble_attachment(&sent).unwrap(), file);
-    // Nothing more to take once the session is settled.
-    ana.send_direct("Chen", "after").unwrap();
-    assert!(!a.take_news(&mut ana));
 }
 
 /// A photo sent while a session runs comes in that session: `take_news`
@@ -505,49 +522,17 @@ fn a_text_written_during_a_transfer_overtakes_the_rest_of_the_file() {
 fn a_photo_sent_during_a_session_comes_in_that_session() {
     let root = tempfile::tempdir().unwrap();
     let clock = TestClock::at(T0);
-    let mut ana = node(root.path(), "Ana", &clock);
-    let mut chen = node(root.path(), "Chen", &clock);
-    ana.add_contact(&chen.card(), None).unwrap();
-    chen.add_contact(&ana.card(), None).unwrap();
-    let file: Vec<u8> = (0..1u32 << 20).map(|i| (i % 239) as u8).collect();
-    let (_, long) = ana
-        .send_file("Chen", &file, Preview::default(), "a long one")
-        .unwrap();
-    let config = |initiator: bool, origin: &str| {
-        let mut c = SessionConfig::tcp(initiator, origin).routed();
-        c.window = 128 << 10;
-        c
-    };
-    let mut now = T0 * 1000;
-    let mut a = Session::new(config(true, "tcp:chen"), now);
-    let mut b = Session::new(config(false, "tcp:ana"), now);
     let photo_bytes: Vec<u8> = (0..150_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let mut photo = None;
-    for _ in 0..10_000 {
-        while let Some(bytes) = a.poll_transmit(&mut ana) {
-            b.handle_input(&bytes, now, &mut chen);
-        }
-        while let Some(bytes) = b.poll_transmit(&mut chen) {
-            a.handle_input(&bytes, now, &mut ana);
-        }
-        now += 5;
-        a.handle_timeout(now, &mut ana);
-        b.handle_timeout(now, &mut chen);
-        if photo.is_none() && chen.store().chunk_usage().unwrap().wanted.0 >= 3 {
+    let (_, chen, long, file) = a_long_transfer(root.path(), &clock, |ana, chen, a| {
+        if photo.is_none() && chunks_held(chen) >= 3 {
             let (_, sent) = ana
                 .send_file("Chen", &photo_bytes, Preview::default(), "the harbour")
                 .unwrap();
-            assert!(
-                a.take_news(&mut ana),
-                "the running session takes its message"
-            );
+            assert!(a.take_news(ana), "the running session takes its message");
             photo = Some(sent);
         }
-        if a.is_finished() && b.is_finished() {
-            break;
-        }
-    }
-    assert!(a.is_finished() && b.is_finished());
+    });
     let photo = photo.expect("the photo was sent mid-session");
     assert!(
         chen.attachment_progress(&photo).unwrap().complete(),
